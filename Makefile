@@ -1,0 +1,173 @@
+# jetsim — build, test, coverage, bench, fuzz, install.
+#
+#   make            libjetsim.a, libjetsim.so and the jetsim CLI (in build/)
+#   make demo       builds and runs the example program (memory backend)
+#   make test       unit tests and the conformance suite
+#   make test-asan  the whole suite under AddressSanitizer + UBSan
+#   make coverage   line coverage with gcovr (HTML in build-cov/coverage/)
+#   make bench      benchmarks (medians of 5 runs)
+#   make fuzz       libFuzzer targets (clang); FUZZ_SECONDS=60 make fuzz-run
+#   make install    headers, libraries, jetsim.pc (PREFIX=/usr/local)
+#   make deps       installs the Debian packages that are missing
+#   make clean
+
+CC       ?= cc
+BUILD    ?= build
+OPT      ?= -O2 -g
+EXTRA_CFLAGS ?=
+EXTRA_LDFLAGS ?=
+PREFIX   ?= /usr/local
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+               -Wstrict-prototypes -Wmissing-prototypes -fPIC -pthread \
+               -Icore -Ibackends/memory -Ibackends/jetstream
+CFLAGS_ALL = $(CFLAGS_BASE) $(OPT) $(EXTRA_CFLAGS) $(CFLAGS)
+LDLIBS_ALL = -pthread -lm $(EXTRA_LDFLAGS)
+
+# cnats is optional: without it the JetStream backend builds as a stub.
+HAVE_NATS := $(shell printf '\#include <nats/nats.h>\nint main(void){return 0;}\n' | \
+               $(CC) -x c - -o /dev/null -lnats >/dev/null 2>&1 && echo 1 || echo 0)
+ifeq ($(HAVE_NATS),1)
+  JS_CFLAGS := -DPS_HAVE_NATS=1
+  JS_LIBS := -lnats
+else
+  JS_CFLAGS :=
+  JS_LIBS :=
+endif
+
+CORE_SRC := $(wildcard core/*.c)
+MEM_SRC  := $(wildcard backends/memory/*.c)
+JS_SRC   := $(wildcard backends/jetstream/*.c)
+SIM_SRC  := $(filter-out sim/main.c,$(wildcard sim/*.c))
+LIB_SRC  := $(CORE_SRC) $(MEM_SRC) $(JS_SRC)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+SIM_OBJ  := $(SIM_SRC:%.c=$(BUILD)/obj/%.o)
+
+UNIT_SRC := $(wildcard tests/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
+CONF_SRC := $(filter-out tests/conformance/fixture_%.c,$(wildcard tests/conformance/*.c))
+CONF_OBJ := $(CONF_SRC:%.c=$(BUILD)/obj/%.o)
+CONF_BIN := $(BUILD)/tests/conformance_memory
+
+STATIC := $(BUILD)/libjetsim.a
+SHARED := $(BUILD)/libjetsim.so
+CLI    := $(BUILD)/jetsim
+EXAMPLE := $(BUILD)/examples/workqueue
+
+.PHONY: all demo test test-run test-asan coverage bench fuzz fuzz-run install deps clean
+
+all: $(STATIC) $(SHARED) $(CLI) $(EXAMPLE)
+
+$(BUILD)/obj/backends/jetstream/%.o: backends/jetstream/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(JS_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJ)
+	$(CC) -shared -o $@ $^ $(LDLIBS_ALL) $(JS_LIBS)
+
+$(CLI): $(BUILD)/obj/sim/main.o $(SIM_OBJ) $(STATIC)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3
+
+$(BUILD)/examples/%: examples/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC) $(LDLIBS_ALL) $(JS_LIBS)
+
+demo: $(EXAMPLE)
+	./$(EXAMPLE)
+
+# ---- tests ------------------------------------------------------------------
+
+$(BUILD)/tests/test_%: tests/test_%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -Itests -o $@ $< $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lcmocka
+
+$(BUILD)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -Itests -MMD -MP -c $< -o $@
+
+$(CONF_BIN): $(CONF_OBJ) $(BUILD)/obj/tests/conformance/fixture_memory.o $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) $(JS_LIBS) -lcmocka
+
+test: all
+	@$(MAKE) --no-print-directory test-run
+
+# Runs every unit test binary and the conformance suite; fails if any fails.
+test-run: $(UNIT_BIN) $(CONF_BIN)
+	@fail=0; for t in $(UNIT_BIN) $(CONF_BIN); do \
+	  echo "== $$t"; $$t || fail=1; \
+	done; \
+	if [ $$fail -ne 0 ]; then echo "TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
+
+test-asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" test-run
+
+coverage:
+	@$(MAKE) --no-print-directory BUILD=build-cov OPT="-O0 -g" \
+	  EXTRA_CFLAGS="--coverage" EXTRA_LDFLAGS="--coverage" test-run
+	@mkdir -p build-cov/coverage
+	gcovr --root . --object-directory build-cov --filter core/ --filter backends/ --filter sim/ \
+	  --html-details build-cov/coverage/index.html --print-summary
+
+# ---- bench and fuzz -------------------------------------------------------------
+
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+$(BUILD)/bench/%: bench/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -O2 -o $@ $< $(STATIC) $(LDLIBS_ALL) $(JS_LIBS)
+
+bench: $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do $$b || exit 1; done
+
+FUZZ_CC ?= clang
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+              -Icore -Ibackends/memory
+
+build-fuzz/%: fuzz/%.c $(CORE_SRC) $(MEM_SRC)
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -pthread -lm
+
+fuzz: $(FUZZ_BIN)
+
+fuzz-run: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do mkdir -p build-fuzz/corpus-$$(basename $$f); \
+	  $$f -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$(basename $$f) || exit 1; done
+
+# ---- install and housekeeping --------------------------------------------------
+
+install: $(STATIC) $(SHARED) $(CLI)
+	install -d $(DESTDIR)$(PREFIX)/include/jetsim $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 core/*.h backends/memory/ps_memory.h backends/jetstream/ps_jetstream.h $(DESTDIR)$(PREFIX)/include/jetsim/
+	install -m 644 $(STATIC) $(SHARED) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBS@|$(JS_LIBS)|' jetsim.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/jetsim.pc
+
+DEB_PKGS := build-essential libnats-dev nats-server libsqlite3-dev sqlite3 libcmocka-dev gcovr clang libclang-rt-14-dev pkg-config
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	else echo "all packages present"; fi
+
+clean:
+	rm -rf build build-asan build-cov build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

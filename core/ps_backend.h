@@ -1,0 +1,390 @@
+/* ps_backend.h — the pubsub contract every backend implements.
+ *
+ * A backend is a versioned table of function pointers (ps_backend_ops) and a
+ * handle whose first member points at it, in the manner of SQLite's VFS.
+ * Application code calls the ps_* wrappers below, never the table: the
+ * wrappers check arguments, return PS_ERR_NOT_SUPPORTED for an optional slot
+ * a backend leaves NULL, and are the one place for tracing and fault hooks.
+ *
+ * Semantics follow nats-server 2.9.10 as JETSTREAM.md describes it; the rule
+ * numbers (JS 3.4 ...) are cited at each declaration. Errors map one to one
+ * onto the server's answers: the status says which kind, ps_last_error_code()
+ * gives the JetStream err_code, ps_last_error() the description.
+ *
+ * Ownership: every pointer passed in is borrowed for the call only. Infos
+ * returned through out-parameters own their strings and are released with
+ * their _clear function. Out-parameters are written only on success.
+ *
+ * Threads: a backend handle may be used from several threads only where its
+ * constructor says so (the memory backend on the real clock, the JetStream
+ * backend). A ps_consumer handle is used from one thread at a time.
+ */
+#ifndef PS_BACKEND_H
+#define PS_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ps_msg.h"
+#include "ps_status.h"
+#include "ps_subject.h"
+
+/* ---- streams ----------------------------------------------------------- */
+
+/* Zero means "the server's default" for every field (JS 2.1), as cnats's
+ * jsStreamConfig_Init leaves them, so `ps_stream_config c = {0}` is valid
+ * once it has a name. The enums' zero values are the defaults. */
+typedef enum ps_retention {
+    PS_RETENTION_LIMITS = 0,
+    PS_RETENTION_INTEREST,
+    PS_RETENTION_WORKQUEUE
+} ps_retention;
+
+typedef enum ps_storage { PS_STORAGE_FILE = 0, PS_STORAGE_MEMORY } ps_storage;
+
+typedef enum ps_discard { PS_DISCARD_OLD = 0, PS_DISCARD_NEW } ps_discard;
+
+typedef struct ps_stream_config {
+    const char *name;
+    const char *const *subjects; /* NULL/0: the stream's name (JS 2.1) */
+    int subjects_len;
+    ps_retention retention;
+    ps_storage storage;
+    ps_discard discard;
+    bool discard_new_per_subject;
+    int64_t max_msgs;             /* 0 -> -1 unlimited */
+    int64_t max_bytes;            /* 0 -> -1 */
+    int64_t max_age_ns;           /* 0 = forever; else >= 100ms */
+    int64_t max_msgs_per_subject; /* 0 -> -1 */
+    int32_t max_msg_size;         /* 0 -> -1 */
+    int32_t max_consumers;        /* 0 -> -1 */
+    int64_t duplicates_ns;        /* 0 -> min(2m, max_age) (JS 2.1) */
+    int32_t replicas;             /* 0 -> 1 */
+    bool no_ack;
+    bool sealed;
+    bool deny_delete;
+    bool deny_purge;
+    bool allow_rollup;
+} ps_stream_config;
+
+typedef struct ps_stream_state {
+    uint64_t msgs;
+    uint64_t bytes;       /* storage-dependent formula (JS 3.9) */
+    uint64_t first_seq;
+    uint64_t last_seq;
+    int64_t first_ts_ns;  /* 0 when empty */
+    int64_t last_ts_ns;
+    uint64_t num_deleted; /* interior gaps */
+    uint64_t num_subjects;
+    int consumers;
+} ps_stream_state;
+
+typedef struct ps_stream_info {
+    ps_stream_config config; /* normalised: defaults applied */
+    ps_stream_state state;
+    int64_t created_ns;
+    void *owned_;            /* strings of config; see ps_stream_info_clear */
+} ps_stream_info;
+
+/* Releases what an info owns and zeroes it; safe on a zeroed info. */
+void ps_stream_info_clear(ps_stream_info *info);
+
+typedef struct ps_pub_ack {
+    char stream[PS_NAME_MAX_BUF];
+    uint64_t seq;     /* 0 with duplicate on an Interest stream (JS 3.6) */
+    bool duplicate;
+} ps_pub_ack;
+
+/* Purge options (JS 10.3); all zero purges everything. */
+typedef struct ps_purge_opts {
+    const char *filter; /* only this subject (may hold wildcards) */
+    uint64_t seq;       /* purge below this sequence */
+    uint64_t keep;      /* keep the newest `keep`; exclusive with seq */
+} ps_purge_opts;
+
+/* A stored message as returned by msg_get (JS 10.1). */
+typedef struct ps_stored_msg {
+    char *subject;  /* owned; see ps_stored_msg_clear */
+    char *hdr;      /* wire header block or NULL */
+    size_t hdr_len;
+    char *data;     /* NUL after the last byte */
+    size_t len;
+    uint64_t seq;
+    int64_t timestamp_ns;
+} ps_stored_msg;
+
+void ps_stored_msg_clear(ps_stored_msg *m);
+
+/* ---- consumers --------------------------------------------------------- */
+
+typedef enum ps_deliver_policy {
+    PS_DELIVER_ALL = 0,
+    PS_DELIVER_LAST,
+    PS_DELIVER_NEW,
+    PS_DELIVER_BY_START_SEQ,
+    PS_DELIVER_BY_START_TIME,
+    PS_DELIVER_LAST_PER_SUBJECT
+} ps_deliver_policy;
+
+/* Explicit is 0, as cnats fills it in when unset (JS 14). */
+typedef enum ps_ack_policy {
+    PS_ACK_EXPLICIT = 0,
+    PS_ACK_NONE,
+    PS_ACK_ALL
+} ps_ack_policy;
+
+typedef enum ps_replay_policy { PS_REPLAY_INSTANT = 0, PS_REPLAY_ORIGINAL } ps_replay_policy;
+
+/* A durable pull consumer (the only kind a job system needs). Zero means
+ * default (JS 5.1); cnats omits fields <= 0, so negative values are
+ * rejected rather than sent. */
+typedef struct ps_consumer_config {
+    const char *durable;        /* NULL: an ephemeral with a generated name */
+    const char *filter_subject; /* NULL: everything in the stream */
+    ps_deliver_policy deliver_policy;
+    uint64_t opt_start_seq;
+    int64_t opt_start_time_ns;
+    ps_ack_policy ack_policy;
+    ps_replay_policy replay_policy;
+    int64_t ack_wait_ns;        /* 0 -> 30s (or backoff[0]) */
+    int64_t max_deliver;        /* 0 -> -1 unlimited */
+    const int64_t *backoff_ns;  /* requires max_deliver > backoff_len */
+    int backoff_len;
+    int64_t max_ack_pending;    /* 0 -> 1000 (0 with AckNone) */
+    int64_t max_waiting;        /* 0 -> 512 */
+    int64_t max_request_batch;  /* 0 = no limit */
+    int64_t max_request_expires_ns;
+    int64_t max_request_max_bytes;
+    int64_t inactive_threshold_ns; /* ephemerals: 0 -> 5s */
+    bool headers_only;
+    bool memory_storage;
+    int32_t replicas;
+} ps_consumer_config;
+
+typedef struct ps_seq_pair {
+    uint64_t consumer_seq;
+    uint64_t stream_seq;
+} ps_seq_pair;
+
+/* JS 9. */
+typedef struct ps_consumer_info {
+    char stream[PS_NAME_MAX_BUF];
+    char name[PS_NAME_MAX_BUF];
+    ps_consumer_config config; /* normalised */
+    int64_t created_ns;
+    ps_seq_pair delivered;     /* (dseq-1, sseq-1) */
+    ps_seq_pair ack_floor;
+    uint64_t num_ack_pending;
+    uint64_t num_redelivered;
+    uint64_t num_waiting;
+    uint64_t num_pending;
+    void *owned_;
+} ps_consumer_info;
+
+void ps_consumer_info_clear(ps_consumer_info *info);
+
+/* A pull request (JS 8.1). batch >= 1. expires_ns 0: do not wait, return
+ * what is available now (the JetStream backend then bounds the request by
+ * the client's request timeout). */
+typedef struct ps_fetch_request {
+    int batch;
+    int64_t expires_ns;
+    int64_t max_bytes; /* 0 = no limit */
+    bool no_wait;
+} ps_fetch_request;
+
+typedef enum ps_ack_kind {
+    PS_ACK = 0,        /* +ACK */
+    PS_NAK,            /* -NAK, with an optional delay */
+    PS_IN_PROGRESS,    /* +WPI */
+    PS_TERM            /* +TERM */
+} ps_ack_kind;
+
+/* ---- advisories (JS 11) ------------------------------------------------ */
+
+typedef enum ps_advisory_kind {
+    PS_ADV_MAX_DELIVERIES = 0,
+    PS_ADV_MSG_NAKED,
+    PS_ADV_MSG_TERMINATED,
+    PS_ADV_CONSUMER_CREATED,
+    PS_ADV_CONSUMER_DELETED,
+    PS_ADV_STREAM_CREATED,
+    PS_ADV_STREAM_UPDATED,
+    PS_ADV_STREAM_DELETED,
+    PS_ADV_OTHER
+} ps_advisory_kind;
+
+typedef struct ps_advisory {
+    ps_advisory_kind kind;
+    const char *subject;  /* "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.S.C" */
+    const char *type;     /* "io.nats.jetstream.advisory.v1.max_deliver" */
+    const char *json;     /* the whole body */
+    const char *stream;
+    const char *consumer; /* NULL for stream events */
+    uint64_t stream_seq;
+    uint64_t consumer_seq;
+    uint64_t deliveries;
+    int64_t timestamp_ns;
+} ps_advisory;
+
+/* Called for each advisory; everything in `adv` is valid for the call only.
+ * It must not call back into the backend. */
+typedef void (*ps_advisory_fn)(void *user, const ps_advisory *adv);
+
+/* ---- restarts (JS 13.1) ------------------------------------------------- */
+
+typedef enum ps_restart_kind {
+    PS_RESTART_GRACEFUL = 0, /* SIGTERM: plain NAKs and waiting pulls lost */
+    PS_RESTART_CRASH,        /* kill -9: recent consumer state and removals roll back */
+    PS_RESTART_POWER_LOSS    /* OS crash: also unsynced messages (~2 min) */
+} ps_restart_kind;
+
+/* ---- the table ------------------------------------------------------------ */
+
+typedef struct ps_backend ps_backend;
+typedef struct ps_backend_ops ps_backend_ops;
+
+/* The handle every backend embeds as its first member. */
+struct ps_backend {
+    const ps_backend_ops *ops;
+    ps_advisory_fn advisory_fn;
+    void *advisory_user;
+};
+
+/* The handle a consumer_add or consumer_bind returns; backends embed it as
+ * their consumer handle's first member. Names are owned by the handle. */
+struct ps_consumer {
+    ps_backend *backend;
+    const char *stream;
+    const char *name;
+};
+
+struct ps_backend_ops {
+    int version; /* 1; the table only grows by appending members */
+    const char *name; /* "memory", "jetstream" */
+
+    /* -- version 1: streams -- */
+    ps_status (*stream_add)(ps_backend *b, const ps_stream_config *cfg, ps_stream_info *out);
+    ps_status (*stream_update)(ps_backend *b, const ps_stream_config *cfg, ps_stream_info *out);
+    ps_status (*stream_info)(ps_backend *b, const char *stream, ps_stream_info *out);
+    ps_status (*stream_delete)(ps_backend *b, const char *stream);
+    ps_status (*stream_purge)(ps_backend *b, const char *stream, const ps_purge_opts *opts, uint64_t *purged);
+    ps_status (*msg_get)(ps_backend *b, const char *stream, uint64_t seq, const char *last_by_subject, ps_stored_msg *out);
+    ps_status (*msg_delete)(ps_backend *b, const char *stream, uint64_t seq, bool erase);
+    /* -- version 1: publishing -- */
+    ps_status (*publish)(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out);
+    /* -- version 1: consumers -- */
+    ps_status (*consumer_add)(ps_backend *b, const char *stream, const ps_consumer_config *cfg, ps_consumer **out);
+    ps_status (*consumer_bind)(ps_backend *b, const char *stream, const char *name, ps_consumer **out);
+    ps_status (*consumer_info)(ps_consumer *c, ps_consumer_info *out);
+    ps_status (*consumer_delete)(ps_backend *b, const char *stream, const char *name);
+    void (*consumer_free)(ps_consumer *c);
+    ps_status (*fetch)(ps_consumer *c, const ps_fetch_request *req, ps_msg_list *out);
+    ps_status (*ack)(ps_msg *m, ps_ack_kind kind, int64_t nak_delay_ns);
+    /* -- version 1: lifetime; optional slots may be NULL -- */
+    void (*close)(ps_backend *b);
+    /* optional: earliest time (ns) at which the backend has timed work due
+     * (ack-wait expiry, MaxAge, inactivity); INT64_MAX when none. */
+    int64_t (*next_deadline)(ps_backend *b);
+    /* optional: performs the timed work due at the clock's current time
+     * (redelivery queueing, MaxAge removal, advisories). */
+    ps_status (*tick)(ps_backend *b);
+    /* optional: a server restart of the given kind (JS 13.1). */
+    ps_status (*restart)(ps_backend *b, ps_restart_kind kind);
+};
+
+/* ---- wrappers: the API applications call ---------------------------------- */
+
+/* Creates a stream, or returns the existing one when its normalised config
+ * is identical (JS 2.3). Errors: PS_ERR_STREAM_CONFIG (10052 and friends,
+ * JS 2.2), PS_ERR_STREAM_NAME_IN_USE (10058), PS_ERR_STREAM_SUBJECT_OVERLAP
+ * (10065). `out` may be NULL. */
+ps_status ps_stream_add(ps_backend *b, const ps_stream_config *cfg, ps_stream_info *out);
+
+/* JS 2.4. PS_ERR_STREAM_NOT_FOUND for a missing stream. */
+ps_status ps_stream_update(ps_backend *b, const ps_stream_config *cfg, ps_stream_info *out);
+
+/* Config and state of a stream. PS_ERR_STREAM_NOT_FOUND (10059). */
+ps_status ps_stream_info_get(ps_backend *b, const char *stream, ps_stream_info *out);
+
+/* JS 2.5: removes the stream, its messages and its consumers. */
+ps_status ps_stream_delete(ps_backend *b, const char *stream);
+
+/* JS 10.3. `opts` may be NULL; `purged` may be NULL. seq and keep together
+ * are PS_ERR_INVALID_ARG. */
+ps_status ps_stream_purge(ps_backend *b, const char *stream, const ps_purge_opts *opts, uint64_t *purged);
+
+/* JS 10.1: by sequence (last_by_subject NULL) or the last message on a
+ * subject (seq ignored). PS_ERR_MSG_NOT_FOUND (10037). */
+ps_status ps_msg_get(ps_backend *b, const char *stream, uint64_t seq, const char *last_by_subject, ps_stored_msg *out);
+
+/* JS 10.2. Missing seq: PS_ERR_MSG_NOT_FOUND with 10057 (file) or 10043
+ * (memory). DenyDelete: PS_ERR_NOT_PERMITTED. */
+ps_status ps_msg_delete(ps_backend *b, const char *stream, uint64_t seq, bool erase);
+
+/* Publishes and waits for the PubAck (JS 3). No stream for the subject:
+ * PS_ERR_NO_RESPONDERS. A duplicate is PS_OK with out->duplicate. */
+ps_status ps_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out);
+
+/* Shorthand: data on a subject, with an optional message id. */
+ps_status ps_publish_data(ps_backend *b, const char *subject, const void *data, size_t len, const char *msg_id, ps_pub_ack *out);
+
+/* Creates a pull consumer, or updates it when one of that name exists
+ * (JS 5.3), and returns a handle bound to it. Free the handle with
+ * ps_consumer_free (the consumer itself stays). Errors: PS_ERR_CONSUMER_CONFIG
+ * (see ps_last_error_code for 10012/10093/10094/10098-10101/10116...),
+ * PS_ERR_MAX_CONSUMERS, PS_ERR_STREAM_NOT_FOUND. */
+ps_status ps_consumer_add(ps_backend *b, const char *stream, const ps_consumer_config *cfg, ps_consumer **out);
+
+/* A handle bound to an existing consumer: PS_ERR_CONSUMER_NOT_FOUND or
+ * PS_ERR_STREAM_NOT_FOUND otherwise. */
+ps_status ps_consumer_bind(ps_backend *b, const char *stream, const char *name, ps_consumer **out);
+
+/* JS 9. PS_ERR_CONSUMER_NOT_FOUND when it was deleted meanwhile. */
+ps_status ps_consumer_info_get(ps_consumer *c, ps_consumer_info *out);
+
+/* JS 5.5. */
+ps_status ps_consumer_delete(ps_backend *b, const char *stream, const char *name);
+
+/* Releases a handle (not the consumer). Messages fetched through it must be
+ * freed first. NULL is fine. */
+void ps_consumer_free(ps_consumer *c);
+
+/* Pulls up to req->batch messages into `out` (cleared first), JS 8, with
+ * the results cnats gives (JS 14.1): PS_OK with >= 1 message; PS_ERR_TIMEOUT
+ * when none came before expiry; PS_ERR_NO_MESSAGES for no_wait without
+ * expires and nothing available; PS_ERR_MAX_WAITING, PS_ERR_PULL_REJECTED,
+ * PS_ERR_MAX_BYTES, PS_ERR_CONSUMER_DELETED as the server's 409s.
+ * On a manual clock a fetch never blocks: it returns what is deliverable at
+ * the current instant, as the server would if nothing changed before expiry. */
+ps_status ps_fetch(ps_consumer *c, const ps_fetch_request *req, ps_msg_list *out);
+
+/* Shorthand for ps_fetch with {batch, expires_ns}. */
+ps_status ps_fetch_batch(ps_consumer *c, int batch, int64_t expires_ns, ps_msg_list *out);
+
+/* Acknowledges a fetched message and waits for the server to process it
+ * (AckSync). nak_delay_ns is used with PS_NAK only (0 = none). As in cnats
+ * (JS 14.2) a message already acked, naked or termed ignores further calls
+ * and returns PS_OK, except PS_IN_PROGRESS, which may repeat. A consumer
+ * deleted meanwhile: PS_ERR_NO_RESPONDERS. */
+ps_status ps_ack(ps_msg *m, ps_ack_kind kind, int64_t nak_delay_ns);
+
+/* Registers the advisory callback (NULL to remove). */
+void ps_backend_set_advisory_handler(ps_backend *b, ps_advisory_fn fn, void *user);
+
+/* Optional capabilities; PS_ERR_NOT_SUPPORTED when the backend has none. */
+int64_t ps_backend_next_deadline(ps_backend *b); /* INT64_MAX when unsupported */
+ps_status ps_backend_tick(ps_backend *b);
+ps_status ps_backend_restart(ps_backend *b, ps_restart_kind kind);
+
+/* "memory", "jetstream"; "" for NULL. */
+const char *ps_backend_name(const ps_backend *b);
+
+/* Closes the backend and frees it; NULL is fine. Consumer handles must be
+ * freed first. */
+void ps_backend_close(ps_backend *b);
+
+/* For backends: emits an advisory to the registered handler, if any. */
+void ps_backend_emit_advisory(ps_backend *b, const ps_advisory *adv);
+
+#endif
