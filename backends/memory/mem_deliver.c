@@ -1,0 +1,687 @@
+/* mem_deliver.c — the delivery engine of a pull consumer (JETSTREAM.md §6-8).
+ *
+ * Per consumer: the pending set (a slab indexed by stream sequence, with a
+ * min-heap on (deadline, sseq) for ack-wait expiry), the redelivery counts,
+ * the redelivery queue (a FIFO: JS 6.4), the ack floor, and the scan
+ * position. Pull requests are served from it; acks update it.
+ *
+ * This file is not: consumer admin (mem_consumer.c) or the restart model
+ * (mem_restart.c).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mem_internal.h"
+
+/* ---- pending set and heap ------------------------------------------------------ */
+
+#define NO_HEAP UINT32_MAX
+
+static bool heap_less(const mem_consumer *c, uint32_t a, uint32_t b)
+{
+    const mem_pend *x = &c->pend[a], *y = &c->pend[b];
+    return x->deadline < y->deadline || (x->deadline == y->deadline && x->sseq < y->sseq);
+}
+
+static void heap_set(mem_consumer *c, uint32_t pos, uint32_t idx)
+{
+    c->heap[pos] = idx;
+    c->pend[idx].heap_idx = pos;
+}
+
+static void heap_up(mem_consumer *c, uint32_t pos)
+{
+    uint32_t idx = c->heap[pos];
+    while (pos > 0) {
+        uint32_t parent = (pos - 1) / 2;
+        if (!heap_less(c, idx, c->heap[parent]))
+            break;
+        heap_set(c, pos, c->heap[parent]);
+        pos = parent;
+    }
+    heap_set(c, pos, idx);
+}
+
+static void heap_down(mem_consumer *c, uint32_t pos)
+{
+    uint32_t idx = c->heap[pos];
+    for (;;) {
+        uint32_t l = 2 * pos + 1, best = pos;
+        uint32_t best_idx = idx;
+        if (l < c->heap_len && heap_less(c, c->heap[l], best_idx))
+            best = l, best_idx = c->heap[l];
+        if (l + 1 < c->heap_len && heap_less(c, c->heap[l + 1], best_idx))
+            best = l + 1, best_idx = c->heap[l + 1];
+        if (best == pos)
+            break;
+        heap_set(c, pos, best_idx);
+        pos = best;
+    }
+    heap_set(c, pos, idx);
+}
+
+void mem_heap_push(mem_consumer *c, uint32_t idx)
+{
+    if (c->heap_len == c->heap_cap) {
+        uint32_t ncap = c->heap_cap ? c->heap_cap * 2 : 64;
+        uint32_t *nh = realloc(c->heap, (size_t)ncap * sizeof *nh);
+        if (!nh)
+            return; /* the entry simply never expires; counted as pending */
+        c->heap = nh;
+        c->heap_cap = ncap;
+    }
+    c->heap[c->heap_len] = idx;
+    c->pend[idx].heap_idx = c->heap_len;
+    heap_up(c, c->heap_len++);
+}
+
+static void heap_remove(mem_consumer *c, uint32_t idx)
+{
+    uint32_t pos = c->pend[idx].heap_idx;
+    if (pos == NO_HEAP)
+        return;
+    c->pend[idx].heap_idx = NO_HEAP;
+    uint32_t last = c->heap[--c->heap_len];
+    if (pos == c->heap_len)
+        return;
+    heap_set(c, pos, last);
+    heap_down(c, pos);
+    heap_up(c, c->pend[last].heap_idx);
+}
+
+/* JS 6.5: AckWait, or with BackOff the step for the redelivery count. */
+int64_t mem_wait_for(const mem_consumer *c, uint64_t sseq)
+{
+    if (c->cfg.backoff_len <= 0)
+        return c->cfg.ack_wait_ns;
+    uint64_t rdc = 0;
+    mem_u64map_get(&c->rdc, sseq, &rdc);
+    uint64_t i = rdc < (uint64_t)c->cfg.backoff_len ? rdc : (uint64_t)c->cfg.backoff_len - 1;
+    return c->cfg.backoff_ns[i];
+}
+
+mem_pend *mem_pend_get(mem_consumer *c, uint64_t sseq)
+{
+    uint64_t idx;
+    return mem_u64map_get(&c->pend_idx, sseq, &idx) ? &c->pend[idx] : NULL;
+}
+
+#define FREE_SLOT (NO_HEAP - 1)
+
+bool mem_pend_add(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t ts)
+{
+    uint32_t idx;
+    if (c->pend_free != NO_HEAP) {
+        idx = c->pend_free;
+        c->pend_free = (uint32_t)c->pend[idx].sseq;
+    } else {
+        if (c->pend_top == c->pend_cap) {
+            uint32_t ncap = c->pend_cap ? c->pend_cap * 2 : 64;
+            mem_pend *np = realloc(c->pend, (size_t)ncap * sizeof *np);
+            if (!np)
+                return false;
+            c->pend = np;
+            c->pend_cap = ncap;
+        }
+        idx = c->pend_top++;
+    }
+    if (!mem_u64map_put(&c->pend_idx, sseq, idx)) {
+        c->pend[idx].sseq = c->pend_free;
+        c->pend_free = idx;
+        return false;
+    }
+    mem_pend *p = &c->pend[idx];
+    *p = (mem_pend){sseq, dseq, ts, 0, 0, NO_HEAP, false};
+    p->deadline = ts + mem_wait_for(c, sseq);
+    c->pend_len++;
+    mem_heap_push(c, idx);
+    return true;
+}
+
+void mem_pend_remove(mem_consumer *c, uint64_t sseq)
+{
+    uint64_t idx;
+    if (!mem_u64map_get(&c->pend_idx, sseq, &idx))
+        return;
+    mem_pend *p = &c->pend[idx];
+    heap_remove(c, (uint32_t)idx);
+    if (p->in_rdq)
+        c->rdq_live--;
+    mem_u64map_del(&c->pend_idx, sseq);
+    /* Free list threads through sseq; heap_idx marks a free slot. */
+    p->in_rdq = false;
+    p->heap_idx = FREE_SLOT;
+    p->sseq = c->pend_free;
+    c->pend_free = (uint32_t)idx;
+    c->pend_len--;
+}
+
+void mem_pend_clear(mem_consumer *c)
+{
+    mem_u64map_clear(&c->pend_idx);
+    c->heap_len = 0;
+    c->pend_len = 0;
+    c->pend_top = 0;
+    c->pend_free = NO_HEAP;
+    c->rdq_live = 0;
+    c->rdq_pushed = c->rdq_popped = 0;
+    mem_fifo_clear(&c->rdq);
+}
+
+/* ---- redelivery queue (JS 6.4) ----------------------------------------------------- */
+
+static void rdq_push(mem_consumer *c, mem_pend *p)
+{
+    if (p->in_rdq || !mem_fifo_push(&c->rdq, p->sseq))
+        return;
+    p->in_rdq = true;
+    p->rdq_ticket = c->rdq_pushed++;
+    c->rdq_live++;
+}
+
+static void rdq_pop(mem_consumer *c)
+{
+    uint64_t v;
+    mem_fifo_pop(&c->rdq, &v);
+    c->rdq_popped++;
+}
+
+static void rdq_unmark(mem_consumer *c, mem_pend *p)
+{
+    if (p->in_rdq) {
+        p->in_rdq = false;
+        c->rdq_live--;
+    }
+}
+
+/* JS 6.5: expired entries join the queue in (deadline, sseq) order, which is
+ * the order of the server's timer runs, each sorted by stream sequence. */
+void mem_deliver_expire(mem_consumer *c, int64_t now)
+{
+    if (now < c->no_expiry_before_ns)
+        return;
+    while (c->heap_len) {
+        uint32_t idx = c->heap[0];
+        mem_pend *p = &c->pend[idx];
+        if (p->deadline > now)
+            break;
+        heap_remove(c, idx);
+        rdq_push(c, p);
+    }
+}
+
+int64_t mem_deliver_next_deadline(const mem_consumer *c)
+{
+    if (!c->heap_len)
+        return INT64_MAX;
+    int64_t d = c->pend[c->heap[0]].deadline;
+    return d < c->no_expiry_before_ns ? c->no_expiry_before_ns : d;
+}
+
+/* ---- stream-side hooks ------------------------------------------------------------------ */
+
+void mem_on_stored(mem_stream *st, const mem_smsg *m)
+{
+    for (int i = 0; i < st->nconsumers; i++) {
+        mem_consumer *c = st->consumers[i];
+        if (m->seq >= c->sseq && mem_consumer_matches(c, m->subj))
+            c->npend_new++;
+    }
+}
+
+/* JS 7.3: the consumer side of an explicit ack (also TERM). */
+static void ack_explicit(mem_consumer *c, uint64_t sseq, uint64_t dseq)
+{
+    mem_pend *p = mem_pend_get(c, sseq);
+    if (p) {
+        dseq = p->dseq;
+        mem_pend_remove(c, sseq);
+    }
+    if (c->pend_len == 0) {
+        c->floor = (ps_seq_pair){c->dseq - 1, c->sseq - 1};
+    } else if (dseq == c->floor.consumer_seq + 1) {
+        c->floor = (ps_seq_pair){dseq, sseq};
+        for (uint64_t ss = sseq + 1; ss < c->sseq; ss++) {
+            mem_pend *q = mem_pend_get(c, ss);
+            if (q) {
+                c->floor = (ps_seq_pair){q->dseq - 1, ss - 1};
+                break;
+            }
+        }
+    }
+    mem_u64map_del(&c->rdc, sseq);
+}
+
+/* JS 4.8: a pending message removed from the stream is processed as TERM. */
+void mem_on_removed(mem_stream *st, const mem_smsg *m, int64_t now, bool notify)
+{
+    for (int i = 0; i < st->nconsumers; i++) {
+        mem_consumer *c = st->consumers[i];
+        if (c->lps && c->lps_pos < c->lps_len)
+            mem_consumer_recount(c);
+        else if (m->seq >= c->sseq && c->npend_new && mem_consumer_matches(c, m->subj))
+            c->npend_new--;
+        mem_pend *p = notify ? mem_pend_get(c, m->seq) : NULL;
+        if (!p)
+            continue;
+        uint64_t dseq = p->dseq, rdc = 0;
+        mem_u64map_get(&c->rdc, m->seq, &rdc);
+        mem_snap_before_change(c, now);
+        ack_explicit(c, m->seq, dseq);
+        mem_adv_consumer(st->mb, PS_ADV_MSG_TERMINATED, c, m->seq, dseq, rdc + 1);
+    }
+}
+
+/* JS 4.2, 4.4, 4.5: an ack reaches the stream by sequence, pending or not. */
+void mem_stream_ack(mem_stream *st, uint64_t sseq, int64_t now)
+{
+    if (st->cfg.retention == PS_RETENTION_LIMITS)
+        return;
+    const mem_smsg *m = mem_store_get(st, sseq);
+    if (!m)
+        return;
+    if (st->cfg.retention == PS_RETENTION_INTEREST)
+        for (int i = 0; i < st->nconsumers; i++)
+            if (mem_consumer_needs(st->consumers[i], sseq, m->subj))
+                return;
+    mem_store_remove(st, sseq, MEM_RM_ACK, now);
+}
+
+/* ---- choosing the next message (JS 6.3) ---------------------------------------------------- */
+
+typedef enum next_kind { NEXT_NONE, NEXT_STALL, NEXT_RDQ, NEXT_LPS, NEXT_NEW } next_kind;
+
+typedef struct next_msg {
+    next_kind kind;
+    uint64_t seq;
+    uint64_t dc;
+    const mem_smsg *m;
+} next_msg;
+
+/* Redeliveries first. Entries past MaxDeliver are dropped here, lazily, as
+ * the server does when it tries them (JS 6.7). */
+static bool peek_rdq(mem_consumer *c, next_msg *n)
+{
+    while (c->rdq.len) {
+        uint64_t seq = mem_fifo_at(&c->rdq, 0);
+        mem_pend *p = mem_pend_get(c, seq);
+        if (!p || !p->in_rdq || p->rdq_ticket != c->rdq_popped) {
+            rdq_pop(c); /* stale: acked, re-queued later, or nak-delayed */
+            continue;
+        }
+        uint64_t rdc = 0;
+        mem_u64map_get(&c->rdc, seq, &rdc);
+        uint64_t dc = rdc + 2;
+        const mem_smsg *m = mem_store_get(c->st, seq);
+        if (m && !(c->cfg.max_deliver > 0 && dc > (uint64_t)c->cfg.max_deliver)) {
+            *n = (next_msg){NEXT_RDQ, seq, dc, m};
+            return true;
+        }
+        rdq_pop(c);
+        rdq_unmark(c, p);
+        if (m) {
+            mem_u64map_put(&c->rdc, seq, rdc + 1);
+            if (dc == (uint64_t)c->cfg.max_deliver + 1)
+                mem_adv_consumer(c->st->mb, PS_ADV_MAX_DELIVERIES, c, seq, 0,
+                                 (uint64_t)c->cfg.max_deliver);
+        }
+        mem_pend_remove(c, seq); /* not acked: the floor stays */
+    }
+    return false;
+}
+
+static next_msg peek(mem_consumer *c)
+{
+    next_msg n = {NEXT_NONE, 0, 1, NULL};
+    mem_stream *st = c->st;
+    if (peek_rdq(c, &n))
+        return n;
+    while (c->lps && c->lps_pos < c->lps_len) {
+        uint64_t seq = c->lps[c->lps_pos];
+        if ((n.m = mem_store_get(st, seq))) {
+            n.kind = NEXT_LPS;
+            n.seq = seq;
+            return n;
+        }
+        c->lps_pos++;
+        if (c->lps_pos == c->lps_len && c->sseq <= c->lps_resume)
+            c->sseq = c->lps_resume + 1;
+    }
+    if (c->cfg.max_ack_pending > 0 && c->pend_len >= (uint64_t)c->cfg.max_ack_pending) {
+        n.kind = NEXT_STALL;
+        return n;
+    }
+    if (c->npend_new) {
+        uint64_t s = c->sseq > st->first_seq ? c->sseq : st->first_seq;
+        for (; st->msgs && s <= st->last_seq; s++) {
+            const mem_smsg *m = mem_store_get(st, s);
+            if (m && mem_consumer_matches(c, m->subj)) {
+                n = (next_msg){NEXT_NEW, s, 1, m};
+                return n;
+            }
+        }
+        c->npend_new = 0;
+    }
+    /* Nothing matches: the scan position moves past the stream's end. */
+    if (c->sseq <= st->last_seq)
+        c->sseq = st->last_seq + 1;
+    return n;
+}
+
+static unsigned digits(uint64_t v)
+{
+    unsigned d = 1;
+    while (v >= 10) {
+        v /= 10;
+        d++;
+    }
+    return d;
+}
+
+/* JS 8.3: what a delivered message counts against max_bytes. */
+static int64_t wire_size(const mem_consumer *c, const mem_handle *h, const next_msg *n)
+{
+    uint64_t pending = c->npend_new - (n->kind != NEXT_RDQ && c->npend_new ? 1 : 0);
+    size_t reply = 8 + strlen(h->base.stream) + strlen(h->base.name) + 7 + digits(n->dc) +
+                   digits(n->seq) + digits(c->dseq) + digits((uint64_t)n->m->ts) + digits(pending);
+    return (int64_t)(n->m->subj->len + reply + n->m->hdr_len + n->m->data_len);
+}
+
+/* JS 6.12: HeadersOnly strips the payload and says how big it was. */
+static ps_msg *push_headers_only(ps_msg_list *out, const mem_smsg *m)
+{
+    char buf[4096];
+    size_t base = m->hdr_len >= 12 ? m->hdr_len - 2 : 0; /* drop the final CRLF */
+    if (base + 64 > sizeof buf)
+        return NULL;
+    if (base)
+        memcpy(buf, m->bytes, base);
+    else
+        base = (size_t)snprintf(buf, sizeof buf, "NATS/1.0\r\n");
+    int k = snprintf(buf + base, sizeof buf - base, "Nats-Msg-Size: %u\r\n\r\n", m->data_len);
+    return ps_msg_list_push(out, m->subj->name, m->subj->len, buf, base + (size_t)k, "", 0);
+}
+
+static ps_msg *push_msg(const mem_consumer *c, ps_msg_list *out, const mem_smsg *m)
+{
+    if (c->cfg.headers_only)
+        return push_headers_only(out, m);
+    return ps_msg_list_push(out, m->subj->name, m->subj->len, m->bytes, m->hdr_len,
+                            m->bytes + m->hdr_len, m->data_len);
+}
+
+/* Delivers the peeked message: updates the consumer and appends to `out`. */
+static bool commit(mem_handle *h, mem_consumer *c, const next_msg *n, int64_t now, ps_msg_list *out)
+{
+    ps_msg *pm = push_msg(c, out, n->m);
+    if (!pm)
+        return false;
+    uint64_t dseq = c->dseq++;
+    if (n->kind == NEXT_RDQ) {
+        rdq_pop(c);
+        mem_u64map_put(&c->rdc, n->seq, n->dc - 1);
+    } else {
+        if (n->kind == NEXT_LPS && ++c->lps_pos == c->lps_len)
+            c->sseq = c->lps_resume + 1;
+        if (c->sseq <= n->seq)
+            c->sseq = n->seq + 1;
+        if (c->npend_new)
+            c->npend_new--;
+    }
+    pm->meta = (ps_msg_meta){h->base.stream, h->base.name, n->seq, dseq, n->dc, c->npend_new, n->m->ts};
+    pm->consumer_ = &h->base;
+    c->last_activity_ns = now;
+    if (c->cfg.ack_policy == PS_ACK_NONE) {
+        /* JS 7.5 and 4.5: acked on delivery. */
+        c->floor = (ps_seq_pair){dseq, n->seq};
+        mem_stream_ack(c->st, n->seq, now);
+        return true;
+    }
+    mem_pend *p = mem_pend_get(c, n->seq);
+    if (p) {
+        rdq_unmark(c, p);
+        heap_remove(c, (uint32_t)(p - c->pend));
+        p->dseq = dseq;
+        p->ts = now;
+        p->deadline = now + mem_wait_for(c, n->seq);
+        mem_heap_push(c, (uint32_t)(p - c->pend));
+        return true;
+    }
+    return mem_pend_add(c, n->seq, dseq, now);
+}
+
+/* ---- pull requests (JS 8) --------------------------------------------------------------- */
+
+typedef struct fill_state {
+    int64_t bytes_left;
+    bool stalled;
+    bool max_bytes_hit;
+} fill_state;
+
+static void fill(mem_handle *h, mem_consumer *c, const ps_fetch_request *req, int64_t now,
+                 ps_msg_list *out, fill_state *fs)
+{
+    fs->stalled = false;
+    while (out->count < req->batch && !fs->max_bytes_hit) {
+        next_msg n = peek(c);
+        if (n.kind == NEXT_STALL)
+            fs->stalled = true;
+        if (n.kind == NEXT_NONE || n.kind == NEXT_STALL)
+            return;
+        if (req->max_bytes > 0) {
+            int64_t sz = wire_size(c, h, &n);
+            if (sz > fs->bytes_left) {
+                fs->max_bytes_hit = true; /* the message stays undelivered */
+                return;
+            }
+            fs->bytes_left -= sz;
+            if (fs->bytes_left == 0)
+                fs->max_bytes_hit = out->count + 1 < req->batch;
+        }
+        mem_snap_before_change(c, now);
+        if (!commit(h, c, &n, now, out))
+            return;
+    }
+}
+
+static ps_status admit(const mem_consumer *c, const ps_fetch_request *r)
+{
+    const ps_consumer_config *k = &c->cfg;
+    char d[32];
+    if (k->max_request_batch > 0 && r->batch > k->max_request_batch)
+        return ps_error(PS_ERR_PULL_REJECTED, 0, "Exceeded MaxRequestBatch of %" PRId64, k->max_request_batch);
+    if (k->max_request_expires_ns > 0 && r->expires_ns > k->max_request_expires_ns)
+        return ps_error(PS_ERR_PULL_REJECTED, 0, "Exceeded MaxRequestExpires of %s",
+                        ps_duration_format(k->max_request_expires_ns, d, sizeof d));
+    if (k->max_request_max_bytes > 0 && r->max_bytes > k->max_request_max_bytes)
+        return ps_error(PS_ERR_PULL_REJECTED, 0, "Exceeded MaxRequestMaxBytes of %" PRId64,
+                        k->max_request_max_bytes);
+    uint64_t avail = c->npend_new + c->rdq_live;
+    if (r->no_wait && avail == 0 && r->expires_ns == 0)
+        return ps_error(PS_ERR_NO_MESSAGES, 0, "No Messages");
+    if (c->nwaiting >= k->max_waiting)
+        return ps_error(PS_ERR_MAX_WAITING, 0, "Exceeded MaxWaiting");
+    return PS_OK;
+}
+
+static void wait_until(mem_backend *mb, int64_t t_ns)
+{
+    struct timespec ts = {(time_t)(t_ns / PS_NS_PER_SEC), (long)(t_ns % PS_NS_PER_SEC)};
+    pthread_cond_timedwait(&mb->cond, &mb->lock, &ts);
+}
+
+/* Real clock only: waits for more messages until the request's expiry, the
+ * batch is full, or (no_wait) nothing more is immediately available. */
+static ps_status wait_more(mem_handle *h, mem_consumer *c, const ps_fetch_request *req,
+                           ps_msg_list *out, fill_state *fs)
+{
+    mem_backend *mb = h->mb;
+    uint64_t uid = c->uid;
+    int64_t deadline = mem_now(mb) + req->expires_ns;
+    c->nwaiting++;
+    for (;;) {
+        if (out->count >= req->batch || fs->max_bytes_hit)
+            break;
+        if (req->no_wait && out->count > 0 && !fs->stalled)
+            break; /* a one-shot ends when nothing more is there (JS 8.4) */
+        int64_t now = mem_now(mb);
+        if (now >= deadline)
+            break;
+        int64_t wake = mem_deliver_next_deadline(c);
+        wait_until(mb, wake < deadline ? wake : deadline);
+        now = mem_now(mb);
+        mem_run_timers(mb, now);
+        c = mem_handle_resolve(h);
+        if (!c || c->uid != uid)
+            return out->count ? PS_OK
+                              : ps_error(PS_ERR_CONSUMER_DELETED, 0, "Consumer Deleted");
+        fill(h, c, req, now, out, fs);
+    }
+    c->nwaiting--;
+    return PS_OK;
+}
+
+ps_status mem_fetch(ps_consumer *hc, const ps_fetch_request *req, ps_msg_list *out)
+{
+    mem_handle *h = (mem_handle *)hc;
+    mem_backend *mb = h->mb;
+    ps_msg_list_clear(out);
+    mem_lock(mb);
+    int64_t now = mem_now(mb);
+    mem_run_timers(mb, now);
+    mem_consumer *c = mem_handle_resolve(h);
+    ps_status s;
+    if (!c) {
+        /* JS 5.5: the server drops pulls for a missing consumer silently;
+         * cnats then reports a timeout. */
+        s = ps_error(PS_ERR_TIMEOUT, 0, "consumer %s on stream %s does not exist (pull request dropped)",
+                     hc->name, hc->stream);
+    } else if ((s = admit(c, req)) == PS_OK) {
+        fill_state fs = {req->max_bytes > 0 ? req->max_bytes : INT64_MAX, false, false};
+        c->last_activity_ns = now;
+        fill(h, c, req, now, out, &fs);
+        if (!mb->manual && req->expires_ns > 0)
+            s = wait_more(h, c, req, out, &fs);
+        if (s == PS_OK && out->count == 0)
+            s = fs.max_bytes_hit ? ps_error(PS_ERR_MAX_BYTES, 0, "Message Size Exceeds MaxBytes")
+                                 : ps_error(PS_ERR_TIMEOUT, 0, "no messages before the request expired");
+    }
+    mem_unlock(mb);
+    if (s != PS_OK)
+        ps_msg_list_clear(out);
+    return s;
+}
+
+/* ---- acknowledgements (JS 7) ------------------------------------------------------------- */
+
+static void ack_all(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t now)
+{
+    /* JS 7.4: acks at or below the floor are ignored. */
+    if (dseq <= c->floor.consumer_seq || sseq <= c->floor.stream_seq)
+        return;
+    uint64_t from = c->floor.stream_seq + 1;
+    c->floor = (ps_seq_pair){dseq, sseq};
+    for (uint64_t s = from; s <= sseq; s++) {
+        mem_pend_remove(c, s);
+        mem_u64map_del(&c->rdc, s);
+    }
+    for (uint64_t s = from; s <= sseq; s++)
+        mem_stream_ack(c->st, s, now);
+}
+
+static void process_ack(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t now)
+{
+    switch (c->cfg.ack_policy) {
+    case PS_ACK_EXPLICIT:
+        ack_explicit(c, sseq, dseq);
+        mem_stream_ack(c->st, sseq, now);
+        break;
+    case PS_ACK_ALL:
+        ack_all(c, sseq, dseq, now);
+        break;
+    case PS_ACK_NONE:
+        break;
+    }
+}
+
+static void reschedule(mem_consumer *c, mem_pend *p)
+{
+    uint32_t idx = (uint32_t)(p - c->pend);
+    heap_remove(c, idx);
+    p->deadline = p->ts + mem_wait_for(c, p->sseq);
+    mem_heap_push(c, idx);
+}
+
+/* JS 7.6. */
+static void process_nak(mem_consumer *c, const ps_msg_meta *md, int64_t delay_ns, int64_t now)
+{
+    if (md->consumer_seq <= c->floor.consumer_seq || md->consumer_seq > c->dseq)
+        return;
+    mem_pend *p = mem_pend_get(c, md->stream_seq);
+    if (!p)
+        return;
+    mem_adv_consumer(c->st->mb, PS_ADV_MSG_NAKED, c, md->stream_seq, md->consumer_seq,
+                     md->num_delivered);
+    if (delay_ns > 0) {
+        rdq_unmark(c, p);
+        p->ts = now - c->cfg.ack_wait_ns + delay_ns;
+        reschedule(c, p);
+        return;
+    }
+    heap_remove(c, (uint32_t)(p - c->pend));
+    rdq_push(c, p);
+}
+
+/* JS 7.7: restarts the wait; not a delivery. */
+static void process_wpi(mem_consumer *c, uint64_t sseq, int64_t now)
+{
+    mem_pend *p = mem_pend_get(c, sseq);
+    if (!p)
+        return;
+    p->ts = now;
+    if (p->heap_idx != NO_HEAP)
+        reschedule(c, p);
+}
+
+ps_status mem_ack(ps_msg *m, ps_ack_kind kind, int64_t delay_ns)
+{
+    mem_handle *h = (mem_handle *)m->consumer_;
+    mem_backend *mb = h->mb;
+    mem_lock(mb);
+    int64_t now = mem_now(mb);
+    mem_run_timers(mb, now);
+    mem_consumer *c = mem_handle_resolve(h);
+    ps_status s = PS_OK;
+    const ps_msg_meta *md = &m->meta;
+    if (!c) {
+        s = ps_error(PS_ERR_NO_RESPONDERS, 10076,
+                     "consumer %s on stream %s no longer exists: the ack has no responders",
+                     h->base.name, h->base.stream);
+    } else {
+        mem_snap_before_change(c, now);
+        c->last_activity_ns = now;
+        switch (kind) {
+        case PS_ACK:
+            process_ack(c, md->stream_seq, md->consumer_seq, now);
+            break;
+        case PS_TERM: /* JS 7.8: an ack, plus the advisory */
+            process_ack(c, md->stream_seq, md->consumer_seq, now);
+            if ((c = mem_handle_resolve(h)))
+                mem_adv_consumer(mb, PS_ADV_MSG_TERMINATED, c, md->stream_seq, md->consumer_seq,
+                                 md->num_delivered);
+            break;
+        case PS_NAK:
+            process_nak(c, md, delay_ns, now);
+            break;
+        case PS_IN_PROGRESS:
+            process_wpi(c, md->stream_seq, now);
+            break;
+        }
+        mem_signal(mb);
+    }
+    mem_unlock(mb);
+    return s;
+}

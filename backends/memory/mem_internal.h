@@ -1,0 +1,323 @@
+/* mem_internal.h — the memory backend's private types, shared by its files.
+ *
+ * Layout: mem_util.c (containers), mem_backend.c (ops table, locking,
+ * handles, timers), mem_store.c (message storage and removal), mem_stream.c
+ * (stream admin), mem_publish.c (the publish pipeline of JS 3.4),
+ * mem_consumer.c (consumer admin and info), mem_deliver.c (the delivery
+ * engine of JS 6-8), mem_advisory.c (JS 11), mem_restart.c (JS 13.1).
+ *
+ * Determinism: every collection that decides an order is an array or a FIFO
+ * in insertion order; hash maps are only ever used for lookups.
+ */
+#ifndef MEM_INTERNAL_H
+#define MEM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ps_backend.h"
+#include "ps_clock.h"
+#include "ps_memory.h"
+#include "ps_rand.h"
+
+/* ---- containers (mem_util.c) -------------------------------------------- */
+
+/* u64 -> u64 open-addressing map (linear probing, backward-shift delete).
+ * Key 0 is reserved (sequences start at 1). */
+typedef struct mem_u64map {
+    uint64_t *keys;
+    uint64_t *vals;
+    uint32_t cap; /* power of two, 0 when unallocated */
+    uint32_t len;
+} mem_u64map;
+
+bool mem_u64map_get(const mem_u64map *m, uint64_t key, uint64_t *val);
+bool mem_u64map_put(mem_u64map *m, uint64_t key, uint64_t val); /* false: no memory */
+bool mem_u64map_del(mem_u64map *m, uint64_t key);
+void mem_u64map_clear(mem_u64map *m);
+void mem_u64map_free(mem_u64map *m);
+
+/* string -> pointer map; the key lives in the value, read through key_of. */
+typedef const char *(*mem_key_fn)(const void *val);
+typedef struct mem_strmap {
+    void **vals;
+    uint64_t *hashes;
+    uint32_t cap;
+    uint32_t len;
+    mem_key_fn key_of;
+} mem_strmap;
+
+uint64_t mem_hash(const char *s, size_t len);
+void *mem_strmap_get(const mem_strmap *m, const char *key, size_t len);
+bool mem_strmap_put(mem_strmap *m, void *val); /* replaces an equal key */
+void *mem_strmap_del(mem_strmap *m, const char *key, size_t len);
+void mem_strmap_free(mem_strmap *m);
+
+/* FIFO of u64 (the redelivery queue). */
+typedef struct mem_fifo {
+    uint64_t *buf;
+    uint32_t cap; /* power of two */
+    uint32_t head;
+    uint32_t len;
+} mem_fifo;
+
+bool mem_fifo_push(mem_fifo *q, uint64_t v);
+bool mem_fifo_pop(mem_fifo *q, uint64_t *v);
+uint64_t mem_fifo_at(const mem_fifo *q, uint32_t i);
+void mem_fifo_clear(mem_fifo *q);
+void mem_fifo_free(mem_fifo *q);
+
+char *mem_strdup(const char *s);
+
+/* ---- stored messages and streams ------------------------------------------ */
+
+typedef struct mem_subj {
+    uint64_t count;     /* stored messages on this subject */
+    uint64_t tombs;     /* removed messages kept for a crash rollback */
+    uint64_t last_seq;  /* highest stored seq on it (0 if none) */
+    uint64_t first_hint; /* no stored message on it below this */
+    uint32_t len;
+    char name[];
+} mem_subj;
+
+typedef struct mem_smsg {
+    uint64_t seq;
+    int64_t ts;
+    mem_subj *subj;
+    uint32_t hdr_len;
+    uint32_t data_len;
+    char bytes[]; /* header block, then data */
+} mem_smsg;
+
+/* A removal that the file store has not yet made durable (JS 13.1): the
+ * message is kept so a crash can put it back. */
+typedef struct mem_tomb {
+    mem_smsg *msg;
+    int64_t removed_ns;
+} mem_tomb;
+
+typedef struct mem_dedup {
+    uint64_t seq;
+    int64_t ts;
+    char id[];
+} mem_dedup;
+
+typedef struct mem_consumer mem_consumer;
+typedef struct mem_backend mem_backend;
+
+typedef struct mem_stream {
+    mem_backend *mb;
+    ps_stream_config cfg;  /* normalised; strings owned below */
+    char *name;
+    char **subjects;
+    int64_t created_ns;
+    /* storage: ring of seqs [first_seq, last_seq] */
+    mem_smsg **ring;
+    uint64_t ring_cap;     /* power of two */
+    uint64_t first_seq;
+    uint64_t last_seq;
+    uint64_t msgs;
+    uint64_t bytes;
+    int64_t last_ts;
+    mem_strmap subj_map;   /* name -> mem_subj */
+    uint64_t num_subjects;
+    /* dedup (JS 3.6): id -> entry, FIFO in store order for expiry */
+    mem_strmap dedup_map;
+    mem_dedup **dedup_fifo;
+    uint32_t dedup_cap, dedup_head, dedup_len;
+    char *last_msgid;      /* JS 3.5: of the last stored message, "" if none */
+    /* consumers in creation order */
+    mem_consumer **consumers;
+    int nconsumers, consumers_cap;
+    /* durability model of a file stream (JS 13.1) */
+    mem_tomb *tombs;
+    uint32_t ntombs, tombs_cap;
+    int64_t index_write_ns;   /* last time removals were made durable */
+} mem_stream;
+
+/* ---- consumers ------------------------------------------------------------- */
+
+typedef struct mem_pend {
+    uint64_t sseq;
+    uint64_t dseq;     /* of the last delivery */
+    int64_t ts;        /* last delivery (or WPI / nak-delay reset) */
+    int64_t deadline;  /* ts + wait for the current delivery count */
+    uint64_t rdq_ticket; /* which FIFO entry is the live one (JS 6.4) */
+    uint32_t heap_idx; /* UINT32_MAX when not in the heap */
+    bool in_rdq;
+} mem_pend;
+
+/* What the file store last made durable of a consumer (JS 13.1). */
+typedef struct mem_csnap {
+    bool valid;
+    uint64_t sseq, dseq;
+    ps_seq_pair floor;
+    uint32_t npend;
+    mem_pend *pend;         /* copies: sseq, dseq, ts */
+    uint32_t nrdc;
+    uint64_t *rdc;          /* pairs: sseq, count */
+} mem_csnap;
+
+typedef struct mem_waiter mem_waiter;
+
+struct mem_consumer {
+    mem_stream *st;
+    char *name;
+    ps_consumer_config cfg; /* normalised; strings owned below */
+    char *durable;
+    char *filter;
+    int64_t *backoff;
+    bool ephemeral;
+    bool filter_all;        /* the filter matches every stream subject */
+    int64_t created_ns;
+    uint64_t sseq;          /* next stream seq to scan */
+    uint64_t dseq;          /* next delivery seq */
+    ps_seq_pair floor;      /* ack floor (adflr, asflr) */
+    uint64_t npend_new;     /* NumPending: matching, seq >= sseq */
+    /* pending: slab + index + deadline heap */
+    mem_pend *pend;
+    uint32_t pend_cap, pend_top; /* slab size, slots ever used */
+    uint32_t pend_len;      /* live entries (NumAckPending) */
+    uint32_t pend_free;     /* free list head, threaded through sseq */
+    mem_u64map pend_idx;    /* sseq -> slab index */
+    uint32_t *heap;         /* slab indices by (deadline, sseq) */
+    uint32_t heap_len, heap_cap;
+    mem_u64map rdc;         /* sseq -> redelivery count */
+    mem_fifo rdq;           /* may hold stale entries; see rdq_live */
+    uint32_t rdq_live;      /* entries whose pending record has in_rdq set */
+    uint64_t rdq_pushed, rdq_popped; /* tickets: absolute FIFO positions */
+    uint64_t uid;
+    uint64_t *lps;          /* last-per-subject skip list (JS 6.2) */
+    uint32_t lps_len, lps_pos;
+    uint64_t lps_resume;
+    int64_t last_activity_ns;
+    int64_t no_expiry_before_ns; /* after a restart (JS 13.1) */
+    /* waiting pull requests (real clock only) */
+    mem_waiter *waiters;
+    int nwaiting;
+    /* durability model */
+    mem_csnap snap;
+    int64_t snap_ns;
+    int64_t changed_ns;
+    bool dirty;
+};
+
+/* ---- the backend ------------------------------------------------------------- */
+
+typedef struct mem_handle {
+    ps_consumer base;
+    mem_backend *mb;
+    mem_consumer *cached;
+    uint64_t epoch;
+} mem_handle;
+
+struct mem_backend {
+    ps_backend base;
+    ps_clock *clock;
+    bool manual;
+    bool locking;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    ps_rand rng;
+    int64_t max_payload;
+    uint64_t epoch;          /* bumps when a stream or consumer goes away */
+    uint64_t next_uid;
+    mem_stream **streams;    /* creation order */
+    int nstreams, streams_cap;
+    int64_t last_sync_ns;    /* unused placeholder kept 0 */
+};
+
+/* mem_backend.c */
+void mem_lock(mem_backend *mb);
+void mem_unlock(mem_backend *mb);
+void mem_signal(mem_backend *mb);
+int64_t mem_now(mem_backend *mb);
+mem_stream *mem_stream_find(mem_backend *mb, const char *name);
+mem_consumer *mem_handle_resolve(mem_handle *h);
+void mem_run_timers(mem_backend *mb, int64_t now);
+
+/* mem_store.c */
+bool mem_store_append(mem_stream *st, uint64_t seq, int64_t ts, const char *subj,
+                      size_t subj_len, const char *hdr, size_t hdr_len,
+                      const void *data, size_t len);
+mem_smsg *mem_store_get(const mem_stream *st, uint64_t seq);
+uint64_t mem_msg_bytes(const mem_stream *st, const mem_smsg *m);
+typedef enum mem_removal {
+    MEM_RM_LIMITS,   /* MaxMsgs/MaxBytes/MaxAge/per-subject: not rolled back */
+    MEM_RM_ACK,      /* WorkQueue / Interest acknowledgement, TERM */
+    MEM_RM_DELETE,   /* msg-delete */
+    MEM_RM_PURGE
+} mem_removal;
+void mem_store_remove(mem_stream *st, uint64_t seq, mem_removal why, int64_t now);
+bool mem_store_restore(mem_stream *st, mem_smsg *m);
+void mem_store_skip(mem_stream *st, uint64_t seq, int64_t ts);
+void mem_store_enforce_limits(mem_stream *st, int64_t now, const char *subj_hint);
+void mem_store_expire(mem_stream *st, int64_t now);
+int64_t mem_store_next_expiry(const mem_stream *st);
+void mem_store_free_all(mem_stream *st);
+void mem_stream_dedup_expire(mem_stream *st, int64_t now);
+bool mem_stream_dedup_add(mem_stream *st, const char *id, uint64_t seq, int64_t ts);
+void mem_stream_dedup_clear(mem_stream *st);
+uint64_t mem_subject_last_seq(const mem_stream *st, const char *subj);
+void mem_tombs_persist(mem_stream *st);
+
+/* mem_stream.c */
+extern const char *const mem_retention_names[];
+void mem_stream_free(mem_stream *st);
+void mem_stream_destroy(mem_backend *mb, mem_stream *st); /* unlink + free */
+ps_status mem_stream_add(ps_backend *b, const ps_stream_config *cfg, ps_stream_info *out);
+ps_status mem_stream_update(ps_backend *b, const ps_stream_config *cfg, ps_stream_info *out);
+ps_status mem_stream_info(ps_backend *b, const char *stream, ps_stream_info *out);
+ps_status mem_stream_delete(ps_backend *b, const char *stream);
+ps_status mem_stream_purge(ps_backend *b, const char *stream, const ps_purge_opts *o, uint64_t *purged);
+ps_status mem_msg_get(ps_backend *b, const char *stream, uint64_t seq, const char *last_by_subj, ps_stored_msg *out);
+ps_status mem_msg_delete(ps_backend *b, const char *stream, uint64_t seq, bool erase);
+mem_stream *mem_stream_for_subject(mem_backend *mb, const char *subject);
+
+/* mem_publish.c */
+ps_status mem_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out);
+
+/* mem_consumer.c */
+ps_status mem_consumer_add(ps_backend *b, const char *stream, const ps_consumer_config *cfg, ps_consumer **out);
+ps_status mem_consumer_bind(ps_backend *b, const char *stream, const char *name, ps_consumer **out);
+ps_status mem_consumer_info(ps_consumer *c, ps_consumer_info *out);
+ps_status mem_consumer_delete(ps_backend *b, const char *stream, const char *name);
+void mem_consumer_free_handle(ps_consumer *c);
+void mem_consumer_destroy(mem_consumer *c, bool advisory); /* unlink + free */
+void mem_consumer_free(mem_consumer *c);
+bool mem_consumer_matches(const mem_consumer *c, const mem_subj *subj);
+void mem_consumer_recount(mem_consumer *c);
+bool mem_consumer_needs(const mem_consumer *c, uint64_t seq, const mem_subj *subj);
+
+/* mem_deliver.c */
+ps_status mem_fetch(ps_consumer *h, const ps_fetch_request *req, ps_msg_list *out);
+ps_status mem_ack(ps_msg *m, ps_ack_kind kind, int64_t delay_ns);
+void mem_deliver_expire(mem_consumer *c, int64_t now);
+int64_t mem_deliver_next_deadline(const mem_consumer *c);
+void mem_pend_remove(mem_consumer *c, uint64_t sseq);
+mem_pend *mem_pend_get(mem_consumer *c, uint64_t sseq);
+bool mem_pend_add(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t ts);
+void mem_pend_clear(mem_consumer *c);
+void mem_on_removed(mem_stream *st, const mem_smsg *m, int64_t now, bool notify);
+void mem_on_stored(mem_stream *st, const mem_smsg *m);
+int64_t mem_wait_for(const mem_consumer *c, uint64_t sseq);
+void mem_heap_push(mem_consumer *c, uint32_t idx);
+void mem_consumer_touch(mem_consumer *c, int64_t now);
+void mem_stream_ack(mem_stream *st, uint64_t sseq, int64_t now);
+
+/* mem_advisory.c */
+void mem_adv_consumer(mem_backend *mb, ps_advisory_kind kind, const mem_consumer *c,
+                      uint64_t sseq, uint64_t dseq, uint64_t deliveries);
+void mem_adv_consumer_action(mem_backend *mb, ps_advisory_kind kind,
+                             const char *stream, const char *consumer);
+void mem_adv_stream_action(mem_backend *mb, ps_advisory_kind kind, const char *stream);
+
+/* mem_restart.c */
+ps_status mem_restart(ps_backend *b, ps_restart_kind kind);
+void mem_snap_before_change(mem_consumer *c, int64_t now);
+void mem_snap_free(mem_csnap *s);
+bool mem_is_file(const mem_stream *st);
+
+#endif

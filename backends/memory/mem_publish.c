@@ -1,0 +1,169 @@
+/* mem_publish.c — the publish pipeline of a stream leader (JETSTREAM.md §3).
+ *
+ * Checks run in the server's order (JS 3.4); the first failing one decides
+ * the answer, and a failed check consumes no sequence and records no
+ * Msg-Id. Storage and limits are mem_store.c's.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem_internal.h"
+
+static void set_ack(ps_pub_ack *out, const mem_stream *st, uint64_t seq, bool dup)
+{
+    if (!out)
+        return;
+    size_t n = strlen(st->name);
+    memcpy(out->stream, st->name, n + 1);
+    out->seq = seq;
+    out->duplicate = dup;
+}
+
+/* Steps 4-6 of JS 3.4: the expectation headers. */
+static ps_status check_expectations(const mem_stream *st, const ps_out_msg *m)
+{
+    if (m->has_expected_last_subject_seq) {
+        uint64_t last = mem_subject_last_seq(st, m->subject);
+        if (last != m->expected_last_subject_seq)
+            return ps_error(PS_ERR_WRONG_LAST_SEQUENCE, 10071, "wrong last sequence: %" PRIu64, last);
+    }
+    if (m->has_expected_last_seq && m->expected_last_seq != st->last_seq)
+        return ps_error(PS_ERR_WRONG_LAST_SEQUENCE, 10071, "wrong last sequence: %" PRIu64,
+                        st->last_seq);
+    if (m->expected_last_msg_id && strcmp(m->expected_last_msg_id, st->last_msgid) != 0)
+        return ps_error(PS_ERR_WRONG_LAST_MSG_ID, 10070, "wrong last msg ID: %s", st->last_msgid);
+    return PS_OK;
+}
+
+/* Step 12 of JS 3.4 with JS 3.8: Discard=New limits. */
+static ps_status check_discard_new(const mem_stream *st, const ps_out_msg *m, size_t hdr_len)
+{
+    const ps_stream_config *c = &st->cfg;
+    if (c->discard == PS_DISCARD_NEW) {
+        if (c->max_msgs > 0 && st->msgs >= (uint64_t)c->max_msgs)
+            return ps_error(PS_ERR_STORE_FAILED, 10077, "maximum messages exceeded");
+        /* The new message counts without overhead, stored bytes with it. */
+        if (c->max_bytes > 0 && st->bytes + hdr_len + m->len >= (uint64_t)c->max_bytes)
+            return ps_error(PS_ERR_STORE_FAILED, 10077, "maximum bytes exceeded");
+    }
+    if (c->discard_new_per_subject && c->max_msgs_per_subject > 0) {
+        const mem_subj *r = mem_strmap_get(&st->subj_map, m->subject, strlen(m->subject));
+        if (r && r->count >= (uint64_t)c->max_msgs_per_subject)
+            return ps_error(PS_ERR_STORE_FAILED, 10077, "maximum messages per subject exceeded");
+    }
+    return PS_OK;
+}
+
+/* JS 4.6: does any consumer of an Interest stream want this subject? */
+static bool has_interest(const mem_stream *st, const char *subject)
+{
+    for (int i = 0; i < st->nconsumers; i++) {
+        const mem_consumer *c = st->consumers[i];
+        if (c->filter_all || ps_subject_matches(c->filter, subject))
+            return true;
+    }
+    return false;
+}
+
+static ps_status set_last_msgid(mem_stream *st, const char *id)
+{
+    id = id ? id : "";
+    if (strcmp(st->last_msgid, id) == 0)
+        return PS_OK;
+    char *d = mem_strdup(id);
+    if (!d)
+        return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory");
+    free(st->last_msgid);
+    st->last_msgid = d;
+    return PS_OK;
+}
+
+static ps_status store(mem_stream *st, const ps_out_msg *m, const char *hdr,
+                       size_t hdr_len, int64_t now, ps_pub_ack *out)
+{
+    uint64_t seq = st->last_seq + 1;
+    int64_t ts = now > st->last_ts ? now : st->last_ts;
+    if (st->cfg.retention == PS_RETENTION_INTEREST && !has_interest(st, m->subject)) {
+        /* Not stored, but the sequence is used; a duplicate of this id
+         * later answers with seq 0 (JS 3.6 quirk). */
+        mem_store_skip(st, seq, ts);
+        if (m->msg_id && !mem_stream_dedup_add(st, m->msg_id, 0, ts))
+            return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory");
+        set_ack(out, st, seq, false);
+        return set_last_msgid(st, m->msg_id);
+    }
+    if (!mem_store_append(st, seq, ts, m->subject, strlen(m->subject), hdr, hdr_len, m->data, m->len))
+        return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory storing message");
+    if (m->msg_id && !mem_stream_dedup_add(st, m->msg_id, seq, ts))
+        return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory");
+    ps_status s = set_last_msgid(st, m->msg_id);
+    mem_store_enforce_limits(st, now, st->cfg.max_msgs_per_subject > 0 ? m->subject : NULL);
+    set_ack(out, st, seq, false);
+    return s;
+}
+
+static ps_status publish_locked(mem_backend *mb, const ps_out_msg *m, const char *hdr,
+                                size_t hdr_len, ps_pub_ack *out)
+{
+    int64_t now = mem_now(mb);
+    mem_run_timers(mb, now);
+    mem_stream *st = mem_stream_for_subject(mb, m->subject);
+    if (!st)
+        return ps_error(PS_ERR_NO_RESPONDERS, 10076,
+                        "no stream captures subject \"%s\" (no responders)", m->subject);
+    if (st->cfg.sealed)
+        return ps_error(PS_ERR_STREAM_SEALED, 10109, "stream %s: invalid operation on sealed stream",
+                        st->name);
+    if (m->expected_stream && strcmp(m->expected_stream, st->name) != 0)
+        return ps_error(PS_ERR_WRONG_EXPECTED_STREAM, 10060, "expected stream does not match");
+    if (m->msg_id) {
+        const mem_dedup *d = mem_strmap_get(&st->dedup_map, m->msg_id, strlen(m->msg_id));
+        if (d) { /* JS 3.4 step 3: a duplicate wins over everything after it */
+            set_ack(out, st, d->seq, true);
+            return PS_OK;
+        }
+    }
+    ps_status s = check_expectations(st, m);
+    if (s != PS_OK)
+        return s;
+    if (st->cfg.max_msg_size > 0 && hdr_len + m->len > (size_t)st->cfg.max_msg_size)
+        return ps_error(PS_ERR_MSG_TOO_LARGE, 10054, "message size exceeds maximum allowed");
+    if (hdr_len > 65535)
+        return ps_error(PS_ERR_MSG_TOO_LARGE, 10097, "header size exceeds maximum allowed of 64k");
+    if ((s = check_discard_new(st, m, hdr_len)) != PS_OK)
+        return s;
+    if ((s = store(st, m, hdr, hdr_len, now, out)) != PS_OK)
+        return s;
+    mem_signal(mb);
+    if (st->cfg.no_ack) /* JS 3.12: stored, but the request gets no answer */
+        return ps_error(PS_ERR_TIMEOUT, 0, "stream %s has no_ack set: no PubAck was sent", st->name);
+    return PS_OK;
+}
+
+ps_status mem_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
+{
+    mem_backend *mb = (mem_backend *)b;
+    size_t hdr_len = ps_out_msg_header_len(m);
+    if ((int64_t)(hdr_len + m->len) > mb->max_payload)
+        return ps_error(PS_ERR_MAX_PAYLOAD, 0, "message of %zu bytes exceeds max_payload %" PRId64,
+                        hdr_len + m->len, mb->max_payload);
+    char small[1024];
+    char *hdr = NULL;
+    if (hdr_len) {
+        hdr = hdr_len <= sizeof small ? small : malloc(hdr_len);
+        if (!hdr)
+            return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory");
+        ps_out_msg_header_encode(m, hdr);
+    }
+    ps_pub_ack ack;
+    mem_lock(mb);
+    ps_status s = publish_locked(mb, m, hdr, hdr_len, &ack);
+    mem_unlock(mb);
+    if (hdr != small)
+        free(hdr);
+    if (s == PS_OK && out)
+        *out = ack;
+    return s;
+}

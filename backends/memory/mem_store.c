@@ -1,0 +1,396 @@
+/* mem_store.c — a stream's message storage: append, look up, remove, limits,
+ * MaxAge, per-subject bookkeeping and the dedup window.
+ *
+ * Messages live in a ring indexed by sequence (slot = seq & (cap - 1)); a
+ * removed message leaves a NULL slot, and the first sequence moves past
+ * leading holes. Slots outside [first_seq, last_seq] are always NULL, which
+ * is what lets a crash rollback put a removed message back (mem_restart.c).
+ *
+ * This file is not: the publish pipeline (mem_publish.c) or what consumers
+ * do when a message goes away (mem_deliver.c, called from here).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem_internal.h"
+
+static const char *subj_key(const void *v) { return ((const mem_subj *)v)->name; }
+static const char *dedup_key(const void *v) { return ((const mem_dedup *)v)->id; }
+
+bool mem_is_file(const mem_stream *st) { return st->cfg.storage == PS_STORAGE_FILE; }
+
+/* JS 3.9: what one message adds to the stream's bytes. */
+static uint64_t msg_bytes(const mem_stream *st, size_t subj_len, size_t hdr_len, size_t len)
+{
+    if (st->cfg.storage == PS_STORAGE_MEMORY)
+        return subj_len + hdr_len + len + 16;
+    return 22 + subj_len + len + 8 + (hdr_len ? 4 + hdr_len : 0);
+}
+
+uint64_t mem_msg_bytes(const mem_stream *st, const mem_smsg *m)
+{
+    return msg_bytes(st, m->subj->len, m->hdr_len, m->data_len);
+}
+
+static bool ring_fits(mem_stream *st, uint64_t lo, uint64_t hi)
+{
+    if (st->ring_cap && hi - lo < st->ring_cap)
+        return true;
+    uint64_t ncap = st->ring_cap ? st->ring_cap : 64;
+    while (hi - lo >= ncap)
+        ncap *= 2;
+    mem_smsg **nr = calloc(ncap, sizeof *nr);
+    if (!nr)
+        return false;
+    if (st->msgs)
+        for (uint64_t s = st->first_seq; s <= st->last_seq; s++)
+            nr[s & (ncap - 1)] = st->ring[s & (st->ring_cap - 1)];
+    free(st->ring);
+    st->ring = nr;
+    st->ring_cap = ncap;
+    return true;
+}
+
+mem_smsg *mem_store_get(const mem_stream *st, uint64_t seq)
+{
+    if (!st->msgs || seq < st->first_seq || seq > st->last_seq)
+        return NULL;
+    return st->ring[seq & (st->ring_cap - 1)];
+}
+
+static mem_subj *subj_intern(mem_stream *st, const char *subj, size_t len)
+{
+    if (!st->subj_map.key_of)
+        st->subj_map.key_of = subj_key;
+    mem_subj *r = mem_strmap_get(&st->subj_map, subj, len);
+    if (r)
+        return r;
+    r = calloc(1, sizeof *r + len + 1);
+    if (!r)
+        return NULL;
+    memcpy(r->name, subj, len);
+    r->len = (uint32_t)len;
+    if (!mem_strmap_put(&st->subj_map, r)) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static void subj_release(mem_stream *st, mem_subj *r)
+{
+    if (r->count == 0 && r->tombs == 0) {
+        mem_strmap_del(&st->subj_map, r->name, r->len);
+        free(r);
+    }
+}
+
+/* Puts an existing message object into its slot and updates the counters. */
+static bool store_place(mem_stream *st, mem_smsg *m)
+{
+    uint64_t lo = st->msgs ? (m->seq < st->first_seq ? m->seq : st->first_seq) : m->seq;
+    uint64_t hi = st->msgs && st->last_seq > m->seq ? st->last_seq : m->seq;
+    if (!ring_fits(st, lo, hi))
+        return false;
+    st->ring[m->seq & (st->ring_cap - 1)] = m;
+    if (!st->msgs || m->seq < st->first_seq)
+        st->first_seq = m->seq;
+    if (m->seq > st->last_seq)
+        st->last_seq = m->seq;
+    st->msgs++;
+    st->bytes += mem_msg_bytes(st, m);
+    mem_subj *r = m->subj;
+    if (r->count++ == 0) {
+        st->num_subjects++;
+        r->first_hint = m->seq;
+    } else if (m->seq < r->first_hint) {
+        r->first_hint = m->seq;
+    }
+    if (m->seq > r->last_seq)
+        r->last_seq = m->seq;
+    return true;
+}
+
+bool mem_store_append(mem_stream *st, uint64_t seq, int64_t ts, const char *subj,
+                      size_t subj_len, const char *hdr, size_t hdr_len,
+                      const void *data, size_t len)
+{
+    mem_subj *r = subj_intern(st, subj, subj_len);
+    if (!r)
+        return false;
+    mem_smsg *m = malloc(sizeof *m + hdr_len + len);
+    if (!m) {
+        subj_release(st, r);
+        return false;
+    }
+    m->seq = seq;
+    m->ts = ts;
+    m->subj = r;
+    m->hdr_len = (uint32_t)hdr_len;
+    m->data_len = (uint32_t)len;
+    if (hdr_len)
+        memcpy(m->bytes, hdr, hdr_len);
+    if (len)
+        memcpy(m->bytes + hdr_len, data, len);
+    if (!store_place(st, m)) {
+        free(m);
+        subj_release(st, r);
+        return false;
+    }
+    st->last_ts = ts;
+    mem_on_stored(st, m);
+    return true;
+}
+
+/* JS 4.6: a sequence consumed without storing a message. */
+void mem_store_skip(mem_stream *st, uint64_t seq, int64_t ts)
+{
+    st->last_seq = seq;
+    st->last_ts = ts;
+    if (!st->msgs)
+        st->first_seq = seq + 1;
+}
+
+/* Takes a message out of the ring and the counters, without freeing it. */
+static void store_unplace(mem_stream *st, mem_smsg *m)
+{
+    uint64_t seq = m->seq;
+    st->ring[seq & (st->ring_cap - 1)] = NULL;
+    st->msgs--;
+    st->bytes -= mem_msg_bytes(st, m);
+    mem_subj *r = m->subj;
+    if (--r->count == 0) {
+        st->num_subjects--;
+        r->last_seq = 0;
+    } else if (r->last_seq == seq) {
+        uint64_t s = seq - 1;
+        while (s >= st->first_seq && s >= r->first_hint) {
+            mem_smsg *o = st->ring[s & (st->ring_cap - 1)];
+            if (o && o->subj == r)
+                break;
+            s--;
+        }
+        r->last_seq = s;
+    }
+    if (!st->msgs) {
+        st->first_seq = st->last_seq + 1;
+    } else if (seq == st->first_seq) {
+        while (!st->ring[st->first_seq & (st->ring_cap - 1)])
+            st->first_seq++;
+    }
+}
+
+static void msg_free(mem_stream *st, mem_smsg *m)
+{
+    mem_subj *r = m->subj;
+    free(m);
+    subj_release(st, r);
+}
+
+/* JS 13.1: removals become durable when the block index is rewritten. */
+void mem_tombs_persist(mem_stream *st)
+{
+    for (uint32_t i = 0; i < st->ntombs; i++) {
+        mem_smsg *m = st->tombs[i].msg;
+        m->subj->tombs--;
+        msg_free(st, m);
+    }
+    st->ntombs = 0;
+}
+
+static bool tomb_add(mem_stream *st, mem_smsg *m, int64_t now)
+{
+    if (st->ntombs == st->tombs_cap) {
+        uint32_t ncap = st->tombs_cap ? st->tombs_cap * 2 : 64;
+        mem_tomb *nt = realloc(st->tombs, (size_t)ncap * sizeof *nt);
+        if (!nt)
+            return false;
+        st->tombs = nt;
+        st->tombs_cap = ncap;
+    }
+    m->subj->tombs++;
+    st->tombs[st->ntombs++] = (mem_tomb){m, now};
+    return true;
+}
+
+/* Acks, TERMs and deletes on a file stream are kept as tombstones until the
+ * index rule of JS 13.1 makes them durable: a removal more than 2 s (from
+ * the front) or 0.5 s (interior) after the last index write rewrites the
+ * index; a stream that becomes empty is persisted at once. */
+static void removal_durability(mem_stream *st, mem_smsg *m, bool fifo, int64_t now)
+{
+    int64_t gap = now - st->index_write_ns;
+    int64_t need = fifo ? 2 * PS_NS_PER_SEC : PS_NS_PER_SEC / 2;
+    if (gap > need || st->msgs == 0 || !tomb_add(st, m, now)) {
+        mem_tombs_persist(st);
+        st->index_write_ns = now;
+        msg_free(st, m);
+    }
+}
+
+void mem_store_remove(mem_stream *st, uint64_t seq, mem_removal why, int64_t now)
+{
+    mem_smsg *m = mem_store_get(st, seq);
+    if (!m)
+        return;
+    bool fifo = seq == st->first_seq;
+    store_unplace(st, m);
+    mem_on_removed(st, m, now, why != MEM_RM_PURGE);
+    if (mem_is_file(st) && (why == MEM_RM_ACK || why == MEM_RM_DELETE))
+        removal_durability(st, m, fifo, now);
+    else
+        msg_free(st, m);
+}
+
+/* Puts a tombstoned message back (crash rollback). */
+bool mem_store_restore(mem_stream *st, mem_smsg *m)
+{
+    return store_place(st, m);
+}
+
+static void remove_oldest_on(mem_stream *st, mem_subj *r, int64_t now)
+{
+    uint64_t s = r->first_hint > st->first_seq ? r->first_hint : st->first_seq;
+    for (; s <= st->last_seq; s++) {
+        mem_smsg *m = st->ring[s & (st->ring_cap - 1)];
+        if (m && m->subj == r) {
+            r->first_hint = s + 1;
+            mem_store_remove(st, s, MEM_RM_LIMITS, now);
+            return;
+        }
+    }
+}
+
+/* JS 3.7: after a store with Discard=Old (and after an update that lowers
+ * the limits), drop the oldest until the limits hold. */
+void mem_store_enforce_limits(mem_stream *st, int64_t now, const char *subj_hint)
+{
+    const ps_stream_config *c = &st->cfg;
+    while (c->max_msgs > 0 && st->msgs > (uint64_t)c->max_msgs)
+        mem_store_remove(st, st->first_seq, MEM_RM_LIMITS, now);
+    while (c->max_bytes > 0 && st->bytes > (uint64_t)c->max_bytes)
+        mem_store_remove(st, st->first_seq, MEM_RM_LIMITS, now);
+    if (c->max_msgs_per_subject <= 0)
+        return;
+    uint64_t lim = (uint64_t)c->max_msgs_per_subject;
+    if (subj_hint) {
+        mem_subj *r = mem_strmap_get(&st->subj_map, subj_hint, strlen(subj_hint));
+        while (r && r->count > lim)
+            remove_oldest_on(st, r, now);
+        return;
+    }
+    /* Every subject: walk the messages oldest first so the result does not
+     * depend on the map's order. */
+    for (uint64_t s = st->first_seq; st->msgs && s <= st->last_seq; s++) {
+        mem_smsg *m = mem_store_get(st, s);
+        if (m && m->subj->count > lim)
+            mem_store_remove(st, s, MEM_RM_LIMITS, now);
+    }
+}
+
+/* JS 3.10: messages with ts <= now - MaxAge go. */
+void mem_store_expire(mem_stream *st, int64_t now)
+{
+    if (st->cfg.max_age_ns <= 0)
+        return;
+    while (st->msgs) {
+        mem_smsg *m = mem_store_get(st, st->first_seq);
+        if (m->ts > now - st->cfg.max_age_ns)
+            break;
+        mem_store_remove(st, st->first_seq, MEM_RM_LIMITS, now);
+    }
+}
+
+int64_t mem_store_next_expiry(const mem_stream *st)
+{
+    if (st->cfg.max_age_ns <= 0 || !st->msgs)
+        return INT64_MAX;
+    return mem_store_get(st, st->first_seq)->ts + st->cfg.max_age_ns;
+}
+
+uint64_t mem_subject_last_seq(const mem_stream *st, const char *subj)
+{
+    const mem_subj *r = mem_strmap_get(&st->subj_map, subj, strlen(subj));
+    return r && r->count ? r->last_seq : 0;
+}
+
+void mem_store_free_all(mem_stream *st)
+{
+    mem_tombs_persist(st);
+    if (st->msgs)
+        for (uint64_t s = st->first_seq; s <= st->last_seq; s++) {
+            mem_smsg *m = st->ring[s & (st->ring_cap - 1)];
+            if (m) {
+                st->ring[s & (st->ring_cap - 1)] = NULL;
+                m->subj->count--;
+                msg_free(st, m);
+            }
+        }
+    st->msgs = 0;
+    st->bytes = 0;
+    st->num_subjects = 0;
+    st->first_seq = st->last_seq + 1;
+}
+
+/* ---- dedup window (JS 3.6) ---------------------------------------------------- */
+
+bool mem_stream_dedup_add(mem_stream *st, const char *id, uint64_t seq, int64_t ts)
+{
+    if (!st->dedup_map.key_of)
+        st->dedup_map.key_of = dedup_key;
+    size_t n = strlen(id);
+    if (st->dedup_len == st->dedup_cap) {
+        uint32_t ncap = st->dedup_cap ? st->dedup_cap * 2 : 64;
+        mem_dedup **nf = malloc((size_t)ncap * sizeof *nf);
+        if (!nf)
+            return false;
+        for (uint32_t i = 0; i < st->dedup_len; i++)
+            nf[i] = st->dedup_fifo[(st->dedup_head + i) & (st->dedup_cap - 1)];
+        free(st->dedup_fifo);
+        st->dedup_fifo = nf;
+        st->dedup_cap = ncap;
+        st->dedup_head = 0;
+    }
+    mem_dedup *d = malloc(sizeof *d + n + 1);
+    if (!d)
+        return false;
+    d->seq = seq;
+    d->ts = ts;
+    memcpy(d->id, id, n + 1);
+    if (!mem_strmap_put(&st->dedup_map, d)) {
+        free(d);
+        return false;
+    }
+    st->dedup_fifo[(st->dedup_head + st->dedup_len) & (st->dedup_cap - 1)] = d;
+    st->dedup_len++;
+    return true;
+}
+
+static void dedup_pop(mem_stream *st)
+{
+    mem_dedup *d = st->dedup_fifo[st->dedup_head];
+    st->dedup_head = (st->dedup_head + 1) & (st->dedup_cap - 1);
+    st->dedup_len--;
+    size_t n = strlen(d->id);
+    if (mem_strmap_get(&st->dedup_map, d->id, n) == d)
+        mem_strmap_del(&st->dedup_map, d->id, n);
+    free(d);
+}
+
+/* An entry expires when now - ts >= Duplicates (JS 3.6). */
+void mem_stream_dedup_expire(mem_stream *st, int64_t now)
+{
+    while (st->dedup_len &&
+           now - st->dedup_fifo[st->dedup_head]->ts >= st->cfg.duplicates_ns)
+        dedup_pop(st);
+}
+
+void mem_stream_dedup_clear(mem_stream *st)
+{
+    while (st->dedup_len)
+        dedup_pop(st);
+    mem_strmap_free(&st->dedup_map);
+    free(st->dedup_fifo);
+    st->dedup_fifo = NULL;
+    st->dedup_cap = st->dedup_head = 0;
+}

@@ -1,0 +1,306 @@
+/* mem_util.c — the small containers the memory backend is built from.
+ *
+ * Open-addressing hash maps (linear probing with backward-shift deletion, so
+ * there are no tombstones to slow lookups down) and a power-of-two FIFO.
+ * They are used for lookups only: nothing iterates a map to decide an order.
+ *
+ * Not a general-purpose library: no shrinking, capacities are uint32_t.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem_internal.h"
+
+char *mem_strdup(const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+/* FNV-1a folded through a final mix: cheap, and good enough for keys that
+ * differ in their last characters (job-17, job-18 ...). */
+uint64_t mem_hash(const char *s, size_t len)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    return h;
+}
+
+static inline uint64_t mem_hash64(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= UINT64_C(0xff51afd7ed558ccd);
+    k ^= k >> 33;
+    return k;
+}
+
+/* ---- u64 map ------------------------------------------------------------- */
+
+static bool u64map_grow(mem_u64map *m)
+{
+    uint32_t ncap = m->cap ? m->cap * 2 : 16;
+    uint64_t *nk = calloc(ncap, sizeof *nk);
+    uint64_t *nv = malloc((size_t)ncap * sizeof *nv);
+    if (!nk || !nv) {
+        free(nk);
+        free(nv);
+        return false;
+    }
+    for (uint32_t i = 0; i < m->cap; i++) {
+        if (!m->keys[i])
+            continue;
+        uint32_t j = (uint32_t)mem_hash64(m->keys[i]) & (ncap - 1);
+        while (nk[j])
+            j = (j + 1) & (ncap - 1);
+        nk[j] = m->keys[i];
+        nv[j] = m->vals[i];
+    }
+    free(m->keys);
+    free(m->vals);
+    m->keys = nk;
+    m->vals = nv;
+    m->cap = ncap;
+    return true;
+}
+
+bool mem_u64map_get(const mem_u64map *m, uint64_t key, uint64_t *val)
+{
+    if (!m->len)
+        return false;
+    uint32_t mask = m->cap - 1;
+    for (uint32_t j = (uint32_t)mem_hash64(key) & mask;; j = (j + 1) & mask) {
+        if (m->keys[j] == key) {
+            if (val)
+                *val = m->vals[j];
+            return true;
+        }
+        if (!m->keys[j])
+            return false;
+    }
+}
+
+bool mem_u64map_put(mem_u64map *m, uint64_t key, uint64_t val)
+{
+    if ((m->len + 1) * 4 > m->cap * 3 && !u64map_grow(m))
+        return false;
+    uint32_t mask = m->cap - 1;
+    uint32_t j = (uint32_t)mem_hash64(key) & mask;
+    while (m->keys[j] && m->keys[j] != key)
+        j = (j + 1) & mask;
+    if (!m->keys[j])
+        m->len++;
+    m->keys[j] = key;
+    m->vals[j] = val;
+    return true;
+}
+
+bool mem_u64map_del(mem_u64map *m, uint64_t key)
+{
+    if (!m->len)
+        return false;
+    uint32_t mask = m->cap - 1;
+    uint32_t j = (uint32_t)mem_hash64(key) & mask;
+    while (m->keys[j] != key) {
+        if (!m->keys[j])
+            return false;
+        j = (j + 1) & mask;
+    }
+    /* Backward shift: pull later members of the probe run into the hole. */
+    uint32_t hole = j;
+    for (uint32_t k = (j + 1) & mask; m->keys[k]; k = (k + 1) & mask) {
+        uint32_t home = (uint32_t)mem_hash64(m->keys[k]) & mask;
+        bool movable = (hole <= k) ? (home <= hole || home > k)
+                                   : (home <= hole && home > k);
+        if (movable) {
+            m->keys[hole] = m->keys[k];
+            m->vals[hole] = m->vals[k];
+            hole = k;
+        }
+    }
+    m->keys[hole] = 0;
+    m->len--;
+    return true;
+}
+
+void mem_u64map_clear(mem_u64map *m)
+{
+    if (m->cap)
+        memset(m->keys, 0, (size_t)m->cap * sizeof *m->keys);
+    m->len = 0;
+}
+
+void mem_u64map_free(mem_u64map *m)
+{
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- string map ------------------------------------------------------------ */
+
+static bool strmap_grow(mem_strmap *m)
+{
+    uint32_t ncap = m->cap ? m->cap * 2 : 16;
+    void **nv = calloc(ncap, sizeof *nv);
+    uint64_t *nh = malloc((size_t)ncap * sizeof *nh);
+    if (!nv || !nh) {
+        free(nv);
+        free(nh);
+        return false;
+    }
+    for (uint32_t i = 0; i < m->cap; i++) {
+        if (!m->vals[i])
+            continue;
+        uint32_t j = (uint32_t)m->hashes[i] & (ncap - 1);
+        while (nv[j])
+            j = (j + 1) & (ncap - 1);
+        nv[j] = m->vals[i];
+        nh[j] = m->hashes[i];
+    }
+    free(m->vals);
+    free(m->hashes);
+    m->vals = nv;
+    m->hashes = nh;
+    m->cap = ncap;
+    return true;
+}
+
+static bool strmap_eq(const mem_strmap *m, uint32_t j, uint64_t h,
+                      const char *key, size_t len)
+{
+    if (m->hashes[j] != h)
+        return false;
+    const char *k = m->key_of(m->vals[j]);
+    return strncmp(k, key, len) == 0 && k[len] == '\0';
+}
+
+static int64_t strmap_find(const mem_strmap *m, const char *key, size_t len,
+                           uint64_t h)
+{
+    if (!m->len)
+        return -1;
+    uint32_t mask = m->cap - 1;
+    for (uint32_t j = (uint32_t)h & mask; m->vals[j]; j = (j + 1) & mask)
+        if (strmap_eq(m, j, h, key, len))
+            return j;
+    return -1;
+}
+
+void *mem_strmap_get(const mem_strmap *m, const char *key, size_t len)
+{
+    int64_t j = strmap_find(m, key, len, mem_hash(key, len));
+    return j < 0 ? NULL : m->vals[j];
+}
+
+bool mem_strmap_put(mem_strmap *m, void *val)
+{
+    const char *key = m->key_of(val);
+    size_t len = strlen(key);
+    uint64_t h = mem_hash(key, len);
+    int64_t j = strmap_find(m, key, len, h);
+    if (j >= 0) {
+        m->vals[j] = val;
+        return true;
+    }
+    if ((m->len + 1) * 4 > m->cap * 3 && !strmap_grow(m))
+        return false;
+    uint32_t mask = m->cap - 1;
+    uint32_t k = (uint32_t)h & mask;
+    while (m->vals[k])
+        k = (k + 1) & mask;
+    m->vals[k] = val;
+    m->hashes[k] = h;
+    m->len++;
+    return true;
+}
+
+void *mem_strmap_del(mem_strmap *m, const char *key, size_t len)
+{
+    int64_t found = strmap_find(m, key, len, mem_hash(key, len));
+    if (found < 0)
+        return NULL;
+    uint32_t mask = m->cap - 1;
+    uint32_t hole = (uint32_t)found;
+    void *val = m->vals[hole];
+    for (uint32_t k = (hole + 1) & mask; m->vals[k]; k = (k + 1) & mask) {
+        uint32_t home = (uint32_t)m->hashes[k] & mask;
+        bool movable = (hole <= k) ? (home <= hole || home > k)
+                                   : (home <= hole && home > k);
+        if (movable) {
+            m->vals[hole] = m->vals[k];
+            m->hashes[hole] = m->hashes[k];
+            hole = k;
+        }
+    }
+    m->vals[hole] = NULL;
+    m->len--;
+    return val;
+}
+
+void mem_strmap_free(mem_strmap *m)
+{
+    free(m->vals);
+    free(m->hashes);
+    m->vals = NULL;
+    m->hashes = NULL;
+    m->cap = m->len = 0;
+}
+
+/* ---- FIFO ---------------------------------------------------------------------- */
+
+bool mem_fifo_push(mem_fifo *q, uint64_t v)
+{
+    if (q->len == q->cap) {
+        uint32_t ncap = q->cap ? q->cap * 2 : 16;
+        uint64_t *nb = malloc((size_t)ncap * sizeof *nb);
+        if (!nb)
+            return false;
+        for (uint32_t i = 0; i < q->len; i++)
+            nb[i] = q->buf[(q->head + i) & (q->cap - 1)];
+        free(q->buf);
+        q->buf = nb;
+        q->cap = ncap;
+        q->head = 0;
+    }
+    q->buf[(q->head + q->len) & (q->cap - 1)] = v;
+    q->len++;
+    return true;
+}
+
+bool mem_fifo_pop(mem_fifo *q, uint64_t *v)
+{
+    if (!q->len)
+        return false;
+    *v = q->buf[q->head];
+    q->head = (q->head + 1) & (q->cap - 1);
+    q->len--;
+    return true;
+}
+
+uint64_t mem_fifo_at(const mem_fifo *q, uint32_t i)
+{
+    return q->buf[(q->head + i) & (q->cap - 1)];
+}
+
+void mem_fifo_clear(mem_fifo *q)
+{
+    q->head = 0;
+    q->len = 0;
+}
+
+void mem_fifo_free(mem_fifo *q)
+{
+    free(q->buf);
+    memset(q, 0, sizeof *q);
+}

@@ -1,0 +1,42 @@
+/* ps_memory.h — the in-process JetStream model (memory backend).
+ *
+ * Behaves like nats-server 2.9.10 for what a job system touches (streams,
+ * retention, dedup, limits, durable pull consumers, the delivery engine,
+ * advisories, restarts: JETSTREAM.md §15), on an injected clock. It never
+ * reads the system clock except through a real ps_clock, never starts a
+ * thread, and never lets pointer values or hash order decide what it
+ * delivers, so a run on the manual clock is a pure function of its inputs.
+ *
+ * Timed work (ack-wait expiry, MaxAge, ephemeral inactivity) is done lazily
+ * at the next call at or after its deadline; ps_backend_next_deadline tells
+ * a simulator when that is, and ps_backend_tick performs it.
+ *
+ * This module is not: a network server. Nothing here listens on a socket.
+ */
+#ifndef PS_MEMORY_H
+#define PS_MEMORY_H
+
+#include "../../core/ps_backend.h"
+#include "../../core/ps_clock.h"
+
+typedef struct ps_memory_options {
+    /* The clock (borrowed; must outlive the backend). NULL: the real clock.
+     * On a manual clock fetch never blocks and the backend takes no locks;
+     * on the real clock fetch waits up to its expiry and the backend may be
+     * used from several threads. */
+    ps_clock *clock;
+    /* Seeds the generator of ephemeral consumer names and advisory ids. */
+    uint64_t seed;
+    /* Largest message (headers + data) the "server" accepts; 0 -> 1 MiB,
+     * nats-server's default max_payload. */
+    int64_t max_payload;
+} ps_memory_options;
+
+/* A new memory backend. `opts` may be NULL (real clock, seed 0). Free it
+ * with ps_backend_close. PS_ERR_NO_MEMORY on allocation failure. */
+ps_status ps_memory_new(ps_backend **out, const ps_memory_options *opts);
+
+/* True when `b` is a memory backend. */
+bool ps_memory_is(const ps_backend *b);
+
+#endif
