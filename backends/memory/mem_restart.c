@@ -61,9 +61,11 @@ static void snap_take(mem_consumer *c)
     *s = (mem_csnap){true, c->sseq, c->dseq, c->floor, n, pend, r, rdc};
 }
 
-static void snap_settle(mem_consumer *c, int64_t now)
+/* The scheduled write has happened by `now` (at a crash, a write due at the
+ * very instant of the crash has not). */
+static void snap_settle(mem_consumer *c, int64_t now, bool crash)
 {
-    if (c->dirty && c->changed_ns <= now) {
+    if (c->dirty && (crash ? c->changed_ns < now : c->changed_ns <= now)) {
         snap_take(c);
         c->snap_ns = c->changed_ns;
         c->dirty = false;
@@ -78,7 +80,7 @@ void mem_snap_before_change(mem_consumer *c, int64_t now)
         snap_take(c);
         c->snap_ns = now - FLUSH_NS;
     }
-    snap_settle(c, now);
+    snap_settle(c, now, false);
     if (!c->dirty) {
         c->dirty = true;
         int64_t next = c->snap_ns + FLUSH_NS;
@@ -108,7 +110,7 @@ static void restart_consumer(mem_consumer *c, ps_restart_kind kind, int64_t now)
     if (kind == PS_RESTART_GRACEFUL || !c->snap.valid)
         snap_take(c); /* everything written on a clean stop */
     else
-        snap_settle(c, now);
+        snap_settle(c, now, true);
     snap_restore(c);
     c->dirty = false;
     c->snap_ns = now;

@@ -1,0 +1,360 @@
+/* backend.c — the thin wrappers applications call (ps_backend.h).
+ *
+ * Each checks its arguments, then calls through the backend's ops table:
+ * the one place where arguments are checked, optional slots are tested and
+ * the cnats ack rule of JS 14.2 is applied, so every backend behaves alike.
+ * Checks here are the ones a client makes before anything reaches a server;
+ * what the server itself would reject is the backend's to report, with the
+ * server's err_code.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ps_backend.h"
+#include "ps_subject.h"
+
+#define HAS(b, slot) ((b)->ops->version >= 1 && (b)->ops->slot != NULL)
+
+static ps_status null_arg(const char *fn, const char *what)
+{
+    return ps_error(PS_ERR_INVALID_ARG, 0, "%s: %s is NULL", fn, what);
+}
+
+static ps_status need_backend(const ps_backend *b, const char *fn)
+{
+    ps_error_clear();
+    if (!b || !b->ops)
+        return null_arg(fn, "backend");
+    return PS_OK;
+}
+
+/* What cnats checks of a stream or consumer name before sending it: present,
+ * non-empty, no '.' and no whitespace. The server judges the rest. */
+static ps_status light_name(const char *fn, const char *what, const char *name)
+{
+    if (!name)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: %s is NULL", fn, what);
+    if (!*name)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: %s is empty", fn, what);
+    for (const char *p = name; *p; p++)
+        if (*p == '.' || *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+            return ps_error(PS_ERR_INVALID_ARG, 0, "%s: %s \"%s\" contains %s at column %zu", fn,
+                            what, name, *p == '.' ? "'.'" : "whitespace", (size_t)(p - name) + 1);
+    return PS_OK;
+}
+
+static ps_status not_supported(const ps_backend *b, const char *fn)
+{
+    return ps_error(PS_ERR_NOT_SUPPORTED, 0, "%s: the %s backend does not support it", fn, b->ops->name);
+}
+
+/* ---- streams ----------------------------------------------------------------- */
+
+static ps_status check_stream_cfg(const char *fn, const ps_stream_config *cfg)
+{
+    if (!cfg)
+        return null_arg(fn, "config");
+    return light_name(fn, "stream name", cfg->name);
+}
+
+ps_status ps_stream_add(ps_backend *b, const ps_stream_config *cfg, ps_stream_info *out)
+{
+    ps_status s = need_backend(b, "ps_stream_add");
+    if (!s)
+        s = check_stream_cfg("ps_stream_add", cfg);
+    return s ? s : b->ops->stream_add(b, cfg, out);
+}
+
+ps_status ps_stream_update(ps_backend *b, const ps_stream_config *cfg, ps_stream_info *out)
+{
+    ps_status s = need_backend(b, "ps_stream_update");
+    if (!s)
+        s = check_stream_cfg("ps_stream_update", cfg);
+    return s ? s : b->ops->stream_update(b, cfg, out);
+}
+
+ps_status ps_stream_info_get(ps_backend *b, const char *stream, ps_stream_info *out)
+{
+    ps_status s = need_backend(b, "ps_stream_info_get");
+    if (!s)
+        s = light_name("ps_stream_info_get", "stream name", stream);
+    if (!s && !out)
+        s = null_arg("ps_stream_info_get", "out");
+    return s ? s : b->ops->stream_info(b, stream, out);
+}
+
+ps_status ps_stream_delete(ps_backend *b, const char *stream)
+{
+    ps_status s = need_backend(b, "ps_stream_delete");
+    if (!s)
+        s = light_name("ps_stream_delete", "stream name", stream);
+    return s ? s : b->ops->stream_delete(b, stream);
+}
+
+ps_status ps_stream_purge(ps_backend *b, const char *stream, const ps_purge_opts *opts, uint64_t *purged)
+{
+    ps_status s = need_backend(b, "ps_stream_purge");
+    if (!s)
+        s = light_name("ps_stream_purge", "stream name", stream);
+    if (!s && opts && opts->seq && opts->keep)
+        s = ps_error(PS_ERR_INVALID_ARG, 0, "ps_stream_purge: seq and keep are mutually exclusive");
+    if (!s && opts && opts->filter && *opts->filter)
+        s = ps_subject_check("purge filter", opts->filter, true);
+    return s ? s : b->ops->stream_purge(b, stream, opts, purged);
+}
+
+ps_status ps_msg_get(ps_backend *b, const char *stream, uint64_t seq, const char *last_by_subject,
+                     ps_stored_msg *out)
+{
+    ps_status s = need_backend(b, "ps_msg_get");
+    if (!s)
+        s = light_name("ps_msg_get", "stream name", stream);
+    if (!s && !out)
+        s = null_arg("ps_msg_get", "out");
+    if (!s && last_by_subject)
+        s = ps_subject_check("last_by_subject", last_by_subject, true);
+    if (!s && !last_by_subject && seq == 0)
+        s = ps_error(PS_ERR_INVALID_ARG, 0, "ps_msg_get: sequence 0 (sequences start at 1)");
+    return s ? s : b->ops->msg_get(b, stream, seq, last_by_subject, out);
+}
+
+ps_status ps_msg_delete(ps_backend *b, const char *stream, uint64_t seq, bool erase)
+{
+    ps_status s = need_backend(b, "ps_msg_delete");
+    if (!s)
+        s = light_name("ps_msg_delete", "stream name", stream);
+    if (!s && seq == 0)
+        s = ps_error(PS_ERR_INVALID_ARG, 0, "ps_msg_delete: sequence 0 (sequences start at 1)");
+    return s ? s : b->ops->msg_delete(b, stream, seq, erase);
+}
+
+void ps_stream_info_clear(ps_stream_info *info)
+{
+    if (!info)
+        return;
+    free(info->owned_);
+    memset(info, 0, sizeof *info);
+}
+
+void ps_stored_msg_clear(ps_stored_msg *m)
+{
+    if (!m)
+        return;
+    free(m->subject);
+    free(m->hdr);
+    free(m->data);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- publishing ------------------------------------------------------------------ */
+
+ps_status ps_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
+{
+    ps_status s = need_backend(b, "ps_publish");
+    if (!s && !m)
+        s = null_arg("ps_publish", "message");
+    if (!s)
+        s = ps_subject_check("publish subject", m->subject, false);
+    if (!s && m->len && !m->data)
+        s = ps_error(PS_ERR_INVALID_ARG, 0, "ps_publish: data is NULL but len is %zu", m->len);
+    if (!s && m->msg_id && !*m->msg_id)
+        s = ps_error(PS_ERR_INVALID_ARG, 0, "ps_publish: msg_id is empty (use NULL for none)");
+    return s ? s : b->ops->publish(b, m, out);
+}
+
+ps_status ps_publish_data(ps_backend *b, const char *subject, const void *data, size_t len,
+                          const char *msg_id, ps_pub_ack *out)
+{
+    ps_out_msg m = {.subject = subject, .data = data, .len = len, .msg_id = msg_id};
+    return ps_publish(b, &m, out);
+}
+
+/* ---- consumers ------------------------------------------------------------------- */
+
+static ps_status check_consumer_cfg(const ps_consumer_config *c)
+{
+    const char *fn = "ps_consumer_add";
+    if (!c)
+        return null_arg(fn, "config");
+    if (c->durable) {
+        ps_status s = light_name(fn, "durable name", c->durable);
+        if (s)
+            return s;
+    }
+    struct { const char *name; int64_t v; } fields[] = {
+        {"ack_wait_ns", c->ack_wait_ns}, {"max_deliver", c->max_deliver},
+        {"max_ack_pending", c->max_ack_pending}, {"max_waiting", c->max_waiting},
+        {"max_request_batch", c->max_request_batch},
+        {"max_request_expires_ns", c->max_request_expires_ns},
+        {"max_request_max_bytes", c->max_request_max_bytes},
+        {"inactive_threshold_ns", c->inactive_threshold_ns},
+        {"opt_start_time_ns", c->opt_start_time_ns}, {"backoff_len", c->backoff_len},
+        {"replicas", c->replicas},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (fields[i].v < 0)
+            return ps_error(PS_ERR_INVALID_ARG, 0, "%s: %s is negative (%lld); 0 means the default",
+                            fn, fields[i].name, (long long)fields[i].v);
+    if (c->backoff_len > 0 && !c->backoff_ns)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: backoff_len is %d but backoff_ns is NULL", fn, c->backoff_len);
+    for (int i = 0; i < c->backoff_len; i++)
+        if (c->backoff_ns[i] <= 0)
+            return ps_error(PS_ERR_INVALID_ARG, 0, "%s: backoff_ns[%d] must be positive", fn, i);
+    return PS_OK;
+}
+
+ps_status ps_consumer_add(ps_backend *b, const char *stream, const ps_consumer_config *cfg,
+                          ps_consumer **out)
+{
+    ps_status s = need_backend(b, "ps_consumer_add");
+    if (!s)
+        s = light_name("ps_consumer_add", "stream name", stream);
+    if (!s)
+        s = check_consumer_cfg(cfg);
+    if (!s && !out)
+        s = null_arg("ps_consumer_add", "out");
+    return s ? s : b->ops->consumer_add(b, stream, cfg, out);
+}
+
+ps_status ps_consumer_bind(ps_backend *b, const char *stream, const char *name, ps_consumer **out)
+{
+    ps_status s = need_backend(b, "ps_consumer_bind");
+    if (!s)
+        s = light_name("ps_consumer_bind", "stream name", stream);
+    if (!s)
+        s = light_name("ps_consumer_bind", "consumer name", name);
+    if (!s && !out)
+        s = null_arg("ps_consumer_bind", "out");
+    return s ? s : b->ops->consumer_bind(b, stream, name, out);
+}
+
+ps_status ps_consumer_info_get(ps_consumer *c, ps_consumer_info *out)
+{
+    ps_error_clear();
+    if (!c || !c->backend)
+        return null_arg("ps_consumer_info_get", "consumer");
+    if (!out)
+        return null_arg("ps_consumer_info_get", "out");
+    return c->backend->ops->consumer_info(c, out);
+}
+
+ps_status ps_consumer_delete(ps_backend *b, const char *stream, const char *name)
+{
+    ps_status s = need_backend(b, "ps_consumer_delete");
+    if (!s)
+        s = light_name("ps_consumer_delete", "stream name", stream);
+    if (!s)
+        s = light_name("ps_consumer_delete", "consumer name", name);
+    return s ? s : b->ops->consumer_delete(b, stream, name);
+}
+
+void ps_consumer_free(ps_consumer *c)
+{
+    if (c && c->backend)
+        c->backend->ops->consumer_free(c);
+}
+
+void ps_consumer_info_clear(ps_consumer_info *info)
+{
+    if (!info)
+        return;
+    free(info->owned_);
+    memset(info, 0, sizeof *info);
+}
+
+ps_status ps_fetch(ps_consumer *c, const ps_fetch_request *req, ps_msg_list *out)
+{
+    const char *fn = "ps_fetch";
+    ps_error_clear();
+    if (!c || !c->backend)
+        return null_arg(fn, "consumer");
+    if (!req)
+        return null_arg(fn, "request");
+    if (!out)
+        return null_arg(fn, "out");
+    if (req->batch < 1)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: batch %d is less than 1", fn, req->batch);
+    if (req->expires_ns < 0)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: expires_ns is negative", fn);
+    if (req->max_bytes < 0)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: max_bytes is negative", fn);
+    return c->backend->ops->fetch(c, req, out);
+}
+
+ps_status ps_fetch_batch(ps_consumer *c, int batch, int64_t expires_ns, ps_msg_list *out)
+{
+    ps_fetch_request r = {.batch = batch, .expires_ns = expires_ns};
+    return ps_fetch(c, &r, out);
+}
+
+ps_status ps_ack(ps_msg *m, ps_ack_kind kind, int64_t nak_delay_ns)
+{
+    ps_error_clear();
+    if (!m)
+        return null_arg("ps_ack", "message");
+    if (!m->consumer_ || !m->consumer_->backend)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "ps_ack: the message was not fetched from a consumer");
+    if ((unsigned)kind > PS_TERM)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "ps_ack: unknown ack kind %d", (int)kind);
+    if (nak_delay_ns < 0)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "ps_ack: negative nak delay");
+    /* JS 14.2: cnats marks a message acked and ignores later acks. */
+    if (m->acked_ && kind != PS_IN_PROGRESS)
+        return PS_OK;
+    ps_status s = m->consumer_->backend->ops->ack(m, kind, kind == PS_NAK ? nak_delay_ns : 0);
+    if (s == PS_OK && kind != PS_IN_PROGRESS)
+        m->acked_ = true;
+    return s;
+}
+
+/* ---- backend-wide ------------------------------------------------------------------ */
+
+void ps_backend_set_advisory_handler(ps_backend *b, ps_advisory_fn fn, void *user)
+{
+    if (!b)
+        return;
+    b->advisory_fn = fn;
+    b->advisory_user = user;
+}
+
+void ps_backend_emit_advisory(ps_backend *b, const ps_advisory *adv)
+{
+    if (b && b->advisory_fn && adv)
+        b->advisory_fn(b->advisory_user, adv);
+}
+
+int64_t ps_backend_next_deadline(ps_backend *b)
+{
+    if (!b || !b->ops || !HAS(b, next_deadline))
+        return INT64_MAX;
+    return b->ops->next_deadline(b);
+}
+
+ps_status ps_backend_tick(ps_backend *b)
+{
+    ps_status s = need_backend(b, "ps_backend_tick");
+    if (!s && !HAS(b, tick))
+        s = not_supported(b, "ps_backend_tick");
+    return s ? s : b->ops->tick(b);
+}
+
+ps_status ps_backend_restart(ps_backend *b, ps_restart_kind kind)
+{
+    ps_status s = need_backend(b, "ps_backend_restart");
+    if (!s && (unsigned)kind > PS_RESTART_POWER_LOSS)
+        s = ps_error(PS_ERR_INVALID_ARG, 0, "ps_backend_restart: unknown kind %d", (int)kind);
+    if (!s && !HAS(b, restart))
+        s = not_supported(b, "ps_backend_restart");
+    return s ? s : b->ops->restart(b, kind);
+}
+
+const char *ps_backend_name(const ps_backend *b)
+{
+    return b && b->ops && b->ops->name ? b->ops->name : "";
+}
+
+void ps_backend_close(ps_backend *b)
+{
+    if (b && b->ops && b->ops->close)
+        b->ops->close(b);
+}

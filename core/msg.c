@@ -1,0 +1,432 @@
+/* msg.c — headers with their NATS wire encoding, outgoing JetStream headers,
+ * received messages (lazy headers and ack subject) and message lists.
+ *
+ * A message list reuses its messages' buffers from one fetch to the next,
+ * so a steady fetch loop allocates nothing.
+ *
+ * Not a transport: backends fill lists through ps_msg_list_push.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ps_msg.h"
+
+#define NATS_HDR_LINE "NATS/1.0\r\n"
+#define NATS_HDR_LINE_LEN 10
+
+struct ps_headers {
+    int n, cap;
+    char **names;
+    char **values;
+};
+
+ps_headers *ps_headers_new(void)
+{
+    return calloc(1, sizeof(ps_headers));
+}
+
+void ps_headers_free(ps_headers *h)
+{
+    if (!h)
+        return;
+    for (int i = 0; i < h->n; i++) {
+        free(h->names[i]);
+        free(h->values[i]);
+    }
+    free(h->names);
+    free(h->values);
+    free(h);
+}
+
+static ps_status check_pair(const char *name, const char *value)
+{
+    if (!name || !*name)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "header name is %s", name ? "empty" : "NULL");
+    if (!value)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "header %s: value is NULL", name);
+    for (const char *p = name; *p; p++)
+        if (*p == ':' || (unsigned char)*p <= ' ' || *p == 0x7f)
+            return ps_error(PS_ERR_INVALID_ARG, 0, "header name \"%s\" contains '%c' at column %zu "
+                            "(no ':', whitespace or control characters)", name, *p == ':' ? ':' : '?',
+                            (size_t)(p - name) + 1);
+    for (const char *p = value; *p; p++)
+        if (*p == '\r' || *p == '\n')
+            return ps_error(PS_ERR_INVALID_ARG, 0, "header %s: value contains CR or LF at column %zu",
+                            name, (size_t)(p - value) + 1);
+    return PS_OK;
+}
+
+static ps_status append_pair(ps_headers *h, const char *name, size_t nlen, const char *value,
+                             size_t vlen)
+{
+    if (h->n == h->cap) {
+        int ncap = h->cap ? h->cap * 2 : 4;
+        char **nn = realloc(h->names, (size_t)ncap * sizeof *nn);
+        if (!nn)
+            return ps_error(PS_ERR_NO_MEMORY, 0, "headers: out of memory");
+        h->names = nn;
+        char **nv = realloc(h->values, (size_t)ncap * sizeof *nv);
+        if (!nv)
+            return ps_error(PS_ERR_NO_MEMORY, 0, "headers: out of memory");
+        h->values = nv;
+        h->cap = ncap;
+    }
+    char *n = malloc(nlen + 1), *v = malloc(vlen + 1);
+    if (!n || !v) {
+        free(n);
+        free(v);
+        return ps_error(PS_ERR_NO_MEMORY, 0, "headers: out of memory");
+    }
+    memcpy(n, name, nlen);
+    n[nlen] = '\0';
+    memcpy(v, value, vlen);
+    v[vlen] = '\0';
+    h->names[h->n] = n;
+    h->values[h->n] = v;
+    h->n++;
+    return PS_OK;
+}
+
+ps_status ps_headers_add(ps_headers *h, const char *name, const char *value)
+{
+    if (!h)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "ps_headers_add: headers is NULL");
+    ps_status s = check_pair(name, value);
+    return s ? s : append_pair(h, name, strlen(name), value, strlen(value));
+}
+
+ps_status ps_headers_set(ps_headers *h, const char *name, const char *value)
+{
+    if (!h)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "ps_headers_set: headers is NULL");
+    ps_status s = check_pair(name, value);
+    if (s)
+        return s;
+    int w = 0;
+    for (int i = 0; i < h->n; i++) {
+        if (strcmp(h->names[i], name) == 0) {
+            free(h->names[i]);
+            free(h->values[i]);
+            continue;
+        }
+        h->names[w] = h->names[i];
+        h->values[w] = h->values[i];
+        w++;
+    }
+    h->n = w;
+    return append_pair(h, name, strlen(name), value, strlen(value));
+}
+
+const char *ps_headers_get(const ps_headers *h, const char *name)
+{
+    if (!h || !name)
+        return NULL;
+    for (int i = 0; i < h->n; i++)
+        if (strcmp(h->names[i], name) == 0)
+            return h->values[i];
+    return NULL;
+}
+
+int ps_headers_count(const ps_headers *h) { return h ? h->n : 0; }
+
+const char *ps_headers_name_at(const ps_headers *h, int i)
+{
+    return h && i >= 0 && i < h->n ? h->names[i] : NULL;
+}
+
+const char *ps_headers_value_at(const ps_headers *h, int i)
+{
+    return h && i >= 0 && i < h->n ? h->values[i] : NULL;
+}
+
+size_t ps_headers_wire_len(const ps_headers *h)
+{
+    if (!h || h->n == 0)
+        return 0;
+    size_t n = NATS_HDR_LINE_LEN + 2;
+    for (int i = 0; i < h->n; i++)
+        n += strlen(h->names[i]) + 2 + strlen(h->values[i]) + 2;
+    return n;
+}
+
+/* Parses "NATS/1.0[ status]\r\n(Name: value\r\n)*\r\n". */
+ps_status ps_headers_decode(ps_headers **out, const char *buf, size_t len)
+{
+    if (!out || !buf)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "ps_headers_decode: NULL argument");
+    if (len < NATS_HDR_LINE_LEN - 2 || memcmp(buf, "NATS/1.0", 8) != 0)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "header block does not start with NATS/1.0");
+    const char *end = buf + len;
+    const char *p = memchr(buf, '\n', len);
+    if (!p)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "header block has no line end");
+    ps_headers *h = ps_headers_new();
+    if (!h)
+        return ps_error(PS_ERR_NO_MEMORY, 0, "headers: out of memory");
+    for (p++; p < end;) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = eol ? eol : end;
+        const char *le = line_end > p && line_end[-1] == '\r' ? line_end - 1 : line_end;
+        if (le == p)
+            break; /* the empty line ends the block */
+        const char *colon = memchr(p, ':', (size_t)(le - p));
+        if (!colon || colon == p) {
+            ps_headers_free(h);
+            return ps_error(PS_ERR_INVALID_ARG, 0, "malformed header line at offset %zu", (size_t)(p - buf));
+        }
+        const char *v = colon + 1;
+        while (v < le && (*v == ' ' || *v == '\t'))
+            v++;
+        if (append_pair(h, p, (size_t)(colon - p), v, (size_t)(le - v)) != PS_OK) {
+            ps_headers_free(h);
+            return PS_ERR_NO_MEMORY;
+        }
+        p = eol ? eol + 1 : end;
+    }
+    *out = h;
+    return PS_OK;
+}
+
+/* ---- outgoing messages ------------------------------------------------------ */
+
+typedef struct jsfield {
+    const char *name;
+    const char *value;
+    char num[24];
+} jsfield;
+
+/* The JetStream headers of `m`, in wire order; returns how many. */
+static int js_fields(const ps_out_msg *m, jsfield f[5])
+{
+    int n = 0;
+    if (m->msg_id)
+        f[n++] = (jsfield){PS_HDR_MSG_ID, m->msg_id, ""};
+    if (m->expected_stream)
+        f[n++] = (jsfield){PS_HDR_EXPECTED_STREAM, m->expected_stream, ""};
+    if (m->has_expected_last_seq) {
+        f[n] = (jsfield){PS_HDR_EXPECTED_LAST_SEQ, NULL, ""};
+        snprintf(f[n].num, sizeof f[n].num, "%" PRIu64, m->expected_last_seq);
+        f[n].value = f[n].num;
+        n++;
+    }
+    if (m->has_expected_last_subject_seq) {
+        f[n] = (jsfield){PS_HDR_EXPECTED_LAST_SUBJ_SEQ, NULL, ""};
+        snprintf(f[n].num, sizeof f[n].num, "%" PRIu64, m->expected_last_subject_seq);
+        f[n].value = f[n].num;
+        n++;
+    }
+    if (m->expected_last_msg_id)
+        f[n++] = (jsfield){PS_HDR_EXPECTED_LAST_MSG_ID, m->expected_last_msg_id, ""};
+    return n;
+}
+
+size_t ps_out_msg_header_len(const ps_out_msg *m)
+{
+    if (!m)
+        return 0;
+    if (!m->headers && !m->msg_id && !m->expected_stream && !m->expected_last_msg_id &&
+        !m->has_expected_last_seq && !m->has_expected_last_subject_seq)
+        return 0;
+    jsfield f[5];
+    int n = js_fields(m, f);
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += strlen(f[i].name) + 2 + strlen(f[i].value) + 2;
+    size_t other = ps_headers_wire_len(m->headers);
+    if (other)
+        len += other - NATS_HDR_LINE_LEN - 2;
+    return len ? NATS_HDR_LINE_LEN + len + 2 : 0;
+}
+
+static char *put(char *p, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+size_t ps_out_msg_header_encode(const ps_out_msg *m, char *buf)
+{
+    if (!ps_out_msg_header_len(m))
+        return 0;
+    jsfield f[5];
+    int n = js_fields(m, f);
+    char *p = put(buf, NATS_HDR_LINE);
+    for (int i = 0; i < n; i++) {
+        p = put(put(put(put(p, f[i].name), ": "), f[i].value), "\r\n");
+    }
+    for (int i = 0; m->headers && i < m->headers->n; i++)
+        p = put(put(put(put(p, m->headers->names[i]), ": "), m->headers->values[i]), "\r\n");
+    p = put(p, "\r\n");
+    return (size_t)(p - buf);
+}
+
+/* ---- received messages ------------------------------------------------------ */
+
+const ps_headers *ps_msg_headers(ps_msg *m)
+{
+    if (!m || !m->hdr || !m->hdr_len)
+        return NULL;
+    if (!m->headers_ && ps_headers_decode(&m->headers_, m->hdr, m->hdr_len) != PS_OK)
+        return NULL;
+    return m->headers_;
+}
+
+const char *ps_msg_header(ps_msg *m, const char *name)
+{
+    return ps_headers_get(ps_msg_headers(m), name);
+}
+
+const char *ps_msg_reply(ps_msg *m)
+{
+    if (!m || !m->meta.stream || !m->meta.consumer)
+        return NULL;
+    if (!m->reply_) {
+        const ps_msg_meta *d = &m->meta;
+        size_t n = strlen(d->stream) + strlen(d->consumer) + 8 + 5 * 21 + 8;
+        if (!(m->reply_ = malloc(n)))
+            return NULL;
+        snprintf(m->reply_, n, "$JS.ACK.%s.%s.%" PRIu64 ".%" PRIu64 ".%" PRIu64 ".%" PRId64 ".%" PRIu64,
+                 d->stream, d->consumer, d->num_delivered, d->stream_seq, d->consumer_seq,
+                 d->timestamp_ns, d->num_pending);
+    }
+    return m->reply_;
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    if (!*s)
+        return false;
+    uint64_t v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *out = v;
+    return true;
+}
+
+ps_status ps_ack_subject_parse(const char *reply, ps_msg_meta *out, char *scratch, size_t scratch_len)
+{
+    if (!reply || !out || !scratch)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "ps_ack_subject_parse: NULL argument");
+    size_t n = strlen(reply);
+    if (n + 1 > scratch_len)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "ack subject: scratch buffer too small");
+    memcpy(scratch, reply, n + 1);
+    char *tok[13];
+    int nt = 0;
+    for (char *p = scratch; nt < 13;) {
+        tok[nt++] = p;
+        char *dot = strchr(p, '.');
+        if (!dot)
+            break;
+        *dot = '\0';
+        p = dot + 1;
+    }
+    if ((nt != 9 && nt != 11 && nt != 12) || strcmp(tok[0], "$JS") != 0 || strcmp(tok[1], "ACK") != 0)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "\"%.200s\" is not a JetStream ack subject", reply);
+    int b = nt == 9 ? 2 : 4; /* v2 adds domain and account hash */
+    ps_msg_meta md = {0};
+    md.stream = tok[b];
+    md.consumer = tok[b + 1];
+    uint64_t ts;
+    if (!parse_u64(tok[b + 2], &md.num_delivered) || !parse_u64(tok[b + 3], &md.stream_seq) ||
+        !parse_u64(tok[b + 4], &md.consumer_seq) || !parse_u64(tok[b + 5], &ts) ||
+        !parse_u64(tok[b + 6], &md.num_pending))
+        return ps_error(PS_ERR_INVALID_ARG, 0, "ack subject \"%.200s\" has a malformed number", reply);
+    md.timestamp_ns = (int64_t)ts;
+    *out = md;
+    return PS_OK;
+}
+
+/* ---- lists ------------------------------------------------------------------- */
+
+static void msg_reset(ps_msg *m)
+{
+    ps_headers_free(m->headers_);
+    m->headers_ = NULL;
+    free(m->reply_);
+    m->reply_ = NULL;
+}
+
+void ps_msg_list_clear(ps_msg_list *l)
+{
+    if (!l)
+        return;
+    for (int i = 0; i < l->count; i++)
+        msg_reset(l->msgs[i]);
+    l->count = 0;
+}
+
+void ps_msg_list_free(ps_msg_list *l)
+{
+    if (!l)
+        return;
+    for (int i = 0; i < l->cap_; i++) {
+        ps_msg *m = l->msgs[i];
+        if (!m)
+            continue;
+        msg_reset(m);
+        free(m->buf_);
+        free(m);
+    }
+    free(l->msgs);
+    memset(l, 0, sizeof *l);
+}
+
+ps_msg *ps_msg_list_push(ps_msg_list *l, const char *subject, size_t subj_len, const void *hdr,
+                         size_t hdr_len, const void *data, size_t len)
+{
+    if (l->count == l->cap_) {
+        int ncap = l->cap_ ? l->cap_ * 2 : 16;
+        ps_msg **nm = realloc(l->msgs, (size_t)ncap * sizeof *nm);
+        if (!nm)
+            return NULL;
+        memset(nm + l->cap_, 0, (size_t)(ncap - l->cap_) * sizeof *nm);
+        l->msgs = nm;
+        l->cap_ = ncap;
+    }
+    ps_msg *m = l->msgs[l->count];
+    if (!m && !(m = l->msgs[l->count] = calloc(1, sizeof *m)))
+        return NULL;
+    size_t need = subj_len + 1 + hdr_len + 1 + len + 1;
+    if (m->cap_ < need) {
+        size_t ncap = need < 256 ? 256 : need;
+        char *nb = realloc(m->buf_, ncap);
+        if (!nb)
+            return NULL;
+        m->buf_ = nb;
+        m->cap_ = ncap;
+    }
+    char *p = m->buf_;
+    memcpy(p, subject, subj_len);
+    p[subj_len] = '\0';
+    m->subject = p;
+    p += subj_len + 1;
+    if (hdr_len) {
+        memcpy(p, hdr, hdr_len);
+        p[hdr_len] = '\0';
+        m->hdr = p;
+        p += hdr_len + 1;
+    } else {
+        m->hdr = NULL;
+    }
+    m->hdr_len = hdr_len;
+    if (len)
+        memcpy(p, data, len);
+    p[len] = '\0';
+    m->data = p;
+    m->len = len;
+    memset(&m->meta, 0, sizeof m->meta);
+    m->consumer_ = NULL;
+    m->backend_ref_ = NULL;
+    m->acked_ = false;
+    msg_reset(m);
+    l->count++;
+    l->pool_ = l->count > l->pool_ ? l->count : l->pool_;
+    return m;
+}

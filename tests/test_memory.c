@@ -1,0 +1,326 @@
+/* test_memory.c — unit tests of what only the memory backend has: the real
+ * clock with several threads, timed work through next_deadline/tick, the
+ * crash model's details, determinism of generated names and advisories.
+ *
+ * What every backend must do is in tests/conformance/, not here.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "ps_backend.h"
+#include "ps_clock.h"
+#include "ps_memory.h"
+
+typedef struct env {
+    ps_clock *clock;
+    ps_backend *b;
+} env;
+
+static int setup(void **state)
+{
+    static env e;
+    e.clock = ps_clock_manual_new(0);
+    ps_memory_options o = {.clock = e.clock, .seed = 7};
+    if (!e.clock || ps_memory_new(&e.b, &o) != PS_OK)
+        return -1;
+    *state = &e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    env *e = *state;
+    ps_backend_close(e->b);
+    ps_clock_free(e->clock);
+    return 0;
+}
+
+static void add_stream(ps_backend *b, const char *name, const char *subj, ps_retention r,
+                       ps_storage s)
+{
+    const char *subs[] = {subj};
+    ps_stream_config c = {.name = name, .subjects = subs, .subjects_len = 1,
+                          .retention = r, .storage = s};
+    assert_int_equal(ps_stream_add(b, &c, NULL), PS_OK);
+}
+
+static ps_consumer *add_durable(ps_backend *b, const char *stream, const char *name,
+                                int64_t ack_wait_ns)
+{
+    ps_consumer_config cc = {.durable = name, .ack_wait_ns = ack_wait_ns};
+    ps_consumer *c = NULL;
+    assert_int_equal(ps_consumer_add(b, stream, &cc, &c), PS_OK);
+    return c;
+}
+
+static void publish_n(ps_backend *b, const char *subj, int n)
+{
+    for (int i = 0; i < n; i++)
+        assert_int_equal(ps_publish_data(b, subj, "x", 1, NULL, NULL), PS_OK);
+}
+
+static uint64_t stream_msgs(ps_backend *b, const char *name)
+{
+    ps_stream_info si = {0};
+    assert_int_equal(ps_stream_info_get(b, name, &si), PS_OK);
+    uint64_t n = si.state.msgs;
+    ps_stream_info_clear(&si);
+    return n;
+}
+
+/* next_deadline names the ack-wait expiry; tick performs it. */
+static void test_next_deadline_is_ack_wait_expiry(void **state)
+{
+    env *e = *state;
+    add_stream(e->b, "D", "d.>", PS_RETENTION_LIMITS, PS_STORAGE_MEMORY);
+    ps_consumer *c = add_durable(e->b, "D", "C", PS_NS_PER_SEC);
+    publish_n(e->b, "d.x", 1);
+    assert_int_equal(ps_backend_next_deadline(e->b), INT64_MAX);
+    ps_msg_list l = {0};
+    int64_t t0 = ps_clock_now(e->clock);
+    assert_int_equal(ps_fetch_batch(c, 1, 0, &l), PS_OK);
+    assert_int_equal(ps_backend_next_deadline(e->b), t0 + PS_NS_PER_SEC);
+    assert_int_equal(ps_clock_advance(e->clock, PS_NS_PER_SEC), PS_OK);
+    assert_int_equal(ps_backend_tick(e->b), PS_OK);
+    assert_int_equal(ps_backend_next_deadline(e->b), INT64_MAX); /* queued for redelivery */
+    ps_msg_list_free(&l);
+    ps_consumer_free(c);
+}
+
+/* JS 13.1: after a crash, an ack made within the last 100 ms is lost and
+ * the WorkQueue message it removed comes back. */
+static void test_crash_rolls_back_recent_workqueue_ack(void **state)
+{
+    env *e = *state;
+    add_stream(e->b, "W", "w.>", PS_RETENTION_WORKQUEUE, PS_STORAGE_FILE);
+    ps_consumer *c = add_durable(e->b, "W", "C", 30 * PS_NS_PER_SEC);
+    publish_n(e->b, "w.x", 3);
+    ps_msg_list l = {0};
+    assert_int_equal(ps_fetch_batch(c, 3, 0, &l), PS_OK);
+    assert_int_equal(l.count, 3);
+    ps_clock_advance(e->clock, PS_NS_PER_SEC);
+    assert_int_equal(ps_ack(l.msgs[0], PS_ACK, 0), PS_OK);
+    assert_int_equal(stream_msgs(e->b, "W"), 2);
+    ps_msg_list_free(&l);
+    assert_int_equal(ps_backend_restart(e->b, PS_RESTART_CRASH), PS_OK);
+    assert_int_equal(stream_msgs(e->b, "W"), 3);
+    ps_consumer_info ci = {0};
+    assert_int_equal(ps_consumer_info_get(c, &ci), PS_OK);
+    assert_int_equal(ci.num_ack_pending, 3); /* the ack itself was not written */
+    ps_consumer_info_clear(&ci);
+    ps_consumer_free(c);
+}
+
+/* JS 13.1: a graceful restart keeps acks and removals. */
+static void test_graceful_restart_keeps_acks(void **state)
+{
+    env *e = *state;
+    add_stream(e->b, "W", "w.>", PS_RETENTION_WORKQUEUE, PS_STORAGE_FILE);
+    ps_consumer *c = add_durable(e->b, "W", "C", 30 * PS_NS_PER_SEC);
+    publish_n(e->b, "w.x", 3);
+    ps_msg_list l = {0};
+    assert_int_equal(ps_fetch_batch(c, 3, 0, &l), PS_OK);
+    assert_int_equal(ps_ack(l.msgs[0], PS_ACK, 0), PS_OK);
+    ps_msg_list_free(&l);
+    assert_int_equal(ps_backend_restart(e->b, PS_RESTART_GRACEFUL), PS_OK);
+    assert_int_equal(stream_msgs(e->b, "W"), 2);
+    ps_consumer_info ci = {0};
+    assert_int_equal(ps_consumer_info_get(c, &ci), PS_OK);
+    assert_int_equal(ci.num_ack_pending, 2);
+    ps_consumer_info_clear(&ci);
+    ps_consumer_free(c);
+}
+
+/* JS 13.1: removals older than the index-write gap survive a crash. */
+static void test_crash_keeps_removals_after_index_write(void **state)
+{
+    env *e = *state;
+    add_stream(e->b, "W", "w.>", PS_RETENTION_WORKQUEUE, PS_STORAGE_FILE);
+    ps_consumer *c = add_durable(e->b, "W", "C", 30 * PS_NS_PER_SEC);
+    publish_n(e->b, "w.x", 3);
+    ps_msg_list l = {0};
+    assert_int_equal(ps_fetch_batch(c, 3, 0, &l), PS_OK);
+    ps_clock_advance(e->clock, 3 * PS_NS_PER_SEC); /* > 2 s since the last index write */
+    assert_int_equal(ps_ack(l.msgs[0], PS_ACK, 0), PS_OK);
+    ps_clock_advance(e->clock, PS_NS_PER_SEC);
+    assert_int_equal(ps_ack(l.msgs[1], PS_ACK, 0), PS_OK); /* within 2 s: not yet durable */
+    ps_clock_advance(e->clock, PS_NS_PER_SEC);
+    ps_msg_list_free(&l);
+    assert_int_equal(ps_backend_restart(e->b, PS_RESTART_CRASH), PS_OK);
+    assert_int_equal(stream_msgs(e->b, "W"), 2); /* m1 stays gone, m2 is back */
+    ps_consumer_free(c);
+}
+
+/* JS 13.1: a power loss also loses what was stored since the 2-minute sync. */
+static void test_power_loss_drops_unsynced_messages(void **state)
+{
+    env *e = *state;
+    add_stream(e->b, "P", "p.>", PS_RETENTION_LIMITS, PS_STORAGE_FILE);
+    publish_n(e->b, "p.x", 2);
+    ps_clock_advance(e->clock, 121 * PS_NS_PER_SEC); /* past the first sync */
+    publish_n(e->b, "p.x", 3);
+    assert_int_equal(ps_backend_restart(e->b, PS_RESTART_POWER_LOSS), PS_OK);
+    ps_stream_info si = {0};
+    assert_int_equal(ps_stream_info_get(e->b, "P", &si), PS_OK);
+    assert_int_equal(si.state.msgs, 2);
+    assert_int_equal(si.state.last_seq, 2);
+    ps_stream_info_clear(&si);
+    ps_pub_ack pa;
+    assert_int_equal(ps_publish_data(e->b, "p.x", "y", 1, NULL, &pa), PS_OK);
+    assert_int_equal(pa.seq, 3); /* the lost sequences are used again */
+}
+
+/* JS 13.1: memory streams do not survive any restart. */
+static void test_restart_loses_memory_streams(void **state)
+{
+    env *e = *state;
+    add_stream(e->b, "M", "m.>", PS_RETENTION_LIMITS, PS_STORAGE_MEMORY);
+    ps_consumer *c = add_durable(e->b, "M", "C", PS_NS_PER_SEC);
+    publish_n(e->b, "m.x", 1);
+    assert_int_equal(ps_backend_restart(e->b, PS_RESTART_GRACEFUL), PS_OK);
+    ps_stream_info si = {0};
+    assert_int_equal(ps_stream_info_get(e->b, "M", &si), PS_ERR_STREAM_NOT_FOUND);
+    ps_msg_list l = {0};
+    assert_int_equal(ps_fetch_batch(c, 1, 0, &l), PS_ERR_TIMEOUT);
+    assert_int_equal(ps_publish_data(e->b, "m.x", "x", 1, NULL, NULL), PS_ERR_NO_RESPONDERS);
+    ps_msg_list_free(&l);
+    ps_consumer_free(c);
+}
+
+/* Ephemeral names come from the seeded generator: same seed, same names. */
+static void test_ephemeral_names_are_deterministic(void **state)
+{
+    (void)state;
+    char names[2][PS_NAME_MAX_BUF];
+    for (int run = 0; run < 2; run++) {
+        ps_clock *clk = ps_clock_manual_new(0);
+        ps_backend *b = NULL;
+        ps_memory_options o = {.clock = clk, .seed = 42};
+        assert_int_equal(ps_memory_new(&b, &o), PS_OK);
+        add_stream(b, "E", "e.>", PS_RETENTION_LIMITS, PS_STORAGE_MEMORY);
+        ps_consumer_config cc = {0};
+        ps_consumer *c = NULL;
+        assert_int_equal(ps_consumer_add(b, "E", &cc, &c), PS_OK);
+        strcpy(names[run], c->name);
+        assert_int_equal(strlen(c->name), 8);
+        ps_consumer_free(c);
+        ps_backend_close(b);
+        ps_clock_free(clk);
+    }
+    assert_string_equal(names[0], names[1]);
+}
+
+/* ---- the real clock: blocking fetch and several threads --------------------- */
+
+typedef struct pub_arg {
+    ps_backend *b;
+    int n;
+} pub_arg;
+
+static void *late_publisher(void *p)
+{
+    pub_arg *a = p;
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL); /* a real publisher arriving while the fetch waits */
+    for (int i = 0; i < a->n; i++)
+        ps_publish_data(a->b, "r.x", "x", 1, NULL, NULL);
+    return NULL;
+}
+
+/* On the real clock a fetch waits up to its expiry for messages published
+ * by another thread, and returns as soon as its batch is full. */
+static void test_real_clock_fetch_waits_for_publisher(void **state)
+{
+    (void)state;
+    ps_backend *b = NULL;
+    assert_int_equal(ps_memory_new(&b, NULL), PS_OK);
+    add_stream(b, "R", "r.>", PS_RETENTION_WORKQUEUE, PS_STORAGE_MEMORY);
+    ps_consumer *c = add_durable(b, "R", "C", PS_NS_PER_SEC);
+    pthread_t th;
+    pub_arg a = {b, 3};
+    pthread_create(&th, NULL, late_publisher, &a);
+    ps_msg_list l = {0};
+    assert_int_equal(ps_fetch_batch(c, 3, 5 * PS_NS_PER_SEC, &l), PS_OK);
+    assert_int_equal(l.count, 3);
+    for (int i = 0; i < l.count; i++)
+        assert_int_equal(ps_ack(l.msgs[i], PS_ACK, 0), PS_OK);
+    pthread_join(th, NULL);
+    assert_int_equal(stream_msgs(b, "R"), 0);
+    ps_msg_list_free(&l);
+    ps_consumer_free(c);
+    ps_backend_close(b);
+}
+
+typedef struct work_arg {
+    ps_backend *b;
+    int got;
+} work_arg;
+
+static void *worker(void *p)
+{
+    work_arg *a = p;
+    ps_consumer *c = NULL;
+    if (ps_consumer_bind(a->b, "T", "C", &c) != PS_OK)
+        return NULL;
+    ps_msg_list l = {0};
+    while (ps_fetch_batch(c, 10, 200 * PS_NS_PER_MS, &l) == PS_OK) {
+        for (int i = 0; i < l.count; i++)
+            if (ps_ack(l.msgs[i], PS_ACK, 0) == PS_OK)
+                a->got++;
+    }
+    ps_msg_list_free(&l);
+    ps_consumer_free(c);
+    return NULL;
+}
+
+/* JS 12.3: competing workers on one durable each get disjoint messages and
+ * together ack every one exactly once. */
+static void test_real_clock_competing_workers(void **state)
+{
+    (void)state;
+    ps_backend *b = NULL;
+    assert_int_equal(ps_memory_new(&b, NULL), PS_OK);
+    add_stream(b, "T", "t.>", PS_RETENTION_WORKQUEUE, PS_STORAGE_MEMORY);
+    ps_consumer *c = add_durable(b, "T", "C", 10 * PS_NS_PER_SEC);
+    ps_consumer_free(c);
+    enum { N = 2000, W = 4 };
+    for (int i = 0; i < N; i++)
+        assert_int_equal(ps_publish_data(b, "t.x", "x", 1, NULL, NULL), PS_OK);
+    pthread_t th[W];
+    work_arg args[W];
+    for (int i = 0; i < W; i++) {
+        args[i] = (work_arg){b, 0};
+        pthread_create(&th[i], NULL, worker, &args[i]);
+    }
+    int total = 0;
+    for (int i = 0; i < W; i++) {
+        pthread_join(th[i], NULL);
+        total += args[i].got;
+    }
+    assert_int_equal(total, N);
+    assert_int_equal(stream_msgs(b, "T"), 0);
+    ps_backend_close(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_next_deadline_is_ack_wait_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_rolls_back_recent_workqueue_ack, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_graceful_restart_keeps_acks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_keeps_removals_after_index_write, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_power_loss_drops_unsynced_messages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_loses_memory_streams, setup, teardown),
+        cmocka_unit_test(test_ephemeral_names_are_deterministic),
+        cmocka_unit_test(test_real_clock_fetch_waits_for_publisher),
+        cmocka_unit_test(test_real_clock_competing_workers),
+    };
+    return cmocka_run_group_tests_name("memory backend", tests, NULL, NULL);
+}
