@@ -18,7 +18,7 @@
 
 /* ---- pending set and heap ------------------------------------------------------ */
 
-#define NO_HEAP UINT32_MAX
+#define NO_HEAP MEM_NO_HEAP
 
 static bool heap_less(const mem_consumer *c, uint32_t a, uint32_t b)
 {
@@ -109,8 +109,6 @@ mem_pend *mem_pend_get(mem_consumer *c, uint64_t sseq)
     return mem_u64map_get(&c->pend_idx, sseq, &idx) ? &c->pend[idx] : NULL;
 }
 
-#define FREE_SLOT (NO_HEAP - 1)
-
 bool mem_pend_add(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t ts)
 {
     uint32_t idx;
@@ -153,7 +151,7 @@ void mem_pend_remove(mem_consumer *c, uint64_t sseq)
     mem_u64map_del(&c->pend_idx, sseq);
     /* Free list threads through sseq; heap_idx marks a free slot. */
     p->in_rdq = false;
-    p->heap_idx = FREE_SLOT;
+    p->heap_idx = MEM_FREE_SLOT;
     p->sseq = c->pend_free;
     c->pend_free = (uint32_t)idx;
     c->pend_len--;

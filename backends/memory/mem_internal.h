@@ -145,9 +145,12 @@ typedef struct mem_pend {
     int64_t ts;        /* last delivery (or WPI / nak-delay reset) */
     int64_t deadline;  /* ts + wait for the current delivery count */
     uint64_t rdq_ticket; /* which FIFO entry is the live one (JS 6.4) */
-    uint32_t heap_idx; /* UINT32_MAX when not in the heap */
+    uint32_t heap_idx; /* MEM_NO_HEAP when not in the heap, MEM_FREE_SLOT when free */
     bool in_rdq;
 } mem_pend;
+
+#define MEM_NO_HEAP UINT32_MAX
+#define MEM_FREE_SLOT (UINT32_MAX - 1)
 
 /* What the file store last made durable of a consumer (JS 13.1). */
 typedef struct mem_csnap {

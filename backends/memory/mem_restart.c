@@ -48,7 +48,7 @@ static void snap_take(mem_consumer *c)
     }
     uint32_t n = 0;
     for (uint32_t i = 0; i < c->pend_top; i++)
-        if (mem_pend_get(c, c->pend[i].sseq) == &c->pend[i])
+        if (c->pend[i].heap_idx != MEM_FREE_SLOT)
             pend[n++] = c->pend[i];
     uint32_t r = 0;
     for (uint32_t i = 0; i < c->rdc.cap; i++)

@@ -222,9 +222,9 @@ static void removal_durability(mem_stream *st, mem_smsg *m, bool fifo, int64_t n
     int64_t gap = now - st->index_write_ns;
     int64_t need = fifo ? 2 * PS_NS_PER_SEC : PS_NS_PER_SEC / 2;
     if (gap > need || st->msgs == 0 || !tomb_add(st, m, now)) {
+        msg_free(st, m); /* first: the tombs may hold its subject alive */
         mem_tombs_persist(st);
         st->index_write_ns = now;
-        msg_free(st, m);
     }
 }
 

@@ -76,7 +76,7 @@ static bool u64map_grow(mem_u64map *m)
 
 bool mem_u64map_get(const mem_u64map *m, uint64_t key, uint64_t *val)
 {
-    if (!m->len)
+    if (!m->len || key == 0) /* 0 marks an empty slot */
         return false;
     uint32_t mask = m->cap - 1;
     for (uint32_t j = (uint32_t)mem_hash64(key) & mask;; j = (j + 1) & mask) {
@@ -92,6 +92,8 @@ bool mem_u64map_get(const mem_u64map *m, uint64_t key, uint64_t *val)
 
 bool mem_u64map_put(mem_u64map *m, uint64_t key, uint64_t val)
 {
+    if (key == 0)
+        return false;
     if ((m->len + 1) * 4 > m->cap * 3 && !u64map_grow(m))
         return false;
     uint32_t mask = m->cap - 1;
@@ -107,7 +109,7 @@ bool mem_u64map_put(mem_u64map *m, uint64_t key, uint64_t val)
 
 bool mem_u64map_del(mem_u64map *m, uint64_t key)
 {
-    if (!m->len)
+    if (!m->len || key == 0)
         return false;
     uint32_t mask = m->cap - 1;
     uint32_t j = (uint32_t)mem_hash64(key) & mask;
