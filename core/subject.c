@@ -18,20 +18,17 @@ typedef struct tok {
 } tok;
 
 /* Next token of *p; *p becomes NULL after the last one. */
-static bool tok_next(const char **p, tok *t)
+static inline bool tok_next(const char **p, tok *t)
 {
-    if (!*p)
-        return false;
     const char *s = *p;
-    const char *dot = strchr(s, '.');
+    if (!s)
+        return false;
+    const char *e = s;
+    while (*e && *e != '.')
+        e++;
     t->s = s;
-    if (dot) {
-        t->len = (size_t)(dot - s);
-        *p = dot + 1;
-    } else {
-        t->len = strlen(s);
-        *p = NULL;
-    }
+    t->len = (size_t)(e - s);
+    *p = *e ? e + 1 : NULL;
     return true;
 }
 
@@ -39,36 +36,41 @@ static bool is_pwc(tok t) { return t.len == 1 && t.s[0] == '*'; }
 static bool is_fwc(tok t) { return t.len == 1 && t.s[0] == '>'; }
 static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
 
-/* 0 when valid, else the 1-based column of the problem; *why says what. */
+/* 0 when valid, else the 1-based column of the problem; *why says what.
+ * One pass over the characters: this runs on every publish. */
 static size_t subject_problem(const char *s, bool allow_wild, const char **why)
 {
     if (!*s) {
         *why = "is empty";
         return 1;
     }
-    const char *p = s;
-    tok t;
-    while (tok_next(&p, &t)) {
-        size_t col = (size_t)(t.s - s) + 1;
-        if (t.len == 0) {
-            *why = "has an empty token";
-            return col;
-        }
-        for (size_t i = 0; i < t.len; i++)
-            if (is_space(t.s[i])) {
-                *why = "contains whitespace";
-                return col + i;
+    const char *start = s; /* of the current token */
+    for (const char *p = s;; p++) {
+        char c = *p;
+        if (c == '.' || c == '\0') {
+            size_t len = (size_t)(p - start);
+            if (len == 0) {
+                *why = "has an empty token";
+                return (size_t)(start - s) + 1;
             }
-        if ((is_pwc(t) || is_fwc(t)) && !allow_wild) {
-            *why = "contains a wildcard (publish subjects must be literal)";
-            return col;
-        }
-        if (is_fwc(t) && p) {
-            *why = "has '>' before its last token";
-            return col;
+            if (len == 1 && (*start == '*' || *start == '>')) {
+                if (!allow_wild) {
+                    *why = "contains a wildcard (publish subjects must be literal)";
+                    return (size_t)(start - s) + 1;
+                }
+                if (*start == '>' && c == '.') {
+                    *why = "has '>' before its last token";
+                    return (size_t)(start - s) + 1;
+                }
+            }
+            if (c == '\0')
+                return 0;
+            start = p + 1;
+        } else if (is_space(c)) {
+            *why = "contains whitespace";
+            return (size_t)(p - s) + 1;
         }
     }
-    return 0;
 }
 
 bool ps_subject_valid(const char *subject)

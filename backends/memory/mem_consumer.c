@@ -96,9 +96,26 @@ static bool filter_ok(const mem_stream *st, const char *f)
 }
 
 /* JS 5.1 defaults, then the checks of JS 5.2 that need no other consumer. */
+/* JS 5.2: the server's own checks of a durable name. */
+static ps_status check_durable(const char *d)
+{
+    if (!d)
+        return PS_OK;
+    if (strlen(d) > PS_NAME_MAX)
+        return CC_ERR(10102, "consumer name is too long, maximum allowed is 255");
+    if (strpbrk(d, "/\\"))
+        return CC_ERR(10127, "Consumer name can not contain path separators");
+    if (ps_name_check("durable name", d) != PS_OK)
+        return CC_ERR(10103, "durable name can not contain '.', '*', '>'");
+    return PS_OK;
+}
+
 static ps_status normalise(const mem_stream *st, const ps_consumer_config *in,
                            ps_consumer_config *n)
 {
+    ps_status s = check_durable(in->durable);
+    if (s != PS_OK)
+        return s;
     *n = *in;
     if ((unsigned)n->ack_policy > PS_ACK_ALL)
         return CC_ERR(10012, "ack policy %d is unknown", (int)n->ack_policy);
@@ -121,7 +138,7 @@ static ps_status normalise(const mem_stream *st, const ps_consumer_config *in,
     if (n->filter_subject && (!ps_subject_valid(n->filter_subject) || !filter_ok(st, n->filter_subject)))
         return CC_ERR(10093, "consumer filter subject \"%s\" is not a valid subset of the interest subjects",
                       n->filter_subject);
-    ps_status s = check_deliver(n);
+    s = check_deliver(n);
     if (s != PS_OK)
         return s;
     if (n->max_request_expires_ns > 0 && n->max_request_expires_ns < PS_NS_PER_MS)

@@ -41,9 +41,12 @@ void mem_u64map_free(mem_u64map *m);
 
 /* string -> pointer map; the key lives in the value, read through key_of. */
 typedef const char *(*mem_key_fn)(const void *val);
+typedef struct mem_strslot {
+    uint64_t hash;
+    void *val; /* NULL: empty */
+} mem_strslot;
 typedef struct mem_strmap {
-    void **vals;
-    uint64_t *hashes;
+    mem_strslot *slots; /* hash and value side by side: one cache line */
     uint32_t cap;
     uint32_t len;
     mem_key_fn key_of;

@@ -94,7 +94,7 @@ bool mem_u64map_put(mem_u64map *m, uint64_t key, uint64_t val)
 {
     if (key == 0)
         return false;
-    if ((m->len + 1) * 4 > m->cap * 3 && !u64map_grow(m))
+    if ((m->len + 1) * 2 > m->cap && !u64map_grow(m))
         return false;
     uint32_t mask = m->cap - 1;
     uint32_t j = (uint32_t)mem_hash64(key) & mask;
@@ -154,26 +154,19 @@ void mem_u64map_free(mem_u64map *m)
 static bool strmap_grow(mem_strmap *m)
 {
     uint32_t ncap = m->cap ? m->cap * 2 : 16;
-    void **nv = calloc(ncap, sizeof *nv);
-    uint64_t *nh = malloc((size_t)ncap * sizeof *nh);
-    if (!nv || !nh) {
-        free(nv);
-        free(nh);
+    mem_strslot *ns = calloc(ncap, sizeof *ns);
+    if (!ns)
         return false;
-    }
     for (uint32_t i = 0; i < m->cap; i++) {
-        if (!m->vals[i])
+        if (!m->slots[i].val)
             continue;
-        uint32_t j = (uint32_t)m->hashes[i] & (ncap - 1);
-        while (nv[j])
+        uint32_t j = (uint32_t)m->slots[i].hash & (ncap - 1);
+        while (ns[j].val)
             j = (j + 1) & (ncap - 1);
-        nv[j] = m->vals[i];
-        nh[j] = m->hashes[i];
+        ns[j] = m->slots[i];
     }
-    free(m->vals);
-    free(m->hashes);
-    m->vals = nv;
-    m->hashes = nh;
+    free(m->slots);
+    m->slots = ns;
     m->cap = ncap;
     return true;
 }
@@ -181,10 +174,10 @@ static bool strmap_grow(mem_strmap *m)
 static bool strmap_eq(const mem_strmap *m, uint32_t j, uint64_t h,
                       const char *key, size_t len)
 {
-    if (m->hashes[j] != h)
+    if (m->slots[j].hash != h)
         return false;
-    const char *k = m->key_of(m->vals[j]);
-    return strncmp(k, key, len) == 0 && k[len] == '\0';
+    const char *k = m->key_of(m->slots[j].val);
+    return memcmp(k, key, len) == 0 && k[len] == '\0';
 }
 
 static int64_t strmap_find(const mem_strmap *m, const char *key, size_t len,
@@ -193,7 +186,7 @@ static int64_t strmap_find(const mem_strmap *m, const char *key, size_t len,
     if (!m->len)
         return -1;
     uint32_t mask = m->cap - 1;
-    for (uint32_t j = (uint32_t)h & mask; m->vals[j]; j = (j + 1) & mask)
+    for (uint32_t j = (uint32_t)h & mask; m->slots[j].val; j = (j + 1) & mask)
         if (strmap_eq(m, j, h, key, len))
             return j;
     return -1;
@@ -201,8 +194,10 @@ static int64_t strmap_find(const mem_strmap *m, const char *key, size_t len,
 
 void *mem_strmap_get(const mem_strmap *m, const char *key, size_t len)
 {
+    if (!m->len)
+        return NULL;
     int64_t j = strmap_find(m, key, len, mem_hash(key, len));
-    return j < 0 ? NULL : m->vals[j];
+    return j < 0 ? NULL : m->slots[j].val;
 }
 
 bool mem_strmap_put(mem_strmap *m, void *val)
@@ -212,17 +207,16 @@ bool mem_strmap_put(mem_strmap *m, void *val)
     uint64_t h = mem_hash(key, len);
     int64_t j = strmap_find(m, key, len, h);
     if (j >= 0) {
-        m->vals[j] = val;
+        m->slots[j].val = val;
         return true;
     }
-    if ((m->len + 1) * 4 > m->cap * 3 && !strmap_grow(m))
+    if ((m->len + 1) * 2 > m->cap && !strmap_grow(m))
         return false;
     uint32_t mask = m->cap - 1;
     uint32_t k = (uint32_t)h & mask;
-    while (m->vals[k])
+    while (m->slots[k].val)
         k = (k + 1) & mask;
-    m->vals[k] = val;
-    m->hashes[k] = h;
+    m->slots[k] = (mem_strslot){h, val};
     m->len++;
     return true;
 }
@@ -234,28 +228,25 @@ void *mem_strmap_del(mem_strmap *m, const char *key, size_t len)
         return NULL;
     uint32_t mask = m->cap - 1;
     uint32_t hole = (uint32_t)found;
-    void *val = m->vals[hole];
-    for (uint32_t k = (hole + 1) & mask; m->vals[k]; k = (k + 1) & mask) {
-        uint32_t home = (uint32_t)m->hashes[k] & mask;
+    void *val = m->slots[hole].val;
+    for (uint32_t k = (hole + 1) & mask; m->slots[k].val; k = (k + 1) & mask) {
+        uint32_t home = (uint32_t)m->slots[k].hash & mask;
         bool movable = (hole <= k) ? (home <= hole || home > k)
                                    : (home <= hole && home > k);
         if (movable) {
-            m->vals[hole] = m->vals[k];
-            m->hashes[hole] = m->hashes[k];
+            m->slots[hole] = m->slots[k];
             hole = k;
         }
     }
-    m->vals[hole] = NULL;
+    m->slots[hole].val = NULL;
     m->len--;
     return val;
 }
 
 void mem_strmap_free(mem_strmap *m)
 {
-    free(m->vals);
-    free(m->hashes);
-    m->vals = NULL;
-    m->hashes = NULL;
+    free(m->slots);
+    m->slots = NULL;
     m->cap = m->len = 0;
 }
 
