@@ -383,14 +383,14 @@ static ps_status update(mem_consumer *c, const ps_consumer_config *n)
         return ps_error(PS_ERR_NO_MEMORY, 0, "consumer update: out of memory");
     if (old_wait != c->cfg.ack_wait_ns || c->cfg.backoff_len) {
         /* JS 5.3: a new AckWait reschedules the redelivery timer. */
-        for (uint32_t i = 0; i < c->heap_len; i++) {
-            mem_pend *p = &c->pend[c->heap[i]];
-            p->deadline = p->ts + mem_wait_for(c, p->sseq);
-        }
         uint32_t n_heap = c->heap_len;
         c->heap_len = 0;
-        for (uint32_t i = 0; i < n_heap; i++)
-            mem_heap_push(c, c->heap[i]);
+        for (uint32_t i = 0; i < n_heap; i++) {
+            uint32_t idx = c->heap[i].idx;
+            mem_pend *p = &c->pend[idx];
+            p->deadline = p->ts + mem_wait_for(c, p->sseq);
+            mem_heap_push(c, idx);
+        }
     }
     mem_signal(c->st->mb); /* MaxAckPending may have grown */
     return PS_OK;

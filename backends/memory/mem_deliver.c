@@ -20,60 +20,60 @@
 
 #define NO_HEAP MEM_NO_HEAP
 
-static bool heap_less(const mem_consumer *c, uint32_t a, uint32_t b)
+static inline bool hent_less(const mem_hent *x, const mem_hent *y)
 {
-    const mem_pend *x = &c->pend[a], *y = &c->pend[b];
     return x->deadline < y->deadline || (x->deadline == y->deadline && x->sseq < y->sseq);
 }
 
-static void heap_set(mem_consumer *c, uint32_t pos, uint32_t idx)
+static inline void heap_set(mem_consumer *c, uint32_t pos, mem_hent e)
 {
-    c->heap[pos] = idx;
-    c->pend[idx].heap_idx = pos;
+    c->heap[pos] = e;
+    c->pend[e.idx].heap_idx = pos;
 }
 
 static void heap_up(mem_consumer *c, uint32_t pos)
 {
-    uint32_t idx = c->heap[pos];
+    mem_hent e = c->heap[pos];
     while (pos > 0) {
         uint32_t parent = (pos - 1) / 2;
-        if (!heap_less(c, idx, c->heap[parent]))
+        if (!hent_less(&e, &c->heap[parent]))
             break;
         heap_set(c, pos, c->heap[parent]);
         pos = parent;
     }
-    heap_set(c, pos, idx);
+    heap_set(c, pos, e);
 }
 
 static void heap_down(mem_consumer *c, uint32_t pos)
 {
-    uint32_t idx = c->heap[pos];
+    mem_hent e = c->heap[pos];
     for (;;) {
         uint32_t l = 2 * pos + 1, best = pos;
-        uint32_t best_idx = idx;
-        if (l < c->heap_len && heap_less(c, c->heap[l], best_idx))
-            best = l, best_idx = c->heap[l];
-        if (l + 1 < c->heap_len && heap_less(c, c->heap[l + 1], best_idx))
-            best = l + 1, best_idx = c->heap[l + 1];
+        const mem_hent *b = &e;
+        if (l < c->heap_len && hent_less(&c->heap[l], b))
+            best = l, b = &c->heap[l];
+        if (l + 1 < c->heap_len && hent_less(&c->heap[l + 1], b))
+            best = l + 1, b = &c->heap[l + 1];
         if (best == pos)
             break;
-        heap_set(c, pos, best_idx);
+        heap_set(c, pos, *b);
         pos = best;
     }
-    heap_set(c, pos, idx);
+    heap_set(c, pos, e);
 }
 
 void mem_heap_push(mem_consumer *c, uint32_t idx)
 {
     if (c->heap_len == c->heap_cap) {
         uint32_t ncap = c->heap_cap ? c->heap_cap * 2 : 64;
-        uint32_t *nh = realloc(c->heap, (size_t)ncap * sizeof *nh);
+        mem_hent *nh = realloc(c->heap, (size_t)ncap * sizeof *nh);
         if (!nh)
             return; /* the entry simply never expires; counted as pending */
         c->heap = nh;
         c->heap_cap = ncap;
     }
-    c->heap[c->heap_len] = idx;
+    const mem_pend *p = &c->pend[idx];
+    c->heap[c->heap_len] = (mem_hent){p->deadline, p->sseq, idx};
     c->pend[idx].heap_idx = c->heap_len;
     heap_up(c, c->heap_len++);
 }
@@ -84,12 +84,15 @@ static void heap_remove(mem_consumer *c, uint32_t idx)
     if (pos == NO_HEAP)
         return;
     c->pend[idx].heap_idx = NO_HEAP;
-    uint32_t last = c->heap[--c->heap_len];
+    mem_hent last = c->heap[--c->heap_len];
     if (pos == c->heap_len)
         return;
+    bool up = pos > 0 && hent_less(&last, &c->heap[(pos - 1) / 2]);
     heap_set(c, pos, last);
-    heap_down(c, pos);
-    heap_up(c, c->pend[last].heap_idx);
+    if (up)
+        heap_up(c, pos);
+    else
+        heap_down(c, pos);
 }
 
 /* JS 6.5: AckWait, or with BackOff the step for the redelivery count. */
@@ -139,13 +142,11 @@ bool mem_pend_add(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t ts)
     return true;
 }
 
-void mem_pend_remove(mem_consumer *c, uint64_t sseq)
+static void pend_remove_at(mem_consumer *c, mem_pend *p)
 {
-    uint64_t idx;
-    if (!mem_u64map_get(&c->pend_idx, sseq, &idx))
-        return;
-    mem_pend *p = &c->pend[idx];
-    heap_remove(c, (uint32_t)idx);
+    uint64_t sseq = p->sseq;
+    uint32_t idx = (uint32_t)(p - c->pend);
+    heap_remove(c, idx);
     if (p->in_rdq)
         c->rdq_live--;
     mem_u64map_del(&c->pend_idx, sseq);
@@ -153,8 +154,15 @@ void mem_pend_remove(mem_consumer *c, uint64_t sseq)
     p->in_rdq = false;
     p->heap_idx = MEM_FREE_SLOT;
     p->sseq = c->pend_free;
-    c->pend_free = (uint32_t)idx;
+    c->pend_free = idx;
     c->pend_len--;
+}
+
+void mem_pend_remove(mem_consumer *c, uint64_t sseq)
+{
+    mem_pend *p = mem_pend_get(c, sseq);
+    if (p)
+        pend_remove_at(c, p);
 }
 
 void mem_pend_clear(mem_consumer *c)
@@ -201,13 +209,10 @@ void mem_deliver_expire(mem_consumer *c, int64_t now)
 {
     if (now < c->no_expiry_before_ns)
         return;
-    while (c->heap_len) {
-        uint32_t idx = c->heap[0];
-        mem_pend *p = &c->pend[idx];
-        if (p->deadline > now)
-            break;
+    while (c->heap_len && c->heap[0].deadline <= now) {
+        uint32_t idx = c->heap[0].idx;
         heap_remove(c, idx);
-        rdq_push(c, p);
+        rdq_push(c, &c->pend[idx]);
     }
 }
 
@@ -215,7 +220,7 @@ int64_t mem_deliver_next_deadline(const mem_consumer *c)
 {
     if (!c->heap_len)
         return INT64_MAX;
-    int64_t d = c->pend[c->heap[0]].deadline;
+    int64_t d = c->heap[0].deadline;
     return d < c->no_expiry_before_ns ? c->no_expiry_before_ns : d;
 }
 
@@ -236,7 +241,7 @@ static void ack_explicit(mem_consumer *c, uint64_t sseq, uint64_t dseq)
     mem_pend *p = mem_pend_get(c, sseq);
     if (p) {
         dseq = p->dseq;
-        mem_pend_remove(c, sseq);
+        pend_remove_at(c, p);
     }
     if (c->pend_len == 0) {
         c->floor = (ps_seq_pair){c->dseq - 1, c->sseq - 1};

@@ -89,8 +89,9 @@ typedef struct mem_smsg {
     uint64_t seq;
     int64_t ts;
     mem_subj *subj;
-    uint32_t hdr_len;
     uint32_t data_len;
+    uint16_t hdr_len;   /* headers are at most 65535 bytes (JS 3.4 step 9) */
+    uint16_t block_off; /* 8-byte units back to its arena block; see mem_store.c */
     char bytes[]; /* header block, then data */
 } mem_smsg;
 
@@ -125,12 +126,15 @@ typedef struct mem_stream {
     uint64_t bytes;
     int64_t last_ts;
     mem_strmap subj_map;   /* name -> mem_subj */
+    mem_subj *last_subj;   /* the last one published to: a lookup cache */
+    struct mem_block *block; /* arena block new messages are cut from */
     uint64_t num_subjects;
     /* dedup (JS 3.6): id -> entry, FIFO in store order for expiry */
     mem_strmap dedup_map;
     mem_dedup **dedup_fifo;
     uint32_t dedup_cap, dedup_head, dedup_len;
     char *last_msgid;      /* JS 3.5: of the last stored message, "" if none */
+    size_t last_msgid_cap; /* bytes allocated for it (0: not owned yet) */
     /* consumers in creation order */
     mem_consumer **consumers;
     int nconsumers, consumers_cap;
@@ -168,6 +172,13 @@ typedef struct mem_csnap {
 
 typedef struct mem_waiter mem_waiter;
 
+/* A heap entry carries its keys, so sifting never chases into the slab. */
+typedef struct mem_hent {
+    int64_t deadline;
+    uint64_t sseq;
+    uint32_t idx; /* slab index of the pending record */
+} mem_hent;
+
 struct mem_consumer {
     mem_stream *st;
     char *name;
@@ -188,7 +199,7 @@ struct mem_consumer {
     uint32_t pend_len;      /* live entries (NumAckPending) */
     uint32_t pend_free;     /* free list head, threaded through sseq */
     mem_u64map pend_idx;    /* sseq -> slab index */
-    uint32_t *heap;         /* slab indices by (deadline, sseq) */
+    struct mem_hent *heap;  /* min-heap on (deadline, sseq) */
     uint32_t heap_len, heap_cap;
     mem_u64map rdc;         /* sseq -> redelivery count */
     mem_fifo rdq;           /* may hold stale entries; see rdq_live */
@@ -232,7 +243,11 @@ struct mem_backend {
     uint64_t next_uid;
     mem_stream **streams;    /* creation order */
     int nstreams, streams_cap;
-    int64_t last_sync_ns;    /* unused placeholder kept 0 */
+    /* the stream that captured the last published subject: a cache that
+     * stream adds cannot invalidate (subjects never overlap) and deletes
+     * and updates clear */
+    char pub_subject[PS_NAME_MAX_BUF];
+    mem_stream *pub_stream;
 };
 
 /* mem_backend.c */
@@ -258,6 +273,7 @@ typedef enum mem_removal {
 } mem_removal;
 void mem_store_remove(mem_stream *st, uint64_t seq, mem_removal why, int64_t now);
 bool mem_store_restore(mem_stream *st, mem_smsg *m);
+void mem_msg_release(mem_stream *st, mem_smsg *m); /* frees, and its subject if unused */
 void mem_store_skip(mem_stream *st, uint64_t seq, int64_t ts);
 void mem_store_enforce_limits(mem_stream *st, int64_t now, const char *subj_hint);
 void mem_store_expire(mem_stream *st, int64_t now);
@@ -283,6 +299,7 @@ ps_status mem_msg_delete(ps_backend *b, const char *stream, uint64_t seq, bool e
 mem_stream *mem_stream_for_subject(mem_backend *mb, const char *subject);
 
 /* mem_publish.c */
+ps_status mem_set_last_msgid(mem_stream *st, const char *id);
 ps_status mem_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out);
 
 /* mem_consumer.c */

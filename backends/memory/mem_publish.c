@@ -67,16 +67,22 @@ static bool has_interest(const mem_stream *st, const char *subject)
     return false;
 }
 
-static ps_status set_last_msgid(mem_stream *st, const char *id)
+/* Copied in place: this runs on every publish with a Msg-Id. */
+ps_status mem_set_last_msgid(mem_stream *st, const char *id)
 {
-    id = id ? id : "";
-    if (strcmp(st->last_msgid, id) == 0)
+    if (!id && !st->last_msgid[0])
         return PS_OK;
-    char *d = mem_strdup(id);
-    if (!d)
-        return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory");
-    free(st->last_msgid);
-    st->last_msgid = d;
+    id = id ? id : "";
+    size_t n = strlen(id) + 1;
+    if (n > st->last_msgid_cap) {
+        size_t cap = n < 64 ? 64 : n;
+        char *d = st->last_msgid_cap ? realloc(st->last_msgid, cap) : malloc(cap);
+        if (!d)
+            return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory");
+        st->last_msgid = d;
+        st->last_msgid_cap = cap;
+    }
+    memcpy(st->last_msgid, id, n);
     return PS_OK;
 }
 
@@ -92,13 +98,13 @@ static ps_status store(mem_stream *st, const ps_out_msg *m, const char *hdr,
         if (m->msg_id && !mem_stream_dedup_add(st, m->msg_id, 0, ts))
             return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory");
         set_ack(out, st, seq, false);
-        return set_last_msgid(st, m->msg_id);
+        return mem_set_last_msgid(st, m->msg_id);
     }
     if (!mem_store_append(st, seq, ts, m->subject, strlen(m->subject), hdr, hdr_len, m->data, m->len))
         return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory storing message");
     if (m->msg_id && !mem_stream_dedup_add(st, m->msg_id, seq, ts))
         return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory");
-    ps_status s = set_last_msgid(st, m->msg_id);
+    ps_status s = mem_set_last_msgid(st, m->msg_id);
     mem_store_enforce_limits(st, now, st->cfg.max_msgs_per_subject > 0 ? m->subject : NULL);
     set_ack(out, st, seq, false);
     return s;

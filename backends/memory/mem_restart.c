@@ -127,14 +127,8 @@ static void rollback_tombs(mem_stream *st, int64_t synced_ns, bool power)
         mem_smsg *m = st->tombs[i].msg;
         bool durable = power && st->tombs[i].removed_ns <= synced_ns;
         m->subj->tombs--;
-        if (durable || !mem_store_restore(st, m)) {
-            mem_subj *r = m->subj;
-            free(m);
-            if (!r->count && !r->tombs) {
-                mem_strmap_del(&st->subj_map, r->name, r->len);
-                free(r);
-            }
-        }
+        if (durable || !mem_store_restore(st, m))
+            mem_msg_release(st, m);
     }
     st->ntombs = 0;
 }
@@ -183,8 +177,8 @@ static void rebuild_dedup(mem_stream *st, int64_t now)
         }
         ps_headers_free(h);
     }
-    free(st->last_msgid);
-    st->last_msgid = last ? last : mem_strdup("");
+    mem_set_last_msgid(st, last);
+    free(last);
 }
 
 static void restart_stream(mem_stream *st, ps_restart_kind kind, int64_t now)

@@ -60,11 +60,14 @@ mem_smsg *mem_store_get(const mem_stream *st, uint64_t seq)
 
 static mem_subj *subj_intern(mem_stream *st, const char *subj, size_t len)
 {
+    mem_subj *r = st->last_subj;
+    if (r && r->len == len && memcmp(r->name, subj, len) == 0)
+        return r;
     if (!st->subj_map.key_of)
         st->subj_map.key_of = subj_key;
-    mem_subj *r = mem_strmap_get(&st->subj_map, subj, len);
+    r = mem_strmap_get(&st->subj_map, subj, len);
     if (r)
-        return r;
+        return st->last_subj = r;
     r = calloc(1, sizeof *r + len + 1);
     if (!r)
         return NULL;
@@ -74,15 +77,83 @@ static mem_subj *subj_intern(mem_stream *st, const char *subj, size_t len)
         free(r);
         return NULL;
     }
-    return r;
+    return st->last_subj = r;
 }
 
 static void subj_release(mem_stream *st, mem_subj *r)
 {
     if (r->count == 0 && r->tombs == 0) {
+        if (st->last_subj == r)
+            st->last_subj = NULL;
         mem_strmap_del(&st->subj_map, r->name, r->len);
         free(r);
     }
+}
+
+/* ---- message arena ----------------------------------------------------------
+ * Messages are cut from 64 KiB blocks in publish order and a block is freed
+ * when its last message goes. That is cheaper than malloc per message and
+ * saves its per-chunk overhead; a block may outlive most of its messages
+ * while one is still stored, much as a file store's block does. A message
+ * finds its block through block_off; large ones are malloc'd alone. */
+
+#define BLOCK_SIZE ((size_t)64 * 1024)
+#define BLOCK_MAX_MSG (BLOCK_SIZE / 8)
+#define OWN_ALLOC UINT16_MAX /* block_off of a message malloc'd on its own */
+
+typedef struct mem_block {
+    uint32_t live; /* messages still allocated in it */
+    uint32_t used; /* bytes handed out, header included */
+} mem_block;
+
+#define BLOCK_HDR ((sizeof(mem_block) + 7) & ~(size_t)7)
+
+static size_t msg_size(size_t hdr_len, size_t len)
+{
+    return (sizeof(mem_smsg) + hdr_len + len + 7) & ~(size_t)7;
+}
+
+static mem_smsg *msg_alloc(mem_stream *st, size_t hdr_len, size_t len)
+{
+    size_t sz = msg_size(hdr_len, len);
+    if (sz > BLOCK_MAX_MSG) {
+        mem_smsg *m = malloc(sz);
+        if (m)
+            m->block_off = OWN_ALLOC;
+        return m;
+    }
+    mem_block *b = st->block;
+    if (!b || b->used + sz > BLOCK_SIZE) {
+        if (b && b->live == 0)
+            free(b);
+        if (!(b = malloc(BLOCK_SIZE))) {
+            st->block = NULL;
+            return NULL;
+        }
+        b->live = 0;
+        b->used = (uint32_t)BLOCK_HDR;
+        st->block = b;
+    }
+    mem_smsg *m = (mem_smsg *)(void *)((char *)b + b->used);
+    m->block_off = (uint16_t)(b->used / 8);
+    b->used += (uint32_t)sz;
+    b->live++;
+    return m;
+}
+
+static void msg_dealloc(mem_stream *st, mem_smsg *m)
+{
+    if (m->block_off == OWN_ALLOC) {
+        free(m);
+        return;
+    }
+    mem_block *b = (mem_block *)(void *)((char *)m - (size_t)m->block_off * 8);
+    if (--b->live > 0)
+        return;
+    if (b == st->block)
+        b->used = (uint32_t)BLOCK_HDR; /* empty: cut from its start again */
+    else
+        free(b);
 }
 
 /* Puts an existing message object into its slot and updates the counters. */
@@ -118,7 +189,7 @@ bool mem_store_append(mem_stream *st, uint64_t seq, int64_t ts, const char *subj
     mem_subj *r = subj_intern(st, subj, subj_len);
     if (!r)
         return false;
-    mem_smsg *m = malloc(sizeof *m + hdr_len + len);
+    mem_smsg *m = msg_alloc(st, hdr_len, len);
     if (!m) {
         subj_release(st, r);
         return false;
@@ -126,14 +197,14 @@ bool mem_store_append(mem_stream *st, uint64_t seq, int64_t ts, const char *subj
     m->seq = seq;
     m->ts = ts;
     m->subj = r;
-    m->hdr_len = (uint32_t)hdr_len;
+    m->hdr_len = (uint16_t)hdr_len;
     m->data_len = (uint32_t)len;
     if (hdr_len)
         memcpy(m->bytes, hdr, hdr_len);
     if (len)
         memcpy(m->bytes + hdr_len, data, len);
     if (!store_place(st, m)) {
-        free(m);
+        msg_dealloc(st, m);
         subj_release(st, r);
         return false;
     }
@@ -183,8 +254,13 @@ static void store_unplace(mem_stream *st, mem_smsg *m)
 static void msg_free(mem_stream *st, mem_smsg *m)
 {
     mem_subj *r = m->subj;
-    free(m);
+    msg_dealloc(st, m);
     subj_release(st, r);
+}
+
+void mem_msg_release(mem_stream *st, mem_smsg *m)
+{
+    msg_free(st, m);
 }
 
 /* JS 13.1: removals become durable when the block index is rewritten. */
@@ -330,6 +406,10 @@ void mem_store_free_all(mem_stream *st)
     st->bytes = 0;
     st->num_subjects = 0;
     st->first_seq = st->last_seq + 1;
+    if (st->block && st->block->live == 0) {
+        free(st->block);
+        st->block = NULL;
+    }
 }
 
 /* ---- dedup window (JS 3.6) ---------------------------------------------------- */

@@ -24,11 +24,19 @@ mem_stream *mem_stream_find(mem_backend *mb, const char *name)
 
 mem_stream *mem_stream_for_subject(mem_backend *mb, const char *subject)
 {
+    if (mb->pub_stream && strcmp(mb->pub_subject, subject) == 0)
+        return mb->pub_stream;
     for (int i = 0; i < mb->nstreams; i++) {
         mem_stream *st = mb->streams[i];
         for (int j = 0; j < st->cfg.subjects_len; j++)
-            if (ps_subject_matches(st->subjects[j], subject))
+            if (ps_subject_matches(st->subjects[j], subject)) {
+                size_t n = strlen(subject);
+                if (n < sizeof mb->pub_subject) {
+                    memcpy(mb->pub_subject, subject, n + 1);
+                    mb->pub_stream = st;
+                }
                 return st;
+            }
     }
     return NULL;
 }
@@ -248,14 +256,12 @@ static ps_status stream_new(mem_backend *mb, const ps_stream_config *n,
         mb->streams_cap = ncap;
     }
     mem_stream *st = calloc(1, sizeof *st);
-    if (!st || !(st->name = mem_strdup(n->name)) ||
-        !(st->last_msgid = mem_strdup(""))) {
-        if (st)
-            free(st->name);
+    if (!st || !(st->name = mem_strdup(n->name))) {
         free(st);
         return ps_error(PS_ERR_NO_MEMORY, 0, "stream create: out of memory");
     }
     st->mb = mb;
+    st->last_msgid = (char *)"";
     st->cfg = *n;
     st->cfg.name = st->name;
     st->cfg.subjects_len = 0;
@@ -365,6 +371,7 @@ ps_status mem_stream_update(ps_backend *b, const ps_stream_config *cfg, ps_strea
         s = not_found(n.name);
     else if ((s = check_update(st, &n)) == PS_OK &&
              (s = check_overlap(mb, n.name, subs, nsubs)) == PS_OK) {
+        mb->pub_stream = NULL; /* the subjects may change */
         if (!set_subjects(st, subs, nsubs)) {
             s = ps_error(PS_ERR_NO_MEMORY, 0, "stream update: out of memory");
         } else {
@@ -405,7 +412,8 @@ void mem_stream_free(mem_stream *st)
         for (int i = 0; i < st->cfg.subjects_len; i++)
             free(st->subjects[i]);
     free(st->subjects);
-    free(st->last_msgid);
+    if (st->last_msgid_cap)
+        free(st->last_msgid);
     free(st->name);
     free(st);
 }
@@ -424,6 +432,7 @@ void mem_stream_destroy(mem_backend *mb, mem_stream *st)
     while (st->nconsumers)
         mem_consumer_destroy(st->consumers[st->nconsumers - 1], false);
     mb->epoch++;
+    mb->pub_stream = NULL;
     mem_stream_free(st);
     mem_signal(mb);
 }
