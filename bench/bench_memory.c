@@ -1,280 +1,286 @@
-/* bench_memory.c — throughput of the memory backend on one thread.
+/* bench_memory.c — throughput and footprint of the memory backend, on one
+ * thread, with 128-byte payloads, a manual clock and memory-storage streams.
  *
- * 128-byte payloads, a manual clock, medians of 5 runs. Each figure is
- * printed on a line of its own in a fixed form scripts can read:
- *   memory.publish: <N> msg/s          plain publish to a memory stream
- *   memory.publish_msgid: <N> msg/s    unique Nats-Msg-Id each, 2 min window
- *   memory.fetch_ack: <N> msg/s        work queue, fetch 100, ack each
- *   memory.redeliver: <N> msg/s        every message nak'ed once, then acked
- *   memory.bytes_per_msg: <N> B        resident memory per stored message
- *                                      with 1M messages stored
- * Wall time comes from CLOCK_MONOTONIC: the benchmark measures the host,
- * not simulated time. Messages are published before a consumer run starts,
- * and only the consumer side is timed there.
+ * Output, one figure per line after a header (scripts read these lines):
+ *   # jetsim bench: <date>, <cpu model>, median of 5
+ *   memory.publish: <N> msg/s        publish to a limits stream, no msg id
+ *   memory.publish_msgid: <N> msg/s  a unique Nats-Msg-Id each (2 min window)
+ *   memory.fetch_ack: <N> msg/s      work queue filled beforehand (not timed),
+ *                                    fetch batches of 100, ps_ack each
+ *   memory.redeliver: <N> msg/s      as fetch_ack, but every message is
+ *                                    nak'ed once and acked on its redelivery
+ *                                    (N counts messages, not deliveries)
+ *   memory.bytes_per_msg: <N> B      resident memory per stored message with
+ *                                    1M stored, from /proc/self/statm
+ * Each figure is the median of 5 runs; each run starts from a new backend.
+ * Wall time is CLOCK_MONOTONIC: this measures the host, not simulated time.
+ * The footprint runs each in a fresh copy of this program (re-executed with
+ * --rss-child), so memory an earlier run freed cannot hide the cost.
  *
- * The figures are steady state: each run builds a fresh backend, but the
- * allocator is told to keep freed memory (M_TRIM_THRESHOLD), as it does in
- * a long test process, so a run does not pay the kernel for zeroing the
- * same pages again. What a cold process pays is printed as well, on
- * memory.publish_cold / memory.fetch_ack_cold lines (the first run, before
- * any memory was warm).
+ * Usage: bench_memory [MESSAGES_PER_RUN]   (default 1000000)
  *
- * Not a test: it asserts nothing; `make test` never runs it.
+ * This is not a test: it checks only that the runs completed, and `make
+ * test` never runs it.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
-#include <malloc.h>
 #include <unistd.h>
 
 #include "ps_backend.h"
 #include "ps_clock.h"
 #include "ps_memory.h"
 
-#define RUNS 5
-#define PAYLOAD 128
+#define BENCH_RUNS 5
+#define BENCH_PAYLOAD 128
+#define BENCH_BATCH 100
+#define BENCH_RSS_MSGS 1000000
 
-static char payload[PAYLOAD];
+typedef struct bench {
+    ps_clock *clock;
+    ps_backend *b;
+} bench;
 
-static double wall(void)
+static char bench_payload[BENCH_PAYLOAD];
+
+static void bench_die(const char *what, ps_status s)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static void die(const char *what, ps_status s)
-{
-    fprintf(stderr, "bench: %s: %s: %s\n", what, ps_status_name(s), ps_last_error());
+    fprintf(stderr, "bench_memory: %s: %s: %s\n", what, ps_status_name(s), ps_last_error());
     exit(1);
 }
 
-typedef struct bench_env {
-    ps_clock *clock;
-    ps_backend *b;
-} bench_env;
-
-static bench_env env_new(void)
+static double bench_now(void)
 {
-    bench_env e = {ps_clock_manual_new(0), NULL};
-    ps_memory_options o = {.clock = e.clock, .seed = 1};
-    ps_status s = ps_memory_new(&e.b, &o);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A new backend with one memory-storage stream BENCH on bench.>. */
+static bench bench_open(ps_retention retention)
+{
+    bench e = {.clock = ps_clock_manual_new(0)};
+    ps_memory_options mo = {.clock = e.clock, .seed = 1};
+    ps_status s = e.clock ? ps_memory_new(&e.b, &mo) : PS_ERR_NO_MEMORY;
     if (s != PS_OK)
-        die("ps_memory_new", s);
+        bench_die("ps_memory_new", s);
+    const char *subjects[] = {"bench.>"};
+    ps_stream_config sc = {.name = "BENCH", .subjects = subjects, .subjects_len = 1,
+                           .retention = retention, .storage = PS_STORAGE_MEMORY};
+    if ((s = ps_stream_add(e.b, &sc, NULL)) != PS_OK)
+        bench_die("stream add", s);
     return e;
 }
 
-static void env_free(bench_env *e)
+static void bench_close(bench *e)
 {
     ps_backend_close(e->b);
     ps_clock_free(e->clock);
 }
 
-static void stream(bench_env *e, ps_retention r)
+/* Adds one to a decimal number kept as text, so ids cost no printf. */
+static void bench_id_next(char *digits, int *len)
 {
-    const char *subs[] = {"bench.>"};
-    ps_stream_config c = {.name = "BENCH", .subjects = subs, .subjects_len = 1,
-                          .storage = PS_STORAGE_MEMORY, .retention = r};
-    ps_status s = ps_stream_add(e->b, &c, NULL);
-    if (s != PS_OK)
-        die("stream add", s);
+    int i = *len - 1;
+    while (i >= 0 && digits[i] == '9')
+        digits[i--] = '0';
+    if (i >= 0) {
+        digits[i]++;
+        return;
+    }
+    memmove(digits + 1, digits, (size_t)*len + 1);
+    digits[0] = '1';
+    (*len)++;
 }
 
-/* "job-<n>" without printf, which would cost more than the publish. */
-static void job_id(char *p, unsigned long v)
+static void bench_publish_n(bench *e, long n, int with_id)
 {
-    char tmp[24];
-    int n = 0;
-    do
-        tmp[n++] = (char)('0' + v % 10);
-    while (v /= 10);
-    memcpy(p, "job-", 4);
-    p += 4;
-    while (n)
-        *p++ = tmp[--n];
-    *p = '\0';
-}
-
-static void publish_n(bench_env *e, int n, bool with_id)
-{
-    char id[32];
-    for (int i = 0; i < n; i++) {
-        if (with_id)
-            job_id(id, (unsigned long)i);
-        ps_status s = ps_publish_data(e->b, "bench.jobs", payload, PAYLOAD, with_id ? id : NULL, NULL);
+    char id[32] = "id-0";
+    int digits = 1;
+    for (long i = 0; i < n; i++) {
+        ps_status s = ps_publish_data(e->b, "bench.jobs", bench_payload, BENCH_PAYLOAD,
+                                      with_id ? id : NULL, NULL);
         if (s != PS_OK)
-            die("publish", s);
+            bench_die("publish", s);
+        if (with_id)
+            bench_id_next(id + 3, &digits);
     }
 }
 
-static double run_publish(int n, bool with_id)
+static double run_publish(long n, int with_id)
 {
-    bench_env e = env_new();
-    stream(&e, PS_RETENTION_LIMITS);
-    double t0 = wall();
-    publish_n(&e, n, with_id);
-    double dt = wall() - t0;
-    env_free(&e);
-    return n / dt;
+    bench e = bench_open(PS_RETENTION_LIMITS);
+    double t0 = bench_now();
+    bench_publish_n(&e, n, with_id);
+    double dt = bench_now() - t0;
+    bench_close(&e);
+    return (double)n / dt;
 }
 
-static ps_consumer *durable(bench_env *e)
+/* Drains a filled work queue in batches; with `nak_first`, each message is
+ * nak'ed on its first delivery (no delay: it is due again at once, ahead of
+ * new messages, JS 6.4) and acked on its second. */
+static double run_consume(long n, int nak_first)
 {
-    ps_consumer_config cc = {.durable = "WORKERS", .max_ack_pending = 100000};
+    bench e = bench_open(PS_RETENTION_WORKQUEUE);
+    bench_publish_n(&e, n, 0);
+    ps_consumer_config cc = {.durable = "BENCH_WORKERS"};
     ps_consumer *c = NULL;
-    ps_status s = ps_consumer_add(e->b, "BENCH", &cc, &c);
+    ps_status s = ps_consumer_add(e.b, "BENCH", &cc, &c);
     if (s != PS_OK)
-        die("consumer add", s);
-    return c;
-}
+        bench_die("consumer add", s);
 
-/* Work queue: fetch batches of 100 and ack each; with `nak_first`, every
- * message is nak'ed on its first delivery and acked on its second. */
-static double run_consume(int n, bool nak_first)
-{
-    bench_env e = env_new();
-    stream(&e, PS_RETENTION_WORKQUEUE);
-    publish_n(&e, n, false);
-    ps_consumer *c = durable(&e);
-    ps_msg_list l = {0};
+    ps_msg_list batch = {0};
     long acked = 0;
-    double t0 = wall();
-    while (ps_fetch_batch(c, 100, 0, &l) == PS_OK) {
-        for (int i = 0; i < l.count; i++) {
-            ps_msg *m = l.msgs[i];
-            bool nak = nak_first && m->meta.num_delivered == 1;
-            ps_status s = ps_ack(m, nak ? PS_NAK : PS_ACK, 0);
-            if (s != PS_OK)
-                die("ack", s);
+    double t0 = bench_now();
+    while ((s = ps_fetch_batch(c, BENCH_BATCH, 0, &batch)) == PS_OK) {
+        for (int i = 0; i < batch.count; i++) {
+            ps_msg *m = batch.msgs[i];
+            int nak = nak_first && m->meta.num_delivered == 1;
+            if ((s = ps_ack(m, nak ? PS_NAK : PS_ACK, 0)) != PS_OK)
+                bench_die("ack", s);
             acked += !nak;
         }
+        ps_msg_list_clear(&batch);
     }
-    double dt = wall() - t0;
+    double dt = bench_now() - t0;
+    if (s != PS_ERR_TIMEOUT && s != PS_ERR_NO_MESSAGES)
+        bench_die("fetch", s);
     if (acked != n) {
-        fprintf(stderr, "bench: acked %ld of %d\n", acked, n);
+        fprintf(stderr, "bench_memory: acked %ld of %ld messages\n", acked, n);
         exit(1);
     }
-    ps_msg_list_free(&l);
+    ps_msg_list_free(&batch);
     ps_consumer_free(c);
-    env_free(&e);
-    return n / dt;
+    bench_close(&e);
+    return (double)n / dt;
 }
 
-static long rss_bytes(void)
+static long bench_rss_bytes(void)
 {
-    long pages = 0, resident = 0;
+    long size = 0, resident = 0;
     FILE *f = fopen("/proc/self/statm", "r");
-    if (!f || fscanf(f, "%ld %ld", &pages, &resident) != 2)
-        resident = 0;
+    if (f == NULL)
+        return -1;
+    int got = fscanf(f, "%ld %ld", &size, &resident);
+    fclose(f);
+    return got == 2 ? resident * sysconf(_SC_PAGESIZE) : -1;
+}
+
+/* In the child: store BENCH_RSS_MSGS messages, print bytes per message. */
+static int rss_child(void)
+{
+    bench e = bench_open(PS_RETENTION_LIMITS);
+    long before = bench_rss_bytes();
+    bench_publish_n(&e, BENCH_RSS_MSGS, 0);
+    long after = bench_rss_bytes();
+    if (before < 0 || after < 0)
+        return 1;
+    printf("%.3f\n", (double)(after - before) / BENCH_RSS_MSGS);
+    bench_close(&e);
+    return 0;
+}
+
+/* Runs this program again as `--rss-child` and reads its one number. */
+static double run_bytes_per_msg(long n_unused, int flag_unused)
+{
+    (void)n_unused;
+    (void)flag_unused;
+    int fd[2];
+    if (pipe(fd) != 0) {
+        perror("bench_memory: pipe");
+        exit(1);
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("bench_memory: fork");
+        exit(1);
+    }
+    if (pid == 0) {
+        dup2(fd[1], STDOUT_FILENO);
+        close(fd[0]);
+        close(fd[1]);
+        execl("/proc/self/exe", "bench_memory", "--rss-child", (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    FILE *f = fdopen(fd[0], "r");
+    double per = -1;
+    if (f == NULL || fscanf(f, "%lf", &per) != 1)
+        per = -1;
     if (f)
         fclose(f);
-    return resident * sysconf(_SC_PAGESIZE);
-}
-
-/* Run in a fresh process (this program re-executed with --bytes-child),
- * so memory earlier runs gave back to the allocator, which RSS still
- * counts, cannot hide the cost. */
-static double child_bytes_per_msg(int n)
-{
-    bench_env e = env_new();
-    stream(&e, PS_RETENTION_LIMITS);
-    long before = rss_bytes();
-    publish_n(&e, n, false);
-    double per = (double)(rss_bytes() - before) / n;
-    env_free(&e);
-    return per;
-}
-
-static double run_bytes_per_msg(int n)
-{
-    char cmd[64];
-    snprintf(cmd, sizeof cmd, "/proc/%d/exe --bytes-child %d", (int)getpid(), n);
-    FILE *p = popen(cmd, "r");
-    double per = -1;
-    if (!p || fscanf(p, "%lf", &per) != 1)
-        per = -1;
-    if (p)
-        pclose(p);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (per < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "bench_memory: the --rss-child run failed\n");
+        exit(1);
+    }
     return per;
 }
 
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    return (x > y) - (x < y);
 }
 
-typedef double (*bench_fn)(int n, bool flag);
-
-static double median(bench_fn fn, int n, bool flag)
+static long long median_of_runs(double (*run)(long, int), long n, int flag)
 {
-    double v[RUNS];
-    for (int i = 0; i < RUNS; i++)
-        v[i] = fn(n, flag);
-    qsort(v, RUNS, sizeof v[0], cmp_double);
-    return v[RUNS / 2];
+    double v[BENCH_RUNS];
+    for (int i = 0; i < BENCH_RUNS; i++)
+        v[i] = run(n, flag);
+    qsort(v, BENCH_RUNS, sizeof v[0], cmp_double);
+    return (long long)(v[BENCH_RUNS / 2] + 0.5);
 }
 
-static double bytes_adapter(int n, bool flag)
+static void cpu_model(char *buf, size_t size)
 {
-    (void)flag;
-    return run_bytes_per_msg(n);
-}
-
-static void cpu_model(char *buf, size_t n)
-{
-    snprintf(buf, n, "unknown cpu");
+    snprintf(buf, size, "unknown CPU");
     FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f)
+    if (f == NULL)
         return;
-    char line[256];
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "model name", 10) == 0) {
-            char *p = strchr(line, ':');
-            if (p) {
-                p += 2;
-                p[strcspn(p, "\n")] = '\0';
-                snprintf(buf, n, "%s", p);
-            }
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) == 0 && colon) {
+            colon += 1 + strspn(colon + 1, " \t");
+            colon[strcspn(colon, "\n")] = '\0';
+            snprintf(buf, size, "%s", colon);
             break;
         }
+    }
     fclose(f);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc == 3 && strcmp(argv[1], "--bytes-child") == 0) {
-        memset(payload, 'x', sizeof payload);
-        printf("%f\n", child_bytes_per_msg(atoi(argv[2])));
-        return 0;
-    }
-    int n = argc > 1 ? atoi(argv[1]) : 1000000;
-    if (n <= 0) {
+    memset(bench_payload, 'j', sizeof bench_payload);
+    if (argc == 2 && strcmp(argv[1], "--rss-child") == 0)
+        return rss_child();
+    long n = 1000000;
+    if (argc > 2 || (argc == 2 && (n = strtol(argv[1], NULL, 10)) <= 0)) {
         fprintf(stderr, "usage: bench_memory [MESSAGES_PER_RUN]\n");
         return 2;
     }
-    memset(payload, 'x', sizeof payload);
-    char cpu[128], date[32];
+
+    char cpu[256], date[32];
     cpu_model(cpu, sizeof cpu);
     time_t t = time(NULL);
-    strftime(date, sizeof date, "%Y-%m-%d %H:%M", gmtime(&t));
-    printf("# jetsim bench: %s UTC, %s, %d msgs/run, median of %d\n", date, cpu, n, RUNS);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    printf("# jetsim bench: %s, %s, median of %d\n", date, cpu, BENCH_RUNS);
     fflush(stdout);
-    double cold_pub = run_publish(n, false);
-    double cold_fetch = run_consume(n, false);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
-    mallopt(M_MMAP_THRESHOLD, 1 << 30);
-    printf("memory.publish: %.0f msg/s\n", median(run_publish, n, false));
+
+    printf("memory.publish: %lld msg/s\n", median_of_runs(run_publish, n, 0));
     fflush(stdout);
-    printf("memory.publish_msgid: %.0f msg/s\n", median(run_publish, n, true));
+    printf("memory.publish_msgid: %lld msg/s\n", median_of_runs(run_publish, n, 1));
     fflush(stdout);
-    printf("memory.fetch_ack: %.0f msg/s\n", median(run_consume, n, false));
+    printf("memory.fetch_ack: %lld msg/s\n", median_of_runs(run_consume, n, 0));
     fflush(stdout);
-    printf("memory.redeliver: %.0f msg/s\n", median(run_consume, n, true));
+    printf("memory.redeliver: %lld msg/s\n", median_of_runs(run_consume, n, 1));
     fflush(stdout);
-    printf("memory.bytes_per_msg: %.0f B\n", median(bytes_adapter, 1000000, false));
-    printf("memory.publish_cold: %.0f msg/s\n", cold_pub);
-    printf("memory.fetch_ack_cold: %.0f msg/s\n", cold_fetch);
+    printf("memory.bytes_per_msg: %lld B\n", median_of_runs(run_bytes_per_msg, 0, 0));
     return 0;
 }

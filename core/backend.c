@@ -15,6 +15,11 @@
 
 #define HAS(b, slot) ((b)->ops->version >= 1 && (b)->ops->slot != NULL)
 
+/* A required slot left NULL is a broken backend, not a reason to crash:
+ * the wrapper answers PS_ERR_NOT_SUPPORTED (see STYLE.md, Redis connConnect). */
+#define NEED_SLOT(s, b, slot, fn) \
+    do { if ((s) == PS_OK && !HAS(b, slot)) (s) = not_supported(b, fn); } while (0)
+
 static ps_status null_arg(const char *fn, const char *what)
 {
     return ps_error(PS_ERR_INVALID_ARG, 0, "%s: %s is NULL", fn, what);
@@ -25,6 +30,15 @@ static ps_status need_backend(const ps_backend *b, const char *fn)
     ps_error_clear();
     if (!b || !b->ops)
         return null_arg(fn, "backend");
+    return PS_OK;
+}
+
+/* For the calls made through a consumer handle. */
+static ps_status need_consumer(const ps_consumer *c, const char *fn)
+{
+    ps_error_clear();
+    if (!c || !c->backend || !c->backend->ops)
+        return null_arg(fn, "consumer");
     return PS_OK;
 }
 
@@ -45,7 +59,8 @@ static ps_status light_name(const char *fn, const char *what, const char *name)
 
 static ps_status not_supported(const ps_backend *b, const char *fn)
 {
-    return ps_error(PS_ERR_NOT_SUPPORTED, 0, "%s: the %s backend does not support it", fn, b->ops->name);
+    return ps_error(PS_ERR_NOT_SUPPORTED, 0, "%s: the %s backend does not support it", fn,
+                    b->ops->name ? b->ops->name : "unnamed");
 }
 
 /* ---- streams ----------------------------------------------------------------- */
@@ -62,6 +77,7 @@ ps_status ps_stream_add(ps_backend *b, const ps_stream_config *cfg, ps_stream_in
     ps_status s = need_backend(b, "ps_stream_add");
     if (!s)
         s = check_stream_cfg("ps_stream_add", cfg);
+    NEED_SLOT(s, b, stream_add, "ps_stream_add");
     return s ? s : b->ops->stream_add(b, cfg, out);
 }
 
@@ -70,6 +86,7 @@ ps_status ps_stream_update(ps_backend *b, const ps_stream_config *cfg, ps_stream
     ps_status s = need_backend(b, "ps_stream_update");
     if (!s)
         s = check_stream_cfg("ps_stream_update", cfg);
+    NEED_SLOT(s, b, stream_update, "ps_stream_update");
     return s ? s : b->ops->stream_update(b, cfg, out);
 }
 
@@ -80,6 +97,7 @@ ps_status ps_stream_info_get(ps_backend *b, const char *stream, ps_stream_info *
         s = light_name("ps_stream_info_get", "stream name", stream);
     if (!s && !out)
         s = null_arg("ps_stream_info_get", "out");
+    NEED_SLOT(s, b, stream_info, "ps_stream_info_get");
     return s ? s : b->ops->stream_info(b, stream, out);
 }
 
@@ -88,6 +106,7 @@ ps_status ps_stream_delete(ps_backend *b, const char *stream)
     ps_status s = need_backend(b, "ps_stream_delete");
     if (!s)
         s = light_name("ps_stream_delete", "stream name", stream);
+    NEED_SLOT(s, b, stream_delete, "ps_stream_delete");
     return s ? s : b->ops->stream_delete(b, stream);
 }
 
@@ -100,6 +119,7 @@ ps_status ps_stream_purge(ps_backend *b, const char *stream, const ps_purge_opts
         s = ps_error(PS_ERR_INVALID_ARG, 0, "ps_stream_purge: seq and keep are mutually exclusive");
     if (!s && opts && opts->filter && *opts->filter)
         s = ps_subject_check("purge filter", opts->filter, true);
+    NEED_SLOT(s, b, stream_purge, "ps_stream_purge");
     return s ? s : b->ops->stream_purge(b, stream, opts, purged);
 }
 
@@ -115,6 +135,7 @@ ps_status ps_msg_get(ps_backend *b, const char *stream, uint64_t seq, const char
         s = ps_subject_check("last_by_subject", last_by_subject, true);
     if (!s && !last_by_subject && seq == 0)
         s = ps_error(PS_ERR_INVALID_ARG, 0, "ps_msg_get: sequence 0 (sequences start at 1)");
+    NEED_SLOT(s, b, msg_get, "ps_msg_get");
     return s ? s : b->ops->msg_get(b, stream, seq, last_by_subject, out);
 }
 
@@ -125,6 +146,7 @@ ps_status ps_msg_delete(ps_backend *b, const char *stream, uint64_t seq, bool er
         s = light_name("ps_msg_delete", "stream name", stream);
     if (!s && seq == 0)
         s = ps_error(PS_ERR_INVALID_ARG, 0, "ps_msg_delete: sequence 0 (sequences start at 1)");
+    NEED_SLOT(s, b, msg_delete, "ps_msg_delete");
     return s ? s : b->ops->msg_delete(b, stream, seq, erase);
 }
 
@@ -148,6 +170,19 @@ void ps_stored_msg_clear(ps_stored_msg *m)
 
 /* ---- publishing ------------------------------------------------------------------ */
 
+/* JS 3.5: the JetStream headers travel as ps_out_msg fields; the same name
+ * in `headers` would be sent twice and read ambiguously by the server. */
+static ps_status check_other_headers(const ps_headers *h)
+{
+    static const char *const js[] = {PS_HDR_MSG_ID, PS_HDR_EXPECTED_STREAM, PS_HDR_EXPECTED_LAST_SEQ,
+                                     PS_HDR_EXPECTED_LAST_SUBJ_SEQ, PS_HDR_EXPECTED_LAST_MSG_ID};
+    for (size_t i = 0; h && i < sizeof js / sizeof js[0]; i++)
+        if (ps_headers_get(h, js[i]))
+            return ps_error(PS_ERR_INVALID_ARG, 0, "ps_publish: header %s belongs in its ps_out_msg "
+                            "field, not in headers", js[i]);
+    return PS_OK;
+}
+
 ps_status ps_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
 {
     ps_status s = need_backend(b, "ps_publish");
@@ -159,6 +194,9 @@ ps_status ps_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
         s = ps_error(PS_ERR_INVALID_ARG, 0, "ps_publish: data is NULL but len is %zu", m->len);
     if (!s && m->msg_id && !*m->msg_id)
         s = ps_error(PS_ERR_INVALID_ARG, 0, "ps_publish: msg_id is empty (use NULL for none)");
+    if (!s)
+        s = check_other_headers(m->headers);
+    NEED_SLOT(s, b, publish, "ps_publish");
     return s ? s : b->ops->publish(b, m, out);
 }
 
@@ -213,6 +251,7 @@ ps_status ps_consumer_add(ps_backend *b, const char *stream, const ps_consumer_c
         s = check_consumer_cfg(cfg);
     if (!s && !out)
         s = null_arg("ps_consumer_add", "out");
+    NEED_SLOT(s, b, consumer_add, "ps_consumer_add");
     return s ? s : b->ops->consumer_add(b, stream, cfg, out);
 }
 
@@ -225,17 +264,19 @@ ps_status ps_consumer_bind(ps_backend *b, const char *stream, const char *name, 
         s = light_name("ps_consumer_bind", "consumer name", name);
     if (!s && !out)
         s = null_arg("ps_consumer_bind", "out");
+    NEED_SLOT(s, b, consumer_bind, "ps_consumer_bind");
     return s ? s : b->ops->consumer_bind(b, stream, name, out);
 }
 
 ps_status ps_consumer_info_get(ps_consumer *c, ps_consumer_info *out)
 {
-    ps_error_clear();
-    if (!c || !c->backend)
-        return null_arg("ps_consumer_info_get", "consumer");
-    if (!out)
-        return null_arg("ps_consumer_info_get", "out");
-    return c->backend->ops->consumer_info(c, out);
+    ps_status s = need_consumer(c, "ps_consumer_info_get");
+    if (!s && !out)
+        s = null_arg("ps_consumer_info_get", "out");
+    if (s)
+        return s;
+    NEED_SLOT(s, c->backend, consumer_info, "ps_consumer_info_get");
+    return s ? s : c->backend->ops->consumer_info(c, out);
 }
 
 ps_status ps_consumer_delete(ps_backend *b, const char *stream, const char *name)
@@ -245,12 +286,13 @@ ps_status ps_consumer_delete(ps_backend *b, const char *stream, const char *name
         s = light_name("ps_consumer_delete", "stream name", stream);
     if (!s)
         s = light_name("ps_consumer_delete", "consumer name", name);
+    NEED_SLOT(s, b, consumer_delete, "ps_consumer_delete");
     return s ? s : b->ops->consumer_delete(b, stream, name);
 }
 
 void ps_consumer_free(ps_consumer *c)
 {
-    if (c && c->backend)
+    if (c && c->backend && c->backend->ops && HAS(c->backend, consumer_free))
         c->backend->ops->consumer_free(c);
 }
 
@@ -265,9 +307,9 @@ void ps_consumer_info_clear(ps_consumer_info *info)
 ps_status ps_fetch(ps_consumer *c, const ps_fetch_request *req, ps_msg_list *out)
 {
     const char *fn = "ps_fetch";
-    ps_error_clear();
-    if (!c || !c->backend)
-        return null_arg(fn, "consumer");
+    ps_status s = need_consumer(c, fn);
+    if (s)
+        return s;
     if (!req)
         return null_arg(fn, "request");
     if (!out)
@@ -278,7 +320,8 @@ ps_status ps_fetch(ps_consumer *c, const ps_fetch_request *req, ps_msg_list *out
         return ps_error(PS_ERR_INVALID_ARG, 0, "%s: expires_ns is negative", fn);
     if (req->max_bytes < 0)
         return ps_error(PS_ERR_INVALID_ARG, 0, "%s: max_bytes is negative", fn);
-    return c->backend->ops->fetch(c, req, out);
+    NEED_SLOT(s, c->backend, fetch, fn);
+    return s ? s : c->backend->ops->fetch(c, req, out);
 }
 
 ps_status ps_fetch_batch(ps_consumer *c, int batch, int64_t expires_ns, ps_msg_list *out)
@@ -292,7 +335,7 @@ ps_status ps_ack(ps_msg *m, ps_ack_kind kind, int64_t nak_delay_ns)
     ps_error_clear();
     if (!m)
         return null_arg("ps_ack", "message");
-    if (!m->consumer_ || !m->consumer_->backend)
+    if (!m->consumer_ || !m->consumer_->backend || !m->consumer_->backend->ops)
         return ps_error(PS_ERR_INVALID_ARG, 0, "ps_ack: the message was not fetched from a consumer");
     if ((unsigned)kind > PS_TERM)
         return ps_error(PS_ERR_INVALID_ARG, 0, "ps_ack: unknown ack kind %d", (int)kind);
@@ -301,7 +344,11 @@ ps_status ps_ack(ps_msg *m, ps_ack_kind kind, int64_t nak_delay_ns)
     /* JS 14.2: cnats marks a message acked and ignores later acks. */
     if (m->acked_ && kind != PS_IN_PROGRESS)
         return PS_OK;
-    ps_status s = m->consumer_->backend->ops->ack(m, kind, kind == PS_NAK ? nak_delay_ns : 0);
+    ps_status s = PS_OK;
+    NEED_SLOT(s, m->consumer_->backend, ack, "ps_ack");
+    if (s)
+        return s;
+    s = m->consumer_->backend->ops->ack(m, kind, kind == PS_NAK ? nak_delay_ns : 0);
     if (s == PS_OK && kind != PS_IN_PROGRESS)
         m->acked_ = true;
     return s;

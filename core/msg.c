@@ -301,9 +301,12 @@ static bool parse_u64(const char *s, uint64_t *out)
         return false;
     uint64_t v = 0;
     for (; *s; s++) {
-        if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
+        if (*s < '0' || *s > '9')
             return false;
-        v = v * 10 + (uint64_t)(*s - '0');
+        uint64_t d = (uint64_t)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
     }
     *out = v;
     return true;
@@ -327,16 +330,21 @@ ps_status ps_ack_subject_parse(const char *reply, ps_msg_meta *out, char *scratc
         *dot = '\0';
         p = dot + 1;
     }
+    /* JS 6.10: v1 has 9 tokens, v2 12; like the NATS clients, also accept
+     * v2 without its trailing random token (11). */
     if ((nt != 9 && nt != 11 && nt != 12) || strcmp(tok[0], "$JS") != 0 || strcmp(tok[1], "ACK") != 0)
         return ps_error(PS_ERR_INVALID_ARG, 0, "\"%.200s\" is not a JetStream ack subject", reply);
     int b = nt == 9 ? 2 : 4; /* v2 adds domain and account hash */
     ps_msg_meta md = {0};
     md.stream = tok[b];
     md.consumer = tok[b + 1];
+    if (!*md.stream || !*md.consumer)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "ack subject \"%.200s\" has an empty %s token", reply,
+                        *md.stream ? "consumer" : "stream");
     uint64_t ts;
     if (!parse_u64(tok[b + 2], &md.num_delivered) || !parse_u64(tok[b + 3], &md.stream_seq) ||
         !parse_u64(tok[b + 4], &md.consumer_seq) || !parse_u64(tok[b + 5], &ts) ||
-        !parse_u64(tok[b + 6], &md.num_pending))
+        !parse_u64(tok[b + 6], &md.num_pending) || ts > (uint64_t)INT64_MAX)
         return ps_error(PS_ERR_INVALID_ARG, 0, "ack subject \"%.200s\" has a malformed number", reply);
     md.timestamp_ns = (int64_t)ts;
     *out = md;
@@ -345,7 +353,10 @@ ps_status ps_ack_subject_parse(const char *reply, ps_msg_meta *out, char *scratc
 
 /* ---- lists ------------------------------------------------------------------- */
 
-static void msg_reset(ps_msg *m)
+/* Slots [0, count) hold the fetched messages, [count, count + pool_) hold
+ * released ones waiting for reuse, the rest are NULL. */
+
+static void msg_release_lazy(ps_msg *m)
 {
     ps_headers_free(m->headers_);
     m->headers_ = NULL;
@@ -353,12 +364,13 @@ static void msg_reset(ps_msg *m)
     m->reply_ = NULL;
 }
 
+/* Frees nothing: a steady fetch loop must not allocate, so the messages and
+ * their buffers (lazy headers and reply included) wait for the next push. */
 void ps_msg_list_clear(ps_msg_list *l)
 {
     if (!l)
         return;
-    for (int i = 0; i < l->count; i++)
-        msg_reset(l->msgs[i]);
+    l->pool_ += l->count;
     l->count = 0;
 }
 
@@ -370,7 +382,7 @@ void ps_msg_list_free(ps_msg_list *l)
         ps_msg *m = l->msgs[i];
         if (!m)
             continue;
-        msg_reset(m);
+        msg_release_lazy(m);
         free(m->buf_);
         free(m);
     }
@@ -378,42 +390,61 @@ void ps_msg_list_free(ps_msg_list *l)
     memset(l, 0, sizeof *l);
 }
 
-ps_msg *ps_msg_list_push(ps_msg_list *l, const char *subject, size_t subj_len, const void *hdr,
-                         size_t hdr_len, const void *data, size_t len)
+static bool list_grow(ps_msg_list *l)
 {
-    if (l->count == l->cap_) {
-        int ncap = l->cap_ ? l->cap_ * 2 : 16;
-        ps_msg **nm = realloc(l->msgs, (size_t)ncap * sizeof *nm);
-        if (!nm)
-            return NULL;
-        memset(nm + l->cap_, 0, (size_t)(ncap - l->cap_) * sizeof *nm);
-        l->msgs = nm;
-        l->cap_ = ncap;
-    }
-    ps_msg *m = l->msgs[l->count];
-    if (!m && !(m = l->msgs[l->count] = calloc(1, sizeof *m)))
+    int ncap = l->cap_ ? l->cap_ * 2 : 16;
+    ps_msg **nm = realloc(l->msgs, (size_t)ncap * sizeof *nm);
+    if (!nm)
+        return false;
+    memset(nm + l->cap_, 0, (size_t)(ncap - l->cap_) * sizeof *nm);
+    l->msgs = nm;
+    l->cap_ = ncap;
+    return true;
+}
+
+/* The message for slot `count`: a pooled one when there is one. */
+static ps_msg *list_slot(ps_msg_list *l)
+{
+    if (l->pool_ > 0)
+        return l->msgs[l->count];
+    if (l->count == l->cap_ && !list_grow(l))
         return NULL;
-    size_t need = subj_len + 1 + hdr_len + 1 + len + 1;
-    if (m->cap_ < need) {
-        size_t ncap = need < 256 ? 256 : need;
-        char *nb = realloc(m->buf_, ncap);
-        if (!nb)
-            return NULL;
-        m->buf_ = nb;
-        m->cap_ = ncap;
-    }
+    ps_msg *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    l->msgs[l->count] = m;
+    l->pool_ = 1; /* counted as pooled until the push succeeds */
+    return m;
+}
+
+static bool msg_reserve(ps_msg *m, size_t need)
+{
+    if (m->cap_ >= need)
+        return true;
+    size_t ncap = need < 256 ? 256 : need;
+    char *nb = realloc(m->buf_, ncap);
+    if (!nb)
+        return false;
+    m->buf_ = nb;
+    m->cap_ = ncap;
+    return true;
+}
+
+/* Lays out "subject\0[hdr\0]data\0" in the message's buffer. */
+static void msg_fill(ps_msg *m, const char *subject, size_t subj_len, const void *hdr,
+                     size_t hdr_len, const void *data, size_t len)
+{
     char *p = m->buf_;
     memcpy(p, subject, subj_len);
     p[subj_len] = '\0';
     m->subject = p;
     p += subj_len + 1;
+    m->hdr = NULL;
     if (hdr_len) {
         memcpy(p, hdr, hdr_len);
         p[hdr_len] = '\0';
         m->hdr = p;
         p += hdr_len + 1;
-    } else {
-        m->hdr = NULL;
     }
     m->hdr_len = hdr_len;
     if (len)
@@ -421,12 +452,23 @@ ps_msg *ps_msg_list_push(ps_msg_list *l, const char *subject, size_t subj_len, c
     p[len] = '\0';
     m->data = p;
     m->len = len;
+}
+
+ps_msg *ps_msg_list_push(ps_msg_list *l, const char *subject, size_t subj_len, const void *hdr,
+                         size_t hdr_len, const void *data, size_t len)
+{
+    if (!l || !subject || (hdr_len && !hdr) || (len && !data))
+        return NULL;
+    ps_msg *m = list_slot(l);
+    if (!m || !msg_reserve(m, subj_len + 1 + hdr_len + 1 + len + 1))
+        return NULL;
+    msg_fill(m, subject, subj_len, hdr, hdr_len, data, len);
     memset(&m->meta, 0, sizeof m->meta);
     m->consumer_ = NULL;
     m->backend_ref_ = NULL;
     m->acked_ = false;
-    msg_reset(m);
+    msg_release_lazy(m); /* left over from the message's previous use */
     l->count++;
-    l->pool_ = l->count > l->pool_ ? l->count : l->pool_;
+    l->pool_--;
     return m;
 }

@@ -34,9 +34,16 @@ static inline bool tok_next(const char **p, tok *t)
 
 static bool is_pwc(tok t) { return t.len == 1 && t.s[0] == '*'; }
 static bool is_fwc(tok t) { return t.len == 1 && t.s[0] == '>'; }
-static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+static bool tok_eq(tok a, tok b) { return a.len == b.len && memcmp(a.s, b.s, a.len) == 0; }
 
-/* 0 when valid, else the 1-based column of the problem; *why says what.
+/* JS 1.1: exactly the set sublist.go rejects (" \t\n\r\f"); '\v' and other
+ * control characters are ordinary bytes to the server. */
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f';
+}
+
+/* 0 when valid, else the 1-based column of the problem; *why names it.
  * One pass over the characters: this runs on every publish. */
 static size_t subject_problem(const char *s, bool allow_wild, const char **why)
 {
@@ -47,29 +54,31 @@ static size_t subject_problem(const char *s, bool allow_wild, const char **why)
     const char *start = s; /* of the current token */
     for (const char *p = s;; p++) {
         char c = *p;
-        if (c == '.' || c == '\0') {
-            size_t len = (size_t)(p - start);
-            if (len == 0) {
-                *why = "has an empty token";
-                return (size_t)(start - s) + 1;
-            }
-            if (len == 1 && (*start == '*' || *start == '>')) {
-                if (!allow_wild) {
-                    *why = "contains a wildcard (publish subjects must be literal)";
-                    return (size_t)(start - s) + 1;
-                }
-                if (*start == '>' && c == '.') {
-                    *why = "has '>' before its last token";
-                    return (size_t)(start - s) + 1;
-                }
-            }
-            if (c == '\0')
-                return 0;
-            start = p + 1;
-        } else if (is_space(c)) {
-            *why = "contains whitespace";
+        if (is_space(c)) {
+            *why = "whitespace"; /* JS 1.1 */
             return (size_t)(p - s) + 1;
         }
+        if (c != '.' && c != '\0')
+            continue;
+        size_t len = (size_t)(p - start);
+        if (len == 0) {
+            *why = "empty token"; /* JS 1.1 */
+            return (size_t)(start - s) + 1;
+        }
+        if (len == 1 && (*start == '*' || *start == '>')) { /* JS 1.2 */
+            if (!allow_wild) {
+                *why = *start == '*' ? "wildcard '*' where a literal subject is required"
+                                     : "wildcard '>' where a literal subject is required";
+                return (size_t)(start - s) + 1;
+            }
+            if (*start == '>' && c == '.') {
+                *why = "'>' before the last token"; /* JS 1.3 */
+                return (size_t)(start - s) + 1;
+            }
+        }
+        if (c == '\0')
+            return 0;
+        start = p + 1;
     }
 }
 
@@ -94,11 +103,14 @@ ps_status ps_subject_check(const char *what, const char *subject, bool allow_wil
     size_t col = subject_problem(subject, allow_wildcards, &why);
     if (col == 0)
         return PS_OK;
-    return ps_error(PS_ERR_INVALID_ARG, 0, "%s \"%.200s\" %s at column %zu", what, subject, why, col);
+    if (!*subject)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "%s is empty", what);
+    return ps_error(PS_ERR_INVALID_ARG, 0, "%s \"%.200s\": %s at column %zu", what, subject, why, col);
 }
 
 /* sublist.go isSubsetMatchTokenized: is every subject matched by `s`
- * matched by `test`? */
+ * matched by `test`? Assumes nothing about validity; callers that promise
+ * "false for invalid input" check validity themselves. */
 static bool subset_walk(const char *s, const char *test)
 {
     const char *a = s, *b = test;
@@ -117,16 +129,20 @@ static bool subset_walk(const char *s, const char *test)
                 return false;
             continue;
         }
-        if (!is_pwc(tb) && (ta.len != tb.len || memcmp(ta.s, tb.s, ta.len) != 0))
+        if (!is_pwc(tb) && !tok_eq(ta, tb))
             return false;
     }
 }
 
+/* The walk alone would accept some invalid input (a '>' in the pattern
+ * stops it before the rest of the subject is seen), so a match is confirmed
+ * by validating both. Only positive answers pay for it, and the memory
+ * backend caches the stream of the last publish subject. */
 bool ps_subject_matches(const char *pattern, const char *subject)
 {
-    if (!pattern || !subject)
+    if (!pattern || !subject || !subset_walk(subject, pattern))
         return false;
-    return subset_walk(subject, pattern);
+    return ps_subject_valid(pattern) && ps_subject_valid(subject);
 }
 
 bool ps_subject_is_subset(const char *s, const char *test)
@@ -141,6 +157,7 @@ typedef struct shape {
     bool pwc, fwc;
 } shape;
 
+/* sublist.go analyzeTokens: wildcards are whole tokens only (JS 1.2). */
 static shape analyse(const char *s)
 {
     shape r = {0, false, false};
@@ -153,29 +170,41 @@ static shape analyse(const char *s)
     return r;
 }
 
-/* sublist.go SubjectsCollide: JS 1.5. */
+/* sublist.go tokensCanMatch. Quirk kept on purpose: it looks only at the
+ * first byte, so a literal token such as "*a" or ">b" counts as a wildcard
+ * when both subjects are wildcarded, and the server reports an overlap. */
+static bool tokens_can_match(tok a, tok b)
+{
+    char ca = a.s[0], cb = b.s[0];
+    if (ca == '*' || cb == '*' || ca == '>' || cb == '>')
+        return true;
+    return tok_eq(a, b);
+}
+
+/* sublist.go SubjectsCollide (JS 1.5), on valid subjects only. */
 bool ps_subjects_collide(const char *a, const char *b)
 {
     if (!ps_subject_valid(a) || !ps_subject_valid(b))
         return false;
+    if (strcmp(a, b) == 0)
+        return true;
     shape sa = analyse(a), sb = analyse(b);
     bool la = !(sa.pwc || sa.fwc), lb = !(sb.pwc || sb.fwc);
     if (la && lb)
-        return strcmp(a, b) == 0;
+        return false; /* both literal and different */
     if (la)
         return subset_walk(a, b);
     if (lb)
         return subset_walk(b, a);
-    if (!sa.fwc && !sb.fwc && sa.tokens != sb.tokens)
+    /* Both wildcarded: differing lengths need a '>' on the shorter side. */
+    if (sa.tokens < sb.tokens && !sa.fwc)
         return false;
-    if ((sa.tokens < sb.tokens && !sa.fwc) || (sb.tokens < sa.tokens && !sb.fwc))
+    if (sb.tokens < sa.tokens && !sb.fwc)
         return false;
     tok ta, tb;
-    while (tok_next(&a, &ta) && tok_next(&b, &tb)) {
-        bool wild = is_pwc(ta) || is_fwc(ta) || is_pwc(tb) || is_fwc(tb);
-        if (!wild && (ta.len != tb.len || memcmp(ta.s, tb.s, ta.len) != 0))
+    while (tok_next(&a, &ta) && tok_next(&b, &tb))
+        if (!tokens_can_match(ta, tb))
             return false;
-    }
     return true;
 }
 
@@ -186,6 +215,8 @@ int ps_subject_token_count(const char *subject)
     return analyse(subject).tokens;
 }
 
+/* JS 2.2 / 5.2: server isValidName (" \t\r\n\f.*>") plus the path
+ * separators rejected with 10128 / 10127, and the 255-byte limit. */
 ps_status ps_name_check(const char *what, const char *name)
 {
     what = what ? what : "name";
@@ -202,9 +233,9 @@ ps_status ps_name_check(const char *what, const char *name)
         if (c == '.' || c == '*' || c == '>' || c == '/' || c == '\\')
             return ps_error(PS_ERR_INVALID_ARG, 0, "%s \"%s\" contains '%c' at column %zu",
                             what, name, c, i + 1);
-        if (is_space(c) || (unsigned char)c < 0x20)
-            return ps_error(PS_ERR_INVALID_ARG, 0, "%s \"%s\" contains whitespace or a control "
-                            "character at column %zu", what, name, i + 1);
+        if (is_space(c))
+            return ps_error(PS_ERR_INVALID_ARG, 0, "%s \"%s\" contains whitespace (0x%02x) at column %zu",
+                            what, name, (unsigned)(unsigned char)c, i + 1);
     }
     return PS_OK;
 }

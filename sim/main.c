@@ -1,9 +1,11 @@
-/* main.c — the `jetsim` command line.
+/* main.c — the `jetsim` command line: argument parsing and dispatch only.
  *
- * Subcommands today: demo (a job system end to end on the memory backend)
- * and version. The simulator's run/swarm/replay/shrink join them with the
- * simulator issue. Exit codes: 0 success, 1 the run failed its check,
- * 2 bad usage or a harness error.
+ * Subcommands today: demo (sim/demo.c), version, help. The simulator's
+ * commands (run, swarm, replay, shrink) join them with the simulator.
+ * Exit codes: 0 success, 1 the run's check failed, 2 bad usage or a
+ * harness error. Usage errors go to stderr with the relevant usage text.
+ *
+ * This file is not: where a subcommand does its work.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,130 +13,184 @@
 #include <string.h>
 
 #include "demo.h"
-#include "ps_backend.h"
+#include "ps_jetstream.h"
 
 #define JETSIM_VERSION "0.1.0"
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: jetsim <command> [options]\n"
-            "\n"
-            "Test JetStream job systems without a server, and against one.\n"
-            "\n"
-            "commands:\n"
-            "  demo      run a small job system end to end on the memory backend\n"
-            "  version   print the version\n"
-            "  help      show this help (also: jetsim <command> --help)\n"
-            "\n"
-            "exit codes: 0 success, 1 the run failed its check, 2 bad usage or harness error\n");
-}
+static const char usage_main[] =
+    "usage: jetsim <command> [options]\n"
+    "\n"
+    "Test job and event systems built on NATS JetStream: an in-memory model\n"
+    "of JetStream on a clock you move by hand.\n"
+    "\n"
+    "commands:\n"
+    "  demo      run a small job system end to end on the memory backend\n"
+    "  version   print the version and the backends built in\n"
+    "  help      show this help; `jetsim help <command>` or\n"
+    "            `jetsim <command> --help` shows a command's help\n"
+    "\n"
+    "exit codes: 0 success, 1 the run's check failed, 2 bad usage or harness error\n";
 
-static void demo_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: jetsim demo [--jobs N] [--workers N] [--batch N] [--fail-rate P] [--seed S]\n"
-            "\n"
-            "Publishes N jobs (every tenth twice, to show dedup) to a work-queue stream,\n"
-            "and lets workers pull them through one durable consumer (BackOff 1s,5s,30s,\n"
-            "MaxDeliver 5). A handler fails with probability P: the job is nak'ed, or\n"
-            "terminated on its last attempt. Time is a manual clock that jumps to the\n"
-            "next redelivery, so the run is a pure function of its options.\n"
-            "\n"
-            "  --jobs N        jobs to publish (default 1000)\n"
-            "  --workers N     workers pulling from the durable (default 4)\n"
-            "  --batch N       fetch batch (default 50)\n"
-            "  --fail-rate P   chance an attempt fails, 0..1 (default 0.1)\n"
-            "  --seed S        seed of the handlers' failures (default 1)\n"
-            "\n"
-            "exit codes: 0 every job ended acked or terminated, 1 otherwise, 2 bad usage\n");
-}
+static const char usage_demo[] =
+    "usage: jetsim demo [--jobs N] [--seed S]\n"
+    "\n"
+    "Publishes N jobs with message ids to a work-queue stream (about 5% are\n"
+    "sent twice, as a client whose PubAck got lost would; the stream drops\n"
+    "them as duplicates). Four workers pull batches of 25 from one durable\n"
+    "consumer (AckWait 30s, BackOff 30s,1m,2m,5m, MaxDeliver 5). The handler\n"
+    "fails 10% of attempts (nak with a delay of 2s times the attempt; term on\n"
+    "the 5th) and hangs on 1% (no answer: the job comes back after AckWait).\n"
+    "Time is a manual clock: it moves 50ms between polls and jumps to the\n"
+    "next redelivery when nothing is due, so the run takes milliseconds and\n"
+    "is a pure function of N and S.\n"
+    "\n"
+    "options:\n"
+    "  --jobs N    jobs to publish, 1..10000000 (default 1000)\n"
+    "  --seed S    run seed, 0..2^64-1 (default 1)\n"
+    "  --help      show this help\n"
+    "\n"
+    "exit codes: 0 every job ended acked, terminated or parked by MaxDeliver,\n"
+    "            and none was acked twice; 1 otherwise; 2 bad usage or harness error\n";
 
-static int bad(const char *fmt, const char *arg)
+static const char usage_version[] =
+    "usage: jetsim version\n"
+    "\n"
+    "Prints the version of jetsim and which backends this build has.\n";
+
+static const char usage_help[] =
+    "usage: jetsim help [command]\n"
+    "\n"
+    "Shows the general help, or the help of one command.\n";
+
+static int usage_error(const char *usage, const char *fmt, const char *arg)
 {
-    fprintf(stderr, "jetsim demo: ");
+    fputs("jetsim: ", stderr);
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(see jetsim demo --help)\n");
+    fputs("\n\n", stderr);
+    fputs(usage, stderr);
     return 2;
 }
 
-static int parse_long(const char *s, long lo, long hi, long *out)
+static int is_help(const char *a)
 {
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
+/* Decimal (or 0x hex) without sign into [lo, hi]. */
+static int parse_u64(const char *s, unsigned long long lo, unsigned long long hi,
+                     unsigned long long *out)
+{
+    if (*s < '0' || *s > '9')
+        return -1;
     char *end;
     errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno != 0 || *end != '\0' || v < lo || v > hi)
         return -1;
     *out = v;
     return 0;
 }
 
+/* "--name VALUE" or "--name=VALUE": returns VALUE and advances *i, or NULL
+ * when argv[*i] is not that option. *missing is set when the value is. */
+static const char *option_value(int argc, char **argv, int *i, const char *name, int *missing)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0)
+        return NULL;
+    if (a[n] == '=')
+        return a + n + 1;
+    if (a[n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc) {
+        *missing = 1;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
 static int cmd_demo(int argc, char **argv)
 {
-    demo_options o = {.jobs = 1000, .workers = 4, .batch = 50, .fail_rate = 0.1, .seed = 1};
+    demo_options o = {.jobs = 1000, .seed = 1};
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            demo_usage(stdout);
+        const char *a = argv[i], *v;
+        int missing = 0;
+        unsigned long long n;
+        if (is_help(a)) {
+            fputs(usage_demo, stdout);
             return 0;
         }
-        if (i + 1 >= argc)
-            return bad("unknown option or missing value: %s", a);
-        const char *v = argv[++i];
-        long n;
-        char *end;
-        if (!strcmp(a, "--jobs") && !parse_long(v, 1, 10000000, &n))
-            o.jobs = (int)n;
-        else if (!strcmp(a, "--workers") && !parse_long(v, 1, 1000, &n))
-            o.workers = (int)n;
-        else if (!strcmp(a, "--batch") && !parse_long(v, 1, 10000, &n))
-            o.batch = (int)n;
-        else if (!strcmp(a, "--seed") && !parse_long(v, 0, (long)(~0UL >> 1), &n))
+        if ((v = option_value(argc, argv, &i, "--jobs", &missing)) != NULL) {
+            if (parse_u64(v, 1, 10000000, &n) != 0)
+                return usage_error(usage_demo, "demo: --jobs wants a number from 1 to 10000000, not '%s'", v);
+            o.jobs = (long)n;
+        } else if ((v = option_value(argc, argv, &i, "--seed", &missing)) != NULL) {
+            if (parse_u64(v, 0, ~0ULL, &n) != 0)
+                return usage_error(usage_demo, "demo: --seed wants a number from 0 to 2^64-1, not '%s'", v);
             o.seed = (uint64_t)n;
-        else if (!strcmp(a, "--fail-rate") && (o.fail_rate = strtod(v, &end), *end == '\0' && end != v) &&
-                 o.fail_rate >= 0 && o.fail_rate <= 1)
-            ;
-        else
-            return bad("bad option or value: %s", a);
+        } else if (missing) {
+            return usage_error(usage_demo, "demo: option %s needs a value", a);
+        } else {
+            return usage_error(usage_demo, "demo: unknown option '%s'", a);
+        }
     }
-    demo_result r;
+    demo_report r;
     int rc = demo_run(&o, &r, stdout, stderr);
     if (rc == 2)
         return 2;
-    printf("\n%-22s %10s\n", "", "count");
-    printf("%-22s %10ld\n", "jobs published", r.published);
-    printf("%-22s %10ld\n", "duplicates (dedup)", r.duplicates);
-    printf("%-22s %10ld\n", "deliveries", r.delivered);
-    printf("%-22s %10ld\n", "  of them redeliveries", r.redelivered);
-    printf("%-22s %10ld\n", "acked", r.acked);
-    printf("%-22s %10ld\n", "nak'ed (retried)", r.naked);
-    printf("%-22s %10ld\n", "terminated", r.termed);
-    printf("%-22s %10ld\n", "advisories", r.advisories);
-    printf("%-22s %10llu\n", "left in the stream", (unsigned long long)r.left_in_stream);
-    printf("%-22s %9.1fs\n", "virtual time", (double)r.virtual_ns / 1e9);
-    printf("\n%s\n", rc == 0 ? "OK: every job ended acked or terminated; the work queue is empty"
-                             : "FAILED: some jobs did not finish");
+    demo_report_print(&r, stdout);
+    printf("\n%s\n", rc == 0 ? "OK: every job ended acked, terminated or parked by MaxDeliver; none acked twice"
+                             : "FAILED: the jobs above do not add up (see the counts)");
     return rc;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+    if (argc > 1) {
+        if (is_help(argv[1])) {
+            fputs(usage_version, stdout);
+            return 0;
+        }
+        return usage_error(usage_version, "version: unexpected argument '%s'", argv[1]);
+    }
+    printf("jetsim %s (backends: memory; jetstream: %s)\n", JETSIM_VERSION,
+           ps_jetstream_available() ? "yes" : "not built");
+    return 0;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (argc > 2)
+        return usage_error(usage_help, "help: unexpected argument '%s'", argv[2]);
+    const char *topic = argv[1];
+    if (is_help(topic) || strcmp(topic, "help") == 0)
+        fputs(usage_help, stdout);
+    else if (strcmp(topic, "demo") == 0)
+        fputs(usage_demo, stdout);
+    else if (strcmp(topic, "version") == 0)
+        fputs(usage_version, stdout);
+    else
+        return usage_error(usage_main, "help: unknown command '%s'", topic);
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
+    if (argc < 2)
+        return usage_error(usage_main, "%s", "no command given");
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
-        usage(stdout);
-        return 0;
-    }
-    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-        printf("jetsim %s (memory backend; JetStream backend: not built yet)\n", JETSIM_VERSION);
-        return 0;
-    }
-    if (!strcmp(cmd, "demo"))
+    if (strcmp(cmd, "help") == 0 || is_help(cmd))
+        return cmd_help(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
+        return cmd_version(argc - 1, argv + 1);
+    if (strcmp(cmd, "demo") == 0)
         return cmd_demo(argc - 1, argv + 1);
-    fprintf(stderr, "jetsim: unknown command '%s'\n\n", cmd);
-    usage(stderr);
-    return 2;
+    if (cmd[0] == '-')
+        return usage_error(usage_main, "unknown option '%s'", cmd);
+    return usage_error(usage_main, "unknown command '%s'", cmd);
 }

@@ -1,18 +1,25 @@
-/* jsb_stub.c — the JetStream backend's stand-in until it is implemented
- * over cnats: the constructor reports that it is not built in.
+/* jsb_stub.c — the JetStream backend's placeholder until issue 3 brings the
+ * implementation over cnats: the constructor says the backend is not built,
+ * so code written against ps_jetstream.h links and fails with a clear
+ * status instead of an undefined symbol.
  *
- * Not a mock: nothing here pretends to be a server.
+ * This file is compiled whether or not the Makefile found libnats (with or
+ * without PS_HAVE_NATS): it includes nothing from cnats and defines only the
+ * two functions of ps_jetstream.h. It is not a mock: nothing here pretends
+ * to talk to a server.
  */
+#include <stddef.h>
+
 #include "ps_jetstream.h"
+#include "ps_status.h"
 
 ps_status ps_jetstream_new(ps_backend **out, const ps_jetstream_options *opts)
 {
     (void)opts;
-    if (!out)
+    if (out == NULL)
         return ps_error(PS_ERR_INVALID_ARG, 0, "ps_jetstream_new: out is NULL");
     return ps_error(PS_ERR_NOT_BUILT, 0,
-                    "the JetStream backend is not built into this library yet "
-                    "(it lands with the cnats backend issue); use ps_memory_new");
+                    "the JetStream backend is not built into this library yet (issue 3)");
 }
 
 bool ps_jetstream_available(void)

@@ -1,38 +1,78 @@
-/* ps_jetstream.h — the contract over cnats (libnats) against a real
- * nats-server or cluster (the JetStream backend).
+/* ps_jetstream.h — the JetStream backend: the ps_backend contract over the
+ * cnats client (libnats) against a real nats-server or cluster.
  *
- * This issue ships the options and a constructor that reports the backend
- * is not built yet; the implementation over cnats 3.4.1 is the next issue.
- * Code written against ps_backend.h switches to it by constructor alone.
+ * Application code is written against ps_backend.h; moving it from the
+ * memory backend to a real server is a change of constructor only
+ * (ps_memory_new -> ps_jetstream_new). The options below map one to one
+ * onto cnats's natsOptions.
  *
- * This module is not: a server launcher (ci/ scripts start nats-server).
+ * Status: this header is final in shape, but the library ships a stub for
+ * now (backends/jetstream/jsb_stub.c): ps_jetstream_new returns
+ * PS_ERR_NOT_BUILT and ps_jetstream_available() is false. The cnats
+ * implementation is issue 3.
+ *
+ * This module is not: a server launcher (ci/ scripts start nats-server),
+ * nor a general NATS client (only what the contract needs).
  */
 #ifndef PS_JETSTREAM_H
 #define PS_JETSTREAM_H
 
-#include "../../core/ps_backend.h"
+#include <stdbool.h>
+#include <stdint.h>
 
+#include "ps_backend.h"
+
+/* How to reach the server. Every pointer is borrowed for the duration of
+ * ps_jetstream_new only (the backend copies what it keeps). Zero or NULL
+ * in any field means "cnats's default", so `ps_jetstream_options o = {0}`
+ * connects to nats://127.0.0.1:4222 without credentials. */
 typedef struct ps_jetstream_options {
-    const char *const *urls;   /* "nats://127.0.0.1:4222", ...; NULL: NATS_URL or the default */
+    /* Server URLs ("nats://host:4222", "tls://host:4222", ...); cnats tries
+     * them in order and reconnects among them. NULL or urls_len 0: the
+     * NATS_URL environment variable if set, else nats://127.0.0.1:4222. */
+    const char *const *urls;
     int urls_len;
+
+    /* Connection name shown by the server's monitoring (connz); NULL: none. */
     const char *client_name;
+
+    /* Authentication: at most one of user/password, token, creds_file. */
     const char *user;
     const char *password;
     const char *token;
-    const char *creds_file;    /* a .creds file (JWT + nkey seed) */
+    const char *creds_file;    /* a .creds file: user JWT and nkey seed */
+
+    /* TLS: a CA file to verify the server; a certificate and key for
+     * mutual TLS. Setting any of them requires TLS on the connection. */
     const char *tls_ca_file;
     const char *tls_cert_file;
     const char *tls_key_file;
-    int reconnect_attempts;    /* 0: cnats default; -1: forever */
-    int64_t reconnect_wait_ns; /* 0: cnats default */
-    int64_t request_timeout_ns; /* JetStream API and ack waits; 0: 5 s */
+
+    /* Reconnection after a lost connection: attempts per server (0: cnats's
+     * default of 60; -1: forever) and the wait between attempts against the
+     * same server (0: cnats's default of 2000 ms). */
+    int reconnect_attempts;
+    int64_t reconnect_wait_ms;
+
+    /* Time limit of every JetStream API request and of an acknowledgement
+     * waiting for the server's reply (0: 5000 ms, cnats's default). It also
+     * bounds a fetch whose request has no expiry. */
+    int64_t request_timeout_ms;
 } ps_jetstream_options;
 
-/* Connects and returns a backend. Until the backend is built in this
- * returns PS_ERR_NOT_BUILT with a message saying so. */
+/* Connects to the server described by `opts` (NULL: all defaults), checks
+ * that JetStream is enabled, and writes a new backend to *out. Free it with
+ * ps_backend_close. The backend may be used from several threads; a
+ * consumer handle from one thread at a time (see ps_backend.h).
+ *
+ * Errors: PS_ERR_INVALID_ARG (out is NULL, or contradictory options),
+ * PS_ERR_IO (no server answered), PS_ERR_UNAVAILABLE (JetStream not enabled),
+ * PS_ERR_NOT_BUILT (this library has no JetStream backend: see
+ * ps_jetstream_available). *out is written only on success. */
 ps_status ps_jetstream_new(ps_backend **out, const ps_jetstream_options *opts);
 
-/* True when this library was built with the JetStream backend. */
+/* True when this library was built with the JetStream backend, false when
+ * ps_jetstream_new can only return PS_ERR_NOT_BUILT. */
 bool ps_jetstream_available(void);
 
 #endif

@@ -1,0 +1,164 @@
+/* ps_worker.h — the worker applications and the simulator share.
+ *
+ * A worker drains one durable pull consumer: it fetches batches, hands each
+ * message to a handler, and turns the handler's answer into an ack, a nak
+ * with a backoff delay, or a term (JS 7). It bounds concurrency (never more
+ * than max_in_flight messages fetched and not yet completed), lets a handler
+ * keep a message and complete it later (PS_HANDLE_DEFER: an asynchronous
+ * handler, or the simulator's handler that finishes in virtual time), and
+ * stops gracefully by naking what it still holds, so another worker gets it
+ * at once instead of after AckWait.
+ *
+ * Ownership of messages: every poll fetches into a fresh ps_msg_list (a
+ * cleared one is reused when available) that the worker keeps until every
+ * message in it is completed; then the list is cleared for reuse or freed.
+ * So a ps_msg handed to the handler stays valid, whatever later polls fetch,
+ * until it is completed: when the handler returns ACK, RETRY or TERM, or,
+ * for a deferred message, when ps_worker_complete returns, or when
+ * ps_worker_stop or ps_worker_free returns. After that the pointer must not
+ * be used (the worker may reuse the memory for a later message).
+ *
+ * Time: the worker reads no clock and never sleeps. Only ps_fetch may wait,
+ * up to fetch_expires_ns, and on a manual clock the backend does not wait.
+ *
+ * Threads: a worker is used from one thread at a time. An asynchronous
+ * handler hands its result back to that thread, which calls
+ * ps_worker_complete.
+ *
+ * This module is not: a scheduler or a thread pool (the application decides
+ * when to poll), nor a job database (acks are the only state it writes).
+ */
+#ifndef PS_WORKER_H
+#define PS_WORKER_H
+
+#include <stdint.h>
+
+#include "ps_backend.h"
+#include "ps_msg.h"
+#include "ps_status.h"
+
+typedef enum ps_handle_result {
+    PS_HANDLE_ACK = 0, /* done: +ACK */
+    PS_HANDLE_RETRY,   /* failed, try again: -NAK with the backoff delay */
+    PS_HANDLE_TERM,    /* failed for good: +TERM, never redelivered */
+    PS_HANDLE_DEFER    /* the handler keeps it; see ps_worker_complete */
+} ps_handle_result;
+
+typedef struct ps_worker ps_worker;
+
+/* Handles one message. `m` is owned by the worker (see above). The handler
+ * may call ps_worker_in_progress (on `m` or a deferred message),
+ * ps_worker_complete (on deferred messages, not on `m`: return the result
+ * instead) and ps_worker_stop; it must not call ps_worker_poll or
+ * ps_worker_free. A result outside the enum is treated as PS_HANDLE_RETRY
+ * and reported to on_error as PS_ERR_INVALID_ARG. */
+typedef ps_handle_result (*ps_worker_handler_fn)(void *user, ps_msg *m);
+
+/* Reports an ack, nak or term the backend refused (kind says which; `st`
+ * and `detail` are ps_ack's status and ps_last_error()). The message is
+ * released all the same: the server redelivers it after AckWait. `m` and
+ * `detail` are valid for the call only. Same restrictions as the handler. */
+typedef void (*ps_worker_error_fn)(void *user, const ps_msg *m, ps_ack_kind kind, ps_status st,
+                                   const char *detail);
+
+typedef struct ps_worker_config {
+    const char *stream;            /* required */
+    /* The consumer, created or updated with ps_consumer_add (JS 5.3).
+     * durable is required: several workers share one durable, and it
+     * outlives them. Borrowed for ps_worker_new only. */
+    ps_consumer_config consumer;
+    int batch;                     /* most messages per fetch; >= 1 */
+    /* How long a fetch waits for messages (>= 0); 0 as ps_fetch_request
+     * defines it (what is available now). On a manual clock the memory
+     * backend never waits, whatever this is. */
+    int64_t fetch_expires_ns;
+    /* Most messages held at once, deferred ones included. 0: batch. */
+    int max_in_flight;
+    ps_worker_handler_fn handler;  /* required */
+    /* Nak delay for PS_HANDLE_RETRY: nak_backoff_ns[min(num_delivered - 1,
+     * nak_backoff_len - 1)]; each >= 0 (0: plain nak). NULL/0: plain nak,
+     * immediate redelivery (JS 7.6). Copied. */
+    const int64_t *nak_backoff_ns;
+    int nak_backoff_len;
+    ps_worker_error_fn on_error;   /* NULL for none */
+    void *user;                    /* passed to handler and on_error */
+} ps_worker_config;
+
+/* Counters since ps_worker_new; all cumulative except in_flight. */
+typedef struct ps_worker_stats {
+    uint64_t fetched;   /* messages fetched (= handed to the handler, unless a stop came first) */
+    uint64_t acked;     /* acks the backend accepted */
+    uint64_t naked;     /* naks accepted, the ones of ps_worker_stop included */
+    uint64_t termed;    /* terms accepted */
+    uint64_t deferred;  /* PS_HANDLE_DEFER results */
+    uint64_t in_flight; /* now: fetched and not completed */
+    uint64_t errors;    /* acks/naks/terms refused, unknown handler results,
+                           fetch failures other than "nothing came" */
+} ps_worker_stats;
+
+/* Creates or updates cfg->consumer on cfg->stream (ps_consumer_add) and
+ * returns a worker bound to it. `b` is borrowed and must outlive the worker.
+ * Errors: PS_ERR_INVALID_ARG with a detail for a NULL out, backend or
+ * config, a missing stream, durable or handler, batch < 1, negative
+ * fetch_expires_ns, max_in_flight or backoff values; whatever
+ * ps_consumer_add returns (PS_ERR_STREAM_NOT_FOUND, PS_ERR_CONSUMER_CONFIG,
+ * ...); PS_ERR_NO_MEMORY. *out is written only on success; free the worker
+ * with ps_worker_free. */
+ps_status ps_worker_new(ps_worker **out, ps_backend *b, const ps_worker_config *cfg);
+
+/* One round: fetches up to min(batch, max_in_flight - in_flight) messages
+ * (none, without asking the server, when that is 0) and runs the handler on
+ * each, in delivery order. `*handled` (handled may be NULL) is set to the
+ * number of messages handed to the handler.
+ *
+ * Returns PS_OK when messages were handled and also when none came: the
+ * fetch's PS_ERR_TIMEOUT and PS_ERR_NO_MESSAGES are normal for an idle
+ * consumer and give PS_OK with *handled = 0. Other fetch failures
+ * (PS_ERR_CONSUMER_DELETED, PS_ERR_MAX_WAITING, PS_ERR_PULL_REJECTED, ...)
+ * are returned, counted in errors, with *handled = 0. Ack failures are not
+ * returned (see on_error). PS_ERR_CLOSED after ps_worker_stop;
+ * PS_ERR_INVALID_ARG for a NULL worker or a call from inside a handler.
+ * If the handler calls ps_worker_stop, the poll hands out no more messages
+ * and stops the worker before returning. */
+ps_status ps_worker_poll(ps_worker *w, int *handled);
+
+/* Completes a message the handler deferred: `result` is PS_HANDLE_ACK,
+ * PS_HANDLE_RETRY or PS_HANDLE_TERM, applied as in a handler's return. The
+ * message is released when this returns, even if the backend refused the
+ * ack (that goes to on_error). Returns PS_OK; PS_ERR_INVALID_ARG for NULL
+ * arguments, PS_HANDLE_DEFER or an unknown result, or a message that is not
+ * deferred by this worker (never deferred, being handled, already
+ * completed); PS_ERR_CLOSED after ps_worker_stop, when every held message
+ * has already been naked and released. Finds the message in O(in_flight). */
+ps_status ps_worker_complete(ps_worker *w, ps_msg *m, ps_handle_result result);
+
+/* Sends +WPI for a message the worker holds (being handled or deferred),
+ * restarting its ack wait (JS 7.7). Returns ps_ack's status (not counted in
+ * the stats, not reported to on_error); PS_ERR_INVALID_ARG for NULL
+ * arguments or a message the worker does not hold; PS_ERR_CLOSED after
+ * ps_worker_stop. */
+ps_status ps_worker_in_progress(ps_worker *w, ps_msg *m);
+
+/* Graceful stop: naks, without delay, every message the worker holds and
+ * has not completed (deferred ones, and fetched ones not yet handled), in
+ * fetch order, so they are redelivered promptly (JS 6.4, 7.6) in that
+ * order; then releases them. Later polls return PS_ERR_CLOSED. The consumer
+ * itself stays. Nak failures go to on_error. Returns PS_OK (again on a
+ * stopped worker); PS_ERR_INVALID_ARG for NULL. Called from a handler or
+ * on_error, it only records the request, and the poll or complete that ran
+ * the callback stops the worker before returning. */
+ps_status ps_worker_stop(ps_worker *w);
+
+/* Copies the counters into `out`. PS_ERR_INVALID_ARG for NULL arguments.
+ * (Named like ps_stream_info_get: the struct has the shorter name.) */
+ps_status ps_worker_stats_get(const ps_worker *w, ps_worker_stats *out);
+
+/* The consumer handle the worker fetches through (for ps_consumer_info_get),
+ * owned by the worker; NULL for a NULL worker. */
+ps_consumer *ps_worker_consumer(ps_worker *w);
+
+/* Stops the worker if it is running, then frees it and its consumer handle
+ * (not the consumer). NULL is fine. Not from inside a handler or on_error. */
+void ps_worker_free(ps_worker *w);
+
+#endif
