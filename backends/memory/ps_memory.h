@@ -16,8 +16,8 @@
 #ifndef PS_MEMORY_H
 #define PS_MEMORY_H
 
-#include "../../core/ps_backend.h"
-#include "../../core/ps_clock.h"
+#include "ps_backend.h"
+#include "ps_clock.h"
 
 typedef struct ps_memory_options {
     /* The clock (borrowed; must outlive the backend). NULL: the real clock.
