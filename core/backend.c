@@ -183,21 +183,68 @@ static ps_status check_other_headers(const ps_headers *h)
     return PS_OK;
 }
 
-ps_status ps_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
+static ps_status check_publish(ps_backend *b, const ps_out_msg *m, const char *fn)
 {
-    ps_status s = need_backend(b, "ps_publish");
+    ps_status s = need_backend(b, fn);
     if (!s && !m)
-        s = null_arg("ps_publish", "message");
+        s = null_arg(fn, "message");
     if (!s)
         s = ps_subject_check("publish subject", m->subject, false);
     if (!s && m->len && !m->data)
-        s = ps_error(PS_ERR_INVALID_ARG, 0, "ps_publish: data is NULL but len is %zu", m->len);
+        s = ps_error(PS_ERR_INVALID_ARG, 0, "%s: data is NULL but len is %zu", fn, m->len);
     if (!s && m->msg_id && !*m->msg_id)
-        s = ps_error(PS_ERR_INVALID_ARG, 0, "ps_publish: msg_id is empty (use NULL for none)");
+        s = ps_error(PS_ERR_INVALID_ARG, 0, "%s: msg_id is empty (use NULL for none)", fn);
     if (!s)
         s = check_other_headers(m->headers);
-    NEED_SLOT(s, b, publish, "ps_publish");
+    NEED_SLOT(s, b, publish, fn);
+    return s;
+}
+
+ps_status ps_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
+{
+    ps_status s = check_publish(b, m, "ps_publish");
     return s ? s : b->ops->publish(b, m, out);
+}
+
+/* Version 2 slots exist only in tables that say so. */
+#define HAS_V2(b, slot) ((b)->ops->version >= 2 && (b)->ops->slot != NULL)
+
+ps_status ps_publish_async(ps_backend *b, const ps_out_msg *m, uint64_t token)
+{
+    ps_status s = check_publish(b, m, "ps_publish_async");
+    if (s)
+        return s;
+    if (HAS_V2(b, publish_async))
+        return b->ops->publish_async(b, m, token);
+    ps_pub_result r = {.token = token};
+    r.status = b->ops->publish(b, m, &r.ack);
+    r.err_code = r.status ? ps_last_error_code() : 0;
+    ps_backend_emit_pub_result(b, &r);
+    return PS_OK;
+}
+
+ps_status ps_publish_async_complete(ps_backend *b, int64_t timeout_ns)
+{
+    ps_status s = need_backend(b, "ps_publish_async_complete");
+    if (!s && timeout_ns < 0)
+        s = ps_error(PS_ERR_INVALID_ARG, 0, "ps_publish_async_complete: negative timeout");
+    if (s || !HAS_V2(b, publish_async_complete))
+        return s;
+    return b->ops->publish_async_complete(b, timeout_ns);
+}
+
+void ps_backend_set_pub_result_handler(ps_backend *b, ps_pub_result_fn fn, void *user)
+{
+    if (!b)
+        return;
+    b->pub_result_fn = fn;
+    b->pub_result_user = user;
+}
+
+void ps_backend_emit_pub_result(ps_backend *b, const ps_pub_result *r)
+{
+    if (b && b->pub_result_fn && r)
+        b->pub_result_fn(b->pub_result_user, r);
 }
 
 ps_status ps_publish_data(ps_backend *b, const char *subject, const void *data, size_t len,

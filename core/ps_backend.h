@@ -231,6 +231,22 @@ typedef struct ps_advisory {
  * It must not call back into the backend. */
 typedef void (*ps_advisory_fn)(void *user, const ps_advisory *adv);
 
+/* ---- asynchronous publishing ------------------------------------------ */
+
+/* The outcome of one ps_publish_async, as its PubAck or error came back. */
+typedef struct ps_pub_result {
+    uint64_t token;   /* what the caller passed to ps_publish_async */
+    ps_status status; /* PS_OK, or the failure (timeout, an API error...) */
+    int err_code;     /* the JetStream err_code of a failure, 0 if none */
+    ps_pub_ack ack;   /* valid when status is PS_OK */
+} ps_pub_result;
+
+/* Called once per ps_publish_async that returned PS_OK, always on the
+ * caller's thread, from inside ps_publish_async or
+ * ps_publish_async_complete; `r` is valid for the call only. It must not
+ * call back into the backend. */
+typedef void (*ps_pub_result_fn)(void *user, const ps_pub_result *r);
+
 /* ---- restarts (JS 13.1) ------------------------------------------------- */
 
 typedef enum ps_restart_kind {
@@ -249,6 +265,8 @@ struct ps_backend {
     const ps_backend_ops *ops;
     ps_advisory_fn advisory_fn;
     void *advisory_user;
+    ps_pub_result_fn pub_result_fn;
+    void *pub_result_user;
 };
 
 /* The handle a consumer_add or consumer_bind returns; backends embed it as
@@ -291,6 +309,15 @@ struct ps_backend_ops {
     ps_status (*tick)(ps_backend *b);
     /* optional: a server restart of the given kind (JS 13.1). */
     ps_status (*restart)(ps_backend *b, ps_restart_kind kind);
+
+    /* -- version 2: asynchronous publishing; optional (NULL: the wrappers
+     * publish synchronously and report the result at once) -- */
+    /* Sends without waiting for the PubAck; the result goes to the
+     * backend's pub_result_fn later, tagged with `token`. */
+    ps_status (*publish_async)(ps_backend *b, const ps_out_msg *m, uint64_t token);
+    /* Waits until every outstanding async publish has its result
+     * (delivered before it returns) or timeout_ns passes (PS_ERR_TIMEOUT). */
+    ps_status (*publish_async_complete)(ps_backend *b, int64_t timeout_ns);
 };
 
 /* ---- wrappers: the API applications call ---------------------------------- */
@@ -368,6 +395,25 @@ ps_status ps_fetch_batch(ps_consumer *c, int batch, int64_t expires_ns, ps_msg_l
  * and returns PS_OK, except PS_IN_PROGRESS, which may repeat. A consumer
  * deleted meanwhile: PS_ERR_NO_RESPONDERS. */
 ps_status ps_ack(ps_msg *m, ps_ack_kind kind, int64_t nak_delay_ns);
+
+/* Publishes without waiting for the PubAck (JS 3): the checks of
+ * ps_publish, then the message goes out and its result reaches the handler
+ * set by ps_backend_set_pub_result_handler, tagged with `token`, from a
+ * later ps_publish_async or from ps_publish_async_complete. A backend
+ * without a native async path publishes synchronously and reports at once.
+ * On an error return the handler is never called for this message. */
+ps_status ps_publish_async(ps_backend *b, const ps_out_msg *m, uint64_t token);
+
+/* Waits until every async publish has reported (PS_OK) or timeout_ns has
+ * passed (PS_ERR_TIMEOUT; the rest report later). timeout_ns 0: the
+ * backend's request timeout. */
+ps_status ps_publish_async_complete(ps_backend *b, int64_t timeout_ns);
+
+/* Registers the async publish result callback (NULL to remove). */
+void ps_backend_set_pub_result_handler(ps_backend *b, ps_pub_result_fn fn, void *user);
+
+/* For backends: hands a result to the registered handler, if any. */
+void ps_backend_emit_pub_result(ps_backend *b, const ps_pub_result *r);
 
 /* Registers the advisory callback (NULL to remove). */
 void ps_backend_set_advisory_handler(ps_backend *b, ps_advisory_fn fn, void *user);

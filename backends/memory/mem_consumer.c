@@ -585,7 +585,10 @@ static ps_status fill_info(const mem_consumer *c, ps_consumer_info *out)
     snprintf(out->name, sizeof out->name, "%s", c->name);
     out->created_ns = c->created_ns;
     out->delivered = (ps_seq_pair){c->dseq - 1, c->sseq - 1};
-    out->ack_floor = c->floor;
+    /* JS 9, as the server reports it: the floor reads (0,0) until the
+     * first message at the start position is acknowledged, whatever the
+     * deliver policy. */
+    out->ack_floor = c->floor.consumer_seq ? c->floor : (ps_seq_pair){0, 0};
     out->num_ack_pending = c->pend_len;
     out->num_redelivered = c->rdc.len;
     out->num_waiting = (uint64_t)c->nwaiting;

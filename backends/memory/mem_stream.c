@@ -604,8 +604,11 @@ ps_status mem_msg_delete(ps_backend *b, const char *stream, uint64_t seq, bool e
     else if (st->cfg.deny_delete)
         s = ps_error(PS_ERR_NOT_PERMITTED, 10057, "stream %s: message delete not permitted", stream);
     else if (!mem_store_get(st, seq))
-        s = mem_is_file(st)
-                ? ps_error(PS_ERR_MSG_NOT_FOUND, 10057, "stream %s: no message found", stream)
+        /* JS 10.2, as nats-server 2.9.10 answers: a file store reports a seq
+         * past the last as 10057 "stream store EOF"; any other missing seq
+         * (and every one on memory storage) is 10043. */
+        s = mem_is_file(st) && seq > st->last_seq
+                ? ps_error(PS_ERR_MSG_NOT_FOUND, 10057, "stream %s: stream store EOF", stream)
                 : ps_error(PS_ERR_MSG_NOT_FOUND, 10043, "stream %s: sequence %llu not found",
                            stream, (unsigned long long)seq);
     else {

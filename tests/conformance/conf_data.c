@@ -74,14 +74,19 @@ CONF_TEST(test_js10_2_delete_missing_seq_memory_10043)
                       "sequence 5 not found");
 }
 
-/* JS 10.2 (quirk): on file storage the same is 10057 "no message found". */
+/* JS 10.2 (quirk), corrected against nats-server 2.9.10: on file storage a
+ * seq past the last is 10057 "stream store EOF", while a deleted interior
+ * seq is 10043 "sequence N not found" as on memory storage. */
 CONF_TEST(test_js10_2_delete_missing_seq_file_10057)
 {
     ps_stream_config c = {.name = "DF", CONF_SUBJ("df"), .storage = PS_STORAGE_FILE};
     conf_stream_cfg(f, &c);
-    conf_pub(f, "df", "x");
+    conf_pub_n(f, "df", 3);
     conf_expect_error(ps_msg_delete(f->b, "DF", 5, false), PS_ERR_MSG_NOT_FOUND, 10057,
-                      "no message found");
+                      "stream store EOF");
+    conf_ok(ps_msg_delete(f->b, "DF", 2, false));
+    conf_expect_error(ps_msg_delete(f->b, "DF", 2, false), PS_ERR_MSG_NOT_FOUND, 10043,
+                      "sequence 2 not found");
 }
 
 /* JS 10.2: deleting the first message advances FirstSeq; an interior

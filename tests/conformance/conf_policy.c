@@ -30,14 +30,16 @@ CONF_TEST(test_js6_2_deliver_all_starts_at_first)
     CONF_FETCH_SEQS(c, 4, 1, 2, 3, 4);
 }
 
-/* JS 6.2 example: DeliverLast on 4 messages gives delivered.stream = 3. */
+/* JS 6.2 example: DeliverLast on 4 messages gives delivered.stream = 3.
+ * The ack floor reads (0,0) until the first ack (nats-server 2.9.10; the
+ * JS 6.2 example's (0,3) is not what the server reports). */
 CONF_TEST(test_js6_2_deliver_last_starts_at_last)
 {
     four_messages(f);
     ps_consumer *c = with_policy(f, PS_DELIVER_LAST, 0);
     const ps_consumer_info *ci = conf_cinfo(c);
     conf_expect_pair(ci->delivered, 0, 3);
-    conf_expect_pair(ci->ack_floor, 0, 3);
+    conf_expect_pair(ci->ack_floor, 0, 0);
     assert_int_equal(ci->num_pending, 1);
     conf_fetch_one(c, 4, 1);
 }

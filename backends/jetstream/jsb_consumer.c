@@ -1,0 +1,360 @@
+/* jsb_consumer.c — pull consumers over cnats (JS 5-9): administration,
+ * fetch and acknowledgements.
+ *
+ * Fetch sends its own pull requests ($JS.API.CONSUMER.MSG.NEXT) to a
+ * per-handle inbox rather than going through natsSubscription_Fetch, so
+ * that the contract's semantics hold exactly: expires 0 means "what is
+ * there now" (a no_wait request, never cnats's NoWait-without-Expires
+ * quirk of JS 14.1), each request's statuses are told apart from an
+ * earlier request's late ones (reply inbox.<n>), and 409 texts map to
+ * their own statuses. Acks are requests (AckSync): they return once the
+ * server has processed them.
+ *
+ * Not here: streams (jsb_stream.c), publishing (jsb_publish.c).
+ */
+#include "jsb_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ps_clock.h"
+
+/* ---- config mapping ------------------------------------------------------------- */
+
+static void to_js_config(const ps_consumer_config *c, jsConsumerConfig *j)
+{
+    jsConsumerConfig_Init(j);
+    j->Durable = c->durable;
+    j->FilterSubject = c->filter_subject;
+    j->DeliverPolicy = (jsDeliverPolicy)c->deliver_policy;
+    j->OptStartSeq = c->opt_start_seq;
+    j->OptStartTime = c->opt_start_time_ns;
+    j->AckPolicy = (jsAckPolicy)c->ack_policy;
+    j->ReplayPolicy = (jsReplayPolicy)c->replay_policy;
+    j->AckWait = c->ack_wait_ns;
+    j->MaxDeliver = c->max_deliver;
+    j->BackOff = (int64_t *)c->backoff_ns;
+    j->BackOffLen = c->backoff_len;
+    j->MaxAckPending = c->max_ack_pending;
+    j->MaxWaiting = c->max_waiting;
+    j->MaxRequestBatch = c->max_request_batch;
+    j->MaxRequestExpires = c->max_request_expires_ns;
+    j->MaxRequestMaxBytes = c->max_request_max_bytes;
+    j->InactiveThreshold = c->inactive_threshold_ns;
+    j->HeadersOnly = c->headers_only;
+    j->MemoryStorage = c->memory_storage;
+    j->Replicas = c->replicas;
+}
+
+static ps_status fill_info(const jsConsumerInfo *ci, ps_consumer_info *out)
+{
+    const jsConsumerConfig *j = ci->Config;
+    size_t nb = (size_t)j->BackOffLen * sizeof(int64_t);
+    size_t ld = j->Durable ? strlen(j->Durable) + 1 : 0;
+    size_t lf = j->FilterSubject && *j->FilterSubject ? strlen(j->FilterSubject) + 1 : 0;
+    char *block = malloc(nb + ld + lf + 1);
+    if (!block)
+        return ps_error(PS_ERR_NO_MEMORY, 0, "consumer info: out of memory");
+    memset(out, 0, sizeof *out);
+    ps_consumer_config *c = &out->config;
+    if (nb) {
+        memcpy(block, j->BackOff, nb);
+        c->backoff_ns = (const int64_t *)(void *)block;
+        c->backoff_len = j->BackOffLen;
+    }
+    char *p = block + nb;
+    if (ld) {
+        memcpy(p, j->Durable, ld);
+        c->durable = p;
+        p += ld;
+    }
+    if (lf) {
+        memcpy(p, j->FilterSubject, lf);
+        c->filter_subject = p;
+    }
+    c->deliver_policy = (ps_deliver_policy)j->DeliverPolicy;
+    c->opt_start_seq = j->OptStartSeq;
+    c->opt_start_time_ns = j->OptStartTime;
+    c->ack_policy = (ps_ack_policy)j->AckPolicy;
+    c->replay_policy = (ps_replay_policy)j->ReplayPolicy;
+    c->ack_wait_ns = j->AckWait;
+    c->max_deliver = j->MaxDeliver;
+    c->max_ack_pending = j->MaxAckPending;
+    c->max_waiting = j->MaxWaiting;
+    c->max_request_batch = j->MaxRequestBatch;
+    c->max_request_expires_ns = j->MaxRequestExpires;
+    c->max_request_max_bytes = j->MaxRequestMaxBytes;
+    c->inactive_threshold_ns = j->InactiveThreshold;
+    c->headers_only = j->HeadersOnly;
+    c->memory_storage = j->MemoryStorage;
+    c->replicas = (int32_t)j->Replicas;
+    out->owned_ = block;
+    snprintf(out->stream, sizeof out->stream, "%s", ci->Stream ? ci->Stream : "");
+    snprintf(out->name, sizeof out->name, "%s", ci->Name ? ci->Name : "");
+    out->created_ns = ci->Created;
+    out->delivered = (ps_seq_pair){ci->Delivered.Consumer, ci->Delivered.Stream};
+    out->ack_floor = (ps_seq_pair){ci->AckFloor.Consumer, ci->AckFloor.Stream};
+    out->num_ack_pending = ci->NumAckPending > 0 ? (uint64_t)ci->NumAckPending : 0;
+    out->num_redelivered = ci->NumRedelivered > 0 ? (uint64_t)ci->NumRedelivered : 0;
+    out->num_waiting = ci->NumWaiting > 0 ? (uint64_t)ci->NumWaiting : 0;
+    out->num_pending = ci->NumPending;
+    return PS_OK;
+}
+
+/* ---- handles ----------------------------------------------------------------------- */
+
+static ps_status new_handle(jsb_backend *jb, const char *stream, const char *name, ps_consumer **out)
+{
+    jsb_consumer *h = calloc(1, sizeof *h);
+    natsInbox *inbox = NULL;
+    if (!h)
+        return ps_error(PS_ERR_NO_MEMORY, 0, "consumer handle: out of memory");
+    h->jb = jb;
+    h->stream = strdup(stream);
+    h->name = strdup(name);
+    natsStatus ns = natsInbox_Create(&inbox);
+    if (ns == NATS_OK)
+        h->inbox = strdup((const char *)inbox);
+    natsInbox_Destroy(inbox);
+    if (ns != NATS_OK || !h->stream || !h->name || !h->inbox) {
+        jsb_consumer_free(&h->base);
+        return ns != NATS_OK ? jsb_fail(ns, 0, "consumer inbox")
+                             : ps_error(PS_ERR_NO_MEMORY, 0, "consumer handle: out of memory");
+    }
+    char wild[128];
+    snprintf(wild, sizeof wild, "%s.*", h->inbox);
+    ns = natsConnection_SubscribeSync(&h->sub, jb->nc, wild);
+    /* JS 14.4: room for at least a full MaxAckPending of deliveries */
+    if (ns == NATS_OK)
+        ns = natsSubscription_SetPendingLimits(h->sub, 1 << 20, 1 << 30);
+    if (ns != NATS_OK) {
+        jsb_consumer_free(&h->base);
+        return jsb_fail(ns, 0, "consumer subscription");
+    }
+    h->base.backend = &jb->base;
+    h->base.stream = h->stream;
+    h->base.name = h->name;
+    *out = &h->base;
+    return PS_OK;
+}
+
+void jsb_consumer_free(ps_consumer *c)
+{
+    jsb_consumer *h = (jsb_consumer *)c;
+    if (!h)
+        return;
+    if (h->sub)
+        natsSubscription_Unsubscribe(h->sub);
+    natsSubscription_Destroy(h->sub);
+    free(h->stream);
+    free(h->name);
+    free(h->inbox);
+    free(h);
+}
+
+ps_status jsb_consumer_add(ps_backend *b, const char *stream, const ps_consumer_config *cfg, ps_consumer **out)
+{
+    jsb_backend *jb = (jsb_backend *)b;
+    ps_status bs = jsb_check_backslash(cfg->durable, true);
+    if (bs != PS_OK)
+        return bs;
+    jsConsumerConfig j;
+    to_js_config(cfg, &j);
+    jsConsumerInfo *ci = NULL;
+    jsErrCode jerr = 0;
+    natsStatus ns = js_AddConsumer(&ci, jb->js, stream, &j, NULL, &jerr);
+    if (ns != NATS_OK)
+        return jsb_fail_nf(ns, jerr, 10059, "consumer add");
+    ps_status s = new_handle(jb, stream, ci->Name, out);
+    jsConsumerInfo_Destroy(ci);
+    return s;
+}
+
+ps_status jsb_consumer_bind(ps_backend *b, const char *stream, const char *name, ps_consumer **out)
+{
+    jsb_backend *jb = (jsb_backend *)b;
+    jsConsumerInfo *ci = NULL;
+    jsErrCode jerr = 0;
+    natsStatus ns = js_GetConsumerInfo(&ci, jb->js, stream, name, NULL, &jerr);
+    if (ns != NATS_OK)
+        return jsb_fail_nf(ns, jerr, 10014, "consumer bind");
+    jsConsumerInfo_Destroy(ci);
+    return new_handle(jb, stream, name, out);
+}
+
+ps_status jsb_consumer_info(ps_consumer *c, ps_consumer_info *out)
+{
+    jsb_consumer *h = (jsb_consumer *)c;
+    jsConsumerInfo *ci = NULL;
+    jsErrCode jerr = 0;
+    natsStatus ns = js_GetConsumerInfo(&ci, h->jb->js, h->stream, h->name, NULL, &jerr);
+    if (ns != NATS_OK)
+        return jsb_fail_nf(ns, jerr, 10014, "consumer info");
+    ps_status s = fill_info(ci, out);
+    jsConsumerInfo_Destroy(ci);
+    return s;
+}
+
+ps_status jsb_consumer_delete(ps_backend *b, const char *stream, const char *name)
+{
+    jsb_backend *jb = (jsb_backend *)b;
+    jsErrCode jerr = 0;
+    natsStatus ns = js_DeleteConsumer(jb->js, stream, name, NULL, &jerr);
+    return ns == NATS_OK ? PS_OK : jsb_fail_nf(ns, jerr, 10014, "consumer delete");
+}
+
+/* ---- fetch (JS 8, 14.1) -------------------------------------------------------------- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The status a pull status line stands for (JS App. B). */
+static ps_status pull_status(int code, const char *desc)
+{
+    if (code == 404)
+        return ps_error(PS_ERR_NO_MESSAGES, 0, "%s", desc);
+    if (code == 408)
+        return ps_error(PS_ERR_TIMEOUT, 0, "%s", desc);
+    if (strstr(desc, "Consumer Deleted"))
+        return ps_error(PS_ERR_CONSUMER_DELETED, 0, "%s", desc);
+    if (strstr(desc, "Exceeded MaxWaiting"))
+        return ps_error(PS_ERR_MAX_WAITING, 0, "%s", desc);
+    if (strstr(desc, "Message Size Exceeds MaxBytes"))
+        return ps_error(PS_ERR_MAX_BYTES, 0, "%s", desc);
+    return ps_error(PS_ERR_PULL_REJECTED, 0, "%s", desc);
+}
+
+/* Appends a delivered message to `out`, its metadata parsed from the ack
+ * subject (JS 6.10). */
+static ps_status push_delivery(jsb_consumer *h, natsMsg *m, ps_msg_list *out)
+{
+    const char *reply = natsMsg_GetReply(m);
+    char scratch[512];
+    ps_msg_meta meta;
+    if (!reply || strlen(reply) >= sizeof scratch ||
+        ps_ack_subject_parse(reply, &meta, scratch, sizeof scratch) != PS_OK)
+        return ps_error(PS_ERR_INTERNAL, 0, "fetch: a delivery without an ack subject (%s)",
+                        reply ? reply : "none");
+    char *hdr = NULL;
+    size_t hdr_len = 0;
+    ps_status s = jsb_headers_encode(m, &hdr, &hdr_len);
+    if (s != PS_OK)
+        return s;
+    const char *subj = natsMsg_GetSubject(m);
+    ps_msg *pm = ps_msg_list_push(out, subj, strlen(subj), hdr, hdr_len, natsMsg_GetData(m),
+                                  (size_t)natsMsg_GetDataLength(m));
+    free(hdr);
+    if (!pm)
+        return ps_error(PS_ERR_NO_MEMORY, 0, "fetch: out of memory");
+    meta.stream = h->stream;
+    meta.consumer = h->name;
+    pm->meta = meta;
+    pm->consumer_ = &h->base;
+    return PS_OK;
+}
+
+ps_status jsb_fetch(ps_consumer *c, const ps_fetch_request *req, ps_msg_list *out)
+{
+    jsb_consumer *h = (jsb_consumer *)c;
+    jsb_backend *jb = h->jb;
+    ps_msg_list_clear(out);
+    jsb_drain_advisories(jb);
+    /* expires 0: a one-shot no_wait request, bounded by the request timeout */
+    bool one_shot = req->no_wait || req->expires_ns == 0;
+    bool send_expires = req->expires_ns > 0;
+    int64_t expires_ns = req->expires_ns ? req->expires_ns : jb->timeout_ms * PS_NS_PER_MS;
+    char subject[64 + 2 * PS_NAME_MAX_BUF], reply[160], body[160];
+    snprintf(subject, sizeof subject, "$JS.API.CONSUMER.MSG.NEXT.%s.%s", h->stream, h->name);
+    snprintf(reply, sizeof reply, "%s.%" PRIu64, h->inbox, ++h->request_no);
+    int n = snprintf(body, sizeof body, "{\"batch\":%d", req->batch);
+    if (send_expires)
+        n += snprintf(body + n, sizeof body - (size_t)n, ",\"expires\":%" PRId64, expires_ns);
+    if (req->max_bytes > 0)
+        n += snprintf(body + n, sizeof body - (size_t)n, ",\"max_bytes\":%" PRId64, req->max_bytes);
+    snprintf(body + n, sizeof body - (size_t)n, "%s}", one_shot ? ",\"no_wait\":true" : "");
+    natsStatus ns = natsConnection_PublishRequestString(jb->nc, subject, reply, body);
+    if (ns != NATS_OK)
+        return jsb_fail(ns, 0, "fetch");
+    /* The server answers by expiry; allow it a little longer before giving up. */
+    int64_t deadline = mono_ms() + expires_ns / PS_NS_PER_MS + 250;
+    ps_status s = PS_OK, end = PS_OK;
+    while (out->count < req->batch) {
+        int64_t left = deadline - mono_ms();
+        if (left <= 0) {
+            end = ps_error(PS_ERR_TIMEOUT, 0, "fetch: no answer from the server before expiry");
+            break;
+        }
+        natsMsg *m = NULL;
+        ns = natsSubscription_NextMsg(&m, h->sub, left);
+        if (ns == NATS_TIMEOUT)
+            continue;
+        if (ns != NATS_OK) {
+            end = jsb_fail(ns, 0, "fetch");
+            break;
+        }
+        const char *status = NULL;
+        if (natsMsg_GetDataLength(m) == 0 && natsMsgHeader_Get(m, "Status", &status) == NATS_OK) {
+            bool current = strcmp(natsMsg_GetSubject(m), reply) == 0;
+            int code = atoi(status);
+            const char *desc = "";
+            natsMsgHeader_Get(m, "Description", &desc);
+            if (current && code != 100)
+                end = pull_status(code, desc ? desc : "");
+            natsMsg_Destroy(m);
+            if (current && code != 100)
+                break;
+            continue; /* heartbeats, and a late status of an earlier request */
+        }
+        /* A delivery, possibly answering an earlier request: it is ours to ack. */
+        s = push_delivery(h, m, out);
+        natsMsg_Destroy(m);
+        if (s != PS_OK)
+            break;
+    }
+    if (s != PS_OK) {
+        ps_msg_list_clear(out);
+        return s;
+    }
+    if (out->count > 0)
+        return PS_OK; /* JS 14.1: a terminating status after messages is swallowed */
+    if (end == PS_OK)
+        return PS_OK;
+    /* No messages: a one-shot the caller did not ask for as no_wait reports
+     * an empty answer as the timeout a memory backend gives. */
+    if (ps_last_error_code() == 0 && end == PS_ERR_NO_MESSAGES && !req->no_wait)
+        return ps_error(PS_ERR_TIMEOUT, 0, "no messages available");
+    return end;
+}
+
+/* ---- acks (JS 7, 14.2) ---------------------------------------------------------------------- */
+
+ps_status jsb_ack(ps_msg *m, ps_ack_kind kind, int64_t nak_delay_ns)
+{
+    jsb_consumer *h = (jsb_consumer *)m->consumer_;
+    const char *reply = ps_msg_reply(m);
+    if (!reply)
+        return ps_error(PS_ERR_NO_MEMORY, 0, "ack: out of memory");
+    char body[64];
+    switch (kind) {
+    case PS_ACK: strcpy(body, "+ACK"); break;
+    case PS_IN_PROGRESS: strcpy(body, "+WPI"); break;
+    case PS_TERM: strcpy(body, "+TERM"); break;
+    case PS_NAK:
+        if (nak_delay_ns > 0)
+            snprintf(body, sizeof body, "-NAK {\"delay\":%" PRId64 "}", nak_delay_ns);
+        else
+            strcpy(body, "-NAK");
+        break;
+    }
+    natsMsg *r = NULL;
+    natsStatus ns = natsConnection_RequestString(&r, h->jb->nc, reply, body, h->jb->timeout_ms);
+    natsMsg_Destroy(r);
+    return ns == NATS_OK ? PS_OK : jsb_fail(ns, 0, "ack");
+}

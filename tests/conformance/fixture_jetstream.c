@@ -1,0 +1,134 @@
+/* fixture_jetstream.c — runs the conformance suite on the JetStream backend
+ * against a real nats-server.
+ *
+ * The server comes from NATS_URL (make test starts one through
+ * ci/nats-server.sh and sets it). Each test gets a new backend connection
+ * on an empty server: setup deletes every stream a previous test left.
+ * Time is real: advance() sleeps, then lets the backend deliver the
+ * advisories that arrived (tick). Restarts go through ci/nats-server.sh
+ * (kill -9 or SIGTERM, then a restart on the same port and store) when
+ * JETSIM_NATS_RESTART names the script's server; otherwise the restart
+ * tests are skipped with their reason printed.
+ *
+ * Without NATS_URL, or in a library built without cnats, the suite is not
+ * run and the binary says why (exit 0, so `make test` without a server
+ * still tests everything else).
+ *
+ * Not: a place for server-only tests (tests/test_jetstream.c has those).
+ */
+#include "conformance.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ps_jetstream.h"
+
+#ifdef PS_HAVE_NATS
+#include <nats/nats.h>
+
+static natsConnection *g_admin; /* for cleaning up between tests */
+static jsCtx *g_js;
+
+static ps_status delete_all_streams(void)
+{
+    jsStreamNamesList *names = NULL;
+    jsErrCode jerr = 0;
+    natsStatus ns = js_StreamNames(&names, g_js, NULL, &jerr);
+    if (ns == NATS_NOT_FOUND)
+        return PS_OK; /* no streams at all */
+    if (ns != NATS_OK)
+        return ps_error(PS_ERR_IO, (int)jerr, "listing streams: %s", nats_GetLastError(NULL));
+    for (int i = 0; i < names->Count; i++) {
+        ns = js_DeleteStream(g_js, names->List[i], NULL, &jerr);
+        if (ns != NATS_OK && ns != NATS_NOT_FOUND) {
+            ps_status s = ps_error(PS_ERR_IO, (int)jerr, "deleting stream %s: %s", names->List[i],
+                                   nats_GetLastError(NULL));
+            jsStreamNamesList_Destroy(names);
+            return s;
+        }
+    }
+    jsStreamNamesList_Destroy(names);
+    return PS_OK;
+}
+#endif
+
+static const char *g_url;
+
+static ps_status js_setup(conf_fixture *f)
+{
+#ifdef PS_HAVE_NATS
+    ps_status s = delete_all_streams();
+    if (s != PS_OK)
+        return s;
+#endif
+    f->clock = ps_clock_real();
+    ps_jetstream_options o = {.urls = &g_url, .urls_len = 1, .client_name = "jetsim-conformance",
+                              .request_timeout_ms = 2000};
+    return ps_jetstream_new(&f->b, &o);
+}
+
+static void js_teardown(conf_fixture *f)
+{
+    ps_backend_close(f->b);
+    f->b = NULL;
+#ifdef PS_HAVE_NATS
+    delete_all_streams();
+#endif
+}
+
+static void js_advance(conf_fixture *f, int64_t ns)
+{
+    if (ns > 0) {
+        struct timespec ts = {(time_t)(ns / PS_NS_PER_SEC), (long)(ns % PS_NS_PER_SEC)};
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+    }
+    ps_status s = ps_backend_tick(f->b);
+    if (s != PS_OK)
+        fail_msg("tick failed: %s: %s", ps_status_name(s), ps_last_error());
+}
+
+int main(void)
+{
+    if (!ps_jetstream_available()) {
+        printf("conformance on jetstream: SKIPPED: this library was built without cnats "
+               "(install libnats-dev and rebuild)\n");
+        return 0;
+    }
+    g_url = getenv("NATS_URL");
+    if (!g_url || !*g_url) {
+        printf("conformance on jetstream: SKIPPED: NATS_URL is not set (make test starts a server "
+               "through ci/nats-server.sh when nats-server or Docker is available)\n");
+        return 0;
+    }
+#ifdef PS_HAVE_NATS
+    natsStatus ns = natsConnection_ConnectTo(&g_admin, g_url);
+    if (ns == NATS_OK)
+        ns = natsConnection_JetStream(&g_js, g_admin, NULL);
+    if (ns != NATS_OK) {
+        fprintf(stderr, "conformance on jetstream: cannot reach %s: %s\n", g_url,
+                nats_GetLastError(NULL));
+        return 1;
+    }
+#endif
+    conf_fixture f = {
+        .name = "jetstream",
+        .b = NULL,
+        .clock = NULL,
+        .real_time = true,
+        .setup = js_setup,
+        .teardown = js_teardown,
+        .advance = js_advance,
+        .restart = NULL,
+        .priv = NULL,
+    };
+    int failed = conf_run_all(&f);
+#ifdef PS_HAVE_NATS
+    jsCtx_Destroy(g_js);
+    natsConnection_Destroy(g_admin);
+    nats_Close();
+#endif
+    return failed == 0 ? 0 : 1;
+}
