@@ -55,6 +55,7 @@ CONF_SRC := $(filter-out tests/conformance/fixture_%.c,$(wildcard tests/conforma
 CONF_OBJ := $(CONF_SRC:%.c=$(BUILD)/obj/%.o)
 CONF_BIN := $(BUILD)/tests/conformance_memory
 CONF_JS_BIN := $(BUILD)/tests/conformance_jetstream
+SERVER_BIN := $(BUILD)/tests/jetstream_server
 
 STATIC := $(BUILD)/libjetsim.a
 SHARED := $(BUILD)/libjetsim.so
@@ -108,6 +109,10 @@ $(BUILD)/obj/tests/conformance/fixture_jetstream.o: tests/conformance/fixture_je
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(JS_CFLAGS) -Wno-missing-prototypes -Itests -MMD -MP -c $< -o $@
 
+$(SERVER_BIN): tests/jetstream/test_server.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(JS_CFLAGS) -Wno-missing-prototypes -o $@ $< $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lcmocka
+
 $(CONF_JS_BIN): $(CONF_OBJ) $(BUILD)/obj/tests/conformance/fixture_jetstream.o $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) $(JS_LIBS) -lcmocka
@@ -115,11 +120,30 @@ $(CONF_JS_BIN): $(CONF_OBJ) $(BUILD)/obj/tests/conformance/fixture_jetstream.o $
 test: all
 	@$(MAKE) --no-print-directory test-run
 
-# Runs every unit test binary and the conformance suite; fails if any fails.
-test-run: $(UNIT_BIN) $(CONF_BIN)
+# The JetStream runs need cnats; without it they are reported as skipped.
+ifeq ($(HAVE_NATS),1)
+  JS_TEST_BIN := $(CONF_JS_BIN) $(SERVER_BIN)
+else
+  JS_TEST_BIN :=
+endif
+
+# Runs every unit test binary and the conformance suite on the memory
+# backend, then the same suite on the JetStream backend against a real
+# nats-server (ci/with-nats.sh starts one unless NATS_URL names one) and
+# the server tests (auth, kill -9), which start servers of their own.
+# Fails if any fails; a run that could not get a server says SKIPPED.
+test-run: $(UNIT_BIN) $(CONF_BIN) $(JS_TEST_BIN)
 	@fail=0; for t in $(UNIT_BIN) $(CONF_BIN); do \
 	  echo "== $$t"; $$t || fail=1; \
 	done; \
+	if [ "$(HAVE_NATS)" != 1 ]; then \
+	  echo "== jetstream: SKIPPED: libnats (cnats) is not installed; the backend is a stub"; \
+	else \
+	  echo "== $(CONF_JS_BIN)"; ci/with-nats.sh $(CONF_JS_BIN); rc=$$?; \
+	  if [ $$rc -eq 77 ]; then echo "== jetstream conformance: SKIPPED (no server)"; \
+	  elif [ $$rc -ne 0 ]; then fail=1; fi; \
+	  echo "== $(SERVER_BIN)"; $(SERVER_BIN) || fail=1; \
+	fi; \
 	if [ $$fail -ne 0 ]; then echo "TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
 
 test-asan:
@@ -136,15 +160,26 @@ coverage:
 
 # ---- bench and fuzz -------------------------------------------------------------
 
-BENCH_SRC := $(wildcard bench/*.c)
+# bench_jetstream needs cnats and a server: ci/with-nats.sh starts one
+# (or uses NATS_URL); without either it prints that it was skipped.
+ifeq ($(HAVE_NATS),1)
+  BENCH_SRC := $(wildcard bench/*.c)
+else
+  BENCH_SRC := $(filter-out bench/bench_jetstream.c,$(wildcard bench/*.c))
+endif
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 $(BUILD)/bench/%: bench/%.c $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -O2 -o $@ $< $(STATIC) $(LDLIBS_ALL) $(JS_LIBS)
+	$(CC) $(CFLAGS_ALL) $(JS_CFLAGS) -O2 -o $@ $< $(STATIC) $(LDLIBS_ALL) $(JS_LIBS)
 
 bench: $(BENCH_BIN)
-	@for b in $(BENCH_BIN); do $$b || exit 1; done
+	@for b in $(BENCH_BIN); do \
+	  case $$b in \
+	    *bench_jetstream) ci/with-nats.sh $$b; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 77 ] || exit 1 ;; \
+	    *) $$b || exit 1 ;; \
+	  esac; \
+	done
 
 FUZZ_CC ?= clang
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)

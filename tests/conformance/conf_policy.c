@@ -123,6 +123,25 @@ CONF_TEST(test_js6_2_by_start_time_starts_at_first_newer)
     CONF_FETCH_SEQS(c, 2, 3, 4);
 }
 
+/* JS 6.2: a start time early in its second (fraction .010000000) is
+ * honoured to the nanosecond. cnats 3.4.1 would send it as .10000000, 90 ms
+ * late, and the consumer would start past message 3; the JetStream backend
+ * creates such consumers itself. */
+CONF_TEST(test_js6_2_by_start_time_early_in_the_second)
+{
+    conf_stream(f, "DP", "dp.>", PS_RETENTION_LIMITS);
+    conf_pub_n(f, "dp.a", 2);
+    int64_t now = ps_clock_now(f->clock);
+    int64_t boundary = now - now % PS_NS_PER_SEC + PS_NS_PER_SEC;
+    conf_advance_ms(f, (boundary - now) / CONF_MS + 50); /* 50 ms into the next second */
+    conf_pub_n(f, "dp.a", 2);
+    ps_consumer_config cc = {.durable = "C", .deliver_policy = PS_DELIVER_BY_START_TIME,
+                             .opt_start_time_ns = boundary + 10 * CONF_MS};
+    ps_consumer *c = conf_consumer(f, "DP", &cc);
+    conf_expect_pair(conf_cinfo(c)->delivered, 0, 2);
+    CONF_FETCH_SEQS(c, 2, 3, 4);
+}
+
 /* JS 6.2 / 9: LastPerSubject delivers the last message of each matching
  * subject in seq order, then continues with new messages; num_pending
  * counts subjects whose last seq is still ahead. */

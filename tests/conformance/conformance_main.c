@@ -155,6 +155,7 @@
     X(test_js6_2_by_start_seq_beyond_last_is_clamped)                        \
     X(test_js6_2_by_start_seq_below_first_is_clamped)                        \
     X(test_js6_2_by_start_time_starts_at_first_newer)                        \
+    X(test_js6_2_by_start_time_early_in_the_second)                          \
     X(test_js6_2_last_per_subject_then_new)                                  \
     /* conf_delivery.c */                                                    \
     X(test_js6_9_first_delivery_metadata)                                    \

@@ -7,8 +7,10 @@
  * Time is real: advance() sleeps, then lets the backend deliver the
  * advisories that arrived (tick). Restarts go through ci/nats-server.sh
  * (kill -9 or SIGTERM, then a restart on the same port and store) when
- * JETSIM_NATS_RESTART names the script's server; otherwise the restart
- * tests are skipped with their reason printed.
+ * JETSIM_NATS_RESTART="SCRIPT NAME" names the script and the server's name;
+ * otherwise the restart tests are skipped with their reason printed. A
+ * power loss cannot be produced on a real server here: those tests are
+ * skipped with that reason.
  *
  * Without NATS_URL, or in a library built without cnats, the suite is not
  * run and the binary says why (exit 0, so `make test` without a server
@@ -56,6 +58,45 @@ static ps_status delete_all_streams(void)
 
 static const char *g_url;
 
+/* "SCRIPT NAME": how to restart the server (ci/nats-server.sh and the name
+ * it was started under), from JETSIM_NATS_RESTART; NULL: no restarts. */
+static const char *g_restart;
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* JS 13.1 on a real server: SIGTERM (graceful) or kill -9 (crash), then a
+ * restart on the same port and store; returns once the backend's own
+ * connection has come back and JetStream answers. An OS crash (power loss)
+ * cannot be produced on this machine. */
+static ps_status js_restart(conf_fixture *f, ps_restart_kind kind)
+{
+    if (kind == PS_RESTART_POWER_LOSS)
+        return ps_error(PS_ERR_NOT_SUPPORTED, 0,
+                        "a power loss (unsynced writes lost) cannot be produced on a real server here");
+    char cmd[1024], script[256], name[128];
+    if (sscanf(g_restart, "%255s %127s", script, name) != 2)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "JETSIM_NATS_RESTART must be \"SCRIPT NAME\"");
+    snprintf(cmd, sizeof cmd, "%s %s %s >&2 && %s restart %s >/dev/null", script,
+             kind == PS_RESTART_GRACEFUL ? "term" : "kill", name, script, name);
+    if (system(cmd) != 0)
+        return ps_error(PS_ERR_IO, 0, "restart failed: %s", cmd);
+    /* Wait for the backend's connection to come back (cnats reconnects). */
+    for (int i = 0; i < 200; i++) {
+        ps_stream_info si = {0};
+        ps_status s = ps_stream_info_get(f->b, "JETSIM_RESTART_PROBE", &si);
+        ps_stream_info_clear(&si);
+        if (s == PS_ERR_STREAM_NOT_FOUND || s == PS_OK)
+            return PS_OK;
+        sleep_ms(50);
+    }
+    return ps_error(PS_ERR_IO, 0, "the server did not come back within 10 s of the restart");
+}
+
 static ps_status js_setup(conf_fixture *f)
 {
 #ifdef PS_HAVE_NATS
@@ -65,7 +106,8 @@ static ps_status js_setup(conf_fixture *f)
 #endif
     f->clock = ps_clock_real();
     ps_jetstream_options o = {.urls = &g_url, .urls_len = 1, .client_name = "jetsim-conformance",
-                              .request_timeout_ms = 2000};
+                              .request_timeout_ms = 2000, .reconnect_attempts = -1,
+                              .reconnect_wait_ms = 50};
     return ps_jetstream_new(&f->b, &o);
 }
 
@@ -124,6 +166,12 @@ int main(void)
         .restart = NULL,
         .priv = NULL,
     };
+    g_restart = getenv("JETSIM_NATS_RESTART");
+    if (g_restart && *g_restart)
+        f.restart = js_restart;
+    else
+        printf("conformance on jetstream: restart tests skipped: JETSIM_NATS_RESTART is not set "
+               "(make test sets it when it started the server itself)\n");
     int failed = conf_run_all(&f);
 #ifdef PS_HAVE_NATS
     jsCtx_Destroy(g_js);
