@@ -203,8 +203,12 @@ static ps_status add_by_start_time(jsb_backend *jb, const char *stream, const ps
     gmtime_r(&secs, &tm);
     size_t wn = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(when + wn, sizeof when - wn, ".%09" PRId64 "Z", c->opt_start_time_ns % PS_NS_PER_SEC);
-    jput(&b, "{\"stream_name\":\"%s\",\"config\":{\"deliver_policy\":\"%s\",\"opt_start_time\":\"%s\"",
-         stream, deliver_names[c->deliver_policy], when);
+    jput(&b, "{\"stream_name\":\"%s\",\"config\":{\"deliver_policy\":\"%s\"", stream,
+         deliver_names[c->deliver_policy]);
+    if (c->opt_start_time_ns > 0) /* as cnats: unset is left out, for the server to refuse */
+        jput(&b, ",\"opt_start_time\":\"%s\"", when);
+    if (c->opt_start_seq > 0)
+        jput(&b, ",\"opt_start_seq\":%" PRIu64, c->opt_start_seq);
     jput(&b, ",\"ack_policy\":\"%s\",\"replay_policy\":\"%s\"", ack_names[c->ack_policy],
          c->replay_policy == PS_REPLAY_ORIGINAL ? "original" : "instant");
     if (c->durable)

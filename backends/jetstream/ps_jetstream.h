@@ -6,10 +6,18 @@
  * (ps_memory_new -> ps_jetstream_new). The options below map one to one
  * onto cnats's natsOptions.
  *
- * Status: this header is final in shape, but the library ships a stub for
- * now (backends/jetstream/jsb_stub.c): ps_jetstream_new returns
- * PS_ERR_NOT_BUILT and ps_jetstream_available() is false. The cnats
- * implementation is issue 3.
+ * Without libnats at build time the library carries a stub instead
+ * (jsb_stub.c): ps_jetstream_new returns PS_ERR_NOT_BUILT and
+ * ps_jetstream_available() is false.
+ *
+ * Behaviour at the boundary: cnats statuses and JetStream err_codes become
+ * jetsim statuses (ps_last_error_code() keeps the err_code,
+ * ps_last_native_code() cnats's natsStatus); a fetch sends its own pull
+ * requests, so expires_ns 0 is a no_wait request; acks wait for the
+ * server's reply; advisories and async publish results are delivered on
+ * the caller's thread from later calls (ps_backend_tick, ps_fetch,
+ * ps_publish_async, ps_publish_async_complete). No restart or tick of
+ * time: a real server keeps its own clock.
  *
  * This module is not: a server launcher (ci/ scripts start nats-server),
  * nor a general NATS client (only what the contract needs).
