@@ -58,6 +58,16 @@ static void server_cmd(const char *verb, const char *name)
         fail_msg("%s failed", cmd);
 }
 
+/* Each test's server, stopped in the teardown whatever the test did (a
+ * failed assertion leaves the test early). The setup stops a leftover of
+ * an earlier, interrupted run first, so every test starts on an empty store. */
+static int stop_server(void **state)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "%s stop %s >/dev/null 2>&1", SCRIPT, (const char *)*state);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 static int skip_without_backend(void)
 {
     if (!ps_jetstream_available()) {
@@ -116,7 +126,6 @@ static void test_auth_user_password(void **state)
     ps_jetstream_options good = {.user = "jet", .password = "s3cret"};
     ps_jetstream_options bad = {.user = "jet", .password = "wrong"};
     check_auth(url, &good, &bad);
-    server_cmd("stop", "test-auth-user");
 }
 
 static void test_auth_token(void **state)
@@ -132,25 +141,28 @@ static void test_auth_token(void **state)
     ps_jetstream_options good = {.token = "t0ken-xyz"};
     ps_jetstream_options bad = {.token = "not-the-token"};
     check_auth(url, &good, &bad);
-    server_cmd("stop", "test-auth-token");
 }
 
 /* ---- kill -9 in the middle of a publish/consume loop ------------------------------ */
 
-#define KILL_MSGS 3000
+#define KILL_MSGS 200000 /* an upper bound; the loop runs until after the restart */
 
 typedef struct killer {
     const char *name;
     int delay_ms, down_ms;
+    int killed; /* set (atomically) once the server is killed */
+    int done;   /* set (atomically) once the server is back */
 } killer;
 
 static void *kill_and_restart(void *arg)
 {
-    const killer *k = arg;
+    killer *k = arg;
     sleep_ms(k->delay_ms);
     server_cmd("kill", k->name);
+    __atomic_store_n(&k->killed, 1, __ATOMIC_RELEASE);
     sleep_ms(k->down_ms);
     server_cmd("restart", k->name);
+    __atomic_store_n(&k->done, 1, __ATOMIC_RELEASE);
     return NULL;
 }
 
@@ -178,10 +190,9 @@ static int consume(ps_consumer *c, int64_t expires_ns, int *seen)
  * least once: redelivery of acked work after a crash is allowed, JS 13.1). */
 static void test_kill9_loses_no_acknowledged_publish(void **state)
 {
-    (void)state;
     if (skip_without_backend())
         skip();
-    const char *name = "test-kill9";
+    const char *name = *state;
     char url[128];
     if (!server_start(name, NULL, url, sizeof url)) {
         print_message("skipped: no nats-server could be started through %s\n", SCRIPT);
@@ -203,11 +214,18 @@ static void test_kill9_loses_no_acknowledged_publish(void **state)
     static bool acked[KILL_MSGS];
     memset(seen, 0, sizeof seen);
     memset(acked, 0, sizeof acked);
-    killer k = {name, 300, 700};
+    killer k = {name, 300, 700, 0, 0};
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, kill_and_restart, &k), 0);
-    int failures = 0;
-    for (int i = 0; i < KILL_MSGS; i++) {
+    int failures = 0, dup_acks = 0, total = KILL_MSGS, before = -1, after = -1;
+    for (int i = 0; i < total; i++) {
+        if (before < 0 && __atomic_load_n(&k.killed, __ATOMIC_ACQUIRE))
+            before = i;
+        /* Keep going until 1,000 publishes after the server is back. */
+        if (after < 0 && __atomic_load_n(&k.done, __ATOMIC_ACQUIRE)) {
+            after = i;
+            total = i + 1000 < KILL_MSGS ? i + 1000 : KILL_MSGS;
+        }
         char id[16];
         snprintf(id, sizeof id, "k-%d", i);
         ps_out_msg m = {.subject = "kill.job", .data = id, .len = strlen(id), .msg_id = id};
@@ -215,8 +233,10 @@ static void test_kill9_loses_no_acknowledged_publish(void **state)
          * that safe); give up after 10 s. */
         for (int attempt = 0; attempt < 100 && !acked[i]; attempt++) {
             ps_pub_ack ack;
-            if (ps_publish(b, &m, &ack) == PS_OK)
+            if (ps_publish(b, &m, &ack) == PS_OK) {
                 acked[i] = true;
+                dup_acks += ack.duplicate; /* a retry whose first try was stored */
+            }
             else {
                 failures++;
                 sleep_ms(100);
@@ -230,7 +250,7 @@ static void test_kill9_loses_no_acknowledged_publish(void **state)
     for (int idle = 0; idle < 3;)
         idle = consume(con, 1000 * 1000000LL, seen) ? 0 : idle + 1;
     int lost = 0, dup = 0, npub = 0;
-    for (int i = 0; i < KILL_MSGS; i++) {
+    for (int i = 0; i < total; i++) {
         npub += acked[i];
         if (acked[i] && seen[i] == 0) {
             if (lost < 10)
@@ -239,22 +259,35 @@ static void test_kill9_loses_no_acknowledged_publish(void **state)
         }
         dup += seen[i] > 1;
     }
-    print_message("kill -9: %d publishes acknowledged, %d publish attempts failed during the outage, "
-                  "%d delivered more than once, %d lost\n", npub, failures, dup, lost);
-    assert_int_equal(npub, KILL_MSGS);
-    assert_true(failures > 0); /* the kill did land in the middle of the loop */
+    print_message("kill -9: %d publishes acknowledged (%d before the kill, %d before the server "
+                  "was back), %d publish "
+                  "attempts failed during the outage (%d retries answered as duplicates), %d "
+                  "delivered more than once, %d lost\n",
+                  npub, before, after, failures, dup_acks, dup, lost);
+    ps_stream_info si = {0};
+    if (ps_stream_info_get(b, "KILL", &si) == PS_OK)
+        print_message("after the drain: stream KILL holds %llu messages (seq %llu..%llu)\n",
+                      (unsigned long long)si.state.msgs, (unsigned long long)si.state.first_seq,
+                      (unsigned long long)si.state.last_seq);
+    ps_stream_info_clear(&si);
+    /* the kill landed in the middle of the loop: publishes before it and after the restart */
+    assert_true(before > 0);
+    assert_true(after >= before && total > after);
+    assert_int_equal(npub, total);
     assert_int_equal(lost, 0);
     ps_consumer_free(con);
     ps_backend_close(b);
-    server_cmd("stop", name);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_auth_user_password),
-        cmocka_unit_test(test_auth_token),
-        cmocka_unit_test(test_kill9_loses_no_acknowledged_publish),
+        cmocka_unit_test_prestate_setup_teardown(test_auth_user_password, stop_server, stop_server,
+                                                 (void *)"test-auth-user"),
+        cmocka_unit_test_prestate_setup_teardown(test_auth_token, stop_server, stop_server,
+                                                 (void *)"test-auth-token"),
+        cmocka_unit_test_prestate_setup_teardown(test_kill9_loses_no_acknowledged_publish, stop_server,
+                                                 stop_server, (void *)"test-kill9"),
     };
     return cmocka_run_group_tests_name("jetstream server", tests, NULL, NULL);
 }
