@@ -12,8 +12,9 @@
 # NAME defaults to "default". `start` and `restart` print exactly one line on
 # stdout, the client URL nats://127.0.0.1:PORT; every progress message goes
 # to stderr. A server comes from, in this order:
-#   1. NATS_URL, when set: nothing is started, the URL is recorded (mode
-#      "external") after a TCP check of its host and port;
+#   1. NATS_URL, when set and no authorization is asked for: nothing is
+#      started, the URL is recorded (mode "external") after a TCP check of
+#      its host and port;
 #   2. the nats-server binary (PATH, then /usr/sbin, /usr/local/{s,}bin;
 #      NATS_SERVER_BIN overrides): `nats-server -js -a 127.0.0.1 -p PORT
 #      -m MONPORT -sd STOREDIR` in its own session, logging to a file;
@@ -31,7 +32,9 @@
 #   NATS_SERVER_USER + NATS_SERVER_PASSWORD, or NATS_SERVER_TOKEN:
 #                              start with authorization; a config file is
 #                              written and passed with -c (binary mode only)
-#   NATS_URL                   use this server instead of starting one
+#   NATS_URL                   use this server instead of starting one (not when
+#                              authorization is asked for: then one is started);
+#                              NATS_URL= (empty) starts one regardless
 #
 # State directory ROOT/NAME: mode (binary|docker|external), url, port,
 # monport, store, log, args (the server's argv, one per line), config (the
@@ -311,6 +314,21 @@ remove_all() {
 # ---- commands -----------------------------------------------------------------
 
 cmd_start() {
+  local auth="" bin=""
+  if [ -n "${NATS_SERVER_TOKEN:-}" ]; then
+    [ -z "${NATS_SERVER_USER:-}${NATS_SERVER_PASSWORD:-}" ] ||
+      die "set either NATS_SERVER_TOKEN or NATS_SERVER_USER + NATS_SERVER_PASSWORD, not both"
+    auth=token
+  elif [ -n "${NATS_SERVER_USER:-}${NATS_SERVER_PASSWORD:-}" ]; then
+    if [ -z "${NATS_SERVER_USER:-}" ] || [ -z "${NATS_SERVER_PASSWORD:-}" ]; then
+      die "NATS_SERVER_USER and NATS_SERVER_PASSWORD go together"
+    fi
+    auth=user
+  fi
+  if [ -n "${NATS_SERVER_BIN:-}" ] && [ ! -x "$NATS_SERVER_BIN" ]; then
+    die "NATS_SERVER_BIN=$NATS_SERVER_BIN is not executable"
+  fi
+
   if [ -f "$SD/mode" ]; then
     if running; then
       if [ -n "${NATS_URL:-}" ] && [ "$(get mode)" != external ] && [ "$NATS_URL" != "$(get url)" ]; then
@@ -325,7 +343,9 @@ cmd_start() {
   fi
   (umask 077 && mkdir -p "$SD")
 
-  if [ -n "${NATS_URL:-}" ]; then
+  if [ -n "${NATS_URL:-}" ] && [ -n "$auth" ]; then
+    say "NATS_URL is ignored: authorization was asked for, so a server of our own is started"
+  elif [ -n "${NATS_URL:-}" ]; then
     # The first URL of a list; host and port, without scheme or credentials.
     local hp host port
     hp="${NATS_URL%%,*}"
@@ -344,18 +364,6 @@ cmd_start() {
     say "using the external server NATS_URL=$NATS_URL"
     echo "$NATS_URL"
     return 0
-  fi
-
-  local auth="" bin=""
-  if [ -n "${NATS_SERVER_TOKEN:-}" ]; then
-    [ -z "${NATS_SERVER_USER:-}${NATS_SERVER_PASSWORD:-}" ] ||
-      die "set either NATS_SERVER_TOKEN or NATS_SERVER_USER + NATS_SERVER_PASSWORD, not both"
-    auth=token
-  elif [ -n "${NATS_SERVER_USER:-}${NATS_SERVER_PASSWORD:-}" ]; then
-    if [ -z "${NATS_SERVER_USER:-}" ] || [ -z "${NATS_SERVER_PASSWORD:-}" ]; then
-      die "NATS_SERVER_USER and NATS_SERVER_PASSWORD go together"
-    fi
-    auth=user
   fi
 
   if bin="$(find_bin)"; then

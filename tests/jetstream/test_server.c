@@ -38,7 +38,9 @@ static void sleep_ms(int ms)
 static bool server_start(const char *name, const char *env, char *url, size_t cap)
 {
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "%s %s start %s", env ? env : "", SCRIPT, name);
+    /* NATS_URL emptied: these tests need servers of their own, to kill and
+     * to configure, even where the environment names a shared one. */
+    snprintf(cmd, sizeof cmd, "NATS_URL= %s %s start %s", env ? env : "", SCRIPT, name);
     FILE *p = popen(cmd, "r");
     if (!p)
         return false;
