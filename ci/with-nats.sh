@@ -5,7 +5,7 @@
 #
 # With NATS_URL already set, runs COMMAND against that server and touches
 # nothing else. Otherwise starts one through ci/nats-server.sh under the
-# name `jetsim-test` (nats-server binary, else Docker), exports NATS_URL and
+# name `jetsim-test-<pid>` (nats-server binary, else Docker), exports NATS_URL and
 # JETSIM_NATS_RESTART="ci/nats-server.sh jetsim-test" (so tests may kill and
 # restart it), runs COMMAND, and stops the server however COMMAND ends,
 # Ctrl-C included. Exits with COMMAND's status; with 77 (skipped) and a
@@ -15,7 +15,7 @@
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 script="$here/nats-server.sh"
-name="${JETSIM_NATS_NAME:-jetsim-test}"
+name="${JETSIM_NATS_NAME:-jetsim-test-$$}" # per run: two runs never share a server
 
 if [ $# -eq 0 ] || [ "$1" = "--help" ] || [ "$1" = "-h" ]; then
   sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'

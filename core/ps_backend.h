@@ -316,7 +316,8 @@ struct ps_backend_ops {
      * backend's pub_result_fn later, tagged with `token`. */
     ps_status (*publish_async)(ps_backend *b, const ps_out_msg *m, uint64_t token);
     /* Waits until every outstanding async publish has its result
-     * (delivered before it returns) or timeout_ns passes (PS_ERR_TIMEOUT). */
+     * (delivered before it returns) or timeout_ns passes (PS_ERR_TIMEOUT,
+     * the rest reported as timeouts). */
     ps_status (*publish_async_complete)(ps_backend *b, int64_t timeout_ns);
 };
 
@@ -405,8 +406,10 @@ ps_status ps_ack(ps_msg *m, ps_ack_kind kind, int64_t nak_delay_ns);
 ps_status ps_publish_async(ps_backend *b, const ps_out_msg *m, uint64_t token);
 
 /* Waits until every async publish has reported (PS_OK) or timeout_ns has
- * passed (PS_ERR_TIMEOUT; the rest report later). timeout_ns 0: the
- * backend's request timeout. */
+ * passed (PS_ERR_TIMEOUT). Either way every async publish has its result
+ * when it returns: those whose PubAck had not come by then are reported
+ * as PS_ERR_TIMEOUT (a late PubAck is dropped; retry with the same msg_id,
+ * which dedup makes safe). timeout_ns 0: the backend's request timeout. */
 ps_status ps_publish_async_complete(ps_backend *b, int64_t timeout_ns);
 
 /* Registers the async publish result callback (NULL to remove). */

@@ -357,6 +357,13 @@ static ps_status push_delivery(jsb_consumer *h, natsMsg *m, ps_msg_list *out)
     meta.consumer = h->name;
     pm->meta = meta;
     pm->consumer_ = &h->base;
+    /* Acks go to the server's own reply subject, not one rebuilt from the
+     * metadata: with a domain or an account hash (the 12-token form) the
+     * rebuilt one would reach no one. */
+    free(pm->reply_);
+    pm->reply_ = strdup(reply);
+    if (!pm->reply_)
+        return ps_error(PS_ERR_NO_MEMORY, 0, "fetch: out of memory");
     return PS_OK;
 }
 

@@ -189,7 +189,8 @@ static void push_ready(jsb_async *a, const ps_pub_result *r)
         a->ready = n;
         a->capready = ncap;
     }
-    a->ready[a->nready++] = *r;
+    a->ready[a->nready] = *r;
+    __atomic_store_n(&a->nready, a->nready + 1, __ATOMIC_RELEASE);
 }
 
 /* cnats's thread: one PubAck or error for a message we sent. */
@@ -211,6 +212,9 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
     if (map_take(a, msg, &r.token))
         push_ready(a, &r);
     pthread_mutex_unlock(&a->lock);
+    /* The handler owns the original message (nats.h, jsPubAckHandler); its
+     * address left the map above, so a new message may reuse it. */
+    natsMsg_Destroy(msg);
 }
 
 ps_status jsb_async_init(jsb_backend *jb, jsOptions *jo)
@@ -265,7 +269,7 @@ ps_status jsb_publish_async(ps_backend *b, const ps_out_msg *m, uint64_t token)
 {
     jsb_backend *jb = (jsb_backend *)b;
     jsb_async *a = jb->async;
-    if (a->nready)
+    if (__atomic_load_n(&a->nready, __ATOMIC_ACQUIRE)) /* a hint; deliver_ready locks */
         deliver_ready(jb);
     natsMsg *msg = NULL;
     natsStatus ns = build_msg(&msg, m);
@@ -278,11 +282,11 @@ ps_status jsb_publish_async(ps_backend *b, const ps_out_msg *m, uint64_t token)
         natsMsg_Destroy(msg);
         return ps_error(PS_ERR_NO_MEMORY, 0, "publish async: out of memory");
     }
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MaxWait = jb->timeout_ms; /* a lost PubAck becomes a timeout result */
+    /* No per-message MaxWait: cnats 3.4.1 keeps each such timer until it
+     * expires, whether or not the PubAck came. A PubAck that never comes is
+     * reported by ps_publish_async_complete instead (see below). */
     const natsMsg *key = msg;
-    ns = js_PublishMsgAsync(jb->js, &msg, &po);
+    ns = js_PublishMsgAsync(jb->js, &msg, NULL);
     if (ns != NATS_OK) {
         uint64_t t;
         pthread_mutex_lock(&a->lock);
@@ -294,6 +298,25 @@ ps_status jsb_publish_async(ps_backend *b, const ps_out_msg *m, uint64_t token)
     return PS_OK;
 }
 
+/* The publishes still waiting when complete() gives up: cnats hands them
+ * back (and forgets them, so a late PubAck is dropped) and each is reported
+ * as a timeout. A retry with the same message id is then safe (JS 3.3). */
+static void expire_pending(jsb_backend *jb)
+{
+    natsMsgList pending = {0};
+    if (js_PublishAsyncGetPendingList(&pending, jb->js) != NATS_OK)
+        return;
+    jsb_async *a = jb->async;
+    pthread_mutex_lock(&a->lock);
+    for (int i = 0; i < pending.Count; i++) {
+        ps_pub_result r = {.status = PS_ERR_TIMEOUT};
+        if (pending.Msgs[i] && map_take(a, pending.Msgs[i], &r.token))
+            push_ready(a, &r);
+    }
+    pthread_mutex_unlock(&a->lock);
+    natsMsgList_Destroy(&pending);
+}
+
 ps_status jsb_publish_async_complete(ps_backend *b, int64_t timeout_ns)
 {
     jsb_backend *jb = (jsb_backend *)b;
@@ -301,6 +324,8 @@ ps_status jsb_publish_async_complete(ps_backend *b, int64_t timeout_ns)
     jsPubOptions_Init(&po);
     po.MaxWait = timeout_ns > 0 ? (timeout_ns + PS_NS_PER_MS - 1) / PS_NS_PER_MS : jb->timeout_ms;
     natsStatus ns = js_PublishAsyncComplete(jb->js, &po);
+    if (ns == NATS_TIMEOUT)
+        expire_pending(jb);
     deliver_ready(jb);
     return ns == NATS_OK ? PS_OK : jsb_fail(ns, 0, "publish async complete");
 }

@@ -39,6 +39,66 @@ CONF_TEST(test_js3_2_puback_names_stream_and_sequence)
     assert_int_equal(pa.seq, 2);
 }
 
+/* JS 3.2 through ps_publish_async: every publish gets exactly one result,
+ * tagged with its token, carrying the PubAck the sync path would have
+ * given (sequence, duplicate) or its error (no stream: no responders);
+ * complete() returns once all are in. */
+typedef struct async_log {
+    ps_pub_result r[16];
+    int n;
+} async_log;
+
+static void on_pub_result(void *user, const ps_pub_result *r)
+{
+    async_log *log = user;
+    if (log->n < 16)
+        log->r[log->n] = *r;
+    log->n++;
+}
+
+static const ps_pub_result *result_for(const async_log *log, uint64_t token)
+{
+    for (int i = 0; i < log->n && i < 16; i++)
+        if (log->r[i].token == token)
+            return &log->r[i];
+    return NULL;
+}
+
+CONF_TEST(test_js3_2_async_publish_reports_each_puback)
+{
+    stream(f, "AP", "ap.>");
+    static async_log log;
+    memset(&log, 0, sizeof log);
+    ps_backend_set_pub_result_handler(f->b, on_pub_result, &log);
+    for (uint64_t t = 1; t <= 4; t++) {
+        ps_out_msg m = out_msg("ap.a", "x");
+        m.msg_id = t == 4 ? "id-1" : (t == 1 ? "id-1" : NULL); /* 4 repeats 1's id */
+        conf_ok(ps_publish_async(f->b, &m, 100 + t));
+    }
+    ps_out_msg lost = out_msg("nostream.a", "x");
+    conf_ok(ps_publish_async(f->b, &lost, 200));
+    conf_ok(ps_publish_async_complete(f->b, 2000 * CONF_MS));
+    ps_backend_set_pub_result_handler(f->b, NULL, NULL);
+    assert_int_equal(log.n, 5);
+    for (uint64_t t = 1; t <= 3; t++) {
+        const ps_pub_result *r = result_for(&log, 100 + t);
+        assert_non_null(r);
+        assert_int_equal(r->status, PS_OK);
+        assert_string_equal(r->ack.stream, "AP");
+        assert_int_equal(r->ack.seq, t);
+        assert_false(r->ack.duplicate);
+    }
+    const ps_pub_result *dup = result_for(&log, 104);
+    assert_non_null(dup);
+    assert_int_equal(dup->status, PS_OK);
+    assert_true(dup->ack.duplicate);
+    assert_int_equal(dup->ack.seq, 1);
+    const ps_pub_result *nr = result_for(&log, 200);
+    assert_non_null(nr);
+    assert_int_equal(nr->status, PS_ERR_NO_RESPONDERS);
+    assert_int_equal(conf_state(f, "AP").msgs, 3);
+}
+
 /* JS 3.1: a captured message is stored with its subject and data. */
 CONF_TEST(test_js3_1_published_message_is_stored)
 {

@@ -57,6 +57,7 @@
     X(test_js2_6_deny_purge_10110)                                           \
     /* conf_publish.c */                                                     \
     X(test_js3_2_puback_names_stream_and_sequence)                           \
+    X(test_js3_2_async_publish_reports_each_puback)                          \
     X(test_js3_1_published_message_is_stored)                                \
     X(test_js3_3_no_stream_is_no_responders)                                 \
     X(test_js3_4_sealed_checked_before_expected_stream)                      \

@@ -12,6 +12,9 @@
  * power loss cannot be produced on a real server here: those tests are
  * skipped with that reason.
  *
+ * The suite deletes every stream between tests, so it refuses a server
+ * that already holds streams unless JETSIM_CONFORMANCE_WIPE=1.
+ *
  * Without NATS_URL, or in a library built without cnats, the suite is not
  * run and the binary says why (exit 0, so `make test` without a server
  * still tests everything else).
@@ -32,6 +35,21 @@
 
 static natsConnection *g_admin; /* for cleaning up between tests */
 static jsCtx *g_js;
+
+/* Number of streams on the server, -1 if it cannot be listed. */
+static int count_streams(void)
+{
+    jsStreamNamesList *names = NULL;
+    jsErrCode jerr = 0;
+    natsStatus ns = js_StreamNames(&names, g_js, NULL, &jerr);
+    if (ns == NATS_NOT_FOUND)
+        return 0;
+    if (ns != NATS_OK)
+        return -1;
+    int n = names->Count;
+    jsStreamNamesList_Destroy(names);
+    return n;
+}
 
 static ps_status delete_all_streams(void)
 {
@@ -152,6 +170,19 @@ int main(void)
     if (ns != NATS_OK) {
         fprintf(stderr, "conformance on jetstream: cannot reach %s: %s\n", g_url,
                 nats_GetLastError(NULL));
+        return 1;
+    }
+    /* The suite deletes every stream between tests: never on a server that
+     * holds someone's data, unless told to. */
+    int existing = count_streams();
+    const char *wipe = getenv("JETSIM_CONFORMANCE_WIPE");
+    if (existing != 0 && !(wipe && strcmp(wipe, "1") == 0)) {
+        fprintf(stderr,
+                "conformance on jetstream: the server at %s already has %d stream(s); the suite "
+                "deletes every stream between tests, so it runs only on an empty server. Use a "
+                "scratch server (make test starts one when NATS_URL is unset), or set "
+                "JETSIM_CONFORMANCE_WIPE=1 to let it delete them.\n",
+                g_url, existing);
         return 1;
     }
 #endif

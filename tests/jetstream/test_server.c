@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "ps_backend.h"
@@ -63,6 +64,8 @@ static void server_cmd(const char *verb, const char *name)
 /* Each test's server, stopped in the teardown whatever the test did (a
  * failed assertion leaves the test early). The setup stops a leftover of
  * an earlier, interrupted run first, so every test starts on an empty store. */
+static char g_names[3][64]; /* "<test>-<pid>": concurrent runs never share a server */
+
 static int stop_server(void **state)
 {
     char cmd[256];
@@ -117,11 +120,10 @@ static void check_auth(const char *url, const ps_jetstream_options *good, const 
 
 static void test_auth_user_password(void **state)
 {
-    (void)state;
     if (skip_without_backend())
         skip();
     char url[128];
-    if (!server_start("test-auth-user", "NATS_SERVER_USER=jet NATS_SERVER_PASSWORD=s3cret", url, sizeof url)) {
+    if (!server_start(*state, "NATS_SERVER_USER=jet NATS_SERVER_PASSWORD=s3cret", url, sizeof url)) {
         print_message("skipped: no nats-server could be started through %s\n", SCRIPT);
         skip();
     }
@@ -132,11 +134,10 @@ static void test_auth_user_password(void **state)
 
 static void test_auth_token(void **state)
 {
-    (void)state;
     if (skip_without_backend())
         skip();
     char url[128];
-    if (!server_start("test-auth-token", "NATS_SERVER_TOKEN=t0ken-xyz", url, sizeof url)) {
+    if (!server_start(*state, "NATS_SERVER_TOKEN=t0ken-xyz", url, sizeof url)) {
         print_message("skipped: no nats-server could be started through %s\n", SCRIPT);
         skip();
     }
@@ -283,13 +284,16 @@ static void test_kill9_loses_no_acknowledged_publish(void **state)
 
 int main(void)
 {
+    const char *base[3] = {"test-auth-user", "test-auth-token", "test-kill9"};
+    for (int i = 0; i < 3; i++)
+        snprintf(g_names[i], sizeof g_names[i], "%s-%ld", base[i], (long)getpid());
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_prestate_setup_teardown(test_auth_user_password, stop_server, stop_server,
-                                                 (void *)"test-auth-user"),
+                                                 g_names[0]),
         cmocka_unit_test_prestate_setup_teardown(test_auth_token, stop_server, stop_server,
-                                                 (void *)"test-auth-token"),
+                                                 g_names[1]),
         cmocka_unit_test_prestate_setup_teardown(test_kill9_loses_no_acknowledged_publish, stop_server,
-                                                 stop_server, (void *)"test-kill9"),
+                                                 stop_server, g_names[2]),
     };
     return cmocka_run_group_tests_name("jetstream server", tests, NULL, NULL);
 }
