@@ -19,9 +19,11 @@
  *                  durable pull consumer in fetches of 100 with every
  *                  message acked synchronously (natsMsg_AckSync / ps_ack,
  *                  which waits for the server's reply in the same way)
- * Each figure is the median of 5 runs; raw and backend runs alternate (raw,
- * backend, raw, ...) so that drift on a shared machine touches both, and the
- * ratio is median over median. Each run starts from a new file-storage
+ * Each figure is the median of 5 runs; the ratio is the median of the 5
+ * runs' ratios (each measured with both sides in the same run).
+ * Within a run the two sides take turns in chunks of a tenth of the run
+ * (raw, backend, backend, raw, ...; see measure), so that drift on a shared
+ * machine and the garbage one chunk leaves on the server touch both alike. Each run starts from a new file-storage
  * stream of its own (BENCH_RAW_SYNC, BENCH_JS_SYNC, ...), deleted at the end
  * and at the start in case an earlier run left it. Wall time is
  * CLOCK_MONOTONIC.
@@ -429,18 +431,49 @@ static double median(double *v)
     return v[BENCH_RUNS / 2];
 }
 
-/* Alternates raw and backend runs, then prints both medians and their ratio. */
+/* Each of the 5 runs interleaves the two sides finely: BENCH_CHUNKS
+ * chunks of n / BENCH_CHUNKS messages per side, raw and backend taking
+ * turns and each going first every other time, and a side's run rate is
+ * all its messages over all its chunks' time. On a shared 2-core machine
+ * whose speed drifts by ±10% within seconds, a whole-run comparison mostly
+ * measures the drift; chunks of ~50-100 ms let both sides see the same
+ * machine. One untimed chunk per side warms connections and the server
+ * first. */
+#define BENCH_CHUNKS 10
+
 static void measure(const char *name, double (*raw)(long), double (*backend)(long), long n)
 {
     double r[BENCH_RUNS], b[BENCH_RUNS];
+    long m = n / BENCH_CHUNKS;
+    raw(m);
+    backend(m);
     for (int i = 0; i < BENCH_RUNS; i++) {
-        r[i] = raw(n);
-        b[i] = backend(n);
+        double tr = 0, tb = 0; /* seconds spent by each side */
+        for (int k = 0; k < BENCH_CHUNKS; k++) {
+            if ((i * BENCH_CHUNKS + k) % 2 == 0) {
+                tr += (double)m / raw(m);
+                tb += (double)m / backend(m);
+            } else {
+                tb += (double)m / backend(m);
+                tr += (double)m / raw(m);
+            }
+        }
+        r[i] = (double)(m * BENCH_CHUNKS) / tr;
+        b[i] = (double)(m * BENCH_CHUNKS) / tb;
     }
-    double mr = median(r), mb = median(b);
+    if (getenv("BENCH_VERBOSE")) /* every run, to stderr: how noisy the machine is */
+        for (int i = 0; i < BENCH_RUNS; i++)
+            fprintf(stderr, "%s run %d: raw %.0f backend %.0f msg/s\n", name, i + 1, r[i], b[i]);
+    /* The ratio of each run (both sides on the same machine at the same
+     * time), then the median of those; the absolute rates are each side's
+     * median. */
+    double q[BENCH_RUNS];
+    for (int i = 0; i < BENCH_RUNS; i++)
+        q[i] = b[i] / r[i];
+    double mr = median(r), mb = median(b), mq = median(q);
     printf("jetstream.%s.raw_msgs_per_s: %lld\n", name, (long long)(mr + 0.5));
     printf("jetstream.%s.backend_msgs_per_s: %lld\n", name, (long long)(mb + 0.5));
-    printf("jetstream.%s.ratio: %.3f\n", name, mb / mr);
+    printf("jetstream.%s.ratio: %.3f\n", name, mq);
     fflush(stdout);
 }
 

@@ -92,105 +92,137 @@ ps_status jsb_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
 
 /* ---- asynchronous ---------------------------------------------------------------- */
 
-/* Which token each in-flight natsMsg carries: an open-addressing table
- * keyed by the message's address (unique while it is in flight), and the
- * results waiting for the caller's thread. Both under `lock`. */
+/* Which token each in-flight natsMsg carries: a ring in publish order,
+ * keyed by the message's address (unique while it is in flight). PubAcks
+ * from one stream come back in publish order, so a lookup nearly always
+ * hits the oldest entry or the one after the last hit, and the ring is
+ * walked sequentially (a hash table keyed by address missed the cache on
+ * every publish and every PubAck). Under `lock`, with the results waiting
+ * for the caller's thread. */
 typedef struct slot {
-    const natsMsg *key;
+    const natsMsg *key; /* NULL once taken */
     uint64_t token;
 } slot;
 
+/* A result as cnats's thread queues it: small, so the thread that reads
+ * PubAcks spends little on each; the stream name is interned. */
+typedef struct ready_ent {
+    uint64_t token, seq;
+    int32_t status, err_code;
+    const char *stream; /* an interned name (see intern) or "" */
+    bool duplicate;
+} ready_ent;
+
+typedef struct name_node {
+    struct name_node *next;
+    char name[PS_NAME_MAX_BUF];
+} name_node;
+
+typedef struct ready_buf {
+    ready_ent *e;
+    size_t n, cap;
+} ready_buf;
+
 struct jsb_async {
-    pthread_mutex_t lock;
-    slot *slots;
-    size_t cap;   /* power of two */
-    size_t used;
-    ps_pub_result *ready;
-    size_t nready, capready;
+    pthread_spinlock_t lock; /* ring, ready, names; held for a few dozen ns */
+    slot *ring;
+    size_t cap;             /* power of two */
+    size_t head, tail;      /* positions (mod cap); tail - head entries */
+    size_t hint;            /* just after the last hit */
+    ready_buf ready;        /* filled by cnats's thread */
+    size_t nready_hint;     /* ready.n, readable without the lock */
+    name_node *names, *last_name;
+    pthread_mutex_t deliver; /* one deliverer at a time; owns `spare` */
+    ready_buf spare;
 };
 
-static size_t hash_ptr(const void *p, size_t cap)
+static bool ring_grow(jsb_async *a)
 {
-    uint64_t x = (uint64_t)(uintptr_t)p;
-    x ^= x >> 33;
-    x *= UINT64_C(0xff51afd7ed558ccd);
-    x ^= x >> 33;
-    return (size_t)x & (cap - 1);
-}
-
-static bool map_grow(jsb_async *a)
-{
-    size_t ncap = a->cap ? a->cap * 2 : 1024;
-    slot *ns = calloc(ncap, sizeof *ns);
-    if (!ns)
+    size_t ncap = a->cap ? a->cap * 2 : 4096;
+    slot *n = malloc(ncap * sizeof *n);
+    if (!n)
         return false;
-    for (size_t i = 0; i < a->cap; i++) {
-        if (!a->slots[i].key)
-            continue;
-        size_t j = hash_ptr(a->slots[i].key, ncap);
-        while (ns[j].key)
-            j = (j + 1) & (ncap - 1);
-        ns[j] = a->slots[i];
-    }
-    free(a->slots);
-    a->slots = ns;
+    size_t len = a->tail - a->head;
+    for (size_t i = 0; i < len; i++)
+        n[i] = a->ring[(a->head + i) & (a->cap - 1)];
+    free(a->ring);
+    a->ring = n;
+    a->hint = a->hint - a->head;
+    a->head = 0;
+    a->tail = len;
     a->cap = ncap;
     return true;
 }
 
-static bool map_put(jsb_async *a, const natsMsg *key, uint64_t token)
+static bool ring_put(jsb_async *a, const natsMsg *key, uint64_t token)
 {
-    if ((a->used + 1) * 2 > a->cap && !map_grow(a))
+    if (a->tail - a->head == a->cap && !ring_grow(a))
         return false;
-    size_t j = hash_ptr(key, a->cap);
-    while (a->slots[j].key && a->slots[j].key != key)
-        j = (j + 1) & (a->cap - 1);
-    if (!a->slots[j].key)
-        a->used++;
-    a->slots[j] = (slot){key, token};
+    a->ring[a->tail++ & (a->cap - 1)] = (slot){key, token};
     return true;
 }
 
-/* Removes `key` (backward-shift deletion keeps probe chains whole). */
-static bool map_take(jsb_async *a, const natsMsg *key, uint64_t *token)
+/* Looks for `key` in [from, to); takes it on a hit. */
+static bool ring_scan(jsb_async *a, size_t from, size_t to, const natsMsg *key, uint64_t *token)
 {
-    if (!a->cap)
-        return false;
-    size_t mask = a->cap - 1, j = hash_ptr(key, a->cap);
-    while (a->slots[j].key != key) {
-        if (!a->slots[j].key)
-            return false;
-        j = (j + 1) & mask;
-    }
-    *token = a->slots[j].token;
-    size_t hole = j;
-    for (size_t k = (j + 1) & mask; a->slots[k].key; k = (k + 1) & mask) {
-        size_t home = hash_ptr(a->slots[k].key, a->cap);
-        /* move k into the hole unless its home lies cyclically in (hole, k] */
-        bool stays = hole <= k ? (home > hole && home <= k) : (home > hole || home <= k);
-        if (!stays) {
-            a->slots[hole] = a->slots[k];
-            hole = k;
+    for (size_t i = from; i < to; i++) {
+        slot *sl = &a->ring[i & (a->cap - 1)];
+        if (sl->key == key) {
+            *token = sl->token;
+            sl->key = NULL;
+            a->hint = i + 1;
+            while (a->head < a->tail && !a->ring[a->head & (a->cap - 1)].key)
+                a->head++; /* drop taken entries at the front */
+            if (a->hint < a->head)
+                a->hint = a->head;
+            return true;
         }
     }
-    a->slots[hole] = (slot){NULL, 0};
-    a->used--;
-    return true;
+    return false;
 }
 
-static void push_ready(jsb_async *a, const ps_pub_result *r)
+/* Finds and removes `key`: from the last hit onwards first (in order, or
+ * in order again after one PubAck that is late), then from the front. */
+static bool ring_take(jsb_async *a, const natsMsg *key, uint64_t *token)
 {
-    if (a->nready == a->capready) {
-        size_t ncap = a->capready ? a->capready * 2 : 256;
-        ps_pub_result *n = realloc(a->ready, ncap * sizeof *n);
+    size_t hint = a->hint < a->head ? a->head : a->hint;
+    return ring_scan(a, hint, a->tail, key, token) || ring_scan(a, a->head, hint, key, token);
+}
+
+/* The interned copy of a stream name (nodes live until the backend closes,
+ * so delivered results may point at them without the lock). */
+static const char *intern(jsb_async *a, const char *name)
+{
+    if (!name)
+        return "";
+    if (a->last_name && strcmp(a->last_name->name, name) == 0)
+        return a->last_name->name;
+    for (name_node *n = a->names; n; n = n->next)
+        if (strcmp(n->name, name) == 0)
+            return (a->last_name = n)->name;
+    name_node *n = calloc(1, sizeof *n);
+    if (!n)
+        return "";
+    snprintf(n->name, sizeof n->name, "%s", name);
+    n->next = a->names;
+    a->names = a->last_name = n;
+    return n->name;
+}
+
+static void push_ready(jsb_async *a, const ready_ent *e)
+{
+    ready_buf *b = &a->ready;
+    if (b->n == b->cap) {
+        size_t ncap = b->cap ? b->cap * 2 : 1024;
+        ready_ent *n = realloc(b->e, ncap * sizeof *n);
         if (!n)
             return; /* out of memory on cnats's thread: the result is lost, the
                        caller's complete() then times out rather than crashing */
-        a->ready = n;
-        a->capready = ncap;
+        b->e = n;
+        b->cap = ncap;
     }
-    a->ready[a->nready] = *r;
-    __atomic_store_n(&a->nready, a->nready + 1, __ATOMIC_RELEASE);
+    b->e[b->n++] = *e;
+    __atomic_store_n(&a->nready_hint, b->n, __ATOMIC_RELEASE);
 }
 
 /* cnats's thread: one PubAck or error for a message we sent. */
@@ -198,20 +230,23 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
 {
     (void)js;
     jsb_async *a = closure;
-    ps_pub_result r = {0};
-    if (pa) {
-        copy_ack(&r.ack, pa);
-    } else if (pae) {
-        r.err_code = (int)pae->ErrCode;
-        r.status = pae->Err == NATS_NO_RESPONDERS ? PS_ERR_NO_RESPONDERS
+    ready_ent e = {0};
+    if (pae) {
+        e.err_code = (int32_t)pae->ErrCode;
+        e.status = pae->Err == NATS_NO_RESPONDERS ? PS_ERR_NO_RESPONDERS
                  : pae->Err == NATS_TIMEOUT       ? PS_ERR_TIMEOUT
-                 : r.err_code                      ? jsb_status_for_code(r.err_code, pae->ErrText)
+                 : e.err_code                      ? jsb_status_for_code(e.err_code, pae->ErrText)
                                                    : PS_ERR_IO;
     }
-    pthread_mutex_lock(&a->lock);
-    if (map_take(a, msg, &r.token))
-        push_ready(a, &r);
-    pthread_mutex_unlock(&a->lock);
+    pthread_spin_lock(&a->lock);
+    if (pa) {
+        e.seq = pa->Sequence;
+        e.duplicate = pa->Duplicate;
+        e.stream = intern(a, pa->Stream);
+    }
+    if (ring_take(a, msg, &e.token))
+        push_ready(a, &e);
+    pthread_spin_unlock(&a->lock);
     /* The handler owns the original message (nats.h, jsPubAckHandler); its
      * address left the map above, so a new message may reuse it. */
     natsMsg_Destroy(msg);
@@ -222,7 +257,8 @@ ps_status jsb_async_init(jsb_backend *jb, jsOptions *jo)
     jsb_async *a = calloc(1, sizeof *a);
     if (!a)
         return ps_error(PS_ERR_NO_MEMORY, 0, "ps_jetstream_new: out of memory");
-    pthread_mutex_init(&a->lock, NULL);
+    pthread_spin_init(&a->lock, PTHREAD_PROCESS_PRIVATE);
+    pthread_mutex_init(&a->deliver, NULL);
     jb->async = a;
     jo->PublishAsync.AckHandler = on_ack;
     jo->PublishAsync.AckHandlerClosure = a;
@@ -234,50 +270,67 @@ void jsb_async_free(jsb_backend *jb)
     jsb_async *a = jb->async;
     if (!a)
         return;
-    /* The context is destroyed after this; cnats calls no handler once the
-     * connection is closed, so close first (jsb_close does). */
-    pthread_mutex_destroy(&a->lock);
-    free(a->slots);
-    free(a->ready);
+    /* Called after the connection is closed: cnats calls no handler then. */
+    pthread_spin_destroy(&a->lock);
+    pthread_mutex_destroy(&a->deliver);
+    free(a->ring);
+    free(a->ready.e);
+    free(a->spare.e);
+    for (name_node *n = a->names, *next; n; n = next) {
+        next = n->next;
+        free(n);
+    }
     free(a);
     jb->async = NULL;
 }
 
-/* Hands queued results to the caller's handler, outside the lock. */
+/* Hands queued results to the caller's handler, outside the lock: the
+ * queue is swapped with a spare buffer, so neither side reallocates in a
+ * steady stream. A call while another thread delivers leaves it to that one. */
 static void deliver_ready(jsb_backend *jb)
 {
     jsb_async *a = jb->async;
+    if (pthread_mutex_trylock(&a->deliver) != 0)
+        return;
     for (;;) {
-        pthread_mutex_lock(&a->lock);
-        size_t n = a->nready;
-        ps_pub_result *batch = NULL;
-        if (n) {
-            batch = a->ready;
-            a->ready = NULL;
-            a->nready = a->capready = 0;
+        pthread_spin_lock(&a->lock);
+        ready_buf full = a->ready;
+        a->ready = a->spare;
+        a->ready.n = 0;
+        __atomic_store_n(&a->nready_hint, 0, __ATOMIC_RELEASE);
+        pthread_spin_unlock(&a->lock);
+        a->spare = full;
+        if (full.n == 0)
+            break;
+        for (size_t i = 0; i < full.n; i++) {
+            const ready_ent *e = &full.e[i];
+            ps_pub_result r = {.token = e->token, .status = e->status, .err_code = e->err_code};
+            if (e->status == PS_OK) {
+                /* interned names fit (PS_NAME_MAX_BUF); no printf per result */
+                memcpy(r.ack.stream, e->stream, strlen(e->stream) + 1);
+                r.ack.seq = e->seq;
+                r.ack.duplicate = e->duplicate;
+            }
+            ps_backend_emit_pub_result(&jb->base, &r);
         }
-        pthread_mutex_unlock(&a->lock);
-        if (!n)
-            return;
-        for (size_t i = 0; i < n; i++)
-            ps_backend_emit_pub_result(&jb->base, &batch[i]);
-        free(batch);
+        a->spare.n = 0;
     }
+    pthread_mutex_unlock(&a->deliver);
 }
 
 ps_status jsb_publish_async(ps_backend *b, const ps_out_msg *m, uint64_t token)
 {
     jsb_backend *jb = (jsb_backend *)b;
     jsb_async *a = jb->async;
-    if (__atomic_load_n(&a->nready, __ATOMIC_ACQUIRE)) /* a hint; deliver_ready locks */
+    if (__atomic_load_n(&a->nready_hint, __ATOMIC_ACQUIRE)) /* a hint; deliver_ready locks */
         deliver_ready(jb);
     natsMsg *msg = NULL;
     natsStatus ns = build_msg(&msg, m);
     if (ns != NATS_OK)
         return jsb_fail(ns, 0, "publish async");
-    pthread_mutex_lock(&a->lock);
-    bool ok = map_put(a, msg, token);
-    pthread_mutex_unlock(&a->lock);
+    pthread_spin_lock(&a->lock);
+    bool ok = ring_put(a, msg, token);
+    pthread_spin_unlock(&a->lock);
     if (!ok) {
         natsMsg_Destroy(msg);
         return ps_error(PS_ERR_NO_MEMORY, 0, "publish async: out of memory");
@@ -289,9 +342,9 @@ ps_status jsb_publish_async(ps_backend *b, const ps_out_msg *m, uint64_t token)
     ns = js_PublishMsgAsync(jb->js, &msg, NULL);
     if (ns != NATS_OK) {
         uint64_t t;
-        pthread_mutex_lock(&a->lock);
-        map_take(a, key, &t);
-        pthread_mutex_unlock(&a->lock);
+        pthread_spin_lock(&a->lock);
+        ring_take(a, key, &t);
+        pthread_spin_unlock(&a->lock);
         natsMsg_Destroy(msg); /* still ours: cnats took it only on success */
         return jsb_fail(ns, 0, "publish async");
     }
@@ -307,13 +360,13 @@ static void expire_pending(jsb_backend *jb)
     if (js_PublishAsyncGetPendingList(&pending, jb->js) != NATS_OK)
         return;
     jsb_async *a = jb->async;
-    pthread_mutex_lock(&a->lock);
+    pthread_spin_lock(&a->lock);
     for (int i = 0; i < pending.Count; i++) {
-        ps_pub_result r = {.status = PS_ERR_TIMEOUT};
-        if (pending.Msgs[i] && map_take(a, pending.Msgs[i], &r.token))
-            push_ready(a, &r);
+        ready_ent e = {.status = PS_ERR_TIMEOUT, .stream = ""};
+        if (pending.Msgs[i] && ring_take(a, pending.Msgs[i], &e.token))
+            push_ready(a, &e);
     }
-    pthread_mutex_unlock(&a->lock);
+    pthread_spin_unlock(&a->lock);
     natsMsgList_Destroy(&pending);
 }
 
