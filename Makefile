@@ -3,6 +3,7 @@
 #   make            libjetsim.a, libjetsim.so and the jetsim CLI (in build/)
 #   make demo       builds and runs the example program (memory backend)
 #   make test       unit tests and the conformance suite
+#   make test-cluster  the conformance suite against a 3-node JetStream cluster
 #   make test-asan  the whole suite under AddressSanitizer + UBSan
 #   make coverage   line coverage with gcovr (HTML in build-cov/coverage/)
 #   make bench      benchmarks (medians of 5 runs)
@@ -56,13 +57,14 @@ CONF_OBJ := $(CONF_SRC:%.c=$(BUILD)/obj/%.o)
 CONF_BIN := $(BUILD)/tests/conformance_memory
 CONF_JS_BIN := $(BUILD)/tests/conformance_jetstream
 SERVER_BIN := $(BUILD)/tests/jetstream_server
+JSON_BIN := $(BUILD)/tests/jetstream_json
 
 STATIC := $(BUILD)/libjetsim.a
 SHARED := $(BUILD)/libjetsim.so
 CLI    := $(BUILD)/jetsim
 EXAMPLE := $(BUILD)/examples/workqueue
 
-.PHONY: all demo test test-run test-asan coverage bench fuzz fuzz-run install deps clean
+.PHONY: all demo test test-run test-cluster test-asan coverage bench fuzz fuzz-run install deps clean
 
 all: $(STATIC) $(SHARED) $(CLI) $(EXAMPLE)
 
@@ -109,6 +111,10 @@ $(BUILD)/obj/tests/conformance/fixture_jetstream.o: tests/conformance/fixture_je
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(JS_CFLAGS) -Wno-missing-prototypes -Itests -MMD -MP -c $< -o $@
 
+$(JSON_BIN): tests/jetstream/test_json.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(JS_CFLAGS) -Wno-missing-prototypes -o $@ $< $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lcmocka
+
 $(SERVER_BIN): tests/jetstream/test_server.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(JS_CFLAGS) -Wno-missing-prototypes -o $@ $< $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lcmocka
@@ -122,7 +128,7 @@ test: all
 
 # The JetStream runs need cnats; without it they are reported as skipped.
 ifeq ($(HAVE_NATS),1)
-  JS_TEST_BIN := $(CONF_JS_BIN) $(SERVER_BIN)
+  JS_TEST_BIN := $(JSON_BIN) $(CONF_JS_BIN) $(SERVER_BIN)
 else
   JS_TEST_BIN :=
 endif
@@ -139,12 +145,24 @@ test-run: $(UNIT_BIN) $(CONF_BIN) $(JS_TEST_BIN)
 	if [ "$(HAVE_NATS)" != 1 ]; then \
 	  echo "== jetstream: SKIPPED: libnats (cnats) is not installed; the backend is a stub"; \
 	else \
+	  echo "== $(JSON_BIN)"; $(JSON_BIN) || fail=1; \
 	  echo "== $(CONF_JS_BIN)"; ci/with-nats.sh $(CONF_JS_BIN); rc=$$?; \
 	  if [ $$rc -eq 77 ]; then echo "== jetstream conformance: SKIPPED (no server)"; \
 	  elif [ $$rc -ne 0 ]; then fail=1; fi; \
 	  echo "== $(SERVER_BIN)"; $(SERVER_BIN) || fail=1; \
 	fi; \
 	if [ $$fail -ne 0 ]; then echo "TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
+
+# The same conformance suite against a 3-node cluster (ci/cluster.sh). Left
+# out, by design: the one case that a single server must refuse
+# (replicas > 1, 10074) and the restart cases (they restart one server).
+CLUSTER_SKIP := test_js2_2_replicas_need_a_cluster_10074
+test-cluster: $(JS_TEST_BIN)
+	@if [ "$(HAVE_NATS)" != 1 ]; then echo "== cluster: SKIPPED: libnats (cnats) is not installed"; exit 0; fi; \
+	echo "== $(CONF_JS_BIN) on a 3-node cluster (left out: $(CLUSTER_SKIP), a cluster accepts replicas > 1)"; \
+	CONF_SKIP='$(CLUSTER_SKIP)' ci/with-cluster.sh $(CONF_JS_BIN); rc=$$?; \
+	if [ $$rc -eq 77 ]; then echo "== cluster: SKIPPED (no nats-server)"; exit 0; fi; \
+	if [ $$rc -ne 0 ]; then echo "TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
 
 test-asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \

@@ -330,6 +330,39 @@ static ps_status check_options(const ps_jetstream_options *o)
     return PS_OK;
 }
 
+/* Splits every entry at commas into one list of trimmed URLs (*buf holds
+ * the strings, *list points into it; free both). Returns the count, 0 when
+ * nothing but separators was given, -1 when out of memory. */
+static int split_urls(const char *const *urls, int len, char **buf, const char ***list)
+{
+    size_t total = 1;
+    int max = 1;
+    for (int i = 0; i < len; i++) {
+        total += strlen(urls[i]) + 1;
+        for (const char *p = urls[i]; *p; p++)
+            max += *p == ',';
+        max++;
+    }
+    char *b = malloc(total);
+    const char **l = malloc((size_t)max * sizeof *l);
+    if (!b || !l) {
+        free(b);
+        free(l);
+        return -1;
+    }
+    char *w = b;
+    int n = 0;
+    for (int i = 0; i < len; i++) {
+        strcpy(w, urls[i]);
+        for (char *tok = strtok(w, ", \t"); tok; tok = strtok(NULL, ", \t"))
+            l[n++] = tok;
+        w += strlen(urls[i]) + 1;
+    }
+    *buf = b;
+    *list = l;
+    return n;
+}
+
 /* Applies the options to a natsOptions; returns the failing cnats status. */
 static natsStatus set_options(natsOptions *no, const ps_jetstream_options *o, const char **what)
 {
@@ -337,10 +370,16 @@ static natsStatus set_options(natsOptions *no, const ps_jetstream_options *o, co
     const char *env = getenv("NATS_URL");
     const char *def = env && *env ? env : JSB_DEFAULT_URL;
 #define TRY(call, label) do { if (ns == NATS_OK) { *what = label; ns = (call); } } while (0)
-    if (o->urls_len > 0)
-        TRY(natsOptions_SetServers(no, (const char **)o->urls, o->urls_len), "server urls");
-    else
-        TRY(natsOptions_SetURL(no, def), "server url");
+    /* Any entry may be a comma-separated list, as NATS_URL often is
+     * ("nats://a:4222,nats://b:4222"); cnats takes one URL per entry. */
+    char *buf = NULL;
+    const char **list = NULL;
+    int n = split_urls(o->urls_len > 0 ? o->urls : &def, o->urls_len > 0 ? o->urls_len : 1, &buf, &list);
+    if (n <= 0)
+        ns = n < 0 ? NATS_NO_MEMORY : NATS_INVALID_ARG;
+    TRY(natsOptions_SetServers(no, list, n), "server urls");
+    free(list);
+    free(buf);
     if (o->client_name)
         TRY(natsOptions_SetName(no, o->client_name), "client name");
     if (o->user)
@@ -407,7 +446,8 @@ static ps_status connect_js(jsb_backend *jb, const ps_jetstream_options *o)
     jsAccountInfo_Destroy(ai);
     ns = natsConnection_SubscribeSync(&jb->adv_sub, jb->nc, "$JS.EVENT.ADVISORY.>");
     if (ns == NATS_OK)
-        ns = natsSubscription_SetPendingLimits(jb->adv_sub, 1 << 16, 64 * 1024 * 1024);
+        /* advisories nobody drains are dropped beyond this, not hoarded */
+        ns = natsSubscription_SetPendingLimits(jb->adv_sub, 10000, 16 * 1024 * 1024);
     if (ns == NATS_OK)
         ns = natsConnection_Flush(jb->nc);
     return ns == NATS_OK ? PS_OK : jsb_fail(ns, 0, "advisory subscription");

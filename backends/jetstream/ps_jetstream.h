@@ -36,8 +36,9 @@
  * connects to nats://127.0.0.1:4222 without credentials. */
 typedef struct ps_jetstream_options {
     /* Server URLs ("nats://host:4222", "tls://host:4222", ...); cnats tries
-     * them in order and reconnects among them. NULL or urls_len 0: the
-     * NATS_URL environment variable if set, else nats://127.0.0.1:4222. */
+     * them in order and reconnects among them. A single entry may be a
+     * comma-separated list. NULL or urls_len 0: the NATS_URL environment
+     * variable (also possibly a list) if set, else nats://127.0.0.1:4222. */
     const char *const *urls;
     int urls_len;
 
