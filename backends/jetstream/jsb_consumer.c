@@ -407,7 +407,10 @@ ps_status jsb_fetch(ps_consumer *c, const ps_fetch_request *req, ps_msg_list *ou
             break;
         }
         const char *status = NULL;
-        if (natsMsg_GetDataLength(m) == 0 && natsMsgHeader_Get(m, "Status", &status) == NATS_OK) {
+        /* A status line (JS App. B) comes without a reply subject; a
+         * delivery always has its ack subject, whatever headers it carries. */
+        if (natsMsg_GetReply(m) == NULL && natsMsg_GetDataLength(m) == 0 &&
+            natsMsgHeader_Get(m, "Status", &status) == NATS_OK) {
             bool current = strcmp(natsMsg_GetSubject(m), reply) == 0;
             int code = atoi(status);
             const char *desc = "";

@@ -7,7 +7,8 @@
  * Through the contract a fetch returns before the next call starts, and the
  * suite is single-threaded (the manual clock is not thread-safe), so these
  * cannot be expressed identically on both backends; they belong in the
- * backends' own threaded tests.
+ * backends' own threaded tests (tests/jetstream/test_server.c checks
+ * MaxWaiting and Consumer Deleted against a real server).
  */
 #include "conformance.h"
 
@@ -134,6 +135,27 @@ CONF_TEST(test_js8_3_batch_caps_the_count)
     ps_consumer *c = plain(f, 5);
     CONF_FETCH_SEQS(c, 2, 1, 2);
     CONF_FETCH_SEQS(c, 3, 3, 4, 5);
+}
+
+/* JS 8.3 / App. B: a stored message that happens to carry a "Status"
+ * header and no data is a delivery like any other, not a pull status
+ * (those come without an ack subject). */
+CONF_TEST(test_js8_3_message_with_a_status_header_is_delivered)
+{
+    ps_consumer *c = plain(f, 0);
+    ps_headers *h = ps_headers_new();
+    assert_non_null(h);
+    conf_ok(ps_headers_add(h, "Status", "404"));
+    conf_ok(ps_headers_add(h, "Description", "No Messages"));
+    ps_out_msg m = {.subject = "pl.a", .headers = h};
+    ps_pub_ack ack;
+    ps_status s = ps_publish(f->b, &m, &ack);
+    ps_headers_free(h);
+    conf_ok(s);
+    ps_msg *got = conf_fetch_one(c, 1, 1);
+    assert_int_equal(got->len, 0);
+    assert_string_equal(ps_msg_header(got, "Status"), "404");
+    conf_ack(got, PS_ACK);
 }
 
 /* JS 8.3: a first message larger than max_bytes ends the request with 409

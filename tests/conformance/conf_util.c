@@ -432,3 +432,22 @@ void conf_restart_impl(conf_fixture *f, ps_restart_kind kind)
     }
     conf_ok_impl(s, "restart");
 }
+
+void conf_expect_no_consumer_impl(conf_fixture *f, const char *stream)
+{
+    int waited_ms = 0;
+    for (;;) {
+        ps_stream_info si = {0};
+        ps_status s = ps_stream_info_get(f->b, stream, &si);
+        int n = si.state.consumers;
+        ps_stream_info_clear(&si);
+        if (s != PS_OK)
+            conf_failf("stream info %s: %s: %s", stream, ps_status_name(s), ps_last_error());
+        if (n == 0)
+            return;
+        if (!f->real_time || waited_ms >= 1000)
+            conf_failf("stream %s has %d consumer(s) after a refused create, expected none", stream, n);
+        f->advance(f, 50 * CONF_MS);
+        waited_ms += 50;
+    }
+}

@@ -187,6 +187,13 @@ void conf_consumer_fail_impl(conf_fixture *f, const char *stream, const ps_consu
 ps_consumer *conf_bind_impl(conf_fixture *f, const char *stream, const char *name);
 #define conf_bind(...) CONF_CALL(conf_bind_impl, __VA_ARGS__)
 
+/* Asserts that a refused consumer create left no consumer on `stream`. A
+ * 2.9.10 cluster counts the refused consumer for a moment (its assignment
+ * is proposed before the stream leader refuses it), so on a real server
+ * this waits up to a second for the count to reach 0. */
+void conf_expect_no_consumer_impl(conf_fixture *f, const char *stream);
+#define conf_expect_no_consumer(...) CONF_CALL(conf_expect_no_consumer_impl, __VA_ARGS__)
+
 /* A tracked consumer info (released after the test). */
 ps_consumer_info *conf_cinfo_impl(ps_consumer *c);
 #define conf_cinfo(...) CONF_CALL(conf_cinfo_impl, __VA_ARGS__)

@@ -204,6 +204,7 @@
     X(test_js8_2_no_wait_returns_what_is_available)                          \
     X(test_js8_4_no_wait_with_expires_and_nothing_times_out)                 \
     X(test_js8_3_batch_caps_the_count)                                       \
+    X(test_js8_3_message_with_a_status_header_is_delivered)                  \
     X(test_js8_3_first_message_over_max_bytes_409)                           \
     X(test_js8_3_max_bytes_limits_the_batch)                                 \
     X(test_js8_4_expiry_times_out_or_returns_partial_batch)                  \

@@ -64,7 +64,7 @@ static void server_cmd(const char *verb, const char *name)
 /* Each test's server, stopped in the teardown whatever the test did (a
  * failed assertion leaves the test early). The setup stops a leftover of
  * an earlier, interrupted run first, so every test starts on an empty store. */
-static char g_names[3][64]; /* "<test>-<pid>": concurrent runs never share a server */
+static char g_names[4][64]; /* "<test>-<pid>": concurrent runs never share a server */
 
 static int stop_server(void **state)
 {
@@ -282,10 +282,73 @@ static void test_kill9_loses_no_acknowledged_publish(void **state)
     ps_backend_close(b);
 }
 
+/* ---- pull statuses that need two requests in flight (JS 8.2, 5.5) ------------------ */
+
+typedef struct waiter {
+    ps_consumer *c;
+    ps_status status;
+    char error[256];
+} waiter;
+
+static void *wait_for_one(void *arg)
+{
+    waiter *w = arg;
+    ps_msg_list l = {0};
+    w->status = ps_fetch_batch(w->c, 1, 3000 * 1000000LL, &l);
+    snprintf(w->error, sizeof w->error, "%s", ps_last_error());
+    ps_msg_list_free(&l);
+    return NULL;
+}
+
+/* With MaxWaiting 1 and one request waiting, a second request is refused
+ * with 409 "Exceeded MaxWaiting" (PS_ERR_MAX_WAITING); deleting the
+ * consumer ends the waiting request with 409 "Consumer Deleted"
+ * (PS_ERR_CONSUMER_DELETED). The conformance suite cannot say this: it
+ * runs one request at a time (see tests/conformance/conf_pull.c). */
+static void test_pull_statuses_with_two_requests_in_flight(void **state)
+{
+    if (skip_without_backend())
+        skip();
+    char url[128];
+    if (!server_start(*state, NULL, url, sizeof url)) {
+        print_message("skipped: no nats-server could be started through %s\n", SCRIPT);
+        skip();
+    }
+    const char *u = url;
+    ps_jetstream_options o = {.urls = &u, .urls_len = 1, .request_timeout_ms = 2000};
+    ps_backend *b = NULL;
+    assert_int_equal(ps_jetstream_new(&b, &o), PS_OK);
+    ps_stream_config c = {.name = "PW", .subjects = (const char *const[]){"pw.>"}, .subjects_len = 1};
+    assert_int_equal(ps_stream_add(b, &c, NULL), PS_OK);
+    ps_consumer_config cc = {.durable = "W", .max_waiting = 1};
+    ps_consumer *first = NULL, *second = NULL;
+    assert_int_equal(ps_consumer_add(b, "PW", &cc, &first), PS_OK);
+    assert_int_equal(ps_consumer_bind(b, "PW", "W", &second), PS_OK);
+
+    waiter w = {.c = first};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, wait_for_one, &w), 0);
+    sleep_ms(300); /* the first request is waiting on the server by now */
+    ps_msg_list l = {0};
+    ps_status s = ps_fetch_batch(second, 1, 500 * 1000000LL, &l);
+    ps_msg_list_free(&l);
+    assert_int_equal(s, PS_ERR_MAX_WAITING);
+    assert_non_null(strstr(ps_last_error(), "Exceeded MaxWaiting"));
+
+    assert_int_equal(ps_consumer_delete(b, "PW", "W"), PS_OK);
+    pthread_join(th, NULL);
+    print_message("waiting request after the delete: %s (%s)\n", ps_status_name(w.status), w.error);
+    assert_int_equal(w.status, PS_ERR_CONSUMER_DELETED);
+    assert_non_null(strstr(w.error, "Consumer Deleted"));
+    ps_consumer_free(first);
+    ps_consumer_free(second);
+    ps_backend_close(b);
+}
+
 int main(void)
 {
-    const char *base[3] = {"test-auth-user", "test-auth-token", "test-kill9"};
-    for (int i = 0; i < 3; i++)
+    const char *base[4] = {"test-auth-user", "test-auth-token", "test-kill9", "test-pull"};
+    for (int i = 0; i < 4; i++)
         snprintf(g_names[i], sizeof g_names[i], "%s-%ld", base[i], (long)getpid());
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_prestate_setup_teardown(test_auth_user_password, stop_server, stop_server,
@@ -294,6 +357,8 @@ int main(void)
                                                  g_names[1]),
         cmocka_unit_test_prestate_setup_teardown(test_kill9_loses_no_acknowledged_publish, stop_server,
                                                  stop_server, g_names[2]),
+        cmocka_unit_test_prestate_setup_teardown(test_pull_statuses_with_two_requests_in_flight,
+                                                 stop_server, stop_server, g_names[3]),
     };
     return cmocka_run_group_tests_name("jetstream server", tests, NULL, NULL);
 }
