@@ -95,9 +95,9 @@ demo: $(EXAMPLE)
 
 # ---- tests ------------------------------------------------------------------
 
-$(BUILD)/tests/test_%: tests/test_%.c $(STATIC)
+$(BUILD)/tests/test_%: tests/test_%.c $(SIM_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -Itests -o $@ $< $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lcmocka
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -Itests -Isim -o $@ $< $(SIM_OBJ) $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3 -lcmocka
 
 $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
@@ -204,9 +204,9 @@ FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-              -Icore -Ibackends/memory
+              -Icore -Ibackends/memory -Isim
 
-build-fuzz/%: fuzz/%.c $(CORE_SRC) $(MEM_SRC)
+build-fuzz/%: fuzz/%.c $(CORE_SRC) $(MEM_SRC) sim/scenario.c
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -pthread -lm
 

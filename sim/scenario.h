@@ -1,0 +1,176 @@
+/* scenario.h — the simulator's scenario language: a parsed scenario, the
+ * parser that reports every error as `file:line:col: what was expected`,
+ * and the writer that prints a scenario back in canonical form (what
+ * `jetsim shrink` writes out).
+ *
+ * The language is line-oriented; `#` starts a comment; a statement is a
+ * keyword, positional words, then `key=value` options in any order:
+ *
+ *   stream   NAME subjects=S[,S...] [retention=limits|interest|workqueue]
+ *            [storage=file|memory] [dupe_window=DUR] [max_msgs=N]
+ *            [max_bytes=N] [max_age=DUR] [discard=old|new]
+ *   consumer STREAM NAME [ack_wait=DUR] [max_deliver=N] [backoff=DUR[,DUR...]]
+ *            [max_ack_pending=N] [filter=SUBJECT] [deliver=all|new|last]
+ *   publish  SUBJECT [rate=N/s] [count=N] [msg_id=job|none] [keys=N]
+ *            [retry=N] [retry_wait=DUR]
+ *   workers  N [consumer=STREAM/NAME] [batch=N] [handle=DUR[..DUR]] [fail=P%]
+ *            [idempotent=yes|no] [commit=before_ack|after_ack]
+ *   at TIME  FAULT               (see the fault list below)
+ *   expect   CHECK...            no_loss no_double_completion attempts<=N
+ *                                per_key_order dedup drained_within=DUR
+ *
+ * Faults: `crash worker N [for DUR]`, `crash worker N after_commit`,
+ * `slow worker N handle=DUR for DUR`, `partition worker N for DUR`,
+ * `drop acks P% for DUR`, `lose pubacks P% for DUR`,
+ * `duplicate publishes P% for DUR`, `nak storm P% for DUR`,
+ * `term storm P% for DUR`, `restart server [graceful|crash|power_loss]`,
+ * `fail db P% for DUR`, `lock db P% for DUR`.
+ *
+ * DUR and TIME are Go-style durations ("250ms", "30s", "2m", "1h30m").
+ * P is a percentage with up to two decimals (0 to 100).
+ *
+ * This module is not: the simulator (it only reads and writes scenarios),
+ * nor a place that checks a scenario against a server (the backend does
+ * that when the run creates the streams).
+ */
+#ifndef SIM_SCENARIO_H
+#define SIM_SCENARIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ps_backend.h"
+
+#define SIM_MAX_STREAMS 8
+#define SIM_MAX_SUBJECTS 8
+#define SIM_MAX_CONSUMERS 16
+#define SIM_MAX_BACKOFF 16
+#define SIM_MAX_PUBLISHERS 16
+#define SIM_MAX_WORKER_GROUPS 16
+#define SIM_MAX_FAULTS 256
+#define SIM_TEXT_MAX 128 /* names and subjects, with their NUL */
+
+/* Where a statement or value came from, for error messages: 1-based. */
+typedef struct sim_pos {
+    int line, col;
+} sim_pos;
+
+typedef struct sim_stream {
+    char name[SIM_TEXT_MAX];
+    char subjects[SIM_MAX_SUBJECTS][SIM_TEXT_MAX];
+    int nsubjects;
+    ps_retention retention;
+    ps_storage storage;
+    ps_discard discard;
+    int64_t dupe_window_ns; /* 0: the server's default */
+    int64_t max_msgs, max_bytes, max_age_ns;
+    sim_pos pos;
+} sim_stream;
+
+typedef struct sim_consumer {
+    char stream[SIM_TEXT_MAX];
+    char name[SIM_TEXT_MAX];
+    char filter[SIM_TEXT_MAX]; /* "" for none */
+    ps_deliver_policy deliver;
+    int64_t ack_wait_ns, max_deliver, max_ack_pending;
+    int64_t backoff_ns[SIM_MAX_BACKOFF];
+    int nbackoff;
+    sim_pos pos;
+} sim_consumer;
+
+typedef enum sim_msg_id { SIM_MSG_ID_JOB = 0, SIM_MSG_ID_NONE } sim_msg_id;
+
+typedef struct sim_publisher {
+    char subject[SIM_TEXT_MAX];
+    double rate_per_s;  /* > 0 */
+    int64_t count;      /* jobs to publish */
+    sim_msg_id msg_id;
+    int64_t keys;       /* 0: no keys; else jobs spread over this many keys */
+    int64_t retry;      /* retries after a failed publish */
+    int64_t retry_wait_ns;
+    sim_pos pos;
+} sim_publisher;
+
+typedef enum sim_commit { SIM_COMMIT_BEFORE_ACK = 0, SIM_COMMIT_AFTER_ACK } sim_commit;
+
+typedef struct sim_workers {
+    int64_t count;
+    char stream[SIM_TEXT_MAX];   /* "" with consumer: the only consumer */
+    char consumer[SIM_TEXT_MAX];
+    int64_t batch;
+    int64_t handle_min_ns, handle_max_ns;
+    int fail_bp;                 /* handler failures, basis points (1% = 100) */
+    bool idempotent;
+    sim_commit commit;
+    sim_pos pos;
+} sim_workers;
+
+typedef enum sim_fault_kind {
+    SIM_FAULT_CRASH_WORKER = 0,
+    SIM_FAULT_CRASH_AFTER_COMMIT,
+    SIM_FAULT_SLOW_WORKER,
+    SIM_FAULT_PARTITION_WORKER,
+    SIM_FAULT_DROP_ACKS,
+    SIM_FAULT_LOSE_PUBACKS,
+    SIM_FAULT_DUPLICATE_PUBLISHES,
+    SIM_FAULT_NAK_STORM,
+    SIM_FAULT_TERM_STORM,
+    SIM_FAULT_RESTART_SERVER,
+    SIM_FAULT_FAIL_DB,
+    SIM_FAULT_LOCK_DB,
+    SIM_FAULT_KIND_COUNT
+} sim_fault_kind;
+
+typedef struct sim_fault {
+    sim_fault_kind kind;
+    int64_t at_ns;
+    int64_t duration_ns;   /* "for DUR"; 0 when the fault has none */
+    int64_t worker;        /* worker faults: 1-based worker number */
+    int64_t handle_ns;     /* slow worker */
+    int bp;                /* percentage faults, basis points */
+    ps_restart_kind restart;
+    sim_pos pos;
+} sim_fault;
+
+typedef struct sim_expect {
+    bool no_loss, no_double_completion, per_key_order, dedup;
+    int64_t attempts_max;     /* 0: not checked */
+    int64_t drained_within_ns; /* 0: not checked */
+    sim_pos pos;
+} sim_expect;
+
+typedef struct sim_scenario {
+    sim_stream streams[SIM_MAX_STREAMS];
+    int nstreams;
+    sim_consumer consumers[SIM_MAX_CONSUMERS];
+    int nconsumers;
+    sim_publisher publishers[SIM_MAX_PUBLISHERS];
+    int npublishers;
+    sim_workers workers[SIM_MAX_WORKER_GROUPS];
+    int nworkers;
+    sim_fault faults[SIM_MAX_FAULTS];
+    int nfaults;
+    sim_expect expect;
+    bool has_expect;
+} sim_scenario;
+
+/* Parses `len` bytes of scenario text. `file` names the source in error
+ * messages. On success fills *out (zeroed first) and returns PS_OK; on the
+ * first error returns PS_ERR_INVALID_ARG with ps_last_error() reading
+ * "file:line:col: expected ..., got '...'" (the column of the offending
+ * word) and *out unspecified. The text need not be NUL-terminated and may
+ * hold any bytes. */
+ps_status sim_scenario_parse(sim_scenario *out, const char *file, const char *text, size_t len);
+
+/* Reads and parses a file; an unreadable file is PS_ERR_IO naming it. */
+ps_status sim_scenario_load(sim_scenario *out, const char *path);
+
+/* Writes the scenario in canonical form (every option spelled out, faults
+ * in time order as stored), which parses back to an equal scenario. */
+void sim_scenario_write(const sim_scenario *s, FILE *f);
+
+/* The fault's keyword as written in a scenario ("drop acks", ...). */
+const char *sim_fault_name(sim_fault_kind k);
+
+#endif

@@ -1,0 +1,184 @@
+/* test_scenario.c — the scenario language (sim/scenario.c): what a valid
+ * file means, that the writer's output reads back the same, and that
+ * every malformed line is one clear error at file:line:col.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ps_clock.h"
+#include "scenario.h"
+
+static const char orders[] =
+    "# orders.scn - work queue with crashes and lost acks\n"
+    "stream  ORDERS subjects=orders.> retention=workqueue storage=file dupe_window=2m\n"
+    "consumer ORDERS workers ack_wait=30s max_deliver=5 backoff=1s,5s,30s max_ack_pending=1000\n"
+    "publish orders.created rate=500/s count=20000 msg_id=job keys=50\n"
+    "workers 4 batch=50 handle=2ms..40ms fail=1% idempotent=yes\n"
+    "at 10s crash worker 2 for 45s\n"
+    "at 20s drop acks 5% for 10s\n"
+    "at 30s restart server\n"
+    "at 31s crash worker 3 after_commit\n"
+    "at 40s lose pubacks 0.25% for 1m\r\n"
+    "expect no_loss no_double_completion attempts<=5 drained_within=5m\n";
+
+static sim_scenario sc, sc2;
+
+static void parse_ok(sim_scenario *out, const char *text)
+{
+    ps_status s = sim_scenario_parse(out, "t.scn", text, strlen(text));
+    if (s != PS_OK)
+        fail_msg("parse failed: %s", ps_last_error());
+}
+
+static void test_parses_the_design_example(void **state)
+{
+    (void)state;
+    parse_ok(&sc, orders);
+    assert_int_equal(sc.nstreams, 1);
+    assert_string_equal(sc.streams[0].name, "ORDERS");
+    assert_string_equal(sc.streams[0].subjects[0], "orders.>");
+    assert_int_equal(sc.streams[0].retention, PS_RETENTION_WORKQUEUE);
+    assert_int_equal(sc.streams[0].dupe_window_ns, 120 * PS_NS_PER_SEC);
+    assert_int_equal(sc.nconsumers, 1);
+    assert_int_equal(sc.consumers[0].nbackoff, 3);
+    assert_int_equal(sc.consumers[0].backoff_ns[2], 30 * PS_NS_PER_SEC);
+    assert_int_equal(sc.consumers[0].max_deliver, 5);
+    assert_int_equal(sc.publishers[0].count, 20000);
+    assert_true(sc.publishers[0].rate_per_s == 500.0);
+    assert_int_equal(sc.publishers[0].keys, 50);
+    assert_int_equal(sc.workers[0].count, 4);
+    assert_int_equal(sc.workers[0].handle_min_ns, 2 * PS_NS_PER_MS);
+    assert_int_equal(sc.workers[0].handle_max_ns, 40 * PS_NS_PER_MS);
+    assert_int_equal(sc.workers[0].fail_bp, 100);
+    assert_string_equal(sc.workers[0].consumer, "workers"); /* the only consumer */
+    assert_int_equal(sc.nfaults, 5);
+    assert_int_equal(sc.faults[0].kind, SIM_FAULT_CRASH_WORKER);
+    assert_int_equal(sc.faults[0].worker, 2);
+    assert_int_equal(sc.faults[0].duration_ns, 45 * PS_NS_PER_SEC);
+    assert_int_equal(sc.faults[1].bp, 500);
+    assert_int_equal(sc.faults[2].kind, SIM_FAULT_RESTART_SERVER);
+    assert_int_equal(sc.faults[2].restart, PS_RESTART_CRASH);
+    assert_int_equal(sc.faults[3].kind, SIM_FAULT_CRASH_AFTER_COMMIT);
+    assert_int_equal(sc.faults[4].bp, 25);
+    assert_true(sc.has_expect);
+    assert_int_equal(sc.expect.attempts_max, 5);
+    assert_int_equal(sc.expect.drained_within_ns, 300 * PS_NS_PER_SEC);
+}
+
+static char *written(const sim_scenario *s)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    sim_scenario_write(s, f);
+    fclose(f);
+    return buf;
+}
+
+static void test_written_scenario_reads_back_the_same(void **state)
+{
+    (void)state;
+    parse_ok(&sc, orders);
+    char *a = written(&sc);
+    parse_ok(&sc2, a);
+    char *b = written(&sc2);
+    assert_string_equal(a, b);
+    assert_int_equal(sc2.nfaults, sc.nfaults);
+    for (int i = 0; i < sc.nfaults; i++) {
+        assert_int_equal(sc2.faults[i].kind, sc.faults[i].kind);
+        assert_int_equal(sc2.faults[i].at_ns, sc.faults[i].at_ns);
+        assert_int_equal(sc2.faults[i].duration_ns, sc.faults[i].duration_ns);
+        assert_int_equal(sc2.faults[i].bp, sc.faults[i].bp);
+    }
+    free(a);
+    free(b);
+}
+
+/* One error per malformed scenario, with its position and words. */
+static const struct bad {
+    const char *text;
+    const char *want; /* the start of ps_last_error() */
+} bad[] = {
+    {"strem X subjects=a\n", "t.scn:1:1: expected a statement"},
+    {"stream X\n", "t.scn:1:9: expected subjects=... for stream X"},
+    {"stream X subjects=a retention=forever\n", "t.scn:1:31: expected one of limits, interest, workqueue, got 'forever'"},
+    {"stream X subjects=a..b\n", "t.scn:1:19: expected a valid subject"},
+    {"stream X subjects=a colour=red\n", "t.scn:1:21: expected an option (subjects="},
+    {"stream X subjects=a storage=file storage=memory\n", "t.scn:1:34: option storage= is given twice"},
+    {"stream a.b subjects=a\n", "t.scn:1:8: expected a name without"},
+    {"stream X subjects=a\nstream X subjects=b\n", "t.scn:2:8: stream X is declared twice (first at line 1)"},
+    {"stream X subjects=a\nconsumer X C ack_wait=soon\n", "t.scn:2:23: expected a positive duration"},
+    {"stream X subjects=a\nconsumer X C backoff=1s,,2s\n", "t.scn:2:25: expected a positive duration"},
+    {"stream X subjects=a\nconsumer X C backoff=1s,2s max_deliver=2\n", "t.scn:2:1: max_deliver must be more than"},
+    {"stream X subjects=a\nconsumer X\n", "t.scn:2:11: expected a consumer name, got the end of the line"},
+    {"publish a.* rate=5/s\n", "t.scn:1:9: expected a literal subject"},
+    {"publish a rate=5\n", "t.scn:1:16: expected a rate such as 500/s"},
+    {"publish a count=-3\n", "t.scn:1:17: expected an integer from 1 to"},
+    {"workers two\n", "t.scn:1:9: expected an integer from 1 to 1000"},
+    {"workers 2 handle=40ms..2ms\n", "t.scn:1:24: expected a longest handling time"},
+    {"workers 2 fail=150%\n", "t.scn:1:16: expected a percentage from 0% to 100%"},
+    {"workers 2 fail=1.234%\n", "t.scn:1:16: expected a percentage with at most two decimals"},
+    {"at soon crash worker 1\n", "t.scn:1:4: expected a duration"},
+    {"at 1s explode\n", "t.scn:1:7: expected a fault"},
+    {"at 1s drop pubacks 5% for 1s\n", "t.scn:1:12: expected 'acks', got 'pubacks'"},
+    {"at 1s drop acks 5%\n", "t.scn:1:19: expected for DURATION, got the end of the line"},
+    {"at 1s crash worker 1 for 2s now\n", "t.scn:1:29: expected the end of the line, got 'now'"},
+    {"at 1s restart server softly\n", "t.scn:1:22: expected one of graceful, crash, power_loss"},
+    {"at 1s slow worker 1 for 2s\n", "t.scn:1:21: expected handle=DURATION"},
+    {"expect nothing_bad\n", "t.scn:1:8: expected a check"},
+    {"expect no_loss\nexpect dedup\n", "t.scn:2:1: only one expect statement"},
+    {"stream X subjects=a\tb=\x01\n", "t.scn:1:23: expected text, got control character 0x01"},
+    {"stream X subjects=\xc3\xa9\n", "t.scn:1:19: expected ASCII text"},
+    {"", "t.scn:1:1: expected a stream statement"},
+    {"stream X subjects=a\n", "t.scn:1:1: expected a consumer statement"},
+    {"stream X subjects=a\nconsumer Y C\n", "t.scn:2:10: expected a declared stream, got 'Y'"},
+    {"stream X subjects=a\nconsumer X C\npublish b\nworkers 1\n", "t.scn:3:9: expected a subject some stream captures, got 'b'"},
+    {"stream X subjects=a\nconsumer X C\nconsumer X D\npublish a\nworkers 1\n", "t.scn:5:1: expected consumer=STREAM/NAME: the scenario has 2 consumers"},
+    {"stream X subjects=a\nconsumer X C\npublish a\nworkers 1\nat 1s crash worker 2\n", "t.scn:5:1: expected a worker from 1 to 1, got 2"},
+};
+
+static void test_each_malformed_scenario_gives_one_positioned_error(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ps_status s = sim_scenario_parse(&sc, "t.scn", bad[i].text, strlen(bad[i].text));
+        if (s != PS_ERR_INVALID_ARG || strncmp(ps_last_error(), bad[i].want, strlen(bad[i].want)) != 0)
+            fail_msg("case %zu: want \"%s...\", got %s: \"%s\"", i, bad[i].want, ps_status_name(s),
+                     ps_last_error());
+    }
+}
+
+static void test_text_with_nul_bytes_is_an_error_not_a_crash(void **state)
+{
+    (void)state;
+    const char text[] = "stream X subjects=a\0zzz\n";
+    ps_status s = sim_scenario_parse(&sc, "t.scn", text, sizeof text - 1);
+    assert_int_equal(s, PS_ERR_INVALID_ARG);
+    assert_non_null(strstr(ps_last_error(), "t.scn:1:20: expected text, got control character 0x00"));
+}
+
+static void test_missing_file_names_it(void **state)
+{
+    (void)state;
+    ps_status s = sim_scenario_load(&sc, "/nonexistent/x.scn");
+    assert_int_equal(s, PS_ERR_IO);
+    assert_non_null(strstr(ps_last_error(), "/nonexistent/x.scn: cannot open"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parses_the_design_example),
+        cmocka_unit_test(test_written_scenario_reads_back_the_same),
+        cmocka_unit_test(test_each_malformed_scenario_gives_one_positioned_error),
+        cmocka_unit_test(test_text_with_nul_bytes_is_an_error_not_a_crash),
+        cmocka_unit_test(test_missing_file_names_it),
+    };
+    return cmocka_run_group_tests_name("scenario", tests, NULL, NULL);
+}
