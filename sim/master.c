@@ -1,0 +1,344 @@
+/* master.c — the master database over SQLite (see master.h).
+ *
+ * Speed comes from three things: one transaction per batch (journal off,
+ * no fsync: a run database is a record, not a bank), prepared statements,
+ * and trace rows inserted 64 to a statement. The mirror (an array indexed
+ * by job id) holds each job's state and version so that no write has to
+ * read first; the SQL rows stay the record the checkers query.
+ */
+#include "master.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TRACE_ROWS 64 /* trace rows per INSERT */
+
+typedef struct trace_row {
+    int64_t t_ns;
+    int kind;
+    uint64_t job;
+    int worker;
+    int64_t arg;
+} trace_row;
+
+struct sim_master {
+    sqlite3 *db;
+    sqlite3_stmt *job_add, *job_start, *job_done, *job_fail, *heartbeat, *trace_many, *trace_one;
+    sim_job_view *jobs; /* index = job id; [0] unused */
+    uint64_t njobs, capjobs;
+    trace_row pending[TRACE_ROWS];
+    int npending;
+    ps_status fault_status;
+    int fault_count;
+};
+
+static const char schema[] =
+    "PRAGMA journal_mode=OFF;"
+    "PRAGMA synchronous=OFF;"
+    "CREATE TABLE run(scenario TEXT NOT NULL, seed INTEGER NOT NULL);"
+    "CREATE TABLE jobs(id INTEGER PRIMARY KEY, key INTEGER, state INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL, completions INTEGER NOT NULL, version INTEGER NOT NULL,"
+    " published_ns INTEGER, done_ns INTEGER);"
+    "CREATE TABLE workers(id INTEGER PRIMARY KEY, heartbeat_ns INTEGER, lease_until_ns INTEGER);"
+    "CREATE TABLE trace(t_ns INTEGER NOT NULL, kind INTEGER NOT NULL, job INTEGER, worker INTEGER,"
+    " arg INTEGER);"
+    "CREATE TABLE trace_kinds(kind INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+    "INSERT INTO trace_kinds VALUES (0,'publish'),(1,'publish_failed'),(2,'deliver'),(3,'start'),"
+    " (4,'commit'),(5,'stale'),(6,'ack'),(7,'nak'),(8,'term'),(9,'fault'),(10,'db_error');"
+    "CREATE VIEW trace_named AS SELECT t_ns, name AS kind, job, worker, arg FROM trace"
+    " JOIN trace_kinds USING (kind);";
+
+static ps_status db_fail(sqlite3 *db, const char *what)
+{
+    return ps_error(PS_ERR_IO, 0, "master database: %s: %s", what, db ? sqlite3_errmsg(db) : "no handle");
+}
+
+static ps_status exec(sim_master *m, const char *sql, const char *what)
+{
+    char *err = NULL;
+    if (sqlite3_exec(m->db, sql, NULL, NULL, &err) == SQLITE_OK)
+        return PS_OK;
+    ps_status s = ps_error(PS_ERR_IO, 0, "master database: %s: %s", what, err ? err : "?");
+    sqlite3_free(err);
+    return s;
+}
+
+static ps_status prepare(sim_master *m, const char *sql, sqlite3_stmt **st)
+{
+    return sqlite3_prepare_v2(m->db, sql, -1, st, NULL) == SQLITE_OK ? PS_OK : db_fail(m->db, sql);
+}
+
+static ps_status prepare_all(sim_master *m)
+{
+    char many[64 + TRACE_ROWS * 12] = "INSERT INTO trace VALUES (?,?,?,?,?)";
+    for (int i = 1; i < TRACE_ROWS; i++)
+        strcat(many, ",(?,?,?,?,?)");
+    ps_status s = prepare(m, "INSERT INTO jobs VALUES (?,?,0,0,0,0,?,NULL)", &m->job_add);
+    if (!s)
+        s = prepare(m, "UPDATE jobs SET state=1, attempts=attempts+1, version=version+1 WHERE id=?",
+                    &m->job_start);
+    if (!s)
+        s = prepare(m, "UPDATE jobs SET state=2, completions=completions+1, version=version+1,"
+                       " done_ns=? WHERE id=? AND version=?", &m->job_done);
+    if (!s)
+        s = prepare(m, "UPDATE jobs SET state=3, version=version+1 WHERE id=?", &m->job_fail);
+    if (!s)
+        s = prepare(m, "INSERT INTO workers VALUES (?,?,?) ON CONFLICT(id) DO UPDATE SET"
+                       " heartbeat_ns=excluded.heartbeat_ns, lease_until_ns=excluded.lease_until_ns",
+                    &m->heartbeat);
+    if (!s)
+        s = prepare(m, many, &m->trace_many);
+    if (!s)
+        s = prepare(m, "INSERT INTO trace VALUES (?,?,?,?,?)", &m->trace_one);
+    return s;
+}
+
+/* Runs a bound statement to completion and resets it. */
+static ps_status step(sim_master *m, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? PS_OK : db_fail(m->db, what);
+}
+
+/* Consumes one injected failure, if any. */
+static ps_status injected(sim_master *m, const char *what)
+{
+    if (m->fault_count <= 0)
+        return PS_OK;
+    m->fault_count--;
+    return m->fault_status == PS_ERR_TIMEOUT
+               ? ps_error(PS_ERR_TIMEOUT, 0, "master database: %s: database is locked (injected)", what)
+               : ps_error(PS_ERR_IO, 0, "master database: %s: disk I/O error (injected)", what);
+}
+
+ps_status sim_master_open(sim_master **out, const char *path, const char *scenario_text, uint64_t seed)
+{
+    if (!out || !path)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_master_open: NULL argument");
+    sim_master *m = calloc(1, sizeof *m);
+    if (!m)
+        return ps_error(PS_ERR_NO_MEMORY, 0, "master database: out of memory");
+    if (strcmp(path, ":memory:") != 0 && unlink(path) != 0 && access(path, F_OK) == 0) {
+        free(m);
+        return ps_error(PS_ERR_IO, 0, "master database: cannot replace %s", path);
+    }
+    ps_status s = PS_OK;
+    if (sqlite3_open(path, &m->db) != SQLITE_OK)
+        s = ps_error(PS_ERR_IO, 0, "master database: cannot open %s: %s", path,
+                     m->db ? sqlite3_errmsg(m->db) : "out of memory");
+    if (!s)
+        s = exec(m, schema, path);
+    sqlite3_stmt *run = NULL;
+    if (!s)
+        s = prepare(m, "INSERT INTO run VALUES (?,?)", &run);
+    if (!s) {
+        sqlite3_bind_text(run, 1, scenario_text ? scenario_text : "", -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(run, 2, (sqlite3_int64)seed);
+        s = step(m, run, "recording the run");
+    }
+    sqlite3_finalize(run);
+    if (!s)
+        s = prepare_all(m);
+    if (!s)
+        s = exec(m, "BEGIN", "begin");
+    if (s) {
+        sim_master_close(m);
+        return s;
+    }
+    *out = m;
+    return PS_OK;
+}
+
+static ps_status flush_trace(sim_master *m)
+{
+    int n = m->npending;
+    m->npending = 0;
+    sqlite3_stmt *st = n == TRACE_ROWS ? m->trace_many : m->trace_one;
+    for (int i = 0; i < n; i++) {
+        const trace_row *r = &m->pending[i];
+        int b = n == TRACE_ROWS ? i * 5 : 0;
+        sqlite3_bind_int64(st, b + 1, r->t_ns);
+        sqlite3_bind_int(st, b + 2, r->kind);
+        sqlite3_bind_int64(st, b + 3, (sqlite3_int64)r->job);
+        sqlite3_bind_int(st, b + 4, r->worker);
+        sqlite3_bind_int64(st, b + 5, r->arg);
+        if (n != TRACE_ROWS) {
+            ps_status s = step(m, st, "trace");
+            if (s)
+                return s;
+        }
+    }
+    return n == TRACE_ROWS ? step(m, st, "trace") : PS_OK;
+}
+
+ps_status sim_master_commit(sim_master *m)
+{
+    ps_status s = flush_trace(m);
+    return s ? s : exec(m, "COMMIT; BEGIN", "commit");
+}
+
+void sim_master_close(sim_master *m)
+{
+    if (!m)
+        return;
+    if (m->db && sqlite3_get_autocommit(m->db) == 0) {
+        flush_trace(m);
+        exec(m, "COMMIT", "commit");
+    }
+    sqlite3_stmt *all[] = {m->job_add, m->job_start, m->job_done, m->job_fail, m->heartbeat,
+                           m->trace_many, m->trace_one};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        sqlite3_finalize(all[i]);
+    sqlite3_close(m->db);
+    free(m->jobs);
+    free(m);
+}
+
+static sim_job_view *job(sim_master *m, uint64_t id, const char *what)
+{
+    if (id == 0 || id > m->njobs) {
+        ps_error(PS_ERR_INVALID_ARG, 0, "master database: %s: no job %llu", what, (unsigned long long)id);
+        return NULL;
+    }
+    return &m->jobs[id];
+}
+
+ps_status sim_master_job_add(sim_master *m, uint64_t id, int64_t key, int64_t t_ns)
+{
+    if (id != m->njobs + 1)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "master database: job ids are dense: expected %llu, got %llu",
+                        (unsigned long long)(m->njobs + 1), (unsigned long long)id);
+    ps_status s = injected(m, "add job");
+    if (s)
+        return s;
+    if (id >= m->capjobs) {
+        uint64_t ncap = m->capjobs ? m->capjobs * 2 : 4096;
+        sim_job_view *n = realloc(m->jobs, ncap * sizeof *n);
+        if (!n)
+            return ps_error(PS_ERR_NO_MEMORY, 0, "master database: out of memory");
+        m->jobs = n;
+        m->capjobs = ncap;
+    }
+    sqlite3_bind_int64(m->job_add, 1, (sqlite3_int64)id);
+    if (key >= 0)
+        sqlite3_bind_int64(m->job_add, 2, key);
+    sqlite3_bind_int64(m->job_add, 3, t_ns);
+    if ((s = step(m, m->job_add, "add job")) != PS_OK)
+        return s;
+    m->jobs[id] = (sim_job_view){SIM_JOB_PUBLISHED, 0, 0, 0, key};
+    m->njobs = id;
+    return PS_OK;
+}
+
+ps_status sim_master_job_start(sim_master *m, uint64_t id, int worker, int64_t t_ns, int64_t *version)
+{
+    (void)worker;
+    (void)t_ns;
+    sim_job_view *j = job(m, id, "start job");
+    if (!j)
+        return PS_ERR_INVALID_ARG;
+    ps_status s = injected(m, "start job");
+    if (s)
+        return s;
+    sqlite3_bind_int64(m->job_start, 1, (sqlite3_int64)id);
+    if ((s = step(m, m->job_start, "start job")) != PS_OK)
+        return s;
+    if (j->state != SIM_JOB_DONE)
+        j->state = SIM_JOB_RUNNING;
+    j->attempts++;
+    j->version++;
+    if (version)
+        *version = j->version;
+    return PS_OK;
+}
+
+ps_status sim_master_job_complete(sim_master *m, uint64_t id, int worker, int64_t version, int64_t t_ns,
+                                  bool *applied)
+{
+    (void)worker;
+    sim_job_view *j = job(m, id, "complete job");
+    if (!j)
+        return PS_ERR_INVALID_ARG;
+    ps_status s = injected(m, "complete job");
+    if (s)
+        return s;
+    *applied = false;
+    if (j->version != version)
+        return PS_OK; /* stale: the UPDATE would match no row */
+    sqlite3_bind_int64(m->job_done, 1, t_ns);
+    sqlite3_bind_int64(m->job_done, 2, (sqlite3_int64)id);
+    sqlite3_bind_int64(m->job_done, 3, version);
+    if ((s = step(m, m->job_done, "complete job")) != PS_OK)
+        return s;
+    *applied = sqlite3_changes(m->db) == 1;
+    if (*applied) {
+        j->state = SIM_JOB_DONE;
+        j->completions++;
+        j->version++;
+    }
+    return PS_OK;
+}
+
+ps_status sim_master_job_fail(sim_master *m, uint64_t id, int64_t t_ns)
+{
+    (void)t_ns;
+    sim_job_view *j = job(m, id, "fail job");
+    if (!j)
+        return PS_ERR_INVALID_ARG;
+    ps_status s = injected(m, "fail job");
+    if (s)
+        return s;
+    sqlite3_bind_int64(m->job_fail, 1, (sqlite3_int64)id);
+    if ((s = step(m, m->job_fail, "fail job")) != PS_OK)
+        return s;
+    j->state = SIM_JOB_FAILED;
+    j->version++;
+    return PS_OK;
+}
+
+ps_status sim_master_heartbeat(sim_master *m, int worker, int64_t t_ns, int64_t lease_ns)
+{
+    ps_status s = injected(m, "heartbeat");
+    if (s)
+        return s;
+    sqlite3_bind_int(m->heartbeat, 1, worker);
+    sqlite3_bind_int64(m->heartbeat, 2, t_ns);
+    sqlite3_bind_int64(m->heartbeat, 3, t_ns + lease_ns);
+    return step(m, m->heartbeat, "heartbeat");
+}
+
+ps_status sim_master_trace(sim_master *m, int64_t t_ns, sim_trace_kind kind, uint64_t job_id, int worker,
+                           int64_t arg)
+{
+    m->pending[m->npending++] = (trace_row){t_ns, (int)kind, job_id, worker, arg};
+    return m->npending == TRACE_ROWS ? flush_trace(m) : PS_OK;
+}
+
+void sim_master_set_fault(sim_master *m, ps_status status, int count)
+{
+    m->fault_status = status;
+    m->fault_count = count;
+}
+
+bool sim_master_job_view(const sim_master *m, uint64_t id, sim_job_view *out)
+{
+    if (id == 0 || id > m->njobs)
+        return false;
+    *out = m->jobs[id];
+    return true;
+}
+
+uint64_t sim_master_jobs(const sim_master *m)
+{
+    return m->njobs;
+}
+
+struct sqlite3 *sim_master_db(sim_master *m)
+{
+    return m->db;
+}

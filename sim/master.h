@@ -1,0 +1,103 @@
+/* master.h — the job system's master database, in SQLite: what the
+ * simulated system believes about its jobs (state, attempts, completions),
+ * its workers (heartbeats, leases), and the trace of the run, next to the
+ * scenario text and the seed that produced it. Invariants are SQL queries
+ * over it, so a failed run can be opened with `sqlite3` and questioned.
+ *
+ * Updates are version-checked, as a job system's are: a job's row carries
+ * a version, and a change names the version it read; a stale change
+ * (another worker got there first) changes nothing and says so.
+ *
+ * Writes are batched: everything since the last sim_master_commit is one
+ * transaction (a run commits every few thousand events, and at the end),
+ * and trace rows go out 64 to a statement. An in-memory mirror of each
+ * job's version and state answers the checks without reading back.
+ *
+ * Faults: sim_master_set_fault makes the next write fail as a database
+ * would (I/O error, or a lock held too long); the failed write changes
+ * nothing.
+ *
+ * This module is not: the checkers (they query it) nor the workers (they
+ * call it through the application's own logic).
+ */
+#ifndef SIM_MASTER_H
+#define SIM_MASTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ps_status.h"
+
+typedef struct sim_master sim_master;
+
+typedef enum sim_job_state {
+    SIM_JOB_PUBLISHED = 0, /* the publisher has its PubAck */
+    SIM_JOB_RUNNING,       /* a worker claimed an attempt */
+    SIM_JOB_DONE,          /* a worker committed its result */
+    SIM_JOB_FAILED         /* given up (terminated, or out of attempts) */
+} sim_job_state;
+
+/* Kinds of trace events; stored as integers, named in the trace view. */
+typedef enum sim_trace_kind {
+    SIM_TR_PUBLISH = 0, SIM_TR_PUBLISH_FAILED, SIM_TR_DELIVER, SIM_TR_START, SIM_TR_COMMIT,
+    SIM_TR_STALE, SIM_TR_ACK, SIM_TR_NAK, SIM_TR_TERM, SIM_TR_FAULT, SIM_TR_DB_ERROR,
+    SIM_TR_KIND_COUNT
+} sim_trace_kind;
+
+/* Opens (creating) a run database at `path` (":memory:" for none on
+ * disk; an existing file is replaced), records the scenario text and the
+ * seed, and begins the first batch. PS_ERR_IO naming the path when SQLite
+ * cannot open or write it. */
+ps_status sim_master_open(sim_master **out, const char *path, const char *scenario_text, uint64_t seed);
+
+/* Commits what is pending and closes; NULL is fine. */
+void sim_master_close(sim_master *m);
+
+/* Commits the current batch and begins the next. */
+ps_status sim_master_commit(sim_master *m);
+
+/* A new job with its key (-1: none), published at t_ns. Job ids are
+ * dense from 1. */
+ps_status sim_master_job_add(sim_master *m, uint64_t job, int64_t key, int64_t t_ns);
+
+/* Claims an attempt: attempts+1, state RUNNING, version+1. *version gets
+ * the job's new version (the one a later commit must name). */
+ps_status sim_master_job_start(sim_master *m, uint64_t job, int worker, int64_t t_ns, int64_t *version);
+
+/* Commits the job's result if its version is still `version`: state DONE,
+ * completions+1 (a second completion of a DONE job is allowed through: the
+ * checker counts it). *applied says whether the version matched. */
+ps_status sim_master_job_complete(sim_master *m, uint64_t job, int worker, int64_t version,
+                                  int64_t t_ns, bool *applied);
+
+/* Marks a job FAILED (terminated or out of attempts). */
+ps_status sim_master_job_fail(sim_master *m, uint64_t job, int64_t t_ns);
+
+/* A worker's heartbeat, renewing its lease until t_ns + lease_ns. */
+ps_status sim_master_heartbeat(sim_master *m, int worker, int64_t t_ns, int64_t lease_ns);
+
+/* Appends a trace row (kept even when a fault fails the write it
+ * describes: the trace is the harness's, not the system's). */
+ps_status sim_master_trace(sim_master *m, int64_t t_ns, sim_trace_kind kind, uint64_t job, int worker,
+                           int64_t arg);
+
+/* Fault hook: the next `count` writes fail with `status` (PS_ERR_IO: a
+ * write error; PS_ERR_TIMEOUT: a lock held past the busy timeout). */
+void sim_master_set_fault(sim_master *m, ps_status status, int count);
+
+/* The mirror's view of a job (no SQL): state, attempts, completions. */
+typedef struct sim_job_view {
+    sim_job_state state;
+    int attempts, completions;
+    int64_t version;
+    int64_t key;
+} sim_job_view;
+bool sim_master_job_view(const sim_master *m, uint64_t job, sim_job_view *out);
+
+/* Number of jobs added so far. */
+uint64_t sim_master_jobs(const sim_master *m);
+
+/* The SQLite handle, for checkers' queries (commit first). */
+struct sqlite3 *sim_master_db(sim_master *m);
+
+#endif

@@ -1,0 +1,141 @@
+/* test_master.c — the master database (sim/master.c): version-checked
+ * updates, the record in SQL, injected write faults, the run's scenario
+ * and seed.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "master.h"
+
+static int64_t query_int(sim_master *m, const char *sql)
+{
+    assert_int_equal(sim_master_commit(m), PS_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(sim_master_db(m), sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void test_stale_version_changes_nothing(void **state)
+{
+    (void)state;
+    sim_master *m = NULL;
+    assert_int_equal(sim_master_open(&m, ":memory:", "stream X subjects=x\n", 7), PS_OK);
+    assert_int_equal(sim_master_job_add(m, 1, 3, 100), PS_OK);
+    int64_t v1 = 0, v2 = 0;
+    assert_int_equal(sim_master_job_start(m, 1, 1, 200, &v1), PS_OK); /* worker 1 */
+    assert_int_equal(sim_master_job_start(m, 1, 2, 300, &v2), PS_OK); /* redelivered to worker 2 */
+    bool applied = true;
+    assert_int_equal(sim_master_job_complete(m, 1, 1, v1, 400, &applied), PS_OK);
+    assert_false(applied); /* worker 1 read an older version */
+    assert_int_equal(sim_master_job_complete(m, 1, 2, v2, 500, &applied), PS_OK);
+    assert_true(applied);
+    sim_job_view jv;
+    assert_true(sim_master_job_view(m, 1, &jv));
+    assert_int_equal(jv.state, SIM_JOB_DONE);
+    assert_int_equal(jv.attempts, 2);
+    assert_int_equal(jv.completions, 1);
+    assert_int_equal(query_int(m, "SELECT completions FROM jobs WHERE id=1"), 1);
+    assert_int_equal(query_int(m, "SELECT attempts FROM jobs WHERE id=1"), 2);
+    assert_int_equal(query_int(m, "SELECT done_ns FROM jobs WHERE id=1"), 500);
+    sim_master_close(m);
+}
+
+static void test_trace_rows_are_all_recorded(void **state)
+{
+    (void)state;
+    sim_master *m = NULL;
+    assert_int_equal(sim_master_open(&m, ":memory:", "", 1), PS_OK);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(sim_master_trace(m, i, SIM_TR_DELIVER, (uint64_t)i, 1, 0), PS_OK);
+    assert_int_equal(query_int(m, "SELECT count(*) FROM trace"), 1000);
+    assert_int_equal(query_int(m, "SELECT sum(t_ns) FROM trace"), 999 * 1000 / 2);
+    assert_int_equal(query_int(m, "SELECT count(*) FROM trace_named WHERE kind='deliver'"), 1000);
+    sim_master_close(m);
+}
+
+static void test_injected_fault_fails_the_write_and_changes_nothing(void **state)
+{
+    (void)state;
+    sim_master *m = NULL;
+    assert_int_equal(sim_master_open(&m, ":memory:", "", 1), PS_OK);
+    assert_int_equal(sim_master_job_add(m, 1, -1, 0), PS_OK);
+    int64_t v = 0;
+    assert_int_equal(sim_master_job_start(m, 1, 1, 10, &v), PS_OK);
+    sim_master_set_fault(m, PS_ERR_TIMEOUT, 1);
+    bool applied = true;
+    assert_int_equal(sim_master_job_complete(m, 1, 1, v, 20, &applied), PS_ERR_TIMEOUT);
+    assert_non_null(strstr(ps_last_error(), "database is locked"));
+    assert_int_equal(query_int(m, "SELECT state FROM jobs WHERE id=1"), SIM_JOB_RUNNING);
+    assert_int_equal(sim_master_job_complete(m, 1, 1, v, 30, &applied), PS_OK); /* the fault is spent */
+    assert_true(applied);
+    sim_master_close(m);
+}
+
+static void test_run_database_on_disk_keeps_scenario_and_seed(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/jetsim-test-master-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    sim_master *m = NULL;
+    assert_int_equal(sim_master_open(&m, path, "expect no_loss\n", 123456789), PS_OK);
+    assert_int_equal(sim_master_job_add(m, 1, -1, 0), PS_OK);
+    sim_master_close(m);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT scenario, seed, (SELECT count(*) FROM jobs) FROM run",
+                                        -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "expect no_loss\n");
+    assert_int_equal(sqlite3_column_int64(st, 1), 123456789);
+    assert_int_equal(sqlite3_column_int64(st, 2), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    unlink(path);
+}
+
+static void test_job_ids_must_be_dense(void **state)
+{
+    (void)state;
+    sim_master *m = NULL;
+    assert_int_equal(sim_master_open(&m, ":memory:", "", 1), PS_OK);
+    assert_int_equal(sim_master_job_add(m, 2, -1, 0), PS_ERR_INVALID_ARG);
+    assert_non_null(strstr(ps_last_error(), "expected 1, got 2"));
+    int64_t v;
+    assert_int_equal(sim_master_job_start(m, 9, 1, 0, &v), PS_ERR_INVALID_ARG);
+    sim_master_close(m);
+}
+
+static void test_unwritable_path_is_named(void **state)
+{
+    (void)state;
+    sim_master *m = NULL;
+    assert_int_equal(sim_master_open(&m, "/nonexistent/dir/run.db", "", 1), PS_ERR_IO);
+    assert_non_null(strstr(ps_last_error(), "/nonexistent/dir/run.db"));
+    assert_null(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stale_version_changes_nothing),
+        cmocka_unit_test(test_trace_rows_are_all_recorded),
+        cmocka_unit_test(test_injected_fault_fails_the_write_and_changes_nothing),
+        cmocka_unit_test(test_run_database_on_disk_keeps_scenario_and_seed),
+        cmocka_unit_test(test_job_ids_must_be_dense),
+        cmocka_unit_test(test_unwritable_path_is_named),
+    };
+    return cmocka_run_group_tests_name("master", tests, NULL, NULL);
+}
