@@ -422,8 +422,21 @@ static ps_status connect_js(jsb_backend *jb, const ps_jetstream_options *o)
     ns = natsConnection_Connect(&jb->nc, no);
     natsOptions_Destroy(no);
     if (ns != NATS_OK) {
-        ps_status s = jsb_fail(ns, 0, "connect");
-        return s == PS_ERR_INVALID_ARG ? s : ps_error(PS_ERR_IO, 0, "connect: %s", ps_last_error());
+        /* Name the servers: "no server available" alone does not say which. */
+        char where[512];
+        const char *env = getenv("NATS_URL");
+        snprintf(where, sizeof where, "connect to %s",
+                 o->urls_len > 0 ? o->urls[0] : env && *env ? env : JSB_DEFAULT_URL);
+        if (o->urls_len > 1)
+            snprintf(where + strlen(where), sizeof where - strlen(where), " (and %d more)", o->urls_len - 1);
+        ps_status s = jsb_fail(ns, 0, where);
+        if (s != PS_ERR_INVALID_ARG && s != PS_ERR_IO) {
+            char text[768];
+            snprintf(text, sizeof text, "%s", ps_last_error());
+            ps_error(PS_ERR_IO, 0, "%s", text);
+            ps_error_set_native((int)ns);
+        }
+        return ps_last_status();
     }
     jsOptions jo;
     jsOptions_Init(&jo);

@@ -187,6 +187,18 @@ static void jput(jbuf *b, const char *fmt, ...)
         b->n += (size_t)w;
 }
 
+/* ,"key":"value" with '"' and '\\' escaped (a subject may hold them). */
+static void jput_str(jbuf *b, const char *key, const char *v)
+{
+    jput(b, ",\"%s\":\"", key);
+    for (; *v && !b->overflow; v++) {
+        if (*v == '"' || *v == '\\')
+            jput(b, "\\");
+        jput(b, "%c", *v);
+    }
+    jput(b, "\"");
+}
+
 static void jput_i64(jbuf *b, const char *key, int64_t v)
 {
     if (v > 0)
@@ -212,9 +224,9 @@ static ps_status add_by_start_time(jsb_backend *jb, const char *stream, const ps
     jput(&b, ",\"ack_policy\":\"%s\",\"replay_policy\":\"%s\"", ack_names[c->ack_policy],
          c->replay_policy == PS_REPLAY_ORIGINAL ? "original" : "instant");
     if (c->durable)
-        jput(&b, ",\"durable_name\":\"%s\"", c->durable);
+        jput_str(&b, "durable_name", c->durable);
     if (c->filter_subject)
-        jput(&b, ",\"filter_subject\":\"%s\"", c->filter_subject);
+        jput_str(&b, "filter_subject", c->filter_subject);
     jput_i64(&b, "ack_wait", c->ack_wait_ns);
     jput_i64(&b, "max_deliver", c->max_deliver);
     jput_i64(&b, "max_ack_pending", c->max_ack_pending);
