@@ -1,0 +1,251 @@
+/* fault_shim.c — a ps_backend that injects faults and delegates to another
+ * (see fault_shim.h). Each op either passes the call on unchanged or, on a
+ * draw of the shim's generator, does what the fault does and then (or
+ * instead) passes it on.
+ */
+#include "fault_shim.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ps_rand.h"
+
+typedef struct shim {
+    ps_backend base; /* first: the contract's handle */
+    ps_backend *inner;
+    ps_rand rng;
+    int bp[SIM_SHIM_KNOB_COUNT];
+    sim_shim_stats stats;
+} shim;
+
+typedef struct shim_consumer {
+    ps_consumer base; /* first; stream and name point into inner's */
+    ps_consumer *inner;
+} shim_consumer;
+
+static const ps_backend_ops shim_ops;
+
+static shim *as_shim(ps_backend *b)
+{
+    return (shim *)b;
+}
+
+/* A draw: true with the knob's probability; counts what it injects. */
+static bool draw(shim *s, sim_shim_knob k)
+{
+    if (s->bp[k] <= 0)
+        return false;
+    bool hit = ps_rand_below(&s->rng, 10000) < (uint64_t)s->bp[k];
+    s->stats.injected[k] += hit;
+    return hit;
+}
+
+/* ---- pass-through ------------------------------------------------------------------ */
+
+static ps_status sh_stream_add(ps_backend *b, const ps_stream_config *c, ps_stream_info *o)
+{
+    return as_shim(b)->inner->ops->stream_add(as_shim(b)->inner, c, o);
+}
+static ps_status sh_stream_update(ps_backend *b, const ps_stream_config *c, ps_stream_info *o)
+{
+    return as_shim(b)->inner->ops->stream_update(as_shim(b)->inner, c, o);
+}
+static ps_status sh_stream_info(ps_backend *b, const char *st, ps_stream_info *o)
+{
+    return as_shim(b)->inner->ops->stream_info(as_shim(b)->inner, st, o);
+}
+static ps_status sh_stream_delete(ps_backend *b, const char *st)
+{
+    return as_shim(b)->inner->ops->stream_delete(as_shim(b)->inner, st);
+}
+static ps_status sh_stream_purge(ps_backend *b, const char *st, const ps_purge_opts *o, uint64_t *n)
+{
+    return as_shim(b)->inner->ops->stream_purge(as_shim(b)->inner, st, o, n);
+}
+static ps_status sh_msg_get(ps_backend *b, const char *st, uint64_t seq, const char *last, ps_stored_msg *o)
+{
+    return as_shim(b)->inner->ops->msg_get(as_shim(b)->inner, st, seq, last, o);
+}
+static ps_status sh_msg_delete(ps_backend *b, const char *st, uint64_t seq, bool erase)
+{
+    return as_shim(b)->inner->ops->msg_delete(as_shim(b)->inner, st, seq, erase);
+}
+static ps_status sh_consumer_delete(ps_backend *b, const char *st, const char *name)
+{
+    return as_shim(b)->inner->ops->consumer_delete(as_shim(b)->inner, st, name);
+}
+static int64_t sh_next_deadline(ps_backend *b)
+{
+    return ps_backend_next_deadline(as_shim(b)->inner);
+}
+static ps_status sh_tick(ps_backend *b)
+{
+    return ps_backend_tick(as_shim(b)->inner);
+}
+static ps_status sh_restart(ps_backend *b, ps_restart_kind kind)
+{
+    return ps_backend_restart(as_shim(b)->inner, kind);
+}
+
+/* ---- publishing -------------------------------------------------------------------- */
+
+static ps_status sh_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
+{
+    shim *s = as_shim(b);
+    ps_pub_ack ack = {0};
+    ps_status st = s->inner->ops->publish(s->inner, m, &ack);
+    if (st == PS_OK && draw(s, SIM_SHIM_DUP_PUBLISH)) {
+        ps_pub_ack again;
+        s->inner->ops->publish(s->inner, m, &again); /* its result is the lost retry's */
+    }
+    if (st == PS_OK && draw(s, SIM_SHIM_LOSE_PUBACK))
+        return ps_error(PS_ERR_TIMEOUT, 0, "publish %s: no PubAck (lost, injected)", m->subject);
+    if (st == PS_OK && out)
+        *out = ack;
+    return st;
+}
+
+/* ---- consumers ---------------------------------------------------------------------- */
+
+static ps_status wrap(shim *s, ps_consumer *inner, ps_consumer **out)
+{
+    shim_consumer *c = calloc(1, sizeof *c);
+    if (!c) {
+        s->inner->ops->consumer_free(inner);
+        return ps_error(PS_ERR_NO_MEMORY, 0, "fault shim: out of memory");
+    }
+    c->inner = inner;
+    c->base.backend = &s->base;
+    c->base.stream = inner->stream;
+    c->base.name = inner->name;
+    *out = &c->base;
+    return PS_OK;
+}
+
+static ps_status sh_consumer_add(ps_backend *b, const char *st, const ps_consumer_config *cfg, ps_consumer **out)
+{
+    shim *s = as_shim(b);
+    ps_consumer *in = NULL;
+    ps_status r = s->inner->ops->consumer_add(s->inner, st, cfg, &in);
+    return r ? r : wrap(s, in, out);
+}
+
+static ps_status sh_consumer_bind(ps_backend *b, const char *st, const char *name, ps_consumer **out)
+{
+    shim *s = as_shim(b);
+    ps_consumer *in = NULL;
+    ps_status r = s->inner->ops->consumer_bind(s->inner, st, name, &in);
+    return r ? r : wrap(s, in, out);
+}
+
+static ps_status sh_consumer_info(ps_consumer *c, ps_consumer_info *out)
+{
+    ps_consumer *in = ((shim_consumer *)c)->inner;
+    return in->backend->ops->consumer_info(in, out);
+}
+
+static void sh_consumer_free(ps_consumer *c)
+{
+    shim_consumer *sc = (shim_consumer *)c;
+    if (!sc)
+        return;
+    sc->inner->backend->ops->consumer_free(sc->inner);
+    free(sc);
+}
+
+static ps_status sh_fetch(ps_consumer *c, const ps_fetch_request *req, ps_msg_list *out)
+{
+    ps_consumer *in = ((shim_consumer *)c)->inner;
+    ps_status st = in->backend->ops->fetch(in, req, out);
+    for (int i = 0; st == PS_OK && i < out->count; i++)
+        out->msgs[i]->consumer_ = c; /* acks come back through the shim */
+    return st;
+}
+
+static ps_status sh_ack(ps_msg *m, ps_ack_kind kind, int64_t nak_delay_ns)
+{
+    shim_consumer *sc = (shim_consumer *)m->consumer_;
+    shim *s = as_shim(sc->base.backend);
+    if (kind == PS_ACK && draw(s, SIM_SHIM_DROP_ACK))
+        return PS_OK; /* lost on the way: the client believes it acked */
+    if (kind == PS_ACK && draw(s, SIM_SHIM_NAK_STORM))
+        kind = PS_NAK;
+    else if (kind == PS_ACK && draw(s, SIM_SHIM_TERM_STORM))
+        kind = PS_TERM;
+    m->consumer_ = sc->inner;
+    ps_status st = sc->inner->backend->ops->ack(m, kind, nak_delay_ns);
+    m->consumer_ = &sc->base;
+    return st;
+}
+
+/* ---- lifetime ------------------------------------------------------------------------- */
+
+static void forward_advisory(void *user, const ps_advisory *adv)
+{
+    ps_backend_emit_advisory(&((shim *)user)->base, adv);
+}
+
+static void sh_close(ps_backend *b)
+{
+    shim *s = as_shim(b);
+    ps_backend_set_advisory_handler(s->inner, NULL, NULL);
+    free(s);
+}
+
+static const ps_backend_ops shim_ops = {
+    .version = 1,
+    .name = "fault-shim",
+    .stream_add = sh_stream_add,
+    .stream_update = sh_stream_update,
+    .stream_info = sh_stream_info,
+    .stream_delete = sh_stream_delete,
+    .stream_purge = sh_stream_purge,
+    .msg_get = sh_msg_get,
+    .msg_delete = sh_msg_delete,
+    .publish = sh_publish,
+    .consumer_add = sh_consumer_add,
+    .consumer_bind = sh_consumer_bind,
+    .consumer_info = sh_consumer_info,
+    .consumer_delete = sh_consumer_delete,
+    .consumer_free = sh_consumer_free,
+    .fetch = sh_fetch,
+    .ack = sh_ack,
+    .close = sh_close,
+    .next_deadline = sh_next_deadline,
+    .tick = sh_tick,
+    .restart = sh_restart,
+};
+
+ps_status sim_shim_new(ps_backend **out, ps_backend *inner, uint64_t seed)
+{
+    if (!out || !inner || !inner->ops)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_shim_new: NULL argument");
+    shim *s = calloc(1, sizeof *s);
+    if (!s)
+        return ps_error(PS_ERR_NO_MEMORY, 0, "fault shim: out of memory");
+    s->base.ops = &shim_ops;
+    s->inner = inner;
+    s->rng = ps_rand_derive(seed, 0x5a17);
+    ps_backend_set_advisory_handler(inner, forward_advisory, s);
+    *out = &s->base;
+    return PS_OK;
+}
+
+ps_status sim_shim_set(ps_backend *b, sim_shim_knob knob, int bp)
+{
+    if (!b || b->ops != &shim_ops)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_shim_set: not a fault shim");
+    if ((unsigned)knob >= SIM_SHIM_KNOB_COUNT || bp < 0 || bp > 10000)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_shim_set: knob %d or %d basis points out of range",
+                        (int)knob, bp);
+    as_shim(b)->bp[knob] = bp;
+    return PS_OK;
+}
+
+ps_status sim_shim_stats_get(ps_backend *b, sim_shim_stats *out)
+{
+    if (!b || b->ops != &shim_ops || !out)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_shim_stats_get: not a fault shim");
+    *out = as_shim(b)->stats;
+    return PS_OK;
+}

@@ -1,0 +1,193 @@
+/* test_fault_shim.c — the fault model as a wrapping backend
+ * (sim/fault_shim.c), over the memory backend on a manual clock: each
+ * fault does what a job system would see, and without faults the shim
+ * changes nothing.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "fault_shim.h"
+#include "ps_clock.h"
+#include "ps_memory.h"
+
+typedef struct fx {
+    ps_clock *clock;
+    ps_backend *mem, *b;
+    ps_consumer *c;
+} fx;
+
+static int setup(void **state)
+{
+    static fx f;
+    memset(&f, 0, sizeof f);
+    f.clock = ps_clock_manual_new(0);
+    ps_memory_options o = {.clock = f.clock, .seed = 1};
+    if (ps_memory_new(&f.mem, &o) || sim_shim_new(&f.b, f.mem, 99))
+        return -1;
+    ps_stream_config c = {.name = "J", .subjects = (const char *const[]){"j.>"}, .subjects_len = 1,
+                          .retention = PS_RETENTION_WORKQUEUE};
+    ps_consumer_config cc = {.durable = "W", .ack_wait_ns = PS_NS_PER_SEC};
+    if (ps_stream_add(f.b, &c, NULL) || ps_consumer_add(f.b, "J", &cc, &f.c))
+        return -1;
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    ps_consumer_free(f->c);
+    ps_backend_close(f->b);
+    ps_backend_close(f->mem);
+    ps_clock_free(f->clock);
+    return 0;
+}
+
+static uint64_t stored(fx *f)
+{
+    ps_stream_info si = {0};
+    assert_int_equal(ps_stream_info_get(f->b, "J", &si), PS_OK);
+    uint64_t n = si.state.msgs;
+    ps_stream_info_clear(&si);
+    return n;
+}
+
+static void advance(fx *f, int64_t ns)
+{
+    ps_clock_advance(f->clock, ns);
+    ps_backend_tick(f->b);
+}
+
+static void test_without_faults_it_passes_everything_through(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(ps_publish_data(f->b, "j.a", "x", 1, "id1", NULL), PS_OK);
+    ps_msg_list l = {0};
+    assert_int_equal(ps_fetch_batch(f->c, 1, 0, &l), PS_OK);
+    assert_int_equal(ps_ack(l.msgs[0], PS_ACK, 0), PS_OK);
+    ps_msg_list_free(&l);
+    assert_int_equal(stored(f), 0); /* the work queue removed the acked job */
+    sim_shim_stats st;
+    assert_int_equal(sim_shim_stats_get(f->b, &st), PS_OK);
+    for (int k = 0; k < SIM_SHIM_KNOB_COUNT; k++)
+        assert_int_equal(st.injected[k], 0);
+}
+
+static void test_dropped_ack_says_ok_and_the_job_comes_back(void **state)
+{
+    fx *f = *state;
+    sim_shim_set(f->b, SIM_SHIM_DROP_ACK, 10000);
+    ps_publish_data(f->b, "j.a", "x", 1, NULL, NULL);
+    ps_msg_list l = {0};
+    assert_int_equal(ps_fetch_batch(f->c, 1, 0, &l), PS_OK);
+    assert_int_equal(ps_ack(l.msgs[0], PS_ACK, 0), PS_OK);
+    assert_int_equal(stored(f), 1);
+    advance(f, 2 * PS_NS_PER_SEC); /* past AckWait */
+    assert_int_equal(ps_fetch_batch(f->c, 1, 0, &l), PS_OK);
+    assert_int_equal(l.msgs[0]->meta.num_delivered, 2);
+    ps_msg_list_free(&l);
+}
+
+static void test_lost_puback_is_a_timeout_but_the_message_is_stored(void **state)
+{
+    fx *f = *state;
+    sim_shim_set(f->b, SIM_SHIM_LOSE_PUBACK, 10000);
+    assert_int_equal(ps_publish_data(f->b, "j.a", "x", 1, "job-1", NULL), PS_ERR_TIMEOUT);
+    assert_non_null(strstr(ps_last_error(), "lost, injected"));
+    assert_int_equal(stored(f), 1);
+    sim_shim_set(f->b, SIM_SHIM_LOSE_PUBACK, 0);
+    ps_pub_ack ack;
+    assert_int_equal(ps_publish_data(f->b, "j.a", "x", 1, "job-1", &ack), PS_OK); /* the retry */
+    assert_true(ack.duplicate);
+    assert_int_equal(stored(f), 1);
+}
+
+static void test_duplicate_publish_stores_twice_unless_deduplicated(void **state)
+{
+    fx *f = *state;
+    sim_shim_set(f->b, SIM_SHIM_DUP_PUBLISH, 10000);
+    ps_pub_ack ack;
+    assert_int_equal(ps_publish_data(f->b, "j.a", "x", 1, NULL, &ack), PS_OK);
+    assert_int_equal(ack.seq, 1);
+    assert_int_equal(stored(f), 2);
+    assert_int_equal(ps_publish_data(f->b, "j.a", "y", 1, "job-9", &ack), PS_OK);
+    assert_int_equal(stored(f), 3); /* the copy of job-9 was a duplicate */
+}
+
+static void test_nak_storm_turns_acks_into_naks(void **state)
+{
+    fx *f = *state;
+    sim_shim_set(f->b, SIM_SHIM_NAK_STORM, 10000);
+    ps_publish_data(f->b, "j.a", "x", 1, NULL, NULL);
+    ps_msg_list l = {0};
+    assert_int_equal(ps_fetch_batch(f->c, 1, 0, &l), PS_OK);
+    assert_int_equal(ps_ack(l.msgs[0], PS_ACK, 0), PS_OK);
+    assert_int_equal(ps_fetch_batch(f->c, 1, 0, &l), PS_OK); /* at once: nak'ed */
+    assert_int_equal(l.msgs[0]->meta.num_delivered, 2);
+    ps_msg_list_free(&l);
+}
+
+static void test_term_storm_turns_acks_into_terms(void **state)
+{
+    fx *f = *state;
+    sim_shim_set(f->b, SIM_SHIM_TERM_STORM, 10000);
+    ps_publish_data(f->b, "j.a", "x", 1, NULL, NULL);
+    ps_msg_list l = {0};
+    assert_int_equal(ps_fetch_batch(f->c, 1, 0, &l), PS_OK);
+    assert_int_equal(ps_ack(l.msgs[0], PS_ACK, 0), PS_OK);
+    ps_msg_list_free(&l);
+    advance(f, 5 * PS_NS_PER_SEC);
+    assert_int_equal(ps_fetch_batch(f->c, 1, 0, &l), PS_ERR_TIMEOUT); /* never again */
+    ps_msg_list_free(&l);
+}
+
+static void test_same_seed_same_faults(void **state)
+{
+    fx *f = *state;
+    ps_backend *a = NULL, *b = NULL;
+    assert_int_equal(sim_shim_new(&a, f->mem, 7), PS_OK);
+    sim_shim_set(a, SIM_SHIM_LOSE_PUBACK, 3000);
+    char pattern[2][64];
+    for (int run = 0; run < 2; run++) {
+        ps_backend *s = run ? b : a;
+        if (run) {
+            assert_int_equal(sim_shim_new(&b, f->mem, 7), PS_OK);
+            s = b;
+            sim_shim_set(s, SIM_SHIM_LOSE_PUBACK, 3000);
+        }
+        for (int i = 0; i < 63; i++)
+            pattern[run][i] = ps_publish_data(s, "j.a", "x", 1, NULL, NULL) == PS_OK ? '.' : 'L';
+        pattern[run][63] = '\0';
+        ps_backend_close(s);
+    }
+    assert_string_equal(pattern[0], pattern[1]);
+    assert_non_null(strchr(pattern[0], 'L'));
+    assert_non_null(strchr(pattern[0], '.'));
+}
+
+static void test_knob_out_of_range_is_refused(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(sim_shim_set(f->b, SIM_SHIM_DROP_ACK, 10001), PS_ERR_INVALID_ARG);
+    assert_int_equal(sim_shim_set(f->mem, SIM_SHIM_DROP_ACK, 1), PS_ERR_INVALID_ARG);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_without_faults_it_passes_everything_through),
+        T(test_dropped_ack_says_ok_and_the_job_comes_back),
+        T(test_lost_puback_is_a_timeout_but_the_message_is_stored),
+        T(test_duplicate_publish_stores_twice_unless_deduplicated),
+        T(test_nak_storm_turns_acks_into_naks),
+        T(test_term_storm_turns_acks_into_terms),
+        T(test_same_seed_same_faults),
+        T(test_knob_out_of_range_is_refused),
+    };
+    return cmocka_run_group_tests_name("fault shim", tests, NULL, NULL);
+}
