@@ -21,12 +21,12 @@ if [ $# -eq 0 ] || [ "$1" = "--help" ] || [ "$1" = "-h" ]; then
   exit 0
 fi
 
+trap '"$script" stop "$name" >/dev/null 2>&1' EXIT
+trap 'exit 130' INT TERM
 if ! urls="$("$script" start "$name")"; then
   echo "with-cluster: SKIPPED: no cluster could be started (install nats-server)" >&2
   exit 77
 fi
-trap '"$script" stop "$name" >/dev/null 2>&1' EXIT
-trap 'exit 130' INT TERM
 export NATS_URL="$urls"
-unset JETSIM_NATS_RESTART
+unset JETSIM_NATS_SCRIPT JETSIM_NATS_NAME
 "$@"

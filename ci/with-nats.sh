@@ -5,9 +5,9 @@
 #
 # With NATS_URL already set, runs COMMAND against that server and touches
 # nothing else. Otherwise starts one through ci/nats-server.sh under the
-# name `jetsim-test-<pid>` (nats-server binary, else Docker), exports NATS_URL and
-# JETSIM_NATS_RESTART="ci/nats-server.sh jetsim-test" (so tests may kill and
-# restart it), runs COMMAND, and stops the server however COMMAND ends,
+# name `jetsim-test-<pid>` (nats-server binary, else Docker), exports NATS_URL,
+# JETSIM_NATS_SCRIPT (this directory's nats-server.sh) and JETSIM_NATS_NAME
+# (so tests may kill and restart it), runs COMMAND, and stops the server however COMMAND ends,
 # Ctrl-C included. Exits with COMMAND's status; with 77 (skipped) and a
 # message when no server can be had.
 #
@@ -26,12 +26,13 @@ if [ -n "${NATS_URL:-}" ]; then
   exec "$@"
 fi
 
+# The traps come first: a Ctrl-C during start must not leave a server.
+trap '"$script" stop "$name" >/dev/null 2>&1' EXIT
+trap 'exit 130' INT TERM
 if ! url="$("$script" start "$name")"; then
   echo "with-nats: SKIPPED: no nats-server could be started (install nats-server, run Docker, or set NATS_URL)" >&2
   exit 77
 fi
-trap '"$script" stop "$name" >/dev/null 2>&1' EXIT
-trap 'exit 130' INT TERM
 export NATS_URL="$url"
-export JETSIM_NATS_RESTART="$script $name"
+export JETSIM_NATS_SCRIPT="$script" JETSIM_NATS_NAME="$name"
 "$@"

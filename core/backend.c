@@ -65,11 +65,25 @@ static ps_status not_supported(const ps_backend *b, const char *fn)
 
 /* ---- streams ----------------------------------------------------------------- */
 
+/* An enum field outside its values: a caller's bug, refused before any
+ * backend indexes a table with it. */
+static ps_status check_enum(const char *fn, const char *what, int v, int max)
+{
+    if (v < 0 || v > max)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: %s %d is not one of its values (0 to %d)", fn, what, v, max);
+    return PS_OK;
+}
+
 static ps_status check_stream_cfg(const char *fn, const ps_stream_config *cfg)
 {
     if (!cfg)
         return null_arg(fn, "config");
-    return light_name(fn, "stream name", cfg->name);
+    ps_status s = check_enum(fn, "retention", (int)cfg->retention, PS_RETENTION_WORKQUEUE);
+    if (!s)
+        s = check_enum(fn, "storage", (int)cfg->storage, PS_STORAGE_MEMORY);
+    if (!s)
+        s = check_enum(fn, "discard", (int)cfg->discard, PS_DISCARD_NEW);
+    return s ? s : light_name(fn, "stream name", cfg->name);
 }
 
 ps_status ps_stream_add(ps_backend *b, const ps_stream_config *cfg, ps_stream_info *out)
@@ -266,6 +280,13 @@ static ps_status check_consumer_cfg(const ps_consumer_config *c)
         if (s)
             return s;
     }
+    ps_status e = check_enum(fn, "deliver_policy", (int)c->deliver_policy, PS_DELIVER_LAST_PER_SUBJECT);
+    if (!e)
+        e = check_enum(fn, "ack_policy", (int)c->ack_policy, PS_ACK_ALL);
+    if (!e)
+        e = check_enum(fn, "replay_policy", (int)c->replay_policy, PS_REPLAY_ORIGINAL);
+    if (e)
+        return e;
     struct { const char *name; int64_t v; } fields[] = {
         {"ack_wait_ns", c->ack_wait_ns}, {"max_deliver", c->max_deliver},
         {"max_ack_pending", c->max_ack_pending}, {"max_waiting", c->max_waiting},

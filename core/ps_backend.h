@@ -278,7 +278,7 @@ struct ps_consumer {
 };
 
 struct ps_backend_ops {
-    int version; /* 1; the table only grows by appending members */
+    int version; /* 1 or 2; the table only grows by appending members */
     const char *name; /* "memory", "jetstream" */
 
     /* -- version 1: streams -- */
@@ -406,7 +406,8 @@ ps_status ps_ack(ps_msg *m, ps_ack_kind kind, int64_t nak_delay_ns);
 ps_status ps_publish_async(ps_backend *b, const ps_out_msg *m, uint64_t token);
 
 /* Waits until every async publish has reported (PS_OK) or timeout_ns has
- * passed (PS_ERR_TIMEOUT). Either way every async publish has its result
+ * passed (PS_ERR_TIMEOUT). It waits for the whole backend's async
+ * publishes, from every thread. Either way every async publish has its result
  * when it returns: those whose PubAck had not come by then are reported
  * as PS_ERR_TIMEOUT (a late PubAck is dropped; retry with the same msg_id,
  * which dedup makes safe). timeout_ns 0: the backend's request timeout. */

@@ -603,6 +603,29 @@ static void test_clear_helpers_free_and_zero(void **state)
     ps_stored_msg_clear(NULL);
 }
 
+/* Enum fields outside their values never reach a backend (which might
+ * index a table with them). */
+static void test_enum_fields_out_of_range_are_refused(void **state)
+{
+    world *w = *state;
+    ps_backend *b = &w->f.base;
+    ps_stream_config sc = {.name = "S", .retention = (ps_retention)7};
+    expect_invalid(w, ps_stream_add(b, &sc, NULL), "retention 7");
+    sc.retention = PS_RETENTION_LIMITS;
+    sc.storage = (ps_storage)-1;
+    expect_invalid(w, ps_stream_update(b, &sc, NULL), "storage -1");
+    sc.storage = PS_STORAGE_FILE;
+    sc.discard = (ps_discard)2;
+    expect_invalid(w, ps_stream_add(b, &sc, NULL), "discard 2");
+    ps_consumer *c = NULL;
+    ps_consumer_config cc = {.ack_policy = (ps_ack_policy)1000000};
+    expect_invalid(w, ps_consumer_add(b, "S", &cc, &c), "ack_policy 1000000");
+    cc = (ps_consumer_config){.deliver_policy = (ps_deliver_policy)6};
+    expect_invalid(w, ps_consumer_add(b, "S", &cc, &c), "deliver_policy 6");
+    cc = (ps_consumer_config){.replay_policy = (ps_replay_policy)2};
+    expect_invalid(w, ps_consumer_add(b, "S", &cc, &c), "replay_policy 2");
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -636,6 +659,7 @@ int main(void)
         T(test_name_and_close),
         T(test_advisory_handler_set_emit_and_remove),
         T(test_clear_helpers_free_and_zero),
+        T(test_enum_fields_out_of_range_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -95,7 +95,9 @@ static const char *strip_location(const char *text)
 
 ps_status jsb_fail(natsStatus ns, jsErrCode jerr, const char *what)
 {
-    const char *text = nats_GetLastError(NULL);
+    /* cnats leaves its last error text alone for a timeout or no
+     * responders: an older failure's words would be reported. */
+    const char *text = ns == NATS_TIMEOUT || ns == NATS_NO_RESPONDERS ? NULL : nats_GetLastError(NULL);
     if (!text || !*text)
         text = natsStatus_GetText(ns);
     text = strip_location(text);
@@ -119,6 +121,16 @@ ps_status jsb_fail(natsStatus ns, jsErrCode jerr, const char *what)
 ps_status jsb_fail_nf(natsStatus ns, jsErrCode jerr, int not_found_code, const char *what)
 {
     return jsb_fail(ns, ns == NATS_NOT_FOUND && jerr == 0 ? (jsErrCode)not_found_code : jerr, what);
+}
+
+ps_status jsb_check_json_safe(const char *what, const char *text)
+{
+    for (const char *p = text; p && *p; p++)
+        if (*p == '"' || (unsigned char)*p < 0x20)
+            return ps_error(PS_ERR_INVALID_ARG, 0,
+                            "%s \"%s\" contains a quote or a control character, which cnats would "
+                            "send unescaped into the server's JSON", what, text);
+    return PS_OK;
 }
 
 ps_status jsb_check_backslash(const char *name, bool durable)
@@ -243,17 +255,21 @@ void jsb_drain_advisories(jsb_backend *jb)
 {
     if (!jb->adv_sub)
         return;
+    /* one deliverer at a time: the handler is never called concurrently */
+    if (pthread_mutex_trylock(&jb->adv_lock) != 0)
+        return;
     for (;;) {
         int pending = 0;
         if (natsSubscription_GetPending(jb->adv_sub, &pending, NULL) != NATS_OK || pending <= 0)
-            return;
+            break;
         natsMsg *m = NULL;
         if (natsSubscription_NextMsg(&m, jb->adv_sub, 1) != NATS_OK)
-            return;
+            break;
         if (jb->base.advisory_fn)
             emit_advisory(jb, m);
         natsMsg_Destroy(m);
     }
+    pthread_mutex_unlock(&jb->adv_lock);
 }
 
 static ps_status jsb_tick(ps_backend *b)
@@ -269,14 +285,18 @@ static void jsb_close(ps_backend *b)
     jsb_backend *jb = (jsb_backend *)b;
     if (!jb)
         return;
-    /* Close first: after it cnats calls no handler of ours, so the async
-     * bookkeeping can go. */
+    /* Async publishes still in flight: wait for them briefly, forget the
+     * rest, and wait for a PubAck handler that is running; only then can
+     * the bookkeeping go (cnats does not wait for its handler on close). */
+    if (jb->js && jb->async)
+        jsb_async_quiesce(jb);
     if (jb->nc)
         natsConnection_Close(jb->nc);
     natsSubscription_Destroy(jb->adv_sub);
     jsCtx_Destroy(jb->js);
     natsConnection_Destroy(jb->nc);
     jsb_async_free(jb);
+    pthread_mutex_destroy(&jb->adv_lock);
     free(jb);
 }
 
@@ -340,7 +360,7 @@ static int split_urls(const char *const *urls, int len, char **buf, const char *
     for (int i = 0; i < len; i++) {
         total += strlen(urls[i]) + 1;
         for (const char *p = urls[i]; *p; p++)
-            max += *p == ',';
+            max += *p == ',' || *p == ' ' || *p == '\t';
         max++;
     }
     char *b = malloc(total);
@@ -354,7 +374,8 @@ static int split_urls(const char *const *urls, int len, char **buf, const char *
     int n = 0;
     for (int i = 0; i < len; i++) {
         strcpy(w, urls[i]);
-        for (char *tok = strtok(w, ", \t"); tok; tok = strtok(NULL, ", \t"))
+        char *save = NULL;
+        for (char *tok = strtok_r(w, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save))
             l[n++] = tok;
         w += strlen(urls[i]) + 1;
     }
@@ -425,8 +446,13 @@ static ps_status connect_js(jsb_backend *jb, const ps_jetstream_options *o)
         /* Name the servers: "no server available" alone does not say which. */
         char where[512];
         const char *env = getenv("NATS_URL");
-        snprintf(where, sizeof where, "connect to %s",
-                 o->urls_len > 0 ? o->urls[0] : env && *env ? env : JSB_DEFAULT_URL);
+        const char *url = o->urls_len > 0 ? o->urls[0] : env && *env ? env : JSB_DEFAULT_URL;
+        /* never print credentials: drop any user:password@ */
+        const char *scheme = strstr(url, "://"), *at = strchr(url, '@');
+        if (scheme && at && at > scheme)
+            snprintf(where, sizeof where, "connect to %.*s%s", (int)(scheme + 3 - url), url, at + 1);
+        else
+            snprintf(where, sizeof where, "connect to %s", url);
         if (o->urls_len > 1)
             snprintf(where + strlen(where), sizeof where - strlen(where), " (and %d more)", o->urls_len - 1);
         ps_status s = jsb_fail(ns, 0, where);
@@ -452,9 +478,13 @@ static ps_status connect_js(jsb_backend *jb, const ps_jetstream_options *o)
     jsErrCode jerr = 0;
     ns = js_GetAccountInfo(&ai, jb->js, NULL, &jerr);
     if (ns != NATS_OK) {
-        jsb_fail(ns, jerr, "account info");
-        return ps_error(PS_ERR_UNAVAILABLE, (int)jerr, "the server does not answer JetStream requests "
-                        "(is it started with -js?): %s", nats_GetLastError(NULL));
+        const char *why = ns == NATS_ERR && nats_GetLastError(NULL) ? nats_GetLastError(NULL)
+                                                                     : natsStatus_GetText(ns);
+        ps_error(PS_ERR_UNAVAILABLE, (int)jerr,
+                 "the server does not answer JetStream requests (is it started with -js?): %s",
+                 strip_location(why));
+        ps_error_set_native((int)ns);
+        return PS_ERR_UNAVAILABLE;
     }
     jsAccountInfo_Destroy(ai);
     ns = natsConnection_SubscribeSync(&jb->adv_sub, jb->nc, "$JS.EVENT.ADVISORY.>");
@@ -480,6 +510,7 @@ ps_status ps_jetstream_new(ps_backend **out, const ps_jetstream_options *opts)
     if (!jb)
         return ps_error(PS_ERR_NO_MEMORY, 0, "ps_jetstream_new: out of memory");
     jb->base.ops = &jsb_ops;
+    pthread_mutex_init(&jb->adv_lock, NULL);
     jb->timeout_ms = o->request_timeout_ms > 0 ? o->request_timeout_ms : JSB_DEFAULT_TIMEOUT_MS;
     s = connect_js(jb, o);
     if (s != PS_OK) {

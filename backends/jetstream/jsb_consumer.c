@@ -23,6 +23,9 @@
 
 #include "ps_clock.h"
 
+/* The expiry of an expires-0 fetch that did not ask for no_wait. */
+#define JSB_NOW_EXPIRES_NS (50 * PS_NS_PER_MS)
+
 /* ---- config mapping ------------------------------------------------------------- */
 
 static void to_js_config(const ps_consumer_config *c, jsConsumerConfig *j)
@@ -269,6 +272,12 @@ ps_status jsb_consumer_add(ps_backend *b, const char *stream, const ps_consumer_
 {
     jsb_backend *jb = (jsb_backend *)b;
     ps_status bs = jsb_check_backslash(cfg->durable, true);
+    if (bs == PS_OK)
+        bs = jsb_check_json_safe("stream name", stream);
+    if (bs == PS_OK)
+        bs = jsb_check_json_safe("durable name", cfg->durable);
+    if (bs == PS_OK)
+        bs = jsb_check_json_safe("filter subject", cfg->filter_subject);
     if (bs != PS_OK)
         return bs;
     if (cfg->deliver_policy == PS_DELIVER_BY_START_TIME)
@@ -348,10 +357,15 @@ static ps_status pull_status(int code, const char *desc)
 static ps_status push_delivery(jsb_consumer *h, natsMsg *m, ps_msg_list *out)
 {
     const char *reply = natsMsg_GetReply(m);
-    char scratch[512];
+    char small[512], *scratch = small;
+    size_t need = reply ? strlen(reply) + 1 : 0;
+    if (need > sizeof small && !(scratch = malloc(need)))
+        return ps_error(PS_ERR_NO_MEMORY, 0, "fetch: out of memory");
     ps_msg_meta meta;
-    if (!reply || strlen(reply) >= sizeof scratch ||
-        ps_ack_subject_parse(reply, &meta, scratch, sizeof scratch) != PS_OK)
+    bool ok = reply && ps_ack_subject_parse(reply, &meta, scratch, need > sizeof small ? need : sizeof small) == PS_OK;
+    if (scratch != small)
+        free(scratch); /* meta's names are replaced by the handle's below */
+    if (!ok)
         return ps_error(PS_ERR_INTERNAL, 0, "fetch: a delivery without an ack subject (%s)",
                         reply ? reply : "none");
     char *hdr = NULL;
@@ -385,10 +399,17 @@ ps_status jsb_fetch(ps_consumer *c, const ps_fetch_request *req, ps_msg_list *ou
     jsb_backend *jb = h->jb;
     ps_msg_list_clear(out);
     jsb_drain_advisories(jb);
-    /* expires 0: a one-shot no_wait request, bounded by the request timeout */
+    /* expires 0 ("what is there now"): a no_wait request. Asked for as
+     * no_wait, it goes as asked (the server answers 404 at once when there
+     * is nothing, but keeps it waiting while MaxAckPending stalls the
+     * consumer, JS 8.4: the client gives up at the request timeout).
+     * Otherwise it carries a short expiry, so that a stalled consumer
+     * answers 408 and the request does not linger on the server. */
     bool one_shot = req->no_wait || req->expires_ns == 0;
-    bool send_expires = req->expires_ns > 0;
-    int64_t expires_ns = req->expires_ns ? req->expires_ns : jb->timeout_ms * PS_NS_PER_MS;
+    bool send_expires = req->expires_ns > 0 || !req->no_wait;
+    int64_t expires_ns = req->expires_ns ? req->expires_ns
+                       : req->no_wait    ? jb->timeout_ms * PS_NS_PER_MS
+                                         : JSB_NOW_EXPIRES_NS;
     char subject[64 + 2 * PS_NAME_MAX_BUF], reply[160], body[160];
     snprintf(subject, sizeof subject, "$JS.API.CONSUMER.MSG.NEXT.%s.%s", h->stream, h->name);
     snprintf(reply, sizeof reply, "%s.%" PRIu64, h->inbox, ++h->request_no);
@@ -450,7 +471,7 @@ ps_status jsb_fetch(ps_consumer *c, const ps_fetch_request *req, ps_msg_list *ou
         return PS_OK;
     /* No messages: a one-shot the caller did not ask for as no_wait reports
      * an empty answer as the timeout a memory backend gives. */
-    if (ps_last_error_code() == 0 && end == PS_ERR_NO_MESSAGES && !req->no_wait)
+    if (end == PS_ERR_NO_MESSAGES && !req->no_wait)
         return ps_error(PS_ERR_TIMEOUT, 0, "no messages available");
     return end;
 }

@@ -27,6 +27,7 @@ typedef struct jsb_backend {
     jsCtx *js;
     int64_t timeout_ms;       /* API requests and ack replies */
     natsSubscription *adv_sub; /* $JS.EVENT.ADVISORY.> (sync, drained by tick) */
+    pthread_mutex_t adv_lock;  /* one advisory deliverer at a time */
     jsb_async *async;
 } jsb_backend;
 
@@ -75,6 +76,11 @@ ps_status jsb_api(jsb_backend *jb, const char *subject, const char *body, natsMs
  * names. */
 ps_status jsb_check_backslash(const char *name, bool durable);
 
+/* PS_ERR_INVALID_ARG for text cnats would put unescaped into a JSON
+ * request (a '"' or a control character: the request would say something
+ * else than asked); `what` names it. */
+ps_status jsb_check_json_safe(const char *what, const char *text);
+
 /* ---- flat JSON (jsb_json.c) ----------------------------------------------- */
 
 /* Finds "key" at any depth in `json` (len bytes) and reads its value. These
@@ -101,6 +107,9 @@ ps_status jsb_publish_async(ps_backend *b, const ps_out_msg *m, uint64_t token);
 ps_status jsb_publish_async_complete(ps_backend *b, int64_t timeout_ns);
 ps_status jsb_async_init(jsb_backend *jb, jsOptions *jo);
 void jsb_async_free(jsb_backend *jb);
+/* Before close: lets outstanding async publishes finish (briefly), forgets
+ * the rest and waits for a running PubAck handler. */
+void jsb_async_quiesce(jsb_backend *jb);
 
 ps_status jsb_consumer_add(ps_backend *b, const char *stream, const ps_consumer_config *cfg, ps_consumer **out);
 ps_status jsb_consumer_bind(ps_backend *b, const char *stream, const char *name, ps_consumer **out);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- building the message -------------------------------------------------------- */
 
@@ -133,6 +134,7 @@ struct jsb_async {
     size_t nready_hint;     /* ready.n, readable without the lock */
     name_node *names, *last_name;
     pthread_mutex_t deliver; /* one deliverer at a time; owns `spare` */
+    int active;              /* on_ack calls running (atomic) */
     ready_buf spare;
 };
 
@@ -230,6 +232,7 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
 {
     (void)js;
     jsb_async *a = closure;
+    __atomic_add_fetch(&a->active, 1, __ATOMIC_ACQ_REL);
     ready_ent e = {0};
     if (pae) {
         e.err_code = (int32_t)pae->ErrCode;
@@ -248,8 +251,9 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
         push_ready(a, &e);
     pthread_spin_unlock(&a->lock);
     /* The handler owns the original message (nats.h, jsPubAckHandler); its
-     * address left the map above, so a new message may reuse it. */
+     * address left the ring above, so a new message may reuse it. */
     natsMsg_Destroy(msg);
+    __atomic_sub_fetch(&a->active, 1, __ATOMIC_ACQ_REL);
 }
 
 ps_status jsb_async_init(jsb_backend *jb, jsOptions *jo)
@@ -270,7 +274,7 @@ void jsb_async_free(jsb_backend *jb)
     jsb_async *a = jb->async;
     if (!a)
         return;
-    /* Called after the connection is closed: cnats calls no handler then. */
+    /* Called after jsb_async_quiesce and the connection's close. */
     pthread_spin_destroy(&a->lock);
     pthread_mutex_destroy(&a->deliver);
     free(a->ring);
@@ -286,12 +290,12 @@ void jsb_async_free(jsb_backend *jb)
 
 /* Hands queued results to the caller's handler, outside the lock: the
  * queue is swapped with a spare buffer, so neither side reallocates in a
- * steady stream. A call while another thread delivers leaves it to that one. */
+ * steady stream. Deliverers take turns, so the handler never runs twice
+ * at once and a call returns with the queue seen empty. */
 static void deliver_ready(jsb_backend *jb)
 {
     jsb_async *a = jb->async;
-    if (pthread_mutex_trylock(&a->deliver) != 0)
-        return;
+    pthread_mutex_lock(&a->deliver); /* after another deliverer, look again */
     for (;;) {
         pthread_spin_lock(&a->lock);
         ready_buf full = a->ready;
@@ -381,4 +385,20 @@ ps_status jsb_publish_async_complete(ps_backend *b, int64_t timeout_ns)
         expire_pending(jb);
     deliver_ready(jb);
     return ns == NATS_OK ? PS_OK : jsb_fail(ns, 0, "publish async complete");
+}
+
+void jsb_async_quiesce(jsb_backend *jb)
+{
+    jsb_async *a = jb->async;
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = 1000;
+    if (js_PublishAsyncComplete(jb->js, &po) != NATS_OK)
+        expire_pending(jb); /* cnats forgets them: no handler call for them */
+    /* A handler already running finishes before the bookkeeping goes. */
+    for (int i = 0; i < 10000 && __atomic_load_n(&a->active, __ATOMIC_ACQUIRE); i++) {
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+    deliver_ready(jb);
 }

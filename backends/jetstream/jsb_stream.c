@@ -107,6 +107,10 @@ static ps_status add_or_update(ps_backend *b, const ps_stream_config *cfg, ps_st
 {
     jsb_backend *jb = (jsb_backend *)b;
     ps_status bs = jsb_check_backslash(cfg->name, false);
+    if (bs == PS_OK)
+        bs = jsb_check_json_safe("stream name", cfg->name);
+    for (int i = 0; bs == PS_OK && i < cfg->subjects_len; i++)
+        bs = jsb_check_json_safe("subject", cfg->subjects[i]);
     if (bs != PS_OK)
         return bs;
     jsStreamConfig j;
@@ -173,23 +177,26 @@ ps_status jsb_stream_purge(ps_backend *b, const char *stream, const ps_purge_opt
 {
     jsb_backend *jb = (jsb_backend *)b;
     char subject[64 + PS_NAME_MAX_BUF];
-    char body[1024];
-    size_t n = 0;
     snprintf(subject, sizeof subject, "$JS.API.STREAM.PURGE.%s", stream);
+    /* every filter byte may double when escaped; two numbers and the keys */
+    size_t cap = 96 + (opts && opts->filter ? 2 * strlen(opts->filter) : 0);
+    char *body = malloc(cap);
+    if (!body)
+        return ps_error(PS_ERR_NO_MEMORY, 0, "stream purge: out of memory");
+    size_t n = 0;
     body[n++] = '{';
     if (opts && opts->filter) {
-        if (strlen(opts->filter) > sizeof body - 100)
-            return ps_error(PS_ERR_INVALID_ARG, 0, "stream purge: filter is too long");
-        n += (size_t)snprintf(body + n, sizeof body - n, "\"filter\":");
-        n += json_string(body + n, sizeof body - n, opts->filter);
+        n += (size_t)snprintf(body + n, cap - n, "\"filter\":");
+        n += json_string(body + n, cap - n, opts->filter);
     }
     if (opts && opts->seq)
-        n += (size_t)snprintf(body + n, sizeof body - n, "%s\"seq\":%" PRIu64, n > 1 ? "," : "", opts->seq);
+        n += (size_t)snprintf(body + n, cap - n, "%s\"seq\":%" PRIu64, n > 1 ? "," : "", opts->seq);
     if (opts && opts->keep)
-        n += (size_t)snprintf(body + n, sizeof body - n, "%s\"keep\":%" PRIu64, n > 1 ? "," : "", opts->keep);
-    snprintf(body + n, sizeof body - n, "}");
+        n += (size_t)snprintf(body + n, cap - n, "%s\"keep\":%" PRIu64, n > 1 ? "," : "", opts->keep);
+    snprintf(body + n, cap - n, "}");
     natsMsg *r = NULL;
     ps_status s = jsb_api(jb, subject, body, &r, "stream purge");
+    free(body);
     if (s != PS_OK)
         return s;
     uint64_t count = 0;

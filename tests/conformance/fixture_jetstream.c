@@ -7,7 +7,7 @@
  * Time is real: advance() sleeps, then lets the backend deliver the
  * advisories that arrived (tick). Restarts go through ci/nats-server.sh
  * (kill -9 or SIGTERM, then a restart on the same port and store) when
- * JETSIM_NATS_RESTART="SCRIPT NAME" names the script and the server's name;
+ * JETSIM_NATS_SCRIPT and JETSIM_NATS_NAME name the script and the server;
  * otherwise the restart tests are skipped with their reason printed. A
  * power loss cannot be produced on a real server here: those tests are
  * skipped with that reason.
@@ -76,9 +76,9 @@ static ps_status delete_all_streams(void)
 
 static const char *g_url;
 
-/* "SCRIPT NAME": how to restart the server (ci/nats-server.sh and the name
- * it was started under), from JETSIM_NATS_RESTART; NULL: no restarts. */
-static const char *g_restart;
+/* How to restart the server: ci/nats-server.sh and the name it was
+ * started under (JETSIM_NATS_SCRIPT, JETSIM_NATS_NAME); NULL: no restarts. */
+static const char *g_script, *g_name;
 
 static void sleep_ms(int64_t ms)
 {
@@ -96,11 +96,13 @@ static ps_status js_restart(conf_fixture *f, ps_restart_kind kind)
     if (kind == PS_RESTART_POWER_LOSS)
         return ps_error(PS_ERR_NOT_SUPPORTED, 0,
                         "a power loss (unsynced writes lost) cannot be produced on a real server here");
-    char cmd[1024], script[256], name[128];
-    if (sscanf(g_restart, "%255s %127s", script, name) != 2)
-        return ps_error(PS_ERR_INVALID_ARG, 0, "JETSIM_NATS_RESTART must be \"SCRIPT NAME\"");
-    snprintf(cmd, sizeof cmd, "%s %s %s >&2 && %s restart %s >/dev/null", script,
-             kind == PS_RESTART_GRACEFUL ? "term" : "kill", name, script, name);
+    char cmd[2048];
+    const char *verb = kind == PS_RESTART_GRACEFUL ? "term" : "kill";
+    /* single-quoted: a checkout path may hold spaces */
+    if (strchr(g_script, '\'') || strchr(g_name, '\''))
+        return ps_error(PS_ERR_INVALID_ARG, 0, "JETSIM_NATS_SCRIPT/NAME must not contain a quote");
+    snprintf(cmd, sizeof cmd, "'%s' %s '%s' >&2 && '%s' restart '%s' >/dev/null", g_script, verb,
+             g_name, g_script, g_name);
     if (system(cmd) != 0)
         return ps_error(PS_ERR_IO, 0, "restart failed: %s", cmd);
     /* Wait for the backend's connection to come back (cnats reconnects). */
@@ -176,6 +178,11 @@ int main(void)
      * holds someone's data, unless told to. */
     int existing = count_streams();
     const char *wipe = getenv("JETSIM_CONFORMANCE_WIPE");
+    if (existing < 0) {
+        fprintf(stderr, "conformance on jetstream: cannot list the streams at %s: %s\n", g_url,
+                nats_GetLastError(NULL));
+        return 1;
+    }
     if (existing != 0 && !(wipe && strcmp(wipe, "1") == 0)) {
         fprintf(stderr,
                 "conformance on jetstream: the server at %s already has %d stream(s); the suite "
@@ -197,12 +204,14 @@ int main(void)
         .restart = NULL,
         .priv = NULL,
     };
-    g_restart = getenv("JETSIM_NATS_RESTART");
-    if (g_restart && *g_restart)
+    g_script = getenv("JETSIM_NATS_SCRIPT");
+    g_name = getenv("JETSIM_NATS_NAME");
+    if (g_script && *g_script && g_name && *g_name)
         f.restart = js_restart;
     else
-        printf("conformance on jetstream: restart tests skipped: JETSIM_NATS_RESTART is not set "
-               "(make test sets it when it started the server itself)\n");
+        printf("conformance on jetstream: restart tests skipped: JETSIM_NATS_SCRIPT and "
+               "JETSIM_NATS_NAME are not set (make test sets them when it started the server "
+               "itself)\n");
     int failed = conf_run_all(&f);
 #ifdef PS_HAVE_NATS
     jsCtx_Destroy(g_js);
