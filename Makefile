@@ -213,6 +213,7 @@ build-fuzz/%: fuzz/%.c $(CORE_SRC) $(MEM_SRC) sim/scenario.c
 fuzz: $(FUZZ_BIN)
 
 fuzz-run: $(FUZZ_BIN)
+	@mkdir -p build-fuzz/corpus-fuzz_scenario && cp sim/scenarios/*.scn build-fuzz/corpus-fuzz_scenario/
 	@for f in $(FUZZ_BIN); do mkdir -p build-fuzz/corpus-$$(basename $$f); \
 	  $$f -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$(basename $$f) || exit 1; done
 

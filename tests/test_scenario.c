@@ -171,6 +171,22 @@ static void test_missing_file_names_it(void **state)
     assert_non_null(strstr(ps_last_error(), "/nonexistent/x.scn: cannot open"));
 }
 
+/* Every scenario shipped in sim/scenarios/ parses (make test runs from the
+ * repository's top). */
+static void test_every_shipped_scenario_parses(void **state)
+{
+    (void)state;
+    const char *names[] = {"workqueue_crashes", "event_stream_consumers", "dedup_lost_pubacks",
+                           "per_key_order", "buggy_ack_before_commit"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "sim/scenarios/%s.scn", names[i]);
+        if (sim_scenario_load(&sc, path) != PS_OK)
+            fail_msg("%s", ps_last_error());
+        assert_true(sc.has_expect);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -179,6 +195,7 @@ int main(void)
         cmocka_unit_test(test_each_malformed_scenario_gives_one_positioned_error),
         cmocka_unit_test(test_text_with_nul_bytes_is_an_error_not_a_crash),
         cmocka_unit_test(test_missing_file_names_it),
+        cmocka_unit_test(test_every_shipped_scenario_parses),
     };
     return cmocka_run_group_tests_name("scenario", tests, NULL, NULL);
 }
