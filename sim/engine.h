@@ -1,0 +1,51 @@
+/* engine.h — runs one scenario with one seed on the memory backend: the
+ * discrete-event loop over a manual clock that drives the publishers, the
+ * workers, the faults (through the fault shim) and the master database,
+ * then the checkers.
+ *
+ * First version (issue 4 in progress): publishers with rate, count, msg
+ * ids and retries; workers with batches, handling times, failures, the
+ * commit/ack order and idempotency; the faults crash worker (for a while,
+ * or between commit and ack), slow worker, drop acks, lose pubacks,
+ * duplicate publishes, nak/term storms, restart server, fail/lock db;
+ * the checks no_loss, no_double_completion, attempts<=N and
+ * drained_within. Not yet: partitions, per_key_order, dedup, swarm,
+ * replay and shrink.
+ *
+ * This module is not: the scenario parser (scenario.h) nor the CLI.
+ */
+#ifndef SIM_ENGINE_H
+#define SIM_ENGINE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "scenario.h"
+
+typedef enum sim_verdict {
+    SIM_PASS = 0,
+    SIM_SAFETY_VIOLATION, /* a job lost, completed twice, or over its attempts */
+    SIM_LIVENESS_FAILURE, /* not drained within the scenario's bound */
+} sim_verdict;
+
+typedef struct sim_result {
+    sim_verdict verdict;
+    uint64_t jobs_published;   /* PubAck received */
+    uint64_t publish_failures; /* given up after retries */
+    uint64_t jobs_done, jobs_failed;
+    uint64_t lost, double_completed, over_attempts;
+    uint64_t first_bad_job;    /* the first job that broke a check, 0 if none */
+    char first_violation[256];
+    int64_t end_ns;            /* virtual time when the run ended */
+    uint64_t events;
+    uint64_t trace_hash;       /* FNV-1a over the event trace */
+} sim_result;
+
+/* Runs `sc` with `seed`, writing the master database to `db_path`
+ * (":memory:" for none) with `scenario_text` recorded. Reports to `log`
+ * (may be NULL). PS_OK whatever the verdict (it is in *out); an error for
+ * a harness failure. */
+ps_status sim_run(const sim_scenario *sc, const char *scenario_text, uint64_t seed, const char *db_path,
+                  FILE *log, sim_result *out);
+
+#endif
