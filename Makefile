@@ -187,9 +187,9 @@ else
 endif
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-$(BUILD)/bench/%: bench/%.c $(STATIC)
+$(BUILD)/bench/%: bench/%.c $(SIM_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(JS_CFLAGS) -O2 -o $@ $< $(STATIC) $(LDLIBS_ALL) $(JS_LIBS)
+	$(CC) $(CFLAGS_ALL) $(JS_CFLAGS) -Isim -O2 -o $@ $< $(SIM_OBJ) $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3
 
 bench: $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do \
