@@ -78,6 +78,8 @@ typedef struct engine {
     int64_t base;        /* the clock at the run's start: scenario times count from it */
     sim_result *res;
     uint64_t since_commit;
+    bool record;
+    size_t caphashes;
 } engine;
 
 /* ---- trace ---------------------------------------------------------------------- */
@@ -93,6 +95,21 @@ static void trace(engine *e, sim_trace_kind kind, uint64_t job, int worker_id, i
             h *= UINT64_C(1099511628211);
         }
     e->res->trace_hash = h;
+    if (e->record) {
+        sim_result *r = e->res;
+        if (r->nhashes == e->caphashes) {
+            size_t ncap = e->caphashes ? e->caphashes * 2 : 4096;
+            uint64_t *n = realloc(r->hashes, ncap * sizeof *n);
+            if (!n)
+                e->record = false;
+            else {
+                r->hashes = n;
+                e->caphashes = ncap;
+            }
+        }
+        if (e->record)
+            r->hashes[r->nhashes++] = h;
+    }
     sim_master_trace(e->m, t, kind, job, worker_id, arg);
 }
 
@@ -498,10 +515,10 @@ static void check(engine *e)
         r->verdict = SIM_SAFETY_VIOLATION;
 }
 
-ps_status sim_run(const sim_scenario *sc, const char *scenario_text, uint64_t seed, const char *db_path,
-                  FILE *log, sim_result *out)
+static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t seed, const char *db_path,
+                     FILE *log, sim_result *out, bool record)
 {
-    engine e = {.sc = sc, .log = log, .nc = sc->nconsumers, .res = out};
+    engine e = {.sc = sc, .log = log, .nc = sc->nconsumers, .res = out, .record = record};
     memset(out, 0, sizeof *out);
     sim_events_init(&e.q);
     ps_status s = sim_master_open(&e.m, db_path, scenario_text, seed);
@@ -561,4 +578,16 @@ ps_status sim_run(const sim_scenario *sc, const char *scenario_text, uint64_t se
     free(e.pubidx);
     free(e.rows);
     return s;
+}
+
+ps_status sim_run(const sim_scenario *sc, const char *scenario_text, uint64_t seed, const char *db_path,
+                  FILE *log, sim_result *out)
+{
+    return run(sc, scenario_text, seed, db_path, log, out, false);
+}
+
+ps_status sim_run_recorded(const sim_scenario *sc, const char *scenario_text, uint64_t seed,
+                           const char *db_path, FILE *log, sim_result *out)
+{
+    return run(sc, scenario_text, seed, db_path, log, out, true);
 }

@@ -39,6 +39,10 @@ typedef struct sim_result {
     int64_t end_ns;            /* virtual time when the run ended */
     uint64_t events;
     uint64_t trace_hash;       /* FNV-1a over the event trace */
+    /* With sim_run_recorded: the running hash after each trace event
+     * (owned by the caller: free it), to find where two runs part. */
+    uint64_t *hashes;
+    size_t nhashes;
 } sim_result;
 
 /* Runs `sc` with `seed`, writing the master database to `db_path`
@@ -47,5 +51,9 @@ typedef struct sim_result {
  * a harness failure. */
 ps_status sim_run(const sim_scenario *sc, const char *scenario_text, uint64_t seed, const char *db_path,
                   FILE *log, sim_result *out);
+
+/* As sim_run, also recording out->hashes (free with free()). */
+ps_status sim_run_recorded(const sim_scenario *sc, const char *scenario_text, uint64_t seed,
+                           const char *db_path, FILE *log, sim_result *out);
 
 #endif

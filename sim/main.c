@@ -8,6 +8,7 @@
  * This file is not: where a subcommand does its work.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ static const char usage_main[] =
     "\n"
     "commands:\n"
     "  run       run a scenario file with a seed on the memory backend\n"
+    "  replay    run again what a run database recorded\n"
     "  demo      run a small job system end to end on the memory backend\n"
     "  version   print the version and the backends built in\n"
     "  help      show this help; `jetsim help <command>` or\n"
@@ -60,7 +62,7 @@ static const char usage_version[] =
     "Prints the version of jetsim and which backends this build has.\n";
 
 static const char usage_run[] =
-    "usage: jetsim run SCENARIO [--seed N] [--db FILE]\n"
+    "usage: jetsim run SCENARIO [--seed N] [--db FILE] [--check-determinism]\n"
     "\n"
     "Runs the scenario (see sim/scenario.h for the language) on the memory\n"
     "backend in virtual time, with every random choice drawn from the seed,\n"
@@ -70,6 +72,8 @@ static const char usage_run[] =
     "options:\n"
     "  --seed N    the run's seed (default 1); the same seed gives the same run\n"
     "  --db FILE   keep the master database (SQLite) in FILE (replaced)\n"
+    "  --check-determinism  run twice and say whether the traces match, or\n"
+    "              at which trace event they part (exit 0 match, 1 not)\n"
     "  --help      show this help\n"
     "\n"
     "exit codes: 0 pass, 1 safety violation (a job lost, completed twice or\n"
@@ -182,6 +186,7 @@ static int cmd_run(int argc, char **argv)
 {
     const char *path = NULL, *db = NULL;
     unsigned long long seed = 1;
+    bool determinism = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int missing = 0;
@@ -191,6 +196,8 @@ static int cmd_run(int argc, char **argv)
         } else if ((v = option_value(argc, argv, &i, "--seed", &missing))) {
             if (parse_u64(v, 0, UINT64_MAX, &seed) != 0)
                 return usage_error(usage_run, "run: --seed wants a number from 0 to 2^64-1, not '%s'", v);
+        } else if (strcmp(a, "--check-determinism") == 0) {
+            determinism = true;
         } else if ((v = option_value(argc, argv, &i, "--db", &missing))) {
             db = v;
         } else if (missing) {
@@ -205,7 +212,25 @@ static int cmd_run(int argc, char **argv)
     }
     if (!path)
         return usage_error(usage_run, "%s", "run: no scenario file given");
-    return sim_report_run(path, seed, db);
+    return determinism ? sim_report_check_determinism(path, seed) : sim_report_run(path, seed, db);
+}
+
+static const char usage_replay[] =
+    "usage: jetsim replay RUN.db\n"
+    "\n"
+    "Runs again the scenario and seed a run database (jetsim run --db) holds,\n"
+    "and reports as run does, with the recorded and replayed trace sizes.\n"
+    "Exit codes as for run.\n";
+
+static int cmd_replay(int argc, char **argv)
+{
+    if (argc == 2 && is_help(argv[1])) {
+        fputs(usage_replay, stdout);
+        return 0;
+    }
+    if (argc != 2 || argv[1][0] == '-')
+        return usage_error(usage_replay, "%s", "replay: give exactly one run database");
+    return sim_report_replay(argv[1]);
 }
 
 static int cmd_help(int argc, char **argv)
@@ -221,6 +246,8 @@ static int cmd_help(int argc, char **argv)
         fputs(usage_help, stdout);
     else if (strcmp(topic, "run") == 0)
         fputs(usage_run, stdout);
+    else if (strcmp(topic, "replay") == 0)
+        fputs(usage_replay, stdout);
     else if (strcmp(topic, "demo") == 0)
         fputs(usage_demo, stdout);
     else if (strcmp(topic, "version") == 0)
@@ -243,6 +270,8 @@ int main(int argc, char **argv)
         return cmd_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "replay") == 0)
+        return cmd_replay(argc - 1, argv + 1);
     if (cmd[0] == '-')
         return usage_error(usage_main, "unknown option '%s'", cmd);
     return usage_error(usage_main, "unknown command '%s'", cmd);

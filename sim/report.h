@@ -18,4 +18,14 @@
  * `db_path` (NULL: in memory). Returns one of the exit codes above. */
 int sim_report_run(const char *path, uint64_t seed, const char *db_path);
 
+/* `jetsim run --check-determinism`: runs twice and says whether the two
+ * traces are the same, or at which trace event they part. Exit 0 when
+ * they match, 1 when not, 2 on bad input. */
+int sim_report_check_determinism(const char *path, uint64_t seed);
+
+/* `jetsim replay RUN.db`: reads the scenario text and seed a run database
+ * holds, runs them again and reports as `run` does, adding whether the
+ * new trace has as many rows as the recorded one. */
+int sim_report_replay(const char *db_path);
+
 #endif
