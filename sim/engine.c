@@ -287,7 +287,10 @@ static bool commit(engine *e, worker *w, int wi, uint64_t r)
     trace(e, applied ? SIM_TR_COMMIT : SIM_TR_STALE, r, wi + 1, w->version);
     if (applied)
         settle(e, r);
-    return true;
+    /* A stale commit means a later attempt owns the job. Acking now would
+     * remove the message while that attempt may still die: only a job
+     * that is done may be acked (swarm found the loss: seed 35). */
+    return applied || (sim_master_job_view(e->m, r, &v) && v.state == SIM_JOB_DONE);
 }
 
 static void on_commit(engine *e, int wi, uint64_t arg)
@@ -313,7 +316,7 @@ static void on_commit(engine *e, int wi, uint64_t arg)
         }
     } else if (w->g->commit == SIM_COMMIT_BEFORE_ACK) {
         if (!commit(e, w, wi, r)) {
-            ps_ack(m, PS_NAK, 0); /* the database refused: try again later */
+            ps_ack(m, PS_NAK, 0); /* refused, or another attempt owns the job: later */
             trace(e, SIM_TR_NAK, r, wi + 1, 1);
         } else if (w->crash_after_commit) {
             w->crash_after_commit = false;

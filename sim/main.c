@@ -15,6 +15,7 @@
 
 #include "demo.h"
 #include "report.h"
+#include "swarm.h"
 #include "ps_jetstream.h"
 
 #define JETSIM_VERSION "0.1.0"
@@ -28,6 +29,7 @@ static const char usage_main[] =
     "commands:\n"
     "  run       run a scenario file with a seed on the memory backend\n"
     "  replay    run again what a run database recorded\n"
+    "  swarm     run many seeds of a scenario on all cores\n"
     "  demo      run a small job system end to end on the memory backend\n"
     "  version   print the version and the backends built in\n"
     "  help      show this help; `jetsim help <command>` or\n"
@@ -222,6 +224,52 @@ static const char usage_replay[] =
     "and reports as run does, with the recorded and replayed trace sizes.\n"
     "Exit codes as for run.\n";
 
+static const char usage_swarm[] =
+    "usage: jetsim swarm SCENARIO --seeds N [--first S] [--jobs J]\n"
+    "\n"
+    "Runs seeds S..S+N-1 (S default 1) of the scenario, J processes at a time\n"
+    "(default: one per core), shows progress on a terminal, and lists every\n"
+    "failing seed with the command that replays it. Each seed runs the\n"
+    "scenario's faults with its own random draws.\n"
+    "\n"
+    "exit codes: 0 every seed passed, 1 some failed, 2 bad input\n";
+
+static int cmd_swarm(int argc, char **argv)
+{
+    const char *path = NULL;
+    unsigned long long seeds = 0, first = 1, jobs = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int missing = 0;
+        if (is_help(a)) {
+            fputs(usage_swarm, stdout);
+            return 0;
+        } else if ((v = option_value(argc, argv, &i, "--seeds", &missing))) {
+            if (parse_u64(v, 1, 100000000, &seeds) != 0)
+                return usage_error(usage_swarm, "swarm: --seeds wants a number from 1 to 100000000, not '%s'", v);
+        } else if ((v = option_value(argc, argv, &i, "--first", &missing))) {
+            if (parse_u64(v, 0, UINT64_MAX / 2, &first) != 0)
+                return usage_error(usage_swarm, "swarm: --first wants a seed, not '%s'", v);
+        } else if ((v = option_value(argc, argv, &i, "--jobs", &missing))) {
+            if (parse_u64(v, 1, 256, &jobs) != 0)
+                return usage_error(usage_swarm, "swarm: --jobs wants a number from 1 to 256, not '%s'", v);
+        } else if (missing) {
+            return usage_error(usage_swarm, "swarm: option %s needs a value", a);
+        } else if (a[0] == '-') {
+            return usage_error(usage_swarm, "swarm: unknown option '%s'", a);
+        } else if (path) {
+            return usage_error(usage_swarm, "swarm: unexpected argument '%s'", a);
+        } else {
+            path = a;
+        }
+    }
+    if (!path)
+        return usage_error(usage_swarm, "%s", "swarm: no scenario file given");
+    if (!seeds)
+        return usage_error(usage_swarm, "%s", "swarm: --seeds N is required");
+    return sim_swarm(path, first, seeds, (int)jobs);
+}
+
 static int cmd_replay(int argc, char **argv)
 {
     if (argc == 2 && is_help(argv[1])) {
@@ -248,6 +296,8 @@ static int cmd_help(int argc, char **argv)
         fputs(usage_run, stdout);
     else if (strcmp(topic, "replay") == 0)
         fputs(usage_replay, stdout);
+    else if (strcmp(topic, "swarm") == 0)
+        fputs(usage_swarm, stdout);
     else if (strcmp(topic, "demo") == 0)
         fputs(usage_demo, stdout);
     else if (strcmp(topic, "version") == 0)
@@ -272,6 +322,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "replay") == 0)
         return cmd_replay(argc - 1, argv + 1);
+    if (strcmp(cmd, "swarm") == 0)
+        return cmd_swarm(argc - 1, argv + 1);
     if (cmd[0] == '-')
         return usage_error(usage_main, "unknown option '%s'", cmd);
     return usage_error(usage_main, "unknown command '%s'", cmd);
