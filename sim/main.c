@@ -16,6 +16,7 @@
 #include "demo.h"
 #include "report.h"
 #include "swarm.h"
+#include "shrink.h"
 #include "ps_jetstream.h"
 
 #define JETSIM_VERSION "0.1.0"
@@ -30,6 +31,7 @@ static const char usage_main[] =
     "  run       run a scenario file with a seed on the memory backend\n"
     "  replay    run again what a run database recorded\n"
     "  swarm     run many seeds of a scenario on all cores\n"
+    "  shrink    make a failing scenario small, and write it out\n"
     "  demo      run a small job system end to end on the memory backend\n"
     "  version   print the version and the backends built in\n"
     "  help      show this help; `jetsim help <command>` or\n"
@@ -270,6 +272,56 @@ static int cmd_swarm(int argc, char **argv)
     return sim_swarm(path, first, seeds, (int)jobs);
 }
 
+static const char usage_shrink[] =
+    "usage: jetsim shrink SCENARIO --seed N [--out FILE]\n"
+    "\n"
+    "With a seed that fails the scenario, drops faults one at a time and\n"
+    "halves the workload and the workers, keeping each change that still\n"
+    "fails the same check, then writes the smaller scenario to FILE\n"
+    "(default: SCENARIO with .shrunk.scn).\n"
+    "\n"
+    "exit codes: 0 written, 1 the seed does not fail, 2 bad input\n";
+
+static int cmd_shrink(int argc, char **argv)
+{
+    const char *path = NULL, *out = NULL;
+    unsigned long long seed = 0;
+    int have_seed = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int missing = 0;
+        if (is_help(a)) {
+            fputs(usage_shrink, stdout);
+            return 0;
+        } else if ((v = option_value(argc, argv, &i, "--seed", &missing))) {
+            if (parse_u64(v, 0, UINT64_MAX, &seed) != 0)
+                return usage_error(usage_shrink, "shrink: --seed wants a number, not '%s'", v);
+            have_seed = 1;
+        } else if ((v = option_value(argc, argv, &i, "--out", &missing))) {
+            out = v;
+        } else if (missing) {
+            return usage_error(usage_shrink, "shrink: option %s needs a value", a);
+        } else if (a[0] == '-') {
+            return usage_error(usage_shrink, "shrink: unknown option '%s'", a);
+        } else if (path) {
+            return usage_error(usage_shrink, "shrink: unexpected argument '%s'", a);
+        } else {
+            path = a;
+        }
+    }
+    if (!path || !have_seed)
+        return usage_error(usage_shrink, "%s", "shrink: give a scenario and --seed N");
+    char def[4096];
+    if (!out) {
+        size_t n = strlen(path);
+        if (n > 4 && strcmp(path + n - 4, ".scn") == 0)
+            n -= 4;
+        snprintf(def, sizeof def, "%.*s.shrunk.scn", (int)n, path);
+        out = def;
+    }
+    return sim_shrink(path, seed, out);
+}
+
 static int cmd_replay(int argc, char **argv)
 {
     if (argc == 2 && is_help(argv[1])) {
@@ -298,6 +350,8 @@ static int cmd_help(int argc, char **argv)
         fputs(usage_replay, stdout);
     else if (strcmp(topic, "swarm") == 0)
         fputs(usage_swarm, stdout);
+    else if (strcmp(topic, "shrink") == 0)
+        fputs(usage_shrink, stdout);
     else if (strcmp(topic, "demo") == 0)
         fputs(usage_demo, stdout);
     else if (strcmp(topic, "version") == 0)
@@ -324,6 +378,8 @@ int main(int argc, char **argv)
         return cmd_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "swarm") == 0)
         return cmd_swarm(argc - 1, argv + 1);
+    if (strcmp(cmd, "shrink") == 0)
+        return cmd_shrink(argc - 1, argv + 1);
     if (cmd[0] == '-')
         return usage_error(usage_main, "unknown option '%s'", cmd);
     return usage_error(usage_main, "unknown command '%s'", cmd);

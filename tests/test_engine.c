@@ -61,11 +61,27 @@ static void test_shipped_scenarios_pass_except_the_buggy_one(void **state)
     }
 }
 
+/* The shrunk reproduction of the buggy scenario (jetsim shrink, seed 1:
+ * one fault, 250 jobs, one worker) keeps failing no_loss: a regression
+ * case for the check and for the bug pattern (ack before commit). */
+static void test_shrunk_buggy_scenario_still_fails_no_loss(void **state)
+{
+    (void)state;
+    if (sim_scenario_load(&sc, "tests/scenarios/buggy_ack_before_commit.shrunk.scn") != PS_OK)
+        fail_msg("%s", ps_last_error());
+    assert_true(sc.nfaults <= 3);
+    sim_result r;
+    assert_int_equal(sim_run(&sc, "", 1, ":memory:", NULL, &r), PS_OK);
+    assert_int_equal(r.verdict, SIM_SAFETY_VIOLATION);
+    assert_non_null(strstr(r.first_violation, "no_loss: job "));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_scenario_and_seed_give_the_same_trace),
         cmocka_unit_test(test_shipped_scenarios_pass_except_the_buggy_one),
+        cmocka_unit_test(test_shrunk_buggy_scenario_still_fails_no_loss),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }
