@@ -51,6 +51,8 @@ typedef struct pubstate {
 
 typedef struct row {
     uint8_t owed, settled;
+    uint8_t first_deliveries; /* deliveries with num_delivered 1: copies stored */
+    uint64_t done_order;      /* 1, 2, ... in the order jobs were completed */
 } row;
 
 typedef struct engine {
@@ -80,6 +82,7 @@ typedef struct engine {
     uint64_t since_commit;
     bool record;
     size_t caphashes;
+    uint64_t completions;   /* for row.done_order */
 } engine;
 
 /* ---- trace ---------------------------------------------------------------------- */
@@ -169,7 +172,7 @@ static ps_status new_job(engine *e, int pi, uint64_t *out)
         if (c->filter[0])
             owed = owed && ps_subject_matches(c->filter, p->subject);
         uint64_t r = row_of(e, job, ci);
-        e->rows[r] = (row){owed, 0};
+        e->rows[r] = (row){owed, 0, 0, 0};
         ps_status s = sim_master_job_add(e->m, r, key, now);
         if (s)
             return s;
@@ -263,6 +266,8 @@ static void on_worker(engine *e, int wi)
     ps_msg *m = w->batch.msgs[w->next];
     uint64_t r = row_of(e, job_of(m), w->ci);
     trace(e, SIM_TR_DELIVER, r, wi + 1, (int64_t)m->meta.num_delivered);
+    if (m->meta.num_delivered == 1 && e->rows[r].first_deliveries < 255)
+        e->rows[r].first_deliveries++;
     if (sim_master_job_start(e->m, r, wi + 1, now, &w->version) != PS_OK)
         w->version = -1;
     int64_t handle = now < w->slow_until ? w->slow_ns
@@ -285,8 +290,11 @@ static bool commit(engine *e, worker *w, int wi, uint64_t r)
         return false;
     }
     trace(e, applied ? SIM_TR_COMMIT : SIM_TR_STALE, r, wi + 1, w->version);
-    if (applied)
+    if (applied) {
         settle(e, r);
+        if (!e->rows[r].done_order)
+            e->rows[r].done_order = ++e->completions;
+    }
     /* A stale commit means a later attempt owns the job. Acking now would
      * remove the message while that attempt may still die: only a job
      * that is done may be acked (swarm found the loss: seed 35). */
@@ -470,6 +478,72 @@ static bool consumer_drained(engine *e, int ci)
     return true;
 }
 
+static void first_bad(engine *e, uint64_t job, const char *why)
+{
+    if (!e->res->first_bad_job) {
+        e->res->first_bad_job = job;
+        snprintf(e->res->first_violation, sizeof e->res->first_violation, "%s", why);
+    }
+}
+
+/* dedup: with message ids, a job is stored once, so it is first delivered
+ * once per consumer, whatever retries and duplicates the publisher sent
+ * (inside the dedup window). */
+static void check_dedup(engine *e)
+{
+    for (uint64_t job = 1; job <= e->njobs; job++) {
+        if (e->pub[e->pubidx[job]].p->msg_id != SIM_MSG_ID_JOB)
+            continue;
+        for (int ci = 0; ci < e->nc; ci++) {
+            const row *rw = &e->rows[row_of(e, job, ci)];
+            if (rw->first_deliveries > 1) {
+                char why[200];
+                e->res->dedup_failures++;
+                snprintf(why, sizeof why, "dedup: job %" PRIu64 " was stored %d times (first-delivered %d times)",
+                         job, rw->first_deliveries, rw->first_deliveries);
+                first_bad(e, job, why);
+            }
+        }
+    }
+}
+
+/* per_key_order: per consumer, jobs of one key complete in the order they
+ * were published (job ids are given in publish order). */
+static void check_key_order(engine *e)
+{
+    for (int ci = 0; ci < e->nc; ci++) {
+        /* the last completion order seen per key; keys are dense from 0 */
+        int64_t maxkey = -1;
+        for (int p = 0; p < e->sc->npublishers; p++)
+            if (e->sc->publishers[p].keys > maxkey)
+                maxkey = e->sc->publishers[p].keys;
+        if (maxkey <= 0)
+            continue;
+        uint64_t *last = calloc((size_t)maxkey, sizeof *last);
+        uint64_t *last_job = calloc((size_t)maxkey, sizeof *last_job);
+        for (uint64_t job = 1; last && last_job && job <= e->njobs; job++) {
+            uint64_t rid = row_of(e, job, ci);
+            sim_job_view v;
+            const row *rw = &e->rows[rid];
+            if (!rw->owed || !rw->done_order || !sim_master_job_view(e->m, rid, &v) || v.key < 0 ||
+                v.key >= maxkey)
+                continue;
+            if (rw->done_order < last[v.key]) {
+                char why[200];
+                e->res->order_failures++;
+                snprintf(why, sizeof why, "per_key_order: job %" PRIu64 " (key %" PRId64 ") completed before "
+                         "job %" PRIu64 ", published earlier", job, v.key, last_job[v.key]);
+                first_bad(e, job, why);
+            } else {
+                last[v.key] = rw->done_order;
+                last_job[v.key] = job;
+            }
+        }
+        free(last);
+        free(last_job);
+    }
+}
+
 static void check(engine *e)
 {
     sim_result *r = e->res;
@@ -514,7 +588,11 @@ static void check(engine *e)
                 snprintf(r->first_violation, sizeof r->first_violation, "%s", bad);
             }
         }
-    if (r->lost || r->double_completed || r->over_attempts)
+    if (x->dedup)
+        check_dedup(e);
+    if (x->per_key_order)
+        check_key_order(e);
+    if (r->lost || r->double_completed || r->over_attempts || r->dedup_failures || r->order_failures)
         r->verdict = SIM_SAFETY_VIOLATION;
 }
 

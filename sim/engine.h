@@ -8,9 +8,8 @@
  * commit/ack order and idempotency; the faults crash worker (for a while,
  * or between commit and ack), slow worker, drop acks, lose pubacks,
  * duplicate publishes, nak/term storms, restart server, fail/lock db;
- * the checks no_loss, no_double_completion, attempts<=N and
- * drained_within. Not yet: partitions, per_key_order, dedup, swarm,
- * replay and shrink.
+ * the checks no_loss, no_double_completion, attempts<=N, dedup,
+ * per_key_order and drained_within. Not yet: partitions (a crash for now).
  *
  * This module is not: the scenario parser (scenario.h) nor the CLI.
  */
@@ -33,7 +32,7 @@ typedef struct sim_result {
     uint64_t jobs_published;   /* PubAck received */
     uint64_t publish_failures; /* given up after retries */
     uint64_t jobs_done, jobs_failed;
-    uint64_t lost, double_completed, over_attempts;
+    uint64_t lost, double_completed, over_attempts, dedup_failures, order_failures;
     uint64_t first_bad_job;    /* the first job that broke a check, 0 if none */
     char first_violation[256];
     int64_t end_ns;            /* virtual time when the run ended */

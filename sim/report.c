@@ -154,6 +154,8 @@ static int report(const sim_result *rp, const char *db_path)
     printf("%-28s %" PRIu64 "\n", "lost", r.lost);
     printf("%-28s %" PRIu64 "\n", "completed twice", r.double_completed);
     printf("%-28s %" PRIu64 "\n", "over attempts", r.over_attempts);
+    printf("%-28s %" PRIu64 "\n", "stored twice (dedup)", r.dedup_failures);
+    printf("%-28s %" PRIu64 "\n", "out of key order", r.order_failures);
     printf("%-28s %.3f s\n", "virtual time", (double)r.end_ns / 1e9);
     printf("%-28s %" PRIu64 "\n", "events", r.events);
     printf("%-28s %016" PRIx64 "\n", "trace hash", r.trace_hash);

@@ -76,12 +76,55 @@ static void test_shrunk_buggy_scenario_still_fails_no_loss(void **state)
     assert_non_null(strstr(r.first_violation, "no_loss: job "));
 }
 
+static sim_result run_text(const char *text)
+{
+    if (sim_scenario_parse(&sc, "t.scn", text, strlen(text)) != PS_OK)
+        fail_msg("%s", ps_last_error());
+    sim_result r;
+    if (sim_run(&sc, "", 1, ":memory:", NULL, &r) != PS_OK)
+        fail_msg("%s", ps_last_error());
+    return r;
+}
+
+/* A retry after the dedup window has passed stores the job again: the
+ * dedup check names it. */
+static void test_retry_outside_the_dedup_window_is_caught(void **state)
+{
+    (void)state;
+    sim_result r = run_text("stream S subjects=s.> retention=workqueue dupe_window=100ms\n"
+                            "consumer S C ack_wait=10s\n"
+                            "publish s.a rate=100/s count=500 msg_id=job retry=5 retry_wait=300ms\n"
+                            "workers 2 batch=10 handle=1ms idempotent=yes\n"
+                            "at 1s lose pubacks 20% for 2s\n"
+                            "expect no_loss dedup drained_within=1m\n");
+    assert_int_equal(r.verdict, SIM_SAFETY_VIOLATION);
+    assert_true(r.dedup_failures > 0);
+    assert_non_null(strstr(r.first_violation, "dedup: job "));
+}
+
+/* Four workers and no MaxAckPending cap complete jobs of one key out of
+ * publish order: the per-key-order check names one. */
+static void test_parallel_workers_break_per_key_order(void **state)
+{
+    (void)state;
+    sim_result r = run_text("stream S subjects=s.> retention=workqueue\n"
+                            "consumer S C ack_wait=10s\n"
+                            "publish s.a rate=1000/s count=2000 msg_id=job keys=5\n"
+                            "workers 4 batch=20 handle=1ms..30ms idempotent=yes\n"
+                            "expect no_loss per_key_order drained_within=1m\n");
+    assert_int_equal(r.verdict, SIM_SAFETY_VIOLATION);
+    assert_true(r.order_failures > 0);
+    assert_non_null(strstr(r.first_violation, "per_key_order: job "));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_scenario_and_seed_give_the_same_trace),
         cmocka_unit_test(test_shipped_scenarios_pass_except_the_buggy_one),
         cmocka_unit_test(test_shrunk_buggy_scenario_still_fails_no_loss),
+        cmocka_unit_test(test_retry_outside_the_dedup_window_is_caught),
+        cmocka_unit_test(test_parallel_workers_break_per_key_order),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }
