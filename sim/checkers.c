@@ -1,0 +1,146 @@
+/* checkers.c — the scenario's expectations checked at the end of a run
+ * over the master database and the backend: no_loss, no_double_completion,
+ * attempts<=N, dedup, per_key_order. Each violation names the job.
+ *
+ * Not: drained_within (the event loop decides that, engine.c).
+ */
+#include "engine_internal.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Is consumer ci done with its stream (nothing left to deliver, nothing
+ * awaiting an ack)? An open job of a drained consumer is lost for good; of
+ * one still busy, merely late. */
+static bool consumer_drained(engine *e, int ci)
+{
+    for (int i = 0; i < e->nw; i++) {
+        if (e->w[i].ci != ci)
+            continue;
+        ps_consumer_info info = {0};
+        bool drained = ps_consumer_info_get(e->w[i].c, &info) == PS_OK && info.num_pending == 0 &&
+                       info.num_ack_pending == 0;
+        ps_consumer_info_clear(&info);
+        return drained;
+    }
+    return true;
+}
+
+static void first_bad(engine *e, uint64_t job, const char *why)
+{
+    if (!e->res->first_bad_job) {
+        e->res->first_bad_job = job;
+        snprintf(e->res->first_violation, sizeof e->res->first_violation, "%s", why);
+    }
+}
+
+/* dedup: with message ids, a job is stored once, so it is first delivered
+ * once per consumer, whatever retries and duplicates the publisher sent
+ * (inside the dedup window). */
+static void check_dedup(engine *e)
+{
+    for (uint64_t job = 1; job <= e->njobs; job++) {
+        if (e->pub[e->pubidx[job]].p->msg_id != SIM_MSG_ID_JOB)
+            continue;
+        for (int ci = 0; ci < e->nc; ci++) {
+            const row *rw = &e->rows[eng_row_of(e, job, ci)];
+            if (rw->first_deliveries > 1) {
+                char why[200];
+                e->res->dedup_failures++;
+                snprintf(why, sizeof why, "dedup: job %" PRIu64 " was stored %d times (first-delivered %d times)",
+                         job, rw->first_deliveries, rw->first_deliveries);
+                first_bad(e, job, why);
+            }
+        }
+    }
+}
+
+/* per_key_order: per consumer, jobs of one key complete in the order they
+ * were published (job ids are given in publish order). */
+static void check_key_order(engine *e)
+{
+    for (int ci = 0; ci < e->nc; ci++) {
+        /* the last completion order seen per key; keys are dense from 0 */
+        int64_t maxkey = -1;
+        for (int p = 0; p < e->sc->npublishers; p++)
+            if (e->sc->publishers[p].keys > maxkey)
+                maxkey = e->sc->publishers[p].keys;
+        if (maxkey <= 0)
+            continue;
+        uint64_t *last = calloc((size_t)maxkey, sizeof *last);
+        uint64_t *last_job = calloc((size_t)maxkey, sizeof *last_job);
+        for (uint64_t job = 1; last && last_job && job <= e->njobs; job++) {
+            uint64_t rid = eng_row_of(e, job, ci);
+            sim_job_view v;
+            const row *rw = &e->rows[rid];
+            if (!rw->owed || !rw->done_order || !sim_master_job_view(e->m, rid, &v) || v.key < 0 ||
+                v.key >= maxkey)
+                continue;
+            if (rw->done_order < last[v.key]) {
+                char why[200];
+                e->res->order_failures++;
+                snprintf(why, sizeof why, "per_key_order: job %" PRIu64 " (key %" PRId64 ") completed before "
+                         "job %" PRIu64 ", published earlier", job, v.key, last_job[v.key]);
+                first_bad(e, job, why);
+            } else {
+                last[v.key] = rw->done_order;
+                last_job[v.key] = job;
+            }
+        }
+        free(last);
+        free(last_job);
+    }
+}
+
+void eng_check(engine *e)
+{
+    sim_result *r = e->res;
+    const sim_expect *x = &e->sc->expect;
+    bool drained[SIM_MAX_CONSUMERS];
+    for (int ci = 0; ci < e->nc; ci++)
+        drained[ci] = consumer_drained(e, ci);
+    for (uint64_t job = 1; job <= e->njobs; job++)
+        for (int ci = 0; ci < e->nc; ci++) {
+            uint64_t rid = eng_row_of(e, job, ci);
+            sim_job_view v;
+            if (!e->rows[rid].owed || !sim_master_job_view(e->m, rid, &v))
+                continue;
+            const sim_workers *g = NULL;
+            for (int i = 0; i < e->nw; i++)
+                if (e->w[i].ci == ci)
+                    g = e->w[i].g;
+            r->jobs_done += v.state == SIM_JOB_DONE;
+            r->jobs_failed += v.state == SIM_JOB_FAILED;
+            const char *bad = NULL;
+            char why[200];
+            if (x->no_loss && drained[ci] && e->acked[job] && v.state != SIM_JOB_DONE &&
+                v.state != SIM_JOB_FAILED && !e->rows[rid].settled) {
+                r->lost++;
+                snprintf(why, sizeof why, "no_loss: job %" PRIu64 " (consumer %s) had its PubAck but was "
+                         "never completed (state %d, %d attempts)", job, e->sc->consumers[ci].name,
+                         (int)v.state, v.attempts);
+                bad = why;
+            } else if (x->no_double_completion && v.completions > 1) {
+                r->double_completed++;
+                snprintf(why, sizeof why, "no_double_completion: job %" PRIu64 " completed %d times%s", job,
+                         v.completions, g && !g->idempotent ? " (handler not idempotent: a finding)" : "");
+                bad = why;
+            } else if (x->attempts_max && v.attempts > x->attempts_max) {
+                r->over_attempts++;
+                snprintf(why, sizeof why, "attempts<=%" PRId64 ": job %" PRIu64 " took %d attempts",
+                         x->attempts_max, job, v.attempts);
+                bad = why;
+            }
+            if (bad && !r->first_bad_job) {
+                r->first_bad_job = job;
+                snprintf(r->first_violation, sizeof r->first_violation, "%s", bad);
+            }
+        }
+    if (x->dedup)
+        check_dedup(e);
+    if (x->per_key_order)
+        check_key_order(e);
+    if (r->lost || r->double_completed || r->over_attempts || r->dedup_failures || r->order_failures)
+        r->verdict = SIM_SAFETY_VIOLATION;
+}

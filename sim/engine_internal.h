@@ -1,0 +1,103 @@
+/* engine_internal.h — what the simulator's roles share: the run's state
+ * (struct engine) and the few functions one role calls in another. Each
+ * role has its own file: publishers.c, workers.c, faults.c, checkers.c;
+ * engine.c owns set-up, the event loop and the trace.
+ *
+ * Not a public header: engine.h is.
+ */
+#ifndef SIM_ENGINE_INTERNAL_H
+#define SIM_ENGINE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "engine.h"
+#include "events.h"
+#include "master.h"
+#include "ps_backend.h"
+#include "ps_clock.h"
+#include "ps_rand.h"
+
+enum { EV_PUBLISH, EV_WORKER, EV_COMMIT, EV_FAULT, EV_FAULT_END };
+
+#define POLL_NS (50 * PS_NS_PER_MS)
+#define COMMIT_EVERY 4096
+#define DEFAULT_DRAIN_NS (600 * PS_NS_PER_SEC)
+
+typedef struct worker {
+    const sim_workers *g;
+    int ci;              /* consumer index */
+    ps_consumer *c;
+    ps_rand rng;
+    int64_t crashed_until;
+    uint32_t epoch;
+    bool crash_after_commit;
+    int64_t slow_until, slow_ns;
+    ps_msg_list batch;
+    int next;
+    int64_t version;     /* of the job being handled */
+} worker;
+
+typedef struct pubstate {
+    const sim_publisher *p;
+    int64_t sent;        /* jobs started */
+    ps_rand rng;
+} pubstate;
+
+typedef struct row {
+    uint8_t owed, settled;
+    uint8_t first_deliveries; /* deliveries with num_delivered 1: copies stored */
+    uint64_t done_order;      /* 1, 2, ... in the order jobs were completed */
+} row;
+
+typedef struct engine {
+    const sim_scenario *sc;
+    FILE *log;
+    ps_clock *clock;
+    ps_backend *mem, *b;
+    sim_master *m;
+    sim_events q;
+    worker *w;
+    int nw;
+    pubstate pub[SIM_MAX_PUBLISHERS];
+    int publishers_done;
+    int nc;              /* consumers */
+    uint8_t *acked;      /* per job */
+    uint8_t *tries;      /* per job: publish attempts */
+    uint32_t *pubidx;    /* per job: its publisher */
+    row *rows;           /* per master row */
+    uint64_t njobs, capjobs;
+    int64_t open;        /* rows acked, owed and not settled */
+    int db_fault_bp;
+    ps_status db_fault_status;
+    ps_rand rng;         /* the engine's own draws (db faults) */
+    int64_t quiet_after; /* last publish or fault end */
+    int64_t base;        /* the clock at the run's start: scenario times count from it */
+    sim_result *res;
+    uint64_t since_commit;
+    bool record;
+    size_t caphashes;
+    uint64_t completions;   /* for row.done_order */
+} engine;
+
+/* engine.c */
+void eng_trace(engine *e, sim_trace_kind kind, uint64_t job, int worker_id, int64_t arg);
+uint64_t eng_row_of(const engine *e, uint64_t job, int ci);
+void eng_settle(engine *e, uint64_t r);
+
+/* publishers.c: one publish event (job 0: the publisher's next new job) */
+ps_status eng_on_publish(engine *e, int pi, uint64_t job);
+
+/* workers.c: a worker's poll or next message; a handled message's end */
+void eng_crash(engine *e, worker *w, int64_t until);
+void eng_on_worker(engine *e, int wi);
+void eng_on_commit(engine *e, int wi, uint64_t arg);
+
+/* faults.c: a fault starts (end false) or its window closes (end true) */
+void eng_on_fault(engine *e, int fi, bool end);
+
+/* checkers.c: the scenario's expectations over the master and backend */
+void eng_check(engine *e);
+
+#endif

@@ -1,0 +1,59 @@
+/* faults.c — the scenario's `at TIME FAULT` lines made to happen: worker
+ * crashes and slowness on the workers, message-level faults through the
+ * fault shim, server restarts through the backend, database faults on the
+ * master's writes.
+ *
+ * Not: the shim itself (fault_shim.c).
+ */
+#include "engine_internal.h"
+
+#include "fault_shim.h"
+
+/* ---- faults ---------------------------------------------------------------------------- */
+
+static const sim_shim_knob knob_of[SIM_FAULT_KIND_COUNT] = {
+    [SIM_FAULT_DROP_ACKS] = SIM_SHIM_DROP_ACK, [SIM_FAULT_LOSE_PUBACKS] = SIM_SHIM_LOSE_PUBACK,
+    [SIM_FAULT_DUPLICATE_PUBLISHES] = SIM_SHIM_DUP_PUBLISH, [SIM_FAULT_NAK_STORM] = SIM_SHIM_NAK_STORM,
+    [SIM_FAULT_TERM_STORM] = SIM_SHIM_TERM_STORM};
+
+void eng_on_fault(engine *e, int fi, bool end)
+{
+    const sim_fault *f = &e->sc->faults[fi];
+    int64_t now = ps_clock_now(e->clock);
+    worker *w = f->worker > 0 && f->worker <= e->nw ? &e->w[f->worker - 1] : NULL;
+    if (!end)
+        eng_trace(e, SIM_TR_FAULT, 0, (int)f->worker, f->kind);
+    switch (f->kind) {
+    case SIM_FAULT_CRASH_WORKER:
+    case SIM_FAULT_PARTITION_WORKER: /* modelled as a crash for now */
+        if (w)
+            eng_crash(e, w, now + (f->duration_ns ? f->duration_ns : PS_NS_PER_SEC));
+        break;
+    case SIM_FAULT_CRASH_AFTER_COMMIT:
+        if (w)
+            w->crash_after_commit = true;
+        break;
+    case SIM_FAULT_SLOW_WORKER:
+        if (w) {
+            w->slow_until = now + f->duration_ns;
+            w->slow_ns = f->handle_ns;
+        }
+        break;
+    case SIM_FAULT_RESTART_SERVER:
+        ps_backend_restart(e->b, f->restart);
+        break;
+    case SIM_FAULT_FAIL_DB:
+    case SIM_FAULT_LOCK_DB:
+        e->db_fault_bp = end ? 0 : f->bp;
+        e->db_fault_status = f->kind == SIM_FAULT_FAIL_DB ? PS_ERR_IO : PS_ERR_TIMEOUT;
+        break;
+    default:
+        sim_shim_set(e->b, knob_of[f->kind], end ? 0 : f->bp);
+        break;
+    }
+    if (!end && f->duration_ns && f->kind != SIM_FAULT_CRASH_WORKER && f->kind != SIM_FAULT_PARTITION_WORKER)
+        sim_events_push(&e->q, now + f->duration_ns, EV_FAULT_END, fi, 0);
+    int64_t quiet = now + f->duration_ns;
+    if (quiet > e->quiet_after)
+        e->quiet_after = quiet;
+}
