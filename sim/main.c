@@ -66,7 +66,7 @@ static const char usage_version[] =
     "Prints the version of jetsim and which backends this build has.\n";
 
 static const char usage_run[] =
-    "usage: jetsim run SCENARIO [--seed N] [--db FILE] [--check-determinism]\n"
+    "usage: jetsim run SCENARIO [--seed N] [--db FILE] [--mix] [--check-determinism]\n"
     "\n"
     "Runs the scenario (see sim/scenario.h for the language) on the memory\n"
     "backend in virtual time, with every random choice drawn from the seed,\n"
@@ -76,6 +76,9 @@ static const char usage_run[] =
     "options:\n"
     "  --seed N    the run's seed (default 1); the same seed gives the same run\n"
     "  --db FILE   keep the master database (SQLite) in FILE (replaced)\n"
+    "  --mix       run the seed's own fault mix, as jetsim swarm does: each\n"
+    "              fault kept with probability 3/4, its time, duration and\n"
+    "              percentage scaled by 0.5-1.5\n"
     "  --check-determinism  run twice and say whether the traces match, or\n"
     "              at which trace event they part (exit 0 match, 1 not)\n"
     "  --help      show this help\n"
@@ -190,7 +193,7 @@ static int cmd_run(int argc, char **argv)
 {
     const char *path = NULL, *db = NULL;
     unsigned long long seed = 1;
-    bool determinism = false;
+    bool determinism = false, mix = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int missing = 0;
@@ -200,6 +203,8 @@ static int cmd_run(int argc, char **argv)
         } else if ((v = option_value(argc, argv, &i, "--seed", &missing))) {
             if (parse_u64(v, 0, UINT64_MAX, &seed) != 0)
                 return usage_error(usage_run, "run: --seed wants a number from 0 to 2^64-1, not '%s'", v);
+        } else if (strcmp(a, "--mix") == 0) {
+            mix = true;
         } else if (strcmp(a, "--check-determinism") == 0) {
             determinism = true;
         } else if ((v = option_value(argc, argv, &i, "--db", &missing))) {
@@ -216,7 +221,7 @@ static int cmd_run(int argc, char **argv)
     }
     if (!path)
         return usage_error(usage_run, "%s", "run: no scenario file given");
-    return determinism ? sim_report_check_determinism(path, seed) : sim_report_run(path, seed, db);
+    return determinism ? sim_report_check_determinism(path, seed) : sim_report_run(path, seed, db, mix);
 }
 
 static const char usage_replay[] =
@@ -232,7 +237,7 @@ static const char usage_swarm[] =
     "Runs seeds S..S+N-1 (S default 1) of the scenario, J processes at a time\n"
     "(default: one per core), shows progress on a terminal, and lists every\n"
     "failing seed with the command that replays it. Each seed runs the\n"
-    "scenario's faults with its own random draws.\n"
+    "scenario's faults mixed for that seed (jetsim run --mix replays it).\n"
     "\n"
     "exit codes: 0 every seed passed, 1 some failed, 2 bad input\n";
 

@@ -44,12 +44,19 @@ static char *read_all(const char *path)
 static int report(const sim_result *r, const char *db_path);
 
 static int run_text(const char *name, const char *text, uint64_t seed, const char *db_path, sim_result *r,
-                    bool record)
+                    bool record, bool mix)
 {
     static sim_scenario sc;
     if (sim_scenario_parse(&sc, name, text, strlen(text)) != PS_OK) {
         fprintf(stderr, "jetsim: %s\n", ps_last_error());
         return SIM_EXIT_USAGE;
+    }
+    if (mix) {
+        sim_scenario_mix(&sc, seed);
+        printf("fault mix for seed %" PRIu64 ":\n", seed);
+        for (int i = 0; i < sc.nfaults; i++)
+            printf("  at %.3f s %s (line %d)\n", (double)sc.faults[i].at_ns / 1e9,
+                   sim_fault_name(sc.faults[i].kind), sc.faults[i].pos.line);
     }
     ps_status s = (record ? sim_run_recorded : sim_run)(&sc, text, seed, db_path ? db_path : ":memory:",
                                                         stdout, r);
@@ -60,16 +67,17 @@ static int run_text(const char *name, const char *text, uint64_t seed, const cha
     return -1;
 }
 
-int sim_report_run(const char *path, uint64_t seed, const char *db_path)
+int sim_report_run(const char *path, uint64_t seed, const char *db_path, bool mix)
 {
     char *text = read_all(path);
     if (!text) {
         fprintf(stderr, "jetsim run: %s: cannot open: %s\n", path, strerror(errno));
         return SIM_EXIT_USAGE;
     }
-    printf("seed: %" PRIu64 "  (replay: jetsim run %s --seed %" PRIu64 ")\n", seed, path, seed);
+    printf("seed: %" PRIu64 "  (replay: jetsim run %s --seed %" PRIu64 "%s)\n", seed, path, seed,
+           mix ? " --mix" : "");
     sim_result r;
-    int rc = run_text(path, text, seed, db_path, &r, false);
+    int rc = run_text(path, text, seed, db_path, &r, false, mix);
     free(text);
     return rc >= 0 ? rc : report(&r, db_path);
 }
@@ -134,7 +142,7 @@ int sim_report_replay(const char *db_path)
     snprintf(name, sizeof name, "%s(scenario)", db_path);
     printf("replaying %s: seed %" PRIu64 "\n", db_path, seed);
     sim_result r;
-    int rc = run_text(name, text, seed, NULL, &r, true);
+    int rc = run_text(name, text, seed, NULL, &r, true, false);
     free(text);
     if (rc >= 0)
         return rc;

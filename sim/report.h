@@ -6,6 +6,7 @@
 #ifndef SIM_REPORT_H
 #define SIM_REPORT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Exit codes of `jetsim run`. */
@@ -16,7 +17,7 @@
 
 /* Runs the scenario file at `path` with `seed`, the master database at
  * `db_path` (NULL: in memory). Returns one of the exit codes above. */
-int sim_report_run(const char *path, uint64_t seed, const char *db_path);
+int sim_report_run(const char *path, uint64_t seed, const char *db_path, bool mix);
 
 /* `jetsim run --check-determinism`: runs twice and says whether the two
  * traces are the same, or at which trace event they part. Exit 0 when

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "ps_clock.h"
+#include "ps_rand.h"
 #include "ps_subject.h"
 
 #define MAX_WORDS 64
@@ -984,4 +985,31 @@ void sim_scenario_write(const sim_scenario *s, FILE *f)
             fprintf(f, " drained_within=%s", dur(e->drained_within_ns, a));
         fputc('\n', f);
     }
+}
+
+/* ---- fault mixes ------------------------------------------------------------------------------ */
+
+static int64_t scaled(ps_rand *r, int64_t v)
+{
+    return (int64_t)((double)v * (0.5 + ps_rand_double(r)));
+}
+
+void sim_scenario_mix(sim_scenario *s, uint64_t seed)
+{
+    ps_rand r = ps_rand_derive(seed, 0x313);
+    int n = 0;
+    for (int i = 0; i < s->nfaults; i++) {
+        sim_fault f = s->faults[i];
+        if (ps_rand_below(&r, 4) == 0)
+            continue; /* dropped from this mix */
+        f.at_ns = scaled(&r, f.at_ns);
+        if (f.duration_ns)
+            f.duration_ns = scaled(&r, f.duration_ns) + 1;
+        if (f.bp) {
+            int64_t bp = scaled(&r, f.bp);
+            f.bp = (int)(bp > 10000 ? 10000 : bp < 1 ? 1 : bp);
+        }
+        s->faults[n++] = f;
+    }
+    s->nfaults = n;
 }

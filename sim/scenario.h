@@ -170,6 +170,12 @@ ps_status sim_scenario_load(sim_scenario *out, const char *path);
  * in time order as stored), which parses back to an equal scenario. */
 void sim_scenario_write(const sim_scenario *s, FILE *f);
 
+/* Draws a fault mix for `seed` (what `jetsim swarm` runs, and `jetsim run
+ * --mix` replays): each fault is kept with probability 3/4, its time and
+ * duration scaled by a factor in [0.5, 1.5], its percentage likewise (at
+ * most 100%). The same scenario and seed always give the same mix. */
+void sim_scenario_mix(sim_scenario *s, uint64_t seed);
+
 /* The fault's keyword as written in a scenario ("drop acks", ...). */
 const char *sim_fault_name(sim_fault_kind k);
 

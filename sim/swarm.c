@@ -37,11 +37,14 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void run_child(const sim_scenario *sc, uint64_t seed, int fd)
+static void run_child(const sim_scenario *base, uint64_t seed, int fd)
 {
+    static sim_scenario sc;
+    sc = *base;
+    sim_scenario_mix(&sc, seed); /* this seed's own fault mix */
     record rec = {.seed = seed};
     sim_result r;
-    if (sim_run(sc, "", seed, ":memory:", NULL, &r) != PS_OK) {
+    if (sim_run(&sc, "", seed, ":memory:", NULL, &r) != PS_OK) {
         rec.verdict = -1;
         snprintf(rec.why, sizeof rec.why, "%s", ps_last_error());
     } else {
@@ -138,7 +141,7 @@ int sim_swarm(const char *path, uint64_t first, uint64_t count, int jobs)
     double dt = now_s() - t0;
     printf("swarm: %" PRIu64 " seeds in %.2f s, %" PRIu64 " failed\n", done, dt, failed);
     for (uint64_t i = 0; i < nbad; i++)
-        printf("  seed %" PRIu64 ": %s %s\n      replay: jetsim run %s --seed %" PRIu64 "\n", bad[i].seed,
+        printf("  seed %" PRIu64 ": %s %s\n      replay: jetsim run %s --seed %" PRIu64 " --mix\n", bad[i].seed,
                bad[i].verdict == SIM_SAFETY_VIOLATION ? "safety:" : bad[i].verdict == SIM_LIVENESS_FAILURE
                                                                       ? "liveness:" : "harness error:",
                bad[i].why, path, bad[i].seed);

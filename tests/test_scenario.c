@@ -187,6 +187,28 @@ static void test_every_shipped_scenario_parses(void **state)
     }
 }
 
+/* A seed's fault mix is the same every time, keeps only the scenario's
+ * own faults, and differs between seeds. */
+static void test_fault_mix_is_a_function_of_the_seed(void **state)
+{
+    (void)state;
+    parse_ok(&sc, orders);
+    int differs = 0;
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        parse_ok(&sc, orders);
+        sim_scenario_mix(&sc, seed);
+        parse_ok(&sc2, orders);
+        sim_scenario_mix(&sc2, seed);
+        assert_int_equal(sc.nfaults, sc2.nfaults);
+        assert_memory_equal(sc.faults, sc2.faults, (size_t)sc.nfaults * sizeof sc.faults[0]);
+        assert_true(sc.nfaults <= 5);
+        for (int i = 0; i < sc.nfaults; i++)
+            assert_true(sc.faults[i].bp <= 10000);
+        differs += sc.nfaults != 5 || sc.faults[0].at_ns != 10 * PS_NS_PER_SEC;
+    }
+    assert_true(differs > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +218,7 @@ int main(void)
         cmocka_unit_test(test_text_with_nul_bytes_is_an_error_not_a_crash),
         cmocka_unit_test(test_missing_file_names_it),
         cmocka_unit_test(test_every_shipped_scenario_parses),
+        cmocka_unit_test(test_fault_mix_is_a_function_of_the_seed),
     };
     return cmocka_run_group_tests_name("scenario", tests, NULL, NULL);
 }
