@@ -27,6 +27,9 @@ typedef struct trace_row {
 struct sim_master {
     sqlite3 *db;
     sqlite3_stmt *job_add, *job_start, *job_done, *job_fail, *heartbeat, *trace_many, *trace_one;
+    sqlite3_stmt *job_add_many;
+    struct { uint64_t id; int64_t key, t_ns; } new_jobs[TRACE_ROWS]; /* not yet inserted */
+    int nnew;
     sim_job_view *jobs; /* index = job id; [0] unused */
     uint64_t njobs, capjobs;
     trace_row pending[TRACE_ROWS];
@@ -93,6 +96,11 @@ static ps_status prepare_all(sim_master *m)
         s = prepare(m, many, &m->trace_many);
     if (!s)
         s = prepare(m, "INSERT INTO trace VALUES (?,?,?,?,?)", &m->trace_one);
+    char jobs_many[64 + TRACE_ROWS * 24] = "INSERT INTO jobs VALUES (?,?,0,0,0,0,?,NULL)";
+    for (int i = 1; i < TRACE_ROWS; i++)
+        strcat(jobs_many, ",(?,?,0,0,0,0,?,NULL)");
+    if (!s)
+        s = prepare(m, jobs_many, &m->job_add_many);
     return s;
 }
 
@@ -100,8 +108,7 @@ static ps_status prepare_all(sim_master *m)
 static ps_status step(sim_master *m, sqlite3_stmt *st, const char *what)
 {
     int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    sqlite3_reset(st); /* every call binds every parameter: no clearing */
     return rc == SQLITE_DONE ? PS_OK : db_fail(m->db, what);
 }
 
@@ -154,6 +161,31 @@ ps_status sim_master_open(sim_master **out, const char *path, const char *scenar
     return PS_OK;
 }
 
+/* New jobs go in 64 to a statement; any write that names a job, and every
+ * commit, flushes them first, so the table is complete whenever it is
+ * read or changed. */
+static ps_status flush_jobs(sim_master *m)
+{
+    int n = m->nnew;
+    m->nnew = 0;
+    sqlite3_stmt *st = n == TRACE_ROWS ? m->job_add_many : m->job_add;
+    for (int i = 0; i < n; i++) {
+        int b = n == TRACE_ROWS ? i * 3 : 0;
+        sqlite3_bind_int64(st, b + 1, (sqlite3_int64)m->new_jobs[i].id);
+        if (m->new_jobs[i].key >= 0)
+            sqlite3_bind_int64(st, b + 2, m->new_jobs[i].key);
+        else
+            sqlite3_bind_null(st, b + 2);
+        sqlite3_bind_int64(st, b + 3, m->new_jobs[i].t_ns);
+        if (n != TRACE_ROWS) {
+            ps_status s = step(m, st, "add job");
+            if (s)
+                return s;
+        }
+    }
+    return n == TRACE_ROWS ? step(m, st, "add job") : PS_OK;
+}
+
 static ps_status flush_trace(sim_master *m)
 {
     int n = m->npending;
@@ -178,7 +210,9 @@ static ps_status flush_trace(sim_master *m)
 
 ps_status sim_master_commit(sim_master *m)
 {
-    ps_status s = flush_trace(m);
+    ps_status s = flush_jobs(m);
+    if (!s)
+        s = flush_trace(m);
     return s ? s : exec(m, "COMMIT; BEGIN", "commit");
 }
 
@@ -187,11 +221,12 @@ void sim_master_close(sim_master *m)
     if (!m)
         return;
     if (m->db && sqlite3_get_autocommit(m->db) == 0) {
+        flush_jobs(m);
         flush_trace(m);
         exec(m, "COMMIT", "commit");
     }
     sqlite3_stmt *all[] = {m->job_add, m->job_start, m->job_done, m->job_fail, m->heartbeat,
-                           m->trace_many, m->trace_one};
+                           m->trace_many, m->trace_one, m->job_add_many};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
     sqlite3_close(m->db);
@@ -205,6 +240,8 @@ static sim_job_view *job(sim_master *m, uint64_t id, const char *what)
         ps_error(PS_ERR_INVALID_ARG, 0, "master database: %s: no job %llu", what, (unsigned long long)id);
         return NULL;
     }
+    if (m->nnew && id >= m->new_jobs[0].id && flush_jobs(m) != PS_OK)
+        return NULL; /* the row must exist before it is updated */
     return &m->jobs[id];
 }
 
@@ -224,11 +261,10 @@ ps_status sim_master_job_add(sim_master *m, uint64_t id, int64_t key, int64_t t_
         m->jobs = n;
         m->capjobs = ncap;
     }
-    sqlite3_bind_int64(m->job_add, 1, (sqlite3_int64)id);
-    if (key >= 0)
-        sqlite3_bind_int64(m->job_add, 2, key);
-    sqlite3_bind_int64(m->job_add, 3, t_ns);
-    if ((s = step(m, m->job_add, "add job")) != PS_OK)
+    m->new_jobs[m->nnew].id = id;
+    m->new_jobs[m->nnew].key = key;
+    m->new_jobs[m->nnew].t_ns = t_ns;
+    if (++m->nnew == TRACE_ROWS && (s = flush_jobs(m)) != PS_OK)
         return s;
     m->jobs[id] = (sim_job_view){SIM_JOB_PUBLISHED, 0, 0, 0, key};
     m->njobs = id;
