@@ -55,7 +55,9 @@ static void to_js_config(const ps_consumer_config *c, jsConsumerConfig *j)
 
 static ps_status fill_info(const jsConsumerInfo *ci, ps_consumer_info *out)
 {
-    const jsConsumerConfig *j = ci->Config;
+    const jsConsumerConfig *j = ci ? ci->Config : NULL;
+    if (!j || (j->BackOffLen > 0 && !j->BackOff))
+        return ps_error(PS_ERR_INTERNAL, 0, "consumer info: the server's reply has no configuration");
     size_t nb = (size_t)j->BackOffLen * sizeof(int64_t);
     size_t ld = j->Durable ? strlen(j->Durable) + 1 : 0;
     size_t lf = j->FilterSubject && *j->FilterSubject ? strlen(j->FilterSubject) + 1 : 0;
@@ -289,7 +291,14 @@ ps_status jsb_consumer_add(ps_backend *b, const char *stream, const ps_consumer_
     natsStatus ns = js_AddConsumer(&ci, jb->js, stream, &j, NULL, &jerr);
     if (ns != NATS_OK)
         return jsb_fail_nf(ns, jerr, 10059, "consumer add");
-    ps_status s = new_handle(jb, stream, ci->Name, out);
+    /* A reply without a name (never seen on a single server; a suspect for
+     * a crash on a cluster) is an error, not a NULL to copy. */
+    const char *name = ci && ci->Name && *ci->Name ? ci->Name : cfg->durable;
+    if (!name) {
+        jsConsumerInfo_Destroy(ci);
+        return ps_error(PS_ERR_INTERNAL, 0, "consumer add: the server's reply names no consumer");
+    }
+    ps_status s = new_handle(jb, stream, name, out);
     jsConsumerInfo_Destroy(ci);
     return s;
 }

@@ -42,7 +42,12 @@ static void to_js_config(const ps_stream_config *c, jsStreamConfig *j)
  * owned by the info (freed by ps_stream_info_clear). */
 static ps_status fill_info(const jsStreamInfo *si, ps_stream_info *out)
 {
-    const jsStreamConfig *j = si->Config;
+    const jsStreamConfig *j = si ? si->Config : NULL;
+    if (!j || !j->Name)
+        return ps_error(PS_ERR_INTERNAL, 0, "stream info: the server's reply has no configuration");
+    for (int i = 0; i < j->SubjectsLen; i++)
+        if (!j->Subjects || !j->Subjects[i])
+            return ps_error(PS_ERR_INTERNAL, 0, "stream info: the server's reply has a missing subject");
     int nsub = j->SubjectsLen;
     size_t need = (size_t)nsub * sizeof(char *) + strlen(j->Name) + 1;
     for (int i = 0; i < nsub; i++)
