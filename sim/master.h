@@ -10,8 +10,11 @@
  *
  * Writes are batched: everything since the last sim_master_commit is one
  * transaction (a run commits every few thousand events, and at the end),
- * and trace rows go out 64 to a statement. An in-memory mirror of each
- * job's version and state answers the checks without reading back.
+ * and rows go out 64 to a statement. An in-memory mirror of each job's
+ * row decides every change (the version check included) and answers the
+ * checks without reading back; changed rows are written behind, as
+ * upserts that only move a row's version forward, before each commit.
+ * Read the tables after sim_master_commit.
  *
  * Faults: sim_master_set_fault makes the next write fail as a database
  * would (I/O error, or a lock held too long); the failed write changes
