@@ -3,13 +3,14 @@
  * workers, the faults (through the fault shim) and the master database,
  * then the checkers.
  *
- * First version (issue 4 in progress): publishers with rate, count, msg
+ * Publishers with rate, count, msg
  * ids and retries; workers with batches, handling times, failures, the
  * commit/ack order and idempotency; the faults crash worker (for a while,
- * or between commit and ack), slow worker, drop acks, lose pubacks,
+ * or between commit and ack), slow worker, partition worker (cut off from
+ * the broker but not from the master), drop acks, lose pubacks,
  * duplicate publishes, nak/term storms, restart server, fail/lock db;
  * the checks no_loss, no_double_completion, attempts<=N, dedup,
- * per_key_order and drained_within. Not yet: partitions (a crash for now).
+ * per_key_order and drained_within.
  *
  * This module is not: the scenario parser (scenario.h) nor the CLI.
  */

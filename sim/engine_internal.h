@@ -31,6 +31,7 @@ typedef struct worker {
     ps_consumer *c;
     ps_rand rng;
     int64_t crashed_until;
+    int64_t partitioned_until; /* cut off from the broker, not from the master */
     uint32_t epoch;
     bool crash_after_commit;
     int64_t slow_until, slow_ns;

@@ -1,5 +1,5 @@
 /* faults.c — the scenario's `at TIME FAULT` lines made to happen: worker
- * crashes and slowness on the workers, message-level faults through the
+ * crashes, partitions and slowness on the workers, message-level faults through the
  * fault shim, server restarts through the backend, database faults on the
  * master's writes.
  *
@@ -25,9 +25,12 @@ void eng_on_fault(engine *e, int fi, bool end)
         eng_trace(e, SIM_TR_FAULT, 0, (int)f->worker, f->kind);
     switch (f->kind) {
     case SIM_FAULT_CRASH_WORKER:
-    case SIM_FAULT_PARTITION_WORKER: /* modelled as a crash for now */
         if (w)
             eng_crash(e, w, now + (f->duration_ns ? f->duration_ns : PS_NS_PER_SEC));
+        break;
+    case SIM_FAULT_PARTITION_WORKER: /* the worker goes on; the broker does not hear it */
+        if (w)
+            w->partitioned_until = now + (f->duration_ns ? f->duration_ns : PS_NS_PER_SEC);
         break;
     case SIM_FAULT_CRASH_AFTER_COMMIT:
         if (w)

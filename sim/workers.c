@@ -2,7 +2,10 @@
  * code would be: fetch a batch, handle each message for a drawn time,
  * write the result to the master (version-checked) and ack, in the order
  * the scenario says; nak on a handler failure or a refused write, term at
- * MaxDeliver. A crash abandons the batch (redelivery after AckWait).
+ * MaxDeliver. A crash abandons the batch (redelivery after AckWait). A
+ * partitioned worker still reaches the master but not the broker: it
+ * handles and commits what it holds, its acks are lost, and it fetches
+ * nothing until the partition heals.
  *
  * Not: the faults that make them crash (faults.c).
  */
@@ -36,6 +39,10 @@ void eng_on_worker(engine *e, int wi)
         sim_events_push(&e->q, w->crashed_until, EV_WORKER, wi, 0);
         return;
     }
+    if (w->next >= w->batch.count && now < w->partitioned_until) {
+        sim_events_push(&e->q, w->partitioned_until, EV_WORKER, wi, 0); /* fetches fail until then */
+        return;
+    }
     if (w->next >= w->batch.count) {
         ps_msg_list_clear(&w->batch);
         w->next = 0;
@@ -55,6 +62,19 @@ void eng_on_worker(engine *e, int wi)
     int64_t handle = now < w->slow_until ? w->slow_ns
                                          : ps_rand_range(&w->rng, w->g->handle_min_ns, w->g->handle_max_ns);
     sim_events_push(&e->q, now + handle, EV_COMMIT, wi, ((uint64_t)w->epoch << 32) | (uint32_t)w->next);
+}
+
+/* Acks, naks or terms the message, unless the worker is cut off from the
+ * broker: then it is lost on the way (redelivery after AckWait). */
+static void reply(engine *e, worker *w, int wi, ps_msg *m, uint64_t r, ps_ack_kind kind, int64_t arg)
+{
+    static const sim_trace_kind tr[] = {[PS_ACK] = SIM_TR_ACK, [PS_NAK] = SIM_TR_NAK, [PS_TERM] = SIM_TR_TERM};
+    if (ps_clock_now(e->clock) < w->partitioned_until) {
+        eng_trace(e, SIM_TR_UNSENT, r, wi + 1, kind);
+        return;
+    }
+    ps_ack(m, kind, 0);
+    eng_trace(e, tr[kind], r, wi + 1, arg);
 }
 
 /* The handler's write to the master; false when the database refused it. */
@@ -98,28 +118,23 @@ void eng_on_commit(engine *e, int wi, uint64_t arg)
         if (c->max_deliver > 0 && (int64_t)m->meta.num_delivered >= c->max_deliver) {
             sim_master_job_fail(e->m, r, now);
             eng_settle(e, r);
-            ps_ack(m, PS_TERM, 0);
-            eng_trace(e, SIM_TR_TERM, r, wi + 1, 0);
+            reply(e, w, wi, m, r, PS_TERM, 0);
         } else {
-            ps_ack(m, PS_NAK, 0);
-            eng_trace(e, SIM_TR_NAK, r, wi + 1, 0);
+            reply(e, w, wi, m, r, PS_NAK, 0);
         }
     } else if (w->g->commit == SIM_COMMIT_BEFORE_ACK) {
         if (!commit(e, w, wi, r)) {
-            ps_ack(m, PS_NAK, 0); /* refused, or another attempt owns the job: later */
-            eng_trace(e, SIM_TR_NAK, r, wi + 1, 1);
+            reply(e, w, wi, m, r, PS_NAK, 1); /* refused, or another attempt owns the job: later */
         } else if (w->crash_after_commit) {
             w->crash_after_commit = false;
             eng_crash(e, w, now + PS_NS_PER_SEC);
             sim_events_push(&e->q, now, EV_WORKER, wi, 0);
             return;
         } else {
-            ps_ack(m, PS_ACK, 0);
-            eng_trace(e, SIM_TR_ACK, r, wi + 1, 0);
+            reply(e, w, wi, m, r, PS_ACK, 0);
         }
     } else { /* ack, then commit: the order the buggy scenario uses */
-        ps_ack(m, PS_ACK, 0);
-        eng_trace(e, SIM_TR_ACK, r, wi + 1, 0);
+        reply(e, w, wi, m, r, PS_ACK, 0);
         if (w->crash_after_commit) {
             w->crash_after_commit = false;
             eng_crash(e, w, now + PS_NS_PER_SEC);

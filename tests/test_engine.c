@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "engine.h"
 #include "scenario.h"
@@ -117,6 +120,55 @@ static void test_parallel_workers_break_per_key_order(void **state)
     assert_non_null(strstr(r.first_violation, "per_key_order: job "));
 }
 
+static const char partition[] =
+    "stream S subjects=s.> retention=workqueue\n"
+    "consumer S C ack_wait=2s max_deliver=5\n"
+    "publish s.a rate=200/s count=1000 msg_id=job\n"
+    "workers 2 batch=20 handle=50ms idempotent=%s commit=before_ack\n"
+    "at 1s partition worker 1 for 10s\n"
+    "expect no_loss no_double_completion drained_within=1m\n";
+
+/* A worker cut off from the broker (not from the master) commits what it
+ * holds, but its acks never arrive: the jobs come back after AckWait to
+ * the other worker. An idempotent handler passes; one that is not
+ * completes those jobs twice, and the check says so. */
+static void test_partitioned_worker_commits_but_its_acks_are_lost(void **state)
+{
+    (void)state;
+    char text[sizeof partition + 8];
+    snprintf(text, sizeof text, partition, "yes");
+    char db[] = "/tmp/jetsim-test-partition-XXXXXX";
+    int fd = mkstemp(db);
+    assert_true(fd >= 0);
+    close(fd);
+    if (sim_scenario_parse(&sc, "t.scn", text, strlen(text)) != PS_OK)
+        fail_msg("%s", ps_last_error());
+    sim_result r;
+    assert_int_equal(sim_run(&sc, text, 1, db, NULL, &r), PS_OK);
+    assert_int_equal(r.verdict, SIM_PASS);
+    assert_int_equal(r.jobs_done, 1000);
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h, "SELECT (SELECT count(*) FROM trace_named WHERE kind='unsent' AND worker=1),"
+                                           " (SELECT count(*) FROM trace_named WHERE kind='unsent' AND worker=2),"
+                                           " (SELECT count(*) FROM trace_named WHERE kind='stale')",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_true(sqlite3_column_int(st, 0) > 0); /* worker 1's acks went nowhere */
+    assert_int_equal(sqlite3_column_int(st, 1), 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    unlink(db);
+
+    snprintf(text, sizeof text, partition, "no");
+    r = run_text(text);
+    assert_int_equal(r.verdict, SIM_SAFETY_VIOLATION);
+    assert_true(r.double_completed > 0);
+    assert_non_null(strstr(r.first_violation, "handler not idempotent"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -125,6 +177,7 @@ int main(void)
         cmocka_unit_test(test_shrunk_buggy_scenario_still_fails_no_loss),
         cmocka_unit_test(test_retry_outside_the_dedup_window_is_caught),
         cmocka_unit_test(test_parallel_workers_break_per_key_order),
+        cmocka_unit_test(test_partitioned_worker_commits_but_its_acks_are_lost),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }
