@@ -29,11 +29,10 @@ void eng_trace(engine *e, sim_trace_kind kind, uint64_t job, int worker_id, int6
     int64_t t = ps_clock_now(e->clock);
     uint64_t h = e->res->trace_hash ? e->res->trace_hash : UINT64_C(14695981039346656037);
     uint64_t parts[5] = {(uint64_t)t, (uint64_t)kind, job, (uint64_t)(int64_t)worker_id, (uint64_t)arg};
-    for (int i = 0; i < 5; i++)
-        for (int k = 0; k < 8; k++) {
-            h ^= (parts[i] >> (8 * k)) & 0xff;
-            h *= UINT64_C(1099511628211);
-        }
+    for (int i = 0; i < 5; i++) { /* a word at a time: multiply, fold the high half down */
+        h = (h ^ parts[i]) * UINT64_C(0x9E3779B97F4A7C15);
+        h ^= h >> 32;
+    }
     e->res->trace_hash = h;
     if (e->record) {
         sim_result *r = e->res;

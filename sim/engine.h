@@ -38,7 +38,7 @@ typedef struct sim_result {
     char first_violation[256];
     int64_t end_ns;            /* virtual time when the run ended */
     uint64_t events;
-    uint64_t trace_hash;       /* FNV-1a over the event trace */
+    uint64_t trace_hash;       /* a running 64-bit hash of every trace event */
     /* With sim_run_recorded: the running hash after each trace event
      * (owned by the caller: free it), to find where two runs part. */
     uint64_t *hashes;
