@@ -565,7 +565,7 @@ static ps_status worker_fault(parser *p, sim_fault *f)
         }
         return for_dur(p, 5, f, false);
     case SIM_FAULT_SLOW_WORKER: {
-        if (p->nw < 6 || strncmp(p->w[5].s, "handle=", 7) != 0 || p->w[5].len < 7)
+        if (p->nw < 6 || p->w[5].len < 7 || memcmp(p->w[5].s, "handle=", 7) != 0)
             return expected(p, p->nw > 5 ? &p->w[5] : NULL, "handle=DURATION");
         value v = {p->w[5].s + 7, p->w[5].len - 7, p->w[5].col + 7};
         if ((s = get_dur(p, v, &f->handle_ns, false)) != PS_OK)

@@ -131,6 +131,7 @@ static const struct bad {
     {"at 1s crash worker 1 for 2s now\n", "t.scn:1:29: expected the end of the line, got 'now'"},
     {"at 1s restart server softly\n", "t.scn:1:22: expected one of graceful, crash, power_loss"},
     {"at 1s slow worker 1 for 2s\n", "t.scn:1:21: expected handle=DURATION"},
+    {"at 1s slow worker 3 ha", "t.scn:1:21: expected handle=DURATION, got 'ha'"}, /* fuzz: read past a short word */
     {"expect nothing_bad\n", "t.scn:1:8: expected a check"},
     {"expect no_loss\nexpect dedup\n", "t.scn:2:1: only one expect statement"},
     {"stream X subjects=a\tb=\x01\n", "t.scn:1:23: expected text, got control character 0x01"},
