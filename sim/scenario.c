@@ -253,7 +253,7 @@ static ps_status options(parser *p, int first, const char *const *keys, int nkey
 /* ---- stream ------------------------------------------------------------------------------ */
 
 static const char *const stream_keys[] = {"subjects", "retention", "storage", "dupe_window",
-                                          "max_msgs", "max_bytes", "max_age", "discard"};
+                                          "max_msgs", "max_bytes", "max_age", "discard", "replicas"};
 static const char *const retention_names[] = {"limits", "interest", "workqueue"};
 static const char *const storage_names[] = {"file", "memory"};
 static const char *const discard_names[] = {"old", "new"};
@@ -292,6 +292,7 @@ static ps_status stream_opt(parser *p, void *target, int key, value v)
     case 4: return get_int(p, v, 1, INT64_MAX, &st->max_msgs);
     case 5: return get_int(p, v, 1, INT64_MAX, &st->max_bytes);
     case 6: return get_dur(p, v, &st->max_age_ns, false);
+    case 8: return get_int(p, v, 1, 5, &st->replicas);
     default:
         s = get_choice(p, v, discard_names, 2, &c);
         st->discard = (ps_discard)c;
@@ -319,7 +320,7 @@ static ps_status parse_stream(parser *p)
     st->pos = (sim_pos){p->line, p->w[0].col};
     ps_status s = name_word(p, 1, st->name, "a stream name");
     if (s == PS_OK)
-        s = options(p, 2, stream_keys, 8, stream_opt, st);
+        s = options(p, 2, stream_keys, 9, stream_opt, st);
     if (s == PS_OK && st->nsubjects == 0)
         s = FAIL(p, p->end_col, "expected subjects=... for stream %s", st->name);
     for (int i = 0; s == PS_OK && i < sc->nstreams; i++)
@@ -538,6 +539,41 @@ static ps_status for_dur(parser *p, int i, sim_fault *f, bool required)
     return s;
 }
 
+static bool starts(const word *w, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return w && w->len >= n && memcmp(w->s, prefix, n) == 0;
+}
+
+/* "for DUR" at word i, followed by more words (an option may come next). */
+static ps_status for_dur_then(parser *p, int i, sim_fault *f)
+{
+    if (i >= p->nw || !is(&p->w[i], "for"))
+        return expected(p, i < p->nw ? &p->w[i] : NULL, "for DURATION");
+    if (i + 1 >= p->nw)
+        return expected(p, NULL, "a duration after 'for'");
+    return get_dur(p, whole(&p->w[i + 1]), &f->duration_ns, false);
+}
+
+/* An optional node=N|node=leader at word i, then the end of the line. */
+static ps_status node_opt(parser *p, int i, sim_fault *f, bool required)
+{
+    if (i >= p->nw)
+        return required ? expected(p, NULL, "node=N or node=leader") : PS_OK;
+    const word *w = &p->w[i];
+    if (!starts(w, "node="))
+        return expected(p, w, "node=N, node=leader or the end of the line");
+    value v = {w->s + 5, w->len - 5, w->col + 5};
+    ps_status s = PS_OK;
+    if (v.len == 6 && memcmp(v.s, "leader", 6) == 0)
+        f->node = -1;
+    else
+        s = get_int(p, v, 1, 5, &f->node);
+    if (s == PS_OK && i + 1 < p->nw)
+        s = expected(p, &p->w[i + 1], "the end of the line");
+    return s;
+}
+
 /* "drop acks 5% for 10s" and friends: the words after the two keywords. */
 static ps_status pct_for(parser *p, int i, sim_fault *f)
 {
@@ -594,7 +630,8 @@ static ps_status parse_at(parser *p)
     const word *obj = p->nw > 3 ? &p->w[3] : NULL;
     static const char *const faults =
         "a fault (crash worker, slow worker, partition worker, drop acks, lose pubacks, "
-        "duplicate publishes, nak storm, term storm, restart server, fail db, lock db)";
+        "duplicate publishes, nak storm, term storm, restart server, pause server, "
+        "cut connections, drop connections, delay connections, fail db, lock db)";
     if (is(verb, "crash") || is(verb, "slow") || is(verb, "partition")) {
         f->kind = is(verb, "crash") ? SIM_FAULT_CRASH_WORKER
                 : is(verb, "slow")  ? SIM_FAULT_SLOW_WORKER
@@ -618,20 +655,39 @@ static ps_status parse_at(parser *p)
     } else if (is(verb, "restart") && is(obj, "server")) {
         f->kind = SIM_FAULT_RESTART_SERVER;
         f->restart = PS_RESTART_CRASH;
-        if (p->nw > 4) {
+        int i = 4;
+        if (p->nw > i && !starts(&p->w[i], "node=")) {
             int ch = 0;
-            s = get_choice(p, whole(&p->w[4]), restart_names, 3, &ch);
+            s = get_choice(p, whole(&p->w[i]), restart_names, 3, &ch);
             f->restart = (ps_restart_kind)ch;
-            if (s == PS_OK && p->nw > 5)
-                s = expected(p, &p->w[5], "the end of the line");
+            i++;
         }
+        if (s == PS_OK)
+            s = node_opt(p, i, f, false);
+    } else if (is(verb, "pause") && is(obj, "server")) {
+        f->kind = SIM_FAULT_PAUSE_SERVER;
+        s = for_dur_then(p, 4, f);
+        if (s == PS_OK)
+            s = node_opt(p, 6, f, false);
+    } else if ((is(verb, "cut") || is(verb, "drop")) && is(obj, "connections")) {
+        f->kind = is(verb, "cut") ? SIM_FAULT_CUT_CONNECTIONS : SIM_FAULT_DROP_CONNECTIONS;
+        s = for_dur(p, 4, f, true);
+    } else if (is(verb, "delay") && is(obj, "connections")) {
+        f->kind = SIM_FAULT_DELAY_CONNECTIONS;
+        if (p->nw < 5)
+            return expected(p, NULL, "a delay such as 50ms");
+        s = get_dur(p, whole(&p->w[4]), &f->delay_ns, false);
+        if (s == PS_OK)
+            s = for_dur(p, 5, f, true);
     } else if (verb && (is(verb, "drop") || is(verb, "lose") || is(verb, "duplicate") ||
                         is(verb, "nak") || is(verb, "term") || is(verb, "fail") ||
-                        is(verb, "lock") || is(verb, "restart"))) {
+                        is(verb, "lock") || is(verb, "restart") || is(verb, "pause") ||
+                        is(verb, "cut") || is(verb, "delay"))) {
         static const char *const objects[][2] = {
-            {"drop", "'acks'"}, {"lose", "'pubacks'"}, {"duplicate", "'publishes'"},
+            {"drop", "'acks' or 'connections'"}, {"lose", "'pubacks'"}, {"duplicate", "'publishes'"},
             {"nak", "'storm'"}, {"term", "'storm'"},   {"fail", "'db'"},
-            {"lock", "'db'"},   {"restart", "'server'"}};
+            {"lock", "'db'"},   {"restart", "'server'"}, {"pause", "'server'"},
+            {"cut", "'connections'"}, {"delay", "'connections'"}};
         for (size_t i = 0; i < sizeof objects / sizeof objects[0]; i++)
             if (is(verb, objects[i][0]))
                 return expected(p, obj, objects[i][1]);
@@ -864,7 +920,7 @@ ps_status sim_scenario_load(sim_scenario *out, const char *path)
 static const char *const fault_names[SIM_FAULT_KIND_COUNT] = {
     "crash worker", "crash worker", "slow worker", "partition worker", "drop acks",
     "lose pubacks", "duplicate publishes", "nak storm", "term storm", "restart server",
-    "fail db", "lock db"};
+    "fail db", "lock db", "pause server", "cut connections", "drop connections", "delay connections"};
 
 const char *sim_fault_name(sim_fault_kind k)
 {
@@ -908,6 +964,8 @@ void sim_scenario_write(const sim_scenario *s, FILE *f)
             fprintf(f, " max_bytes=%" PRId64, st->max_bytes);
         if (st->max_age_ns)
             fprintf(f, " max_age=%s", dur(st->max_age_ns, a));
+        if (st->replicas)
+            fprintf(f, " replicas=%" PRId64, st->replicas);
         fputc('\n', f);
     }
     for (int i = 0; i < s->nconsumers; i++) {
@@ -959,6 +1017,13 @@ void sim_scenario_write(const sim_scenario *s, FILE *f)
         case SIM_FAULT_RESTART_SERVER:
             fprintf(f, " %s", restart_names[x->restart]);
             break;
+        case SIM_FAULT_PAUSE_SERVER:
+        case SIM_FAULT_CUT_CONNECTIONS:
+        case SIM_FAULT_DROP_CONNECTIONS:
+            break;
+        case SIM_FAULT_DELAY_CONNECTIONS:
+            fprintf(f, " %s", dur(x->delay_ns, b));
+            break;
         default:
             fputc(' ', f);
             write_pct(f, x->bp);
@@ -966,6 +1031,8 @@ void sim_scenario_write(const sim_scenario *s, FILE *f)
         }
         if (x->duration_ns)
             fprintf(f, " for %s", dur(x->duration_ns, a));
+        if (x->node)
+            x->node < 0 ? fprintf(f, " node=leader") : fprintf(f, " node=%" PRId64, x->node);
         fputc('\n', f);
     }
     if (s->has_expect) {

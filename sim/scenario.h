@@ -8,7 +8,7 @@
  *
  *   stream   NAME subjects=S[,S...] [retention=limits|interest|workqueue]
  *            [storage=file|memory] [dupe_window=DUR] [max_msgs=N]
- *            [max_bytes=N] [max_age=DUR] [discard=old|new]
+ *            [max_bytes=N] [max_age=DUR] [discard=old|new] [replicas=N]
  *   consumer STREAM NAME [ack_wait=DUR] [max_deliver=N] [backoff=DUR[,DUR...]]
  *            [max_ack_pending=N] [filter=SUBJECT] [deliver=all|new|last]
  *   publish  SUBJECT [rate=N/s] [count=N] [msg_id=job|none] [keys=N]
@@ -23,8 +23,17 @@
  * `slow worker N handle=DUR for DUR`, `partition worker N for DUR`,
  * `drop acks P% for DUR`, `lose pubacks P% for DUR`,
  * `duplicate publishes P% for DUR`, `nak storm P% for DUR`,
- * `term storm P% for DUR`, `restart server [graceful|crash|power_loss]`,
- * `fail db P% for DUR`, `lock db P% for DUR`.
+ * `term storm P% for DUR`, `restart server [graceful|crash|power_loss]
+ * [node=N|node=leader]`, `pause server for DUR [node=N|node=leader]`,
+ * `cut connections for DUR`, `drop connections for DUR`,
+ * `delay connections DUR for DUR`, `fail db P% for DUR`,
+ * `lock db P% for DUR`.
+ *
+ * replicas= and node= matter on a real cluster (jetsim run --spawn
+ * cluster); the memory model is one server whose streams have one copy.
+ * On the memory backend a paused server, a cut and a dropping network all
+ * make the broker unreachable for the duration (publishes time out,
+ * fetches fail, acks are lost); a delay changes nothing the model can see.
  *
  * DUR and TIME are Go-style durations ("250ms", "30s", "2m", "1h30m").
  * P is a percentage with up to two decimals (0 to 100).
@@ -65,6 +74,7 @@ typedef struct sim_stream {
     ps_discard discard;
     int64_t dupe_window_ns; /* 0: the server's default */
     int64_t max_msgs, max_bytes, max_age_ns;
+    int64_t replicas;       /* 0: 1 */
     sim_pos pos;
 } sim_stream;
 
@@ -119,6 +129,10 @@ typedef enum sim_fault_kind {
     SIM_FAULT_RESTART_SERVER,
     SIM_FAULT_FAIL_DB,
     SIM_FAULT_LOCK_DB,
+    SIM_FAULT_PAUSE_SERVER,      /* SIGSTOP ... SIGCONT */
+    SIM_FAULT_CUT_CONNECTIONS,   /* the proxy closes them and refuses new ones */
+    SIM_FAULT_DROP_CONNECTIONS,  /* the proxy forwards nothing, closes nothing */
+    SIM_FAULT_DELAY_CONNECTIONS, /* the proxy holds every chunk for delay_ns */
     SIM_FAULT_KIND_COUNT
 } sim_fault_kind;
 
@@ -130,6 +144,8 @@ typedef struct sim_fault {
     int64_t handle_ns;     /* slow worker */
     int bp;                /* percentage faults, basis points */
     ps_restart_kind restart;
+    int64_t node;          /* server faults: 1-based node, 0 the default, -1 the stream leader */
+    int64_t delay_ns;      /* delay connections */
     sim_pos pos;
 } sim_fault;
 

@@ -126,11 +126,17 @@ static const struct bad {
     {"workers 2 fail=1.234%\n", "t.scn:1:16: expected a percentage with at most two decimals"},
     {"at soon crash worker 1\n", "t.scn:1:4: expected a duration"},
     {"at 1s explode\n", "t.scn:1:7: expected a fault"},
-    {"at 1s drop pubacks 5% for 1s\n", "t.scn:1:12: expected 'acks', got 'pubacks'"},
+    {"at 1s drop pubacks 5% for 1s\n", "t.scn:1:12: expected 'acks' or 'connections', got 'pubacks'"},
     {"at 1s drop acks 5%\n", "t.scn:1:19: expected for DURATION, got the end of the line"},
     {"at 1s crash worker 1 for 2s now\n", "t.scn:1:29: expected the end of the line, got 'now'"},
     {"at 1s restart server softly\n", "t.scn:1:22: expected one of graceful, crash, power_loss"},
     {"at 1s slow worker 1 for 2s\n", "t.scn:1:21: expected handle=DURATION"},
+    {"at 1s pause server\n", "t.scn:1:19: expected for DURATION, got the end of the line"},
+    {"at 1s restart server crash node=all\n", "t.scn:1:33: expected an integer from 1 to 5, got 'all'"},
+    {"at 1s pause server for 1s on=2\n", "t.scn:1:27: expected node=N, node=leader or the end of the line"},
+    {"at 1s delay connections for 1s\n", "t.scn:1:25: expected a positive duration"},
+    {"at 1s cut wires for 1s\n", "t.scn:1:11: expected 'connections', got 'wires'"},
+    {"stream X subjects=a replicas=7\n", "t.scn:1:30: expected an integer from 1 to 5, got '7'"},
     {"at 1s slow worker 3 ha", "t.scn:1:21: expected handle=DURATION, got 'ha'"}, /* fuzz: read past a short word */
     {"expect nothing_bad\n", "t.scn:1:8: expected a check"},
     {"expect no_loss\nexpect dedup\n", "t.scn:2:1: only one expect statement"},
@@ -143,6 +149,44 @@ static const struct bad {
     {"stream X subjects=a\nconsumer X C\nconsumer X D\npublish a\nworkers 1\n", "t.scn:5:1: expected consumer=STREAM/NAME: the scenario has 2 consumers"},
     {"stream X subjects=a\nconsumer X C\npublish a\nworkers 1\nat 1s crash worker 2\n", "t.scn:5:1: expected a worker from 1 to 1, got 2"},
 };
+
+/* The faults made real on a server (issue 5) parse, with their node and
+ * delay, and write back to themselves. */
+static void test_server_and_network_faults_read_back(void **state)
+{
+    (void)state;
+    parse_ok(&sc, "stream X subjects=x.> storage=file replicas=3\n"
+                  "consumer X C ack_wait=2s\n"
+                  "publish x.a\n"
+                  "workers 1\n"
+                  "at 1s restart server crash node=leader\n"
+                  "at 2s restart server node=2\n"
+                  "at 3s pause server for 2s node=3\n"
+                  "at 4s cut connections for 1s\n"
+                  "at 5s drop connections for 500ms\n"
+                  "at 6s delay connections 20ms for 3s\n");
+    assert_int_equal(sc.streams[0].replicas, 3);
+    assert_int_equal(sc.nfaults, 6);
+    assert_int_equal(sc.faults[0].kind, SIM_FAULT_RESTART_SERVER);
+    assert_int_equal(sc.faults[0].node, -1);
+    assert_int_equal(sc.faults[1].restart, PS_RESTART_CRASH);
+    assert_int_equal(sc.faults[1].node, 2);
+    assert_int_equal(sc.faults[2].kind, SIM_FAULT_PAUSE_SERVER);
+    assert_int_equal(sc.faults[2].duration_ns, 2 * PS_NS_PER_SEC);
+    assert_int_equal(sc.faults[2].node, 3);
+    assert_int_equal(sc.faults[3].kind, SIM_FAULT_CUT_CONNECTIONS);
+    assert_int_equal(sc.faults[4].kind, SIM_FAULT_DROP_CONNECTIONS);
+    assert_int_equal(sc.faults[5].kind, SIM_FAULT_DELAY_CONNECTIONS);
+    assert_int_equal(sc.faults[5].delay_ns, 20 * PS_NS_PER_MS);
+    char *a = written(&sc);
+    parse_ok(&sc2, a);
+    char *b = written(&sc2);
+    assert_string_equal(a, b);
+    assert_non_null(strstr(a, "at 1s restart server crash node=leader\n"));
+    assert_non_null(strstr(a, "at 6s delay connections 20ms for 3s\n"));
+    free(a);
+    free(b);
+}
 
 static void test_each_malformed_scenario_gives_one_positioned_error(void **state)
 {
@@ -215,6 +259,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parses_the_design_example),
         cmocka_unit_test(test_written_scenario_reads_back_the_same),
+        cmocka_unit_test(test_server_and_network_faults_read_back),
         cmocka_unit_test(test_each_malformed_scenario_gives_one_positioned_error),
         cmocka_unit_test(test_text_with_nul_bytes_is_an_error_not_a_crash),
         cmocka_unit_test(test_missing_file_names_it),
