@@ -64,7 +64,7 @@ SHARED := $(BUILD)/libjetsim.so
 CLI    := $(BUILD)/jetsim
 EXAMPLE := $(BUILD)/examples/workqueue
 
-.PHONY: all demo test test-run test-cluster test-asan coverage bench fuzz fuzz-run install deps clean
+.PHONY: all demo test test-run test-cluster chaos test-asan coverage bench fuzz fuzz-run install deps clean
 
 all: $(STATIC) $(SHARED) $(CLI) $(EXAMPLE)
 
@@ -163,6 +163,27 @@ test-cluster: $(JS_TEST_BIN)
 	CONF_SKIP='$(CLUSTER_SKIP)' ci/with-cluster.sh $(CONF_JS_BIN); rc=$$?; \
 	if [ $$rc -eq 77 ]; then echo "== cluster: SKIPPED (no nats-server)"; exit 0; fi; \
 	if [ $$rc -ne 0 ]; then echo "TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
+
+# Chaos against a real nats-server that jetsim spawns itself: the work
+# queue with kill -9 / SIGTERM restarts and lost acks (timed: it must stay
+# under 2 minutes), a fault-free diff of every steady_* scenario against the
+# model, and the check that no server outlives jetsim (normal end, Ctrl-C,
+# SIGTERM, kill -9).
+CHAOS_SCENARIO ?= sim/scenarios/chaos_server_kill.scn
+chaos: $(CLI)
+	@if [ "$(HAVE_NATS)" != 1 ]; then echo "== chaos: SKIPPED: libnats (cnats) is not installed"; exit 0; fi; \
+	fail=0; \
+	echo "== jetsim run $(CHAOS_SCENARIO) --spawn"; start=$$(date +%s); \
+	$(CLI) run $(CHAOS_SCENARIO) --spawn --seed 1; rc=$$?; took=$$(( $$(date +%s) - start )); \
+	echo "chaos run: exit $$rc in $$took s (budget 120 s)"; \
+	if [ $$rc -eq 2 ] && ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then \
+	  echo "== chaos: SKIPPED (no nats-server)"; exit 0; fi; \
+	[ $$rc -eq 0 ] && [ $$took -le 120 ] || fail=1; \
+	for s in sim/scenarios/steady_*.scn; do \
+	  echo "== jetsim diff $$s --spawn"; $(CLI) diff $$s --spawn || fail=1; \
+	done; \
+	echo "== tests/chaos/no_leftovers.sh"; tests/chaos/no_leftovers.sh $(CLI) || fail=1; \
+	if [ $$fail -ne 0 ]; then echo "TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
 
 test-asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \

@@ -27,6 +27,29 @@ static bool consumer_drained(engine *e, int ci)
     return true;
 }
 
+/* On a real server, whether the stream still holds a lost job's message:
+ * if not, and no worker ever started it, the server lost a message it
+ * had acknowledged, and the report says so. */
+static void server_evidence(engine *e, int ci, uint64_t job, int attempts, char *out, size_t cap)
+{
+    const char *stream = e->sc->consumers[ci].stream;
+    uint64_t seq = e->pubseq[job];
+    ps_stored_msg m = {0};
+    ps_status st = ps_msg_get(e->b, stream, seq, NULL, &m);
+    ps_stored_msg_clear(&m);
+    if (st == PS_OK)
+        snprintf(out, cap, "; the server still stores it as %s seq %" PRIu64 " but never delivered it", stream,
+                 seq);
+    else if (st == PS_ERR_MSG_NOT_FOUND && attempts > 0)
+        snprintf(out, cap, "; %s seq %" PRIu64 " is gone from the server after %d attempt(s): removed by an ack "
+                 "without a completion", stream, seq, attempts);
+    else if (st == PS_ERR_MSG_NOT_FOUND)
+        snprintf(out, cap, "; %s seq %" PRIu64 " (its PubAck) is gone from the server: FINDING: the server lost "
+                 "an acknowledged message", stream, seq);
+    else
+        snprintf(out, cap, "; could not ask the server for %s seq %" PRIu64 ": %s", stream, seq, ps_last_error());
+}
+
 static void first_bad(engine *e, uint64_t job, const char *why)
 {
     if (!e->res->first_bad_job) {
@@ -113,13 +136,16 @@ void eng_check(engine *e)
             r->jobs_done += v.state == SIM_JOB_DONE;
             r->jobs_failed += v.state == SIM_JOB_FAILED;
             const char *bad = NULL;
-            char why[200];
+            char why[480];
             if (x->no_loss && drained[ci] && e->acked[job] && v.state != SIM_JOB_DONE &&
                 v.state != SIM_JOB_FAILED && !e->rows[rid].settled) {
                 r->lost++;
+                char evidence[160] = "";
+                if (e->real)
+                    server_evidence(e, ci, job, v.attempts, evidence, sizeof evidence);
                 snprintf(why, sizeof why, "no_loss: job %" PRIu64 " (consumer %s) had its PubAck but was "
-                         "never completed (state %d, %d attempts)", job, e->sc->consumers[ci].name,
-                         (int)v.state, v.attempts);
+                         "never completed (state %d, %d attempts)%s", job, e->sc->consumers[ci].name,
+                         (int)v.state, v.attempts, evidence);
                 bad = why;
             } else if (x->no_double_completion && v.completions > 1) {
                 r->double_completed++;

@@ -69,7 +69,7 @@ void eng_settle(engine *e, uint64_t r)
 
 /* ---- set-up, loop, checks --------------------------------------------------------------- */
 
-static ps_status setup(engine *e, uint64_t seed)
+static ps_status setup(engine *e, uint64_t seed, const sim_target *t)
 {
     const sim_scenario *sc = e->sc;
     ps_status s = PS_OK;
@@ -77,9 +77,19 @@ static ps_status setup(engine *e, uint64_t seed)
     if (!e->clock)
         return ps_error(PS_ERR_NO_MEMORY, 0, "engine: out of memory");
     e->base = e->quiet_after = ps_clock_now(e->clock);
-    ps_memory_options mo = {.clock = e->clock, .seed = seed};
-    if ((s = ps_memory_new(&e->mem, &mo)) || (s = sim_shim_new(&e->b, e->mem, seed)))
+    e->scale = 1;
+    if (t && t->jetstream) {
+        if ((s = eng_real_check_faults(sc, t)) || (s = eng_real_setup(e, t)))
+            return s;
+    } else {
+        ps_memory_options mo = {.clock = e->clock, .seed = seed};
+        if ((s = ps_memory_new(&e->inner, &mo)))
+            return s;
+    }
+    if ((s = sim_shim_new(&e->b, e->inner, seed)))
         return s;
+    /* replicas count on a real cluster; the model and a single server keep one copy */
+    int32_t replicas_max = e->servers ? sim_servers_count(e->servers) : e->real ? 5 : 1;
     for (int i = 0; i < sc->nstreams && !s; i++) {
         const sim_stream *st = &sc->streams[i];
         const char *subs[SIM_MAX_SUBJECTS];
@@ -87,16 +97,20 @@ static ps_status setup(engine *e, uint64_t seed)
             subs[k] = st->subjects[k];
         ps_stream_config c = {.name = st->name, .subjects = subs, .subjects_len = st->nsubjects,
                               .retention = st->retention, .storage = st->storage, .discard = st->discard,
-                              .duplicates_ns = st->dupe_window_ns, .max_msgs = st->max_msgs,
-                              .max_bytes = st->max_bytes, .max_age_ns = st->max_age_ns};
+                              .duplicates_ns = eng_scaled(e, st->dupe_window_ns), .max_msgs = st->max_msgs,
+                              .max_bytes = st->max_bytes, .max_age_ns = eng_scaled(e, st->max_age_ns),
+                              .replicas = (int32_t)(st->replicas < replicas_max ? st->replicas : replicas_max)};
         s = ps_stream_add(e->b, &c, NULL);
     }
     for (int i = 0; i < sc->nconsumers && !s; i++) {
         const sim_consumer *c = &sc->consumers[i];
+        int64_t backoff[SIM_MAX_BACKOFF];
+        for (int k = 0; k < c->nbackoff; k++)
+            backoff[k] = eng_scaled(e, c->backoff_ns[k]);
         ps_consumer_config cc = {.durable = c->name, .filter_subject = c->filter[0] ? c->filter : NULL,
-                                 .deliver_policy = c->deliver, .ack_wait_ns = c->ack_wait_ns,
+                                 .deliver_policy = c->deliver, .ack_wait_ns = eng_scaled(e, c->ack_wait_ns),
                                  .max_deliver = c->max_deliver, .max_ack_pending = c->max_ack_pending,
-                                 .backoff_ns = c->nbackoff ? c->backoff_ns : NULL, .backoff_len = c->nbackoff};
+                                 .backoff_ns = c->nbackoff ? backoff : NULL, .backoff_len = c->nbackoff};
         ps_consumer *h = NULL;
         s = ps_consumer_add(e->b, c->stream, &cc, &h);
         ps_consumer_free(h);
@@ -131,27 +145,30 @@ static ps_status setup(engine *e, uint64_t seed)
 }
 
 static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t seed, const char *db_path,
-                     FILE *log, sim_result *out, bool record)
+                     FILE *log, sim_result *out, bool record, const sim_target *t)
 {
     engine e = {.sc = sc, .log = log, .nc = sc->nconsumers, .res = out, .record = record};
     memset(out, 0, sizeof *out);
     sim_events_init(&e.q);
     ps_status s = sim_master_open(&e.m, db_path, scenario_text, seed);
     if (!s)
-        s = setup(&e, seed);
+        s = setup(&e, seed, t);
     int64_t drain = sc->expect.drained_within_ns ? sc->expect.drained_within_ns : DEFAULT_DRAIN_NS;
     sim_event ev;
     while (!s && sim_events_pop(&e.q, &ev)) {
         if (e.publishers_done == sc->npublishers && e.open == 0 && ev.at_ns >= e.quiet_after)
             break; /* drained */
-        if (ev.at_ns > e.quiet_after + drain) {
+        if (e.real && (s = eng_real_wait(&e, ev.at_ns)) != PS_OK)
+            break;
+        int64_t now = e.real ? ps_clock_now(e.clock) : ev.at_ns;
+        if (now > e.quiet_after + drain) {
             out->verdict = SIM_LIVENESS_FAILURE;
             snprintf(out->first_violation, sizeof out->first_violation,
                      "drained_within: %" PRId64 " job(s) still open %.1f s after the last publish or fault",
                      e.open, (double)drain / 1e9);
             break;
         }
-        if (ps_clock_set(e.clock, ev.at_ns) != PS_OK) {
+        if (!e.real && ps_clock_set(e.clock, ev.at_ns) != PS_OK) {
             s = ps_error(PS_ERR_INTERNAL, 0, "engine: the clock refused to move to an event's time");
             break;
         }
@@ -183,14 +200,19 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
         ps_consumer_free(e.w[i].c);
     }
     free(e.w);
+    if (e.real && !e.servers && e.b) /* the server is someone else's: take the run's streams away */
+        for (int i = 0; i < sc->nstreams; i++)
+            ps_stream_delete(e.b, sc->streams[i].name);
     ps_backend_close(e.b);
-    ps_backend_close(e.mem);
+    ps_backend_close(e.inner);
+    eng_real_close(&e);
     ps_clock_free(e.clock);
     sim_master_close(e.m);
     sim_events_free(&e.q);
     free(e.acked);
     free(e.tries);
     free(e.pubidx);
+    free(e.pubseq);
     free(e.rows);
     return s;
 }
@@ -198,11 +220,17 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
 ps_status sim_run(const sim_scenario *sc, const char *scenario_text, uint64_t seed, const char *db_path,
                   FILE *log, sim_result *out)
 {
-    return run(sc, scenario_text, seed, db_path, log, out, false);
+    return run(sc, scenario_text, seed, db_path, log, out, false, NULL);
+}
+
+ps_status sim_run_on(const sim_scenario *sc, const char *scenario_text, uint64_t seed, const char *db_path,
+                     FILE *log, const sim_target *target, sim_result *out)
+{
+    return run(sc, scenario_text, seed, db_path, log, out, false, target);
 }
 
 ps_status sim_run_recorded(const sim_scenario *sc, const char *scenario_text, uint64_t seed,
                            const char *db_path, FILE *log, sim_result *out)
 {
-    return run(sc, scenario_text, seed, db_path, log, out, true);
+    return run(sc, scenario_text, seed, db_path, log, out, true, NULL);
 }

@@ -17,6 +17,7 @@
 #ifndef SIM_ENGINE_H
 #define SIM_ENGINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -35,7 +36,7 @@ typedef struct sim_result {
     uint64_t jobs_done, jobs_failed;
     uint64_t lost, double_completed, over_attempts, dedup_failures, order_failures;
     uint64_t first_bad_job;    /* the first job that broke a check, 0 if none */
-    char first_violation[256];
+    char first_violation[512];
     int64_t end_ns;            /* virtual time when the run ended */
     uint64_t events;
     uint64_t trace_hash;       /* a running 64-bit hash of every trace event */
@@ -51,6 +52,31 @@ typedef struct sim_result {
  * a harness failure. */
 ps_status sim_run(const sim_scenario *sc, const char *scenario_text, uint64_t seed, const char *db_path,
                   FILE *log, sim_result *out);
+
+/* Where a run happens. NULL (or .jetstream false): the memory model, in
+ * virtual time, deterministic. Otherwise a real nats-server: `url` names an
+ * existing one, or `servers` the ones jetsim spawned (then server faults
+ * are made real: kill -9, SIGTERM, SIGSTOP); network faults go through a
+ * loopback proxy per node. Durations the server sees (AckWait, BackOff,
+ * the dedup window, MaxAge) and the run's own pace are divided by
+ * `time_scale` (>= 1; 10 runs AckWait 30 s as 3 s). */
+typedef struct sim_servers sim_servers;
+typedef struct sim_target {
+    bool jetstream;
+    const char *url;
+    sim_servers *servers;
+    double time_scale;
+} sim_target;
+
+/* As sim_run, on `target` (NULL: the memory model). A run on a real server
+ * is not deterministic; its trace hash is reported but means little.
+ * Errors besides sim_run's: the scenario has faults this target cannot
+ * make real (PS_ERR_INVALID_ARG naming the line), a stream of the
+ * scenario already exists on the server (PS_ERR_STREAM_NAME_IN_USE), the
+ * server cannot be reached, or the run was interrupted (PS_ERR_IO,
+ * "interrupted"). */
+ps_status sim_run_on(const sim_scenario *sc, const char *scenario_text, uint64_t seed, const char *db_path,
+                     FILE *log, const sim_target *target, sim_result *out);
 
 /* As sim_run, also recording out->hashes (free with free()). */
 ps_status sim_run_recorded(const sim_scenario *sc, const char *scenario_text, uint64_t seed,

@@ -18,6 +18,9 @@
 #include "ps_backend.h"
 #include "ps_clock.h"
 #include "ps_rand.h"
+#include "servers.h"
+
+typedef struct sim_proxy sim_proxy;
 
 enum { EV_PUBLISH, EV_WORKER, EV_COMMIT, EV_FAULT, EV_FAULT_END };
 
@@ -56,7 +59,7 @@ typedef struct engine {
     const sim_scenario *sc;
     FILE *log;
     ps_clock *clock;
-    ps_backend *mem, *b;
+    ps_backend *inner, *b; /* the memory model or a real server; b is the fault shim over it */
     sim_master *m;
     sim_events q;
     worker *w;
@@ -67,6 +70,7 @@ typedef struct engine {
     uint8_t *acked;      /* per job */
     uint8_t *tries;      /* per job: publish attempts */
     uint32_t *pubidx;    /* per job: its publisher */
+    uint64_t *pubseq;    /* per job: the stream sequence its PubAck named */
     row *rows;           /* per master row */
     uint64_t njobs, capjobs;
     int64_t open;        /* rows acked, owed and not settled */
@@ -80,6 +84,15 @@ typedef struct engine {
     bool record;
     size_t caphashes;
     uint64_t completions;   /* for row.done_order */
+    int64_t broker_down_until; /* memory model of a paused server or a cut network */
+    /* a run on a real server (real.c) */
+    bool real;
+    double scale;           /* virtual seconds per real second */
+    int64_t real0;          /* monotonic ns when virtual time was base */
+    sim_servers *servers;   /* spawned by jetsim, or NULL */
+    sim_proxy *proxies[SIM_SERVERS_MAX];
+    int nproxies;
+    int paused_node;
 } engine;
 
 /* engine.c */
@@ -100,5 +113,17 @@ void eng_on_fault(engine *e, int fi, bool end);
 
 /* checkers.c: the scenario's expectations over the master and backend */
 void eng_check(engine *e);
+
+/* faults.c: is the broker out of reach now (memory model of a paused
+ * server, a cut or dropping network)? */
+bool eng_broker_down(const engine *e);
+
+/* real.c: a run on a real server */
+ps_status eng_real_check_faults(const sim_scenario *sc, const sim_target *t);
+ps_status eng_real_setup(engine *e, const sim_target *t);
+ps_status eng_real_wait(engine *e, int64_t at_ns); /* until real time reaches at_ns; sets the clock */
+void eng_real_fault(engine *e, const sim_fault *f, bool end);
+void eng_real_close(engine *e);
+int64_t eng_scaled(const engine *e, int64_t ns);   /* a scenario duration as the server gets it */
 
 #endif

@@ -1,7 +1,8 @@
 /* faults.c — the scenario's `at TIME FAULT` lines made to happen: worker
  * crashes, partitions and slowness on the workers, message-level faults through the
  * fault shim, server restarts through the backend, database faults on the
- * master's writes.
+ * master's writes; on a real server, server and network faults through
+ * real.c.
  *
  * Not: the shim itself (fault_shim.c).
  */
@@ -15,6 +16,11 @@ static const sim_shim_knob knob_of[SIM_FAULT_KIND_COUNT] = {
     [SIM_FAULT_DROP_ACKS] = SIM_SHIM_DROP_ACK, [SIM_FAULT_LOSE_PUBACKS] = SIM_SHIM_LOSE_PUBACK,
     [SIM_FAULT_DUPLICATE_PUBLISHES] = SIM_SHIM_DUP_PUBLISH, [SIM_FAULT_NAK_STORM] = SIM_SHIM_NAK_STORM,
     [SIM_FAULT_TERM_STORM] = SIM_SHIM_TERM_STORM};
+
+bool eng_broker_down(const engine *e)
+{
+    return ps_clock_now(e->clock) < e->broker_down_until;
+}
 
 void eng_on_fault(engine *e, int fi, bool end)
 {
@@ -43,8 +49,23 @@ void eng_on_fault(engine *e, int fi, bool end)
         }
         break;
     case SIM_FAULT_RESTART_SERVER:
-        ps_backend_restart(e->b, f->restart);
+        if (e->real)
+            eng_real_fault(e, f, end);
+        else
+            ps_backend_restart(e->b, f->restart);
         break;
+    case SIM_FAULT_PAUSE_SERVER:
+    case SIM_FAULT_CUT_CONNECTIONS:
+    case SIM_FAULT_DROP_CONNECTIONS:
+        if (e->real)
+            eng_real_fault(e, f, end);
+        else /* the model: nothing reaches the broker until the fault ends */
+            e->broker_down_until = end ? 0 : now + f->duration_ns;
+        break;
+    case SIM_FAULT_DELAY_CONNECTIONS:
+        if (e->real)
+            eng_real_fault(e, f, end);
+        break; /* the model has no network: latency changes nothing it can see */
     case SIM_FAULT_FAIL_DB:
     case SIM_FAULT_LOCK_DB:
         e->db_fault_bp = end ? 0 : f->bp;

@@ -1,7 +1,7 @@
 /* main.c — the `jetsim` command line: argument parsing and dispatch only.
  *
- * Subcommands today: demo (sim/demo.c), version, help. The simulator's
- * commands (run, swarm, replay, shrink) join them with the simulator.
+ * Subcommands: run, diff, replay, swarm, shrink (sim/report.c, swarm.c,
+ * shrink.c), capture (capture.c), demo (demo.c), version, help.
  * Exit codes: 0 success, 1 the run's check failed, 2 bad usage or a
  * harness error. Usage errors go to stderr with the relevant usage text.
  *
@@ -25,10 +25,13 @@ static const char usage_main[] =
     "usage: jetsim <command> [options]\n"
     "\n"
     "Test job and event systems built on NATS JetStream: an in-memory model\n"
-    "of JetStream on a clock you move by hand.\n"
+    "of JetStream on a clock you move by hand, and the same scenarios with\n"
+    "real faults against a real nats-server.\n"
     "\n"
     "commands:\n"
     "  run       run a scenario file with a seed on the memory backend\n"
+    "            (or on a real nats-server: --backend jetstream)\n"
+    "  diff      run a scenario on the model and on a real server, compare\n"
     "  replay    run again what a run database recorded\n"
     "  swarm     run many seeds of a scenario on all cores\n"
     "  shrink    make a failing scenario small, and write it out\n"
@@ -67,11 +70,23 @@ static const char usage_version[] =
 
 static const char usage_run[] =
     "usage: jetsim run SCENARIO [--seed N] [--db FILE] [--mix] [--check-determinism]\n"
+    "                  [--backend memory|jetstream [--url URL | --spawn [single|cluster]]\n"
+    "                   [--time-scale X]]\n"
     "\n"
     "Runs the scenario (see sim/scenario.h for the language) on the memory\n"
     "backend in virtual time, with every random choice drawn from the seed,\n"
     "then checks the scenario's expectations against the master database.\n"
     "Prints the seed first, then a summary and the verdict.\n"
+    "\n"
+    "With --backend jetstream the same scenario runs against a real\n"
+    "nats-server in real time: the workload and fault schedule come from the\n"
+    "seed, the timing does not. Faults are made real: restart server = kill -9\n"
+    "(crash, power_loss) or SIGTERM (graceful) and a restart on the same port\n"
+    "and store; pause server = SIGSTOP/SIGCONT; node=N or node=leader picks a\n"
+    "cluster node; cut/drop/delay connections go through a loopback TCP proxy\n"
+    "per node; worker crashes, partitions and lost acks happen in the client.\n"
+    "If the server loses a message it acknowledged, the no_loss report says\n"
+    "so and shows whether the stream still holds it.\n"
     "\n"
     "options:\n"
     "  --seed N    the run's seed (default 1); the same seed gives the same run\n"
@@ -81,11 +96,21 @@ static const char usage_run[] =
     "              percentage scaled by 0.5-1.5\n"
     "  --check-determinism  run twice and say whether the traces match, or\n"
     "              at which trace event they part (exit 0 match, 1 not)\n"
+    "  --backend B memory (default) or jetstream\n"
+    "  --url URL   jetstream: an existing server (default $NATS_URL, else\n"
+    "              nats://127.0.0.1:4222); the run creates the scenario's\n"
+    "              streams (refusing if they exist) and deletes them after;\n"
+    "              server faults need --spawn\n"
+    "  --spawn [single|cluster]  jetstream: start nats-server (one node, or a\n"
+    "              3-node cluster) on free loopback ports with a temporary\n"
+    "              store, and stop it at the end, on Ctrl-C too\n"
+    "  --time-scale X  jetstream: run X times faster than the scenario says\n"
+    "              (default 10: AckWait 30s becomes 3s on the server)\n"
     "  --help      show this help\n"
     "\n"
     "exit codes: 0 pass, 1 safety violation (a job lost, completed twice or\n"
     "over its attempts), 3 liveness failure (not drained in time), 2 bad\n"
-    "input or harness error\n";
+    "input or harness error, 130 interrupted (servers stopped)\n";
 
 static const char usage_help[] =
     "usage: jetsim help [command]\n"
@@ -189,17 +214,76 @@ static int cmd_version(int argc, char **argv)
     return 0;
 }
 
+/* --backend, --url, --spawn, --time-scale: 1 taken, 0 not these, -1 error
+ * (already reported). */
+static int where_option(int argc, char **argv, int *i, sim_where *w, const char *usage, const char *cmd)
+{
+    const char *a = argv[*i], *v;
+    int missing = 0;
+    if ((v = option_value(argc, argv, i, "--backend", &missing))) {
+        if (strcmp(v, "memory") != 0 && strcmp(v, "jetstream") != 0) {
+            usage_error(usage, "--backend wants memory or jetstream, not '%s'", v);
+            return -1;
+        }
+        w->jetstream = strcmp(v, "jetstream") == 0;
+    } else if ((v = option_value(argc, argv, i, "--url", &missing))) {
+        w->url = v;
+    } else if (strcmp(a, "--spawn") == 0 || strncmp(a, "--spawn=", 8) == 0) {
+        const char *mode = a[7] == '=' ? a + 8 : (*i + 1 < argc && argv[*i + 1][0] != '-' &&
+                                                  (!strcmp(argv[*i + 1], "single") || !strcmp(argv[*i + 1], "cluster")))
+                                                     ? argv[++*i] : "single";
+        if (strcmp(mode, "single") != 0 && strcmp(mode, "cluster") != 0) {
+            usage_error(usage, "--spawn wants single or cluster, not '%s'", mode);
+            return -1;
+        }
+        w->spawn = strcmp(mode, "cluster") == 0 ? 3 : 1;
+    } else if ((v = option_value(argc, argv, i, "--time-scale", &missing))) {
+        char *end = NULL;
+        double x = strtod(v, &end);
+        if (!end || *end || !(x >= 1 && x <= 10000)) {
+            usage_error(usage, "--time-scale wants a number from 1 to 10000, not '%s'", v);
+            return -1;
+        }
+        w->time_scale = x;
+    } else if (missing) {
+        usage_error(usage, "option %s needs a value", a);
+        return -1;
+    } else {
+        return 0;
+    }
+    (void)cmd;
+    return 1;
+}
+
+/* --url and --spawn imply jetstream; they exclude each other. */
+static int where_check(sim_where *w, const char *usage)
+{
+    if (w->url && w->spawn)
+        return usage_error(usage, "%s", "give --url or --spawn, not both");
+    if (w->url || w->spawn)
+        w->jetstream = true;
+    if (!w->time_scale)
+        w->time_scale = 10;
+    if (w->jetstream && !ps_jetstream_available())
+        return usage_error(usage, "%s", "this jetsim was built without libnats: no jetstream backend");
+    return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     const char *path = NULL, *db = NULL;
     unsigned long long seed = 1;
     bool determinism = false, mix = false;
+    sim_where where = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
-        int missing = 0;
+        int missing = 0, took;
         if (is_help(a)) {
             fputs(usage_run, stdout);
             return 0;
+        } else if ((took = where_option(argc, argv, &i, &where, usage_run, "run")) != 0) {
+            if (took < 0)
+                return 2;
         } else if ((v = option_value(argc, argv, &i, "--seed", &missing))) {
             if (parse_u64(v, 0, UINT64_MAX, &seed) != 0)
                 return usage_error(usage_run, "run: --seed wants a number from 0 to 2^64-1, not '%s'", v);
@@ -221,7 +305,13 @@ static int cmd_run(int argc, char **argv)
     }
     if (!path)
         return usage_error(usage_run, "%s", "run: no scenario file given");
-    return determinism ? sim_report_check_determinism(path, seed) : sim_report_run(path, seed, db, mix);
+    if (where_check(&where, usage_run))
+        return 2;
+    if (determinism && where.jetstream)
+        return usage_error(usage_run, "%s", "run: --check-determinism is for the memory backend (a real "
+                                            "server's timing is not a function of the seed)");
+    return determinism ? sim_report_check_determinism(path, seed)
+                       : sim_report_run(path, seed, db, mix, &where);
 }
 
 static const char usage_replay[] =
@@ -338,6 +428,77 @@ static int cmd_replay(int argc, char **argv)
     return sim_report_replay(argv[1]);
 }
 
+static const char usage_diff[] =
+    "usage: jetsim diff SCENARIO [--seed N] [--url URL | --spawn [single|cluster]]\n"
+    "                   [--time-scale X] [--without-faults] [--keep DIR]\n"
+    "\n"
+    "Runs the scenario with the seed on the memory model and on a real\n"
+    "nats-server (spawned single by default), then compares the two\n"
+    "histories under this equivalence rule, from the two master databases:\n"
+    "  1. the acknowledged set: which jobs got a PubAck;\n"
+    "  2. final job states: every job's state and completion count (per\n"
+    "     consumer);\n"
+    "  3. the delivery-count histogram: how many jobs were delivered at most\n"
+    "     once, twice, ...;\n"
+    "  4. per-key order, if the scenario expects per_key_order: each key's\n"
+    "     jobs in completion order.\n"
+    "Timing and which worker handled what are not compared. A fault-free\n"
+    "scenario must match on all four; the first divergence of each rule is\n"
+    "printed.\n"
+    "\n"
+    "options:\n"
+    "  --seed N          the seed (default 1)\n"
+    "  --url, --spawn, --time-scale   as for jetsim run\n"
+    "  --without-faults  drop the scenario's faults (compare the workload only)\n"
+    "  --keep DIR        keep the two run databases as DIR/model.db and\n"
+    "                    DIR/server.db (DIR must exist)\n"
+    "\n"
+    "exit codes: 0 no divergence, 1 divergence, 2 bad input or harness error,\n"
+    "130 interrupted\n";
+
+static int cmd_diff(int argc, char **argv)
+{
+    const char *path = NULL, *keep = NULL;
+    unsigned long long seed = 1;
+    bool strip = false;
+    sim_where where = {.jetstream = true};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int missing = 0, took;
+        if (is_help(a)) {
+            fputs(usage_diff, stdout);
+            return 0;
+        } else if (strncmp(a, "--backend", 9) == 0) {
+            return usage_error(usage_diff, "%s", "diff: always memory against jetstream; no --backend");
+        } else if ((took = where_option(argc, argv, &i, &where, usage_diff, "diff")) != 0) {
+            if (took < 0)
+                return 2;
+        } else if ((v = option_value(argc, argv, &i, "--seed", &missing))) {
+            if (parse_u64(v, 0, UINT64_MAX, &seed) != 0)
+                return usage_error(usage_diff, "diff: --seed wants a number from 0 to 2^64-1, not '%s'", v);
+        } else if ((v = option_value(argc, argv, &i, "--keep", &missing))) {
+            keep = v;
+        } else if (strcmp(a, "--without-faults") == 0) {
+            strip = true;
+        } else if (missing) {
+            return usage_error(usage_diff, "diff: option %s needs a value", a);
+        } else if (a[0] == '-') {
+            return usage_error(usage_diff, "diff: unknown option '%s'", a);
+        } else if (path) {
+            return usage_error(usage_diff, "diff: unexpected argument '%s'", a);
+        } else {
+            path = a;
+        }
+    }
+    if (!path)
+        return usage_error(usage_diff, "%s", "diff: no scenario file given");
+    if (!where.url && !where.spawn)
+        where.spawn = 1;
+    if (where_check(&where, usage_diff))
+        return 2;
+    return sim_report_diff(path, seed, &where, strip, keep);
+}
+
 static int cmd_help(int argc, char **argv)
 {
     if (argc < 2) {
@@ -353,6 +514,8 @@ static int cmd_help(int argc, char **argv)
         fputs(usage_run, stdout);
     else if (strcmp(topic, "replay") == 0)
         fputs(usage_replay, stdout);
+    else if (strcmp(topic, "diff") == 0)
+        fputs(usage_diff, stdout);
     else if (strcmp(topic, "swarm") == 0)
         fputs(usage_swarm, stdout);
     else if (strcmp(topic, "shrink") == 0)
@@ -381,6 +544,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "replay") == 0)
         return cmd_replay(argc - 1, argv + 1);
+    if (strcmp(cmd, "diff") == 0)
+        return cmd_diff(argc - 1, argv + 1);
     if (strcmp(cmd, "swarm") == 0)
         return cmd_swarm(argc - 1, argv + 1);
     if (strcmp(cmd, "shrink") == 0)

@@ -27,10 +27,13 @@ static ps_status new_job(engine *e, int pi, uint64_t *out)
         uint32_t *p = realloc(e->pubidx, ncap * sizeof *p);
         if (p)
             e->pubidx = p;
+        uint64_t *q = realloc(e->pubseq, ncap * sizeof *q);
+        if (q)
+            e->pubseq = q;
         row *r = realloc(e->rows, (ncap * (uint64_t)e->nc + 1) * sizeof *r);
         if (r)
             e->rows = r;
-        if (!a || !t || !p || !r)
+        if (!a || !t || !p || !q || !r)
             return ps_error(PS_ERR_NO_MEMORY, 0, "engine: out of memory");
         e->capjobs = ncap;
     }
@@ -38,6 +41,7 @@ static ps_status new_job(engine *e, int pi, uint64_t *out)
     e->acked[job] = 0;
     e->tries[job] = 0;
     e->pubidx[job] = (uint32_t)pi;
+    e->pubseq[job] = 0;
     const sim_publisher *p = e->pub[pi].p;
     int64_t key = p->keys ? (int64_t)ps_rand_below(&e->pub[pi].rng, (uint64_t)p->keys) : -1;
     int64_t now = ps_clock_now(e->clock);
@@ -76,8 +80,13 @@ ps_status eng_on_publish(engine *e, int pi, uint64_t job)
             return s;
         ps->sent++;
         if (ps->sent < p->count) {
-            sim_events_push(&e->q, e->base + (int64_t)((double)ps->sent * 1e9 / p->rate_per_s), EV_PUBLISH,
-                            pi, 0);
+            int64_t next = e->base + (int64_t)((double)ps->sent * 1e9 / p->rate_per_s);
+            /* On a real server a loop that has fallen behind would run every
+             * overdue publish before any worker; the publisher waits its
+             * turn instead, and the rate is what the loop can keep. */
+            if (e->real && next < now)
+                next = now;
+            sim_events_push(&e->q, next, EV_PUBLISH, pi, 0);
         } else {
             e->publishers_done++;
             if (now > e->quiet_after)
@@ -91,7 +100,11 @@ ps_status eng_on_publish(engine *e, int pi, uint64_t job)
                     .msg_id = p->msg_id == SIM_MSG_ID_JOB ? id : NULL};
     e->tries[job]++;
     ps_pub_ack ack;
-    if (ps_publish(e->b, &m, &ack) == PS_OK) {
+    /* an unreachable broker (the model's paused server or cut network):
+     * the publish times out and nothing is stored */
+    ps_status st = eng_broker_down(e) ? PS_ERR_TIMEOUT : ps_publish(e->b, &m, &ack);
+    if (st == PS_OK) {
+        e->pubseq[job] = ack.seq;
         if (!e->acked[job]) {
             e->acked[job] = 1;
             e->res->jobs_published++;

@@ -11,9 +11,13 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "engine.h"
 #include <sqlite3.h>
+#include <unistd.h>
+
+#include "diff.h"
+#include "engine.h"
 #include "scenario.h"
+#include "servers.h"
 
 static char *read_all(const char *path)
 {
@@ -43,8 +47,48 @@ static char *read_all(const char *path)
 
 static int report(const sim_result *r, const char *db_path);
 
+/* Servers for a run away from the model: spawned (and the signal trap
+ * set, so a Ctrl-C leaves none behind) or named by --url. */
+static int target_open(const sim_where *w, sim_target *t)
+{
+    memset(t, 0, sizeof *t);
+    if (!w || !w->jetstream)
+        return 0;
+    t->jetstream = true;
+    t->url = w->url;
+    t->time_scale = w->time_scale >= 1 ? w->time_scale : 1;
+    if (w->spawn) {
+        sim_servers_trap_signals();
+        ps_status s = sim_servers_start(&t->servers, w->spawn, stdout);
+        if (s) {
+            fprintf(stderr, "jetsim: cannot start nats-server: %s\n", ps_last_error());
+            return sim_servers_interrupted() ? SIM_EXIT_INTERRUPTED : SIM_EXIT_USAGE;
+        }
+    } else if (!t->url) {
+        t->url = getenv("NATS_URL");
+        if (!t->url || !*t->url)
+            t->url = "nats://127.0.0.1:4222";
+    }
+    return 0;
+}
+
+static void target_close(sim_target *t)
+{
+    sim_servers_stop(t->servers);
+    t->servers = NULL;
+}
+
+static const char *target_name(const sim_where *w)
+{
+    if (!w || !w->jetstream)
+        return "memory model, virtual time";
+    return w->spawn == 3 ? "jetstream, 3-node cluster spawned by jetsim"
+         : w->spawn      ? "jetstream, nats-server spawned by jetsim"
+                         : "jetstream, existing server";
+}
+
 static int run_text(const char *name, const char *text, uint64_t seed, const char *db_path, sim_result *r,
-                    bool record, bool mix)
+                    bool record, bool mix, const sim_target *t)
 {
     static sim_scenario sc;
     if (sim_scenario_parse(&sc, name, text, strlen(text)) != PS_OK) {
@@ -58,16 +102,21 @@ static int run_text(const char *name, const char *text, uint64_t seed, const cha
             printf("  at %.3f s %s (line %d)\n", (double)sc.faults[i].at_ns / 1e9,
                    sim_fault_name(sc.faults[i].kind), sc.faults[i].pos.line);
     }
-    ps_status s = (record ? sim_run_recorded : sim_run)(&sc, text, seed, db_path ? db_path : ":memory:",
-                                                        stdout, r);
+    ps_status s = record ? sim_run_recorded(&sc, text, seed, db_path ? db_path : ":memory:", stdout, r)
+                         : sim_run_on(&sc, text, seed, db_path ? db_path : ":memory:", stdout, t, r);
+    if (s != PS_OK && sim_servers_interrupted()) {
+        fprintf(stderr, "jetsim: interrupted: servers stopped\n");
+        return SIM_EXIT_INTERRUPTED;
+    }
     if (s != PS_OK) {
-        fprintf(stderr, "jetsim: harness error: %s: %s\n", ps_status_name(s), ps_last_error());
+        fprintf(stderr, "jetsim: %s: %s: %s\n", s == PS_ERR_INVALID_ARG ? name : "harness error",
+                ps_status_name(s), ps_last_error());
         return SIM_EXIT_USAGE;
     }
     return -1;
 }
 
-int sim_report_run(const char *path, uint64_t seed, const char *db_path, bool mix)
+int sim_report_run(const char *path, uint64_t seed, const char *db_path, bool mix, const sim_where *where)
 {
     char *text = read_all(path);
     if (!text) {
@@ -76,10 +125,83 @@ int sim_report_run(const char *path, uint64_t seed, const char *db_path, bool mi
     }
     printf("seed: %" PRIu64 "  (replay: jetsim run %s --seed %" PRIu64 "%s)\n", seed, path, seed,
            mix ? " --mix" : "");
+    printf("backend: %s", target_name(where));
+    if (where && where->jetstream)
+        printf(", time scale %g (not deterministic: the seed fixes the workload and faults, not the timing)",
+               where->time_scale >= 1 ? where->time_scale : 1);
+    printf("\n");
+    sim_target t;
+    int rc = target_open(where, &t);
     sim_result r;
-    int rc = run_text(path, text, seed, db_path, &r, false, mix);
+    if (rc == 0)
+        rc = run_text(path, text, seed, db_path, &r, false, mix, &t);
+    target_close(&t);
     free(text);
     return rc >= 0 ? rc : report(&r, db_path);
+}
+
+int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, bool strip_faults, const char *keep_dir)
+{
+    static sim_scenario sc;
+    char *text = read_all(path);
+    if (!text || sim_scenario_parse(&sc, path, text, strlen(text)) != PS_OK) {
+        fprintf(stderr, "jetsim diff: %s\n", text ? ps_last_error() : strerror(errno));
+        free(text);
+        return SIM_EXIT_USAGE;
+    }
+    if (strip_faults)
+        sc.nfaults = 0;
+    char dir[512], a[600], b[600];
+    if (keep_dir) {
+        snprintf(dir, sizeof dir, "%s", keep_dir);
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(dir, sizeof dir, "%s/jetsim-diff-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(dir)) {
+            fprintf(stderr, "jetsim diff: cannot create %s: %s\n", dir, strerror(errno));
+            free(text);
+            return SIM_EXIT_USAGE;
+        }
+    }
+    snprintf(a, sizeof a, "%s/model.db", dir);
+    snprintf(b, sizeof b, "%s/server.db", dir);
+    printf("diff: %s seed %" PRIu64 "%s: the memory model against %s\n", path, seed,
+           strip_faults ? " without its faults" : "", target_name(where));
+    sim_target t;
+    int rc = target_open(where, &t);
+    sim_result ra, rb;
+    ps_status s = PS_OK;
+    if (rc == 0) {
+        s = sim_run_on(&sc, text, seed, a, NULL, NULL, &ra);
+        if (!s)
+            s = sim_run_on(&sc, text, seed, b, stdout, &t, &rb);
+        if (s)
+            rc = sim_servers_interrupted() ? SIM_EXIT_INTERRUPTED : SIM_EXIT_USAGE;
+    }
+    target_close(&t);
+    if (s)
+        fprintf(stderr, "jetsim diff: %s\n", ps_last_error());
+    if (rc == 0) {
+        printf("  %-26s model %s, server %s\n", "verdicts", ra.verdict == SIM_PASS ? "PASS" : "FAIL",
+               rb.verdict == SIM_PASS ? "PASS" : "FAIL");
+        int d = sim_diff_dbs(a, b, &sc, stdout);
+        if (d < 0) {
+            fprintf(stderr, "jetsim diff: %s\n", ps_last_error());
+            rc = SIM_EXIT_USAGE;
+        } else {
+            printf("%s\n", d == 0 ? "no divergence" : "DIVERGED");
+            rc = d == 0 ? 0 : 1;
+        }
+    }
+    if (keep_dir) {
+        printf("run databases: %s, %s\n", a, b);
+    } else {
+        unlink(a);
+        unlink(b);
+        rmdir(dir);
+    }
+    free(text);
+    return rc;
 }
 
 int sim_report_check_determinism(const char *path, uint64_t seed)
@@ -142,7 +264,7 @@ int sim_report_replay(const char *db_path)
     snprintf(name, sizeof name, "%s(scenario)", db_path);
     printf("replaying %s: seed %" PRIu64 "\n", db_path, seed);
     sim_result r;
-    int rc = run_text(name, text, seed, NULL, &r, true, false);
+    int rc = run_text(name, text, seed, NULL, &r, true, false, NULL);
     free(text);
     if (rc >= 0)
         return rc;

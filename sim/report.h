@@ -14,10 +14,25 @@
 #define SIM_EXIT_SAFETY 1
 #define SIM_EXIT_USAGE 2
 #define SIM_EXIT_LIVENESS 3
+#define SIM_EXIT_INTERRUPTED 130 /* Ctrl-C: servers stopped, nothing left behind */
+
+/* Where `jetsim run` and `jetsim diff` run a scenario besides the model. */
+typedef struct sim_where {
+    bool jetstream;     /* --backend jetstream */
+    const char *url;    /* --url: an existing server */
+    int spawn;          /* --spawn: 1 single, 3 cluster, 0 none */
+    double time_scale;  /* --time-scale, >= 1 */
+} sim_where;
 
 /* Runs the scenario file at `path` with `seed`, the master database at
  * `db_path` (NULL: in memory). Returns one of the exit codes above. */
-int sim_report_run(const char *path, uint64_t seed, const char *db_path, bool mix);
+int sim_report_run(const char *path, uint64_t seed, const char *db_path, bool mix, const sim_where *where);
+
+/* `jetsim diff`: runs the scenario on the model and on `where` (a real
+ * server), compares the two under diff.h's rule. Exit 0 no divergence,
+ * 1 divergence, 2 bad input or harness error, 130 interrupted. With
+ * `keep_dir`, the two run databases stay there (model.db, server.db). */
+int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, bool strip_faults, const char *keep_dir);
 
 /* `jetsim run --check-determinism`: runs twice and says whether the two
  * traces are the same, or at which trace event they part. Exit 0 when

@@ -21,7 +21,7 @@
 typedef struct record {
     uint64_t seed;
     int verdict; /* sim_verdict, or -1 for a harness error */
-    char why[256];
+    char why[512];
 } record;
 
 typedef struct child {

@@ -43,10 +43,16 @@ void eng_on_worker(engine *e, int wi)
         sim_events_push(&e->q, w->partitioned_until, EV_WORKER, wi, 0); /* fetches fail until then */
         return;
     }
+    if (w->next >= w->batch.count && eng_broker_down(e)) {
+        sim_events_push(&e->q, e->broker_down_until, EV_WORKER, wi, 0);
+        return;
+    }
     if (w->next >= w->batch.count) {
         ps_msg_list_clear(&w->batch);
         w->next = 0;
-        ps_fetch_request req = {.batch = (int)w->g->batch, .expires_ns = 0};
+        /* on a real server, ask for no_wait outright: an empty poll is
+         * answered at once instead of holding the loop until an expiry */
+        ps_fetch_request req = {.batch = (int)w->g->batch, .expires_ns = 0, .no_wait = e->real};
         if (ps_fetch(w->c, &req, &w->batch) != PS_OK || w->batch.count == 0) {
             sim_events_push(&e->q, now + POLL_NS, EV_WORKER, wi, 0);
             return;
@@ -69,7 +75,7 @@ void eng_on_worker(engine *e, int wi)
 static void reply(engine *e, worker *w, int wi, ps_msg *m, uint64_t r, ps_ack_kind kind, int64_t arg)
 {
     static const sim_trace_kind tr[] = {[PS_ACK] = SIM_TR_ACK, [PS_NAK] = SIM_TR_NAK, [PS_TERM] = SIM_TR_TERM};
-    if (ps_clock_now(e->clock) < w->partitioned_until) {
+    if (ps_clock_now(e->clock) < w->partitioned_until || eng_broker_down(e)) {
         eng_trace(e, SIM_TR_UNSENT, r, wi + 1, kind);
         return;
     }
