@@ -101,6 +101,8 @@ static ps_status setup(engine *e, uint64_t seed, const sim_target *t)
                               .max_bytes = st->max_bytes, .max_age_ns = eng_scaled(e, st->max_age_ns),
                               .replicas = (int32_t)(st->replicas < replicas_max ? st->replicas : replicas_max)};
         s = ps_stream_add(e->b, &c, NULL);
+        for (int k = 0; e->real && k < 20 && (s == PS_ERR_TIMEOUT || s == PS_ERR_UNAVAILABLE); k++)
+            s = ps_stream_add(e->b, &c, NULL); /* a new cluster may take seconds; the same add is idempotent */
     }
     for (int i = 0; i < sc->nconsumers && !s; i++) {
         const sim_consumer *c = &sc->consumers[i];
@@ -113,6 +115,8 @@ static ps_status setup(engine *e, uint64_t seed, const sim_target *t)
                                  .backoff_ns = c->nbackoff ? backoff : NULL, .backoff_len = c->nbackoff};
         ps_consumer *h = NULL;
         s = ps_consumer_add(e->b, c->stream, &cc, &h);
+        for (int k = 0; e->real && k < 20 && (s == PS_ERR_TIMEOUT || s == PS_ERR_UNAVAILABLE); k++)
+            s = ps_consumer_add(e->b, c->stream, &cc, &h);
         ps_consumer_free(h);
     }
     int total = 0;

@@ -21,6 +21,7 @@
 #include "servers.h"
 
 typedef struct sim_proxy sim_proxy;
+typedef struct eng_chaos eng_chaos;
 
 enum { EV_PUBLISH, EV_WORKER, EV_COMMIT, EV_FAULT, EV_FAULT_END };
 
@@ -92,7 +93,7 @@ typedef struct engine {
     sim_servers *servers;   /* spawned by jetsim, or NULL */
     sim_proxy *proxies[SIM_SERVERS_MAX];
     int nproxies;
-    int paused_node;
+    eng_chaos *chaos;       /* the thread that runs server and network faults */
 } engine;
 
 /* engine.c */
@@ -122,7 +123,7 @@ bool eng_broker_down(const engine *e);
 ps_status eng_real_check_faults(const sim_scenario *sc, const sim_target *t);
 ps_status eng_real_setup(engine *e, const sim_target *t);
 ps_status eng_real_wait(engine *e, int64_t at_ns); /* until real time reaches at_ns; sets the clock */
-void eng_real_fault(engine *e, const sim_fault *f, bool end);
+bool eng_real_fault_is_threaded(const engine *e, const sim_fault *f); /* then the loop only traces it */
 void eng_real_close(engine *e);
 int64_t eng_scaled(const engine *e, int64_t ns);   /* a scenario duration as the server gets it */
 

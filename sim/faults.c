@@ -49,23 +49,17 @@ void eng_on_fault(engine *e, int fi, bool end)
         }
         break;
     case SIM_FAULT_RESTART_SERVER:
-        if (e->real)
-            eng_real_fault(e, f, end);
-        else
+        if (!eng_real_fault_is_threaded(e, f)) /* on a real server: real.c's fault thread */
             ps_backend_restart(e->b, f->restart);
         break;
     case SIM_FAULT_PAUSE_SERVER:
     case SIM_FAULT_CUT_CONNECTIONS:
     case SIM_FAULT_DROP_CONNECTIONS:
-        if (e->real)
-            eng_real_fault(e, f, end);
-        else /* the model: nothing reaches the broker until the fault ends */
+        if (!eng_real_fault_is_threaded(e, f)) /* the model: nothing reaches the broker until the end */
             e->broker_down_until = end ? 0 : now + f->duration_ns;
         break;
     case SIM_FAULT_DELAY_CONNECTIONS:
-        if (e->real)
-            eng_real_fault(e, f, end);
-        break; /* the model has no network: latency changes nothing it can see */
+        break; /* real.c's thread; the model has no network: latency changes nothing it can see */
     case SIM_FAULT_FAIL_DB:
     case SIM_FAULT_LOCK_DB:
         e->db_fault_bp = end ? 0 : f->bp;

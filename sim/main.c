@@ -531,6 +531,7 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines reach a log or a pipe as they happen */
     if (argc < 2)
         return usage_error(usage_main, "%s", "no command given");
     const char *cmd = argv[1];

@@ -14,7 +14,9 @@
 #include "engine_internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +24,13 @@
 #include "proxy.h"
 #include "ps_jetstream.h"
 #include "servers.h"
+
+/* Every client call blocks the one event loop that drives all actors, so a
+ * server that does not answer (paused, cut off, electing a leader) must
+ * not hold it long: a request gives up after this, as a job system's
+ * client with a short timeout would, and the actor retries or lets the
+ * message come back after AckWait. */
+#define REQUEST_TIMEOUT_MS 500
 
 static int64_t mono_ns(void)
 {
@@ -100,7 +109,7 @@ ps_status eng_real_setup(engine *e, const sim_target *t)
     if (n == 0)
         list[n++] = t->url;
     ps_jetstream_options o = {.urls = list, .urls_len = n, .client_name = "jetsim-run", .reconnect_attempts = -1,
-                              .reconnect_wait_ms = 50, .request_timeout_ms = 2000};
+                              .reconnect_wait_ms = 50, .request_timeout_ms = REQUEST_TIMEOUT_MS};
     ps_status s = ps_jetstream_new(&e->inner, &o);
     if (s)
         return s;
@@ -139,17 +148,16 @@ ps_status eng_real_check_faults(const sim_scenario *sc, const sim_target *t)
     return PS_OK;
 }
 
-void eng_real_close(engine *e)
-{
-    for (int i = 0; i < e->nproxies; i++)
-        sim_proxy_stop(e->proxies[i]);
-    e->nproxies = 0;
-}
+static ps_status chaos_start(engine *e);
 
 ps_status eng_real_wait(engine *e, int64_t at_ns)
 {
-    if (!e->real0)
+    if (!e->real0) {
         e->real0 = mono_ns() - (int64_t)((double)(at_ns - e->base) / e->scale);
+        ps_status s = chaos_start(e);
+        if (s)
+            return s;
+    }
     int64_t due = e->real0 + (int64_t)((double)(at_ns - e->base) / e->scale);
     for (;;) {
         if (sim_servers_interrupted())
@@ -169,49 +177,91 @@ ps_status eng_real_wait(engine *e, int64_t at_ns)
     return v > now ? ps_clock_set(e->clock, v) : PS_OK;
 }
 
+/* ---- the chaos thread ----------------------------------------------------------------
+ *
+ * Server and network faults run on a thread of their own, at their real
+ * due times: the event loop may be blocked in a client call that the
+ * fault itself stalls (a cut, a paused server), and the fault's end must
+ * not wait for it. The thread only signals servers and controls proxies;
+ * the loop only records the fault in the trace. It lives until the run
+ * ends: a server it restarted dies with it (PR_SET_PDEATHSIG follows the
+ * thread that forked). */
+
+typedef struct chaos_step {
+    int64_t due_ns; /* monotonic */
+    int fault;
+    bool end;
+} chaos_step;
+
+struct eng_chaos {
+    engine *e;
+    pthread_t thread;
+    atomic_bool stop;
+    chaos_step steps[2 * SIM_MAX_FAULTS];
+    int nsteps;
+    int paused_node;
+    int64_t started[SIM_MAX_FAULTS]; /* when each fault really began */
+};
+
+static bool is_real_kind(sim_fault_kind k)
+{
+    return k == SIM_FAULT_RESTART_SERVER || k == SIM_FAULT_PAUSE_SERVER || k == SIM_FAULT_CUT_CONNECTIONS ||
+           k == SIM_FAULT_DROP_CONNECTIONS || k == SIM_FAULT_DELAY_CONNECTIONS;
+}
+
+bool eng_real_fault_is_threaded(const engine *e, const sim_fault *f)
+{
+    return e->real && is_real_kind(f->kind);
+}
+
+static void note(eng_chaos *c, const char *what, int node)
+{
+    engine *e = c->e;
+    if (!e->log)
+        return;
+    double t = (double)(e->base + (int64_t)((double)(mono_ns() - e->real0) * e->scale) - e->base) / 1e9;
+    if (node >= 0)
+        fprintf(e->log, "  [%8.3f s] node n%d: %s\n", t, node + 1, what);
+    else
+        fprintf(e->log, "  [%8.3f s] connections through %d prox%s: %s\n", t, e->nproxies,
+                e->nproxies == 1 ? "y" : "ies", what);
+}
+
 /* The node a server fault names: node=N, the stream leader, or (by
  * default) the first stream's leader in a cluster, node 1 otherwise. */
 static int fault_node(engine *e, const sim_fault *f)
 {
     if (f->node > 0)
         return (int)f->node - 1;
-    int n = sim_servers_count(e->servers);
-    if (n == 1)
+    if (sim_servers_count(e->servers) == 1)
         return 0;
     int leader = sim_servers_leader(e->servers, e->sc->streams[0].name);
     return leader >= 0 ? leader : 0;
 }
 
-static void note(engine *e, const char *fmt, int node, const char *what)
+static void apply(eng_chaos *c, const sim_fault *f, bool end)
 {
-    if (e->log) {
-        fprintf(e->log, "  [%8.3f s] ", (double)(ps_clock_now(e->clock) - e->base) / 1e9);
-        fprintf(e->log, fmt, node + 1, what);
-        fputc('\n', e->log);
-    }
-}
-
-void eng_real_fault(engine *e, const sim_fault *f, bool end)
-{
+    engine *e = c->e;
     switch (f->kind) {
     case SIM_FAULT_RESTART_SERVER: {
         int node = fault_node(e, f);
         int sig = f->restart == PS_RESTART_GRACEFUL ? SIGTERM : SIGKILL;
-        note(e, "node n%d: %s, then restart", node, sig == SIGKILL ? "kill -9" : "SIGTERM");
-        if (sim_servers_kill(e->servers, node, sig) != PS_OK || sim_servers_restart(e->servers, node) != PS_OK)
-            note(e, "node n%d: %s", node, ps_last_error());
+        note(c, sig == SIGKILL ? "kill -9, then restart" : "SIGTERM, then restart", node);
+        if (sim_servers_kill(e->servers, node, sig) != PS_OK ||
+            (!sim_servers_interrupted() && sim_servers_restart(e->servers, node) != PS_OK))
+            note(c, ps_last_error(), node);
+        else
+            note(c, "up again", node);
         break;
     }
     case SIM_FAULT_PAUSE_SERVER: {
-        int node = end ? e->paused_node : fault_node(e, f);
-        e->paused_node = node;
-        note(e, "node n%d: %s", node, end ? "SIGCONT" : "SIGSTOP");
+        int node = end ? c->paused_node : fault_node(e, f);
+        c->paused_node = node;
+        note(c, end ? "SIGCONT" : "SIGSTOP", node);
         sim_servers_pause(e->servers, node, !end);
         break;
     }
-    case SIM_FAULT_CUT_CONNECTIONS:
-    case SIM_FAULT_DROP_CONNECTIONS:
-    case SIM_FAULT_DELAY_CONNECTIONS:
+    default:
         for (int i = 0; i < e->nproxies; i++) {
             if (end)
                 sim_proxy_heal(e->proxies[i]);
@@ -222,12 +272,82 @@ void eng_real_fault(engine *e, const sim_fault *f, bool end)
             else
                 sim_proxy_delay(e->proxies[i], eng_scaled(e, f->delay_ns));
         }
-        if (e->log)
-            fprintf(e->log, "  [%8.3f s] connections through %d prox%s: %s\n",
-                    (double)(ps_clock_now(e->clock) - e->base) / 1e9, e->nproxies, e->nproxies == 1 ? "y" : "ies",
-                    end ? "healed" : sim_fault_name(f->kind));
-        break;
-    default:
+        note(c, end ? "healed" : sim_fault_name(f->kind), -1);
         break;
     }
+}
+
+static int by_due(const void *a, const void *b)
+{
+    const chaos_step *x = a, *y = b;
+    return (x->due_ns > y->due_ns) - (x->due_ns < y->due_ns);
+}
+
+static void *chaos_main(void *arg)
+{
+    eng_chaos *c = arg;
+    for (int i = 0; i < c->nsteps && !atomic_load(&c->stop); i++) {
+        const chaos_step *st = &c->steps[i];
+        const sim_fault *f = &c->e->sc->faults[st->fault];
+        int64_t due = st->due_ns; /* a fault that began late (a restart before it took long) lasts its full time */
+        if (st->end && c->started[st->fault] + eng_scaled(c->e, f->duration_ns) > due)
+            due = c->started[st->fault] + eng_scaled(c->e, f->duration_ns);
+        while (!atomic_load(&c->stop) && !sim_servers_interrupted() && mono_ns() < due) {
+            struct timespec ts = {0, 5 * PS_NS_PER_MS};
+            nanosleep(&ts, NULL);
+        }
+        if (atomic_load(&c->stop) || sim_servers_interrupted())
+            break;
+        if (!st->end)
+            c->started[st->fault] = mono_ns();
+        apply(c, f, st->end);
+    }
+    while (!atomic_load(&c->stop)) { /* servers forked here die when this thread ends */
+        struct timespec ts = {0, 20 * PS_NS_PER_MS};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+/* Starts the thread once real time has a zero (the first event). */
+static ps_status chaos_start(engine *e)
+{
+    eng_chaos *c = calloc(1, sizeof *c);
+    if (!c)
+        return ps_error(PS_ERR_NO_MEMORY, 0, "engine: out of memory");
+    c->e = e;
+    atomic_init(&c->stop, false);
+    for (int i = 0; i < e->sc->nfaults; i++) {
+        const sim_fault *f = &e->sc->faults[i];
+        if (!is_real_kind(f->kind))
+            continue;
+        c->steps[c->nsteps++] = (chaos_step){e->real0 + eng_scaled(e, f->at_ns), i, false};
+        if (f->duration_ns && f->kind != SIM_FAULT_RESTART_SERVER)
+            c->steps[c->nsteps++] = (chaos_step){e->real0 + eng_scaled(e, f->at_ns + f->duration_ns), i, true};
+    }
+    qsort(c->steps, (size_t)c->nsteps, sizeof c->steps[0], by_due); /* equal times: qsort may reorder; rare */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old); /* signals go to the main thread */
+    int rc = pthread_create(&c->thread, NULL, chaos_main, c);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        free(c);
+        return ps_error(PS_ERR_IO, 0, "engine: cannot start the fault thread");
+    }
+    e->chaos = c;
+    return PS_OK;
+}
+
+void eng_real_close(engine *e)
+{
+    if (e->chaos) {
+        atomic_store(&e->chaos->stop, true);
+        pthread_join(e->chaos->thread, NULL);
+        free(e->chaos);
+        e->chaos = NULL;
+    }
+    for (int i = 0; i < e->nproxies; i++)
+        sim_proxy_stop(e->proxies[i]);
+    e->nproxies = 0;
 }

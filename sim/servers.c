@@ -261,7 +261,7 @@ static void last_log_line(const node *nd, char *out, size_t cap)
 /* Waits until every node in [first, last] answers /healthz ok. A
  * restarted cluster node (strict false) counts as up once its monitoring
  * port answers: it may report a stream or consumer "not current" for a
- * while as it catches up, which is part of the fault; it gets up to 5 s
+ * while as it catches up, which is part of the fault; it gets up to 1 s
  * to say ok, and the run goes on either way. */
 static ps_status wait_ready(sim_servers *s, int first, int last, bool strict)
 {
@@ -282,7 +282,7 @@ static ps_status wait_ready(sim_servers *s, int first, int last, bool strict)
             bool answered = http_get(nd->mport, "/healthz", body, sizeof body, 500);
             if (answered && strstr(body, "\"ok\""))
                 break;
-            if (answered && !strict && now_ms() > end - READY_TIMEOUT_MS + 5000) {
+            if (answered && !strict && now_ms() > end - READY_TIMEOUT_MS + 1000) {
                 if (s->log)
                     fprintf(s->log, "  node n%d is up; its health check still says %.200s\n", i + 1, body);
                 break;
