@@ -166,7 +166,8 @@ test-cluster: $(JS_TEST_BIN)
 
 # Chaos against a real nats-server that jetsim spawns itself: the work
 # queue with kill -9 / SIGTERM restarts and lost acks (timed: it must stay
-# under 2 minutes), a fault-free diff of every steady_* scenario against the
+# under 2 minutes), a 3-node cluster whose stream leader is killed and
+# restarted, a fault-free diff of every steady_* scenario against the
 # model, and the check that no server outlives jetsim (normal end, Ctrl-C,
 # SIGTERM, kill -9).
 CHAOS_SCENARIO ?= sim/scenarios/chaos_server_kill.scn
@@ -179,6 +180,8 @@ chaos: $(CLI)
 	if [ $$rc -eq 2 ] && ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then \
 	  echo "== chaos: SKIPPED (no nats-server)"; exit 0; fi; \
 	[ $$rc -eq 0 ] && [ $$took -le 120 ] || fail=1; \
+	echo "== jetsim run sim/scenarios/cluster_leader_kill.scn --spawn cluster"; \
+	$(CLI) run sim/scenarios/cluster_leader_kill.scn --spawn cluster --seed 1 || fail=1; \
 	for s in sim/scenarios/steady_*.scn; do \
 	  echo "== jetsim diff $$s --spawn"; $(CLI) diff $$s --spawn || fail=1; \
 	done; \
