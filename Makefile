@@ -230,7 +230,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
               -Icore -Ibackends/memory -Isim
 
-build-fuzz/%: fuzz/%.c $(CORE_SRC) $(MEM_SRC) sim/scenario.c
+build-fuzz/%: fuzz/%.c $(CORE_SRC) $(MEM_SRC) sim/scenario.c sim/workload.c
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ -pthread -lm
 

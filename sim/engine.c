@@ -138,10 +138,8 @@ static ps_status setup(engine *e, uint64_t seed, const sim_target *t)
                 s = sim_events_push(&e->q, e->base, EV_WORKER, e->nw, 0);
             e->nw++;
         }
-    for (int i = 0; i < sc->npublishers && !s; i++) {
-        e->pub[i] = (pubstate){&sc->publishers[i], 0, ps_rand_derive(seed, 100 + (uint64_t)i)};
-        s = sim_events_push(&e->q, e->base, EV_PUBLISH, i, 0);
-    }
+    if (!s)
+        s = eng_publishers_setup(e, seed);
     for (int i = 0; i < sc->nfaults && !s; i++)
         s = sim_events_push(&e->q, e->base + sc->faults[i].at_ns, EV_FAULT, i, 0);
     e->rng = ps_rand_derive(seed, 7);
@@ -217,6 +215,7 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
     free(e.tries);
     free(e.pubidx);
     free(e.pubseq);
+    eng_publishers_free(&e);
     free(e.rows);
     return s;
 }

@@ -19,6 +19,7 @@
 #include "ps_clock.h"
 #include "ps_rand.h"
 #include "servers.h"
+#include "workload.h"
 
 typedef struct sim_proxy sim_proxy;
 typedef struct eng_chaos eng_chaos;
@@ -47,7 +48,14 @@ typedef struct worker {
 typedef struct pubstate {
     const sim_publisher *p;
     int64_t sent;        /* jobs started */
+    int64_t count;       /* jobs to publish (a replay: its workload's, or fewer) */
     ps_rand rng;
+    /* a replay: the workload, its subjects after the transform, its other
+     * headers, and when each message is due (from the start) */
+    sim_workload wl;
+    char **subjects;
+    ps_headers **headers;
+    int64_t *at_ns;
 } pubstate;
 
 typedef struct row {
@@ -72,6 +80,9 @@ typedef struct engine {
     uint8_t *tries;      /* per job: publish attempts */
     uint32_t *pubidx;    /* per job: its publisher */
     uint64_t *pubseq;    /* per job: the stream sequence its PubAck named */
+    uint32_t *msgidx;    /* per job: its place in its publisher's sequence (a replay's message) */
+    char *payload;       /* a replay's largest message */
+    size_t payload_cap;
     row *rows;           /* per master row */
     uint64_t njobs, capjobs;
     int64_t open;        /* rows acked, owed and not settled */
@@ -101,8 +112,11 @@ void eng_trace(engine *e, sim_trace_kind kind, uint64_t job, int worker_id, int6
 uint64_t eng_row_of(const engine *e, uint64_t job, int ci);
 void eng_settle(engine *e, uint64_t r);
 
-/* publishers.c: one publish event (job 0: the publisher's next new job) */
+/* publishers.c: set-up (a replay reads its workload), one publish event
+ * (job 0: the publisher's next new job), clean-up */
+ps_status eng_publishers_setup(engine *e, uint64_t seed);
 ps_status eng_on_publish(engine *e, int pi, uint64_t job);
+void eng_publishers_free(engine *e);
 
 /* workers.c: a worker's poll or next message; a handled message's end */
 void eng_crash(engine *e, worker *w, int64_t until);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture.h"
 #include "demo.h"
 #include "report.h"
 #include "swarm.h"
@@ -31,7 +32,8 @@ static const char usage_main[] =
     "commands:\n"
     "  run       run a scenario file with a seed on the memory backend\n"
     "            (or on a real nats-server: --backend jetstream)\n"
-    "  diff      run a scenario on the model and on a real server, compare\n"
+    "  diff      run a scenario on the model and on a real server; compare\n"
+    "  capture   read a live stream's messages into a workload file (replay)\n"
     "  replay    run again what a run database recorded\n"
     "  swarm     run many seeds of a scenario on all cores\n"
     "  shrink    make a failing scenario small, and write it out\n"
@@ -516,6 +518,10 @@ static int cmd_help(int argc, char **argv)
         fputs(usage_replay, stdout);
     else if (strcmp(topic, "diff") == 0)
         fputs(usage_diff, stdout);
+    else if (strcmp(topic, "capture") == 0) {
+        char *args[] = {"capture", "--help", NULL};
+        return sim_capture_main(2, args);
+    }
     else if (strcmp(topic, "swarm") == 0)
         fputs(usage_swarm, stdout);
     else if (strcmp(topic, "shrink") == 0)
@@ -547,6 +553,8 @@ int main(int argc, char **argv)
         return cmd_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "diff") == 0)
         return cmd_diff(argc - 1, argv + 1);
+    if (strcmp(cmd, "capture") == 0)
+        return sim_capture_main(argc - 1, argv + 1);
     if (strcmp(cmd, "swarm") == 0)
         return cmd_swarm(argc - 1, argv + 1);
     if (strcmp(cmd, "shrink") == 0)

@@ -1,7 +1,9 @@
 /* publishers.c — the simulated publishers: each publishes its jobs at its
  * rate, with a message id per job when the scenario says so, and retries a
  * failed publish after retry_wait up to `retry` times. A job counts as
- * published once its PubAck came back.
+ * published once its PubAck came back. A replay publishes a captured
+ * workload's messages instead (their subjects through the transform,
+ * their sizes and headers), at the workload's own pace or at rate=.
  *
  * Not: the jobs' processing (workers.c).
  */
@@ -10,10 +12,106 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ps_subject.h"
 
 /* ---- publishing --------------------------------------------------------------------- */
+
+static const char *subject_of(const pubstate *ps, int64_t i)
+{
+    return ps->p->workload[0] ? ps->subjects[i] : ps->p->subject;
+}
+
+/* Reads a replay's workload: subjects mapped and checked against the
+ * streams, JetStream's own headers left out (the scenario's msg_id rules),
+ * due times from the gaps or the rate. */
+static ps_status load_replay(engine *e, pubstate *ps)
+{
+    const sim_publisher *p = ps->p;
+    ps_status s = sim_workload_load(&ps->wl, p->workload);
+    if (s)
+        return ps_error(s, 0, "line %d: %s", p->pos.line, ps_last_error());
+    size_t n = ps->wl.count;
+    if (p->count && (size_t)p->count < n)
+        n = (size_t)p->count;
+    if (n == 0)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "line %d: workload %s has no messages", p->pos.line, p->workload);
+    ps->count = (int64_t)n;
+    ps->subjects = calloc(n, sizeof *ps->subjects);
+    ps->headers = calloc(n, sizeof *ps->headers);
+    ps->at_ns = calloc(n, sizeof *ps->at_ns);
+    if (!ps->subjects || !ps->headers || !ps->at_ns)
+        return ps_error(PS_ERR_NO_MEMORY, 0, "engine: out of memory");
+    int64_t t = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sim_workload_msg *m = &ps->wl.msgs[i];
+        ps->subjects[i] = p->transform[0] ? sim_workload_transform(p->transform, m->subject) : strdup(m->subject);
+        if (!ps->subjects[i])
+            return ps_error(PS_ERR_INVALID_ARG, 0, "line %d: workload %s message %zu: subject %s does not match "
+                            "the transform %s", p->pos.line, p->workload, i + 1, m->subject, p->transform);
+        bool captured = false;
+        for (int k = 0; k < e->sc->nstreams; k++)
+            for (int j = 0; j < e->sc->streams[k].nsubjects; j++)
+                captured |= ps_subject_matches(e->sc->streams[k].subjects[j], ps->subjects[i]);
+        if (!captured)
+            return ps_error(PS_ERR_INVALID_ARG, 0, "line %d: workload %s message %zu: no stream captures %s",
+                            p->pos.line, p->workload, i + 1, ps->subjects[i]);
+        for (int h = 0; h < m->nheaders; h++) {
+            if (!strncasecmp(m->names[h], "Nats-Msg-Id", 11) || !strncasecmp(m->names[h], "Nats-Expected-", 14))
+                continue;
+            if (!ps->headers[i] && !(ps->headers[i] = ps_headers_new()))
+                return ps_error(PS_ERR_NO_MEMORY, 0, "engine: out of memory");
+            if ((s = ps_headers_add(ps->headers[i], m->names[h], m->values[h])) != PS_OK)
+                return ps_error(s, 0, "line %d: workload %s message %zu: header %s: %s", p->pos.line,
+                                p->workload, i + 1, m->names[h], ps_last_error());
+        }
+        t = p->rate_per_s > 0 ? (int64_t)((double)i * 1e9 / p->rate_per_s) : t + (i ? m->gap_ns : 0);
+        ps->at_ns[i] = t;
+        if (m->size > e->payload_cap) {
+            char *b = realloc(e->payload, m->size);
+            if (!b)
+                return ps_error(PS_ERR_NO_MEMORY, 0, "engine: out of memory");
+            memset(b, 'x', m->size);
+            e->payload = b;
+            e->payload_cap = m->size;
+        }
+    }
+    return PS_OK;
+}
+
+ps_status eng_publishers_setup(engine *e, uint64_t seed)
+{
+    ps_status s = PS_OK;
+    for (int i = 0; i < e->sc->npublishers && !s; i++) {
+        pubstate *ps = &e->pub[i];
+        ps->p = &e->sc->publishers[i];
+        ps->count = ps->p->count;
+        ps->rng = ps_rand_derive(seed, 100 + (uint64_t)i);
+        if (ps->p->workload[0])
+            s = load_replay(e, ps);
+        if (!s)
+            s = sim_events_push(&e->q, e->base, EV_PUBLISH, i, 0);
+    }
+    return s;
+}
+
+void eng_publishers_free(engine *e)
+{
+    for (int i = 0; i < e->sc->npublishers; i++) {
+        pubstate *ps = &e->pub[i];
+        for (int64_t k = 0; ps->subjects && k < ps->count; k++) {
+            free(ps->subjects[k]);
+            ps_headers_free(ps->headers[k]);
+        }
+        free(ps->subjects);
+        free(ps->headers);
+        free(ps->at_ns);
+        sim_workload_free(&ps->wl);
+    }
+    free(e->payload);
+    free(e->msgidx);
+}
 
 static ps_status new_job(engine *e, int pi, uint64_t *out)
 {
@@ -30,10 +128,13 @@ static ps_status new_job(engine *e, int pi, uint64_t *out)
         uint64_t *q = realloc(e->pubseq, ncap * sizeof *q);
         if (q)
             e->pubseq = q;
+        uint32_t *mi = realloc(e->msgidx, ncap * sizeof *mi);
+        if (mi)
+            e->msgidx = mi;
         row *r = realloc(e->rows, (ncap * (uint64_t)e->nc + 1) * sizeof *r);
         if (r)
             e->rows = r;
-        if (!a || !t || !p || !q || !r)
+        if (!a || !t || !p || !q || !mi || !r)
             return ps_error(PS_ERR_NO_MEMORY, 0, "engine: out of memory");
         e->capjobs = ncap;
     }
@@ -42,7 +143,9 @@ static ps_status new_job(engine *e, int pi, uint64_t *out)
     e->tries[job] = 0;
     e->pubidx[job] = (uint32_t)pi;
     e->pubseq[job] = 0;
+    e->msgidx[job] = (uint32_t)e->pub[pi].sent;
     const sim_publisher *p = e->pub[pi].p;
+    const char *subject = subject_of(&e->pub[pi], e->pub[pi].sent);
     int64_t key = p->keys ? (int64_t)ps_rand_below(&e->pub[pi].rng, (uint64_t)p->keys) : -1;
     int64_t now = ps_clock_now(e->clock);
     for (int ci = 0; ci < e->nc; ci++) {
@@ -53,10 +156,10 @@ static ps_status new_job(engine *e, int pi, uint64_t *out)
             if (strcmp(st->name, c->stream) != 0)
                 continue;
             for (int k = 0; k < st->nsubjects; k++)
-                owed |= ps_subject_matches(st->subjects[k], p->subject);
+                owed |= ps_subject_matches(st->subjects[k], subject);
         }
         if (c->filter[0])
-            owed = owed && ps_subject_matches(c->filter, p->subject);
+            owed = owed && ps_subject_matches(c->filter, subject);
         uint64_t r = eng_row_of(e, job, ci);
         e->rows[r] = (row){owed, 0, 0, 0};
         ps_status s = sim_master_job_add(e->m, r, key, now);
@@ -73,14 +176,15 @@ ps_status eng_on_publish(engine *e, int pi, uint64_t job)
     const sim_publisher *p = ps->p;
     int64_t now = ps_clock_now(e->clock);
     if (job == 0) {
-        if (ps->sent >= p->count)
+        if (ps->sent >= ps->count)
             return PS_OK;
         ps_status s = new_job(e, pi, &job);
         if (s)
             return s;
         ps->sent++;
-        if (ps->sent < p->count) {
-            int64_t next = e->base + (int64_t)((double)ps->sent * 1e9 / p->rate_per_s);
+        if (ps->sent < ps->count) {
+            int64_t next = e->base + (p->workload[0] ? ps->at_ns[ps->sent]
+                                                     : (int64_t)((double)ps->sent * 1e9 / p->rate_per_s));
             /* On a real server a loop that has fallen behind would run every
              * overdue publish before any worker; the publisher waits its
              * turn instead, and the rate is what the loop can keep. */
@@ -96,8 +200,19 @@ ps_status eng_on_publish(engine *e, int pi, uint64_t job)
     char data[24], id[32];
     snprintf(data, sizeof data, "%" PRIu64, job);
     snprintf(id, sizeof id, "job-%" PRIu64, job);
-    ps_out_msg m = {.subject = p->subject, .data = data, .len = strlen(data),
+    uint32_t mi = e->msgidx[job];
+    ps_out_msg m = {.subject = subject_of(ps, mi), .data = data, .len = strlen(data),
                     .msg_id = p->msg_id == SIM_MSG_ID_JOB ? id : NULL};
+    if (p->workload[0]) { /* the captured size: the job id, then padding */
+        size_t size = ps->wl.msgs[mi].size;
+        if (size > m.len) {
+            memcpy(e->payload, data, m.len);
+            e->payload[m.len] = ' ';
+            m.data = e->payload;
+            m.len = size;
+        }
+        m.headers = ps->headers[mi];
+    }
     e->tries[job]++;
     ps_pub_ack ack;
     /* an unreachable broker (the model's paused server or cut network):

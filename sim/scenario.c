@@ -12,6 +12,7 @@
  * parameters (the run's seed does that).
  */
 #include "scenario.h"
+#include "workload.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -19,6 +20,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ps_clock.h"
 #include "ps_rand.h"
@@ -393,7 +395,8 @@ static ps_status parse_consumer(parser *p)
 
 /* ---- publish ----------------------------------------------------------------------------- */
 
-static const char *const publish_keys[] = {"rate", "count", "msg_id", "keys", "retry", "retry_wait"};
+static const char *const publish_keys[] = {"rate", "count", "msg_id", "keys", "retry", "retry_wait",
+                                           "transform"};
 static const char *const msg_id_names[] = {"job", "none"};
 
 static ps_status publish_opt(parser *p, void *target, int key, value v)
@@ -421,7 +424,14 @@ static ps_status publish_opt(parser *p, void *target, int key, value v)
         return s;
     case 3: return get_int(p, v, 1, 100000000, &pub->keys);
     case 4: return get_int(p, v, 0, 1000, &pub->retry);
-    default: return get_dur(p, v, &pub->retry_wait_ns, true);
+    case 5: return get_dur(p, v, &pub->retry_wait_ns, true);
+    default:
+        if ((s = get_text(p, v, pub->transform, "a subject transform SRC=>DST")) != PS_OK)
+            return s;
+        if (sim_workload_transform_check(pub->transform) != PS_OK)
+            return bad_value(p, v, "a subject transform SRC=>DST (SRC a subject with *s and a final >, DST "
+                                   "using $1, $2 ... for the *s)");
+        return PS_OK;
     }
 }
 
@@ -444,6 +454,48 @@ static ps_status parse_publish(parser *p)
         s = expected(p, &p->w[1], "a literal subject (no wildcards) to publish on");
     if (s == PS_OK)
         s = options(p, 2, publish_keys, 6, publish_opt, pub);
+    if (s == PS_OK)
+        sc->npublishers++;
+    return s;
+}
+
+/* "replay FILE ...": FILE relative to the scenario's own directory. */
+static ps_status parse_replay(parser *p)
+{
+    sim_scenario *sc = p->sc;
+    if (sc->npublishers == SIM_MAX_PUBLISHERS)
+        return FAIL(p, p->w[0].col, "at most %d publish and replay statements", SIM_MAX_PUBLISHERS);
+    sim_publisher *pub = &sc->publishers[sc->npublishers];
+    memset(pub, 0, sizeof *pub);
+    pub->pos = (sim_pos){p->line, p->w[0].col};
+    pub->retry = 3;
+    pub->retry_wait_ns = 100 * PS_NS_PER_MS;
+    if (p->nw < 2)
+        return expected(p, NULL, "a workload file (from jetsim capture)");
+    /* kept absolute, so that a scenario written elsewhere (shrink) still
+     * names the same file */
+    const word *f = &p->w[1];
+    char base[SIM_PATH_MAX] = "";
+    if (f->s[0] != '/') {
+        if (p->file[0] != '/' && !getcwd(base, sizeof base - 1))
+            base[0] = '\0';
+        size_t n = strlen(base);
+        if (n && base[n - 1] != '/')
+            base[n++] = '/', base[n] = '\0';
+        const char *slash = strrchr(p->file, '/');
+        size_t dir = slash ? (size_t)(slash - p->file) + 1 : 0;
+        if (n + dir >= sizeof base)
+            return expected(p, f, "a shorter path");
+        memcpy(base + n, p->file, dir);
+        base[n + dir] = '\0';
+    }
+    size_t nb = strlen(base);
+    if (nb + f->len >= sizeof pub->workload)
+        return expected(p, f, "a shorter path");
+    memcpy(pub->workload, base, nb);
+    memcpy(pub->workload + nb, f->s, f->len);
+    pub->workload[nb + f->len] = '\0';
+    ps_status s = options(p, 2, publish_keys, 7, publish_opt, pub);
     if (s == PS_OK)
         sc->npublishers++;
     return s;
@@ -785,13 +837,15 @@ static ps_status statement(parser *p)
         return parse_consumer(p);
     if (is(k, "publish"))
         return parse_publish(p);
+    if (is(k, "replay"))
+        return parse_replay(p);
     if (is(k, "workers"))
         return parse_workers(p);
     if (is(k, "at"))
         return parse_at(p);
     if (is(k, "expect"))
         return parse_expect(p);
-    return expected(p, k, "a statement (stream, consumer, publish, workers, at, expect)");
+    return expected(p, k, "a statement (stream, consumer, publish, replay, workers, at, expect)");
 }
 
 /* ---- whole-file checks ----------------------------------------------------------------------- */
@@ -820,6 +874,8 @@ static ps_status check_whole(parser *p)
     }
     for (int i = 0; i < sc->npublishers; i++) {
         const sim_publisher *pub = &sc->publishers[i];
+        if (pub->workload[0])
+            continue; /* a replay's subjects are checked when its workload is read (engine) */
         bool captured = false;
         for (int j = 0; j < sc->nstreams; j++)
             for (int k = 0; k < sc->streams[j].nsubjects; k++)
@@ -986,9 +1042,21 @@ void sim_scenario_write(const sim_scenario *s, FILE *f)
     }
     for (int i = 0; i < s->npublishers; i++) {
         const sim_publisher *pub = &s->publishers[i];
-        fprintf(f, "publish %s rate=%.0f/s count=%" PRId64 " msg_id=%s retry=%" PRId64 " retry_wait=%s",
-                pub->subject, pub->rate_per_s, pub->count, msg_id_names[pub->msg_id], pub->retry,
-                dur(pub->retry_wait_ns, a));
+        if (pub->workload[0]) {
+            fprintf(f, "replay %s", pub->workload);
+            if (pub->rate_per_s > 0)
+                fprintf(f, " rate=%.0f/s", pub->rate_per_s);
+            if (pub->count)
+                fprintf(f, " count=%" PRId64, pub->count);
+            if (pub->transform[0])
+                fprintf(f, " transform=%s", pub->transform);
+            fprintf(f, " msg_id=%s retry=%" PRId64 " retry_wait=%s", msg_id_names[pub->msg_id], pub->retry,
+                    dur(pub->retry_wait_ns, a));
+        } else {
+            fprintf(f, "publish %s rate=%.0f/s count=%" PRId64 " msg_id=%s retry=%" PRId64 " retry_wait=%s",
+                    pub->subject, pub->rate_per_s, pub->count, msg_id_names[pub->msg_id], pub->retry,
+                    dur(pub->retry_wait_ns, a));
+        }
         if (pub->keys)
             fprintf(f, " keys=%" PRId64, pub->keys);
         fputc('\n', f);

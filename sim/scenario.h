@@ -13,6 +13,12 @@
  *            [max_ack_pending=N] [filter=SUBJECT] [deliver=all|new|last]
  *   publish  SUBJECT [rate=N/s] [count=N] [msg_id=job|none] [keys=N]
  *            [retry=N] [retry_wait=DUR]
+ *   replay   WORKLOAD [rate=N/s] [count=N] [transform=SRC=>DST] [msg_id=job|none]
+ *            [keys=N] [retry=N] [retry_wait=DUR]
+ *            (a workload file from `jetsim capture`, relative to the
+ *            scenario's directory: its subjects, sizes and headers, at its
+ *            own pace unless rate= is given, count= messages at most,
+ *            subjects mapped by transform= as in sim/workload.h)
  *   workers  N [consumer=STREAM/NAME] [batch=N] [handle=DUR[..DUR]] [fail=P%]
  *            [idempotent=yes|no] [commit=before_ack|after_ack]
  *   at TIME  FAULT               (see the fault list below)
@@ -91,10 +97,14 @@ typedef struct sim_consumer {
 
 typedef enum sim_msg_id { SIM_MSG_ID_JOB = 0, SIM_MSG_ID_NONE } sim_msg_id;
 
+#define SIM_PATH_MAX 512
+
 typedef struct sim_publisher {
-    char subject[SIM_TEXT_MAX];
-    double rate_per_s;  /* > 0 */
-    int64_t count;      /* jobs to publish */
+    char subject[SIM_TEXT_MAX]; /* "" for a replay */
+    char workload[SIM_PATH_MAX]; /* replay: the workload file; "" otherwise */
+    char transform[SIM_TEXT_MAX]; /* replay: "SRC=>DST" or "" */
+    double rate_per_s;  /* > 0; 0 for a replay at the workload's own pace */
+    int64_t count;      /* jobs to publish (a replay: at most; 0 all) */
     sim_msg_id msg_id;
     int64_t keys;       /* 0: no keys; else jobs spread over this many keys */
     int64_t retry;      /* retries after a failed publish */

@@ -1,0 +1,160 @@
+/* capture.c — `jetsim capture` (capture.h). */
+#include "capture.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ps_jetstream.h"
+#include "ps_msg.h"
+
+ps_status sim_capture(ps_backend *b, const char *stream, uint64_t max_msgs, sim_workload *out, uint64_t *first,
+                      uint64_t *last)
+{
+    memset(out, 0, sizeof *out);
+    ps_stream_info info = {0};
+    ps_status s = ps_stream_info_get(b, stream, &info);
+    if (s)
+        return s;
+    uint64_t lo = info.state.first_seq, hi = info.state.last_seq;
+    ps_stream_info_clear(&info);
+    *first = *last = 0;
+    int64_t prev_ts = 0;
+    for (uint64_t seq = lo; seq && seq <= hi && !s && (!max_msgs || out->count < max_msgs); seq++) {
+        ps_stored_msg m = {0};
+        s = ps_msg_get(b, stream, seq, NULL, &m);
+        if (s == PS_ERR_MSG_NOT_FOUND) { /* deleted, or removed meanwhile */
+            s = PS_OK;
+            continue;
+        }
+        if (s)
+            break;
+        ps_headers *h = NULL;
+        const char *names[64], *values[64];
+        int nh = 0;
+        if (m.hdr && m.hdr_len && (s = ps_headers_decode(&h, m.hdr, m.hdr_len)) == PS_OK)
+            for (int i = 0; i < ps_headers_count(h) && nh < 64; i++, nh++) {
+                names[nh] = ps_headers_name_at(h, i);
+                values[nh] = ps_headers_value_at(h, i);
+            }
+        int64_t gap = out->count && m.timestamp_ns > prev_ts ? m.timestamp_ns - prev_ts : 0;
+        if (!s)
+            s = sim_workload_add(out, gap, m.subject, (uint32_t)m.len, nh, names, values);
+        prev_ts = m.timestamp_ns;
+        if (!*first)
+            *first = seq;
+        *last = seq;
+        ps_headers_free(h);
+        ps_stored_msg_clear(&m);
+    }
+    if (s)
+        sim_workload_free(out);
+    return s;
+}
+
+static const char usage[] =
+    "usage: jetsim capture STREAM [--url URL] [--out FILE] [--max N]\n"
+    "\n"
+    "Reads the stream's stored messages, first to last sequence, by direct\n"
+    "get (no consumer is created, nothing is acknowledged or removed), and\n"
+    "writes a workload file: per message its gap to the previous one (from\n"
+    "the stored timestamps), subject, payload size and headers, not the\n"
+    "payload. A scenario replays it with\n"
+    "    replay FILE [rate=N/s] [count=N] [transform=SRC=>DST] ...\n"
+    "on the model or on a real server (see sim/workload.h for the format).\n"
+    "\n"
+    "options:\n"
+    "  --url URL   the server (default $NATS_URL, else nats://127.0.0.1:4222)\n"
+    "  --out FILE  where to write (default: standard output)\n"
+    "  --max N     at most N messages (default: all)\n"
+    "  --help      show this help\n"
+    "\n"
+    "exit codes: 0 written, 2 bad usage, no server or no such stream\n";
+
+static int usage_error(const char *msg, const char *arg)
+{
+    fprintf(stderr, "jetsim capture: ");
+    fprintf(stderr, msg, arg);
+    fprintf(stderr, "\n\n%s", usage);
+    return 2;
+}
+
+int sim_capture_main(int argc, char **argv)
+{
+    const char *stream = NULL, *url = NULL, *path = NULL;
+    uint64_t max = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (!strcmp(a, "--url") || !strcmp(a, "--out") || !strcmp(a, "--max")) {
+            if (i + 1 >= argc)
+                return usage_error("option %s needs a value", a);
+            const char *v = argv[++i];
+            if (!strcmp(a, "--url"))
+                url = v;
+            else if (!strcmp(a, "--out"))
+                path = v;
+            else {
+                char *end = NULL;
+                errno = 0;
+                unsigned long long n = strtoull(v, &end, 10);
+                if (errno || !end || *end || v[0] < '0' || v[0] > '9' || n == 0)
+                    return usage_error("--max wants a positive number, not '%s'", v);
+                max = n;
+            }
+        } else if (a[0] == '-') {
+            return usage_error("unknown option '%s'", a);
+        } else if (stream) {
+            return usage_error("unexpected argument '%s'", a);
+        } else {
+            stream = a;
+        }
+    }
+    if (!stream)
+        return usage_error("%s", "no stream given");
+    if (!url)
+        url = getenv("NATS_URL") && *getenv("NATS_URL") ? getenv("NATS_URL") : "nats://127.0.0.1:4222";
+    const char *urls[] = {url};
+    ps_jetstream_options o = {.urls = urls, .urls_len = 1, .client_name = "jetsim-capture", .reconnect_attempts = 1};
+    ps_backend *b = NULL;
+    ps_status s = ps_jetstream_new(&b, &o);
+    if (s) {
+        fprintf(stderr, "jetsim capture: %s: %s\n", url, ps_last_error());
+        return 2;
+    }
+    sim_workload w;
+    uint64_t first = 0, last = 0;
+    s = sim_capture(b, stream, max, &w, &first, &last);
+    ps_backend_close(b);
+    if (s) {
+        fprintf(stderr, "jetsim capture: stream %s: %s\n", stream, ps_last_error());
+        return 2;
+    }
+    FILE *f = path ? fopen(path, "w") : stdout;
+    if (!f) {
+        sim_workload_free(&w);
+        fprintf(stderr, "jetsim capture: cannot write %s: %s\n", path, strerror(errno));
+        return 2;
+    }
+    char head[512], when[32];
+    time_t now = time(NULL);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    snprintf(head, sizeof head, "jetsim workload v1: captured from stream %s at %s on %s", stream, url, when);
+    s = sim_workload_write(&w, f, head);
+    double span = 0;
+    for (size_t i = 0; i < w.count; i++)
+        span += (double)w.msgs[i].gap_ns / 1e9;
+    if (path && fclose(f) != 0)
+        s = ps_error(PS_ERR_IO, 0, "cannot write %s", path);
+    if (!s)
+        fprintf(stderr, "captured %zu messages from %s (seq %" PRIu64 "..%" PRIu64 ") over %.3f s into %s\n", w.count,
+                stream, first, last, span, path ? path : "standard output");
+    else
+        fprintf(stderr, "jetsim capture: %s\n", ps_last_error());
+    sim_workload_free(&w);
+    return s ? 2 : 0;
+}
