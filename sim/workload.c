@@ -352,9 +352,10 @@ ps_status sim_workload_transform_check(const char *spec)
             if (!end || *end || k < 1 || k > stars)
                 return ps_error(PS_ERR_INVALID_ARG, 0, "transform '%s': %s names no '*' of SRC (it has %d)", spec,
                                 t[i], stars);
-        } else if (strcmp(t[i], "*") == 0 || (strcmp(t[i], ">") == 0 && (i != n - 1 || !src_tail))) {
-            return ps_error(PS_ERR_INVALID_ARG, 0, "transform '%s': DST may hold '>' only last, and only when "
-                            "SRC ends with '>'", spec);
+        } else if (strcmp(t[i], ">") == 0) {
+            if (i != n - 1 || !src_tail)
+                return ps_error(PS_ERR_INVALID_ARG, 0, "transform '%s': DST may hold '>' only last, and only "
+                                "when SRC ends with '>'", spec);
         } else if (strchr(t[i], '*') || strchr(t[i], '>')) {
             return ps_error(PS_ERR_INVALID_ARG, 0, "transform '%s': bad DST token '%s'", spec, t[i]);
         }
