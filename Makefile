@@ -239,6 +239,7 @@ fuzz: $(FUZZ_BIN)
 
 fuzz-run: $(FUZZ_BIN)
 	@mkdir -p build-fuzz/corpus-fuzz_scenario && cp sim/scenarios/*.scn build-fuzz/corpus-fuzz_scenario/
+	@mkdir -p build-fuzz/corpus-fuzz_workload && cp sim/scenarios/*.wl build-fuzz/corpus-fuzz_workload/
 	@for f in $(FUZZ_BIN); do mkdir -p build-fuzz/corpus-$$(basename $$f); \
 	  $$f -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$(basename $$f) || exit 1; done
 
