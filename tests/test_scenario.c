@@ -137,6 +137,9 @@ static const struct bad {
     {"at 1s delay connections for 1s\n", "t.scn:1:25: expected a positive duration"},
     {"at 1s cut wires for 1s\n", "t.scn:1:11: expected 'connections', got 'wires'"},
     {"stream X subjects=a replicas=7\n", "t.scn:1:30: expected an integer from 1 to 5, got '7'"},
+    {"replay\n", "t.scn:1:7: expected a workload file (from jetsim capture), got the end of the line"},
+    {"replay w.wl transform=a.*=>b.$2\n", "t.scn:1:23: expected a subject transform SRC=>DST"},
+    {"replay w.wl keys=x\n", "t.scn:1:18: expected an integer from 1 to"},
     {"at 1s slow worker 3 ha", "t.scn:1:21: expected handle=DURATION, got 'ha'"}, /* fuzz: read past a short word */
     {"expect nothing_bad\n", "t.scn:1:8: expected a check"},
     {"expect no_loss\nexpect dedup\n", "t.scn:2:1: only one expect statement"},
