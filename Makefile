@@ -167,7 +167,8 @@ test-cluster: $(JS_TEST_BIN)
 # Chaos against a real nats-server that jetsim spawns itself: the work
 # queue with kill -9 / SIGTERM restarts and lost acks (timed: it must stay
 # under 2 minutes), a 3-node cluster whose stream leader is killed and
-# restarted, a diff against the model of every fault-free scenario in
+# restarted, a memory-storage stream killed with kill -9 (the lost
+# messages must be reported as a finding), a diff against the model of every fault-free scenario in
 # sim/scenarios/, and the check that no server outlives jetsim (normal end, Ctrl-C,
 # SIGTERM, kill -9).
 CHAOS_SCENARIO ?= sim/scenarios/chaos_server_kill.scn
@@ -180,6 +181,10 @@ chaos: $(CLI)
 	if [ $$rc -eq 2 ] && ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then \
 	  echo "== chaos: SKIPPED (no nats-server)"; exit 0; fi; \
 	[ $$rc -eq 0 ] && [ $$took -le 120 ] || fail=1; \
+	echo "== jetsim run tests/scenarios/memory_stream_kill.scn --spawn (must fail no_loss with a FINDING)"; \
+	$(CLI) run tests/scenarios/memory_stream_kill.scn --spawn --seed 1 > $(BUILD)/chaos-finding.out 2>&1; rc=$$?; \
+	tail -n 1 $(BUILD)/chaos-finding.out; \
+	[ $$rc -eq 1 ] && grep -q 'FINDING: the server lost an acknowledged message' $(BUILD)/chaos-finding.out || fail=1; \
 	echo "== jetsim run sim/scenarios/cluster_leader_kill.scn --spawn cluster"; \
 	$(CLI) run sim/scenarios/cluster_leader_kill.scn --spawn cluster --seed 1 || fail=1; \
 	for s in sim/scenarios/*.scn; do \

@@ -27,27 +27,42 @@ static bool consumer_drained(engine *e, int ci)
     return true;
 }
 
-/* On a real server, whether the stream still holds a lost job's message:
- * if not, and no worker ever started it, the server lost a message it
- * had acknowledged, and the report says so. */
-static void server_evidence(engine *e, int ci, uint64_t job, int attempts, char *out, size_t cap)
+/* Whether the stream still holds an open job's message (1), no longer
+ * does (0), or cannot say (-1), with the evidence in words. A message
+ * gone before any worker started it was lost by the server (or by the
+ * stream's own limits, when it has any): the report says which, rather
+ * than calling it late. */
+static int stored_evidence(engine *e, int ci, uint64_t job, int attempts, char *out, size_t cap)
 {
     const char *stream = e->sc->consumers[ci].stream;
+    const sim_stream *st = NULL;
+    for (int i = 0; i < e->sc->nstreams; i++)
+        if (!strcmp(e->sc->streams[i].name, stream))
+            st = &e->sc->streams[i];
+    bool limits = st && (st->max_msgs || st->max_bytes || st->max_age_ns);
     uint64_t seq = e->pubseq[job];
     ps_stored_msg m = {0};
-    ps_status st = ps_msg_get(e->b, stream, seq, NULL, &m);
+    ps_status s = ps_msg_get(e->b, stream, seq, NULL, &m);
     ps_stored_msg_clear(&m);
-    if (st == PS_OK)
-        snprintf(out, cap, "; the server still stores it as %s seq %" PRIu64 " but never delivered it", stream,
-                 seq);
-    else if (st == PS_ERR_MSG_NOT_FOUND && attempts > 0)
-        snprintf(out, cap, "; %s seq %" PRIu64 " is gone from the server after %d attempt(s): removed by an ack "
-                 "without a completion", stream, seq, attempts);
-    else if (st == PS_ERR_MSG_NOT_FOUND)
-        snprintf(out, cap, "; %s seq %" PRIu64 " (its PubAck) is gone from the server: FINDING: the server lost "
-                 "an acknowledged message", stream, seq);
+    if (s == PS_OK) {
+        snprintf(out, cap, "; %s still stores it as seq %" PRIu64 "", stream, seq);
+        return 1;
+    }
+    if (s != PS_ERR_MSG_NOT_FOUND && s != PS_ERR_STREAM_NOT_FOUND) {
+        snprintf(out, cap, "; could not ask for %s seq %" PRIu64 ": %s", stream, seq, ps_last_error());
+        return -1;
+    }
+    const char *where = s == PS_ERR_STREAM_NOT_FOUND ? "the stream itself is gone" : "it is gone from the stream";
+    if (attempts > 0)
+        snprintf(out, cap, "; %s seq %" PRIu64 ": %s after %d attempt(s): removed by an ack without a completion",
+                 stream, seq, where, attempts);
+    else if (limits)
+        snprintf(out, cap, "; %s seq %" PRIu64 ": %s before any delivery: removed by the stream's limits", stream,
+                 seq, where);
     else
-        snprintf(out, cap, "; could not ask the server for %s seq %" PRIu64 ": %s", stream, seq, ps_last_error());
+        snprintf(out, cap, "; %s seq %" PRIu64 " (its PubAck): %s before any delivery: FINDING: the server lost "
+                 "an acknowledged message", stream, seq, where);
+    return 0;
 }
 
 static void first_bad(engine *e, uint64_t job, const char *why)
@@ -137,12 +152,17 @@ void eng_check(engine *e)
             r->jobs_failed += v.state == SIM_JOB_FAILED;
             const char *bad = NULL;
             char why[480];
-            if (x->no_loss && drained[ci] && e->acked[job] && v.state != SIM_JOB_DONE &&
-                v.state != SIM_JOB_FAILED && !e->rows[rid].settled) {
+            bool open = e->acked[job] && v.state != SIM_JOB_DONE && v.state != SIM_JOB_FAILED &&
+                        !e->rows[rid].settled;
+            char evidence[200] = "";
+            /* lost: open on a consumer with nothing left to deliver, or open
+             * and never started while the stream no longer holds it */
+            bool lost = x->no_loss && open &&
+                        (drained[ci] ? (stored_evidence(e, ci, job, v.attempts, evidence, sizeof evidence), true)
+                                     : v.attempts == 0 &&
+                                           stored_evidence(e, ci, job, 0, evidence, sizeof evidence) == 0);
+            if (lost) {
                 r->lost++;
-                char evidence[160] = "";
-                if (e->real)
-                    server_evidence(e, ci, job, v.attempts, evidence, sizeof evidence);
                 snprintf(why, sizeof why, "no_loss: job %" PRIu64 " (consumer %s) had its PubAck but was "
                          "never completed (state %d, %d attempts)%s", job, e->sc->consumers[ci].name,
                          (int)v.state, v.attempts, evidence);

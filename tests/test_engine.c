@@ -185,6 +185,21 @@ static void test_partitioned_worker_commits_but_its_acks_are_lost(void **state)
     assert_non_null(strstr(r.first_violation, "handler not idempotent"));
 }
 
+/* A memory-storage stream does not survive a crash (JETSTREAM.md §13):
+ * the jobs it had acknowledged are reported lost, with the evidence that
+ * the server (here the model) no longer holds them, not as merely late. */
+static void test_acknowledged_messages_lost_by_the_server_are_a_finding(void **state)
+{
+    (void)state;
+    if (sim_scenario_load(&sc, "tests/scenarios/memory_stream_kill.scn") != PS_OK)
+        fail_msg("%s", ps_last_error());
+    sim_result r;
+    assert_int_equal(sim_run(&sc, "", 1, ":memory:", NULL, &r), PS_OK);
+    assert_int_equal(r.verdict, SIM_SAFETY_VIOLATION);
+    assert_true(r.lost > 0);
+    assert_non_null(strstr(r.first_violation, "FINDING: the server lost an acknowledged message"));
+}
+
 int main(void)
 {
     find_scenarios();
@@ -195,6 +210,7 @@ int main(void)
         cmocka_unit_test(test_retry_outside_the_dedup_window_is_caught),
         cmocka_unit_test(test_parallel_workers_break_per_key_order),
         cmocka_unit_test(test_partitioned_worker_commits_but_its_acks_are_lost),
+        cmocka_unit_test(test_acknowledged_messages_lost_by_the_server_are_a_finding),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }
