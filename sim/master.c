@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define TRACE_ROWS 64 /* trace rows per INSERT */
+#define TRACE_ROWS 64 /* rows per INSERT */
 
 typedef struct trace_row {
     int64_t t_ns;

@@ -46,7 +46,7 @@ interrupt() { # SIG NAME EXPECTED_RC
   done
   sleep 0.5
   kill -"$1" "$pid"
-  wait "$pid"
+  wait "$pid" 2>/dev/null
   check "$2" "$3" "$?"
 }
 
