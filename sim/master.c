@@ -49,7 +49,7 @@ struct sim_master {
 static const char schema[] =
     "PRAGMA journal_mode=OFF;"
     "PRAGMA synchronous=OFF;"
-    "CREATE TABLE run(scenario TEXT NOT NULL, seed INTEGER NOT NULL);"
+    "CREATE TABLE run(scenario TEXT NOT NULL, seed INTEGER NOT NULL, backend TEXT NOT NULL DEFAULT 'memory');"
     "CREATE TABLE jobs(id INTEGER PRIMARY KEY, key INTEGER, state INTEGER NOT NULL,"
     " attempts INTEGER NOT NULL, completions INTEGER NOT NULL, version INTEGER NOT NULL,"
     " published_ns INTEGER, done_ns INTEGER);"
@@ -151,7 +151,7 @@ ps_status sim_master_open(sim_master **out, const char *path, const char *scenar
         s = exec(m, schema, path);
     sqlite3_stmt *run = NULL;
     if (!s)
-        s = prepare(m, "INSERT INTO run VALUES (?,?)", &run);
+        s = prepare(m, "INSERT INTO run(scenario, seed) VALUES (?,?)", &run);
     if (!s) {
         sqlite3_bind_text(run, 1, scenario_text ? scenario_text : "", -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(run, 2, (sqlite3_int64)seed);
@@ -356,6 +356,18 @@ ps_status sim_master_heartbeat(sim_master *m, int worker, int64_t t_ns, int64_t 
     sqlite3_bind_int64(m->heartbeat, 2, t_ns);
     sqlite3_bind_int64(m->heartbeat, 3, t_ns + lease_ns);
     return step(m, m->heartbeat, "heartbeat");
+}
+
+ps_status sim_master_set_backend(sim_master *m, const char *backend)
+{
+    sqlite3_stmt *st = NULL;
+    ps_status s = prepare(m, "UPDATE run SET backend = ?", &st);
+    if (!s) {
+        sqlite3_bind_text(st, 1, backend, -1, SQLITE_TRANSIENT);
+        s = step(m, st, "recording the backend");
+    }
+    sqlite3_finalize(st);
+    return s;
 }
 
 ps_status sim_master_trace(sim_master *m, int64_t t_ns, sim_trace_kind kind, uint64_t job_id, int worker,

@@ -54,6 +54,10 @@ typedef enum sim_trace_kind {
  * cannot open or write it. */
 ps_status sim_master_open(sim_master **out, const char *path, const char *scenario_text, uint64_t seed);
 
+/* Records where the run happened (the run table's backend column,
+ * "memory" until set), e.g. "jetstream nats://127.0.0.1:4222". */
+ps_status sim_master_set_backend(sim_master *m, const char *backend);
+
 /* Commits what is pending and closes; NULL is fine. */
 void sim_master_close(sim_master *m);
 

@@ -113,6 +113,14 @@ ps_status eng_real_setup(engine *e, const sim_target *t)
     ps_status s = ps_jetstream_new(&e->inner, &o);
     if (s)
         return s;
+    char where[160];
+    snprintf(where, sizeof where, "jetstream %s, time scale %g",
+             t->servers ? (sim_servers_count(t->servers) > 1 ? "3-node cluster spawned by jetsim"
+                                                             : "nats-server spawned by jetsim")
+                        : t->url,
+             e->scale);
+    if ((s = sim_master_set_backend(e->m, where)) != PS_OK)
+        return s;
     for (int i = 0; i < e->sc->nstreams; i++) {
         ps_stream_info info = {0};
         if (ps_stream_info_get(e->inner, e->sc->streams[i].name, &info) == PS_OK) {

@@ -245,7 +245,7 @@ int sim_report_replay(const char *db_path)
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "SELECT scenario, seed, (SELECT count(*) FROM trace) FROM run", -1, &st, NULL) !=
+        sqlite3_prepare_v2(db, "SELECT scenario, seed, (SELECT count(*) FROM trace), backend FROM run", -1, &st, NULL) !=
             SQLITE_OK ||
         sqlite3_step(st) != SQLITE_ROW) {
         fprintf(stderr, "jetsim replay: %s: not a jetsim run database (%s)\n", db_path, sqlite3_errmsg(db));
@@ -256,6 +256,8 @@ int sim_report_replay(const char *db_path)
     char *text = strdup((const char *)sqlite3_column_text(st, 0));
     uint64_t seed = (uint64_t)sqlite3_column_int64(st, 1);
     int64_t rows = sqlite3_column_int64(st, 2);
+    char backend[200];
+    snprintf(backend, sizeof backend, "%s", (const char *)sqlite3_column_text(st, 3));
     sqlite3_finalize(st);
     sqlite3_close(db);
     if (!text)
@@ -263,6 +265,9 @@ int sim_report_replay(const char *db_path)
     char name[512];
     snprintf(name, sizeof name, "%s(scenario)", db_path);
     printf("replaying %s: seed %" PRIu64 "\n", db_path, seed);
+    if (strcmp(backend, "memory") != 0)
+        printf("note: that run was on a real server (%s); its timing is not in the seed, so this replay on the "
+               "model is the same scenario and seed, not the same history\n", backend);
     sim_result r;
     int rc = run_text(name, text, seed, NULL, &r, true, false, NULL);
     free(text);
