@@ -82,6 +82,10 @@ typedef struct ps_worker_config {
     int nak_backoff_len;
     ps_worker_error_fn on_error;   /* NULL for none */
     void *user;                    /* passed to handler and on_error */
+    /* Fetch with no_wait (ps_fetch_request): an empty consumer answers at
+     * once (PS_ERR_NO_MESSAGES, a normal empty poll) instead of at an
+     * expiry. What a poll loop against a real server wants. */
+    bool fetch_no_wait;
 } ps_worker_config;
 
 /* Counters since ps_worker_new; all cumulative except in_flight. */

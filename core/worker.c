@@ -41,6 +41,7 @@ struct ps_worker {
     int batch;
     int max_in_flight;
     int64_t fetch_expires_ns;
+    bool fetch_no_wait;
     wk_batch *head, *tail; /* held batches, oldest first */
     wk_batch *spares;      /* cleared batches, linked through next */
     int nspares;
@@ -117,6 +118,7 @@ ps_status ps_worker_new(ps_worker **out, ps_backend *b, const ps_worker_config *
     w->batch = cfg->batch;
     w->max_in_flight = cfg->max_in_flight ? cfg->max_in_flight : cfg->batch;
     w->fetch_expires_ns = cfg->fetch_expires_ns;
+    w->fetch_no_wait = cfg->fetch_no_wait;
     *out = w;
     return PS_OK;
 }
@@ -399,7 +401,7 @@ ps_status ps_worker_poll(ps_worker *w, int *handled)
     wk_batch *bt = wk_batch_take(w);
     if (!bt)
         return ps_error(PS_ERR_NO_MEMORY, 0, "%s: out of memory", fn);
-    ps_fetch_request req = {.batch = n, .expires_ns = w->fetch_expires_ns};
+    ps_fetch_request req = {.batch = n, .expires_ns = w->fetch_expires_ns, .no_wait = w->fetch_no_wait};
     ps_status s = ps_fetch(w->consumer, &req, &bt->list);
     if (s == PS_OK && bt->list.count == 0) /* the contract says >= 1; be safe */
         s = PS_ERR_TIMEOUT;

@@ -106,13 +106,14 @@ static ps_status setup(engine *e, uint64_t seed, const sim_target *t)
     }
     for (int i = 0; i < sc->nconsumers && !s; i++) {
         const sim_consumer *c = &sc->consumers[i];
-        int64_t backoff[SIM_MAX_BACKOFF];
+        int64_t *backoff = e->backoff[i];
         for (int k = 0; k < c->nbackoff; k++)
             backoff[k] = eng_scaled(e, c->backoff_ns[k]);
-        ps_consumer_config cc = {.durable = c->name, .filter_subject = c->filter[0] ? c->filter : NULL,
-                                 .deliver_policy = c->deliver, .ack_wait_ns = eng_scaled(e, c->ack_wait_ns),
-                                 .max_deliver = c->max_deliver, .max_ack_pending = c->max_ack_pending,
-                                 .backoff_ns = c->nbackoff ? backoff : NULL, .backoff_len = c->nbackoff};
+        e->ccfg[i] = (ps_consumer_config){.durable = c->name, .filter_subject = c->filter[0] ? c->filter : NULL,
+                                          .deliver_policy = c->deliver, .ack_wait_ns = eng_scaled(e, c->ack_wait_ns),
+                                          .max_deliver = c->max_deliver, .max_ack_pending = c->max_ack_pending,
+                                          .backoff_ns = c->nbackoff ? backoff : NULL, .backoff_len = c->nbackoff};
+        const ps_consumer_config cc = e->ccfg[i];
         ps_consumer *h = NULL;
         s = ps_consumer_add(e->b, c->stream, &cc, &h);
         for (int k = 0; e->real && k < 20 && (s == PS_ERR_TIMEOUT || s == PS_ERR_UNAVAILABLE); k++)
@@ -134,6 +135,8 @@ static ps_status setup(engine *e, uint64_t seed, const sim_target *t)
                     w->ci = ci;
             w->rng = ps_rand_derive(seed, 1000 + (uint64_t)e->nw);
             s = ps_consumer_bind(e->b, w->g->stream, w->g->consumer, &w->c);
+            if (!s)
+                s = eng_workers_setup(e, w);
             if (!s)
                 s = sim_events_push(&e->q, e->base, EV_WORKER, e->nw, 0);
             e->nw++;
@@ -198,7 +201,7 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
         }
     }
     for (int i = 0; i < e.nw; i++) {
-        ps_msg_list_free(&e.w[i].batch);
+        eng_workers_free(&e.w[i]);
         ps_consumer_free(e.w[i].c);
     }
     free(e.w);

@@ -3,8 +3,8 @@
  * workers, the faults (through the fault shim) and the master database,
  * then the checkers.
  *
- * Publishers with rate, count, msg
- * ids and retries; workers with batches, handling times, failures, the
+ * Publishers (the ps_publisher layer) with rate, count, msg
+ * ids and retries; workers (the ps_worker layer) with batches, handling times, failures, the
  * commit/ack order and idempotency; the faults crash worker (for a while,
  * or between commit and ack), slow worker, partition worker (cut off from
  * the broker but not from the master), drop acks, lose pubacks,

@@ -18,6 +18,8 @@
 #include "ps_backend.h"
 #include "ps_clock.h"
 #include "ps_rand.h"
+#include "ps_publisher.h"
+#include "ps_worker.h"
 #include "servers.h"
 #include "workload.h"
 
@@ -33,15 +35,17 @@ enum { EV_PUBLISH, EV_WORKER, EV_COMMIT, EV_FAULT, EV_FAULT_END };
 typedef struct worker {
     const sim_workers *g;
     int ci;              /* consumer index */
-    ps_consumer *c;
+    ps_consumer *c;      /* for consumer info (the checkers) */
+    ps_worker *pw;       /* the application worker layer; NULL while crashed */
     ps_rand rng;
     int64_t crashed_until;
     int64_t partitioned_until; /* cut off from the broker, not from the master */
     uint32_t epoch;
     bool crash_after_commit;
     int64_t slow_until, slow_ns;
-    ps_msg_list batch;
-    int next;
+    ps_msg **held;       /* deferred by the layer, waiting their turn (a ring) */
+    int head, nheld, cap;
+    ps_msg *cur;         /* being handled */
     int64_t version;     /* of the job being handled */
 } worker;
 
@@ -49,6 +53,7 @@ typedef struct pubstate {
     const sim_publisher *p;
     int64_t sent;        /* jobs started */
     int64_t count;       /* jobs to publish (a replay: its workload's, or fewer) */
+    ps_publisher *pw;    /* the application publisher layer */
     ps_rand rng;
     /* a replay: the workload, its subjects after the transform, its other
      * headers, and when each message is due (from the start) */
@@ -97,6 +102,8 @@ typedef struct engine {
     size_t caphashes;
     uint64_t completions;   /* for row.done_order */
     int64_t broker_down_until; /* memory model of a paused server or a cut network */
+    ps_consumer_config ccfg[SIM_MAX_CONSUMERS]; /* as created (durations scaled) */
+    int64_t backoff[SIM_MAX_CONSUMERS][SIM_MAX_BACKOFF];
     /* a run on a real server (real.c) */
     bool real;
     double scale;           /* virtual seconds per real second */
@@ -118,7 +125,11 @@ ps_status eng_publishers_setup(engine *e, uint64_t seed);
 ps_status eng_on_publish(engine *e, int pi, uint64_t job);
 void eng_publishers_free(engine *e);
 
-/* workers.c: a worker's poll or next message; a handled message's end */
+/* workers.c: set-up and clean-up; a worker's poll or next message; a
+ * handled message's end; crash and partition */
+ps_status eng_workers_setup(engine *e, worker *w);
+void eng_workers_free(worker *w);
+void eng_partition(engine *e, worker *w, bool on);
 void eng_crash(engine *e, worker *w, int64_t until);
 void eng_on_worker(engine *e, int wi);
 void eng_on_commit(engine *e, int wi, uint64_t arg);

@@ -16,11 +16,13 @@ typedef struct shim {
     ps_rand rng;
     int bp[SIM_SHIM_KNOB_COUNT];
     sim_shim_stats stats;
+    bool unreachable; /* nothing reaches the broker */
 } shim;
 
 typedef struct shim_consumer {
     ps_consumer base; /* first; stream and name point into inner's */
     ps_consumer *inner;
+    bool cut;         /* this handle's process is cut off from the broker */
 } shim_consumer;
 
 static const ps_backend_ops shim_ops;
@@ -92,6 +94,8 @@ static ps_status sh_restart(ps_backend *b, ps_restart_kind kind)
 static ps_status sh_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
 {
     shim *s = as_shim(b);
+    if (s->unreachable)
+        return ps_error(PS_ERR_TIMEOUT, 0, "publish %s: no answer (broker unreachable, injected)", m->subject);
     ps_pub_ack ack = {0};
     ps_status st = s->inner->ops->publish(s->inner, m, &ack);
     if (st == PS_OK && draw(s, SIM_SHIM_DUP_PUBLISH)) {
@@ -153,8 +157,15 @@ static void sh_consumer_free(ps_consumer *c)
     free(sc);
 }
 
+static bool cut_off(const shim_consumer *sc)
+{
+    return sc->cut || as_shim(sc->base.backend)->unreachable;
+}
+
 static ps_status sh_fetch(ps_consumer *c, const ps_fetch_request *req, ps_msg_list *out)
 {
+    if (cut_off((shim_consumer *)c))
+        return ps_error(PS_ERR_TIMEOUT, 0, "fetch: no answer (cut off from the broker, injected)");
     ps_consumer *in = ((shim_consumer *)c)->inner;
     ps_status st = in->backend->ops->fetch(in, req, out);
     for (int i = 0; st == PS_OK && i < out->count; i++)
@@ -166,6 +177,8 @@ static ps_status sh_ack(ps_msg *m, ps_ack_kind kind, int64_t nak_delay_ns)
 {
     shim_consumer *sc = (shim_consumer *)m->consumer_;
     shim *s = as_shim(sc->base.backend);
+    if (cut_off(sc))
+        return ps_error(PS_ERR_TIMEOUT, 0, "ack: no answer (cut off from the broker, injected)");
     if (kind == PS_ACK && draw(s, SIM_SHIM_DROP_ACK))
         return PS_OK; /* lost on the way: the client believes it acked */
     if (kind == PS_ACK && draw(s, SIM_SHIM_NAK_STORM))
@@ -247,5 +260,21 @@ ps_status sim_shim_stats_get(ps_backend *b, sim_shim_stats *out)
     if (!b || b->ops != &shim_ops || !out)
         return ps_error(PS_ERR_INVALID_ARG, 0, "sim_shim_stats_get: not a fault shim");
     *out = as_shim(b)->stats;
+    return PS_OK;
+}
+
+ps_status sim_shim_set_unreachable(ps_backend *b, bool unreachable)
+{
+    if (!b || b->ops != &shim_ops)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_shim_set_unreachable: not a fault shim");
+    as_shim(b)->unreachable = unreachable;
+    return PS_OK;
+}
+
+ps_status sim_shim_cut_consumer(ps_consumer *c, bool cut)
+{
+    if (!c || !c->backend || c->backend->ops != &shim_ops)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_shim_cut_consumer: not a handle of a fault shim");
+    ((shim_consumer *)c)->cut = cut;
     return PS_OK;
 }

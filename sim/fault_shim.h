@@ -18,12 +18,19 @@
  * Consumer handles are wrapped too, so that acks of fetched messages come
  * back through the shim. Everything else passes straight through.
  *
- * Not: worker crashes, slow handlers or partitions (the simulator's
- * workers do those), nor database faults (sim/master.h).
+ * Cut-offs, set by the simulator for as long as they last: the whole
+ * broker unreachable (sim_shim_set_unreachable: publishes, fetches and
+ * acks time out, nothing is stored) or one consumer handle's process cut
+ * off from it (sim_shim_cut_consumer: a partitioned or crashed worker's
+ * fetches and acks time out).
+ *
+ * Not: slow handlers (the simulator's workers), nor database faults
+ * (sim/master.h).
  */
 #ifndef SIM_FAULT_SHIM_H
 #define SIM_FAULT_SHIM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ps_backend.h"
@@ -50,6 +57,12 @@ ps_status sim_shim_new(ps_backend **out, ps_backend *inner, uint64_t seed);
 
 /* Sets a fault's probability, 0 to 10000 basis points (0: off). */
 ps_status sim_shim_set(ps_backend *shim, sim_shim_knob knob, int bp);
+
+/* The broker unreachable (true) or back (false). */
+ps_status sim_shim_set_unreachable(ps_backend *shim, bool unreachable);
+
+/* One consumer handle (from this shim) cut off from the broker, or back. */
+ps_status sim_shim_cut_consumer(ps_consumer *c, bool cut);
 
 /* The injected-fault counters; PS_ERR_INVALID_ARG for a backend that is
  * not a shim. */

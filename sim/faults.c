@@ -35,8 +35,10 @@ void eng_on_fault(engine *e, int fi, bool end)
             eng_crash(e, w, now + (f->duration_ns ? f->duration_ns : PS_NS_PER_SEC));
         break;
     case SIM_FAULT_PARTITION_WORKER: /* the worker goes on; the broker does not hear it */
-        if (w)
-            w->partitioned_until = now + (f->duration_ns ? f->duration_ns : PS_NS_PER_SEC);
+        if (w) {
+            w->partitioned_until = end ? 0 : now + (f->duration_ns ? f->duration_ns : PS_NS_PER_SEC);
+            eng_partition(e, w, !end);
+        }
         break;
     case SIM_FAULT_CRASH_AFTER_COMMIT:
         if (w)
@@ -55,8 +57,10 @@ void eng_on_fault(engine *e, int fi, bool end)
     case SIM_FAULT_PAUSE_SERVER:
     case SIM_FAULT_CUT_CONNECTIONS:
     case SIM_FAULT_DROP_CONNECTIONS:
-        if (!eng_real_fault_is_threaded(e, f)) /* the model: nothing reaches the broker until the end */
+        if (!eng_real_fault_is_threaded(e, f)) { /* the model: nothing reaches the broker until the end */
             e->broker_down_until = end ? 0 : now + f->duration_ns;
+            sim_shim_set_unreachable(e->b, !end);
+        }
         break;
     case SIM_FAULT_DELAY_CONNECTIONS:
         break; /* real.c's thread; the model has no network: latency changes nothing it can see */
@@ -69,7 +73,7 @@ void eng_on_fault(engine *e, int fi, bool end)
         sim_shim_set(e->b, knob_of[f->kind], end ? 0 : f->bp);
         break;
     }
-    if (!end && f->duration_ns && f->kind != SIM_FAULT_CRASH_WORKER && f->kind != SIM_FAULT_PARTITION_WORKER)
+    if (!end && f->duration_ns && f->kind != SIM_FAULT_CRASH_WORKER)
         sim_events_push(&e->q, now + f->duration_ns, EV_FAULT_END, fi, 0);
     int64_t quiet = now + f->duration_ns;
     if (quiet > e->quiet_after)

@@ -88,7 +88,10 @@ ps_status eng_publishers_setup(engine *e, uint64_t seed)
         ps->p = &e->sc->publishers[i];
         ps->count = ps->p->count;
         ps->rng = ps_rand_derive(seed, 100 + (uint64_t)i);
-        if (ps->p->workload[0])
+        /* retries are spread over virtual time here, not in the layer */
+        ps_publisher_config pc = {.max_retries = 0, .clock = e->clock};
+        s = ps_publisher_new(&ps->pw, e->b, &pc);
+        if (!s && ps->p->workload[0])
             s = load_replay(e, ps);
         if (!s)
             s = sim_events_push(&e->q, e->base, EV_PUBLISH, i, 0);
@@ -108,6 +111,7 @@ void eng_publishers_free(engine *e)
         free(ps->headers);
         free(ps->at_ns);
         sim_workload_free(&ps->wl);
+        ps_publisher_free(ps->pw);
     }
     free(e->payload);
     free(e->msgidx);
@@ -215,9 +219,7 @@ ps_status eng_on_publish(engine *e, int pi, uint64_t job)
     }
     e->tries[job]++;
     ps_pub_ack ack;
-    /* an unreachable broker (the model's paused server or cut network):
-     * the publish times out and nothing is stored */
-    ps_status st = eng_broker_down(e) ? PS_ERR_TIMEOUT : ps_publish(e->b, &m, &ack);
+    ps_status st = ps_publisher_publish(ps->pw, &m, &ack); /* the application's publisher layer */
     if (st == PS_OK) {
         e->pubseq[job] = ack.seq;
         if (!e->acked[job]) {

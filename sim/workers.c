@@ -1,11 +1,19 @@
-/* workers.c — the simulated workers, built on the contract as application
- * code would be: fetch a batch, handle each message for a drawn time,
- * write the result to the master (version-checked) and ack, in the order
- * the scenario says; nak on a handler failure or a refused write, term at
- * MaxDeliver. A crash abandons the batch (redelivery after AckWait). A
- * partitioned worker still reaches the master but not the broker: it
- * handles and commits what it holds, its acks are lost, and it fetches
- * nothing until the partition heals.
+/* workers.c — the simulated workers, built on the worker layer application
+ * code uses (core/ps_worker.h): a ps_worker fetches a batch and hands each
+ * message to this file's handler, which defers it (PS_HANDLE_DEFER, the
+ * layer's asynchronous handler); the simulated worker then handles them one
+ * after another, each for a drawn time, writes the result to the master
+ * (version-checked) and completes it with ps_worker_complete: ack, retry
+ * (nak) on a handler failure or a refused write, term at MaxDeliver. No
+ * simulation-only fetch or ack logic: the faults come from outside, as
+ * they would to an application.
+ *
+ * A crash: the worker's process is gone. Its consumer handle is cut off in
+ * the fault shim (so the naks of the layer's stop never arrive), the
+ * ps_worker is freed, and the messages it held come back after AckWait; a
+ * new ps_worker starts when the crash is over. A partition: the handle is
+ * cut off for the duration, the worker still reaches the master, so it
+ * handles and commits what it holds, but its acks and fetches time out.
  *
  * Not: the faults that make them crash (faults.c).
  */
@@ -15,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault_shim.h"
+
 /* ---- workers ------------------------------------------------------------------------- */
 
 static uint64_t job_of(const ps_msg *m)
@@ -22,13 +32,59 @@ static uint64_t job_of(const ps_msg *m)
     return strtoull((const char *)m->data, NULL, 10);
 }
 
+/* The layer's handler: keep the message; the worker handles it in turn. */
+static ps_handle_result defer(void *user, ps_msg *m)
+{
+    worker *w = user;
+    w->held[(w->head + w->nheld++) % w->cap] = m;
+    return PS_HANDLE_DEFER;
+}
+
+static ps_status start(engine *e, worker *w)
+{
+    ps_worker_config cfg = {.stream = w->g->stream, .consumer = e->ccfg[w->ci], .batch = (int)w->g->batch,
+                            .max_in_flight = (int)w->g->batch, .handler = defer, .user = w,
+                            .fetch_no_wait = e->real};
+    ps_status s = ps_worker_new(&w->pw, e->b, &cfg);
+    if (s == PS_OK && ps_clock_now(e->clock) < w->partitioned_until)
+        sim_shim_cut_consumer(ps_worker_consumer(w->pw), true);
+    return s;
+}
+
+ps_status eng_workers_setup(engine *e, worker *w)
+{
+    w->cap = (int)w->g->batch;
+    w->held = calloc((size_t)w->cap, sizeof *w->held);
+    return w->held ? start(e, w) : ps_error(PS_ERR_NO_MEMORY, 0, "engine: out of memory");
+}
+
+void eng_workers_free(worker *w)
+{
+    ps_worker_free(w->pw);
+    w->pw = NULL;
+    free(w->held);
+}
+
 void eng_crash(engine *e, worker *w, int64_t until)
 {
     w->crashed_until = until;
     w->epoch++;
-    ps_msg_list_clear(&w->batch); /* in flight: never acked, redelivered after AckWait */
-    w->next = 0;
+    if (w->pw) { /* the process dies: nothing it sends on the way out arrives */
+        sim_shim_cut_consumer(ps_worker_consumer(w->pw), true);
+        ps_worker_free(w->pw);
+        w->pw = NULL;
+    }
+    w->nheld = 0;
+    w->head = 0;
+    w->cur = NULL;
     eng_trace(e, SIM_TR_FAULT, 0, (int)(w - e->w) + 1, SIM_FAULT_CRASH_WORKER);
+}
+
+void eng_partition(engine *e, worker *w, bool on)
+{
+    (void)e;
+    if (w->pw)
+        sim_shim_cut_consumer(ps_worker_consumer(w->pw), on);
 }
 
 void eng_on_worker(engine *e, int wi)
@@ -39,26 +95,22 @@ void eng_on_worker(engine *e, int wi)
         sim_events_push(&e->q, w->crashed_until, EV_WORKER, wi, 0);
         return;
     }
-    if (w->next >= w->batch.count && now < w->partitioned_until) {
-        sim_events_push(&e->q, w->partitioned_until, EV_WORKER, wi, 0); /* fetches fail until then */
+    if (!w->pw && start(e, w) != PS_OK) { /* restarted after a crash */
+        sim_events_push(&e->q, now + POLL_NS, EV_WORKER, wi, 0);
         return;
     }
-    if (w->next >= w->batch.count && eng_broker_down(e)) {
-        sim_events_push(&e->q, e->broker_down_until, EV_WORKER, wi, 0);
-        return;
-    }
-    if (w->next >= w->batch.count) {
-        ps_msg_list_clear(&w->batch);
-        w->next = 0;
-        /* on a real server, ask for no_wait outright: an empty poll is
-         * answered at once instead of holding the loop until an expiry */
-        ps_fetch_request req = {.batch = (int)w->g->batch, .expires_ns = 0, .no_wait = e->real};
-        if (ps_fetch(w->c, &req, &w->batch) != PS_OK || w->batch.count == 0) {
+    if (w->cur)
+        return; /* busy: its commit event comes */
+    if (w->nheld == 0) {
+        int handled = 0;
+        if (ps_worker_poll(w->pw, &handled) != PS_OK || handled == 0) {
             sim_events_push(&e->q, now + POLL_NS, EV_WORKER, wi, 0);
             return;
         }
     }
-    ps_msg *m = w->batch.msgs[w->next];
+    ps_msg *m = w->cur = w->held[w->head];
+    w->head = (w->head + 1) % w->cap;
+    w->nheld--;
     uint64_t r = eng_row_of(e, job_of(m), w->ci);
     eng_trace(e, SIM_TR_DELIVER, r, wi + 1, (int64_t)m->meta.num_delivered);
     if (m->meta.num_delivered == 1 && e->rows[r].first_deliveries < 255)
@@ -67,20 +119,21 @@ void eng_on_worker(engine *e, int wi)
         w->version = -1;
     int64_t handle = now < w->slow_until ? w->slow_ns
                                          : ps_rand_range(&w->rng, w->g->handle_min_ns, w->g->handle_max_ns);
-    sim_events_push(&e->q, now + handle, EV_COMMIT, wi, ((uint64_t)w->epoch << 32) | (uint32_t)w->next);
+    sim_events_push(&e->q, now + handle, EV_COMMIT, wi, (uint64_t)w->epoch);
 }
 
-/* Acks, naks or terms the message, unless the worker is cut off from the
- * broker: then it is lost on the way (redelivery after AckWait). */
+/* Completes the message through the layer: ack, nak (retry) or term. Cut
+ * off from the broker, it is lost on the way (the trace says unsent); the
+ * message comes back after AckWait. */
 static void reply(engine *e, worker *w, int wi, ps_msg *m, uint64_t r, ps_ack_kind kind, int64_t arg)
 {
     static const sim_trace_kind tr[] = {[PS_ACK] = SIM_TR_ACK, [PS_NAK] = SIM_TR_NAK, [PS_TERM] = SIM_TR_TERM};
-    if (ps_clock_now(e->clock) < w->partitioned_until || eng_broker_down(e)) {
-        eng_trace(e, SIM_TR_UNSENT, r, wi + 1, kind);
-        return;
-    }
-    ps_ack(m, kind, 0);
-    eng_trace(e, tr[kind], r, wi + 1, arg);
+    static const ps_handle_result res[] = {[PS_ACK] = PS_HANDLE_ACK, [PS_NAK] = PS_HANDLE_RETRY,
+                                           [PS_TERM] = PS_HANDLE_TERM};
+    bool cut = ps_clock_now(e->clock) < w->partitioned_until || eng_broker_down(e);
+    ps_worker_complete(w->pw, m, res[kind]); /* m is the layer's again */
+    w->cur = NULL;
+    eng_trace(e, cut ? SIM_TR_UNSENT : tr[kind], r, wi + 1, cut ? kind : arg);
 }
 
 /* The handler's write to the master; false when the database refused it. */
@@ -112,14 +165,12 @@ static bool commit(engine *e, worker *w, int wi, uint64_t r)
 void eng_on_commit(engine *e, int wi, uint64_t arg)
 {
     worker *w = &e->w[wi];
-    if ((uint32_t)(arg >> 32) != w->epoch)
+    if ((uint32_t)arg != w->epoch || !w->cur)
         return; /* the worker crashed meanwhile */
-    int idx = (int)(uint32_t)arg;
-    ps_msg *m = w->batch.msgs[idx];
+    ps_msg *m = w->cur;
     uint64_t r = eng_row_of(e, job_of(m), w->ci);
     const sim_consumer *c = &e->sc->consumers[w->ci];
     int64_t now = ps_clock_now(e->clock);
-    w->next = idx + 1;
     if (w->g->fail_bp && ps_rand_below(&w->rng, 10000) < (uint64_t)w->g->fail_bp) {
         if (c->max_deliver > 0 && (int64_t)m->meta.num_delivered >= c->max_deliver) {
             sim_master_job_fail(e->m, r, now);

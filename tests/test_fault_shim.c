@@ -168,6 +168,55 @@ static void test_same_seed_same_faults(void **state)
     assert_non_null(strchr(pattern[0], '.'));
 }
 
+/* An unreachable broker: publishes time out and store nothing, fetches
+ * and acks time out; when it is back, the unacked job comes back after
+ * AckWait. */
+static void test_unreachable_broker_stores_nothing_and_answers_nothing(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(ps_publish_data(f->b, "j.a", "x", 1, NULL, NULL), PS_OK);
+    ps_msg_list l = {0};
+    assert_int_equal(ps_fetch_batch(f->c, 1, 0, &l), PS_OK);
+    assert_int_equal(sim_shim_set_unreachable(f->b, true), PS_OK);
+    assert_int_equal(ps_publish_data(f->b, "j.b", "y", 1, NULL, NULL), PS_ERR_TIMEOUT);
+    assert_int_equal(ps_ack(l.msgs[0], PS_ACK, 0), PS_ERR_TIMEOUT);
+    ps_msg_list l2 = {0};
+    assert_int_equal(ps_fetch_batch(f->c, 1, 0, &l2), PS_ERR_TIMEOUT);
+    assert_int_equal(sim_shim_set_unreachable(f->b, false), PS_OK);
+    assert_int_equal(stored(f), 1); /* j.b never arrived; j.a was never acked */
+    advance(f, 2 * PS_NS_PER_SEC);
+    assert_int_equal(ps_fetch_batch(f->c, 1, 0, &l2), PS_OK);
+    assert_int_equal(l2.msgs[0]->meta.num_delivered, 2);
+    ps_msg_list_free(&l);
+    ps_msg_list_free(&l2);
+}
+
+/* One handle cut off (a partitioned or crashed worker) while another
+ * handle of the same consumer works on. */
+static void test_a_cut_consumer_handle_reaches_nothing_others_do(void **state)
+{
+    fx *f = *state;
+    ps_consumer *other = NULL;
+    assert_int_equal(ps_consumer_bind(f->b, "J", "W", &other), PS_OK);
+    ps_publish_data(f->b, "j.a", "x", 1, NULL, NULL);
+    ps_publish_data(f->b, "j.b", "y", 1, NULL, NULL);
+    ps_msg_list l = {0}, l2 = {0};
+    assert_int_equal(ps_fetch_batch(f->c, 1, 0, &l), PS_OK);
+    assert_int_equal(sim_shim_cut_consumer(f->c, true), PS_OK);
+    assert_int_equal(ps_ack(l.msgs[0], PS_ACK, 0), PS_ERR_TIMEOUT);
+    assert_int_equal(ps_fetch_batch(f->c, 1, 0, &l2), PS_ERR_TIMEOUT);
+    assert_int_equal(ps_fetch_batch(other, 1, 0, &l2), PS_OK);
+    assert_int_equal(ps_ack(l2.msgs[0], PS_ACK, 0), PS_OK);
+    assert_int_equal(stored(f), 1);
+    assert_int_equal(sim_shim_cut_consumer(f->c, false), PS_OK);
+    assert_int_equal(ps_ack(l.msgs[0], PS_ACK, 0), PS_OK);
+    assert_int_equal(stored(f), 0);
+    assert_int_equal(sim_shim_cut_consumer(NULL, true), PS_ERR_INVALID_ARG);
+    ps_msg_list_free(&l);
+    ps_msg_list_free(&l2);
+    ps_consumer_free(other);
+}
+
 static void test_knob_out_of_range_is_refused(void **state)
 {
     fx *f = *state;
@@ -187,6 +236,8 @@ int main(void)
         T(test_nak_storm_turns_acks_into_naks),
         T(test_term_storm_turns_acks_into_terms),
         T(test_same_seed_same_faults),
+        T(test_unreachable_broker_stores_nothing_and_answers_nothing),
+        T(test_a_cut_consumer_handle_reaches_nothing_others_do),
         T(test_knob_out_of_range_is_refused),
     };
     return cmocka_run_group_tests_name("fault shim", tests, NULL, NULL);
