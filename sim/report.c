@@ -57,8 +57,8 @@ static int target_open(const sim_where *w, sim_target *t)
     t->jetstream = true;
     t->url = w->url;
     t->time_scale = w->time_scale >= 1 ? w->time_scale : 1;
+    sim_servers_trap_signals(); /* a Ctrl-C ends the run cleanly: servers stopped, or the run's streams deleted */
     if (w->spawn) {
-        sim_servers_trap_signals();
         ps_status s = sim_servers_start(&t->servers, w->spawn, stdout);
         if (s) {
             fprintf(stderr, "jetsim: cannot start nats-server: %s\n", ps_last_error());
@@ -105,7 +105,7 @@ static int run_text(const char *name, const char *text, uint64_t seed, const cha
     ps_status s = record ? sim_run_recorded(&sc, text, seed, db_path ? db_path : ":memory:", stdout, r)
                          : sim_run_on(&sc, text, seed, db_path ? db_path : ":memory:", stdout, t, r);
     if (s != PS_OK && sim_servers_interrupted()) {
-        fprintf(stderr, "jetsim: interrupted: servers stopped\n");
+        fprintf(stderr, "jetsim: interrupted: the run stopped (spawned servers stopped, a --url run's streams deleted)\n");
         return SIM_EXIT_INTERRUPTED;
     }
     if (s != PS_OK) {
