@@ -46,6 +46,9 @@ static ps_status start(engine *e, worker *w)
                             .max_in_flight = (int)w->g->batch, .handler = defer, .user = w,
                             .fetch_no_wait = e->real};
     ps_status s = ps_worker_new(&w->pw, e->b, &cfg);
+    /* it adds the consumer again (idempotent); a cluster may be slow to answer */
+    for (int k = 0; e->real && k < 20 && (s == PS_ERR_TIMEOUT || s == PS_ERR_UNAVAILABLE); k++)
+        s = ps_worker_new(&w->pw, e->b, &cfg);
     if (s == PS_OK && ps_clock_now(e->clock) < w->partitioned_until)
         sim_shim_cut_consumer(ps_worker_consumer(w->pw), true);
     return s;

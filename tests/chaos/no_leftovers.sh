@@ -45,7 +45,13 @@ interrupt() { # SIG NAME EXPECTED_RC
     sleep 0.05
   done
   sleep 0.5
-  kill -"$1" "$pid"
+  if ! kill -"$1" "$pid" 2>/dev/null; then
+    wait "$pid"
+    echo "no_leftovers: $2: jetsim ended (exit $?) before the signal; its output:"
+    tail -n 20 "$TMPDIR/out"
+    check "$2" "$3" "ended early"
+    return
+  fi
   wait "$pid" 2>/dev/null
   check "$2" "$3" "$?"
 }
