@@ -1,4 +1,7 @@
-/* capture.c — `jetsim capture` (capture.h). */
+/* capture.c — `jetsim capture` (capture.h).
+ *
+ * Not: the workload file format (workload.c).
+ */
 #include "capture.h"
 
 #include <errno.h>
@@ -10,19 +13,45 @@
 #include "ps_jetstream.h"
 #include "ps_msg.h"
 
+/* Appends stored message m to out, its headers decoded, gap_ns after the
+ * previous one kept. */
+static ps_status capture_one(sim_workload *out, const char *stream, const ps_stored_msg *m, int64_t gap_ns)
+{
+    ps_headers *h = NULL;
+    ps_status s = m->hdr && m->hdr_len ? ps_headers_decode(&h, m->hdr, m->hdr_len) : PS_OK;
+    if (s)
+        return ps_error(s, 0, "stream %s seq %" PRIu64 ": %s", stream, m->seq, ps_last_error());
+    int nh = ps_headers_count(h);
+    const char **names = calloc((size_t)nh + 1, sizeof *names), **values = calloc((size_t)nh + 1, sizeof *values);
+    if (!names || !values)
+        s = ps_error(PS_ERR_NO_MEMORY, 0, "capture: out of memory");
+    for (int i = 0; !s && i < nh; i++) {
+        names[i] = ps_headers_name_at(h, i);
+        values[i] = ps_headers_value_at(h, i);
+    }
+    if (!s)
+        s = sim_workload_add(out, gap_ns, m->subject, (uint32_t)m->len, nh, names, values);
+    free(names);
+    free(values);
+    ps_headers_free(h);
+    return s;
+}
+
 ps_status sim_capture(ps_backend *b, const char *stream, uint64_t max_msgs, sim_workload *out, uint64_t *first,
                       uint64_t *last)
 {
-    memset(out, 0, sizeof *out);
+    if (!b || !stream || !out || !first || !last)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_capture: NULL argument");
+    sim_workload w = {0};
     ps_stream_info info = {0};
     ps_status s = ps_stream_info_get(b, stream, &info);
     if (s)
         return s;
     uint64_t lo = info.state.first_seq, hi = info.state.last_seq;
     ps_stream_info_clear(&info);
-    *first = *last = 0;
+    uint64_t first_seq = 0, last_seq = 0;
     int64_t prev_ts = 0;
-    for (uint64_t seq = lo; seq && seq <= hi && !s && (!max_msgs || out->count < max_msgs); seq++) {
+    for (uint64_t seq = lo; seq && seq <= hi && !s && (!max_msgs || w.count < max_msgs); seq++) {
         ps_stored_msg m = {0};
         s = ps_msg_get(b, stream, seq, NULL, &m);
         if (s == PS_ERR_MSG_NOT_FOUND) { /* deleted, or removed meanwhile */
@@ -31,27 +60,22 @@ ps_status sim_capture(ps_backend *b, const char *stream, uint64_t max_msgs, sim_
         }
         if (s)
             break;
-        ps_headers *h = NULL;
-        const char *names[64], *values[64];
-        int nh = 0;
-        if (m.hdr && m.hdr_len && (s = ps_headers_decode(&h, m.hdr, m.hdr_len)) == PS_OK)
-            for (int i = 0; i < ps_headers_count(h) && nh < 64; i++, nh++) {
-                names[nh] = ps_headers_name_at(h, i);
-                values[nh] = ps_headers_value_at(h, i);
-            }
-        int64_t gap = out->count && m.timestamp_ns > prev_ts ? m.timestamp_ns - prev_ts : 0;
-        if (!s)
-            s = sim_workload_add(out, gap, m.subject, (uint32_t)m.len, nh, names, values);
+        /* the gap is to the previous message kept; a clock step back is 0 */
+        int64_t gap = w.count && m.timestamp_ns > prev_ts ? m.timestamp_ns - prev_ts : 0;
+        s = capture_one(&w, stream, &m, gap);
         prev_ts = m.timestamp_ns;
-        if (!*first)
-            *first = seq;
-        *last = seq;
-        ps_headers_free(h);
+        first_seq = first_seq ? first_seq : seq;
+        last_seq = seq;
         ps_stored_msg_clear(&m);
     }
-    if (s)
-        sim_workload_free(out);
-    return s;
+    if (s) {
+        sim_workload_free(&w);
+        return s;
+    }
+    *out = w;
+    *first = first_seq;
+    *last = last_seq;
+    return PS_OK;
 }
 
 static const char usage[] =

@@ -16,8 +16,13 @@
 #include "workload.h"
 
 /* Reads up to max_msgs (0: all) of `stream`'s messages, first to last
- * sequence, skipping deleted ones, into *out (free with
- * sim_workload_free). *first and *last get the sequences read. */
+ * sequence, skipping deleted ones (PS_ERR_MSG_NOT_FOUND from ps_msg_get),
+ * into *out (free with sim_workload_free); each gap is to the previous
+ * message kept, 0 where the stored time steps back. *first and *last get
+ * the sequences read (0 for an empty stream). The out-parameters are
+ * written only on success. Errors: ps_stream_info_get's and ps_msg_get's
+ * (PS_ERR_STREAM_NOT_FOUND, PS_ERR_IO...), PS_ERR_INVALID_ARG for a
+ * header block that does not parse, naming the sequence. */
 ps_status sim_capture(ps_backend *b, const char *stream, uint64_t max_msgs, sim_workload *out, uint64_t *first,
                       uint64_t *last);
 
