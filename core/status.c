@@ -57,9 +57,11 @@ ps_status ps_error_v(ps_status s, int js_code, const char *fmt, va_list ap)
     last.status = s;
     last.js_code = js_code;
     last.native_code = 0;
-    if (fmt)
-        vsnprintf(last.msg, sizeof last.msg, fmt, ap);
-    else
+    if (fmt) { /* through a copy: a caller may pass ps_last_error() itself as an argument */
+        char buf[sizeof last.msg];
+        vsnprintf(buf, sizeof buf, fmt, ap);
+        memcpy(last.msg, buf, sizeof buf);
+    } else
         snprintf(last.msg, sizeof last.msg, "%s", ps_status_text(s));
     return s;
 }

@@ -41,6 +41,17 @@ static void test_status_every_value_has_distinct_name_and_text(void **state)
     }
 }
 
+/* Wrapping the last error in a new one, with ps_last_error() among the
+ * arguments, keeps the old text intact (the buffer is not both source and
+ * destination of the formatting). */
+static void test_error_may_quote_the_last_error(void **state)
+{
+    (void)state;
+    ps_error(PS_ERR_INVALID_ARG, 0, "w.wl:2:3: expected a subject");
+    ps_error(PS_ERR_INVALID_ARG, 0, "line %d: %s", 7, ps_last_error());
+    assert_string_equal(ps_last_error(), "line 7: w.wl:2:3: expected a subject");
+}
+
 static void test_status_unknown_values_have_fallbacks(void **state)
 {
     (void)state;
@@ -147,6 +158,7 @@ int main(void)
         cmocka_unit_test(test_status_names_come_from_the_list),
         cmocka_unit_test(test_status_every_value_has_distinct_name_and_text),
         cmocka_unit_test(test_status_unknown_values_have_fallbacks),
+        cmocka_unit_test(test_error_may_quote_the_last_error),
         cmocka_unit_test(test_error_records_status_code_and_message),
         cmocka_unit_test(test_error_null_format_records_status_text),
         cmocka_unit_test(test_error_native_code_set_after_and_reset_by_next_error),
