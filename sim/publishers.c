@@ -30,8 +30,9 @@ static ps_status load_replay(engine *e, pubstate *ps)
 {
     const sim_publisher *p = ps->p;
     ps_status s = sim_workload_load(&ps->wl, p->workload);
-    if (s)
-        return ps_error(s, 0, "line %d: %s", p->pos.line, ps_last_error());
+    if (s) /* bad input, whether the file is missing or malformed */
+        return ps_error(s == PS_ERR_NO_MEMORY ? s : PS_ERR_INVALID_ARG, 0, "line %d: %s", p->pos.line,
+                        ps_last_error());
     size_t n = ps->wl.count;
     if (p->count && (size_t)p->count < n)
         n = (size_t)p->count;

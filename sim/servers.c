@@ -407,13 +407,39 @@ ps_status sim_servers_restart(sim_servers *s, int i)
     return st ? st : wait_ready(s, i, i, s->n == 1);
 }
 
+/* The process state letter from /proc/PID/stat ('T' when stopped). */
+static char proc_state(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return '?';
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *close = strrchr(buf, ')'); /* the name may hold spaces */
+    return close && close[1] == ' ' ? close[2] : '?';
+}
+
 ps_status sim_servers_pause(sim_servers *s, int i, bool pause)
 {
     if (!s || i < 0 || i >= s->n)
         return ps_error(PS_ERR_INVALID_ARG, 0, "servers: pause: no node %d", i + 1);
-    if (s->nodes[i].pid && kill(s->nodes[i].pid, pause ? SIGSTOP : SIGCONT) != 0)
+    pid_t pid = s->nodes[i].pid;
+    if (!pid)
+        return PS_OK;
+    if (kill(pid, pause ? SIGSTOP : SIGCONT) != 0)
         return ps_error(PS_ERR_IO, 0, "servers: signal to node n%d: %s", i + 1, strerror(errno));
-    return PS_OK;
+    /* kill() returns before the process has stopped: wait until it has, so
+     * that nothing the caller sends next is still answered */
+    for (int k = 0; k < 200; k++) {
+        char st = proc_state(pid);
+        if (st == '?' || (pause ? st == 'T' : st != 'T'))
+            return PS_OK;
+        nap_ms(5);
+    }
+    return ps_error(PS_ERR_IO, 0, "servers: node n%d did not %s within 1 s", i + 1, pause ? "stop" : "continue");
 }
 
 int sim_servers_leader(sim_servers *s, const char *stream)
