@@ -167,7 +167,13 @@ int sim_capture_main(int argc, char **argv)
     char head[512], when[32];
     time_t now = time(NULL);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    snprintf(head, sizeof head, "jetsim workload v1: captured from stream %s at %s on %s", stream, url, when);
+    /* the server's address without any user:password@ it carried */
+    const char *host = strstr(url, "://"), *at = NULL;
+    host = host ? host + 3 : url;
+    if ((at = strchr(host, '@')) != NULL)
+        host = at + 1;
+    snprintf(head, sizeof head, "jetsim workload v1: captured from stream %s at %.*s%s on %s", stream,
+             (int)(strstr(url, "://") ? strstr(url, "://") + 3 - url : 0), url, host, when);
     s = sim_workload_write(&w, f, head);
     double span = 0;
     for (size_t i = 0; i < w.count; i++)

@@ -191,6 +191,8 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
         }
     }
     out->end_ns = e.clock ? ps_clock_now(e.clock) - e.base : 0;
+    if (e.real) /* no fault outlives the run: the checks and the clean-up talk to a healed server */
+        eng_real_end_faults(&e);
     if (!s) {
         sim_master_commit(e.m);
         if (out->verdict == SIM_PASS || out->verdict == SIM_LIVENESS_FAILURE) {
@@ -200,14 +202,16 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
                 out->verdict = live;
         }
     }
-    for (int i = 0; i < e.nw; i++) {
+    if (e.real && e.servers && e.b && sim_servers_interrupted())
+        sim_shim_set_unreachable(e.b, true); /* the servers are dead: the workers' last naks need not wait */
+    for (int i = 0; e.w && i < e.nw; i++) {
         eng_workers_free(&e.w[i]);
         ps_consumer_free(e.w[i].c);
     }
     free(e.w);
-    if (e.real && !e.servers && e.b) /* the server is someone else's: take the run's streams away */
+    if (e.real && !e.servers && e.inner) /* the server is someone else's: take the run's streams away */
         for (int i = 0; i < sc->nstreams; i++)
-            ps_stream_delete(e.b, sc->streams[i].name);
+            ps_stream_delete(e.inner, sc->streams[i].name);
     ps_backend_close(e.b);
     ps_backend_close(e.inner);
     eng_real_close(&e);

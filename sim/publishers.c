@@ -68,6 +68,9 @@ static ps_status load_replay(engine *e, pubstate *ps)
                                 p->workload, i + 1, m->names[h], ps_last_error());
         }
         t = p->rate_per_s > 0 ? (int64_t)((double)i * 1e9 / p->rate_per_s) : t + (i ? m->gap_ns : 0);
+        if (t > INT64_C(3650) * 86400 * PS_NS_PER_SEC)
+            return ps_error(PS_ERR_INVALID_ARG, 0, "line %d: workload %s message %zu: more than ten years from "
+                            "the first message", p->pos.line, p->workload, i + 1);
         ps->at_ns[i] = t;
         if (m->size > e->payload_cap) {
             char *b = realloc(e->payload, m->size);

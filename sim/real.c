@@ -123,8 +123,12 @@ ps_status eng_real_setup(engine *e, const sim_target *t)
         return s;
     for (int i = 0; i < e->sc->nstreams; i++) {
         ps_stream_info info = {0};
-        if (ps_stream_info_get(e->inner, e->sc->streams[i].name, &info) == PS_OK) {
-            ps_stream_info_clear(&info);
+        s = ps_stream_info_get(e->inner, e->sc->streams[i].name, &info);
+        ps_stream_info_clear(&info);
+        if (s != PS_OK && s != PS_ERR_STREAM_NOT_FOUND)
+            return ps_error(s, 0, "cannot tell whether stream %s exists: %s", e->sc->streams[i].name,
+                            ps_last_error());
+        if (s == PS_OK) {
             return ps_error(PS_ERR_STREAM_NAME_IN_USE, 0,
                             "stream %s already exists on %s: a run creates its streams itself (delete it, "
                             "or run with --spawn)", e->sc->streams[i].name, t->url ? t->url : "the server");
@@ -207,8 +211,10 @@ struct eng_chaos {
     atomic_bool stop;
     chaos_step steps[2 * SIM_MAX_FAULTS];
     int nsteps;
-    int paused_node;
+    int paused[SIM_MAX_FAULTS];      /* the node each pause stopped */
     int64_t started[SIM_MAX_FAULTS]; /* when each fault really began */
+    int net[SIM_MAX_FAULTS];         /* network faults in force, oldest first */
+    int nnet;
 };
 
 static bool is_real_kind(sim_fault_kind k)
@@ -263,32 +269,47 @@ static void apply(eng_chaos *c, const sim_fault *f, bool end)
         break;
     }
     case SIM_FAULT_PAUSE_SERVER: {
-        int node = end ? c->paused_node : fault_node(e, f);
-        c->paused_node = node;
+        int fi = (int)(f - e->sc->faults);
+        int node = end ? c->paused[fi] : fault_node(e, f);
+        c->paused[fi] = node;
         note(c, end ? "SIGCONT" : "SIGSTOP", node);
         sim_servers_pause(e->servers, node, !end);
         break;
     }
-    default:
+    default: { /* the proxies follow the newest network fault still in force */
+        int fi = (int)(f - e->sc->faults), k = 0;
+        for (int i = 0; i < c->nnet; i++)
+            if (c->net[i] != fi)
+                c->net[k++] = c->net[i];
+        c->nnet = k;
+        if (!end)
+            c->net[c->nnet++] = fi;
+        const sim_fault *now = c->nnet ? &e->sc->faults[c->net[c->nnet - 1]] : NULL;
         for (int i = 0; i < e->nproxies; i++) {
-            if (end)
+            if (!now)
                 sim_proxy_heal(e->proxies[i]);
-            else if (f->kind == SIM_FAULT_CUT_CONNECTIONS)
+            else if (now->kind == SIM_FAULT_CUT_CONNECTIONS)
                 sim_proxy_cut(e->proxies[i]);
-            else if (f->kind == SIM_FAULT_DROP_CONNECTIONS)
+            else if (now->kind == SIM_FAULT_DROP_CONNECTIONS)
                 sim_proxy_blackhole(e->proxies[i]);
             else
-                sim_proxy_delay(e->proxies[i], eng_scaled(e, f->delay_ns));
+                sim_proxy_delay(e->proxies[i], eng_scaled(e, now->delay_ns));
         }
-        note(c, end ? "healed" : sim_fault_name(f->kind), -1);
+        note(c, now ? sim_fault_name(now->kind) : "healed", -1);
         break;
+    }
     }
 }
 
+/* By time; at the same time an end before a start, then scenario order. */
 static int by_due(const void *a, const void *b)
 {
     const chaos_step *x = a, *y = b;
-    return (x->due_ns > y->due_ns) - (x->due_ns < y->due_ns);
+    if (x->due_ns != y->due_ns)
+        return (x->due_ns > y->due_ns) - (x->due_ns < y->due_ns);
+    if (x->end != y->end)
+        return x->end ? -1 : 1;
+    return (x->fault > y->fault) - (x->fault < y->fault);
 }
 
 static void *chaos_main(void *arg)
@@ -333,7 +354,7 @@ static ps_status chaos_start(engine *e)
         if (f->duration_ns && f->kind != SIM_FAULT_RESTART_SERVER)
             c->steps[c->nsteps++] = (chaos_step){e->real0 + eng_scaled(e, f->at_ns + f->duration_ns), i, true};
     }
-    qsort(c->steps, (size_t)c->nsteps, sizeof c->steps[0], by_due); /* equal times: qsort may reorder; rare */
+    qsort(c->steps, (size_t)c->nsteps, sizeof c->steps[0], by_due);
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old); /* signals go to the main thread */
@@ -347,14 +368,24 @@ static ps_status chaos_start(engine *e)
     return PS_OK;
 }
 
-void eng_real_close(engine *e)
+void eng_real_end_faults(engine *e)
 {
     if (e->chaos) {
         atomic_store(&e->chaos->stop, true);
         pthread_join(e->chaos->thread, NULL);
+        for (int i = 0; i < e->sc->nfaults; i++) /* a pause still in force ends with the run */
+            if (e->sc->faults[i].kind == SIM_FAULT_PAUSE_SERVER && e->chaos->started[i])
+                sim_servers_pause(e->servers, e->chaos->paused[i], false);
         free(e->chaos);
         e->chaos = NULL;
     }
+    for (int i = 0; i < e->nproxies; i++)
+        sim_proxy_heal(e->proxies[i]);
+}
+
+void eng_real_close(engine *e)
+{
+    eng_real_end_faults(e);
     for (int i = 0; i < e->nproxies; i++)
         sim_proxy_stop(e->proxies[i]);
     e->nproxies = 0;

@@ -145,7 +145,10 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
     static sim_scenario sc;
     char *text = read_all(path);
     if (!text || sim_scenario_parse(&sc, path, text, strlen(text)) != PS_OK) {
-        fprintf(stderr, "jetsim diff: %s\n", text ? ps_last_error() : strerror(errno));
+        if (text)
+            fprintf(stderr, "jetsim diff: %s\n", ps_last_error());
+        else
+            fprintf(stderr, "jetsim diff: %s: cannot open: %s\n", path, strerror(errno));
         free(text);
         return SIM_EXIT_USAGE;
     }

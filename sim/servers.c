@@ -63,14 +63,18 @@ static void live_remove(pid_t pid)
             live[i] = 0;
 }
 
+/* The first signal asks for a clean stop (the servers die at once, the
+ * caller cleans up); a second one often comes with it (a terminal's Ctrl-C
+ * and `timeout` both signal the whole process group), so only a third
+ * exits on the spot. */
 static void on_signal(int sig)
 {
     for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
         if (live[i] > 0)
             kill(live[i], SIGKILL);
-    if (interrupted)
+    if (interrupted >= 2)
         _exit(128 + sig);
-    interrupted = 1;
+    interrupted++;
 }
 
 void sim_servers_trap_signals(void)
@@ -199,7 +203,9 @@ static ps_status write_conf(sim_servers *s, int i)
                "jetstream {\n  store_dir: \"%s/store-n%d\"\n}\n",
             i + 1, i + 1, nd->port, nd->mport, s->dir, i + 1);
     if (s->n > 1) {
-        fprintf(f, "cluster {\n  name: jetsim\n  listen: 127.0.0.1:%d\n  routes: [\n", nd->cport);
+        /* no_advertise: clients keep to the URLs they were given (jetsim's
+         * proxies), instead of learning the nodes' own ports around them */
+        fprintf(f, "cluster {\n  name: jetsim\n  no_advertise: true\n  listen: 127.0.0.1:%d\n  routes: [\n", nd->cport);
         for (int k = 0; k < s->n; k++)
             fprintf(f, "    nats-route://127.0.0.1:%d\n", s->nodes[k].cport);
         fprintf(f, "  ]\n}\n");

@@ -8,7 +8,8 @@
  *     reaches jetsim only) with PR_SET_PDEATHSIG=SIGKILL, so it dies with
  *     jetsim even when jetsim is killed with kill -9;
  *   - sim_servers_trap_signals makes SIGINT, SIGTERM and SIGHUP kill every
- *     server at once and raise sim_servers_interrupted(); the caller then
+ *     server at once and raise sim_servers_interrupted() (a third signal
+ *     exits on the spot); the caller then
  *     stops what it does and calls sim_servers_stop, which also removes
  *     the temporary directory.
  *
@@ -65,7 +66,7 @@ int sim_servers_leader(sim_servers *s, const char *stream);
 void sim_servers_stop(sim_servers *s);
 
 /* Installs handlers for SIGINT, SIGTERM and SIGHUP that SIGKILL every
- * running server and set the interrupted flag (a second signal exits
+ * running server and set the interrupted flag (a third signal exits
  * jetsim at once with 128+sig). */
 void sim_servers_trap_signals(void);
 bool sim_servers_interrupted(void);

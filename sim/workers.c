@@ -114,7 +114,14 @@ void eng_on_worker(engine *e, int wi)
     ps_msg *m = w->cur = w->held[w->head];
     w->head = (w->head + 1) % w->cap;
     w->nheld--;
-    uint64_t r = eng_row_of(e, job_of(m), w->ci);
+    uint64_t job = job_of(m);
+    if (job == 0 || job > e->njobs) { /* not one of the run's jobs (another publisher on a shared server) */
+        ps_worker_complete(w->pw, m, PS_HANDLE_TERM);
+        w->cur = NULL;
+        sim_events_push(&e->q, now, EV_WORKER, wi, 0);
+        return;
+    }
+    uint64_t r = eng_row_of(e, job, w->ci);
     eng_trace(e, SIM_TR_DELIVER, r, wi + 1, (int64_t)m->meta.num_delivered);
     if (m->meta.num_delivered == 1 && e->rows[r].first_deliveries < 255)
         e->rows[r].first_deliveries++;

@@ -207,8 +207,10 @@ static ps_status parse_line(sim_workload *out, const reader *r, const char *line
         return PS_OK;
 #define COL(k) ((size_t)(w[k] - line) + 1)
     uint64_t gap_us = 0, size = 0;
-    if (!parse_u64(w[0], wl[0], (uint64_t)INT64_MAX / 1000, &gap_us))
-        return bad(r, COL(0), "a gap in microseconds (0 or more)", w[0], wl[0]);
+    /* a day at most between two messages: a replay's times must add up
+     * without overflow */
+    if (!parse_u64(w[0], wl[0], UINT64_C(86400000000), &gap_us))
+        return bad(r, COL(0), "a gap in microseconds (0 to 86400000000, a day)", w[0], wl[0]);
     if (n < 2)
         return bad(r, len + 1, "a subject", NULL, 0);
     ps_status s = PS_OK;

@@ -124,9 +124,10 @@ static void test_writer_refuses_what_the_reader_would(void **state)
 static const struct bad {
     const char *text, *want;
 } bad[] = {
-    {"x a.b 1\n", "t.wl:1:1: expected a gap in microseconds (0 or more), got 'x'"},
-    {"-5 a.b 1\n", "t.wl:1:1: expected a gap in microseconds (0 or more), got '-5'"},
-    {"1.5 a.b 1\n", "t.wl:1:1: expected a gap in microseconds (0 or more), got '1.5'"},
+    {"86400000001 a.b 1\n", "t.wl:1:1: expected a gap in microseconds (0 to 86400000000, a day), got '86400000001'"},
+    {"x a.b 1\n", "t.wl:1:1: expected a gap in microseconds (0 to 86400000000, a day), got 'x'"},
+    {"-5 a.b 1\n", "t.wl:1:1: expected a gap in microseconds (0 to 86400000000, a day), got '-5'"},
+    {"1.5 a.b 1\n", "t.wl:1:1: expected a gap in microseconds (0 to 86400000000, a day), got '1.5'"},
     {"99999999999999999999 a.b 1\n", "t.wl:1:1: expected a gap in microseconds"},
     {"0 a.b\n", "t.wl:1:6: expected a payload size in bytes, got the end of the line"},
     {"0 a.b # 12\n", "t.wl:1:7: expected a payload size in bytes, got the end of the line"},
