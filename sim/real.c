@@ -208,7 +208,9 @@ typedef struct chaos_step {
 struct eng_chaos {
     engine *e;
     pthread_t thread;
-    atomic_bool stop;
+    atomic_bool stop;       /* the thread may end (the run is over) */
+    pthread_mutex_t mu;     /* held while a fault is applied */
+    bool quiet;             /* under mu: apply nothing more */
     chaos_step steps[2 * SIM_MAX_FAULTS];
     int nsteps;
     int paused[SIM_MAX_FAULTS];      /* the node each pause stopped */
@@ -327,9 +329,13 @@ static void *chaos_main(void *arg)
         }
         if (atomic_load(&c->stop) || sim_servers_interrupted())
             break;
-        if (!st->end)
-            c->started[st->fault] = mono_ns();
-        apply(c, f, st->end);
+        pthread_mutex_lock(&c->mu);
+        if (!c->quiet) {
+            if (!st->end)
+                c->started[st->fault] = mono_ns();
+            apply(c, f, st->end);
+        }
+        pthread_mutex_unlock(&c->mu);
     }
     while (!atomic_load(&c->stop)) { /* servers forked here die when this thread ends */
         struct timespec ts = {0, 20 * PS_NS_PER_MS};
@@ -346,6 +352,7 @@ static ps_status chaos_start(engine *e)
         return ps_error(PS_ERR_NO_MEMORY, 0, "engine: out of memory");
     c->e = e;
     atomic_init(&c->stop, false);
+    pthread_mutex_init(&c->mu, NULL);
     for (int i = 0; i < e->sc->nfaults; i++) {
         const sim_fault *f = &e->sc->faults[i];
         if (!is_real_kind(f->kind))
@@ -368,16 +375,19 @@ static ps_status chaos_start(engine *e)
     return PS_OK;
 }
 
+/* The thread applies nothing more; it stays alive, since a server it
+ * restarted dies with it (PR_SET_PDEATHSIG), and the checks still need
+ * that server. */
 void eng_real_end_faults(engine *e)
 {
-    if (e->chaos) {
-        atomic_store(&e->chaos->stop, true);
-        pthread_join(e->chaos->thread, NULL);
+    eng_chaos *c = e->chaos;
+    if (c) {
+        pthread_mutex_lock(&c->mu);
+        c->quiet = true;
         for (int i = 0; i < e->sc->nfaults; i++) /* a pause still in force ends with the run */
-            if (e->sc->faults[i].kind == SIM_FAULT_PAUSE_SERVER && e->chaos->started[i])
-                sim_servers_pause(e->servers, e->chaos->paused[i], false);
-        free(e->chaos);
-        e->chaos = NULL;
+            if (e->sc->faults[i].kind == SIM_FAULT_PAUSE_SERVER && c->started[i])
+                sim_servers_pause(e->servers, c->paused[i], false);
+        pthread_mutex_unlock(&c->mu);
     }
     for (int i = 0; i < e->nproxies; i++)
         sim_proxy_heal(e->proxies[i]);
@@ -386,6 +396,13 @@ void eng_real_end_faults(engine *e)
 void eng_real_close(engine *e)
 {
     eng_real_end_faults(e);
+    if (e->chaos) {
+        atomic_store(&e->chaos->stop, true);
+        pthread_join(e->chaos->thread, NULL);
+        pthread_mutex_destroy(&e->chaos->mu);
+        free(e->chaos);
+        e->chaos = NULL;
+    }
     for (int i = 0; i < e->nproxies; i++)
         sim_proxy_stop(e->proxies[i]);
     e->nproxies = 0;
