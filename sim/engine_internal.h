@@ -39,7 +39,7 @@ typedef struct worker {
     ps_worker *pw;       /* the application worker layer; NULL while crashed */
     ps_rand rng;
     int64_t crashed_until;
-    int64_t partitioned_until; /* cut off from the broker, not from the master */
+    bool partitioned;    /* cut off from the broker, not from the master */
     uint32_t epoch;
     bool crash_after_commit;
     int64_t slow_until, slow_ns;
@@ -101,7 +101,6 @@ typedef struct engine {
     bool record;
     size_t caphashes;
     uint64_t completions;   /* for row.done_order */
-    int64_t broker_down_until; /* memory model of a paused server or a cut network */
     ps_consumer_config ccfg[SIM_MAX_CONSUMERS]; /* as created (durations scaled) */
     int64_t backoff[SIM_MAX_CONSUMERS][SIM_MAX_BACKOFF];
     /* a run on a real server (real.c) */
@@ -140,9 +139,6 @@ void eng_on_fault(engine *e, int fi, bool end);
 /* checkers.c: the scenario's expectations over the master and backend */
 void eng_check(engine *e);
 
-/* faults.c: is the broker out of reach now (memory model of a paused
- * server, a cut or dropping network)? */
-bool eng_broker_down(const engine *e);
 
 /* real.c: a run on a real server */
 ps_status eng_real_check_faults(const sim_scenario *sc, const sim_target *t);

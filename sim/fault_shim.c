@@ -162,6 +162,11 @@ static bool cut_off(const shim_consumer *sc)
     return sc->cut || as_shim(sc->base.backend)->unreachable;
 }
 
+bool sim_shim_is_cut_off(const ps_consumer *c)
+{
+    return c && c->backend && c->backend->ops == &shim_ops && cut_off((const shim_consumer *)c);
+}
+
 static ps_status sh_fetch(ps_consumer *c, const ps_fetch_request *req, ps_msg_list *out)
 {
     if (cut_off((shim_consumer *)c))

@@ -64,6 +64,10 @@ ps_status sim_shim_set_unreachable(ps_backend *shim, bool unreachable);
 /* One consumer handle (from this shim) cut off from the broker, or back. */
 ps_status sim_shim_cut_consumer(ps_consumer *c, bool cut);
 
+/* Is this handle (from a shim) cut off now, by itself or with the whole
+ * broker? false for anything else. */
+bool sim_shim_is_cut_off(const ps_consumer *c);
+
 /* The injected-fault counters; PS_ERR_INVALID_ARG for a backend that is
  * not a shim. */
 ps_status sim_shim_stats_get(ps_backend *shim, sim_shim_stats *out);

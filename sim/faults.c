@@ -17,11 +17,6 @@ static const sim_shim_knob knob_of[SIM_FAULT_KIND_COUNT] = {
     [SIM_FAULT_DUPLICATE_PUBLISHES] = SIM_SHIM_DUP_PUBLISH, [SIM_FAULT_NAK_STORM] = SIM_SHIM_NAK_STORM,
     [SIM_FAULT_TERM_STORM] = SIM_SHIM_TERM_STORM};
 
-bool eng_broker_down(const engine *e)
-{
-    return ps_clock_now(e->clock) < e->broker_down_until;
-}
-
 void eng_on_fault(engine *e, int fi, bool end)
 {
     const sim_fault *f = &e->sc->faults[fi];
@@ -36,7 +31,7 @@ void eng_on_fault(engine *e, int fi, bool end)
         break;
     case SIM_FAULT_PARTITION_WORKER: /* the worker goes on; the broker does not hear it */
         if (w) {
-            w->partitioned_until = end ? 0 : now + (f->duration_ns ? f->duration_ns : PS_NS_PER_SEC);
+            w->partitioned = !end;
             eng_partition(e, w, !end);
         }
         break;
@@ -58,7 +53,6 @@ void eng_on_fault(engine *e, int fi, bool end)
     case SIM_FAULT_CUT_CONNECTIONS:
     case SIM_FAULT_DROP_CONNECTIONS:
         if (!eng_real_fault_is_threaded(e, f)) { /* the model: nothing reaches the broker until the end */
-            e->broker_down_until = end ? 0 : now + f->duration_ns;
             sim_shim_set_unreachable(e->b, !end);
         }
         break;

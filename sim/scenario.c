@@ -435,18 +435,31 @@ static ps_status publish_opt(parser *p, void *target, int key, value v)
     }
 }
 
-static ps_status parse_publish(parser *p)
+/* The next publisher slot, zeroed, with the defaults publish and replay
+ * share; NULL (the error set) when the scenario has as many as it may. */
+static sim_publisher *new_publisher(parser *p)
 {
     sim_scenario *sc = p->sc;
-    if (sc->npublishers == SIM_MAX_PUBLISHERS)
-        return FAIL(p, p->w[0].col, "at most %d publish statements", SIM_MAX_PUBLISHERS);
+    if (sc->npublishers == SIM_MAX_PUBLISHERS) {
+        FAIL(p, p->w[0].col, "at most %d publish and replay statements", SIM_MAX_PUBLISHERS);
+        return NULL;
+    }
     sim_publisher *pub = &sc->publishers[sc->npublishers];
     memset(pub, 0, sizeof *pub);
     pub->pos = (sim_pos){p->line, p->w[0].col};
-    pub->rate_per_s = 1000;
-    pub->count = 1000;
     pub->retry = 3;
     pub->retry_wait_ns = 100 * PS_NS_PER_MS;
+    return pub;
+}
+
+static ps_status parse_publish(parser *p)
+{
+    sim_scenario *sc = p->sc;
+    sim_publisher *pub = new_publisher(p);
+    if (!pub)
+        return PS_ERR_INVALID_ARG;
+    pub->rate_per_s = 1000;
+    pub->count = 1000;
     if (p->nw < 2)
         return expected(p, NULL, "a subject to publish on");
     ps_status s = get_text(p, whole(&p->w[1]), pub->subject, "a subject to publish on");
@@ -463,13 +476,9 @@ static ps_status parse_publish(parser *p)
 static ps_status parse_replay(parser *p)
 {
     sim_scenario *sc = p->sc;
-    if (sc->npublishers == SIM_MAX_PUBLISHERS)
-        return FAIL(p, p->w[0].col, "at most %d publish and replay statements", SIM_MAX_PUBLISHERS);
-    sim_publisher *pub = &sc->publishers[sc->npublishers];
-    memset(pub, 0, sizeof *pub);
-    pub->pos = (sim_pos){p->line, p->w[0].col};
-    pub->retry = 3;
-    pub->retry_wait_ns = 100 * PS_NS_PER_MS;
+    sim_publisher *pub = new_publisher(p);
+    if (!pub)
+        return PS_ERR_INVALID_ARG;
     if (p->nw < 2)
         return expected(p, NULL, "a workload file (from jetsim capture)");
     /* kept absolute, so that a scenario written elsewhere (shrink) still

@@ -49,7 +49,7 @@ static ps_status start(engine *e, worker *w)
     /* it adds the consumer again (idempotent); a cluster may be slow to answer */
     for (int k = 0; e->real && k < 20 && (s == PS_ERR_TIMEOUT || s == PS_ERR_UNAVAILABLE); k++)
         s = ps_worker_new(&w->pw, e->b, &cfg);
-    if (s == PS_OK && ps_clock_now(e->clock) < w->partitioned_until)
+    if (s == PS_OK && w->partitioned) /* restarted inside a partition */
         sim_shim_cut_consumer(ps_worker_consumer(w->pw), true);
     return s;
 }
@@ -140,7 +140,7 @@ static void reply(engine *e, worker *w, int wi, ps_msg *m, uint64_t r, ps_ack_ki
     static const sim_trace_kind tr[] = {[PS_ACK] = SIM_TR_ACK, [PS_NAK] = SIM_TR_NAK, [PS_TERM] = SIM_TR_TERM};
     static const ps_handle_result res[] = {[PS_ACK] = PS_HANDLE_ACK, [PS_NAK] = PS_HANDLE_RETRY,
                                            [PS_TERM] = PS_HANDLE_TERM};
-    bool cut = ps_clock_now(e->clock) < w->partitioned_until || eng_broker_down(e);
+    bool cut = sim_shim_is_cut_off(ps_worker_consumer(w->pw)); /* the shim drops it */
     ps_worker_complete(w->pw, m, res[kind]); /* m is the layer's again */
     w->cur = NULL;
     eng_trace(e, cut ? SIM_TR_UNSENT : tr[kind], r, wi + 1, cut ? kind : arg);
