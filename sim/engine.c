@@ -120,6 +120,8 @@ static ps_status setup(engine *e, uint64_t seed, const sim_target *t)
             s = ps_consumer_add(e->b, c->stream, &cc, &h);
         ps_consumer_free(h);
     }
+    if (!s && e->real)
+        s = eng_real_ready(e);
     int total = 0;
     for (int g = 0; g < sc->nworkers; g++)
         total += (int)sc->workers[g].count;

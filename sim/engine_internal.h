@@ -143,6 +143,7 @@ void eng_check(engine *e);
 /* real.c: a run on a real server */
 ps_status eng_real_check_faults(const sim_scenario *sc, const sim_target *t);
 ps_status eng_real_setup(engine *e, const sim_target *t);
+ps_status eng_real_ready(engine *e); /* streams and consumers usable: the workload clock may start */
 ps_status eng_real_wait(engine *e, int64_t at_ns); /* until real time reaches at_ns; sets the clock */
 bool eng_real_fault_is_threaded(const engine *e, const sim_fault *f); /* then the loop only traces it */
 void eng_real_end_faults(engine *e); /* no more faults: paused servers continued, proxies healed */

@@ -32,6 +32,9 @@
  * message come back after AckWait. */
 #define REQUEST_TIMEOUT_MS 500
 
+/* How long a run waits for its streams and consumers to be ready. */
+#define READY_TIMEOUT_NS (30 * PS_NS_PER_SEC)
+
 static int64_t mono_ns(void)
 {
     struct timespec ts;
@@ -135,6 +138,60 @@ ps_status eng_real_setup(engine *e, const sim_target *t)
         }
     }
     return PS_OK; /* the clock starts at the first event (eng_real_wait), after streams and consumers exist */
+}
+
+/* True when every stream of the scenario and every consumer answers its
+ * info request, and (on a spawned cluster) every stream has a leader. */
+static bool assets_answer(engine *e)
+{
+    const sim_scenario *sc = e->sc;
+    for (int i = 0; i < sc->nstreams; i++) {
+        if (e->servers && sim_servers_count(e->servers) > 1 && sim_servers_leader(e->servers, sc->streams[i].name) < 0)
+            return false;
+        ps_stream_info info = {0};
+        ps_status s = ps_stream_info_get(e->inner, sc->streams[i].name, &info);
+        ps_stream_info_clear(&info);
+        if (s)
+            return false;
+    }
+    for (int i = 0; i < sc->nconsumers; i++) {
+        ps_consumer *c = NULL;
+        ps_consumer_info ci = {0};
+        ps_status s = ps_consumer_bind(e->inner, sc->consumers[i].stream, sc->consumers[i].name, &c);
+        if (!s)
+            s = ps_consumer_info_get(c, &ci);
+        ps_consumer_info_clear(&ci);
+        ps_consumer_free(c);
+        if (s)
+            return false;
+    }
+    return true;
+}
+
+/* A new stream on a cluster takes a while to elect its leader and bring
+ * its replicas up to date; publishes meanwhile fail. The workload clock
+ * must not start before: a run measures the job system, not the
+ * cluster's start-up (the paced publisher would fall behind from its
+ * first message and give up on jobs). So: every spawned node healthy
+ * (a 2.9 node is healthy only when the streams and consumers it holds
+ * are current), every stream led, every stream and consumer answering. */
+ps_status eng_real_ready(engine *e)
+{
+    int64_t t0 = mono_ns(), end = t0 + READY_TIMEOUT_NS;
+    ps_status s = e->servers ? sim_servers_wait_healthy(e->servers) : PS_OK;
+    while (!s && !assets_answer(e)) {
+        if (sim_servers_interrupted())
+            return ps_error(PS_ERR_IO, 0, "interrupted");
+        if (mono_ns() > end)
+            return ps_error(PS_ERR_TIMEOUT, 0, "the scenario's streams and consumers were not ready on the "
+                            "server %d s after they were created", (int)(READY_TIMEOUT_NS / PS_NS_PER_SEC));
+        struct timespec ts = {0, 50 * PS_NS_PER_MS};
+        nanosleep(&ts, NULL);
+    }
+    if (!s && e->log && e->servers && sim_servers_count(e->servers) > 1)
+        fprintf(e->log, "cluster ready: streams led and current, consumers answering, after %.2f s\n",
+                (double)(mono_ns() - t0) / 1e9);
+    return s;
 }
 
 /* Scenario faults a run on an existing server (--url) cannot make real. */
