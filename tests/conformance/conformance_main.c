@@ -119,6 +119,7 @@
     X(test_js4_3_workqueue_ack_all_10098)                                    \
     X(test_js4_3_workqueue_second_unfiltered_10099)                          \
     X(test_js4_3_workqueue_overlapping_filters_10100)                        \
+    X(test_js5_2_refused_create_is_refused_every_time)                      \
     X(test_js4_3_workqueue_colliding_filters_both_deliver)                   \
     X(test_js4_3_workqueue_requires_deliver_all_10101)                       \
     X(test_js4_3_workqueue_checks_in_order)                                  \
