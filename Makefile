@@ -60,6 +60,8 @@ SERVER_BIN := $(BUILD)/tests/jetstream_server
 JSON_BIN := $(BUILD)/tests/jetstream_json
 
 STATIC := $(BUILD)/libjetsim.a
+SONAME := libjetsim.so.0
+SHARED_SO := $(BUILD)/$(SONAME)
 SHARED := $(BUILD)/libjetsim.so
 CLI    := $(BUILD)/jetsim
 EXAMPLE := $(BUILD)/examples/workqueue
@@ -68,20 +70,29 @@ EXAMPLE := $(BUILD)/examples/workqueue
 
 all: $(STATIC) $(SHARED) $(CLI) $(EXAMPLE)
 
+# The library's objects hide every symbol that no public header declares
+# between PS_API_BEGIN and PS_API_END (core/ps_api.h).
+$(LIB_OBJ): VISIBILITY := -fvisibility=hidden
+
 $(BUILD)/obj/backends/jetstream/%.o: backends/jetstream/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(JS_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(VISIBILITY) $(JS_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(VISIBILITY) -MMD -MP -c $< -o $@
 
 $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(SHARED): $(LIB_OBJ)
-	$(CC) -shared -o $@ $^ $(LDLIBS_ALL) $(JS_LIBS)
+# libjetsim.so.0 (the SONAME: bumped when the ABI breaks), and the link
+# name libjetsim.so beside it.
+$(SHARED_SO): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS_ALL) $(JS_LIBS)
+
+$(SHARED): $(SHARED_SO)
+	ln -sf $(SONAME) $@
 
 $(CLI): $(BUILD)/obj/sim/main.o $(SIM_OBJ) $(STATIC)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3
@@ -124,6 +135,7 @@ $(CONF_JS_BIN): $(CONF_OBJ) $(BUILD)/obj/tests/conformance/fixture_jetstream.o $
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) $(JS_LIBS) -lcmocka
 
 test: all
+	@echo "== tests/check_exports.sh $(BUILD)"; tests/check_exports.sh $(BUILD)
 	@$(MAKE) --no-print-directory test-run
 
 # The JetStream runs need cnats; without it they are reported as skipped.
@@ -250,10 +262,11 @@ fuzz-run: $(FUZZ_BIN)
 
 # ---- install and housekeeping --------------------------------------------------
 
-install: $(STATIC) $(SHARED) $(CLI)
+install: $(STATIC) $(SHARED_SO) $(CLI)
 	install -d $(DESTDIR)$(PREFIX)/include/jetsim $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
-	install -m 644 core/*.h backends/memory/ps_memory.h backends/jetstream/ps_jetstream.h $(DESTDIR)$(PREFIX)/include/jetsim/
-	install -m 644 $(STATIC) $(SHARED) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 core/ps_*.h backends/memory/ps_memory.h backends/jetstream/ps_jetstream.h $(DESTDIR)$(PREFIX)/include/jetsim/
+	install -m 644 $(STATIC) $(SHARED_SO) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libjetsim.so
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBS@|$(JS_LIBS)|' jetsim.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/jetsim.pc
 

@@ -28,6 +28,9 @@
 #include "ps_msg.h"
 #include "ps_status.h"
 #include "ps_subject.h"
+#include "ps_api.h"
+
+PS_API_BEGIN
 
 /* ---- streams ----------------------------------------------------------- */
 
@@ -436,5 +439,7 @@ void ps_backend_close(ps_backend *b);
 
 /* For backends: emits an advisory to the registered handler, if any. */
 void ps_backend_emit_advisory(ps_backend *b, const ps_advisory *adv);
+
+PS_API_END
 
 #endif

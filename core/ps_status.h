@@ -14,6 +14,10 @@
 
 #include <stdarg.h>
 
+#include "ps_api.h"
+
+PS_API_BEGIN
+
 /* X(name, text). The JetStream err_code a status usually carries is noted in
  * the comment; the exact code of each failure is in ps_last_error_code(). */
 #define PS_STATUS_LIST(X)                                                      \
@@ -95,5 +99,7 @@ ps_status ps_error_v(ps_status s, int js_code, const char *fmt, va_list ap);
 
 /* Sets the native code of the last recorded error (after ps_error). */
 void ps_error_set_native(int native_code);
+
+PS_API_END
 
 #endif

@@ -29,6 +29,9 @@
 #include <stdint.h>
 
 #include "ps_backend.h"
+#include "ps_api.h"
+
+PS_API_BEGIN
 
 /* How to reach the server. Every pointer is borrowed for the duration of
  * ps_jetstream_new only (the backend copies what it keeps). Zero or NULL
@@ -83,5 +86,7 @@ ps_status ps_jetstream_new(ps_backend **out, const ps_jetstream_options *opts);
 /* True when this library was built with the JetStream backend, false when
  * ps_jetstream_new can only return PS_ERR_NOT_BUILT. */
 bool ps_jetstream_available(void);
+
+PS_API_END
 
 #endif
