@@ -52,6 +52,16 @@ void eng_trace(engine *e, sim_trace_kind kind, uint64_t job, int worker_id, int6
     sim_master_trace(e->m, t, kind, job, worker_id, arg);
 }
 
+int64_t eng_now(const engine *e)
+{
+    int64_t now = ps_clock_now(e->clock);
+    if (e->real && e->real0) {
+        int64_t r = eng_real_now(e);
+        return r > now ? r : now;
+    }
+    return now;
+}
+
 uint64_t eng_row_of(const engine *e, uint64_t job, int ci)
 {
     return (job - 1) * (uint64_t)e->nc + (uint64_t)ci + 1;

@@ -116,6 +116,10 @@ typedef struct engine {
 /* engine.c */
 void eng_trace(engine *e, sim_trace_kind kind, uint64_t job, int worker_id, int64_t arg);
 uint64_t eng_row_of(const engine *e, uint64_t job, int ci);
+/* The virtual time now: the clock's on the model (it moves only between
+ * events); on a real server, the virtual time real time has reached,
+ * which a blocking client call may have moved past the event's. */
+int64_t eng_now(const engine *e);
 void eng_settle(engine *e, uint64_t r);
 
 /* publishers.c: set-up (a replay reads its workload), one publish event
@@ -145,6 +149,7 @@ ps_status eng_real_check_faults(const sim_scenario *sc, const sim_target *t);
 ps_status eng_real_setup(engine *e, const sim_target *t);
 ps_status eng_real_ready(engine *e); /* streams and consumers usable: the workload clock may start */
 ps_status eng_real_wait(engine *e, int64_t at_ns); /* until real time reaches at_ns; sets the clock */
+int64_t eng_real_now(const engine *e); /* the virtual time real time has reached */
 bool eng_real_fault_is_threaded(const engine *e, const sim_fault *f); /* then the loop only traces it */
 void eng_real_end_faults(engine *e); /* no more faults: paused servers continued, proxies healed */
 void eng_real_close(engine *e);

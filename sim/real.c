@@ -246,6 +246,11 @@ ps_status eng_real_wait(engine *e, int64_t at_ns)
     return v > now ? ps_clock_set(e->clock, v) : PS_OK;
 }
 
+int64_t eng_real_now(const engine *e)
+{
+    return e->base + (int64_t)((double)(mono_ns() - e->real0) * e->scale);
+}
+
 /* ---- the chaos thread ----------------------------------------------------------------
  *
  * Server and network faults run on a thread of their own, at their real
