@@ -1,7 +1,9 @@
-/* engine.h — runs one scenario with one seed on the memory backend: the
- * discrete-event loop over a manual clock that drives the publishers, the
- * workers, the faults (through the fault shim) and the master database,
- * then the checkers.
+/* engine.h — runs one scenario with one seed: the discrete-event loop that
+ * drives the publishers, the workers, the faults (through the fault shim)
+ * and the master database, then the checkers. On the memory backend it
+ * runs in virtual time on a manual clock and a run is a pure function of
+ * (scenario, seed); on a real nats-server (sim_run_on with a jetstream
+ * target, real.c) the same loop is held to real time.
  *
  * Publishers (the ps_publisher layer) with rate, count, msg
  * ids and retries; workers (the ps_worker layer) with batches, handling times, failures, the
