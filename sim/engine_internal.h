@@ -111,6 +111,7 @@ typedef struct engine {
     sim_proxy *proxies[SIM_SERVERS_MAX];
     int nproxies;
     eng_chaos *chaos;       /* the thread that runs server and network faults */
+    bool created[SIM_MAX_STREAMS]; /* streams this run created: the only ones its clean-up deletes */
 } engine;
 
 /* engine.c */

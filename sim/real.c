@@ -21,8 +21,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "credentials.h"
 #include "proxy.h"
 #include "ps_jetstream.h"
+#include "ps_url.h"
 #include "servers.h"
 
 /* Every client call blocks the one event loop that drives all actors, so a
@@ -110,14 +112,16 @@ ps_status eng_real_setup(engine *e, const sim_target *t)
         list[n++] = t->url;
     ps_jetstream_options o = {.urls = list, .urls_len = n, .client_name = "jetsim-run", .reconnect_attempts = -1,
                               .reconnect_wait_ms = 50, .request_timeout_ms = REQUEST_TIMEOUT_MS};
+    sim_credentials_apply(t->creds, &o);
     ps_status s = ps_jetstream_new(&e->inner, &o);
     if (s)
         return s;
-    char where[160];
+    char shown[400], where[480]; /* the URL as it may be recorded and printed: no password, no token */
+    ps_url_redact(shown, sizeof shown, t->url ? t->url : "the server");
     snprintf(where, sizeof where, "jetstream %s, time scale %g",
              t->servers ? (sim_servers_count(t->servers) > 1 ? "3-node cluster spawned by jetsim"
                                                              : "nats-server spawned by jetsim")
-                        : t->url,
+                        : shown,
              e->scale);
     if ((s = sim_master_set_backend(e->m, where)) != PS_OK)
         return s;
@@ -130,8 +134,9 @@ ps_status eng_real_setup(engine *e, const sim_target *t)
                             ps_last_error());
         if (s == PS_OK) {
             return ps_error(PS_ERR_STREAM_NAME_IN_USE, 0,
-                            "stream %s already exists on %s: a run creates its streams itself (delete it, "
-                            "or run with --spawn)", e->sc->streams[i].name, t->url ? t->url : "the server");
+                            "stream %s already exists on %s: a run creates its streams itself and touches no "
+                            "other (run with --namespace NAME, or --spawn, or delete that stream)",
+                            e->sc->streams[i].name, t->servers ? "the spawned server" : shown);
         }
     }
     return PS_OK; /* the clock starts at the first event (eng_real_wait), after streams and consumers exist */
