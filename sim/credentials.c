@@ -10,16 +10,6 @@
 
 #define SECRET_MAX 4096
 
-const char sim_credentials_usage[] =
-    "  --creds FILE      a .creds file (user JWT and nkey seed)\n"
-    "  --user NAME --password-file FILE   user and password (the password\n"
-    "                    is read from FILE, so it is not in the process list)\n"
-    "  --token-file FILE an authentication token, read from FILE\n"
-    "  --tls-ca FILE     verify the server's TLS certificate with this CA\n"
-    "  --tls-cert FILE --tls-key FILE   a client certificate (mutual TLS)\n"
-    "  A password or token in the URL works too, but shows in the process\n"
-    "  list; jetsim prints and records every URL as nats://user:***@host:port.\n";
-
 int sim_credentials_option(int argc, char **argv, int *i, sim_credentials *c, const char **missing)
 {
     static const char *const names[] = {"--creds", "--user", "--password-file", "--token-file",

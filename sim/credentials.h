@@ -22,8 +22,17 @@ typedef struct sim_credentials {
     char *password, *token;
 } sim_credentials;
 
-/* Help text listing the options, for a command's usage. */
-extern const char sim_credentials_usage[];
+/* Help text listing the options, for a command's usage (a literal, so it
+ * joins the usage text at compile time). */
+#define SIM_CREDENTIALS_HELP \
+    "  --creds FILE      a .creds file (user JWT and nkey seed)\n" \
+    "  --user NAME --password-file FILE   user and password (the password\n" \
+    "                    is read from FILE, so it is not in the process list)\n" \
+    "  --token-file FILE an authentication token, read from FILE\n" \
+    "  --tls-ca FILE     verify the server's TLS certificate with this CA\n" \
+    "  --tls-cert FILE --tls-key FILE   a client certificate (mutual TLS)\n" \
+    "  A password or token in the URL works too, but shows in the process\n" \
+    "  list; jetsim prints and records every URL as nats://user:***@host:port.\n"
 
 /* Takes argv[*i] if it is one of the options above ("--opt VALUE" or
  * "--opt=VALUE"; *i advances past the value). Returns 1 taken, 0 not one
