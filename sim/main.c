@@ -64,8 +64,8 @@ static const char usage_demo[] =
     "  --help      show this help\n"
     "\n"
     "exit codes: 0 every job ended acked, terminated or parked by MaxDeliver,\n"
-    "            and none was acked twice; 1 otherwise; 2 bad input; 4 harness\n"
-    "            error (3 and 130 are not used by demo)\n";
+    "            and none was acked twice; 1 otherwise; 2 bad input;\n"
+    "            4 harness error (3 and 130 are not used by demo)\n";
 
 static const char usage_version[] =
     "usage: jetsim version\n"
