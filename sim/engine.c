@@ -99,11 +99,14 @@ static ps_status setup(engine *e, uint64_t seed, const sim_target *t)
                               .retention = st->retention, .storage = st->storage, .discard = st->discard,
                               .duplicates_ns = eng_scaled(e, st->dupe_window_ns), .max_msgs = st->max_msgs,
                               .max_bytes = st->max_bytes, .max_age_ns = eng_scaled(e, st->max_age_ns),
-                              .replicas = (int32_t)(st->replicas < replicas_max ? st->replicas : replicas_max)};
+                              .replicas = (int32_t)(st->replicas < replicas_max ? st->replicas : replicas_max),
+                              .description = e->owner[0] ? e->owner : NULL};
         s = ps_stream_add(e->b, &c, NULL);
         for (int k = 0; e->real && k < 20 && (s == PS_ERR_TIMEOUT || s == PS_ERR_UNAVAILABLE); k++)
             s = ps_stream_add(e->b, &c, NULL); /* a new cluster may take seconds; the same add is idempotent */
         e->created[i] = s == PS_OK;
+        if (s == PS_ERR_STREAM_NAME_IN_USE && e->owner[0])
+            s = eng_real_stream_taken(e, st->name);
     }
     for (int i = 0; i < sc->nconsumers && !s; i++) {
         const sim_consumer *c = &sc->consumers[i];
@@ -213,9 +216,7 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
     }
     free(e.w);
     if (e.real && !e.servers && e.inner) /* the server is someone else's: take away what this run created */
-        for (int i = 0; i < sc->nstreams; i++)
-            if (e.created[i])
-                ps_stream_delete(e.inner, sc->streams[i].name);
+        eng_real_delete_own_streams(&e);
     ps_backend_close(e.b);
     ps_backend_close(e.inner);
     eng_real_close(&e);

@@ -14,12 +14,14 @@
 #include "engine_internal.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "credentials.h"
 #include "proxy.h"
@@ -116,8 +118,8 @@ ps_status eng_real_setup(engine *e, const sim_target *t)
     ps_status s = ps_jetstream_new(&e->inner, &o);
     if (s)
         return s;
-    char shown[400], where[480]; /* the URL as it may be recorded and printed: no password, no token */
-    ps_url_redact(shown, sizeof shown, t->url ? t->url : "the server");
+    char *shown = e->server, where[480]; /* the URL as it may be recorded and printed: no password, no token */
+    ps_url_redact(e->server, sizeof e->server, t->url ? t->url : "the server");
     snprintf(where, sizeof where, "jetstream %s, time scale %g",
              t->servers ? (sim_servers_count(t->servers) > 1 ? "3-node cluster spawned by jetsim"
                                                              : "nats-server spawned by jetsim")
@@ -139,7 +141,41 @@ ps_status eng_real_setup(engine *e, const sim_target *t)
                             e->sc->streams[i].name, t->servers ? "the spawned server" : shown);
         }
     }
+    if (!t->servers) { /* a mark no other run's streams carry: the server refuses an add that differs */
+        char host[64] = "";
+        gethostname(host, sizeof host - 1);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        snprintf(e->owner, sizeof e->owner, "jetsim run on %s, pid %ld, at %" PRId64 ".%09ld", host,
+                 (long)getpid(), (int64_t)ts.tv_sec, (long)ts.tv_nsec);
+    }
     return PS_OK; /* the clock starts at the first event (eng_real_wait), after streams and consumers exist */
+}
+
+ps_status eng_real_stream_taken(engine *e, const char *stream)
+{
+    return ps_error(PS_ERR_STREAM_NAME_IN_USE, 10058,
+                    "stream %s was created on %s by someone else while this run was setting up (another "
+                    "run of the same scenario?): a run touches no stream it did not create (run with "
+                    "--namespace NAME)", stream, e->server);
+}
+
+/* A stream is this run's if it said so when created, or if it carries
+ * this run's mark (an add that timed out may still have created it). */
+void eng_real_delete_own_streams(engine *e)
+{
+    for (int i = 0; i < e->sc->nstreams; i++) {
+        const char *name = e->sc->streams[i].name;
+        bool mine = e->created[i];
+        if (!mine && e->owner[0]) {
+            ps_stream_info info = {0};
+            mine = ps_stream_info_get(e->inner, name, &info) == PS_OK && info.config.description &&
+                   strcmp(info.config.description, e->owner) == 0;
+            ps_stream_info_clear(&info);
+        }
+        if (mine)
+            ps_stream_delete(e->inner, name);
+    }
 }
 
 /* Scenario faults a run on an existing server (--url) cannot make real. */

@@ -332,6 +332,46 @@ static void test_concurrent_runs_in_namespaces_both_pass(void **state)
     delete_stream("ORDERS");
 }
 
+/* Item 1: two runs of one scenario at once, no namespace: whichever
+ * comes second (even in the same millisecond: the server refuses an add
+ * whose description differs) refuses with exit 4 and leaves the first
+ * run's stream alone, so the first passes; no false finding. */
+static void test_concurrent_runs_without_namespace_never_destroy_each_other(void **state)
+{
+    (void)state;
+    if (!have_server())
+        skip();
+    delete_stream("ORDERS");
+    write_file(path_in_tmp("slow.scn"), "stream ORDERS subjects=orders.>\n"
+                                        "consumer ORDERS C ack_wait=30s\n"
+                                        "publish orders.new rate=100/s count=100\n"
+                                        "workers 2 consumer=ORDERS/C\n"
+                                        "expect no_loss no_double_completion drained_within=60s\n");
+    char args[2][768], cmd[1700];
+    for (int i = 0; i < 2; i++)
+        snprintf(args[i], sizeof args[i], "%s run %s --url nats://%s:%s@127.0.0.1:%d --time-scale 1 > %s/same%d.out "
+                 "2>&1", JETSIM_CLI, path_in_tmp("slow.scn"), USER, PASSWORD, g_port, g_tmp, i);
+    snprintf(cmd, sizeof cmd, "%s & a=$!; %s; b=$?; wait $a; a=$?; exit $((a * 16 + b))", args[0], args[1]);
+    int st = system(cmd);
+    assert_true(WIFEXITED(st));
+    int rc[2] = {WEXITSTATUS(st) / 16, WEXITSTATUS(st) % 16};
+    for (int i = 0; i < 2; i++) {
+        char out[32];
+        snprintf(out, sizeof out, "same%d.out", i);
+        bool refused = rc[i] == 4 && file_holds(path_in_tmp(out), "stream ORDERS") &&
+                       file_holds(path_in_tmp(out), "127.0.0.1");
+        if (rc[i] != 0 && !refused) {
+            char show[700];
+            snprintf(show, sizeof show, "cat %s/same0.out %s/same1.out >&2", g_tmp, g_tmp);
+            if (system(show) != 0)
+                print_message("(no output to show)\n");
+            fail_msg("run %d exited %d: neither a pass nor a refusal naming the stream", i, rc[i]);
+        }
+    }
+    assert_true(rc[0] == 0 || rc[1] == 0);
+    assert_int_equal(stream_msgs("ORDERS"), -1); /* the run that created it deleted it */
+}
+
 /* Item 2: a password in --url (with and without nats://) and in NATS_URL
  * reaches neither the console, nor the run database, nor `jetsim replay`,
  * nor a capture file, nor an error message. */
@@ -408,6 +448,7 @@ int main(void)
     const struct CMUnitTest server_tests[] = {
         cmocka_unit_test(test_refused_run_leaves_the_existing_stream_intact),
         cmocka_unit_test(test_concurrent_runs_in_namespaces_both_pass),
+        cmocka_unit_test(test_concurrent_runs_without_namespace_never_destroy_each_other),
         cmocka_unit_test(test_password_in_url_leaves_no_trace),
     };
     int failed = cmocka_run_group_tests_name("jetsim cli", cli_tests, NULL, NULL);
