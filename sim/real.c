@@ -66,6 +66,26 @@ static int loopback_port(const char *url)
     return p > 0 && p < 65536 && (*end == '\0' || *end == '/') ? (int)p : -1;
 }
 
+/* The "user:password@" or "token@" of a URL, so that a proxy in front of
+ * the server still presents it; "" for none. Static storage. */
+static const char *userinfo(const char *url)
+{
+    static char buf[400];
+    buf[0] = '\0';
+    if (!url)
+        return buf;
+    const char *h = strstr(url, "://");
+    h = h ? h + 3 : url;
+    size_t n = strcspn(h, ","); /* the first server of a list */
+    const char *at = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (h[i] == '@')
+            at = h + i;
+    if (at && (size_t)(at - h) + 2 <= sizeof buf)
+        snprintf(buf, sizeof buf, "%.*s@", (int)(at - h), h);
+    return buf;
+}
+
 static bool has_network_faults(const sim_scenario *sc)
 {
     for (int i = 0; i < sc->nfaults; i++)
@@ -80,7 +100,7 @@ ps_status eng_real_setup(engine *e, const sim_target *t)
     e->real = true;
     e->scale = t->time_scale >= 1 ? t->time_scale : 1;
     e->servers = t->servers;
-    char urls[SIM_SERVERS_MAX][64];
+    char urls[SIM_SERVERS_MAX][512];
     const char *list[SIM_SERVERS_MAX];
     int n = 0;
     bool proxied = has_network_faults(e->sc); /* a proxy only where the scenario cuts, drops or delays */
@@ -107,7 +127,7 @@ ps_status eng_real_setup(engine *e, const sim_target *t)
         }
     }
     for (int i = 0; i < e->nproxies; i++) {
-        snprintf(urls[i], sizeof urls[i], "nats://127.0.0.1:%d", sim_proxy_port(e->proxies[i]));
+        snprintf(urls[i], sizeof urls[i], "nats://%s127.0.0.1:%d", userinfo(t->url), sim_proxy_port(e->proxies[i]));
         list[i] = urls[i];
     }
     if (n == 0)

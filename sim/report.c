@@ -16,6 +16,7 @@
 
 #include "diff.h"
 #include "engine.h"
+#include "ps_url.h"
 #include "scenario.h"
 #include "servers.h"
 
@@ -278,8 +279,8 @@ int sim_report_replay(const char *db_path)
     char *text = strdup((const char *)sqlite3_column_text(st, 0));
     uint64_t seed = (uint64_t)sqlite3_column_int64(st, 1);
     int64_t rows = sqlite3_column_int64(st, 2);
-    char backend[200];
-    snprintf(backend, sizeof backend, "%s", (const char *)sqlite3_column_text(st, 3));
+    char backend[400]; /* masked again: a database written before URLs were masked may hold a password */
+    ps_url_redact(backend, sizeof backend, (const char *)sqlite3_column_text(st, 3));
     sqlite3_finalize(st);
     sqlite3_close(db);
     if (!text)
