@@ -108,7 +108,10 @@ demo: $(EXAMPLE)
 
 $(BUILD)/tests/test_%: tests/test_%.c $(SIM_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -Itests -Isim -o $@ $< $(SIM_OBJ) $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3 -lcmocka
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -Itests -Isim -DJETSIM_CLI='"$(CLI)"' -o $@ $< $(SIM_OBJ) $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3 -lcmocka
+
+# test_cli runs the command line itself (the one of this build: ASan too).
+$(BUILD)/tests/test_cli: $(CLI)
 
 $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)

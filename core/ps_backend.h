@@ -68,6 +68,13 @@ typedef struct ps_stream_config {
     bool deny_delete;
     bool deny_purge;
     bool allow_rollup;
+    /* Free text kept with the stream; NULL or "" for none. Part of the
+     * configuration (JS 2.3): adding an existing stream with another
+     * description is PS_ERR_STREAM_NAME_IN_USE, so a unique description
+     * tells a stream this caller created from one that was there (or was
+     * made by someone else at the same moment). At most 4096 bytes
+     * (10052). Added after allow_rollup: zero-initialised configs have none. */
+    const char *description;
 } ps_stream_config;
 
 typedef struct ps_stream_state {

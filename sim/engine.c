@@ -109,10 +109,14 @@ static ps_status setup(engine *e, uint64_t seed, const sim_target *t)
                               .retention = st->retention, .storage = st->storage, .discard = st->discard,
                               .duplicates_ns = eng_scaled(e, st->dupe_window_ns), .max_msgs = st->max_msgs,
                               .max_bytes = st->max_bytes, .max_age_ns = eng_scaled(e, st->max_age_ns),
-                              .replicas = (int32_t)(st->replicas < replicas_max ? st->replicas : replicas_max)};
+                              .replicas = (int32_t)(st->replicas < replicas_max ? st->replicas : replicas_max),
+                              .description = e->owner[0] ? e->owner : NULL};
         s = ps_stream_add(e->b, &c, NULL);
         for (int k = 0; e->real && k < 20 && (s == PS_ERR_TIMEOUT || s == PS_ERR_UNAVAILABLE); k++)
             s = ps_stream_add(e->b, &c, NULL); /* a new cluster may take seconds; the same add is idempotent */
+        e->created[i] = s == PS_OK;
+        if (s == PS_ERR_STREAM_NAME_IN_USE && e->owner[0])
+            s = eng_real_stream_taken(e, st->name);
     }
     for (int i = 0; i < sc->nconsumers && !s; i++) {
         const sim_consumer *c = &sc->consumers[i];
@@ -207,6 +211,8 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
         }
     }
     out->end_ns = e.clock ? ps_clock_now(e.clock) - e.base : 0;
+    ps_error_saved why; /* clean-up calls the library, which clears the detail of a failure */
+    ps_error_save(&why);
     if (e.real) /* no fault outlives the run: the checks and the clean-up talk to a healed server */
         eng_real_end_faults(&e);
     if (!s) {
@@ -225,9 +231,8 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
         ps_consumer_free(e.w[i].c);
     }
     free(e.w);
-    if (e.real && !e.servers && e.inner) /* the server is someone else's: take the run's streams away */
-        for (int i = 0; i < sc->nstreams; i++)
-            ps_stream_delete(e.inner, sc->streams[i].name);
+    if (e.real && !e.servers && e.inner) /* the server is someone else's: take away what this run created */
+        eng_real_delete_own_streams(&e);
     ps_backend_close(e.b);
     ps_backend_close(e.inner);
     eng_real_close(&e);
@@ -240,6 +245,8 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
     free(e.pubseq);
     eng_publishers_free(&e);
     free(e.rows);
+    if (s)
+        ps_error_restore(&why);
     return s;
 }
 

@@ -111,6 +111,9 @@ typedef struct engine {
     sim_proxy *proxies[SIM_SERVERS_MAX];
     int nproxies;
     eng_chaos *chaos;       /* the thread that runs server and network faults */
+    bool created[SIM_MAX_STREAMS]; /* streams this run created: the only ones its clean-up deletes */
+    char owner[128];        /* on a server jetsim did not start: the description that marks this run's streams */
+    char server[400];       /* that server's URL as it may be shown (no password, no token) */
 } engine;
 
 /* engine.c */
@@ -153,6 +156,11 @@ int64_t eng_real_now(const engine *e); /* the virtual time real time has reached
 bool eng_real_fault_is_threaded(const engine *e, const sim_fault *f); /* then the loop only traces it */
 void eng_real_end_faults(engine *e); /* no more faults: paused servers continued, proxies healed */
 void eng_real_close(engine *e);
+/* On a server jetsim did not start: explains a stream add refused because
+ * the stream appeared meanwhile (another run's); deletes at the end the
+ * streams this run created, and no other. */
+ps_status eng_real_stream_taken(engine *e, const char *stream);
+void eng_real_delete_own_streams(engine *e);
 int64_t eng_scaled(const engine *e, int64_t ns);   /* a scenario duration as the server gets it */
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "diff.h"
 #include "engine.h"
+#include "ps_url.h"
 #include "scenario.h"
 #include "servers.h"
 
@@ -52,17 +53,19 @@ static int report(const sim_result *r, const char *db_path);
 static int target_open(const sim_where *w, sim_target *t)
 {
     memset(t, 0, sizeof *t);
+    t->ns = w ? w->ns : NULL;
     if (!w || !w->jetstream)
         return 0;
     t->jetstream = true;
     t->url = w->url;
+    t->creds = &w->creds;
     t->time_scale = w->time_scale >= 1 ? w->time_scale : 1;
     sim_servers_trap_signals(); /* a Ctrl-C ends the run cleanly: servers stopped, or the run's streams deleted */
     if (w->spawn) {
         ps_status s = sim_servers_start(&t->servers, w->spawn, stdout);
         if (s) {
-            fprintf(stderr, "jetsim: cannot start nats-server: %s\n", ps_last_error());
-            return sim_servers_interrupted() ? SIM_EXIT_INTERRUPTED : SIM_EXIT_USAGE;
+            fprintf(stderr, "jetsim: harness error: cannot start nats-server: %s\n", ps_last_error());
+            return sim_servers_interrupted() ? SIM_EXIT_INTERRUPTED : SIM_EXIT_HARNESS;
         }
     } else if (!t->url) {
         t->url = getenv("NATS_URL");
@@ -102,16 +105,21 @@ static int run_text(const char *name, const char *text, uint64_t seed, const cha
             printf("  at %.3f s %s (line %d)\n", (double)sc.faults[i].at_ns / 1e9,
                    sim_fault_name(sc.faults[i].kind), sc.faults[i].pos.line);
     }
+    if (t && t->ns && sim_scenario_namespace(&sc, t->ns) != PS_OK) {
+        fprintf(stderr, "jetsim: %s: %s\n", name, ps_last_error());
+        return SIM_EXIT_USAGE;
+    }
     ps_status s = record ? sim_run_recorded(&sc, text, seed, db_path ? db_path : ":memory:", stdout, r)
                          : sim_run_on(&sc, text, seed, db_path ? db_path : ":memory:", stdout, t, r);
     if (s != PS_OK && sim_servers_interrupted()) {
-        fprintf(stderr, "jetsim: interrupted: the run stopped (spawned servers stopped, a --url run's streams deleted)\n");
+        fprintf(stderr, "jetsim: interrupted: the run stopped (spawned servers stopped, the streams a --url run "
+                        "created deleted)\n");
         return SIM_EXIT_INTERRUPTED;
     }
-    if (s != PS_OK) {
+    if (s != PS_OK) { /* bad input names the scenario; anything else kept the run from happening */
         fprintf(stderr, "jetsim: %s: %s: %s\n", s == PS_ERR_INVALID_ARG ? name : "harness error",
                 ps_status_name(s), ps_last_error());
-        return SIM_EXIT_USAGE;
+        return s == PS_ERR_INVALID_ARG ? SIM_EXIT_USAGE : SIM_EXIT_HARNESS;
     }
     return -1;
 }
@@ -154,6 +162,11 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
     }
     if (strip_faults)
         sc.nfaults = 0;
+    if (where && where->ns && sim_scenario_namespace(&sc, where->ns) != PS_OK) { /* both sides alike */
+        fprintf(stderr, "jetsim diff: %s: %s\n", path, ps_last_error());
+        free(text);
+        return SIM_EXIT_USAGE;
+    }
     char dir[512], a[600], b[600];
     if (keep_dir) {
         snprintf(dir, sizeof dir, "%s", keep_dir);
@@ -161,9 +174,9 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
         const char *tmp = getenv("TMPDIR");
         snprintf(dir, sizeof dir, "%s/jetsim-diff-XXXXXX", tmp && *tmp ? tmp : "/tmp");
         if (!mkdtemp(dir)) {
-            fprintf(stderr, "jetsim diff: cannot create %s: %s\n", dir, strerror(errno));
+            fprintf(stderr, "jetsim diff: harness error: cannot create %s: %s\n", dir, strerror(errno));
             free(text);
-            return SIM_EXIT_USAGE;
+            return SIM_EXIT_HARNESS;
         }
     }
     snprintf(a, sizeof a, "%s/model.db", dir);
@@ -174,23 +187,29 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
     int rc = target_open(where, &t);
     sim_result ra, rb;
     ps_status s = PS_OK;
+    t.ns = NULL; /* sc is in the namespace already */
     if (rc == 0) {
         s = sim_run_on(&sc, text, seed, a, NULL, NULL, &ra);
         if (!s)
             s = sim_run_on(&sc, text, seed, b, stdout, &t, &rb);
         if (s)
-            rc = sim_servers_interrupted() ? SIM_EXIT_INTERRUPTED : SIM_EXIT_USAGE;
+            rc = sim_servers_interrupted() ? SIM_EXIT_INTERRUPTED
+               : s == PS_ERR_INVALID_ARG   ? SIM_EXIT_USAGE
+                                           : SIM_EXIT_HARNESS;
     }
+    ps_error_saved why; /* stopping the servers must not wipe the reason */
+    ps_error_save(&why);
     target_close(&t);
+    ps_error_restore(&why);
     if (s)
-        fprintf(stderr, "jetsim diff: %s\n", ps_last_error());
+        fprintf(stderr, "jetsim diff: %s: %s\n", rc == SIM_EXIT_HARNESS ? "harness error" : path, ps_last_error());
     if (rc == 0) {
         printf("  %-26s model %s, server %s\n", "verdicts", ra.verdict == SIM_PASS ? "PASS" : "FAIL",
                rb.verdict == SIM_PASS ? "PASS" : "FAIL");
         int d = sim_diff_dbs(a, b, &sc, stdout);
         if (d < 0) {
-            fprintf(stderr, "jetsim diff: %s\n", ps_last_error());
-            rc = SIM_EXIT_USAGE;
+            fprintf(stderr, "jetsim diff: harness error: %s\n", ps_last_error());
+            rc = SIM_EXIT_HARNESS;
         } else {
             printf("%s\n", d == 0 ? "no divergence" : "DIVERGED");
             rc = d == 0 ? 0 : 1;
@@ -222,8 +241,9 @@ int sim_report_check_determinism(const char *path, uint64_t seed)
         s = sim_run_recorded(&sc, text, seed, ":memory:", NULL, &b);
     free(text);
     if (s) {
-        fprintf(stderr, "jetsim run: harness error: %s\n", ps_last_error());
-        return SIM_EXIT_USAGE;
+        fprintf(stderr, "jetsim run: %s: %s\n", s == PS_ERR_INVALID_ARG ? path : "harness error", ps_last_error());
+        free(a.hashes);
+        return s == PS_ERR_INVALID_ARG ? SIM_EXIT_USAGE : SIM_EXIT_HARNESS;
     }
     size_t n = a.nhashes < b.nhashes ? a.nhashes : b.nhashes, i = 0;
     while (i < n && a.hashes[i] == b.hashes[i])
@@ -259,8 +279,8 @@ int sim_report_replay(const char *db_path)
     char *text = strdup((const char *)sqlite3_column_text(st, 0));
     uint64_t seed = (uint64_t)sqlite3_column_int64(st, 1);
     int64_t rows = sqlite3_column_int64(st, 2);
-    char backend[200];
-    snprintf(backend, sizeof backend, "%s", (const char *)sqlite3_column_text(st, 3));
+    char backend[400]; /* masked again: a database written before URLs were masked may hold a password */
+    ps_url_redact(backend, sizeof backend, (const char *)sqlite3_column_text(st, 3));
     sqlite3_finalize(st);
     sqlite3_close(db);
     if (!text)

@@ -48,7 +48,9 @@ typedef struct ps_jetstream_options {
     /* Connection name shown by the server's monitoring (connz); NULL: none. */
     const char *client_name;
 
-    /* Authentication: at most one of user/password, token, creds_file. */
+    /* Authentication: at most one of user/password, token, creds_file (or
+     * user information in the URL). No error detail of this backend shows
+     * a password or token: URLs appear masked (ps_url.h). */
     const char *user;
     const char *password;
     const char *token;

@@ -39,6 +39,7 @@
     X(test_js2_2_sealed_on_create_rejected)                                  \
     X(test_js2_3_identical_create_is_idempotent)                             \
     X(test_js2_3_different_config_is_name_in_use_10058)                      \
+    X(test_js2_3_description_is_part_of_the_config_10058)                    \
     X(test_js2_4_update_lowers_limits_immediately)                           \
     X(test_js2_4_update_cannot_change_storage)                               \
     X(test_js2_4_update_cannot_change_retention)                             \
