@@ -40,6 +40,7 @@ typedef struct sim_result {
     int64_t end_ns;            /* virtual time when the run ended */
     uint64_t events;
     uint64_t trace_hash;       /* a running 64-bit hash of every trace event */
+    uint64_t trace_events;     /* how many trace events the hash covers */
     /* With sim_run_recorded: the running hash after each trace event
      * (owned by the caller: free it), to find where two runs part. */
     uint64_t *hashes;
@@ -66,6 +67,9 @@ typedef struct sim_target {
     const char *url;
     sim_servers *servers;
     double time_scale;
+    /* the command that reruns this run on a server (recorded in the run
+     * database for `jetsim replay`, which cannot reproduce it); may be NULL */
+    const char *replay_cmd;
 } sim_target;
 
 /* As sim_run, on `target` (NULL: the memory model). A run on a real server
