@@ -50,6 +50,7 @@ struct sim_master {
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
+    "BEGIN;" /* the tables and the run row appear together (committed in sim_master_open) */
     "CREATE TABLE run(scenario TEXT NOT NULL, seed INTEGER NOT NULL, backend TEXT NOT NULL DEFAULT 'memory',"
     " mix INTEGER NOT NULL DEFAULT 0, finished INTEGER NOT NULL DEFAULT 0, verdict TEXT, first_violation TEXT,"
     " trace_hash TEXT, trace_events INTEGER, replay TEXT);"
@@ -170,6 +171,8 @@ ps_status sim_master_open(sim_master **out, const char *path, const char *scenar
     }
     sqlite3_finalize(run);
     if (!s)
+        s = exec(m, "COMMIT", "creating the run database");
+    if (!s)
         s = prepare_all(m);
     if (!s)
         s = exec(m, "BEGIN", "begin");
@@ -269,7 +272,7 @@ void sim_master_close(sim_master *m)
     }
     /* closed cleanly: fold the log back in, so the record is one file again
      * (a copy of it alone is the whole run) */
-    if (m->db && sqlite3_get_autocommit(m->db) != 0)
+    if (m->db && m->trace_one && sqlite3_get_autocommit(m->db) != 0) /* opened fully: keep an open's error */
         exec(m, "PRAGMA journal_mode=DELETE", "checkpoint");
     sqlite3_stmt *all[] = {m->job_one, m->job_many, m->heartbeat, m->trace_many, m->trace_one};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
