@@ -73,9 +73,11 @@ static void first_bad(engine *e, uint64_t job, const char *why)
     }
 }
 
-/* dedup: with message ids, a job is stored once, so it is first delivered
- * once per consumer, whatever retries and duplicates the publisher sent
- * (inside the dedup window). */
+/* dedup: with message ids, a job is stored once, whatever retries and
+ * duplicates the publisher sent (inside the dedup window): its deliveries
+ * to a consumer all carry one stream sequence. Copies are counted as
+ * distinct sequences: a restarted server may deliver its one copy as new
+ * again, which is a redelivery, not a second copy. */
 static void check_dedup(engine *e)
 {
     for (uint64_t job = 1; job <= e->njobs; job++) {
@@ -83,11 +85,11 @@ static void check_dedup(engine *e)
             continue;
         for (int ci = 0; ci < e->nc; ci++) {
             const row *rw = &e->rows[eng_row_of(e, job, ci)];
-            if (rw->first_deliveries > 1) {
+            if (rw->copies > 1) {
                 char why[200];
                 e->res->dedup_failures++;
-                snprintf(why, sizeof why, "dedup: job %" PRIu64 " was stored %d times (first-delivered %d times)",
-                         job, rw->first_deliveries, rw->first_deliveries);
+                snprintf(why, sizeof why, "dedup: job %" PRIu64 " was stored %d times (stream sequences %" PRIu64
+                         " and %d more)", job, rw->copies, rw->seq, rw->copies - 1);
                 first_bad(e, job, why);
             }
         }

@@ -249,6 +249,7 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
     free(e.pubseq);
     eng_publishers_free(&e);
     free(e.rows);
+    free(e.copies);
     return s;
 }
 

@@ -90,6 +90,35 @@ void eng_partition(engine *e, worker *w, bool on)
         sim_shim_cut_consumer(ps_worker_consumer(w->pw), on);
 }
 
+/* Counts the stored copies of a row's job: distinct stream sequences, not
+ * first deliveries (a server restarted after a crash may deliver the one
+ * copy it stored as new again: num_delivered 1, same sequence). */
+static void count_copy(engine *e, uint64_t r, uint64_t seq)
+{
+    row *rw = &e->rows[r];
+    if (rw->copies == 0) {
+        rw->copies = 1;
+        rw->seq = seq;
+        return;
+    }
+    if (seq == rw->seq)
+        return;
+    for (size_t i = e->ncopies; i-- > 0;)
+        if (e->copies[i].row == r && e->copies[i].seq == seq)
+            return;
+    if (e->ncopies == e->capcopies) {
+        size_t ncap = e->capcopies ? e->capcopies * 2 : 64;
+        row_copy *n = realloc(e->copies, ncap * sizeof *n);
+        if (!n)
+            return; /* the count stays low: a dedup failure still shows, with fewer copies */
+        e->copies = n;
+        e->capcopies = ncap;
+    }
+    e->copies[e->ncopies++] = (row_copy){r, seq};
+    if (rw->copies < 255)
+        rw->copies++;
+}
+
 void eng_on_worker(engine *e, int wi)
 {
     worker *w = &e->w[wi];
@@ -123,8 +152,7 @@ void eng_on_worker(engine *e, int wi)
     }
     uint64_t r = eng_row_of(e, job, w->ci);
     eng_trace(e, SIM_TR_DELIVER, r, wi + 1, (int64_t)m->meta.num_delivered);
-    if (m->meta.num_delivered == 1 && e->rows[r].first_deliveries < 255)
-        e->rows[r].first_deliveries++;
+    count_copy(e, r, m->meta.stream_seq);
     if (sim_master_job_start(e->m, r, wi + 1, now, &w->version) != PS_OK)
         w->version = -1;
     int64_t handle = now < w->slow_until ? w->slow_ns
