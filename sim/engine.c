@@ -147,6 +147,7 @@ static ps_status setup(engine *e, uint64_t seed, const sim_target *t)
     for (int i = 0; i < sc->nfaults && !s; i++)
         s = sim_events_push(&e->q, e->base + sc->faults[i].at_ns, EV_FAULT, i, 0);
     e->rng = ps_rand_derive(seed, 7);
+    e->seed = seed;
     return s;
 }
 

@@ -103,6 +103,7 @@ typedef struct engine {
     int db_fault_bp;
     ps_status db_fault_status;
     ps_rand rng;         /* the engine's own draws (db faults) */
+    uint64_t seed;       /* the run's: draws that must not depend on who draws them first */
     int64_t quiet_after; /* last publish or fault end */
     int64_t base;        /* the clock at the run's start: scenario times count from it */
     sim_result *res;

@@ -200,6 +200,23 @@ static bool commit(engine *e, worker *w, int wi, uint64_t r)
     return applied || (sim_master_job_view(e->m, r, &v) && v.state == SIM_JOB_DONE);
 }
 
+/* Does the handler fail this attempt? A pure function of the seed, the
+ * row (job and consumer) and the attempt (the delivery count), not a draw
+ * from the worker's generator: which worker handles which job, and in
+ * what order, differs between the model and a real server, and `jetsim
+ * diff` of a fault-free scenario with fail= must see the same jobs fail
+ * on both sides. */
+static bool handler_fails(const engine *e, const worker *w, uint64_t r, uint64_t attempt)
+{
+    if (!w->g->fail_bp)
+        return false;
+    uint64_t x = e->seed ^ (r * UINT64_C(0x9E3779B97F4A7C15)) ^ (attempt * UINT64_C(0xD1B54A32D192ED03));
+    x = (x ^ (x >> 30)) * UINT64_C(0xBF58476D1CE4E5B9); /* splitmix64's finaliser */
+    x = (x ^ (x >> 27)) * UINT64_C(0x94D049BB133111EB);
+    x ^= x >> 31;
+    return x % 10000 < (uint64_t)w->g->fail_bp;
+}
+
 void eng_on_commit(engine *e, int wi, uint64_t arg)
 {
     worker *w = &e->w[wi];
@@ -209,7 +226,7 @@ void eng_on_commit(engine *e, int wi, uint64_t arg)
     uint64_t r = eng_row_of(e, job_of(m), w->ci);
     const sim_consumer *c = &e->sc->consumers[w->ci];
     int64_t now = ps_clock_now(e->clock);
-    if (w->g->fail_bp && ps_rand_below(&w->rng, 10000) < (uint64_t)w->g->fail_bp) {
+    if (handler_fails(e, w, r, m->meta.num_delivered)) {
         if (c->max_deliver > 0 && (int64_t)m->meta.num_delivered >= c->max_deliver) {
             sim_master_job_fail(e->m, r, now);
             eng_settle(e, r);
