@@ -165,9 +165,15 @@ void eng_check(engine *e)
                                            stored_evidence(e, ci, job, 0, evidence, sizeof evidence) == 0);
             if (lost) {
                 r->lost++;
+                /* quoted from the database row it names, which a user opens (the mirror is its cache) */
+                sim_job_view db = v;
+                bool read = sim_master_job_stored(e->m, rid, &db) == PS_OK;
                 snprintf(why, sizeof why, "no_loss: job %" PRIu64 " (consumer %s) had its PubAck but was "
-                         "never completed (state %d, %d attempts)%s", job, e->sc->consumers[ci].name,
-                         (int)v.state, v.attempts, evidence);
+                         "never completed (jobs row %" PRIu64 ": state %d, %d attempts%s)%s", job,
+                         e->sc->consumers[ci].name, rid, (int)db.state, db.attempts,
+                         !read ? ", not readable in the database"
+                         : db.attempts != v.attempts || db.state != v.state ? ", NOT what the run saw: a harness bug"
+                                                                             : "", evidence);
                 bad = why;
             } else if (x->no_double_completion && v.completions > 1) {
                 r->double_completed++;

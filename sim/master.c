@@ -480,6 +480,27 @@ bool sim_master_job_view(const sim_master *m, uint64_t id, sim_job_view *out)
     return true;
 }
 
+ps_status sim_master_job_stored(sim_master *m, uint64_t id, sim_job_view *out)
+{
+    sqlite3_stmt *st = NULL;
+    ps_status s = prepare(m, "SELECT state, attempts, completions, version, coalesce(key, -1) FROM jobs WHERE id = ?",
+                          &st);
+    if (!s) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            *out = (sim_job_view){(sim_job_state)sqlite3_column_int(st, 0), sqlite3_column_int(st, 1),
+                                  sqlite3_column_int(st, 2), sqlite3_column_int64(st, 3),
+                                  sqlite3_column_int64(st, 4)};
+        else
+            s = rc == SQLITE_DONE ? ps_error(PS_ERR_INVALID_ARG, 0, "master database: no jobs row %llu",
+                                             (unsigned long long)id)
+                                  : db_fail(m->db, "reading a job");
+    }
+    sqlite3_finalize(st);
+    return s;
+}
+
 uint64_t sim_master_jobs(const sim_master *m)
 {
     return m->njobs;

@@ -125,6 +125,10 @@ typedef struct sim_job_view {
 } sim_job_view;
 bool sim_master_job_view(const sim_master *m, uint64_t job, sim_job_view *out);
 
+/* The jobs row `id` as the database holds it (SQL: commit first), for
+ * what a report quotes: the record a user opens is the one source. */
+ps_status sim_master_job_stored(sim_master *m, uint64_t id, sim_job_view *out);
+
 /* Number of jobs added so far. */
 uint64_t sim_master_jobs(const sim_master *m);
 
