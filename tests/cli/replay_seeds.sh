@@ -51,6 +51,13 @@ sqlite3 "$tmp/unfinished.db" "UPDATE run SET finished=0, verdict=NULL, trace_has
 "$J" replay "$tmp/unfinished.db" >"$tmp/u.out"; rc=$?
 [ $rc -eq 5 ] && grep -q 'did not finish' "$tmp/u.out" || bad "a replay of an unfinished run exited $rc"
 
+cp "$db" "$tmp/server.db"
+sqlite3 "$tmp/server.db" "UPDATE run SET backend='jetstream nats-server spawned by jetsim, time scale 10',
+  replay='jetsim run x.scn --seed 1 --spawn --time-scale 10'"
+"$J" replay "$tmp/server.db" >"$tmp/s.out"; rc=$?
+[ $rc -eq 5 ] && grep -q 'rerun it there: jetsim run x.scn --seed 1 --spawn --time-scale 10' "$tmp/s.out" ||
+  bad "a replay of a real-server run exited $rc: $(tail -n 1 "$tmp/s.out")"
+
 # the workload file is part of the record: a changed one is refused
 cp sim/scenarios/replay_orders.scn sim/scenarios/orders.wl "$tmp/"
 "$J" run "$tmp/replay_orders.scn" --db "$tmp/wl.db" >/dev/null; rc0=$?
