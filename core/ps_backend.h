@@ -28,6 +28,9 @@
 #include "ps_msg.h"
 #include "ps_status.h"
 #include "ps_subject.h"
+#include "ps_api.h"
+
+PS_API_BEGIN
 
 /* ---- streams ----------------------------------------------------------- */
 
@@ -65,6 +68,13 @@ typedef struct ps_stream_config {
     bool deny_delete;
     bool deny_purge;
     bool allow_rollup;
+    /* Free text kept with the stream; NULL or "" for none. Part of the
+     * configuration (JS 2.3): adding an existing stream with another
+     * description is PS_ERR_STREAM_NAME_IN_USE, so a unique description
+     * tells a stream this caller created from one that was there (or was
+     * made by someone else at the same moment). At most 4096 bytes
+     * (10052). Added after allow_rollup: zero-initialised configs have none. */
+    const char *description;
 } ps_stream_config;
 
 typedef struct ps_stream_state {
@@ -436,5 +446,7 @@ void ps_backend_close(ps_backend *b);
 
 /* For backends: emits an advisory to the registered handler, if any. */
 void ps_backend_emit_advisory(ps_backend *b, const ps_advisory *adv);
+
+PS_API_END
 
 #endif

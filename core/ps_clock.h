@@ -15,6 +15,9 @@
 #include <stdint.h>
 
 #include "ps_status.h"
+#include "ps_api.h"
+
+PS_API_BEGIN
 
 #define PS_NS_PER_MS INT64_C(1000000)
 #define PS_NS_PER_SEC INT64_C(1000000000)
@@ -67,5 +70,7 @@ ps_status ps_duration_parse(const char *text, int64_t *out_ns);
 
 /* Formats a duration into `buf` ("1.5s", "250ms", "2m0s" style), returns buf. */
 char *ps_duration_format(int64_t ns, char *buf, unsigned size);
+
+PS_API_END
 
 #endif

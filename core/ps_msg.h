@@ -18,6 +18,9 @@
 #include <stdint.h>
 
 #include "ps_status.h"
+#include "ps_api.h"
+
+PS_API_BEGIN
 
 /* Header names exactly as on the wire (JS 3.5). */
 #define PS_HDR_MSG_ID "Nats-Msg-Id"
@@ -154,5 +157,7 @@ void ps_msg_list_free(ps_msg_list *l);
 ps_msg *ps_msg_list_push(ps_msg_list *l, const char *subject, size_t subj_len,
                          const void *hdr, size_t hdr_len, const void *data,
                          size_t len);
+
+PS_API_END
 
 #endif

@@ -27,6 +27,9 @@
 #include "ps_clock.h"
 #include "ps_msg.h"
 #include "ps_status.h"
+#include "ps_api.h"
+
+PS_API_BEGIN
 
 typedef struct ps_publisher ps_publisher;
 
@@ -111,5 +114,7 @@ ps_status ps_publisher_stats_get(const ps_publisher *p, ps_publisher_stats *out)
 
 /* Frees the publisher (not its backend or clock). NULL is fine. */
 void ps_publisher_free(ps_publisher *p);
+
+PS_API_END
 
 #endif

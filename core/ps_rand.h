@@ -12,6 +12,10 @@
 
 #include <stdint.h>
 
+#include "ps_api.h"
+
+PS_API_BEGIN
+
 typedef struct ps_rand {
     uint64_t s[4];
 } ps_rand;
@@ -40,5 +44,7 @@ double ps_rand_double(ps_rand *r);
 
 /* True with probability p (p <= 0 never, p >= 1 always). */
 int ps_rand_chance(ps_rand *r, double p);
+
+PS_API_END
 
 #endif

@@ -14,6 +14,10 @@
 
 #include <stdarg.h>
 
+#include "ps_api.h"
+
+PS_API_BEGIN
+
 /* X(name, text). The JetStream err_code a status usually carries is noted in
  * the comment; the exact code of each failure is in ps_last_error_code(). */
 #define PS_STATUS_LIST(X)                                                      \
@@ -95,5 +99,24 @@ ps_status ps_error_v(ps_status s, int js_code, const char *fmt, va_list ap);
 
 /* Sets the native code of the last recorded error (after ps_error). */
 void ps_error_set_native(int native_code);
+
+/* A copy of this thread's last-error detail. Clean-up after a failure
+ * calls into the library, and every such call clears the detail; a caller
+ * that must report the failure afterwards saves it first and restores it
+ * when the clean-up is done, so the reason is not lost. */
+typedef struct ps_error_saved {
+    ps_status status;
+    int js_code;
+    int native_code;
+    char msg[512];
+} ps_error_saved;
+
+/* Copies the last-error detail into *out (not NULL). */
+void ps_error_save(ps_error_saved *out);
+
+/* Makes *saved the last-error detail again; returns its status. */
+ps_status ps_error_restore(const ps_error_saved *saved);
+
+PS_API_END
 
 #endif

@@ -14,6 +14,9 @@
 #include <stddef.h>
 
 #include "ps_status.h"
+#include "ps_api.h"
+
+PS_API_BEGIN
 
 /* JS 1.1-1.3: non-empty tokens, no whitespace; a token is a wildcard only
  * when it is exactly "*" or ">", and ">" only as the last token. */
@@ -49,5 +52,7 @@ ps_status ps_name_check(const char *what, const char *name);
 
 #define PS_NAME_MAX 255
 #define PS_NAME_MAX_BUF (PS_NAME_MAX + 1)
+
+PS_API_END
 
 #endif

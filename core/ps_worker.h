@@ -36,6 +36,9 @@
 #include "ps_backend.h"
 #include "ps_msg.h"
 #include "ps_status.h"
+#include "ps_api.h"
+
+PS_API_BEGIN
 
 typedef enum ps_handle_result {
     PS_HANDLE_ACK = 0, /* done: +ACK */
@@ -164,5 +167,7 @@ ps_consumer *ps_worker_consumer(ps_worker *w);
 /* Stops the worker if it is running, then frees it and its consumer handle
  * (not the consumer). NULL is fine. Not from inside a handler or on_error. */
 void ps_worker_free(ps_worker *w);
+
+PS_API_END
 
 #endif

@@ -8,12 +8,8 @@
 
 #include "ps_status.h"
 
-typedef struct ps_error_detail {
-    ps_status status;
-    int js_code;
-    int native_code;
-    char msg[512];
-} ps_error_detail;
+/* The same shape as the public ps_error_saved, so saving is a copy. */
+typedef ps_error_saved ps_error_detail;
 
 static _Thread_local ps_error_detail last;
 
@@ -76,3 +72,11 @@ ps_status ps_error(ps_status s, int js_code, const char *fmt, ...)
 }
 
 void ps_error_set_native(int native_code) { last.native_code = native_code; }
+
+void ps_error_save(ps_error_saved *out) { *out = last; }
+
+ps_status ps_error_restore(const ps_error_saved *saved)
+{
+    last = *saved;
+    return saved->status;
+}

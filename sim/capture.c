@@ -10,8 +10,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "credentials.h"
 #include "ps_jetstream.h"
 #include "ps_msg.h"
+#include "ps_url.h"
+#include "report.h"
 
 /* Appends stored message m to out, its headers decoded, gap_ns after the
  * previous one kept. */
@@ -79,7 +82,7 @@ ps_status sim_capture(ps_backend *b, const char *stream, uint64_t max_msgs, sim_
 }
 
 static const char usage[] =
-    "usage: jetsim capture STREAM [--url URL] [--out FILE] [--max N]\n"
+    "usage: jetsim capture STREAM [--url URL] [--out FILE] [--max N] [credentials]\n"
     "\n"
     "Reads the stream's stored messages, first to last sequence, by direct\n"
     "get (no consumer is created, nothing is acknowledged or removed), and\n"
@@ -95,7 +98,13 @@ static const char usage[] =
     "  --max N     at most N messages (default: all)\n"
     "  --help      show this help\n"
     "\n"
-    "exit codes: 0 written, 2 bad usage, no server or no such stream\n";
+    "credentials:\n"
+    SIM_CREDENTIALS_HELP
+    "\n"
+    "exit codes: 0 written, 2 bad input (usage, no such stream, a credential\n"
+    "            file that cannot be read, an output file that cannot be\n"
+    "            written), 4 harness error (no server answered, a read\n"
+    "            failed); 1, 3 and 130 are not used by capture\n";
 
 static int usage_error(const char *msg, const char *arg)
 {
@@ -107,13 +116,18 @@ static int usage_error(const char *msg, const char *arg)
 
 int sim_capture_main(int argc, char **argv)
 {
-    const char *stream = NULL, *url = NULL, *path = NULL;
+    const char *stream = NULL, *url = NULL, *path = NULL, *cred_missing = NULL;
     uint64_t max = 0;
+    sim_credentials creds = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        int took;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(usage, stdout);
             return 0;
+        } else if ((took = sim_credentials_option(argc, argv, &i, &creds, &cred_missing)) != 0) {
+            if (took < 0)
+                return usage_error("option %s needs a value", cred_missing);
         } else if (!strcmp(a, "--url") || !strcmp(a, "--out") || !strcmp(a, "--max")) {
             if (i + 1 >= argc)
                 return usage_error("option %s needs a value", a);
@@ -140,40 +154,49 @@ int sim_capture_main(int argc, char **argv)
     }
     if (!stream)
         return usage_error("%s", "no stream given");
+    const char *bad = sim_credentials_check(&creds);
+    if (bad)
+        return usage_error("%s", bad);
+    if (sim_credentials_load(&creds) != PS_OK) {
+        fprintf(stderr, "jetsim capture: %s\n", ps_last_error());
+        return SIM_EXIT_USAGE;
+    }
     if (!url)
         url = getenv("NATS_URL") && *getenv("NATS_URL") ? getenv("NATS_URL") : "nats://127.0.0.1:4222";
+    char shown[400]; /* the URL as it may be printed and written: no password, no token */
+    ps_url_redact(shown, sizeof shown, url);
     const char *urls[] = {url};
     ps_jetstream_options o = {.urls = urls, .urls_len = 1, .client_name = "jetsim-capture", .reconnect_attempts = 1};
+    sim_credentials_apply(&creds, &o);
     ps_backend *b = NULL;
     ps_status s = ps_jetstream_new(&b, &o);
+    sim_credentials_free(&creds);
     if (s) {
-        fprintf(stderr, "jetsim capture: %s: %s\n", url, ps_last_error());
-        return 2;
+        fprintf(stderr, "jetsim capture: harness error: %s\n", ps_last_error()); /* it names the server */
+        return SIM_EXIT_HARNESS;
     }
     sim_workload w;
     uint64_t first = 0, last = 0;
     s = sim_capture(b, stream, max, &w, &first, &last);
+    ps_error_saved why; /* closing the connection must not wipe the reason */
+    ps_error_save(&why);
     ps_backend_close(b);
+    ps_error_restore(&why);
     if (s) {
-        fprintf(stderr, "jetsim capture: stream %s: %s\n", stream, ps_last_error());
-        return 2;
+        fprintf(stderr, "jetsim capture: %sstream %s: %s\n", s == PS_ERR_STREAM_NOT_FOUND ? "" : "harness error: ",
+                stream, ps_last_error());
+        return s == PS_ERR_STREAM_NOT_FOUND ? SIM_EXIT_USAGE : SIM_EXIT_HARNESS;
     }
     FILE *f = path ? fopen(path, "w") : stdout;
     if (!f) {
         sim_workload_free(&w);
         fprintf(stderr, "jetsim capture: cannot write %s: %s\n", path, strerror(errno));
-        return 2;
+        return SIM_EXIT_USAGE;
     }
     char head[512], when[32];
     time_t now = time(NULL);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    /* the server's address without any user:password@ it carried */
-    const char *host = strstr(url, "://"), *at = NULL;
-    host = host ? host + 3 : url;
-    if ((at = strchr(host, '@')) != NULL)
-        host = at + 1;
-    snprintf(head, sizeof head, "jetsim workload v1: captured from stream %s at %.*s%s on %s", stream,
-             (int)(strstr(url, "://") ? strstr(url, "://") + 3 - url : 0), url, host, when);
+    snprintf(head, sizeof head, "jetsim workload v1: captured from stream %s at %s on %s", stream, shown, when);
     s = sim_workload_write(&w, f, head);
     double span = 0;
     for (size_t i = 0; i < w.count; i++)
@@ -186,5 +209,5 @@ int sim_capture_main(int argc, char **argv)
     else
         fprintf(stderr, "jetsim capture: %s\n", ps_last_error());
     sim_workload_free(&w);
-    return s ? 2 : 0;
+    return s ? SIM_EXIT_USAGE : 0; /* the file could not be written */
 }

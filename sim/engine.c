@@ -53,6 +53,16 @@ void eng_trace(engine *e, sim_trace_kind kind, uint64_t job, int worker_id, int6
     sim_master_trace(e->m, t, kind, job, worker_id, arg);
 }
 
+int64_t eng_now(const engine *e)
+{
+    int64_t now = ps_clock_now(e->clock);
+    if (e->real && e->real0) {
+        int64_t r = eng_real_now(e);
+        return r > now ? r : now;
+    }
+    return now;
+}
+
 uint64_t eng_row_of(const engine *e, uint64_t job, int ci)
 {
     return (job - 1) * (uint64_t)e->nc + (uint64_t)ci + 1;
@@ -100,10 +110,14 @@ static ps_status setup(engine *e, uint64_t seed, const sim_target *t)
                               .retention = st->retention, .storage = st->storage, .discard = st->discard,
                               .duplicates_ns = eng_scaled(e, st->dupe_window_ns), .max_msgs = st->max_msgs,
                               .max_bytes = st->max_bytes, .max_age_ns = eng_scaled(e, st->max_age_ns),
-                              .replicas = (int32_t)(st->replicas < replicas_max ? st->replicas : replicas_max)};
+                              .replicas = (int32_t)(st->replicas < replicas_max ? st->replicas : replicas_max),
+                              .description = e->owner[0] ? e->owner : NULL};
         s = ps_stream_add(e->b, &c, NULL);
         for (int k = 0; e->real && k < 20 && (s == PS_ERR_TIMEOUT || s == PS_ERR_UNAVAILABLE); k++)
             s = ps_stream_add(e->b, &c, NULL); /* a new cluster may take seconds; the same add is idempotent */
+        e->created[i] = s == PS_OK;
+        if (s == PS_ERR_STREAM_NAME_IN_USE && e->owner[0])
+            s = eng_real_stream_taken(e, st->name);
     }
     for (int i = 0; i < sc->nconsumers && !s; i++) {
         const sim_consumer *c = &sc->consumers[i];
@@ -121,6 +135,8 @@ static ps_status setup(engine *e, uint64_t seed, const sim_target *t)
             s = ps_consumer_add(e->b, c->stream, &cc, &h);
         ps_consumer_free(h);
     }
+    if (!s && e->real)
+        s = eng_real_ready(e);
     int total = 0;
     for (int g = 0; g < sc->nworkers; g++)
         total += (int)sc->workers[g].count;
@@ -190,7 +206,11 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
         if (e.real && (s = eng_real_wait(&e, ev.at_ns)) != PS_OK)
             break;
         int64_t now = e.real ? ps_clock_now(e.clock) : ev.at_ns;
-        if (now > e.quiet_after + drain) {
+        /* The deadline counts from the last publish or fault end, and only
+         * once every publisher is done: a publisher still sending (held up
+         * by a slow server, say) is not a job system that failed to drain.
+         * Publishers end by themselves: a bounded count, bounded retries. */
+        if (e.publishers_done == sc->npublishers && now > e.quiet_after + drain) {
             out->verdict = SIM_LIVENESS_FAILURE;
             snprintf(out->first_violation, sizeof out->first_violation,
                      "drained_within: %" PRId64 " job(s) still open %.1f s after the last publish or fault",
@@ -215,6 +235,8 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
         }
     }
     out->end_ns = e.clock ? ps_clock_now(e.clock) - e.base : 0;
+    ps_error_saved why; /* clean-up calls the library, which clears the detail of a failure */
+    ps_error_save(&why);
     if (e.real) /* no fault outlives the run: the checks and the clean-up talk to a healed server */
         eng_real_end_faults(&e);
     if (!s) {
@@ -235,9 +257,8 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
         ps_consumer_free(e.w[i].c);
     }
     free(e.w);
-    if (e.real && !e.servers && e.inner) /* the server is someone else's: take the run's streams away */
-        for (int i = 0; i < sc->nstreams; i++)
-            ps_stream_delete(e.inner, sc->streams[i].name);
+    if (e.real && !e.servers && e.inner) /* the server is someone else's: take away what this run created */
+        eng_real_delete_own_streams(&e);
     ps_backend_close(e.b);
     ps_backend_close(e.inner);
     eng_real_close(&e);
@@ -251,6 +272,8 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
     eng_publishers_free(&e);
     free(e.rows);
     free(e.copies);
+    if (s)
+        ps_error_restore(&why);
     return s;
 }
 

@@ -1,7 +1,9 @@
-/* engine.h — runs one scenario with one seed on the memory backend: the
- * discrete-event loop over a manual clock that drives the publishers, the
- * workers, the faults (through the fault shim) and the master database,
- * then the checkers.
+/* engine.h — runs one scenario with one seed: the discrete-event loop that
+ * drives the publishers, the workers, the faults (through the fault shim)
+ * and the master database, then the checkers. On the memory backend it
+ * runs in virtual time on a manual clock and a run is a pure function of
+ * (scenario, seed); on a real nats-server (sim_run_on with a jetstream
+ * target, real.c) the same loop is held to real time.
  *
  * Publishers (the ps_publisher layer) with rate, count, msg
  * ids and retries; workers (the ps_worker layer) with batches, handling times, failures, the
@@ -62,11 +64,14 @@ ps_status sim_run(const sim_scenario *sc, const char *scenario_text, uint64_t se
  * the dedup window, MaxAge) and the run's own pace are divided by
  * `time_scale` (>= 1; 10 runs AckWait 30 s as 3 s). */
 typedef struct sim_servers sim_servers;
+typedef struct sim_credentials sim_credentials;
 typedef struct sim_target {
     bool jetstream;
     const char *url;
     sim_servers *servers;
     double time_scale;
+    const sim_credentials *creds; /* authentication and TLS for `url` (credentials.h); NULL: none */
+    const char *ns;               /* the namespace the CLI put the scenario in (NULL: none) */
     /* the command that reruns this run on a server (recorded in the run
      * database for `jetsim replay`, which cannot reproduce it); may be NULL */
     const char *replay_cmd;
@@ -76,9 +81,16 @@ typedef struct sim_target {
  * is not deterministic; its trace hash is reported but means little.
  * Errors besides sim_run's: the scenario has faults this target cannot
  * make real (PS_ERR_INVALID_ARG naming the line), a stream of the
- * scenario already exists on the server (PS_ERR_STREAM_NAME_IN_USE), the
- * server cannot be reached, or the run was interrupted (PS_ERR_IO,
- * "interrupted"). */
+ * scenario already exists on the server (PS_ERR_STREAM_NAME_IN_USE naming
+ * the stream and the server), the server cannot be reached, or the run
+ * was interrupted (PS_ERR_IO, "interrupted"). The detail of an error is
+ * in ps_last_error() on return, clean-up notwithstanding.
+ *
+ * On a server jetsim did not spawn (`url`), a run deletes at its end the
+ * streams it created and nothing else: it refuses to start when a stream
+ * of the scenario exists, and a stream it did not create is never
+ * deleted. The URL appears in the run database, the log and errors with
+ * any password or token masked (ps_url.h). */
 ps_status sim_run_on(const sim_scenario *sc, const char *scenario_text, uint64_t seed, const char *db_path,
                      FILE *log, const sim_target *target, sim_result *out);
 

@@ -121,11 +121,18 @@ typedef struct engine {
     sim_proxy *proxies[SIM_SERVERS_MAX];
     int nproxies;
     eng_chaos *chaos;       /* the thread that runs server and network faults */
+    bool created[SIM_MAX_STREAMS]; /* streams this run created: the only ones its clean-up deletes */
+    char owner[128];        /* on a server jetsim did not start: the description that marks this run's streams */
+    char server[400];       /* that server's URL as it may be shown (no password, no token) */
 } engine;
 
 /* engine.c */
 void eng_trace(engine *e, sim_trace_kind kind, uint64_t job, int worker_id, int64_t arg);
 uint64_t eng_row_of(const engine *e, uint64_t job, int ci);
+/* The virtual time now: the clock's on the model (it moves only between
+ * events); on a real server, the virtual time real time has reached,
+ * which a blocking client call may have moved past the event's. */
+int64_t eng_now(const engine *e);
 void eng_settle(engine *e, uint64_t r);
 
 /* publishers.c: set-up (a replay reads its workload), one publish event
@@ -153,10 +160,17 @@ void eng_check(engine *e);
 /* real.c: a run on a real server */
 ps_status eng_real_check_faults(const sim_scenario *sc, const sim_target *t);
 ps_status eng_real_setup(engine *e, const sim_target *t);
+ps_status eng_real_ready(engine *e); /* streams and consumers usable: the workload clock may start */
 ps_status eng_real_wait(engine *e, int64_t at_ns); /* until real time reaches at_ns; sets the clock */
+int64_t eng_real_now(const engine *e); /* the virtual time real time has reached */
 bool eng_real_fault_is_threaded(const engine *e, const sim_fault *f); /* then the loop only traces it */
 void eng_real_end_faults(engine *e); /* no more faults: paused servers continued, proxies healed */
 void eng_real_close(engine *e);
+/* On a server jetsim did not start: explains a stream add refused because
+ * the stream appeared meanwhile (another run's); deletes at the end the
+ * streams this run created, and no other. */
+ps_status eng_real_stream_taken(engine *e, const char *stream);
+void eng_real_delete_own_streams(engine *e);
 int64_t eng_scaled(const engine *e, int64_t ns);   /* a scenario duration as the server gets it */
 
 #endif

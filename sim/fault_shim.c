@@ -42,39 +42,43 @@ static bool draw(shim *s, sim_shim_knob k)
     return hit;
 }
 
-/* ---- pass-through ------------------------------------------------------------------ */
+/* ---- pass-through ------------------------------------------------------------------
+ *
+ * The shim reaches the inner backend through the contract's wrappers, never
+ * through its ops table: the wrappers are the one place that checks
+ * arguments and knows which optional slots a backend has. */
 
 static ps_status sh_stream_add(ps_backend *b, const ps_stream_config *c, ps_stream_info *o)
 {
-    return as_shim(b)->inner->ops->stream_add(as_shim(b)->inner, c, o);
+    return ps_stream_add(as_shim(b)->inner, c, o);
 }
 static ps_status sh_stream_update(ps_backend *b, const ps_stream_config *c, ps_stream_info *o)
 {
-    return as_shim(b)->inner->ops->stream_update(as_shim(b)->inner, c, o);
+    return ps_stream_update(as_shim(b)->inner, c, o);
 }
 static ps_status sh_stream_info(ps_backend *b, const char *st, ps_stream_info *o)
 {
-    return as_shim(b)->inner->ops->stream_info(as_shim(b)->inner, st, o);
+    return ps_stream_info_get(as_shim(b)->inner, st, o);
 }
 static ps_status sh_stream_delete(ps_backend *b, const char *st)
 {
-    return as_shim(b)->inner->ops->stream_delete(as_shim(b)->inner, st);
+    return ps_stream_delete(as_shim(b)->inner, st);
 }
 static ps_status sh_stream_purge(ps_backend *b, const char *st, const ps_purge_opts *o, uint64_t *n)
 {
-    return as_shim(b)->inner->ops->stream_purge(as_shim(b)->inner, st, o, n);
+    return ps_stream_purge(as_shim(b)->inner, st, o, n);
 }
 static ps_status sh_msg_get(ps_backend *b, const char *st, uint64_t seq, const char *last, ps_stored_msg *o)
 {
-    return as_shim(b)->inner->ops->msg_get(as_shim(b)->inner, st, seq, last, o);
+    return ps_msg_get(as_shim(b)->inner, st, seq, last, o);
 }
 static ps_status sh_msg_delete(ps_backend *b, const char *st, uint64_t seq, bool erase)
 {
-    return as_shim(b)->inner->ops->msg_delete(as_shim(b)->inner, st, seq, erase);
+    return ps_msg_delete(as_shim(b)->inner, st, seq, erase);
 }
 static ps_status sh_consumer_delete(ps_backend *b, const char *st, const char *name)
 {
-    return as_shim(b)->inner->ops->consumer_delete(as_shim(b)->inner, st, name);
+    return ps_consumer_delete(as_shim(b)->inner, st, name);
 }
 static int64_t sh_next_deadline(ps_backend *b)
 {
@@ -97,10 +101,10 @@ static ps_status sh_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
     if (s->unreachable)
         return ps_error(PS_ERR_TIMEOUT, 0, "publish %s: no answer (broker unreachable, injected)", m->subject);
     ps_pub_ack ack = {0};
-    ps_status st = s->inner->ops->publish(s->inner, m, &ack);
+    ps_status st = ps_publish(s->inner, m, &ack);
     if (st == PS_OK && draw(s, SIM_SHIM_DUP_PUBLISH)) {
         ps_pub_ack again;
-        s->inner->ops->publish(s->inner, m, &again); /* its result is the lost retry's */
+        ps_publish(s->inner, m, &again); /* its result is the lost retry's */
     }
     if (st == PS_OK && draw(s, SIM_SHIM_LOSE_PUBACK))
         return ps_error(PS_ERR_TIMEOUT, 0, "publish %s: no PubAck (lost, injected)", m->subject);
@@ -109,13 +113,48 @@ static ps_status sh_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
     return st;
 }
 
+/* Asynchronous: sent now, its result comes through forward_pub_result.
+ * A duplicate is sent synchronously beside it (its result is the lost
+ * retry's, as above). */
+static ps_status sh_publish_async(ps_backend *b, const ps_out_msg *m, uint64_t token)
+{
+    shim *s = as_shim(b);
+    if (s->unreachable)
+        return ps_error(PS_ERR_TIMEOUT, 0, "publish %s: no answer (broker unreachable, injected)", m->subject);
+    ps_status st = ps_publish_async(s->inner, m, token);
+    if (st == PS_OK && draw(s, SIM_SHIM_DUP_PUBLISH)) {
+        ps_pub_ack again;
+        ps_publish(s->inner, m, &again);
+    }
+    return st;
+}
+
+static ps_status sh_publish_async_complete(ps_backend *b, int64_t timeout_ns)
+{
+    return ps_publish_async_complete(as_shim(b)->inner, timeout_ns);
+}
+
+/* The inner backend's async results, to the shim's handler; a PubAck may
+ * be lost on the way (the message is stored all the same). */
+static void forward_pub_result(void *user, const ps_pub_result *r)
+{
+    shim *s = user;
+    ps_pub_result out = *r;
+    if (out.status == PS_OK && draw(s, SIM_SHIM_LOSE_PUBACK)) {
+        out.status = PS_ERR_TIMEOUT;
+        out.err_code = 0;
+        out.ack = (ps_pub_ack){0};
+    }
+    ps_backend_emit_pub_result(&s->base, &out);
+}
+
 /* ---- consumers ---------------------------------------------------------------------- */
 
 static ps_status wrap(shim *s, ps_consumer *inner, ps_consumer **out)
 {
     shim_consumer *c = calloc(1, sizeof *c);
     if (!c) {
-        s->inner->ops->consumer_free(inner);
+        ps_consumer_free(inner);
         return ps_error(PS_ERR_NO_MEMORY, 0, "fault shim: out of memory");
     }
     c->inner = inner;
@@ -130,7 +169,7 @@ static ps_status sh_consumer_add(ps_backend *b, const char *st, const ps_consume
 {
     shim *s = as_shim(b);
     ps_consumer *in = NULL;
-    ps_status r = s->inner->ops->consumer_add(s->inner, st, cfg, &in);
+    ps_status r = ps_consumer_add(s->inner, st, cfg, &in);
     return r ? r : wrap(s, in, out);
 }
 
@@ -138,14 +177,13 @@ static ps_status sh_consumer_bind(ps_backend *b, const char *st, const char *nam
 {
     shim *s = as_shim(b);
     ps_consumer *in = NULL;
-    ps_status r = s->inner->ops->consumer_bind(s->inner, st, name, &in);
+    ps_status r = ps_consumer_bind(s->inner, st, name, &in);
     return r ? r : wrap(s, in, out);
 }
 
 static ps_status sh_consumer_info(ps_consumer *c, ps_consumer_info *out)
 {
-    ps_consumer *in = ((shim_consumer *)c)->inner;
-    return in->backend->ops->consumer_info(in, out);
+    return ps_consumer_info_get(((shim_consumer *)c)->inner, out);
 }
 
 static void sh_consumer_free(ps_consumer *c)
@@ -153,7 +191,7 @@ static void sh_consumer_free(ps_consumer *c)
     shim_consumer *sc = (shim_consumer *)c;
     if (!sc)
         return;
-    sc->inner->backend->ops->consumer_free(sc->inner);
+    ps_consumer_free(sc->inner);
     free(sc);
 }
 
@@ -171,8 +209,7 @@ static ps_status sh_fetch(ps_consumer *c, const ps_fetch_request *req, ps_msg_li
 {
     if (cut_off((shim_consumer *)c))
         return ps_error(PS_ERR_TIMEOUT, 0, "fetch: no answer (cut off from the broker, injected)");
-    ps_consumer *in = ((shim_consumer *)c)->inner;
-    ps_status st = in->backend->ops->fetch(in, req, out);
+    ps_status st = ps_fetch(((shim_consumer *)c)->inner, req, out);
     for (int i = 0; st == PS_OK && i < out->count; i++)
         out->msgs[i]->consumer_ = c; /* acks come back through the shim */
     return st;
@@ -191,7 +228,7 @@ static ps_status sh_ack(ps_msg *m, ps_ack_kind kind, int64_t nak_delay_ns)
     else if (kind == PS_ACK && draw(s, SIM_SHIM_TERM_STORM))
         kind = PS_TERM;
     m->consumer_ = sc->inner;
-    ps_status st = sc->inner->backend->ops->ack(m, kind, nak_delay_ns);
+    ps_status st = ps_ack(m, kind, nak_delay_ns);
     m->consumer_ = &sc->base;
     return st;
 }
@@ -207,11 +244,12 @@ static void sh_close(ps_backend *b)
 {
     shim *s = as_shim(b);
     ps_backend_set_advisory_handler(s->inner, NULL, NULL);
+    ps_backend_set_pub_result_handler(s->inner, NULL, NULL);
     free(s);
 }
 
 static const ps_backend_ops shim_ops = {
-    .version = 1,
+    .version = 2, /* every slot of the contract's current version */
     .name = "fault-shim",
     .stream_add = sh_stream_add,
     .stream_update = sh_stream_update,
@@ -232,6 +270,8 @@ static const ps_backend_ops shim_ops = {
     .next_deadline = sh_next_deadline,
     .tick = sh_tick,
     .restart = sh_restart,
+    .publish_async = sh_publish_async,
+    .publish_async_complete = sh_publish_async_complete,
 };
 
 ps_status sim_shim_new(ps_backend **out, ps_backend *inner, uint64_t seed)
@@ -245,6 +285,7 @@ ps_status sim_shim_new(ps_backend **out, ps_backend *inner, uint64_t seed)
     s->inner = inner;
     s->rng = ps_rand_derive(seed, 0x5a17);
     ps_backend_set_advisory_handler(inner, forward_advisory, s);
+    ps_backend_set_pub_result_handler(inner, forward_pub_result, s);
     *out = &s->base;
     return PS_OK;
 }

@@ -2,8 +2,9 @@
  *
  * Subcommands: run, diff, replay, swarm, shrink (sim/report.c, swarm.c,
  * shrink.c), capture (capture.c), demo (demo.c), version, help.
- * Exit codes: 0 success, 1 the run's check failed, 2 bad usage or a
- * harness error. Usage errors go to stderr with the relevant usage text.
+ * Exit codes (report.h): 0 pass, 1 safety violation, 2 bad input, 3
+ * liveness failure, 4 harness error, 130 interrupted; every command's help
+ * lists them. Usage errors go to stderr with the relevant usage text.
  *
  * This file is not: where a subcommand does its work.
  */
@@ -42,7 +43,7 @@ static const char usage_main[] =
     "  help      show this help; `jetsim help <command>` or\n"
     "            `jetsim <command> --help` shows a command's help\n"
     "\n"
-    "exit codes: 0 success, 1 the run's check failed, 2 bad usage or harness error\n";
+    SIM_EXIT_CODES_HELP;
 
 static const char usage_demo[] =
     "usage: jetsim demo [--jobs N] [--seed S]\n"
@@ -63,17 +64,20 @@ static const char usage_demo[] =
     "  --help      show this help\n"
     "\n"
     "exit codes: 0 every job ended acked, terminated or parked by MaxDeliver,\n"
-    "            and none was acked twice; 1 otherwise; 2 bad usage or harness error\n";
+    "            and none was acked twice; 1 otherwise; 2 bad input;\n"
+    "            4 harness error (3 and 130 are not used by demo)\n";
 
 static const char usage_version[] =
     "usage: jetsim version\n"
     "\n"
-    "Prints the version of jetsim and which backends this build has.\n";
+    "Prints the version of jetsim and which backends this build has.\n"
+    "\n"
+    "exit codes: 0 printed, 2 bad input\n";
 
 static const char usage_run[] =
     "usage: jetsim run SCENARIO [--seed N] [--db FILE] [--mix] [--check-determinism]\n"
     "                  [--backend memory|jetstream [--url URL | --spawn [single|cluster]]\n"
-    "                   [--time-scale X]]\n"
+    "                   [--time-scale X]] [--namespace NAME] [credentials]\n"
     "\n"
     "Runs the scenario (see sim/scenario.h for the language) on the memory\n"
     "backend in virtual time, with every random choice drawn from the seed,\n"
@@ -105,8 +109,11 @@ static const char usage_run[] =
     "  --backend B memory (default) or jetstream\n"
     "  --url URL   jetstream: an existing server (default $NATS_URL, else\n"
     "              nats://127.0.0.1:4222); the run creates the scenario's\n"
-    "              streams (refusing if they exist) and deletes them after;\n"
-    "              server faults need --spawn\n"
+    "              streams, refusing if one exists, and deletes at the end\n"
+    "              only the streams it created; server faults need --spawn\n"
+    "  --namespace NAME  prefix every stream name (NAME-STREAM) and subject\n"
+    "              (NAME.SUBJECT) of the scenario, so runs in different\n"
+    "              namespaces can share one server (1-32 of A-Z a-z 0-9 _)\n"
     "  --spawn [single|cluster]  jetstream: start nats-server (one node, or a\n"
     "              3-node cluster) on free loopback ports with a temporary\n"
     "              store, and stop it at the end, on Ctrl-C too\n"
@@ -114,14 +121,21 @@ static const char usage_run[] =
     "              (default 10: AckWait 30s becomes 3s on the server)\n"
     "  --help      show this help\n"
     "\n"
+    "credentials, for --url (no secret needs to be on the command line):\n"
+    SIM_CREDENTIALS_HELP
+    "\n"
     "exit codes: 0 pass, 1 safety violation (a job lost, completed twice or\n"
-    "over its attempts), 3 liveness failure (not drained in time), 2 bad\n"
-    "input or harness error, 130 interrupted (servers stopped)\n";
+    "            over its attempts), 2 bad input, 3 liveness failure (not\n"
+    "            drained in time), 4 harness error (jetsim could not do the\n"
+    "            run: no server, a stream in the way, ...), 130 interrupted\n"
+    "            (servers stopped); --check-determinism: 0 match, 1 not\n";
 
 static const char usage_help[] =
     "usage: jetsim help [command]\n"
     "\n"
-    "Shows the general help, or the help of one command.\n";
+    "Shows the general help, or the help of one command.\n"
+    "\n"
+    "exit codes: 0 shown, 2 bad input (an unknown command)\n";
 
 static int usage_error(const char *usage, const char *fmt, const char *arg)
 {
@@ -198,8 +212,8 @@ static int cmd_demo(int argc, char **argv)
     }
     demo_report r;
     int rc = demo_run(&o, &r, stdout, stderr);
-    if (rc == 2)
-        return 2;
+    if (rc == 2) /* demo.h: 2 is its harness error */
+        return SIM_EXIT_HARNESS;
     demo_report_print(&r, stdout);
     printf("\n%s\n", rc == 0 ? "OK: every job ended acked, terminated or parked by MaxDeliver; none acked twice"
                              : "FAILED: the jobs above do not add up (see the counts)");
@@ -220,13 +234,20 @@ static int cmd_version(int argc, char **argv)
     return 0;
 }
 
-/* --backend, --url, --spawn, --time-scale: 1 taken, 0 not these, -1 error
- * (already reported). */
+/* --backend, --url, --spawn, --time-scale, --namespace and the credential
+ * options: 1 taken, 0 not these, -1 error (already reported). */
 static int where_option(int argc, char **argv, int *i, sim_where *w, const char *usage, const char *cmd)
 {
-    const char *a = argv[*i], *v;
-    int missing = 0;
-    if ((v = option_value(argc, argv, i, "--backend", &missing))) {
+    const char *a = argv[*i], *v, *cred_missing = NULL;
+    int missing = 0, took = sim_credentials_option(argc, argv, i, &w->creds, &cred_missing);
+    if (took != 0) {
+        if (took < 0)
+            usage_error(usage, "option %s needs a value", cred_missing);
+        return took;
+    }
+    if ((v = option_value(argc, argv, i, "--namespace", &missing))) {
+        w->ns = v; /* checked where the scenario is moved into it */
+    } else if ((v = option_value(argc, argv, i, "--backend", &missing))) {
         if (strcmp(v, "memory") != 0 && strcmp(v, "jetstream") != 0) {
             usage_error(usage, "--backend wants memory or jetstream, not '%s'", v);
             return -1;
@@ -261,7 +282,8 @@ static int where_option(int argc, char **argv, int *i, sim_where *w, const char 
     return 1;
 }
 
-/* --url and --spawn imply jetstream; they exclude each other. */
+/* --url and --spawn imply jetstream; they exclude each other. Credentials
+ * are for a server jetsim did not start; their files are read here. */
 static int where_check(sim_where *w, const char *usage)
 {
     if (w->url && w->spawn)
@@ -272,6 +294,14 @@ static int where_check(sim_where *w, const char *usage)
         w->time_scale = 10;
     if (w->jetstream && !ps_jetstream_available())
         return usage_error(usage, "%s", "this jetsim was built without libnats: no jetstream backend");
+    const char *bad = sim_credentials_check(&w->creds);
+    if (bad)
+        return usage_error(usage, "%s", bad);
+    if (sim_credentials_any(&w->creds) && (w->spawn || !w->jetstream))
+        return usage_error(usage, "%s", "credentials and TLS options are for a server jetsim did not start "
+                                        "(--url, or $NATS_URL with --backend jetstream)");
+    if (sim_credentials_load(&w->creds) != PS_OK)
+        return usage_error(usage, "%s", ps_last_error());
     return 0;
 }
 
@@ -313,11 +343,15 @@ static int cmd_run(int argc, char **argv)
         return usage_error(usage_run, "%s", "run: no scenario file given");
     if (where_check(&where, usage_run))
         return 2;
-    if (determinism && where.jetstream)
+    if (determinism && where.jetstream) {
+        sim_credentials_free(&where.creds);
         return usage_error(usage_run, "%s", "run: --check-determinism is for the memory backend (a real "
                                             "server's timing is not a function of the seed)");
-    return determinism ? sim_report_check_determinism(path, seed, mix)
-                       : sim_report_run(path, seed, db, mix, &where);
+    }
+    int rc = determinism ? sim_report_check_determinism(path, seed, mix)
+                         : sim_report_run(path, seed, db, mix, &where);
+    sim_credentials_free(&where.creds);
+    return rc;
 }
 
 static const char usage_replay[] =
@@ -331,8 +365,8 @@ static const char usage_replay[] =
     "else is not: a different trace, a run that did not finish (killed), or a\n"
     "run on a real server (whose command to rerun it is printed).\n"
     "\n"
-    "exit codes: 0 pass, 1 safety, 3 liveness (reproduced, as for run),\n"
-    "2 bad input, 5 NOT REPRODUCED\n";
+    SIM_EXIT_CODES_HELP
+    "            5 NOT REPRODUCED (the replay differs from the recorded run)\n";
 
 static const char usage_swarm[] =
     "usage: jetsim swarm SCENARIO --seeds N [--first S] [--jobs J]\n"
@@ -342,7 +376,12 @@ static const char usage_swarm[] =
     "failing seed with the command that replays it. Each seed runs the\n"
     "scenario's faults mixed for that seed (jetsim run --mix replays it).\n"
     "\n"
-    "exit codes: 0 every seed passed, 1 some failed, 2 bad input\n";
+    "The summary counts safety violations, liveness failures and harness\n"
+    "errors (seeds that got no verdict) apart.\n"
+    "\n"
+    "exit codes: 0 every seed passed, 1 a seed violated safety, 2 bad input,\n"
+    "            3 a seed failed liveness (and none safety), 4 harness errors\n"
+    "            only (some seeds got no verdict), 130 interrupted\n";
 
 static int cmd_swarm(int argc, char **argv)
 {
@@ -393,7 +432,8 @@ static const char usage_shrink[] =
     "              (a seed swarm lists as failing): the written scenario\n"
     "              holds the drawn faults, so it fails without --mix\n"
     "\n"
-    "exit codes: 0 written, 1 the seed does not fail, 2 bad input\n";
+    "exit codes: 0 written, 1 the seed does not fail (nothing to shrink),\n"
+    "            2 bad input, 4 harness error, 130 interrupted\n";
 
 static int cmd_shrink(int argc, char **argv)
 {
@@ -452,6 +492,7 @@ static int cmd_replay(int argc, char **argv)
 static const char usage_diff[] =
     "usage: jetsim diff SCENARIO [--seed N] [--url URL | --spawn [single|cluster]]\n"
     "                   [--time-scale X] [--without-faults] [--keep DIR]\n"
+    "                   [--namespace NAME] [credentials]\n"
     "\n"
     "Runs the scenario with the seed on the memory model and on a real\n"
     "nats-server (spawned single by default), then compares the two\n"
@@ -469,13 +510,17 @@ static const char usage_diff[] =
     "\n"
     "options:\n"
     "  --seed N          the seed (default 1)\n"
-    "  --url, --spawn, --time-scale   as for jetsim run\n"
+    "  --url, --spawn, --time-scale, --namespace   as for jetsim run\n"
     "  --without-faults  drop the scenario's faults (compare the workload only)\n"
     "  --keep DIR        keep the two run databases as DIR/model.db and\n"
     "                    DIR/server.db (DIR must exist)\n"
     "\n"
-    "exit codes: 0 no divergence, 1 divergence, 2 bad input or harness error,\n"
-    "130 interrupted\n";
+    "credentials, for --url:\n"
+    SIM_CREDENTIALS_HELP
+    "\n"
+    "exit codes: 0 no divergence, 1 divergence, 2 bad input, 4 harness error\n"
+    "            (no server, a stream in the way, ...), 130 interrupted\n"
+    "            (3 is not used by diff: a verdict is compared, not returned)\n";
 
 static int cmd_diff(int argc, char **argv)
 {
@@ -517,7 +562,9 @@ static int cmd_diff(int argc, char **argv)
         where.spawn = 1;
     if (where_check(&where, usage_diff))
         return 2;
-    return sim_report_diff(path, seed, &where, strip, keep);
+    int rc = sim_report_diff(path, seed, &where, strip, keep);
+    sim_credentials_free(&where.creds);
+    return rc;
 }
 
 static int cmd_help(int argc, char **argv)

@@ -14,15 +14,19 @@
 #include "engine_internal.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "credentials.h"
 #include "proxy.h"
 #include "ps_jetstream.h"
+#include "ps_url.h"
 #include "servers.h"
 
 /* Every client call blocks the one event loop that drives all actors, so a
@@ -31,6 +35,9 @@
  * client with a short timeout would, and the actor retries or lets the
  * message come back after AckWait. */
 #define REQUEST_TIMEOUT_MS 500
+
+/* How long a run waits for its streams and consumers to be ready. */
+#define READY_TIMEOUT_NS (30 * PS_NS_PER_SEC)
 
 static int64_t mono_ns(void)
 {
@@ -62,6 +69,26 @@ static int loopback_port(const char *url)
     return p > 0 && p < 65536 && (*end == '\0' || *end == '/') ? (int)p : -1;
 }
 
+/* The "user:password@" or "token@" of a URL, so that a proxy in front of
+ * the server still presents it; "" for none. Static storage. */
+static const char *userinfo(const char *url)
+{
+    static char buf[400];
+    buf[0] = '\0';
+    if (!url)
+        return buf;
+    const char *h = strstr(url, "://");
+    h = h ? h + 3 : url;
+    size_t n = strcspn(h, ","); /* the first server of a list */
+    const char *at = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (h[i] == '@')
+            at = h + i;
+    if (at && (size_t)(at - h) + 2 <= sizeof buf)
+        snprintf(buf, sizeof buf, "%.*s@", (int)(at - h), h);
+    return buf;
+}
+
 static bool has_network_faults(const sim_scenario *sc)
 {
     for (int i = 0; i < sc->nfaults; i++)
@@ -76,7 +103,7 @@ ps_status eng_real_setup(engine *e, const sim_target *t)
     e->real = true;
     e->scale = t->time_scale >= 1 ? t->time_scale : 1;
     e->servers = t->servers;
-    char urls[SIM_SERVERS_MAX][64];
+    char urls[SIM_SERVERS_MAX][512];
     const char *list[SIM_SERVERS_MAX];
     int n = 0;
     bool proxied = has_network_faults(e->sc); /* a proxy only where the scenario cuts, drops or delays */
@@ -103,21 +130,23 @@ ps_status eng_real_setup(engine *e, const sim_target *t)
         }
     }
     for (int i = 0; i < e->nproxies; i++) {
-        snprintf(urls[i], sizeof urls[i], "nats://127.0.0.1:%d", sim_proxy_port(e->proxies[i]));
+        snprintf(urls[i], sizeof urls[i], "nats://%s127.0.0.1:%d", userinfo(t->url), sim_proxy_port(e->proxies[i]));
         list[i] = urls[i];
     }
     if (n == 0)
         list[n++] = t->url;
     ps_jetstream_options o = {.urls = list, .urls_len = n, .client_name = "jetsim-run", .reconnect_attempts = -1,
                               .reconnect_wait_ms = 50, .request_timeout_ms = REQUEST_TIMEOUT_MS};
+    sim_credentials_apply(t->creds, &o);
     ps_status s = ps_jetstream_new(&e->inner, &o);
     if (s)
         return s;
-    char where[160];
+    char *shown = e->server, where[480]; /* the URL as it may be recorded and printed: no password, no token */
+    ps_url_redact(e->server, sizeof e->server, t->url ? t->url : "the server");
     snprintf(where, sizeof where, "jetstream %s, time scale %g",
              t->servers ? (sim_servers_count(t->servers) > 1 ? "3-node cluster spawned by jetsim"
                                                              : "nats-server spawned by jetsim")
-                        : t->url,
+                        : shown,
              e->scale);
     if ((s = sim_master_set_backend(e->m, where)) != PS_OK)
         return s;
@@ -130,11 +159,100 @@ ps_status eng_real_setup(engine *e, const sim_target *t)
                             ps_last_error());
         if (s == PS_OK) {
             return ps_error(PS_ERR_STREAM_NAME_IN_USE, 0,
-                            "stream %s already exists on %s: a run creates its streams itself (delete it, "
-                            "or run with --spawn)", e->sc->streams[i].name, t->url ? t->url : "the server");
+                            "stream %s already exists on %s: a run creates its streams itself and touches no "
+                            "other (run with --namespace NAME, or --spawn, or delete that stream)",
+                            e->sc->streams[i].name, t->servers ? "the spawned server" : shown);
         }
     }
+    if (!t->servers) { /* a mark no other run's streams carry: the server refuses an add that differs */
+        char host[64] = "";
+        gethostname(host, sizeof host - 1);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        snprintf(e->owner, sizeof e->owner, "jetsim run on %s, pid %ld, at %" PRId64 ".%09ld", host,
+                 (long)getpid(), (int64_t)ts.tv_sec, (long)ts.tv_nsec);
+    }
     return PS_OK; /* the clock starts at the first event (eng_real_wait), after streams and consumers exist */
+}
+
+/* True when every stream of the scenario and every consumer answers its
+ * info request, and (on a spawned cluster) every stream has a leader. */
+static bool assets_answer(engine *e)
+{
+    const sim_scenario *sc = e->sc;
+    for (int i = 0; i < sc->nstreams; i++) {
+        if (e->servers && sim_servers_count(e->servers) > 1 && sim_servers_leader(e->servers, sc->streams[i].name) < 0)
+            return false;
+        ps_stream_info info = {0};
+        ps_status s = ps_stream_info_get(e->inner, sc->streams[i].name, &info);
+        ps_stream_info_clear(&info);
+        if (s)
+            return false;
+    }
+    for (int i = 0; i < sc->nconsumers; i++) {
+        ps_consumer *c = NULL;
+        ps_consumer_info ci = {0};
+        ps_status s = ps_consumer_bind(e->inner, sc->consumers[i].stream, sc->consumers[i].name, &c);
+        if (!s)
+            s = ps_consumer_info_get(c, &ci);
+        ps_consumer_info_clear(&ci);
+        ps_consumer_free(c);
+        if (s)
+            return false;
+    }
+    return true;
+}
+
+/* A new stream on a cluster takes a while to elect its leader and bring
+ * its replicas up to date; publishes meanwhile fail. The workload clock
+ * must not start before: a run measures the job system, not the
+ * cluster's start-up (the paced publisher would fall behind from its
+ * first message and give up on jobs). So: every spawned node healthy
+ * (a 2.9 node is healthy only when the streams and consumers it holds
+ * are current), every stream led, every stream and consumer answering. */
+ps_status eng_real_ready(engine *e)
+{
+    int64_t t0 = mono_ns(), end = t0 + READY_TIMEOUT_NS;
+    ps_status s = e->servers ? sim_servers_wait_healthy(e->servers) : PS_OK;
+    while (!s && !assets_answer(e)) {
+        if (sim_servers_interrupted())
+            return ps_error(PS_ERR_IO, 0, "interrupted");
+        if (mono_ns() > end)
+            return ps_error(PS_ERR_TIMEOUT, 0, "the scenario's streams and consumers were not ready on the "
+                            "server %d s after they were created", (int)(READY_TIMEOUT_NS / PS_NS_PER_SEC));
+        struct timespec ts = {0, 50 * PS_NS_PER_MS};
+        nanosleep(&ts, NULL);
+    }
+    if (!s && e->log && e->servers && sim_servers_count(e->servers) > 1)
+        fprintf(e->log, "cluster ready: streams led and current, consumers answering, after %.2f s\n",
+                (double)(mono_ns() - t0) / 1e9);
+    return s;
+}
+
+ps_status eng_real_stream_taken(engine *e, const char *stream)
+{
+    return ps_error(PS_ERR_STREAM_NAME_IN_USE, 10058,
+                    "stream %s was created on %s by someone else while this run was setting up (another "
+                    "run of the same scenario?): a run touches no stream it did not create (run with "
+                    "--namespace NAME)", stream, e->server);
+}
+
+/* A stream is this run's if it said so when created, or if it carries
+ * this run's mark (an add that timed out may still have created it). */
+void eng_real_delete_own_streams(engine *e)
+{
+    for (int i = 0; i < e->sc->nstreams; i++) {
+        const char *name = e->sc->streams[i].name;
+        bool mine = e->created[i];
+        if (!mine && e->owner[0]) {
+            ps_stream_info info = {0};
+            mine = ps_stream_info_get(e->inner, name, &info) == PS_OK && info.config.description &&
+                   strcmp(info.config.description, e->owner) == 0;
+            ps_stream_info_clear(&info);
+        }
+        if (mine)
+            ps_stream_delete(e->inner, name);
+    }
 }
 
 /* Scenario faults a run on an existing server (--url) cannot make real. */
@@ -187,6 +305,11 @@ ps_status eng_real_wait(engine *e, int64_t at_ns)
     if (v < at_ns)
         v = at_ns;
     return v > now ? ps_clock_set(e->clock, v) : PS_OK;
+}
+
+int64_t eng_real_now(const engine *e)
+{
+    return e->base + (int64_t)((double)(mono_ns() - e->real0) * e->scale);
 }
 
 /* ---- the chaos thread ----------------------------------------------------------------

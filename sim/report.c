@@ -17,6 +17,7 @@
 #include "diff.h"
 #include "engine.h"
 #include "master.h"
+#include "ps_url.h"
 #include "scenario.h"
 #include "servers.h"
 
@@ -53,17 +54,19 @@ static int report(const sim_result *r, const char *db_path);
 static int target_open(const sim_where *w, sim_target *t)
 {
     memset(t, 0, sizeof *t);
+    t->ns = w ? w->ns : NULL;
     if (!w || !w->jetstream)
         return 0;
     t->jetstream = true;
     t->url = w->url;
+    t->creds = &w->creds;
     t->time_scale = w->time_scale >= 1 ? w->time_scale : 1;
     sim_servers_trap_signals(); /* a Ctrl-C ends the run cleanly: servers stopped, or the run's streams deleted */
     if (w->spawn) {
         ps_status s = sim_servers_start(&t->servers, w->spawn, stdout);
         if (s) {
-            fprintf(stderr, "jetsim: cannot start nats-server: %s\n", ps_last_error());
-            return sim_servers_interrupted() ? SIM_EXIT_INTERRUPTED : SIM_EXIT_USAGE;
+            fprintf(stderr, "jetsim: harness error: cannot start nats-server: %s\n", ps_last_error());
+            return sim_servers_interrupted() ? SIM_EXIT_INTERRUPTED : SIM_EXIT_HARNESS;
         }
     } else if (!t->url) {
         t->url = getenv("NATS_URL");
@@ -114,13 +117,14 @@ static int run_parsed(const sim_scenario *sc, const char *name, const char *text
     ps_status s = record ? sim_run_recorded(sc, text, seed, db_path ? db_path : ":memory:", stdout, r)
                          : sim_run_on(sc, text, seed, db_path ? db_path : ":memory:", stdout, t, r);
     if (s != PS_OK && sim_servers_interrupted()) {
-        fprintf(stderr, "jetsim: interrupted: the run stopped (spawned servers stopped, a --url run's streams deleted)\n");
+        fprintf(stderr, "jetsim: interrupted: the run stopped (spawned servers stopped, the streams a --url run "
+                        "created deleted)\n");
         return SIM_EXIT_INTERRUPTED;
     }
-    if (s != PS_OK) {
+    if (s != PS_OK) { /* bad input names the scenario; anything else kept the run from happening */
         fprintf(stderr, "jetsim: %s: %s: %s\n", s == PS_ERR_INVALID_ARG ? name : "harness error",
                 ps_status_name(s), ps_last_error());
-        return SIM_EXIT_USAGE;
+        return s == PS_ERR_INVALID_ARG ? SIM_EXIT_USAGE : SIM_EXIT_HARNESS;
     }
     return -1;
 }
@@ -130,39 +134,47 @@ static int run_text(const char *name, const char *text, uint64_t seed, const cha
 {
     static sim_scenario sc;
     int rc = parse_text(&sc, name, text, seed, mix);
+    if (rc < 0 && t && t->ns && sim_scenario_namespace(&sc, t->ns) != PS_OK) {
+        fprintf(stderr, "jetsim: %s: %s\n", name, ps_last_error());
+        return SIM_EXIT_USAGE;
+    }
     return rc >= 0 ? rc : run_parsed(&sc, name, text, seed, db_path, r, false, t);
 }
 
-/* A URL as it may be shown: a password or token in it replaced by ***
- * (as nats://alice:***@host:4222). */
-static void url_shown(const char *url, char *out, size_t cap)
+/* Appends " FLAG VALUE" when `value` is set; the length so far, as
+ * snprintf counts it. */
+static size_t hint_add(char *out, size_t cap, size_t n, const char *flag, const char *value)
 {
-    const char *host = strchr(url, '@'), *scheme = strstr(url, "://");
-    const char *user = scheme ? scheme + 3 : url;
-    if (!host || host < user) {
-        snprintf(out, cap, "%s", url);
-        return;
-    }
-    const char *colon = memchr(user, ':', (size_t)(host - user));
-    if (colon)
-        snprintf(out, cap, "%.*s:***%s", (int)(colon - url), url, host);
-    else
-        snprintf(out, cap, "%.*s***%s", (int)(user - url), url, host);
+    if (!value || n >= cap)
+        return n;
+    int k = snprintf(out + n, cap - n, " %s %s", flag, value);
+    return k < 0 ? n : n + (size_t)k;
 }
 
 /* The command that runs this again: the scenario, the seed, the mix, and
- * where (a real server's flags: a replay on the model is not that run). */
+ * where (a real server's flags, the URL with its secrets masked, the
+ * credential files by name: a replay on the model is not that run). */
 static void replay_hint(char *out, size_t cap, const char *path, uint64_t seed, bool mix, const sim_where *w)
 {
-    int n = snprintf(out, cap, "jetsim run %s --seed %" PRIu64 "%s", path, seed, mix ? " --mix" : "");
-    if (n < 0 || (size_t)n >= cap || !w || !w->jetstream)
+    int k = snprintf(out, cap, "jetsim run %s --seed %" PRIu64 "%s", path, seed, mix ? " --mix" : "");
+    size_t n = k < 0 ? 0 : (size_t)k;
+    if (!w || !w->jetstream || n >= cap)
         return;
-    char url[512] = "";
-    if (w->url)
-        url_shown(w->url, url, sizeof url);
-    snprintf(out + n, cap - (size_t)n, " %s%s --time-scale %g",
-             w->spawn == 3 ? "--spawn cluster" : w->spawn ? "--spawn" : w->url ? "--url " : "--backend jetstream",
-             url, w->time_scale >= 1 ? w->time_scale : 1);
+    char url[512];
+    ps_url_redact(url, sizeof url, w->url);
+    char scale[32];
+    snprintf(scale, sizeof scale, "%g", w->time_scale >= 1 ? w->time_scale : 1);
+    n = hint_add(out, cap, n, w->spawn == 3 ? "--spawn" : w->spawn ? "--spawn" : w->url ? "--url" : "--backend",
+                 w->spawn == 3 ? "cluster" : w->spawn ? "single" : w->url ? url : "jetstream");
+    n = hint_add(out, cap, n, "--namespace", w->ns);
+    n = hint_add(out, cap, n, "--creds", w->creds.creds_file);
+    n = hint_add(out, cap, n, "--user", w->creds.user);
+    n = hint_add(out, cap, n, "--password-file", w->creds.password_file);
+    n = hint_add(out, cap, n, "--token-file", w->creds.token_file);
+    n = hint_add(out, cap, n, "--tls-ca", w->creds.tls_ca_file);
+    n = hint_add(out, cap, n, "--tls-cert", w->creds.tls_cert_file);
+    n = hint_add(out, cap, n, "--tls-key", w->creds.tls_key_file);
+    hint_add(out, cap, n, "--time-scale", scale);
 }
 
 int sim_report_run(const char *path, uint64_t seed, const char *db_path, bool mix, const sim_where *where)
@@ -205,6 +217,11 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
     }
     if (strip_faults)
         sc.nfaults = 0;
+    if (where && where->ns && sim_scenario_namespace(&sc, where->ns) != PS_OK) { /* both sides alike */
+        fprintf(stderr, "jetsim diff: %s: %s\n", path, ps_last_error());
+        free(text);
+        return SIM_EXIT_USAGE;
+    }
     char dir[512], a[600], b[600];
     if (keep_dir) {
         snprintf(dir, sizeof dir, "%s", keep_dir);
@@ -212,9 +229,9 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
         const char *tmp = getenv("TMPDIR");
         snprintf(dir, sizeof dir, "%s/jetsim-diff-XXXXXX", tmp && *tmp ? tmp : "/tmp");
         if (!mkdtemp(dir)) {
-            fprintf(stderr, "jetsim diff: cannot create %s: %s\n", dir, strerror(errno));
+            fprintf(stderr, "jetsim diff: harness error: cannot create %s: %s\n", dir, strerror(errno));
             free(text);
-            return SIM_EXIT_USAGE;
+            return SIM_EXIT_HARNESS;
         }
     }
     snprintf(a, sizeof a, "%s/model.db", dir);
@@ -225,16 +242,22 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
     int rc = target_open(where, &t);
     sim_result ra, rb;
     ps_status s = PS_OK;
+    t.ns = NULL; /* sc is in the namespace already */
     if (rc == 0) {
         s = sim_run_on(&sc, text, seed, a, NULL, NULL, &ra);
         if (!s)
             s = sim_run_on(&sc, text, seed, b, stdout, &t, &rb);
         if (s)
-            rc = sim_servers_interrupted() ? SIM_EXIT_INTERRUPTED : SIM_EXIT_USAGE;
+            rc = sim_servers_interrupted() ? SIM_EXIT_INTERRUPTED
+               : s == PS_ERR_INVALID_ARG   ? SIM_EXIT_USAGE
+                                           : SIM_EXIT_HARNESS;
     }
+    ps_error_saved why; /* stopping the servers must not wipe the reason */
+    ps_error_save(&why);
     target_close(&t);
+    ps_error_restore(&why);
     if (s)
-        fprintf(stderr, "jetsim diff: %s\n", ps_last_error());
+        fprintf(stderr, "jetsim diff: %s: %s\n", rc == SIM_EXIT_HARNESS ? "harness error" : path, ps_last_error());
     if (rc == 0) {
         printf("  %-26s model %s, server %s\n", "verdicts", ra.verdict == SIM_PASS ? "PASS" : "FAIL",
                rb.verdict == SIM_PASS ? "PASS" : "FAIL");
@@ -244,8 +267,8 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
             printf("  %-26s %s\n", "server failed", rb.first_violation);
         int d = sim_diff_dbs(a, b, &sc, stdout);
         if (d < 0) {
-            fprintf(stderr, "jetsim diff: %s\n", ps_last_error());
-            rc = SIM_EXIT_USAGE;
+            fprintf(stderr, "jetsim diff: harness error: %s\n", ps_last_error());
+            rc = SIM_EXIT_HARNESS;
         } else {
             printf("%s\n", d == 0 ? "no divergence" : "DIVERGED");
             rc = d == 0 ? 0 : 1;
@@ -279,8 +302,9 @@ int sim_report_check_determinism(const char *path, uint64_t seed, bool mix)
         s = sim_run_recorded(&sc, text, seed, ":memory:", NULL, &b);
     free(text);
     if (s) {
-        fprintf(stderr, "jetsim run: harness error: %s\n", ps_last_error());
-        return SIM_EXIT_USAGE;
+        fprintf(stderr, "jetsim run: %s: %s\n", s == PS_ERR_INVALID_ARG ? path : "harness error", ps_last_error());
+        free(a.hashes);
+        return s == PS_ERR_INVALID_ARG ? SIM_EXIT_USAGE : SIM_EXIT_HARNESS;
     }
     size_t n = a.nhashes < b.nhashes ? a.nhashes : b.nhashes, i = 0;
     while (i < n && a.hashes[i] == b.hashes[i])
@@ -306,7 +330,7 @@ typedef struct recorded {
     uint64_t seed;
     bool mix, finished;
     int64_t rows;
-    char backend[200], verdict[16], why[512], hash[17], replay[1200];
+    char backend[400], verdict[16], why[512], hash[17], replay[1200];
 } recorded;
 
 static void column_copy(sqlite3_stmt *st, int col, char *out, size_t cap)
@@ -325,7 +349,8 @@ static bool read_run(sqlite3 *db, recorded *rec)
         rec->text = strdup((const char *)sqlite3_column_text(st, 0));
         rec->seed = (uint64_t)sqlite3_column_int64(st, 1);
         rec->rows = sqlite3_column_int64(st, 2);
-        column_copy(st, 3, rec->backend, sizeof rec->backend);
+        /* masked again: a database written before URLs were masked may hold a password */
+        ps_url_redact(rec->backend, sizeof rec->backend, (const char *)sqlite3_column_text(st, 3));
         rec->mix = sqlite3_column_int(st, 4) != 0;
         rec->finished = sqlite3_column_int(st, 5) != 0;
         column_copy(st, 6, rec->verdict, sizeof rec->verdict);

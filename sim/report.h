@@ -9,13 +9,23 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Exit codes of `jetsim run`. */
+#include "credentials.h"
+
+/* Exit codes of jetsim; each means one thing, for every command. */
 #define SIM_EXIT_PASS 0
-#define SIM_EXIT_SAFETY 1
-#define SIM_EXIT_USAGE 2
-#define SIM_EXIT_LIVENESS 3
+#define SIM_EXIT_SAFETY 1        /* a check failed (a job lost, completed twice, ...) */
+#define SIM_EXIT_USAGE 2         /* bad input: usage, an unreadable or invalid scenario */
+#define SIM_EXIT_LIVENESS 3      /* not drained in time */
+#define SIM_EXIT_HARNESS 4       /* harness error: jetsim could not do the run (no server, ...) */
 #define SIM_EXIT_NOT_REPRODUCED 5 /* jetsim replay: the trace or verdict differs from the recorded run */
 #define SIM_EXIT_INTERRUPTED 130 /* Ctrl-C: servers stopped, nothing left behind */
+
+/* The exit-code lines every command's help ends with. */
+#define SIM_EXIT_CODES_HELP \
+    "exit codes: 0 pass, 1 safety violation (a check failed), 2 bad input,\n" \
+    "            3 liveness failure (not drained in time), 4 harness error\n" \
+    "            (jetsim could not do the run: no server, a stream in the way,\n" \
+    "            out of memory), 130 interrupted (servers stopped)\n"
 
 /* Where `jetsim run` and `jetsim diff` run a scenario besides the model. */
 typedef struct sim_where {
@@ -23,6 +33,8 @@ typedef struct sim_where {
     const char *url;    /* --url: an existing server */
     int spawn;          /* --spawn: 1 single, 3 cluster, 0 none */
     double time_scale;  /* --time-scale, >= 1 */
+    const char *ns;     /* --namespace: stream names and subjects prefixed (NULL: none) */
+    sim_credentials creds; /* --creds, --user/--password-file, --token-file, --tls-* */
 } sim_where;
 
 /* Runs the scenario file at `path` with `seed`, the master database at

@@ -207,4 +207,15 @@ void sim_scenario_mix(sim_scenario *s, uint64_t seed);
 /* The fault's keyword as written in a scenario ("drop acks", ...). */
 const char *sim_fault_name(sim_fault_kind k);
 
+/* Puts the scenario in namespace `ns` (jetsim run/diff --namespace), so
+ * that runs in different namespaces share a server without touching each
+ * other's streams: every stream becomes NS-NAME (consumers' and workers'
+ * references too) and every subject NS.SUBJECT (streams' subjects,
+ * consumers' filters, publishers' subjects, the destination of a replay's
+ * transform; a replay without one gets >=>NS.>). `ns` is 1 to 32 letters,
+ * digits or '_' ('-' is the separator, so no two namespaced names meet).
+ * PS_ERR_INVALID_ARG naming a bad `ns`, or the name that would grow past
+ * SIM_TEXT_MAX; *sc is then unspecified. */
+ps_status sim_scenario_namespace(sim_scenario *sc, const char *ns);
+
 #endif

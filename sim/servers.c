@@ -296,8 +296,8 @@ static ps_status wait_ready(sim_servers *s, int first, int last, bool strict)
             if (interrupted)
                 return ps_error(PS_ERR_IO, 0, "servers: interrupted");
             if (now_ms() > end)
-                return ps_error(PS_ERR_TIMEOUT, 0, "servers: node n%d not ready after %d s (log %s)", i + 1,
-                                READY_TIMEOUT_MS / 1000, nd->log);
+                return ps_error(PS_ERR_TIMEOUT, 0, "servers: node n%d not ready after %d s: %.200s (log %s)",
+                                i + 1, READY_TIMEOUT_MS / 1000, answered ? body : "no answer", nd->log);
             nap_ms(50);
         }
     }
@@ -352,6 +352,20 @@ ps_status sim_servers_start(sim_servers **out, int nodes, FILE *log)
             fprintf(log, "spawned nats-server n%d at %s (pid %d, store %s/store-n%d)\n", i + 1, s->nodes[i].url,
                     (int)s->nodes[i].pid, s->dir, i + 1);
     *out = s;
+    return PS_OK;
+}
+
+ps_status sim_servers_wait_healthy(sim_servers *s)
+{
+    if (!s)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "servers: wait_healthy: no servers");
+    for (int i = 0; i < s->n; i++) {
+        if (!s->nodes[i].pid)
+            continue; /* down on purpose (a fault): nothing to wait for */
+        ps_status st = wait_ready(s, i, i, true);
+        if (st)
+            return st;
+    }
     return PS_OK;
 }
 

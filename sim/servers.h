@@ -54,6 +54,13 @@ ps_status sim_servers_kill(sim_servers *s, int node, int sig);
  * ready (up to 20 s). A node that is running: PS_OK, nothing done. */
 ps_status sim_servers_restart(sim_servers *s, int node);
 
+/* Waits (up to 20 s) until every running node answers /healthz ok. Once
+ * streams and consumers exist, a 2.9 node says ok only when the ones it
+ * holds are current (a replica caught up, a leader known), so this is
+ * how a run knows a new cluster can take its workload. Errors:
+ * PS_ERR_TIMEOUT (the message quotes the last answer), PS_ERR_IO. */
+ps_status sim_servers_wait_healthy(sim_servers *s);
+
 /* SIGSTOP (pause true) or SIGCONT (false) to node i. */
 ps_status sim_servers_pause(sim_servers *s, int node, bool pause);
 

@@ -104,7 +104,7 @@ int sim_shrink(const char *path, uint64_t seed, bool mix, const char *out_path)
     sim_result r;
     if (sim_run(&sc, "", seed, ":memory:", NULL, &r) != PS_OK) {
         fprintf(stderr, "jetsim shrink: harness error: %s\n", ps_last_error());
-        return SIM_EXIT_USAGE;
+        return SIM_EXIT_HARNESS;
     }
     if (r.verdict == SIM_PASS) {
         printf("seed %" PRIu64 " passes %s%s: nothing to shrink\n", seed, path, mix ? " with its fault mix" : "");

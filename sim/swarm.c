@@ -82,6 +82,7 @@ int sim_swarm(const char *path, uint64_t first, uint64_t count, int jobs)
     }
     bool tty = isatty(STDERR_FILENO);
     uint64_t next = first, done = 0, failed = 0, nbad = 0;
+    uint64_t safety = 0, liveness = 0, harness = 0; /* failed, by kind: harness errors gave no verdict */
     int alive = 0;
     double t0 = now_s();
     printf("swarm: %s, seeds %" PRIu64 "..%" PRIu64 ", %d at a time\n", path, first, first + count - 1, jobs);
@@ -139,6 +140,9 @@ int sim_swarm(const char *path, uint64_t first, uint64_t count, int jobs)
             done++;
             if (rec.verdict != SIM_PASS) {
                 failed++;
+                safety += rec.verdict == SIM_SAFETY_VIOLATION;
+                liveness += rec.verdict == SIM_LIVENESS_FAILURE;
+                harness += rec.verdict != SIM_SAFETY_VIOLATION && rec.verdict != SIM_LIVENESS_FAILURE;
                 if (nbad < 1000)
                     bad[nbad++] = rec;
             }
@@ -149,7 +153,8 @@ int sim_swarm(const char *path, uint64_t first, uint64_t count, int jobs)
     if (tty)
         fputc('\n', stderr);
     double dt = now_s() - t0;
-    printf("swarm: %" PRIu64 " seeds in %.2f s, %" PRIu64 " failed\n", done, dt, failed);
+    printf("swarm: %" PRIu64 " seeds in %.2f s, %" PRIu64 " failed: %" PRIu64 " safety, %" PRIu64 " liveness, %" PRIu64
+           " harness errors\n", done, dt, failed, safety, liveness, harness);
     for (uint64_t i = 0; i < nbad; i++)
         printf("  seed %" PRIu64 ": %s %s\n      replay: jetsim run %s --seed %" PRIu64 " --mix\n", bad[i].seed,
                bad[i].verdict == SIM_SAFETY_VIOLATION ? "safety:" : bad[i].verdict == SIM_LIVENESS_FAILURE
@@ -157,5 +162,6 @@ int sim_swarm(const char *path, uint64_t first, uint64_t count, int jobs)
                bad[i].why, path, bad[i].seed);
     free(kids);
     free(bad);
-    return failed ? SIM_EXIT_SAFETY : SIM_EXIT_PASS;
+    /* the gravest finding decides; a harness error only says some seeds got no verdict */
+    return safety ? SIM_EXIT_SAFETY : liveness ? SIM_EXIT_LIVENESS : harness ? SIM_EXIT_HARNESS : SIM_EXIT_PASS;
 }

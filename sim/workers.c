@@ -128,7 +128,7 @@ void eng_on_worker(engine *e, int wi)
         return;
     }
     if (!w->pw && start(e, w) != PS_OK) { /* restarted after a crash */
-        sim_events_push(&e->q, now + POLL_NS, EV_WORKER, wi, 0);
+        sim_events_push(&e->q, eng_now(e) + POLL_NS, EV_WORKER, wi, 0);
         return;
     }
     if (w->cur)
@@ -136,7 +136,14 @@ void eng_on_worker(engine *e, int wi)
     if (w->nheld == 0) {
         int handled = 0;
         if (ps_worker_poll(w->pw, &handled) != PS_OK || handled == 0) {
-            sim_events_push(&e->q, now + POLL_NS, EV_WORKER, wi, 0);
+            /* Again after POLL_NS, or after as long as the poll took if
+             * longer, counted from when it returned: on a real server a
+             * fetch may wait out its timeout (a pull for a consumer the
+             * server lost gets no answer at all), and the one event loop
+             * must not spend all its time there while the publishers'
+             * events are overdue. On the model a poll takes no time. */
+            int64_t after = eng_now(e), took = after - now;
+            sim_events_push(&e->q, after + (took > POLL_NS ? took : POLL_NS), EV_WORKER, wi, 0);
             return;
         }
     }

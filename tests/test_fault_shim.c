@@ -224,6 +224,114 @@ static void test_knob_out_of_range_is_refused(void **state)
     assert_int_equal(sim_shim_set(f->mem, SIM_SHIM_DROP_ACK, 1), PS_ERR_INVALID_ARG);
 }
 
+/* ---- a backend with asynchronous publishing (version 2) ---------------------------------
+ *
+ * The memory backend publishes synchronously; this one stands in for the
+ * JetStream backend's publish_async: it queues what it is given and reports
+ * each as stored (a PubAck with sequence 1, 2, ...) when completed. */
+
+typedef struct async_backend {
+    ps_backend base;
+    int sync_calls, async_calls;
+    uint64_t tokens[16];
+    int ntokens;
+    uint64_t seq;
+} async_backend;
+
+static ps_status ab_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
+{
+    (void)m;
+    async_backend *a = (async_backend *)b;
+    a->sync_calls++;
+    if (out)
+        *out = (ps_pub_ack){.seq = ++a->seq};
+    return PS_OK;
+}
+
+static ps_status ab_publish_async(ps_backend *b, const ps_out_msg *m, uint64_t token)
+{
+    (void)m;
+    async_backend *a = (async_backend *)b;
+    a->async_calls++;
+    a->tokens[a->ntokens++] = token;
+    return PS_OK;
+}
+
+static ps_status ab_complete(ps_backend *b, int64_t timeout_ns)
+{
+    (void)timeout_ns;
+    async_backend *a = (async_backend *)b;
+    for (int i = 0; i < a->ntokens; i++) {
+        ps_pub_result r = {.token = a->tokens[i], .status = PS_OK, .ack = {.seq = ++a->seq}};
+        ps_backend_emit_pub_result(b, &r);
+    }
+    a->ntokens = 0;
+    return PS_OK;
+}
+
+static void ab_close(ps_backend *b)
+{
+    (void)b;
+}
+
+static const ps_backend_ops async_ops = {
+    .version = 2, .name = "async-test", .publish = ab_publish, .close = ab_close,
+    .publish_async = ab_publish_async, .publish_async_complete = ab_complete,
+};
+
+typedef struct results {
+    int n, ok, timeouts;
+    uint64_t last_token;
+} results;
+
+static void on_result(void *user, const ps_pub_result *r)
+{
+    results *res = user;
+    res->n++;
+    res->ok += r->status == PS_OK;
+    res->timeouts += r->status == PS_ERR_TIMEOUT;
+    res->last_token = r->token;
+}
+
+/* The shim forwards every slot of the contract's current version: an
+ * asynchronous publish through it stays asynchronous (it became a
+ * synchronous one when the shim declared version 1), its results reach
+ * the shim's handler, and a lost PubAck is injected into them too. */
+static void test_async_publishing_passes_through_and_can_lose_pubacks(void **state)
+{
+    (void)state;
+    async_backend a = {.base = {.ops = &async_ops}};
+    ps_backend *b = NULL;
+    assert_int_equal(sim_shim_new(&b, &a.base, 5), PS_OK);
+    results res = {0};
+    ps_backend_set_pub_result_handler(b, on_result, &res);
+    ps_out_msg m = {.subject = "j.a", .data = "x", .len = 1};
+    assert_int_equal(ps_publish_async(b, &m, 41), PS_OK);
+    assert_int_equal(a.async_calls, 1);
+    assert_int_equal(a.sync_calls, 0);
+    assert_int_equal(res.n, 0); /* not before completion */
+    assert_int_equal(ps_publish_async_complete(b, PS_NS_PER_SEC), PS_OK);
+    assert_int_equal(res.n, 1);
+    assert_int_equal(res.ok, 1);
+    assert_int_equal(res.last_token, 41);
+
+    sim_shim_set(b, SIM_SHIM_LOSE_PUBACK, 10000);
+    assert_int_equal(ps_publish_async(b, &m, 42), PS_OK);
+    assert_int_equal(ps_publish_async_complete(b, PS_NS_PER_SEC), PS_OK);
+    assert_int_equal(res.n, 2);
+    assert_int_equal(res.timeouts, 1);
+    assert_int_equal(res.last_token, 42);
+    sim_shim_stats st;
+    assert_int_equal(sim_shim_stats_get(b, &st), PS_OK);
+    assert_int_equal(st.injected[SIM_SHIM_LOSE_PUBACK], 1);
+
+    sim_shim_set(b, SIM_SHIM_LOSE_PUBACK, 0);
+    assert_int_equal(sim_shim_set_unreachable(b, true), PS_OK);
+    assert_int_equal(ps_publish_async(b, &m, 43), PS_ERR_TIMEOUT);
+    assert_int_equal(a.async_calls, 2);
+    ps_backend_close(b);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -239,6 +347,7 @@ int main(void)
         T(test_unreachable_broker_stores_nothing_and_answers_nothing),
         T(test_a_cut_consumer_handle_reaches_nothing_others_do),
         T(test_knob_out_of_range_is_refused),
+        cmocka_unit_test(test_async_publishing_passes_through_and_can_lose_pubacks),
     };
     return cmocka_run_group_tests_name("fault shim", tests, NULL, NULL);
 }

@@ -52,6 +52,23 @@ static void test_error_may_quote_the_last_error(void **state)
     assert_string_equal(ps_last_error(), "line 7: w.wl:2:3: expected a subject");
 }
 
+/* Clean-up after a failure clears the detail (every library call does);
+ * a saved detail comes back whole after it. */
+static void test_error_saved_detail_survives_clean_up(void **state)
+{
+    (void)state;
+    ps_error(PS_ERR_STREAM_NAME_IN_USE, 10058, "stream ORDERS already exists on nats://127.0.0.1:4222");
+    ps_error_set_native(7);
+    ps_error_saved kept;
+    ps_error_save(&kept);
+    ps_error_clear();
+    assert_int_equal(ps_error_restore(&kept), PS_ERR_STREAM_NAME_IN_USE);
+    assert_int_equal(ps_last_status(), PS_ERR_STREAM_NAME_IN_USE);
+    assert_int_equal(ps_last_error_code(), 10058);
+    assert_int_equal(ps_last_native_code(), 7);
+    assert_string_equal(ps_last_error(), "stream ORDERS already exists on nats://127.0.0.1:4222");
+}
+
 static void test_status_unknown_values_have_fallbacks(void **state)
 {
     (void)state;
@@ -157,6 +174,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_names_come_from_the_list),
         cmocka_unit_test(test_status_every_value_has_distinct_name_and_text),
+        cmocka_unit_test(test_error_saved_detail_survives_clean_up),
         cmocka_unit_test(test_status_unknown_values_have_fallbacks),
         cmocka_unit_test(test_error_may_quote_the_last_error),
         cmocka_unit_test(test_error_records_status_code_and_message),

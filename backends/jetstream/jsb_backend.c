@@ -7,6 +7,7 @@
  * fetch and acks (jsb_consumer.c).
  */
 #include "jsb_internal.h"
+#include "ps_url.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -444,15 +445,11 @@ static ps_status connect_js(jsb_backend *jb, const ps_jetstream_options *o)
     natsOptions_Destroy(no);
     if (ns != NATS_OK) {
         /* Name the servers: "no server available" alone does not say which. */
-        char where[512];
+        char where[512], shown[400];
         const char *env = getenv("NATS_URL");
         const char *url = o->urls_len > 0 ? o->urls[0] : env && *env ? env : JSB_DEFAULT_URL;
-        /* never print credentials: drop any user:password@ */
-        const char *scheme = strstr(url, "://"), *at = strchr(url, '@');
-        if (scheme && at && at > scheme)
-            snprintf(where, sizeof where, "connect to %.*s%s", (int)(scheme + 3 - url), url, at + 1);
-        else
-            snprintf(where, sizeof where, "connect to %s", url);
+        ps_url_redact(shown, sizeof shown, url); /* never print a password or token */
+        snprintf(where, sizeof where, "connect to %s", shown);
         if (o->urls_len > 1)
             snprintf(where + strlen(where), sizeof where - strlen(where), " (and %d more)", o->urls_len - 1);
         ps_status s = jsb_fail(ns, 0, where);

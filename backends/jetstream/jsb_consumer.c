@@ -28,6 +28,28 @@
 
 /* ---- config mapping ------------------------------------------------------------- */
 
+/* A refused consumer create on a nats-server 2.9.10 cluster is now and
+ * then answered with {"type":"...consumer_delete_response","success":true}
+ * instead of its error: the removal of the refused consumer's assignment
+ * replies to the create's reply subject first (seen in about 1 of 15
+ * refused creates on a 3-node cluster; never on one server). cnats takes
+ * that for a successful create with no name and no config. Asking again
+ * gets the real answer: the same create is idempotent, a refusal is
+ * refused again, once the removal is done. */
+#define CREATE_ATTEMPTS 6
+#define CREATE_RESPONSE_TYPE "io.nats.jetstream.api.v1.consumer_create_response"
+
+/* Before attempt n+1: the removal that answered must finish first (a
+ * create asked again at once is answered by it again): 50 ms, doubling,
+ * 1.55 s in all. */
+static void create_pause(int attempt)
+{
+    int64_t ms = INT64_C(50) << (attempt - 1);
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
 static void to_js_config(const ps_consumer_config *c, jsConsumerConfig *j)
 {
     jsConsumerConfig_Init(j);
@@ -258,16 +280,24 @@ static ps_status add_by_start_time(jsb_backend *jb, const char *stream, const ps
         snprintf(subject, sizeof subject, "$JS.API.CONSUMER.DURABLE.CREATE.%s.%s", stream, c->durable);
     else
         snprintf(subject, sizeof subject, "$JS.API.CONSUMER.CREATE.%s", stream);
-    natsMsg *r = NULL;
-    ps_status s = jsb_api(jb, subject, body, &r, "consumer add");
-    if (s != PS_OK)
-        return s;
-    char name[PS_NAME_MAX_BUF] = "";
-    jsb_json_str(natsMsg_GetData(r), (size_t)natsMsg_GetDataLength(r), "name", name, sizeof name);
-    natsMsg_Destroy(r);
-    if (!*name)
-        return ps_error(PS_ERR_INTERNAL, 0, "consumer add: the server's reply names no consumer");
-    return new_handle(jb, stream, name, out);
+    for (int attempt = 1;; attempt++) {
+        natsMsg *r = NULL;
+        ps_status s = jsb_api(jb, subject, body, &r, "consumer add");
+        if (s != PS_OK)
+            return s;
+        char name[PS_NAME_MAX_BUF] = "", type[128] = "";
+        const char *data = natsMsg_GetData(r);
+        size_t len = (size_t)natsMsg_GetDataLength(r);
+        jsb_json_str(data, len, "type", type, sizeof type);
+        jsb_json_str(data, len, "name", name, sizeof name);
+        natsMsg_Destroy(r);
+        if (*name && !strcmp(type, CREATE_RESPONSE_TYPE))
+            return new_handle(jb, stream, name, out);
+        if (attempt == CREATE_ATTEMPTS)
+            return ps_error(PS_ERR_INTERNAL, 0, "consumer add: %d replies in a row were not a consumer create "
+                            "response (the last: %s)", CREATE_ATTEMPTS, *type ? type : "no type");
+        create_pause(attempt);
+    }
 }
 
 ps_status jsb_consumer_add(ps_backend *b, const char *stream, const ps_consumer_config *cfg, ps_consumer **out)
@@ -286,21 +316,26 @@ ps_status jsb_consumer_add(ps_backend *b, const char *stream, const ps_consumer_
         return add_by_start_time(jb, stream, cfg, out);
     jsConsumerConfig j;
     to_js_config(cfg, &j);
-    jsConsumerInfo *ci = NULL;
-    jsErrCode jerr = 0;
-    natsStatus ns = js_AddConsumer(&ci, jb->js, stream, &j, NULL, &jerr);
-    if (ns != NATS_OK)
-        return jsb_fail_nf(ns, jerr, 10059, "consumer add");
-    /* A reply without a name (never seen on a single server; a suspect for
-     * a crash on a cluster) is an error, not a NULL to copy. */
-    const char *name = ci && ci->Name && *ci->Name ? ci->Name : cfg->durable;
-    if (!name) {
+    for (int attempt = 1;; attempt++) {
+        jsConsumerInfo *ci = NULL;
+        jsErrCode jerr = 0;
+        natsStatus ns = js_AddConsumer(&ci, jb->js, stream, &j, NULL, &jerr);
+        if (ns != NATS_OK)
+            return jsb_fail_nf(ns, jerr, 10059, "consumer add");
+        /* cnats reads any reply without an error as the consumer's info; a
+         * create response always names the consumer and its config */
+        if (ci && ci->Name && *ci->Name && ci->Config) {
+            ps_status s = new_handle(jb, stream, ci->Name, out);
+            jsConsumerInfo_Destroy(ci);
+            return s;
+        }
         jsConsumerInfo_Destroy(ci);
-        return ps_error(PS_ERR_INTERNAL, 0, "consumer add: the server's reply names no consumer");
+        if (attempt == CREATE_ATTEMPTS)
+            return ps_error(PS_ERR_INTERNAL, 0, "consumer add: %d replies in a row were not a consumer create "
+                            "response (a 2.9 cluster's removal of a refused consumer answering the create)",
+                            CREATE_ATTEMPTS);
+        create_pause(attempt);
     }
-    ps_status s = new_handle(jb, stream, name, out);
-    jsConsumerInfo_Destroy(ci);
-    return s;
 }
 
 ps_status jsb_consumer_bind(ps_backend *b, const char *stream, const char *name, ps_consumer **out)

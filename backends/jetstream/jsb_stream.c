@@ -36,9 +36,10 @@ static void to_js_config(const ps_stream_config *c, jsStreamConfig *j)
     j->DenyDelete = c->deny_delete;
     j->DenyPurge = c->deny_purge;
     j->AllowRollup = c->allow_rollup;
+    j->Description = c->description && *c->description ? c->description : NULL;
 }
 
-/* Copies the server's view into `out`; name and subjects live in one block
+/* Copies the server's view into `out`; name, subjects and description live in one block
  * owned by the info (freed by ps_stream_info_clear). */
 static ps_status fill_info(const jsStreamInfo *si, ps_stream_info *out)
 {
@@ -49,7 +50,8 @@ static ps_status fill_info(const jsStreamInfo *si, ps_stream_info *out)
         if (!j->Subjects || !j->Subjects[i])
             return ps_error(PS_ERR_INTERNAL, 0, "stream info: the server's reply has a missing subject");
     int nsub = j->SubjectsLen;
-    size_t need = (size_t)nsub * sizeof(char *) + strlen(j->Name) + 1;
+    const char *desc = j->Description ? j->Description : "";
+    size_t need = (size_t)nsub * sizeof(char *) + strlen(j->Name) + 1 + strlen(desc) + 1;
     for (int i = 0; i < nsub; i++)
         need += strlen(j->Subjects[i]) + 1;
     char *block = malloc(need);
@@ -64,9 +66,12 @@ static ps_status fill_info(const jsStreamInfo *si, ps_stream_info *out)
         p += n;
     }
     strcpy(p, j->Name);
+    char *d = p + strlen(p) + 1;
+    strcpy(d, desc);
     memset(out, 0, sizeof *out);
     ps_stream_config *c = &out->config;
     c->name = p;
+    c->description = *d ? d : NULL;
     c->subjects = nsub ? arr : NULL;
     c->subjects_len = nsub;
     c->retention = (ps_retention)j->Retention;
@@ -116,6 +121,8 @@ static ps_status add_or_update(ps_backend *b, const ps_stream_config *cfg, ps_st
         bs = jsb_check_json_safe("stream name", cfg->name);
     for (int i = 0; bs == PS_OK && i < cfg->subjects_len; i++)
         bs = jsb_check_json_safe("subject", cfg->subjects[i]);
+    if (bs == PS_OK && cfg->description)
+        bs = jsb_check_json_safe("description", cfg->description);
     if (bs != PS_OK)
         return bs;
     jsStreamConfig j;

@@ -29,6 +29,9 @@
 #include <stdint.h>
 
 #include "ps_backend.h"
+#include "ps_api.h"
+
+PS_API_BEGIN
 
 /* How to reach the server. Every pointer is borrowed for the duration of
  * ps_jetstream_new only (the backend copies what it keeps). Zero or NULL
@@ -45,7 +48,9 @@ typedef struct ps_jetstream_options {
     /* Connection name shown by the server's monitoring (connz); NULL: none. */
     const char *client_name;
 
-    /* Authentication: at most one of user/password, token, creds_file. */
+    /* Authentication: at most one of user/password, token, creds_file (or
+     * user information in the URL). No error detail of this backend shows
+     * a password or token: URLs appear masked (ps_url.h). */
     const char *user;
     const char *password;
     const char *token;
@@ -83,5 +88,7 @@ ps_status ps_jetstream_new(ps_backend **out, const ps_jetstream_options *opts);
 /* True when this library was built with the JetStream backend, false when
  * ps_jetstream_new can only return PS_ERR_NOT_BUILT. */
 bool ps_jetstream_available(void);
+
+PS_API_END
 
 #endif

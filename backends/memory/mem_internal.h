@@ -116,6 +116,7 @@ typedef struct mem_stream {
     ps_stream_config cfg;  /* normalised; strings owned below */
     char *name;
     char **subjects;
+    char *description;     /* NULL for none */
     int64_t created_ns;
     /* storage: ring of seqs [first_seq, last_seq] */
     mem_smsg **ring;

@@ -111,6 +111,10 @@ static ps_status normalise(const ps_stream_config *c, ps_stream_config *n,
     if (ps_name_check("stream name", c->name) != PS_OK)
         return CFG_ERR("stream name is required and can not contain '.', '*', '>'");
     *n = *c;
+    if (n->description && !*n->description)
+        n->description = NULL; /* "" and NULL are the same: no description */
+    if (n->description && strlen(n->description) > 4096)
+        return CFG_ERR("stream description is too long, maximum allowed is 4096");
     n->max_msgs = unlimited(c->max_msgs);
     n->max_bytes = unlimited(c->max_bytes);
     n->max_msgs_per_subject = unlimited(c->max_msgs_per_subject);
@@ -199,14 +203,16 @@ static bool same_config(const mem_stream *st, const ps_stream_config *n,
            o->max_msg_size == n->max_msg_size && o->max_consumers == n->max_consumers &&
            o->duplicates_ns == n->duplicates_ns && o->replicas == n->replicas &&
            o->no_ack == n->no_ack && o->sealed == n->sealed && o->deny_delete == n->deny_delete &&
-           o->deny_purge == n->deny_purge && o->allow_rollup == n->allow_rollup;
+           o->deny_purge == n->deny_purge && o->allow_rollup == n->allow_rollup &&
+           strcmp(o->description ? o->description : "", n->description ? n->description : "") == 0;
 }
 
 /* ---- info --------------------------------------------------------------------- */
 
 static ps_status fill_info(const mem_stream *st, ps_stream_info *out)
 {
-    size_t need = (size_t)st->cfg.subjects_len * sizeof(char *) + strlen(st->name) + 1;
+    const char *desc = st->description ? st->description : "";
+    size_t need = (size_t)st->cfg.subjects_len * sizeof(char *) + strlen(st->name) + 1 + strlen(desc) + 1;
     for (int i = 0; i < st->cfg.subjects_len; i++)
         need += strlen(st->subjects[i]) + 1;
     char *block = malloc(need);
@@ -221,9 +227,12 @@ static ps_status fill_info(const mem_stream *st, ps_stream_info *out)
         p += n;
     }
     strcpy(p, st->name);
+    char *d = p + strlen(p) + 1;
+    strcpy(d, desc);
     memset(out, 0, sizeof *out);
     out->config = st->cfg;
     out->config.name = p;
+    out->config.description = st->description ? d : NULL;
     out->config.subjects = arr;
     out->owned_ = block;
     out->created_ns = st->created_ns;
@@ -265,6 +274,12 @@ static ps_status stream_new(mem_backend *mb, const ps_stream_config *n,
     st->cfg = *n;
     st->cfg.name = st->name;
     st->cfg.subjects_len = 0;
+    st->cfg.description = NULL;
+    if (n->description && !(st->description = mem_strdup(n->description))) {
+        mem_stream_free(st);
+        return ps_error(PS_ERR_NO_MEMORY, 0, "stream create: out of memory");
+    }
+    st->cfg.description = st->description;
     if (!set_subjects(st, subs, nsubs)) {
         mem_stream_free(st);
         return ps_error(PS_ERR_NO_MEMORY, 0, "stream create: out of memory");
@@ -372,10 +387,15 @@ ps_status mem_stream_update(ps_backend *b, const ps_stream_config *cfg, ps_strea
     else if ((s = check_update(st, &n)) == PS_OK &&
              (s = check_overlap(mb, n.name, subs, nsubs)) == PS_OK) {
         mb->pub_stream = NULL; /* the subjects may change */
-        if (!set_subjects(st, subs, nsubs)) {
+        char *desc = n.description ? mem_strdup(n.description) : NULL;
+        if ((n.description && !desc) || !set_subjects(st, subs, nsubs)) {
+            free(desc);
             s = ps_error(PS_ERR_NO_MEMORY, 0, "stream update: out of memory");
         } else {
             apply_update(st, &n, now);
+            free(st->description); /* JS 2.4: the description may change */
+            st->description = desc;
+            st->cfg.description = desc;
             mem_adv_stream_action(mb, PS_ADV_STREAM_UPDATED, st->name);
             if (out)
                 s = fill_info(st, out);
@@ -414,6 +434,7 @@ void mem_stream_free(mem_stream *st)
     free(st->subjects);
     if (st->last_msgid_cap)
         free(st->last_msgid);
+    free(st->description);
     free(st->name);
     free(st);
 }

@@ -18,6 +18,9 @@
 
 #include "ps_backend.h"
 #include "ps_clock.h"
+#include "ps_api.h"
+
+PS_API_BEGIN
 
 typedef struct ps_memory_options {
     /* The clock (borrowed; must outlive the backend). NULL: the real clock.
@@ -38,5 +41,7 @@ ps_status ps_memory_new(ps_backend **out, const ps_memory_options *opts);
 
 /* True when `b` is a memory backend. */
 bool ps_memory_is(const ps_backend *b);
+
+PS_API_END
 
 #endif

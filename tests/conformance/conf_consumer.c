@@ -253,6 +253,31 @@ CONF_TEST(test_js5_2_durable_name_too_long_10102)
     conf_expect_no_consumer(f, "DL");
 }
 
+/* JS 5.2, 4.3.4: a refused create is refused every time, never reported
+ * as created. A 2.9.10 cluster now and then answers a refused create with
+ * the removal's consumer_delete_response {"success":true}; the client
+ * must not take that for the consumer (it once crashed, and once let an
+ * overlapping work-queue consumer through). On one server this always
+ * held; on a 3-node cluster (make test-cluster) about 1 in 15 refusals
+ * came back as a success before the JetStream backend asked again. */
+CONF_TEST(test_js5_2_refused_create_is_refused_every_time)
+{
+    char name[300];
+    memset(name, 'R', 256);
+    name[256] = '\0';
+    for (int i = 0; i < 20; i++) {
+        conf_stream(f, "RF", "rf.>", PS_RETENTION_WORKQUEUE);
+        ps_consumer_config star = {.durable = "STAR", .filter_subject = "rf.*"};
+        conf_consumer(f, "RF", &star);
+        ps_consumer_config longname = {.durable = name, .filter_subject = "rf.x.>"};
+        conf_consumer_fail(f, "RF", &longname, PS_ERR_CONSUMER_CONFIG, 10102, NULL);
+        ps_consumer_config sub = {.durable = "SUB", .filter_subject = "rf.a"};
+        conf_consumer_fail(f, "RF", &sub, PS_ERR_CONSUMER_CONFIG, 10100, NULL);
+        if (ps_stream_delete(f->b, "RF") != PS_OK)
+            fail_msg("stream delete RF: %s", ps_last_error());
+    }
+}
+
 /* JS 5.2: the stream's MaxConsumers -> 10026. */
 CONF_TEST(test_js5_2_max_consumers_reached_10026)
 {

@@ -276,6 +276,24 @@ CONF_TEST(test_js2_3_different_config_is_name_in_use_10058)
     add_fails(f, &c, PS_ERR_STREAM_NAME_IN_USE, 10058, "already in use");
 }
 
+/* JS 2.3: the description is part of the config: the same one is
+ * idempotent, another one (or none) is 10058; info returns it. This is how
+ * a caller tells a stream it created from one someone else made. */
+CONF_TEST(test_js2_3_description_is_part_of_the_config_10058)
+{
+    ps_stream_config c = {.name = "DS", CONF_SUBJ("ds.>"), .description = "jetsim run 1"};
+    const ps_stream_info *si = conf_stream_cfg(f, &c);
+    assert_non_null(si->config.description);
+    assert_string_equal(si->config.description, "jetsim run 1");
+    assert_string_equal(conf_stream_cfg(f, &c)->config.description, "jetsim run 1");
+    ps_stream_config other = c;
+    other.description = "jetsim run 2";
+    add_fails(f, &other, PS_ERR_STREAM_NAME_IN_USE, 10058, "already in use");
+    other.description = NULL;
+    add_fails(f, &other, PS_ERR_STREAM_NAME_IN_USE, 10058, "already in use");
+    assert_string_equal(conf_sinfo(f, "DS")->config.description, "jetsim run 1");
+}
+
 /* ---- §2.4 update ------------------------------------------------------------------ */
 
 /* JS 2.4: lowering a limit applies at once and may delete messages. */

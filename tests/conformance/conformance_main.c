@@ -39,6 +39,7 @@
     X(test_js2_2_sealed_on_create_rejected)                                  \
     X(test_js2_3_identical_create_is_idempotent)                             \
     X(test_js2_3_different_config_is_name_in_use_10058)                      \
+    X(test_js2_3_description_is_part_of_the_config_10058)                    \
     X(test_js2_4_update_lowers_limits_immediately)                           \
     X(test_js2_4_update_cannot_change_storage)                               \
     X(test_js2_4_update_cannot_change_retention)                             \
@@ -119,6 +120,7 @@
     X(test_js4_3_workqueue_ack_all_10098)                                    \
     X(test_js4_3_workqueue_second_unfiltered_10099)                          \
     X(test_js4_3_workqueue_overlapping_filters_10100)                        \
+    X(test_js5_2_refused_create_is_refused_every_time)                      \
     X(test_js4_3_workqueue_colliding_filters_both_deliver)                   \
     X(test_js4_3_workqueue_requires_deliver_all_10101)                       \
     X(test_js4_3_workqueue_checks_in_order)                                  \

@@ -19,7 +19,7 @@
  * run and the binary says why (exit 0, so `make test` without a server
  * still tests everything else).
  *
- * Not: a place for server-only tests (tests/test_jetstream.c has those).
+ * Not: a place for server-only tests (tests/jetstream/test_server.c has those).
  */
 #include "conformance.h"
 
