@@ -148,14 +148,17 @@ else
   JS_TEST_BIN :=
 endif
 
-# Runs every unit test binary and the conformance suite on the memory
-# backend, then the same suite on the JetStream backend against a real
+# Runs every unit test binary, the CLI tests (tests/cli/*.sh, given the
+# jetsim binary) and the conformance suite on the memory backend, then the same suite on the JetStream backend against a real
 # nats-server (ci/with-nats.sh starts one unless NATS_URL names one) and
 # the server tests (auth, kill -9), which start servers of their own.
 # Fails if any fails; a run that could not get a server says SKIPPED.
-test-run: $(UNIT_BIN) $(CONF_BIN) $(JS_TEST_BIN)
+test-run: $(UNIT_BIN) $(CONF_BIN) $(JS_TEST_BIN) $(CLI)
 	@fail=0; for t in $(UNIT_BIN) $(CONF_BIN); do \
 	  echo "== $$t"; $$t || fail=1; \
+	done; \
+	for t in tests/cli/*.sh; do \
+	  echo "== $$t"; $$t $(abspath $(CLI)) || fail=1; \
 	done; \
 	if [ "$(HAVE_NATS)" != 1 ]; then \
 	  echo "== jetstream: SKIPPED: libnats (cnats) is not installed; the backend is a stub"; \

@@ -73,9 +73,11 @@ static void first_bad(engine *e, uint64_t job, const char *why)
     }
 }
 
-/* dedup: with message ids, a job is stored once, so it is first delivered
- * once per consumer, whatever retries and duplicates the publisher sent
- * (inside the dedup window). */
+/* dedup: with message ids, a job is stored once, whatever retries and
+ * duplicates the publisher sent (inside the dedup window): its deliveries
+ * to a consumer all carry one stream sequence. Copies are counted as
+ * distinct sequences: a restarted server may deliver its one copy as new
+ * again, which is a redelivery, not a second copy. */
 static void check_dedup(engine *e)
 {
     for (uint64_t job = 1; job <= e->njobs; job++) {
@@ -83,11 +85,11 @@ static void check_dedup(engine *e)
             continue;
         for (int ci = 0; ci < e->nc; ci++) {
             const row *rw = &e->rows[eng_row_of(e, job, ci)];
-            if (rw->first_deliveries > 1) {
+            if (rw->copies > 1) {
                 char why[200];
                 e->res->dedup_failures++;
-                snprintf(why, sizeof why, "dedup: job %" PRIu64 " was stored %d times (first-delivered %d times)",
-                         job, rw->first_deliveries, rw->first_deliveries);
+                snprintf(why, sizeof why, "dedup: job %" PRIu64 " was stored %d times (stream sequences %" PRIu64
+                         " and %d more)", job, rw->copies, rw->seq, rw->copies - 1);
                 first_bad(e, job, why);
             }
         }
@@ -163,9 +165,15 @@ void eng_check(engine *e)
                                            stored_evidence(e, ci, job, 0, evidence, sizeof evidence) == 0);
             if (lost) {
                 r->lost++;
+                /* quoted from the database row it names, which a user opens (the mirror is its cache) */
+                sim_job_view db = v;
+                bool read = sim_master_job_stored(e->m, rid, &db) == PS_OK;
                 snprintf(why, sizeof why, "no_loss: job %" PRIu64 " (consumer %s) had its PubAck but was "
-                         "never completed (state %d, %d attempts)%s", job, e->sc->consumers[ci].name,
-                         (int)v.state, v.attempts, evidence);
+                         "never completed (jobs row %" PRIu64 ": state %d, %d attempts%s)%s", job,
+                         e->sc->consumers[ci].name, rid, (int)db.state, db.attempts,
+                         !read ? ", not readable in the database"
+                         : db.attempts != v.attempts || db.state != v.state ? ", NOT what the run saw: a harness bug"
+                                                                             : "", evidence);
                 bad = why;
             } else if (x->no_double_completion && v.completions > 1) {
                 r->double_completed++;

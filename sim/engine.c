@@ -34,6 +34,7 @@ void eng_trace(engine *e, sim_trace_kind kind, uint64_t job, int worker_id, int6
         h ^= h >> 32;
     }
     e->res->trace_hash = h;
+    e->res->trace_events++;
     if (e->record) {
         sim_result *r = e->res;
         if (r->nhashes == e->caphashes) {
@@ -162,7 +163,28 @@ static ps_status setup(engine *e, uint64_t seed, const sim_target *t)
     for (int i = 0; i < sc->nfaults && !s; i++)
         s = sim_events_push(&e->q, e->base + sc->faults[i].at_ns, EV_FAULT, i, 0);
     e->rng = ps_rand_derive(seed, 7);
+    e->seed = seed;
     return s;
+}
+
+/* Records in the run database what a replay needs beyond the text and
+ * the seed: the fault mix, the workload files' hashes, and for a run on a
+ * server the command that reruns it. */
+static ps_status record_inputs(engine *e, const sim_target *t)
+{
+    ps_status s = sim_master_set_replay(e->m, e->sc->mixed, t && t->jetstream ? t->replay_cmd : NULL);
+    for (int i = 0; i < e->sc->npublishers && !s; i++) {
+        const char *wl = e->sc->publishers[i].workload;
+        uint64_t h = 0;
+        if (wl[0] && !(s = sim_master_file_hash(wl, &h)))
+            s = sim_master_add_workload(e->m, i, wl, h);
+    }
+    return s;
+}
+
+static const char *verdict_name(sim_verdict v)
+{
+    return v == SIM_PASS ? "pass" : v == SIM_SAFETY_VIOLATION ? "safety" : "liveness";
 }
 
 static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t seed, const char *db_path,
@@ -172,6 +194,8 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
     memset(out, 0, sizeof *out);
     sim_events_init(&e.q);
     ps_status s = sim_master_open(&e.m, db_path, scenario_text, seed);
+    if (!s)
+        s = record_inputs(&e, t);
     if (!s)
         s = setup(&e, seed, t);
     int64_t drain = sc->expect.drained_within_ns ? sc->expect.drained_within_ns : DEFAULT_DRAIN_NS;
@@ -223,6 +247,8 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
             if (out->verdict == SIM_PASS)
                 out->verdict = live;
         }
+        s = sim_master_finish(e.m, verdict_name(out->verdict), out->first_violation, out->trace_hash,
+                              out->trace_events);
     }
     if (e.real && e.servers && e.b && sim_servers_interrupted())
         sim_shim_set_unreachable(e.b, true); /* the servers are dead: the workers' last naks need not wait */
@@ -245,6 +271,7 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
     free(e.pubseq);
     eng_publishers_free(&e);
     free(e.rows);
+    free(e.copies);
     if (s)
         ps_error_restore(&why);
     return s;

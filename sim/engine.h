@@ -42,6 +42,7 @@ typedef struct sim_result {
     int64_t end_ns;            /* virtual time when the run ended */
     uint64_t events;
     uint64_t trace_hash;       /* a running 64-bit hash of every trace event */
+    uint64_t trace_events;     /* how many trace events the hash covers */
     /* With sim_run_recorded: the running hash after each trace event
      * (owned by the caller: free it), to find where two runs part. */
     uint64_t *hashes;
@@ -71,6 +72,9 @@ typedef struct sim_target {
     double time_scale;
     const sim_credentials *creds; /* authentication and TLS for `url` (credentials.h); NULL: none */
     const char *ns;               /* the namespace the CLI put the scenario in (NULL: none) */
+    /* the command that reruns this run on a server (recorded in the run
+     * database for `jetsim replay`, which cannot reproduce it); may be NULL */
+    const char *replay_cmd;
 } sim_target;
 
 /* As sim_run, on `target` (NULL: the memory model). A run on a real server

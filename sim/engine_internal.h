@@ -65,9 +65,16 @@ typedef struct pubstate {
 
 typedef struct row {
     uint8_t owed, settled;
-    uint8_t first_deliveries; /* deliveries with num_delivered 1: copies stored */
+    uint8_t copies;           /* distinct stream sequences delivered: copies stored */
+    uint64_t seq;             /* the first copy's stream sequence */
     uint64_t done_order;      /* 1, 2, ... in the order jobs were completed */
 } row;
+
+/* A second (third, ...) stored copy of a row's job: its stream sequence.
+ * Rare (a dedup failure), so a flat list searched from the end. */
+typedef struct row_copy {
+    uint64_t row, seq;
+} row_copy;
 
 typedef struct engine {
     const sim_scenario *sc;
@@ -89,11 +96,14 @@ typedef struct engine {
     char *payload;       /* a replay's largest message */
     size_t payload_cap;
     row *rows;           /* per master row */
+    row_copy *copies;    /* every stored copy of a row's job past its first */
+    size_t ncopies, capcopies;
     uint64_t njobs, capjobs;
     int64_t open;        /* rows acked, owed and not settled */
     int db_fault_bp;
     ps_status db_fault_status;
     ps_rand rng;         /* the engine's own draws (db faults) */
+    uint64_t seed;       /* the run's: draws that must not depend on who draws them first */
     int64_t quiet_after; /* last publish or fault end */
     int64_t base;        /* the clock at the run's start: scenario times count from it */
     sim_result *res;

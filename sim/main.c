@@ -96,12 +96,16 @@ static const char usage_run[] =
     "\n"
     "options:\n"
     "  --seed N    the run's seed (default 1); the same seed gives the same run\n"
-    "  --db FILE   keep the master database (SQLite) in FILE (replaced)\n"
+    "  --db FILE   keep the master database (SQLite) in FILE (replaced); it\n"
+    "              records what `jetsim replay` needs, and run.finished says\n"
+    "              whether the run got to its verdict (a killed run's file is\n"
+    "              readable, holding every batch committed before the kill)\n"
     "  --mix       run the seed's own fault mix, as jetsim swarm does: each\n"
     "              fault kept with probability 3/4, its time, duration and\n"
     "              percentage scaled by 0.5-1.5\n"
-    "  --check-determinism  run twice and say whether the traces match, or\n"
-    "              at which trace event they part (exit 0 match, 1 not)\n"
+    "  --check-determinism  run twice (with --mix: the seed's mix) and say\n"
+    "              whether the traces match, or at which trace event they\n"
+    "              part (exit 0 match, 1 not)\n"
     "  --backend B memory (default) or jetstream\n"
     "  --url URL   jetstream: an existing server (default $NATS_URL, else\n"
     "              nats://127.0.0.1:4222); the run creates the scenario's\n"
@@ -344,7 +348,8 @@ static int cmd_run(int argc, char **argv)
         return usage_error(usage_run, "%s", "run: --check-determinism is for the memory backend (a real "
                                             "server's timing is not a function of the seed)");
     }
-    int rc = determinism ? sim_report_check_determinism(path, seed) : sim_report_run(path, seed, db, mix, &where);
+    int rc = determinism ? sim_report_check_determinism(path, seed, mix)
+                         : sim_report_run(path, seed, db, mix, &where);
     sim_credentials_free(&where.creds);
     return rc;
 }
@@ -352,10 +357,16 @@ static int cmd_run(int argc, char **argv)
 static const char usage_replay[] =
     "usage: jetsim replay RUN.db\n"
     "\n"
-    "Runs again the scenario and seed a run database (jetsim run --db) holds,\n"
-    "and reports as run does, with the recorded and replayed trace sizes.\n"
+    "Runs again what a run database (jetsim run --db) recorded: the scenario,\n"
+    "the seed, the seed's fault mix if the run had one (--mix), the workload\n"
+    "files (refused if they changed since), and reports as run does. Then it\n"
+    "compares: the same trace hash, verdict and first violation is a\n"
+    "reproduction, and the exit code is the verdict's, as for run. Anything\n"
+    "else is not: a different trace, a run that did not finish (killed), or a\n"
+    "run on a real server (whose command to rerun it is printed).\n"
     "\n"
-    SIM_EXIT_CODES_HELP;
+    SIM_EXIT_CODES_HELP
+    "            5 NOT REPRODUCED (the replay differs from the recorded run)\n";
 
 static const char usage_swarm[] =
     "usage: jetsim swarm SCENARIO --seeds N [--first S] [--jobs J]\n"
@@ -409,12 +420,17 @@ static int cmd_swarm(int argc, char **argv)
 }
 
 static const char usage_shrink[] =
-    "usage: jetsim shrink SCENARIO --seed N [--out FILE]\n"
+    "usage: jetsim shrink SCENARIO --seed N [--mix] [--out FILE]\n"
     "\n"
     "With a seed that fails the scenario, drops faults one at a time and\n"
     "halves the workload and the workers, keeping each change that still\n"
     "fails the same check, then writes the smaller scenario to FILE\n"
     "(default: SCENARIO with .shrunk.scn).\n"
+    "\n"
+    "options:\n"
+    "  --mix       shrink the seed's own fault mix, as jetsim swarm ran it\n"
+    "              (a seed swarm lists as failing): the written scenario\n"
+    "              holds the drawn faults, so it fails without --mix\n"
     "\n"
     "exit codes: 0 written, 1 the seed does not fail (nothing to shrink),\n"
     "            2 bad input, 4 harness error, 130 interrupted\n";
@@ -424,6 +440,7 @@ static int cmd_shrink(int argc, char **argv)
     const char *path = NULL, *out = NULL;
     unsigned long long seed = 0;
     int have_seed = 0;
+    bool mix = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int missing = 0;
@@ -436,6 +453,8 @@ static int cmd_shrink(int argc, char **argv)
             have_seed = 1;
         } else if ((v = option_value(argc, argv, &i, "--out", &missing))) {
             out = v;
+        } else if (strcmp(a, "--mix") == 0) {
+            mix = true;
         } else if (missing) {
             return usage_error(usage_shrink, "shrink: option %s needs a value", a);
         } else if (a[0] == '-') {
@@ -456,7 +475,7 @@ static int cmd_shrink(int argc, char **argv)
         snprintf(def, sizeof def, "%.*s.shrunk.scn", (int)n, path);
         out = def;
     }
-    return sim_shrink(path, seed, out);
+    return sim_shrink(path, seed, mix, out);
 }
 
 static int cmd_replay(int argc, char **argv)

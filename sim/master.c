@@ -1,7 +1,9 @@
 /* master.c — the master database over SQLite (see master.h).
  *
- * Speed comes from four things: one transaction per batch (journal off,
- * no fsync: a run database is a record, not a bank), prepared statements,
+ * Speed comes from four things: one transaction per batch (write-ahead
+ * log, never synced: a kill -9 at any moment leaves the last committed
+ * batch, readable and consistent; a run database is a record, not a bank,
+ * so a power loss is not guarded against), prepared statements,
  * rows written 64 to a statement, and job rows written behind. The mirror
  * (an array indexed by job id) holds each job's whole row; a change is
  * decided there (the version compare-and-set included) and marks the row
@@ -47,9 +49,13 @@ struct sim_master {
 };
 
 static const char schema[] =
-    "PRAGMA journal_mode=OFF;"
-    "PRAGMA synchronous=OFF;"
-    "CREATE TABLE run(scenario TEXT NOT NULL, seed INTEGER NOT NULL, backend TEXT NOT NULL DEFAULT 'memory');"
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=OFF;" /* no fsync: a kill -9 loses nothing the OS has; only power loss could */
+    "BEGIN;" /* the tables and the run row appear together (committed in sim_master_open) */
+    "CREATE TABLE run(scenario TEXT NOT NULL, seed INTEGER NOT NULL, backend TEXT NOT NULL DEFAULT 'memory',"
+    " mix INTEGER NOT NULL DEFAULT 0, finished INTEGER NOT NULL DEFAULT 0, verdict TEXT, first_violation TEXT,"
+    " trace_hash TEXT, trace_events INTEGER, replay TEXT);"
+    "CREATE TABLE workloads(publisher INTEGER PRIMARY KEY, path TEXT NOT NULL, hash TEXT NOT NULL);"
     "CREATE TABLE jobs(id INTEGER PRIMARY KEY, key INTEGER, state INTEGER NOT NULL,"
     " attempts INTEGER NOT NULL, completions INTEGER NOT NULL, version INTEGER NOT NULL,"
     " published_ns INTEGER, done_ns INTEGER);"
@@ -141,6 +147,13 @@ ps_status sim_master_open(sim_master **out, const char *path, const char *scenar
         free(m);
         return ps_error(PS_ERR_IO, 0, "master database: cannot replace %s", path);
     }
+    if (strcmp(path, ":memory:") != 0) { /* a killed run's log must not be replayed into the new file */
+        char side[4096];
+        snprintf(side, sizeof side, "%s-wal", path);
+        unlink(side);
+        snprintf(side, sizeof side, "%s-shm", path);
+        unlink(side);
+    }
     ps_status s = PS_OK;
     /* one thread owns a run's database: no mutexes */
     if (sqlite3_open_v2(path, &m->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
@@ -158,6 +171,8 @@ ps_status sim_master_open(sim_master **out, const char *path, const char *scenar
         s = step(m, run, "recording the run");
     }
     sqlite3_finalize(run);
+    if (!s)
+        s = exec(m, "COMMIT", "creating the run database");
     if (!s)
         s = prepare_all(m);
     if (!s)
@@ -256,6 +271,10 @@ void sim_master_close(sim_master *m)
         flush_trace(m);
         exec(m, "COMMIT", "commit");
     }
+    /* closed cleanly: fold the log back in, so the record is one file again
+     * (a copy of it alone is the whole run) */
+    if (m->db && m->trace_one && sqlite3_get_autocommit(m->db) != 0) /* opened fully: keep an open's error */
+        exec(m, "PRAGMA journal_mode=DELETE", "checkpoint");
     sqlite3_stmt *all[] = {m->job_one, m->job_many, m->heartbeat, m->trace_many, m->trace_one};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
@@ -370,6 +389,77 @@ ps_status sim_master_set_backend(sim_master *m, const char *backend)
     return s;
 }
 
+/* Runs `sql` (an UPDATE of the run row or an INSERT) with up to four
+ * text or integer parameters: `types` has one letter per parameter, 't'
+ * text (NULL binds NULL) or 'i' an integer. */
+static ps_status run_write(sim_master *m, const char *sql, const char *types, const char *t[4], const int64_t i[4],
+                           const char *what)
+{
+    sqlite3_stmt *st = NULL;
+    ps_status s = prepare(m, sql, &st);
+    for (int k = 0; !s && types[k]; k++) {
+        if (types[k] == 'i')
+            sqlite3_bind_int64(st, k + 1, i[k]);
+        else if (t[k])
+            sqlite3_bind_text(st, k + 1, t[k], -1, SQLITE_TRANSIENT);
+        else
+            sqlite3_bind_null(st, k + 1);
+    }
+    if (!s)
+        s = step(m, st, what);
+    sqlite3_finalize(st);
+    return s;
+}
+
+ps_status sim_master_set_replay(sim_master *m, bool mix, const char *replay_cmd)
+{
+    const char *t[4] = {NULL, replay_cmd};
+    const int64_t i[4] = {mix};
+    return run_write(m, "UPDATE run SET mix = ?, replay = ?", "it", t, i, "recording how to replay");
+}
+
+ps_status sim_master_file_hash(const char *path, uint64_t *out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "workload %s: cannot open", path);
+    uint64_t h = UINT64_C(14695981039346656037);
+    unsigned char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        for (size_t i = 0; i < n; i++)
+            h = (h ^ buf[i]) * UINT64_C(1099511628211);
+    bool bad = ferror(f) != 0;
+    fclose(f);
+    if (bad)
+        return ps_error(PS_ERR_IO, 0, "workload %s: read error", path);
+    *out = h;
+    return PS_OK;
+}
+
+ps_status sim_master_add_workload(sim_master *m, int publisher, const char *path, uint64_t hash)
+{
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)hash);
+    const char *t[4] = {NULL, path, hex};
+    const int64_t i[4] = {publisher};
+    return run_write(m, "INSERT OR REPLACE INTO workloads VALUES (?,?,?)", "itt", t, i, "recording a workload");
+}
+
+ps_status sim_master_finish(sim_master *m, const char *verdict, const char *first_violation, uint64_t trace_hash,
+                            uint64_t trace_events)
+{
+    ps_status s = sim_master_commit(m); /* the trace and the rows first: finished=1 means all of it is there */
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)trace_hash);
+    const char *t[4] = {verdict, first_violation && *first_violation ? first_violation : NULL, hex};
+    const int64_t i[4] = {0, 0, 0, (int64_t)trace_events};
+    if (!s)
+        s = run_write(m, "UPDATE run SET finished = 1, verdict = ?, first_violation = ?, trace_hash = ?,"
+                         " trace_events = ?", "ttti", t, i, "recording the verdict");
+    return s ? s : sim_master_commit(m);
+}
+
 ps_status sim_master_trace(sim_master *m, int64_t t_ns, sim_trace_kind kind, uint64_t job_id, int worker,
                            int64_t arg)
 {
@@ -389,6 +479,27 @@ bool sim_master_job_view(const sim_master *m, uint64_t id, sim_job_view *out)
         return false;
     *out = m->jobs[id].v;
     return true;
+}
+
+ps_status sim_master_job_stored(sim_master *m, uint64_t id, sim_job_view *out)
+{
+    sqlite3_stmt *st = NULL;
+    ps_status s = prepare(m, "SELECT state, attempts, completions, version, coalesce(key, -1) FROM jobs WHERE id = ?",
+                          &st);
+    if (!s) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            *out = (sim_job_view){(sim_job_state)sqlite3_column_int(st, 0), sqlite3_column_int(st, 1),
+                                  sqlite3_column_int(st, 2), sqlite3_column_int64(st, 3),
+                                  sqlite3_column_int64(st, 4)};
+        else
+            s = rc == SQLITE_DONE ? ps_error(PS_ERR_INVALID_ARG, 0, "master database: no jobs row %llu",
+                                             (unsigned long long)id)
+                                  : db_fail(m->db, "reading a job");
+    }
+    sqlite3_finalize(st);
+    return s;
 }
 
 uint64_t sim_master_jobs(const sim_master *m)

@@ -58,6 +58,29 @@ ps_status sim_master_open(sim_master **out, const char *path, const char *scenar
  * "memory" until set), e.g. "jetstream nats://127.0.0.1:4222". */
 ps_status sim_master_set_backend(sim_master *m, const char *backend);
 
+/* What a replay needs besides the scenario text and seed: whether the run
+ * drew the seed's fault mix (sim_scenario_mix: `jetsim run --mix`, swarm)
+ * and, for a run a replay on the model cannot reproduce (a real server),
+ * the command that reruns it (NULL: none). */
+ps_status sim_master_set_replay(sim_master *m, bool mix, const char *replay_cmd);
+
+/* A workload file publisher `publisher` (0-based) read, by its absolute
+ * path and the hash of its content (a replay refuses a changed file). */
+ps_status sim_master_add_workload(sim_master *m, int publisher, const char *path, uint64_t hash);
+
+/* The hash sim_master_add_workload records: 64-bit FNV-1a of the file's
+ * bytes. PS_ERR_INVALID_ARG when it cannot be opened, PS_ERR_IO on a read
+ * error (ps_last_error() names the file). */
+ps_status sim_master_file_hash(const char *path, uint64_t *out);
+
+/* The run ended: commits everything pending, then records the verdict
+ * ("pass", "safety", "liveness"), the first violation (NULL or "": none),
+ * the trace hash and the number of trace events, and marks the run
+ * finished. A database whose run.finished is 0 is a run that was killed
+ * or failed before its end: readable, holding every committed batch. */
+ps_status sim_master_finish(sim_master *m, const char *verdict, const char *first_violation, uint64_t trace_hash,
+                            uint64_t trace_events);
+
 /* Commits what is pending and closes; NULL is fine. */
 void sim_master_close(sim_master *m);
 
@@ -101,6 +124,10 @@ typedef struct sim_job_view {
     int64_t key;
 } sim_job_view;
 bool sim_master_job_view(const sim_master *m, uint64_t job, sim_job_view *out);
+
+/* The jobs row `id` as the database holds it (SQL: commit first), for
+ * what a report quotes: the record a user opens is the one source. */
+ps_status sim_master_job_stored(sim_master *m, uint64_t id, sim_job_view *out);
 
 /* Number of jobs added so far. */
 uint64_t sim_master_jobs(const sim_master *m);

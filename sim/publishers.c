@@ -169,7 +169,7 @@ static ps_status new_job(engine *e, int pi, uint64_t *out)
         if (c->filter[0])
             owed = owed && ps_subject_matches(c->filter, subject);
         uint64_t r = eng_row_of(e, job, ci);
-        e->rows[r] = (row){owed, 0, 0, 0};
+        e->rows[r] = (row){.owed = owed};
         ps_status s = sim_master_job_add(e->m, r, key, now);
         if (s)
             return s;

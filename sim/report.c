@@ -16,6 +16,7 @@
 
 #include "diff.h"
 #include "engine.h"
+#include "master.h"
 #include "ps_url.h"
 #include "scenario.h"
 #include "servers.h"
@@ -90,27 +91,31 @@ static const char *target_name(const sim_where *w)
                          : "jetstream, existing server";
 }
 
-static int run_text(const char *name, const char *text, uint64_t seed, const char *db_path, sim_result *r,
-                    bool record, bool mix, const sim_target *t)
+/* Parses `text` into *sc and, with `mix`, draws the seed's fault mix
+ * (printing it). SIM_EXIT_USAGE (reported) or -1. */
+static int parse_text(sim_scenario *sc, const char *name, const char *text, uint64_t seed, bool mix)
 {
-    static sim_scenario sc;
-    if (sim_scenario_parse(&sc, name, text, strlen(text)) != PS_OK) {
+    if (sim_scenario_parse(sc, name, text, strlen(text)) != PS_OK) {
         fprintf(stderr, "jetsim: %s\n", ps_last_error());
         return SIM_EXIT_USAGE;
     }
     if (mix) {
-        sim_scenario_mix(&sc, seed);
+        sim_scenario_mix(sc, seed);
         printf("fault mix for seed %" PRIu64 ":\n", seed);
-        for (int i = 0; i < sc.nfaults; i++)
-            printf("  at %.3f s %s (line %d)\n", (double)sc.faults[i].at_ns / 1e9,
-                   sim_fault_name(sc.faults[i].kind), sc.faults[i].pos.line);
+        for (int i = 0; i < sc->nfaults; i++)
+            printf("  at %.3f s %s (line %d)\n", (double)sc->faults[i].at_ns / 1e9,
+                   sim_fault_name(sc->faults[i].kind), sc->faults[i].pos.line);
     }
-    if (t && t->ns && sim_scenario_namespace(&sc, t->ns) != PS_OK) {
-        fprintf(stderr, "jetsim: %s: %s\n", name, ps_last_error());
-        return SIM_EXIT_USAGE;
-    }
-    ps_status s = record ? sim_run_recorded(&sc, text, seed, db_path ? db_path : ":memory:", stdout, r)
-                         : sim_run_on(&sc, text, seed, db_path ? db_path : ":memory:", stdout, t, r);
+    return -1;
+}
+
+/* Runs a parsed scenario; -1 when the run ended (verdict in *r), else an
+ * exit code (reported). */
+static int run_parsed(const sim_scenario *sc, const char *name, const char *text, uint64_t seed,
+                      const char *db_path, sim_result *r, bool record, const sim_target *t)
+{
+    ps_status s = record ? sim_run_recorded(sc, text, seed, db_path ? db_path : ":memory:", stdout, r)
+                         : sim_run_on(sc, text, seed, db_path ? db_path : ":memory:", stdout, t, r);
     if (s != PS_OK && sim_servers_interrupted()) {
         fprintf(stderr, "jetsim: interrupted: the run stopped (spawned servers stopped, the streams a --url run "
                         "created deleted)\n");
@@ -124,6 +129,54 @@ static int run_text(const char *name, const char *text, uint64_t seed, const cha
     return -1;
 }
 
+static int run_text(const char *name, const char *text, uint64_t seed, const char *db_path, sim_result *r,
+                    bool mix, const sim_target *t)
+{
+    static sim_scenario sc;
+    int rc = parse_text(&sc, name, text, seed, mix);
+    if (rc < 0 && t && t->ns && sim_scenario_namespace(&sc, t->ns) != PS_OK) {
+        fprintf(stderr, "jetsim: %s: %s\n", name, ps_last_error());
+        return SIM_EXIT_USAGE;
+    }
+    return rc >= 0 ? rc : run_parsed(&sc, name, text, seed, db_path, r, false, t);
+}
+
+/* Appends " FLAG VALUE" when `value` is set; the length so far, as
+ * snprintf counts it. */
+static size_t hint_add(char *out, size_t cap, size_t n, const char *flag, const char *value)
+{
+    if (!value || n >= cap)
+        return n;
+    int k = snprintf(out + n, cap - n, " %s %s", flag, value);
+    return k < 0 ? n : n + (size_t)k;
+}
+
+/* The command that runs this again: the scenario, the seed, the mix, and
+ * where (a real server's flags, the URL with its secrets masked, the
+ * credential files by name: a replay on the model is not that run). */
+static void replay_hint(char *out, size_t cap, const char *path, uint64_t seed, bool mix, const sim_where *w)
+{
+    int k = snprintf(out, cap, "jetsim run %s --seed %" PRIu64 "%s", path, seed, mix ? " --mix" : "");
+    size_t n = k < 0 ? 0 : (size_t)k;
+    if (!w || !w->jetstream || n >= cap)
+        return;
+    char url[512];
+    ps_url_redact(url, sizeof url, w->url);
+    char scale[32];
+    snprintf(scale, sizeof scale, "%g", w->time_scale >= 1 ? w->time_scale : 1);
+    n = hint_add(out, cap, n, w->spawn == 3 ? "--spawn" : w->spawn ? "--spawn" : w->url ? "--url" : "--backend",
+                 w->spawn == 3 ? "cluster" : w->spawn ? "single" : w->url ? url : "jetstream");
+    n = hint_add(out, cap, n, "--namespace", w->ns);
+    n = hint_add(out, cap, n, "--creds", w->creds.creds_file);
+    n = hint_add(out, cap, n, "--user", w->creds.user);
+    n = hint_add(out, cap, n, "--password-file", w->creds.password_file);
+    n = hint_add(out, cap, n, "--token-file", w->creds.token_file);
+    n = hint_add(out, cap, n, "--tls-ca", w->creds.tls_ca_file);
+    n = hint_add(out, cap, n, "--tls-cert", w->creds.tls_cert_file);
+    n = hint_add(out, cap, n, "--tls-key", w->creds.tls_key_file);
+    hint_add(out, cap, n, "--time-scale", scale);
+}
+
 int sim_report_run(const char *path, uint64_t seed, const char *db_path, bool mix, const sim_where *where)
 {
     char *text = read_all(path);
@@ -131,8 +184,9 @@ int sim_report_run(const char *path, uint64_t seed, const char *db_path, bool mi
         fprintf(stderr, "jetsim run: %s: cannot open: %s\n", path, strerror(errno));
         return SIM_EXIT_USAGE;
     }
-    printf("seed: %" PRIu64 "  (replay: jetsim run %s --seed %" PRIu64 "%s)\n", seed, path, seed,
-           mix ? " --mix" : "");
+    char hint[1200];
+    replay_hint(hint, sizeof hint, path, seed, mix, where);
+    printf("seed: %" PRIu64 "  (replay: %s)\n", seed, hint);
     printf("backend: %s", target_name(where));
     if (where && where->jetstream)
         printf(", time scale %g (not deterministic: the seed fixes the workload and faults, not the timing)",
@@ -140,9 +194,10 @@ int sim_report_run(const char *path, uint64_t seed, const char *db_path, bool mi
     printf("\n");
     sim_target t;
     int rc = target_open(where, &t);
+    t.replay_cmd = hint;
     sim_result r;
     if (rc == 0)
-        rc = run_text(path, text, seed, db_path, &r, false, mix, &t);
+        rc = run_text(path, text, seed, db_path, &r, mix, &t);
     target_close(&t);
     free(text);
     return rc >= 0 ? rc : report(&r, db_path);
@@ -206,6 +261,10 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
     if (rc == 0) {
         printf("  %-26s model %s, server %s\n", "verdicts", ra.verdict == SIM_PASS ? "PASS" : "FAIL",
                rb.verdict == SIM_PASS ? "PASS" : "FAIL");
+        if (ra.verdict != SIM_PASS) /* why, so that a divergence below can be read against it */
+            printf("  %-26s %s\n", "model failed", ra.first_violation);
+        if (rb.verdict != SIM_PASS)
+            printf("  %-26s %s\n", "server failed", rb.first_violation);
         int d = sim_diff_dbs(a, b, &sc, stdout);
         if (d < 0) {
             fprintf(stderr, "jetsim diff: harness error: %s\n", ps_last_error());
@@ -226,7 +285,7 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
     return rc;
 }
 
-int sim_report_check_determinism(const char *path, uint64_t seed)
+int sim_report_check_determinism(const char *path, uint64_t seed, bool mix)
 {
     static sim_scenario sc;
     char *text = read_all(path);
@@ -235,6 +294,8 @@ int sim_report_check_determinism(const char *path, uint64_t seed)
         free(text);
         return SIM_EXIT_USAGE;
     }
+    if (mix)
+        sim_scenario_mix(&sc, seed); /* the run swarm made, not the unmixed one */
     sim_result a, b;
     ps_status s = sim_run_recorded(&sc, text, seed, ":memory:", NULL, &a);
     if (!s)
@@ -250,8 +311,8 @@ int sim_report_check_determinism(const char *path, uint64_t seed)
         i++;
     int rc;
     if (i == n && a.nhashes == b.nhashes) {
-        printf("deterministic: two runs with seed %" PRIu64 " gave the same %zu trace events (hash %016" PRIx64 ")\n",
-               seed, a.nhashes, a.trace_hash);
+        printf("deterministic: two runs with seed %" PRIu64 "%s gave the same %zu trace events (hash %016" PRIx64
+               ")\n", seed, mix ? " and its fault mix" : "", a.nhashes, a.trace_hash);
         rc = 0;
     } else {
         printf("NOT deterministic: the runs part at trace event %zu (of %zu and %zu)\n", i + 1, a.nhashes,
@@ -263,43 +324,140 @@ int sim_report_check_determinism(const char *path, uint64_t seed)
     return rc;
 }
 
+/* What a run database says about its run. */
+typedef struct recorded {
+    char *text;
+    uint64_t seed;
+    bool mix, finished;
+    int64_t rows;
+    char backend[400], verdict[16], why[512], hash[17], replay[1200];
+} recorded;
+
+static void column_copy(sqlite3_stmt *st, int col, char *out, size_t cap)
+{
+    const unsigned char *v = sqlite3_column_text(st, col);
+    snprintf(out, cap, "%s", v ? (const char *)v : "");
+}
+
+static bool read_run(sqlite3 *db, recorded *rec)
+{
+    sqlite3_stmt *st = NULL;
+    bool ok = sqlite3_prepare_v2(db, "SELECT scenario, seed, (SELECT count(*) FROM trace), backend, mix, finished,"
+                                     " verdict, first_violation, trace_hash, replay FROM run", -1, &st, NULL) ==
+                  SQLITE_OK && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0);
+    if (ok) {
+        rec->text = strdup((const char *)sqlite3_column_text(st, 0));
+        rec->seed = (uint64_t)sqlite3_column_int64(st, 1);
+        rec->rows = sqlite3_column_int64(st, 2);
+        /* masked again: a database written before URLs were masked may hold a password */
+        ps_url_redact(rec->backend, sizeof rec->backend, (const char *)sqlite3_column_text(st, 3));
+        rec->mix = sqlite3_column_int(st, 4) != 0;
+        rec->finished = sqlite3_column_int(st, 5) != 0;
+        column_copy(st, 6, rec->verdict, sizeof rec->verdict);
+        column_copy(st, 7, rec->why, sizeof rec->why);
+        column_copy(st, 8, rec->hash, sizeof rec->hash);
+        column_copy(st, 9, rec->replay, sizeof rec->replay);
+        ok = rec->text != NULL;
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
+/* Points the scenario's replays at the workload files the run read (the
+ * text names them relative to a scenario file the database is not next
+ * to) and refuses a file that changed since. SIM_EXIT_USAGE (reported)
+ * or -1. */
+static int use_recorded_workloads(sqlite3 *db, const char *db_path, sim_scenario *sc)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT publisher, path, hash FROM workloads", -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "jetsim replay: %s: %s\n", db_path, sqlite3_errmsg(db));
+        return SIM_EXIT_USAGE;
+    }
+    int rc = -1;
+    while (rc < 0 && sqlite3_step(st) == SQLITE_ROW) {
+        int p = sqlite3_column_int(st, 0);
+        char path[SIM_PATH_MAX], want[17], got[17];
+        column_copy(st, 1, path, sizeof path);
+        column_copy(st, 2, want, sizeof want);
+        uint64_t h = 0;
+        if (p < 0 || p >= sc->npublishers || !sc->publishers[p].workload[0]) {
+            fprintf(stderr, "jetsim replay: %s: workload of publisher %d does not fit the scenario\n", db_path, p);
+            rc = SIM_EXIT_USAGE;
+        } else if (sim_master_file_hash(path, &h) != PS_OK) {
+            fprintf(stderr, "jetsim replay: %s\n", ps_last_error());
+            rc = SIM_EXIT_USAGE;
+        } else if (snprintf(got, sizeof got, "%016" PRIx64, h), strcmp(got, want) != 0) {
+            fprintf(stderr, "jetsim replay: workload %s changed since the run (hash %s then, %s now): cannot "
+                            "reproduce it\n", path, want, got);
+            rc = SIM_EXIT_USAGE;
+        } else {
+            snprintf(sc->publishers[p].workload, sizeof sc->publishers[p].workload, "%s", path);
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Reproduced means the same trace (hash), the same verdict and the same
+ * first violation; anything else is said loudly and is not a pass. */
+static int compare_replay(const recorded *rec, const sim_result *r)
+{
+    char hash[17];
+    snprintf(hash, sizeof hash, "%016" PRIx64, r->trace_hash);
+    const char *verdict = r->verdict == SIM_PASS ? "pass" : r->verdict == SIM_SAFETY_VIOLATION ? "safety" : "liveness";
+    printf("%-28s %" PRId64 " recorded, %" PRIu64 " replayed\n", "trace rows", rec->rows, r->trace_events);
+    if (!rec->finished) {
+        printf("NOT REPRODUCED: the recorded run did not finish (killed, or stopped by a harness error): its "
+               "database holds no verdict or trace hash to compare with\n");
+        return SIM_EXIT_NOT_REPRODUCED;
+    }
+    if (strcmp(rec->backend, "memory") != 0) {
+        printf("NOT REPRODUCED: the run was on a real server (%s): its timing is not in the seed; rerun it "
+               "there: %s\n", rec->backend, rec->replay[0] ? rec->replay : "(no command recorded)");
+        return SIM_EXIT_NOT_REPRODUCED;
+    }
+    if (strcmp(rec->hash, hash) != 0 || strcmp(rec->verdict, verdict) != 0 || strcmp(rec->why, r->first_violation)) {
+        printf("NOT REPRODUCED: the replay differs from the run\n"
+               "  recorded: trace hash %s, %" PRId64 " trace rows, %s%s%s\n"
+               "  replayed: trace hash %s, %" PRIu64 " trace rows, %s%s%s\n",
+               rec->hash, rec->rows, rec->verdict, rec->why[0] ? ": " : "", rec->why, hash, r->trace_events,
+               verdict, r->first_violation[0] ? ": " : "", r->first_violation);
+        return SIM_EXIT_NOT_REPRODUCED;
+    }
+    printf("reproduced: the same trace (hash %s), verdict and first violation\n", hash);
+    return -1;
+}
+
 int sim_report_replay(const char *db_path)
 {
     sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "SELECT scenario, seed, (SELECT count(*) FROM trace), backend FROM run", -1, &st, NULL) !=
-            SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW) {
-        fprintf(stderr, "jetsim replay: %s: not a jetsim run database (%s)\n", db_path, sqlite3_errmsg(db));
-        sqlite3_finalize(st);
+    recorded rec = {0};
+    static sim_scenario sc;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK || !read_run(db, &rec)) {
+        fprintf(stderr, "jetsim replay: %s: not a jetsim run database of this version (%s)\n", db_path,
+                sqlite3_errmsg(db));
         sqlite3_close(db);
+        free(rec.text);
         return SIM_EXIT_USAGE;
     }
-    char *text = strdup((const char *)sqlite3_column_text(st, 0));
-    uint64_t seed = (uint64_t)sqlite3_column_int64(st, 1);
-    int64_t rows = sqlite3_column_int64(st, 2);
-    char backend[400]; /* masked again: a database written before URLs were masked may hold a password */
-    ps_url_redact(backend, sizeof backend, (const char *)sqlite3_column_text(st, 3));
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    if (!text)
-        return SIM_EXIT_USAGE;
     char name[512];
     snprintf(name, sizeof name, "%s(scenario)", db_path);
-    printf("replaying %s: seed %" PRIu64 "\n", db_path, seed);
-    if (strcmp(backend, "memory") != 0)
-        printf("note: that run was on a real server (%s); its timing is not in the seed, so this replay on the "
-               "model is the same scenario and seed, not the same history\n", backend);
+    printf("replaying %s: seed %" PRIu64 "%s\n", db_path, rec.seed, rec.mix ? " with its fault mix" : "");
+    int rc = parse_text(&sc, name, rec.text, rec.seed, rec.mix);
+    if (rc < 0)
+        rc = use_recorded_workloads(db, db_path, &sc);
+    sqlite3_close(db);
     sim_result r;
-    int rc = run_text(name, text, seed, NULL, &r, true, false, NULL);
-    free(text);
+    if (rc < 0)
+        rc = run_parsed(&sc, name, rec.text, rec.seed, NULL, &r, true, NULL);
+    free(rec.text);
     if (rc >= 0)
         return rc;
     free(r.hashes);
-    printf("%-28s %" PRId64 " recorded, %zu replayed%s\n", "trace rows", rows, r.nhashes,
-           (int64_t)r.nhashes == rows ? "" : " (DIFFERENT)");
-    return report(&r, NULL);
+    int verdict = report(&r, NULL);
+    rc = compare_replay(&rec, &r);
+    return rc >= 0 ? rc : verdict;
 }
 
 static int report(const sim_result *rp, const char *db_path)

@@ -17,6 +17,7 @@
 #define SIM_EXIT_USAGE 2         /* bad input: usage, an unreadable or invalid scenario */
 #define SIM_EXIT_LIVENESS 3      /* not drained in time */
 #define SIM_EXIT_HARNESS 4       /* harness error: jetsim could not do the run (no server, ...) */
+#define SIM_EXIT_NOT_REPRODUCED 5 /* jetsim replay: the trace or verdict differs from the recorded run */
 #define SIM_EXIT_INTERRUPTED 130 /* Ctrl-C: servers stopped, nothing left behind */
 
 /* The exit-code lines every command's help ends with. */
@@ -46,14 +47,19 @@ int sim_report_run(const char *path, uint64_t seed, const char *db_path, bool mi
  * `keep_dir`, the two run databases stay there (model.db, server.db). */
 int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, bool strip_faults, const char *keep_dir);
 
-/* `jetsim run --check-determinism`: runs twice and says whether the two
- * traces are the same, or at which trace event they part. Exit 0 when
- * they match, 1 when not, 2 on bad input. */
-int sim_report_check_determinism(const char *path, uint64_t seed);
+/* `jetsim run --check-determinism [--mix]`: runs twice (with the seed's
+ * fault mix when `mix`) and says whether the two traces are the same, or
+ * at which trace event they part. Exit 0 when they match, 1 when not, 2
+ * on bad input. */
+int sim_report_check_determinism(const char *path, uint64_t seed, bool mix);
 
-/* `jetsim replay RUN.db`: reads the scenario text and seed a run database
- * holds, runs them again and reports as `run` does, adding whether the
- * new trace has as many rows as the recorded one. */
+/* `jetsim replay RUN.db`: reads what a run database recorded (scenario
+ * text, seed, fault mix, workload files by hash), runs it again and
+ * reports as `run` does. Reproduced (the same trace hash, verdict and
+ * first violation): the verdict's exit code. Anything else (a different
+ * trace, a run that did not finish, a run on a real server, whose
+ * rerun command it prints): SIM_EXIT_NOT_REPRODUCED. A changed workload
+ * file is refused (SIM_EXIT_USAGE). */
 int sim_report_replay(const char *db_path);
 
 #endif

@@ -1156,4 +1156,5 @@ void sim_scenario_mix(sim_scenario *s, uint64_t seed)
         s->faults[n++] = f;
     }
     s->nfaults = n;
+    s->mixed = true;
 }

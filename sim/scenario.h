@@ -179,6 +179,7 @@ typedef struct sim_scenario {
     int nfaults;
     sim_expect expect;
     bool has_expect;
+    bool mixed; /* its faults are a seed's mix (sim_scenario_mix), not the text's */
 } sim_scenario;
 
 /* Parses `len` bytes of scenario text. `file` names the source in error
@@ -199,7 +200,8 @@ void sim_scenario_write(const sim_scenario *s, FILE *f);
 /* Draws a fault mix for `seed` (what `jetsim swarm` runs, and `jetsim run
  * --mix` replays): each fault is kept with probability 3/4, its time and
  * duration scaled by a factor in [0.5, 1.5], its percentage likewise (at
- * most 100%). The same scenario and seed always give the same mix. */
+ * most 100%). The same scenario and seed always give the same mix. Sets
+ * s->mixed, so a run database records that its run was mixed. */
 void sim_scenario_mix(sim_scenario *s, uint64_t seed);
 
 /* The fault's keyword as written in a scenario ("drop acks", ...). */

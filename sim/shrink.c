@@ -92,20 +92,22 @@ static bool halve_workload(sim_scenario *sc, uint64_t seed, target *t)
     return changed;
 }
 
-int sim_shrink(const char *path, uint64_t seed, const char *out_path)
+int sim_shrink(const char *path, uint64_t seed, bool mix, const char *out_path)
 {
     static sim_scenario sc;
     if (sim_scenario_load(&sc, path) != PS_OK) {
         fprintf(stderr, "jetsim shrink: %s\n", ps_last_error());
         return SIM_EXIT_USAGE;
     }
+    if (mix) /* the run swarm made: shrink that one; its faults are written out as drawn */
+        sim_scenario_mix(&sc, seed);
     sim_result r;
     if (sim_run(&sc, "", seed, ":memory:", NULL, &r) != PS_OK) {
         fprintf(stderr, "jetsim shrink: harness error: %s\n", ps_last_error());
         return SIM_EXIT_HARNESS;
     }
     if (r.verdict == SIM_PASS) {
-        printf("seed %" PRIu64 " passes %s: nothing to shrink\n", seed, path);
+        printf("seed %" PRIu64 " passes %s%s: nothing to shrink\n", seed, path, mix ? " with its fault mix" : "");
         return 1;
     }
     target t = {.verdict = r.verdict};
@@ -125,7 +127,8 @@ int sim_shrink(const char *path, uint64_t seed, const char *out_path)
         fprintf(stderr, "jetsim shrink: cannot write %s\n", out_path);
         return SIM_EXIT_USAGE;
     }
-    fprintf(f, "# shrunk by jetsim shrink from %s, seed %" PRIu64 ": still fails %s\n", path, seed, t.check);
+    fprintf(f, "# shrunk by jetsim shrink from %s, seed %" PRIu64 "%s: still fails %s\n", path, seed,
+            mix ? " and its fault mix (the faults below are the mix as drawn)" : "", t.check);
     fprintf(f, "# replay: jetsim run %s --seed %" PRIu64 "\n", out_path, seed);
     sim_scenario_write(&sc, f);
     if (fclose(f) != 0) {

@@ -9,10 +9,11 @@
 #ifndef SIM_SHRINK_H
 #define SIM_SHRINK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Exit code: 0 shrunk and written, 1 the seed does not fail the scenario
  * (nothing to shrink), 2 bad input or harness error. */
-int sim_shrink(const char *path, uint64_t seed, const char *out_path);
+int sim_shrink(const char *path, uint64_t seed, bool mix, const char *out_path);
 
 #endif

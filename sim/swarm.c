@@ -1,6 +1,10 @@
 /* swarm.c — many seeds in child processes (see swarm.h). A child runs one
  * seed and writes one fixed-size record to its pipe; the parent keeps at
  * most `jobs` children alive and reaps them as their records arrive.
+ *
+ * A child dies with its parent: the kernel sends it SIGKILL when the
+ * parent goes (PR_SET_PDEATHSIG), however the parent ends (SIGTERM,
+ * Ctrl-C, kill -9), so no seed runs on unwatched.
  */
 #include "swarm.h"
 
@@ -10,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -86,9 +92,13 @@ int sim_swarm(const char *path, uint64_t first, uint64_t count, int jobs)
             int p[2];
             if (pipe(p) != 0)
                 break;
+            pid_t parent = getpid();
             pid_t pid = fork();
             if (pid == 0) {
                 close(p[0]);
+                /* the parent may have died before the death signal was set */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+                    _exit(1);
                 run_child(&sc, next, p[1]);
             }
             close(p[1]);

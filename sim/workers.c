@@ -90,6 +90,35 @@ void eng_partition(engine *e, worker *w, bool on)
         sim_shim_cut_consumer(ps_worker_consumer(w->pw), on);
 }
 
+/* Counts the stored copies of a row's job: distinct stream sequences, not
+ * first deliveries (a server restarted after a crash may deliver the one
+ * copy it stored as new again: num_delivered 1, same sequence). */
+static void count_copy(engine *e, uint64_t r, uint64_t seq)
+{
+    row *rw = &e->rows[r];
+    if (rw->copies == 0) {
+        rw->copies = 1;
+        rw->seq = seq;
+        return;
+    }
+    if (seq == rw->seq)
+        return;
+    for (size_t i = e->ncopies; i-- > 0;)
+        if (e->copies[i].row == r && e->copies[i].seq == seq)
+            return;
+    if (e->ncopies == e->capcopies) {
+        size_t ncap = e->capcopies ? e->capcopies * 2 : 64;
+        row_copy *n = realloc(e->copies, ncap * sizeof *n);
+        if (!n)
+            return; /* the count stays low: a dedup failure still shows, with fewer copies */
+        e->copies = n;
+        e->capcopies = ncap;
+    }
+    e->copies[e->ncopies++] = (row_copy){r, seq};
+    if (rw->copies < 255)
+        rw->copies++;
+}
+
 void eng_on_worker(engine *e, int wi)
 {
     worker *w = &e->w[wi];
@@ -130,8 +159,7 @@ void eng_on_worker(engine *e, int wi)
     }
     uint64_t r = eng_row_of(e, job, w->ci);
     eng_trace(e, SIM_TR_DELIVER, r, wi + 1, (int64_t)m->meta.num_delivered);
-    if (m->meta.num_delivered == 1 && e->rows[r].first_deliveries < 255)
-        e->rows[r].first_deliveries++;
+    count_copy(e, r, m->meta.stream_seq);
     if (sim_master_job_start(e->m, r, wi + 1, now, &w->version) != PS_OK)
         w->version = -1;
     int64_t handle = now < w->slow_until ? w->slow_ns
@@ -179,6 +207,23 @@ static bool commit(engine *e, worker *w, int wi, uint64_t r)
     return applied || (sim_master_job_view(e->m, r, &v) && v.state == SIM_JOB_DONE);
 }
 
+/* Does the handler fail this attempt? A pure function of the seed, the
+ * row (job and consumer) and the attempt (the delivery count), not a draw
+ * from the worker's generator: which worker handles which job, and in
+ * what order, differs between the model and a real server, and `jetsim
+ * diff` of a fault-free scenario with fail= must see the same jobs fail
+ * on both sides. */
+static bool handler_fails(const engine *e, const worker *w, uint64_t r, uint64_t attempt)
+{
+    if (!w->g->fail_bp)
+        return false;
+    uint64_t x = e->seed ^ (r * UINT64_C(0x9E3779B97F4A7C15)) ^ (attempt * UINT64_C(0xD1B54A32D192ED03));
+    x = (x ^ (x >> 30)) * UINT64_C(0xBF58476D1CE4E5B9); /* splitmix64's finaliser */
+    x = (x ^ (x >> 27)) * UINT64_C(0x94D049BB133111EB);
+    x ^= x >> 31;
+    return x % 10000 < (uint64_t)w->g->fail_bp;
+}
+
 void eng_on_commit(engine *e, int wi, uint64_t arg)
 {
     worker *w = &e->w[wi];
@@ -188,7 +233,7 @@ void eng_on_commit(engine *e, int wi, uint64_t arg)
     uint64_t r = eng_row_of(e, job_of(m), w->ci);
     const sim_consumer *c = &e->sc->consumers[w->ci];
     int64_t now = ps_clock_now(e->clock);
-    if (w->g->fail_bp && ps_rand_below(&w->rng, 10000) < (uint64_t)w->g->fail_bp) {
+    if (handler_fails(e, w, r, m->meta.num_delivered)) {
         if (c->max_deliver > 0 && (int64_t)m->meta.num_delivered >= c->max_deliver) {
             sim_master_job_fail(e->m, r, now);
             eng_settle(e, r);

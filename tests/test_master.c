@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -127,6 +129,95 @@ static void test_unwritable_path_is_named(void **state)
     assert_null(m);
 }
 
+static int64_t db_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* A kill -9 in the middle of a batch bigger than SQLite's page cache (so
+ * pages of the uncommitted batch have already gone to disk) leaves the
+ * database as the last commit left it: consistent, every committed row,
+ * none of the batch, and run.finished 0. */
+static void test_kill_mid_batch_leaves_the_last_commit(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/jetsim-test-master-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        sim_master *m = NULL;
+        if (sim_master_open(&m, path, "expect no_loss\n", 5) != PS_OK)
+            _exit(1);
+        for (uint64_t j = 1; j <= 1000; j++)
+            sim_master_job_add(m, j, -1, 0);
+        sim_master_commit(m);
+        for (int i = 0; i < 400000; i++) /* about 10 MB: past the page cache */
+            sim_master_trace(m, i, SIM_TR_DELIVER, (uint64_t)i, 1, 0);
+        for (uint64_t j = 1; j <= 1000; j++) {
+            int64_t v;
+            sim_master_job_start(m, j, 1, 1, &v);
+        }
+        raise(SIGKILL);
+        _exit(2);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+    sqlite3_finalize(st);
+    assert_int_equal(db_int(db, "SELECT count(*) FROM jobs"), 1000);
+    assert_int_equal(db_int(db, "SELECT count(*) FROM jobs WHERE attempts > 0"), 0);
+    assert_int_equal(db_int(db, "SELECT count(*) FROM trace"), 0);
+    assert_int_equal(db_int(db, "SELECT finished FROM run"), 0);
+    sqlite3_close(db);
+    char side[64];
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
+/* sim_master_finish marks the run finished with its verdict and hash, and
+ * a closed database is one file (no -wal beside it). */
+static void test_finish_marks_the_run_and_close_leaves_one_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/jetsim-test-master-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    sim_master *m = NULL;
+    assert_int_equal(sim_master_open(&m, path, "", 1), PS_OK);
+    assert_int_equal(sim_master_set_replay(m, true, NULL), PS_OK);
+    assert_int_equal(sim_master_finish(m, "safety", "no_loss: job 1", 0xabcdefULL, 42), PS_OK);
+    sim_master_close(m);
+    char side[64];
+    snprintf(side, sizeof side, "%s-wal", path);
+    assert_int_not_equal(access(side, F_OK), 0);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(db_int(db, "SELECT finished FROM run"), 1);
+    assert_int_equal(db_int(db, "SELECT mix FROM run"), 1);
+    assert_int_equal(db_int(db, "SELECT trace_events FROM run"), 42);
+    assert_int_equal(db_int(db, "SELECT trace_hash = '0000000000abcdef' AND verdict = 'safety' FROM run"), 1);
+    sqlite3_close(db);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -136,6 +227,8 @@ int main(void)
         cmocka_unit_test(test_run_database_on_disk_keeps_scenario_and_seed),
         cmocka_unit_test(test_job_ids_must_be_dense),
         cmocka_unit_test(test_unwritable_path_is_named),
+        cmocka_unit_test(test_kill_mid_batch_leaves_the_last_commit),
+        cmocka_unit_test(test_finish_marks_the_run_and_close_leaves_one_file),
     };
     return cmocka_run_group_tests_name("master", tests, NULL, NULL);
 }
