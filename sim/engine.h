@@ -68,7 +68,8 @@ typedef struct sim_target {
     sim_servers *servers;
     double time_scale;
     const sim_credentials *creds; /* authentication and TLS for `url` (credentials.h); NULL: none */
-    const char *ns;               /* the namespace the CLI put the scenario in (NULL: none) */
+    const char *ns;               /* the namespace the CLI put the scenario in (NULL: none); recorded
+                                   * with the backend, not applied (sim_scenario_namespace does that) */
 } sim_target;
 
 /* As sim_run, on `target` (NULL: the memory model). A run on a real server
