@@ -199,7 +199,7 @@ chaos: $(CLI)
 	echo "== jetsim run $(CHAOS_SCENARIO) --spawn"; start=$$(date +%s); \
 	$(CLI) run $(CHAOS_SCENARIO) --spawn --seed 1; rc=$$?; took=$$(( $$(date +%s) - start )); \
 	echo "chaos run: exit $$rc in $$took s (budget 120 s)"; \
-	if [ $$rc -eq 2 ] && ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then \
+	if [ $$rc -eq 4 ] && ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then \
 	  echo "== chaos: SKIPPED (no nats-server)"; exit 0; fi; \
 	[ $$rc -eq 0 ] && [ $$took -le 120 ] || fail=1; \
 	echo "== jetsim run tests/scenarios/memory_stream_kill.scn --spawn (must fail no_loss with a FINDING, within 60 s)"; \

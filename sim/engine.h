@@ -71,7 +71,8 @@ typedef struct sim_target {
     sim_servers *servers;
     double time_scale;
     const sim_credentials *creds; /* authentication and TLS for `url` (credentials.h); NULL: none */
-    const char *ns;               /* the namespace the CLI put the scenario in (NULL: none) */
+    const char *ns;               /* the namespace the CLI put the scenario in (NULL: none); recorded
+                                   * with the backend, not applied (sim_scenario_namespace does that) */
     /* the command that reruns this run on a server (recorded in the run
      * database for `jetsim replay`, which cannot reproduce it); may be NULL */
     const char *replay_cmd;

@@ -98,6 +98,20 @@ static bool has_network_faults(const sim_scenario *sc)
     return false;
 }
 
+/* The description this run gives its streams on a server jetsim did not
+ * start: no other run's is the same (host, pid, wall-clock ns), and the
+ * server refuses an add of an existing stream whose description differs
+ * (JS 2.3), so two runs can never both take one stream for their own. */
+static void mark_owner(engine *e)
+{
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(e->owner, sizeof e->owner, "jetsim run on %s, pid %ld, at %" PRId64 ".%09ld", host, (long)getpid(),
+             (int64_t)ts.tv_sec, (long)ts.tv_nsec);
+}
+
 ps_status eng_real_setup(engine *e, const sim_target *t)
 {
     e->real = true;
@@ -141,13 +155,13 @@ ps_status eng_real_setup(engine *e, const sim_target *t)
     ps_status s = ps_jetstream_new(&e->inner, &o);
     if (s)
         return s;
-    char *shown = e->server, where[480]; /* the URL as it may be recorded and printed: no password, no token */
+    char *shown = e->server, where[600]; /* the URL as it may be recorded and printed: no password, no token */
     ps_url_redact(e->server, sizeof e->server, t->url ? t->url : "the server");
-    snprintf(where, sizeof where, "jetstream %s, time scale %g",
+    snprintf(where, sizeof where, "jetstream %s, time scale %g%s%s",
              t->servers ? (sim_servers_count(t->servers) > 1 ? "3-node cluster spawned by jetsim"
                                                              : "nats-server spawned by jetsim")
                         : shown,
-             e->scale);
+             e->scale, t->ns ? ", namespace " : "", t->ns ? t->ns : "");
     if ((s = sim_master_set_backend(e->m, where)) != PS_OK)
         return s;
     for (int i = 0; i < e->sc->nstreams; i++) {
@@ -164,14 +178,8 @@ ps_status eng_real_setup(engine *e, const sim_target *t)
                             e->sc->streams[i].name, t->servers ? "the spawned server" : shown);
         }
     }
-    if (!t->servers) { /* a mark no other run's streams carry: the server refuses an add that differs */
-        char host[64] = "";
-        gethostname(host, sizeof host - 1);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        snprintf(e->owner, sizeof e->owner, "jetsim run on %s, pid %ld, at %" PRId64 ".%09ld", host,
-                 (long)getpid(), (int64_t)ts.tv_sec, (long)ts.tv_nsec);
-    }
+    if (!t->servers)
+        mark_owner(e);
     return PS_OK; /* the clock starts at the first event (eng_real_wait), after streams and consumers exist */
 }
 

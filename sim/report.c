@@ -242,7 +242,6 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
     int rc = target_open(where, &t);
     sim_result ra, rb;
     ps_status s = PS_OK;
-    t.ns = NULL; /* sc is in the namespace already */
     if (rc == 0) {
         s = sim_run_on(&sc, text, seed, a, NULL, NULL, &ra);
         if (!s)
