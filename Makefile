@@ -233,8 +233,10 @@ FUZZ_CC ?= clang
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 60
+# -fno-sanitize-recover=all: a UBSan report stops the target, so it counts
+# as a finding instead of scrolling past.
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-              -Icore -Ibackends/memory -Isim
+              -fno-sanitize-recover=all -Icore -Ibackends/memory -Isim
 
 build-fuzz/%: fuzz/%.c $(CORE_SRC) $(MEM_SRC) sim/scenario.c sim/workload.c
 	@mkdir -p build-fuzz
