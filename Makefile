@@ -124,6 +124,25 @@ $(CONF_JS_BIN): $(CONF_OBJ) $(BUILD)/obj/tests/conformance/fixture_jetstream.o $
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) $(JS_LIBS) -lcmocka
 
+# The allocation-failure sweep (tests/alloc_sweep.c): linked with --wrap so
+# every allocation of the library and the simulator can be made to fail
+# (tests/alloc_fail.c). The conformance helpers are built apart with the C
+# library's allocator (ALLOC_BYPASS): a failure in the test's own
+# bookkeeping is not the library's to report.
+ALLOC_BIN := $(BUILD)/tests/alloc_sweep
+ALLOC_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup,--wrap=ps_error,--wrap=ps_error_v
+ALLOC_BYPASS := -Dmalloc=__real_malloc -Dcalloc=__real_calloc -Drealloc=__real_realloc -Dstrdup=__real_strdup
+CONF_AF_OBJ := $(CONF_SRC:%.c=$(BUILD)/obj-af/%.o)
+
+$(BUILD)/obj-af/tests/conformance/%.o: tests/conformance/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(ALLOC_BYPASS) -Wno-missing-prototypes -Itests -MMD -MP -c $< -o $@
+
+$(ALLOC_BIN): tests/alloc_sweep.c tests/alloc_fail.c tests/alloc_fail.h $(CONF_AF_OBJ) $(SIM_OBJ) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -Itests -Itests/conformance -Isim -o $@ tests/alloc_sweep.c \
+	  tests/alloc_fail.c $(CONF_AF_OBJ) $(SIM_OBJ) $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3 -lcmocka $(ALLOC_WRAP)
+
 test: all
 	@$(MAKE) --no-print-directory test-run
 
@@ -139,8 +158,8 @@ endif
 # nats-server (ci/with-nats.sh starts one unless NATS_URL names one) and
 # the server tests (auth, kill -9), which start servers of their own.
 # Fails if any fails; a run that could not get a server says SKIPPED.
-test-run: $(UNIT_BIN) $(CONF_BIN) $(JS_TEST_BIN)
-	@fail=0; for t in $(UNIT_BIN) $(CONF_BIN); do \
+test-run: $(UNIT_BIN) $(CONF_BIN) $(ALLOC_BIN) $(JS_TEST_BIN)
+	@fail=0; for t in $(UNIT_BIN) $(CONF_BIN) $(ALLOC_BIN); do \
 	  echo "== $$t"; $$t || fail=1; \
 	done; \
 	if [ "$(HAVE_NATS)" != 1 ]; then \

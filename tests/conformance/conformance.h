@@ -53,6 +53,9 @@ struct conf_fixture {
      * usable. NULL: no restarts (those tests are skipped, with a printed
      * reason); PS_ERR_NOT_SUPPORTED: not this kind (the same). */
     ps_status (*restart)(conf_fixture *f, ps_restart_kind kind);
+    /* After each test, before teardown: the backend's own consistency
+     * checks (ps_memory_check); a failure fails the test. NULL: none. */
+    ps_status (*check)(conf_fixture *f);
     void *priv; /* the fixture's own state */
 };
 
