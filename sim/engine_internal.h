@@ -111,12 +111,22 @@ typedef struct engine {
     sim_proxy *proxies[SIM_SERVERS_MAX];
     int nproxies;
     eng_chaos *chaos;       /* the thread that runs server and network faults */
+    ps_status err;          /* the first harness failure inside an event (eng_fail) */
+    char err_msg[256];
 } engine;
 
 /* engine.c */
 void eng_trace(engine *e, sim_trace_kind kind, uint64_t job, int worker_id, int64_t arg);
 uint64_t eng_row_of(const engine *e, uint64_t job, int ci);
 void eng_settle(engine *e, uint64_t r);
+/* A failure of the run itself inside an event (out of memory in the
+ * engine, the master, the worker or publisher layer): the first one ends
+ * the run as a harness error once the event returns, instead of being
+ * ridden out like a broker fault. PS_OK is ignored. */
+void eng_fail(engine *e, ps_status s);
+/* sim_events_push, a failure going to eng_fail (a lost event would stall
+ * an actor for good). */
+void eng_push(engine *e, int64_t at_ns, int kind, int actor, uint64_t arg);
 
 /* publishers.c: set-up (a replay reads its workload), one publish event
  * (job 0: the publisher's next new job), clean-up */

@@ -292,6 +292,19 @@ int main(int argc, char **argv)
         .priv = NULL,
     };
     tally conf = {0}, sim = {0};
+    if (argc == 3 && strcmp(argv[1], "sim") == 0) {
+        static sim_scenario sc;
+        sim_result r;
+        if (sim_scenario_parse(&sc, "alloc.scn", sim_text, strlen(sim_text)) != PS_OK)
+            return 1;
+        alloc_fail_arm(strtoull(argv[2], NULL, 10));
+        ps_status s = sim_run(&sc, sim_text, 1, ":memory:", stdout, &r);
+        printf("status %s (%s), verdict %d, trace %016" PRIx64 ", fired %d, reported %" PRIu64 "\n",
+               ps_status_name(s), ps_last_error(), (int)r.verdict, r.trace_hash, alloc_fail_fired(),
+               alloc_fail_reported());
+        free(r.hashes);
+        return 0;
+    }
     if (argc == 3) {
         setenv("ALLOC_SWEEP_VERBOSE", "1", 1);
         setenv("CONF_FILTER", argv[1], 1);

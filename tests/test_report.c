@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "report.h"
+#include "swarm.h"
 #include "ps_status.h"
 
 /* Runs f with stdout going to a buffer; returns what it printed. */
@@ -105,6 +107,31 @@ static void test_diff_keep_with_a_missing_directory_claims_nothing(void **state)
     free(out);
 }
 
+/* Issue 10 item 6: when pipe() or fork() failed before any child ran,
+ * swarm reported "0 seeds, 0 failed" and exit 0 (PASS). With one file
+ * descriptor left (enough to read the scenario, not for a pipe) it must
+ * say that the seeds never ran. */
+static void test_swarm_that_cannot_start_a_seed_does_not_pass(void **state)
+{
+    (void)state;
+    struct rlimit old;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    int top = dup(0); /* the lowest free descriptor */
+    assert_true(top >= 0);
+    close(top);
+    struct rlimit tight = {(rlim_t)top + 64, old.rlim_max};
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &tight), 0);
+    int held[64], n = 0;
+    for (int fd; n < 64 && (fd = dup(0)) >= 0;)
+        held[n++] = fd; /* every free descriptor below the limit ... */
+    close(held[--n]); /* ... but one */
+    int rc = sim_swarm("sim/scenarios/workqueue_crashes.scn", 1, 3, 1);
+    while (n > 0)
+        close(held[--n]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    assert_int_equal(rc, SIM_EXIT_USAGE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -112,6 +139,7 @@ int main(void)
         cmocka_unit_test(test_run_of_a_directory_says_it_is_a_directory),
         cmocka_unit_test(test_replay_of_a_null_scenario_is_refused),
         cmocka_unit_test(test_diff_keep_with_a_missing_directory_claims_nothing),
+        cmocka_unit_test(test_swarm_that_cannot_start_a_seed_does_not_pass),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
