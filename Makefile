@@ -2,7 +2,7 @@
 #
 #   make            libjetsim.a, libjetsim.so and the jetsim CLI (in build/)
 #   make demo       builds and runs the example program (memory backend)
-#   make test       unit tests and the conformance suite
+#   make test       unit tests, the conformance suite, the allocation-failure sweep
 #   make test-cluster  the conformance suite against a 3-node JetStream cluster
 #   make test-asan  the whole suite under AddressSanitizer + UBSan
 #   make coverage   line coverage with gcovr (HTML in build-cov/coverage/)
