@@ -220,6 +220,7 @@ struct mem_consumer {
     int nwaiting;
     /* durability model */
     mem_csnap snap;
+    bool snap_failed;       /* a snapshot could not be taken (no memory): the next restart reports it */
     int64_t snap_ns;
     int64_t changed_ns;
     bool dirty;

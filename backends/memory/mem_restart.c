@@ -44,7 +44,10 @@ static void snap_take(mem_consumer *c)
     if ((c->pend_len && !pend) || (c->rdc.len && !rdc)) {
         free(pend);
         free(rdc);
-        return; /* keep the older snapshot: a larger rollback, still valid */
+        /* The older snapshot stays: a consistent state, but not the one the
+         * server would have written. The next restart says so. */
+        c->snap_failed = true;
+        return;
     }
     uint32_t n = 0;
     for (uint32_t i = 0; i < c->pend_top; i++)
@@ -114,7 +117,8 @@ static bool restart_consumer(mem_consumer *c, ps_restart_kind kind, int64_t now)
         snap_take(c); /* everything written on a clean stop */
     else
         snap_settle(c, now, true);
-    bool ok = snap_restore(c);
+    bool ok = snap_restore(c) && !c->snap_failed;
+    c->snap_failed = false;
     c->dirty = false;
     c->snap_ns = now;
     c->nwaiting = 0;
