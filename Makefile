@@ -269,15 +269,25 @@ fuzz: $(FUZZ_BIN)
 fuzz-run: $(FUZZ_BIN)
 	@mkdir -p build-fuzz/corpus-fuzz_scenario && cp sim/scenarios/*.scn build-fuzz/corpus-fuzz_scenario/
 	@mkdir -p build-fuzz/corpus-fuzz_workload && cp sim/scenarios/*.wl build-fuzz/corpus-fuzz_workload/
-	@for f in $(FUZZ_BIN); do mkdir -p build-fuzz/corpus-$$(basename $$f); \
-	  $$f -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$(basename $$f) || exit 1; done
+	@fail=0; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
+	  echo "== $$f ($(FUZZ_SECONDS) s)"; \
+	  if $$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build-fuzz/$$n- build-fuzz/corpus-$$n \
+	       > build-fuzz/$$n.log 2>&1; then \
+	    echo "[==========] $$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' build-fuzz/$$n.log) inputs of $$n run."; \
+	    echo "[  PASSED  ] no crash, leak, timeout or sanitizer report (log: build-fuzz/$$n.log)"; \
+	  else \
+	    tail -n 40 build-fuzz/$$n.log; fail=1; \
+	    echo "[  FAILED  ] $$n: a finding (build-fuzz/$$n.log, the input in build-fuzz/$$n-*)"; \
+	  fi; \
+	done; \
+	if [ $$fail -ne 0 ]; then echo "TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
 
 # For CI: every target for FUZZ_SECONDS (20 by default), one after the
 # other, from the shipped scenarios; any crash, leak or sanitizer report
 # fails the target. Without clang it says SKIPPED.
 fuzz-ci:
 	@if ! command -v $(FUZZ_CC) >/dev/null; then echo "== fuzz: SKIPPED: $(FUZZ_CC) is not installed"; exit 0; fi; \
-	$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(FUZZ_CI_SECONDS) && echo "ALL FUZZ TARGETS PASSED"
+	$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(FUZZ_CI_SECONDS)
 
 # ---- install and housekeeping --------------------------------------------------
 
