@@ -199,6 +199,8 @@ static void sweep_case(conf_fixture *f, const char *name, tally *t)
         } else {
             t->passed++;
         }
+        if (getenv("ALLOC_SWEEP_LIST")) /* every outcome, to compare two builds */
+            printf("  %s %" PRIu64 ": %s\n", name, n, failed ? "error" : "passed");
         if (leaked()) {
             printf("  LEAK %s, allocation %" PRIu64 "\n", name, n);
             t->leaks++;
