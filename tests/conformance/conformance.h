@@ -148,6 +148,11 @@ ps_stored_msg *conf_msg_get_impl(conf_fixture *f, const char *stream, uint64_t s
                                  const char *last_by_subject);
 #define conf_msg_get(...) CONF_CALL(conf_msg_get_impl, __VA_ARGS__)
 
+/* A new empty header list (ps_headers_new), tracked: released after the
+ * test even when it fails before its end. */
+ps_headers *conf_headers_impl(void);
+#define conf_headers() CONF_CALL(conf_headers_impl)
+
 /* ---- publishing ------------------------------------------------------------------- */
 
 /* Publishes `data` (a string) on `subject`; asserts PS_OK and not a
