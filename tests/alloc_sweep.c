@@ -211,15 +211,27 @@ static void sweep_case(conf_fixture *f, const char *name, tally *t)
 
 /* ---- one simulator run ----------------------------------------------------------------------------- */
 
-static const char sim_text[] = "stream S subjects=s.> retention=workqueue\n"
-                               "consumer S C ack_wait=1s max_deliver=4 backoff=1s,2s\n"
-                               "publish s.a rate=200/s count=12 msg_id=job keys=3\n"
-                               "workers 2 batch=2 handle=5ms..30ms fail=20% idempotent=yes\n"
-                               "at 20ms crash worker 1 for 300ms\n"
-                               "at 40ms nak storm 30% for 100ms\n"
-                               "expect no_loss drained_within=1m\n";
+/* Crashes, handler failures, a nak storm and BackOff on a work queue; then
+ * lost PubAcks (publish retries, dedup) and a crash of the server (the
+ * restart model) on a file stream. */
+static const char *const sim_texts[] = {
+    "stream S subjects=s.> retention=workqueue\n"
+    "consumer S C ack_wait=1s max_deliver=4 backoff=1s,2s\n"
+    "publish s.a rate=200/s count=12 msg_id=job keys=3\n"
+    "workers 2 batch=2 handle=5ms..30ms fail=20% idempotent=yes\n"
+    "at 20ms crash worker 1 for 300ms\n"
+    "at 40ms nak storm 30% for 100ms\n"
+    "expect no_loss drained_within=1m\n",
+    "stream S subjects=s.> retention=workqueue storage=file dupe_window=1m\n"
+    "consumer S C ack_wait=500ms max_deliver=10\n"
+    "publish s.a rate=100/s count=10 msg_id=job retry=5 retry_wait=50ms\n"
+    "workers 2 batch=3 handle=10ms..40ms idempotent=yes\n"
+    "at 10ms lose pubacks 40% for 60ms\n"
+    "at 80ms restart server crash\n"
+    "expect no_loss drained_within=1m\n",
+};
 
-static void sweep_sim(tally *t)
+static void sweep_sim(tally *t, const char *sim_text)
 {
     static sim_scenario sc;
     if (sim_scenario_parse(&sc, "alloc.scn", sim_text, strlen(sim_text)) != PS_OK) {
@@ -294,7 +306,8 @@ int main(int argc, char **argv)
         .priv = NULL,
     };
     tally conf = {0}, sim = {0};
-    if (argc == 3 && strcmp(argv[1], "sim") == 0) {
+    if (argc == 3 && strncmp(argv[1], "sim", 3) == 0) { /* sim N: the first run; sim2 N: the second */
+        const char *sim_text = sim_texts[argv[1][3] == '2'];
         static sim_scenario sc;
         sim_result r;
         if (sim_scenario_parse(&sc, "alloc.scn", sim_text, strlen(sim_text)) != PS_OK)
@@ -317,8 +330,8 @@ int main(int argc, char **argv)
                g_inconsistent ? g_inconsistency : "no");
         return 0;
     }
-    printf("allocation-failure sweep: %zu conformance cases on the memory backend, one simulator run\n",
-           sizeof slice / sizeof slice[0]);
+    printf("allocation-failure sweep: %zu conformance cases on the memory backend, %zu simulator runs\n",
+           sizeof slice / sizeof slice[0], sizeof sim_texts / sizeof sim_texts[0]);
     const char *list = getenv("ALLOC_SWEEP_CASES"); /* a file of case names: instead of the slice */
     FILE *lf = list && !sim_only ? fopen(list, "r") : NULL;
     char name[160];
@@ -330,8 +343,9 @@ int main(int argc, char **argv)
         sweep_case(&f, slice[i], &conf);
     unsetenv("CONF_FILTER");
     print_tally("conformance slice", &conf);
-    sweep_sim(&sim);
-    print_tally("simulator run", &sim);
+    for (size_t i = 0; i < sizeof sim_texts / sizeof sim_texts[0]; i++)
+        sweep_sim(&sim, sim_texts[i]);
+    print_tally("simulator runs", &sim);
     bool ok = conf.wrong + conf.leaks + sim.wrong + sim.leaks == 0;
     /* closing lines in cmocka's form, which .ci/run's summary looks for */
     printf("[==========] %" PRIu64 " injection point(s) run.\n", conf.points + sim.points);
