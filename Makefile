@@ -2,12 +2,13 @@
 #
 #   make            libjetsim.a, libjetsim.so and the jetsim CLI (in build/)
 #   make demo       builds and runs the example program (memory backend)
-#   make test       unit tests and the conformance suite
+#   make test       unit tests, the conformance suite, the allocation-failure sweep
 #   make test-cluster  the conformance suite against a 3-node JetStream cluster
 #   make test-asan  the whole suite under AddressSanitizer + UBSan
 #   make coverage   line coverage with gcovr (HTML in build-cov/coverage/)
 #   make bench      benchmarks (medians of 5 runs)
 #   make fuzz       libFuzzer targets (clang); FUZZ_SECONDS=60 make fuzz-run
+#   make fuzz-ci    every fuzz target for 20 s (FUZZ_SECONDS), as CI runs them
 #   make install    headers, libraries, jetsim.pc (PREFIX=/usr/local)
 #   make deps       installs the Debian packages that are missing
 #   make clean
@@ -66,7 +67,7 @@ SHARED := $(BUILD)/libjetsim.so
 CLI    := $(BUILD)/jetsim
 EXAMPLE := $(BUILD)/examples/workqueue
 
-.PHONY: all demo test test-run test-cluster chaos test-asan coverage bench fuzz fuzz-run install deps clean
+.PHONY: all demo test test-run test-cluster chaos test-asan coverage bench fuzz fuzz-run fuzz-ci install deps clean
 
 all: $(STATIC) $(SHARED) $(CLI) $(EXAMPLE)
 
@@ -137,6 +138,25 @@ $(CONF_JS_BIN): $(CONF_OBJ) $(BUILD)/obj/tests/conformance/fixture_jetstream.o $
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) $(JS_LIBS) -lcmocka
 
+# The allocation-failure sweep (tests/alloc_sweep.c): linked with --wrap so
+# every allocation of the library and the simulator can be made to fail
+# (tests/alloc_fail.c). The conformance helpers are built apart with the C
+# library's allocator (ALLOC_BYPASS): a failure in the test's own
+# bookkeeping is not the library's to report.
+ALLOC_BIN := $(BUILD)/tests/alloc_sweep
+ALLOC_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup,--wrap=ps_error,--wrap=ps_error_v
+ALLOC_BYPASS := -Dmalloc=__real_malloc -Dcalloc=__real_calloc -Drealloc=__real_realloc -Dstrdup=__real_strdup
+CONF_AF_OBJ := $(CONF_SRC:%.c=$(BUILD)/obj-af/%.o)
+
+$(BUILD)/obj-af/tests/conformance/%.o: tests/conformance/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(ALLOC_BYPASS) -Wno-missing-prototypes -Itests -MMD -MP -c $< -o $@
+
+$(ALLOC_BIN): tests/alloc_sweep.c tests/alloc_fail.c tests/alloc_fail.h $(CONF_AF_OBJ) $(SIM_OBJ) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -Itests -Itests/conformance -Isim -o $@ tests/alloc_sweep.c \
+	  tests/alloc_fail.c $(CONF_AF_OBJ) $(SIM_OBJ) $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3 -lcmocka $(ALLOC_WRAP)
+
 test: all
 	@echo "== tests/check_exports.sh $(BUILD)"; tests/check_exports.sh $(BUILD)
 	@$(MAKE) --no-print-directory test-run
@@ -153,8 +173,8 @@ endif
 # nats-server (ci/with-nats.sh starts one unless NATS_URL names one) and
 # the server tests (auth, kill -9), which start servers of their own.
 # Fails if any fails; a run that could not get a server says SKIPPED.
-test-run: $(UNIT_BIN) $(CONF_BIN) $(JS_TEST_BIN) $(CLI)
-	@fail=0; for t in $(UNIT_BIN) $(CONF_BIN); do \
+test-run: $(UNIT_BIN) $(CONF_BIN) $(ALLOC_BIN) $(JS_TEST_BIN) $(CLI)
+	@fail=0; for t in $(UNIT_BIN) $(CONF_BIN) $(ALLOC_BIN); do \
 	  echo "== $$t"; $$t || fail=1; \
 	done; \
 	for t in tests/cli/*.sh; do \
@@ -254,9 +274,13 @@ bench: $(BENCH_BIN)
 FUZZ_CC ?= clang
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
+# fuzz-ci's time per target: FUZZ_SECONDS when given, else 20 s.
+FUZZ_CI_SECONDS := $(if $(filter undefined,$(origin FUZZ_SECONDS)),20,$(FUZZ_SECONDS))
 FUZZ_SECONDS ?= 60
+# -fno-sanitize-recover=all: a UBSan report stops the target, so it counts
+# as a finding instead of scrolling past.
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-              -Icore -Ibackends/memory -Isim
+              -fno-sanitize-recover=all -Icore -Ibackends/memory -Isim
 
 build-fuzz/%: fuzz/%.c $(CORE_SRC) $(MEM_SRC) sim/scenario.c sim/workload.c
 	@mkdir -p build-fuzz
@@ -267,8 +291,25 @@ fuzz: $(FUZZ_BIN)
 fuzz-run: $(FUZZ_BIN)
 	@mkdir -p build-fuzz/corpus-fuzz_scenario && cp sim/scenarios/*.scn build-fuzz/corpus-fuzz_scenario/
 	@mkdir -p build-fuzz/corpus-fuzz_workload && cp sim/scenarios/*.wl build-fuzz/corpus-fuzz_workload/
-	@for f in $(FUZZ_BIN); do mkdir -p build-fuzz/corpus-$$(basename $$f); \
-	  $$f -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$(basename $$f) || exit 1; done
+	@fail=0; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
+	  echo "== $$f ($(FUZZ_SECONDS) s)"; \
+	  if $$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build-fuzz/$$n- build-fuzz/corpus-$$n \
+	       > build-fuzz/$$n.log 2>&1; then \
+	    echo "[==========] $$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' build-fuzz/$$n.log) inputs of $$n run."; \
+	    echo "[  PASSED  ] no crash, leak, timeout or sanitizer report (log: build-fuzz/$$n.log)"; \
+	  else \
+	    tail -n 40 build-fuzz/$$n.log; fail=1; \
+	    echo "[  FAILED  ] $$n: a finding (build-fuzz/$$n.log, the input in build-fuzz/$$n-*)"; \
+	  fi; \
+	done; \
+	if [ $$fail -ne 0 ]; then echo "TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
+
+# For CI: every target for FUZZ_SECONDS (20 by default), one after the
+# other, from the shipped scenarios; any crash, leak or sanitizer report
+# fails the target. Without clang it says SKIPPED.
+fuzz-ci:
+	@if ! command -v $(FUZZ_CC) >/dev/null; then echo "== fuzz: SKIPPED: $(FUZZ_CC) is not installed"; exit 0; fi; \
+	$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(FUZZ_CI_SECONDS)
 
 # ---- install and housekeeping --------------------------------------------------
 

@@ -74,11 +74,24 @@ static ps_status check_enum(const char *fn, const char *what, int v, int max)
     return PS_OK;
 }
 
+/* PS_DURATION_MAX_NS: a larger duration would overflow a deadline. */
+static ps_status check_duration(const char *fn, const char *what, int64_t ns)
+{
+    if (ns > PS_DURATION_MAX_NS)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: %s is %lld ns, more than the maximum of 87600h "
+                        "(ten years, PS_DURATION_MAX_NS)", fn, what, (long long)ns);
+    return PS_OK;
+}
+
 static ps_status check_stream_cfg(const char *fn, const ps_stream_config *cfg)
 {
     if (!cfg)
         return null_arg(fn, "config");
-    ps_status s = check_enum(fn, "retention", (int)cfg->retention, PS_RETENTION_WORKQUEUE);
+    ps_status s = check_duration(fn, "max_age_ns", cfg->max_age_ns);
+    if (!s)
+        s = check_duration(fn, "duplicates_ns", cfg->duplicates_ns);
+    if (!s)
+        s = check_enum(fn, "retention", (int)cfg->retention, PS_RETENTION_WORKQUEUE);
     if (!s)
         s = check_enum(fn, "storage", (int)cfg->storage, PS_STORAGE_MEMORY);
     if (!s)
@@ -242,6 +255,8 @@ ps_status ps_publish_async_complete(ps_backend *b, int64_t timeout_ns)
     ps_status s = need_backend(b, "ps_publish_async_complete");
     if (!s && timeout_ns < 0)
         s = ps_error(PS_ERR_INVALID_ARG, 0, "ps_publish_async_complete: negative timeout");
+    if (!s)
+        s = check_duration("ps_publish_async_complete", "timeout", timeout_ns);
     if (s || !HAS_V2(b, publish_async_complete))
         return s;
     return b->ops->publish_async_complete(b, timeout_ns);
@@ -306,6 +321,18 @@ static ps_status check_consumer_cfg(const ps_consumer_config *c)
     for (int i = 0; i < c->backoff_len; i++)
         if (c->backoff_ns[i] <= 0)
             return ps_error(PS_ERR_INVALID_ARG, 0, "%s: backoff_ns[%d] must be positive", fn, i);
+    struct { const char *name; int64_t v; } durations[] = {
+        {"ack_wait_ns", c->ack_wait_ns}, {"max_request_expires_ns", c->max_request_expires_ns},
+        {"inactive_threshold_ns", c->inactive_threshold_ns},
+    };
+    for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
+        ps_status s = check_duration(fn, durations[i].name, durations[i].v);
+        if (s)
+            return s;
+    }
+    for (int i = 0; i < c->backoff_len; i++)
+        if (c->backoff_ns[i] > PS_DURATION_MAX_NS)
+            return check_duration(fn, "backoff_ns[]", c->backoff_ns[i]);
     return PS_OK;
 }
 
@@ -386,6 +413,8 @@ ps_status ps_fetch(ps_consumer *c, const ps_fetch_request *req, ps_msg_list *out
         return ps_error(PS_ERR_INVALID_ARG, 0, "%s: batch %d is less than 1", fn, req->batch);
     if (req->expires_ns < 0)
         return ps_error(PS_ERR_INVALID_ARG, 0, "%s: expires_ns is negative", fn);
+    if (req->expires_ns > PS_DURATION_MAX_NS)
+        return check_duration(fn, "expires_ns", req->expires_ns);
     if (req->max_bytes < 0)
         return ps_error(PS_ERR_INVALID_ARG, 0, "%s: max_bytes is negative", fn);
     NEED_SLOT(s, c->backend, fetch, fn);
@@ -409,6 +438,8 @@ ps_status ps_ack(ps_msg *m, ps_ack_kind kind, int64_t nak_delay_ns)
         return ps_error(PS_ERR_INVALID_ARG, 0, "ps_ack: unknown ack kind %d", (int)kind);
     if (nak_delay_ns < 0)
         return ps_error(PS_ERR_INVALID_ARG, 0, "ps_ack: negative nak delay");
+    if (nak_delay_ns > PS_DURATION_MAX_NS)
+        return check_duration("ps_ack", "nak delay", nak_delay_ns);
     /* JS 14.2: cnats marks a message acked and ignores later acks. */
     if (m->acked_ && kind != PS_IN_PROGRESS)
         return PS_OK;

@@ -24,7 +24,10 @@ struct ps_headers {
 
 ps_headers *ps_headers_new(void)
 {
-    return calloc(1, sizeof(ps_headers));
+    ps_headers *h = calloc(1, sizeof(ps_headers));
+    if (!h)
+        ps_error(PS_ERR_NO_MEMORY, 0, "ps_headers_new: out of memory");
+    return h;
 }
 
 void ps_headers_free(ps_headers *h)
@@ -286,8 +289,10 @@ const char *ps_msg_reply(ps_msg *m)
     if (!m->reply_) {
         const ps_msg_meta *d = &m->meta;
         size_t n = strlen(d->stream) + strlen(d->consumer) + 8 + 5 * 21 + 8;
-        if (!(m->reply_ = malloc(n)))
+        if (!(m->reply_ = malloc(n))) {
+            ps_error(PS_ERR_NO_MEMORY, 0, "ps_msg_reply: out of memory");
             return NULL;
+        }
         snprintf(m->reply_, n, "$JS.ACK.%s.%s.%" PRIu64 ".%" PRIu64 ".%" PRIu64 ".%" PRId64 ".%" PRIu64,
                  d->stream, d->consumer, d->num_delivered, d->stream_seq, d->consumer_seq,
                  d->timestamp_ns, d->num_pending);

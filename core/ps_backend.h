@@ -32,6 +32,16 @@
 
 PS_API_BEGIN
 
+/* The longest duration the API accepts anywhere (stream max_age_ns and
+ * duplicates_ns; consumer ack_wait_ns, backoff_ns[], max_request_expires_ns
+ * and inactive_threshold_ns; fetch expires_ns; the nak delay of ps_ack; the
+ * timeout of ps_publish_async_complete): 87600h, ten years. Backends compute
+ * deadlines as now + duration in int64 nanoseconds, and nanoseconds since
+ * 1970 plus more than about 230 years would overflow; ten years leaves room
+ * and is longer than any job waits. The wrappers refuse a larger value with
+ * PS_ERR_INVALID_ARG naming the field. */
+#define PS_DURATION_MAX_NS (INT64_C(87600) * 3600 * 1000000000)
+
 /* ---- streams ----------------------------------------------------------- */
 
 /* Zero means "the server's default" for every field (JS 2.1), as cnats's

@@ -33,7 +33,8 @@ PS_API_BEGIN
 
 typedef struct ps_headers ps_headers;
 
-/* A new empty list; NULL on allocation failure. Free with ps_headers_free. */
+/* A new empty list; NULL on allocation failure (PS_ERR_NO_MEMORY the last
+ * error). Free with ps_headers_free. */
 ps_headers *ps_headers_new(void);
 void ps_headers_free(ps_headers *h); /* NULL is fine */
 
@@ -119,15 +120,18 @@ typedef struct ps_msg {
     bool acked_;            /* JS 14.2: later acks are local no-ops */
 } ps_msg;
 
-/* The message's headers, decoded on first use; NULL when it has none.
- * Owned by the message. */
+/* The message's headers, decoded on first use; NULL when it has none, or
+ * when they cannot be decoded (ps_last_status() then says why:
+ * PS_ERR_NO_MEMORY, PS_ERR_INVALID_ARG). Owned by the message. */
 const ps_headers *ps_msg_headers(ps_msg *m);
 
 /* Value of header `name`, or NULL. Owned by the message. */
 const char *ps_msg_header(ps_msg *m, const char *name);
 
 /* The ack subject "$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.
- * <pending>" (JS 6.10), built on first use; owned by the message. */
+ * <pending>" (JS 6.10), built on first use; owned by the message. NULL for
+ * a message not fetched from a consumer, or out of memory (then with
+ * PS_ERR_NO_MEMORY as the last error). */
 const char *ps_msg_reply(ps_msg *m);
 
 /* Parses an ack subject (the 9-token v1 form, or the 12-token v2 form) into

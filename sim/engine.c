@@ -40,9 +40,10 @@ void eng_trace(engine *e, sim_trace_kind kind, uint64_t job, int worker_id, int6
         if (r->nhashes == e->caphashes) {
             size_t ncap = e->caphashes ? e->caphashes * 2 : 4096;
             uint64_t *n = realloc(r->hashes, ncap * sizeof *n);
-            if (!n)
-                e->record = false;
-            else {
+            if (!n) {
+                e->record = false; /* a trace with a hole would compare wrongly */
+                eng_fail(e, ps_error(PS_ERR_NO_MEMORY, 0, "engine: out of memory recording the trace"));
+            } else {
                 r->hashes = n;
                 e->caphashes = ncap;
             }
@@ -61,6 +62,28 @@ int64_t eng_now(const engine *e)
         return r > now ? r : now;
     }
     return now;
+}
+
+void eng_fail(engine *e, ps_status s)
+{
+    if (s == PS_OK || e->err)
+        return;
+    e->err = s;
+    snprintf(e->err_msg, sizeof e->err_msg, "%s", ps_last_error());
+}
+
+void eng_push(engine *e, int64_t at_ns, int kind, int actor, uint64_t arg)
+{
+    eng_fail(e, sim_events_push(&e->q, at_ns, kind, actor, arg));
+}
+
+/* The first harness failure of the events so far (its detail recorded
+ * again as the last error), or PS_OK. */
+static ps_status harness_error(engine *e)
+{
+    if (e->err)
+        return ps_error(e->err, 0, "%s", e->err_msg);
+    return sim_shim_harness_error(e->b);
 }
 
 uint64_t eng_row_of(const engine *e, uint64_t job, int ci)
@@ -229,6 +252,8 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
         case EV_FAULT: eng_on_fault(&e, ev.actor, false); break;
         default: eng_on_fault(&e, ev.actor, true); break;
         }
+        if (!s)
+            s = harness_error(&e);
         if (++e.since_commit == COMMIT_EVERY) {
             e.since_commit = 0;
             sim_master_commit(e.m);

@@ -124,6 +124,8 @@ typedef struct engine {
     bool created[SIM_MAX_STREAMS]; /* streams this run created: the only ones its clean-up deletes */
     char owner[128];        /* on a server jetsim did not start: the description that marks this run's streams */
     char server[400];       /* that server's URL as it may be shown (no password, no token) */
+    ps_status err;          /* the first harness failure inside an event (eng_fail) */
+    char err_msg[256];
 } engine;
 
 /* engine.c */
@@ -134,6 +136,14 @@ uint64_t eng_row_of(const engine *e, uint64_t job, int ci);
  * which a blocking client call may have moved past the event's. */
 int64_t eng_now(const engine *e);
 void eng_settle(engine *e, uint64_t r);
+/* A failure of the run itself inside an event (out of memory in the
+ * engine, the master, the worker or publisher layer): the first one ends
+ * the run as a harness error once the event returns, instead of being
+ * ridden out like a broker fault. PS_OK is ignored. */
+void eng_fail(engine *e, ps_status s);
+/* sim_events_push, a failure going to eng_fail (a lost event would stall
+ * an actor for good). */
+void eng_push(engine *e, int64_t at_ns, int kind, int actor, uint64_t arg);
 
 /* publishers.c: set-up (a replay reads its workload), one publish event
  * (job 0: the publisher's next new job), clean-up */

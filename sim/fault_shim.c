@@ -5,6 +5,7 @@
  */
 #include "fault_shim.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,8 @@ typedef struct shim {
     int bp[SIM_SHIM_KNOB_COUNT];
     sim_shim_stats stats;
     bool unreachable; /* nothing reaches the broker */
+    ps_status harness; /* the first out-of-memory status of the inner backend */
+    char harness_msg[256];
 } shim;
 
 typedef struct shim_consumer {
@@ -26,6 +29,18 @@ typedef struct shim_consumer {
 } shim_consumer;
 
 static const ps_backend_ops shim_ops;
+
+/* An allocation failure in the backend is the harness's own failure, not a
+ * broker fault for the job system to ride out: kept for
+ * sim_shim_harness_error. Returns st. */
+static ps_status seen(shim *s, ps_status st)
+{
+    if (st == PS_ERR_NO_MEMORY && !s->harness) {
+        s->harness = st;
+        snprintf(s->harness_msg, sizeof s->harness_msg, "%s", ps_last_error());
+    }
+    return st;
+}
 
 static shim *as_shim(ps_backend *b)
 {
@@ -86,11 +101,11 @@ static int64_t sh_next_deadline(ps_backend *b)
 }
 static ps_status sh_tick(ps_backend *b)
 {
-    return ps_backend_tick(as_shim(b)->inner);
+    return seen(as_shim(b), ps_backend_tick(as_shim(b)->inner));
 }
 static ps_status sh_restart(ps_backend *b, ps_restart_kind kind)
 {
-    return ps_backend_restart(as_shim(b)->inner, kind);
+    return seen(as_shim(b), ps_backend_restart(as_shim(b)->inner, kind));
 }
 
 /* ---- publishing -------------------------------------------------------------------- */
@@ -101,10 +116,10 @@ static ps_status sh_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
     if (s->unreachable)
         return ps_error(PS_ERR_TIMEOUT, 0, "publish %s: no answer (broker unreachable, injected)", m->subject);
     ps_pub_ack ack = {0};
-    ps_status st = ps_publish(s->inner, m, &ack);
+    ps_status st = seen(s, ps_publish(s->inner, m, &ack));
     if (st == PS_OK && draw(s, SIM_SHIM_DUP_PUBLISH)) {
         ps_pub_ack again;
-        ps_publish(s->inner, m, &again); /* its result is the lost retry's */
+        seen(s, ps_publish(s->inner, m, &again)); /* its result is the lost retry's */
     }
     if (st == PS_OK && draw(s, SIM_SHIM_LOSE_PUBACK))
         return ps_error(PS_ERR_TIMEOUT, 0, "publish %s: no PubAck (lost, injected)", m->subject);
@@ -121,17 +136,17 @@ static ps_status sh_publish_async(ps_backend *b, const ps_out_msg *m, uint64_t t
     shim *s = as_shim(b);
     if (s->unreachable)
         return ps_error(PS_ERR_TIMEOUT, 0, "publish %s: no answer (broker unreachable, injected)", m->subject);
-    ps_status st = ps_publish_async(s->inner, m, token);
+    ps_status st = seen(s, ps_publish_async(s->inner, m, token));
     if (st == PS_OK && draw(s, SIM_SHIM_DUP_PUBLISH)) {
         ps_pub_ack again;
-        ps_publish(s->inner, m, &again);
+        seen(s, ps_publish(s->inner, m, &again));
     }
     return st;
 }
 
 static ps_status sh_publish_async_complete(ps_backend *b, int64_t timeout_ns)
 {
-    return ps_publish_async_complete(as_shim(b)->inner, timeout_ns);
+    return seen(as_shim(b), ps_publish_async_complete(as_shim(b)->inner, timeout_ns));
 }
 
 /* The inner backend's async results, to the shim's handler; a PubAck may
@@ -169,16 +184,16 @@ static ps_status sh_consumer_add(ps_backend *b, const char *st, const ps_consume
 {
     shim *s = as_shim(b);
     ps_consumer *in = NULL;
-    ps_status r = ps_consumer_add(s->inner, st, cfg, &in);
-    return r ? r : wrap(s, in, out);
+    ps_status r = seen(s, ps_consumer_add(s->inner, st, cfg, &in));
+    return r ? r : seen(s, wrap(s, in, out));
 }
 
 static ps_status sh_consumer_bind(ps_backend *b, const char *st, const char *name, ps_consumer **out)
 {
     shim *s = as_shim(b);
     ps_consumer *in = NULL;
-    ps_status r = ps_consumer_bind(s->inner, st, name, &in);
-    return r ? r : wrap(s, in, out);
+    ps_status r = seen(s, ps_consumer_bind(s->inner, st, name, &in));
+    return r ? r : seen(s, wrap(s, in, out));
 }
 
 static ps_status sh_consumer_info(ps_consumer *c, ps_consumer_info *out)
@@ -209,7 +224,7 @@ static ps_status sh_fetch(ps_consumer *c, const ps_fetch_request *req, ps_msg_li
 {
     if (cut_off((shim_consumer *)c))
         return ps_error(PS_ERR_TIMEOUT, 0, "fetch: no answer (cut off from the broker, injected)");
-    ps_status st = ps_fetch(((shim_consumer *)c)->inner, req, out);
+    ps_status st = seen(as_shim(c->backend), ps_fetch(((shim_consumer *)c)->inner, req, out));
     for (int i = 0; st == PS_OK && i < out->count; i++)
         out->msgs[i]->consumer_ = c; /* acks come back through the shim */
     return st;
@@ -228,7 +243,7 @@ static ps_status sh_ack(ps_msg *m, ps_ack_kind kind, int64_t nak_delay_ns)
     else if (kind == PS_ACK && draw(s, SIM_SHIM_TERM_STORM))
         kind = PS_TERM;
     m->consumer_ = sc->inner;
-    ps_status st = ps_ack(m, kind, nak_delay_ns);
+    ps_status st = seen(s, ps_ack(m, kind, nak_delay_ns));
     m->consumer_ = &sc->base;
     return st;
 }
@@ -307,6 +322,14 @@ ps_status sim_shim_stats_get(ps_backend *b, sim_shim_stats *out)
         return ps_error(PS_ERR_INVALID_ARG, 0, "sim_shim_stats_get: not a fault shim");
     *out = as_shim(b)->stats;
     return PS_OK;
+}
+
+ps_status sim_shim_harness_error(ps_backend *b)
+{
+    shim *s = b && b->ops == &shim_ops ? as_shim(b) : NULL;
+    if (!s || !s->harness)
+        return PS_OK;
+    return ps_error(s->harness, 0, "%s", s->harness_msg);
 }
 
 ps_status sim_shim_set_unreachable(ps_backend *b, bool unreachable)

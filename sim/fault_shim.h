@@ -72,4 +72,10 @@ bool sim_shim_is_cut_off(const ps_consumer *c);
  * not a shim. */
 ps_status sim_shim_stats_get(ps_backend *shim, sim_shim_stats *out);
 
+/* The first PS_ERR_NO_MEMORY the inner backend returned through the shim
+ * (re-recorded as the last error, with its detail), or PS_OK. Whoever
+ * called got the status too; the simulator ends the run on it as a harness
+ * error instead of treating it as a broker fault. */
+ps_status sim_shim_harness_error(ps_backend *shim);
+
 #endif

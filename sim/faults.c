@@ -68,7 +68,7 @@ void eng_on_fault(engine *e, int fi, bool end)
         break;
     }
     if (!end && f->duration_ns && f->kind != SIM_FAULT_CRASH_WORKER)
-        sim_events_push(&e->q, now + f->duration_ns, EV_FAULT_END, fi, 0);
+        eng_push(e, now + f->duration_ns, EV_FAULT_END, fi, 0);
     int64_t quiet = now + f->duration_ns;
     if (quiet > e->quiet_after)
         e->quiet_after = quiet;

@@ -13,10 +13,12 @@
  */
 #include "master.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define TRACE_ROWS 64 /* rows per INSERT */
@@ -136,6 +138,29 @@ static ps_status injected(sim_master *m, const char *what)
                : ps_error(PS_ERR_IO, 0, "master database: %s: disk I/O error (injected)", what);
 }
 
+/* Whether `path` may be replaced by a new run database: it does not exist,
+ * is empty, or is itself a jetsim run database (it has the run and trace
+ * tables). Anything else is a user's file that --db named by mistake. */
+static bool replaceable(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return errno == ENOENT;
+    if (!S_ISREG(sb.st_mode))
+        return false;
+    if (sb.st_size == 0)
+        return true;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    bool ok = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+              sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                                     "name IN ('run', 'trace')", -1, &st, NULL) == SQLITE_OK &&
+              sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 2;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return ok;
+}
+
 ps_status sim_master_open(sim_master **out, const char *path, const char *scenario_text, uint64_t seed)
 {
     if (!out || !path)
@@ -143,6 +168,11 @@ ps_status sim_master_open(sim_master **out, const char *path, const char *scenar
     sim_master *m = calloc(1, sizeof *m);
     if (!m)
         return ps_error(PS_ERR_NO_MEMORY, 0, "master database: out of memory");
+    if (strcmp(path, ":memory:") != 0 && !replaceable(path)) {
+        free(m);
+        return ps_error(PS_ERR_INVALID_ARG, 0, "master database: %s exists and is not a jetsim run "
+                        "database: not replaced (give another --db path)", path);
+    }
     if (strcmp(path, ":memory:") != 0 && unlink(path) != 0 && access(path, F_OK) == 0) {
         free(m);
         return ps_error(PS_ERR_IO, 0, "master database: cannot replace %s", path);

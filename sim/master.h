@@ -49,9 +49,10 @@ typedef enum sim_trace_kind {
 } sim_trace_kind;
 
 /* Opens (creating) a run database at `path` (":memory:" for none on
- * disk; an existing file is replaced), records the scenario text and the
- * seed, and begins the first batch. PS_ERR_IO naming the path when SQLite
- * cannot open or write it. */
+ * disk; an existing run database or empty file is replaced), records the
+ * scenario text and the seed, and begins the first batch. PS_ERR_IO naming
+ * the path when SQLite cannot open or write it; PS_ERR_INVALID_ARG, the
+ * file untouched, when `path` exists and is not a run database. */
 ps_status sim_master_open(sim_master **out, const char *path, const char *scenario_text, uint64_t seed);
 
 /* Records where the run happened (the run table's backend column,

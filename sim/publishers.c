@@ -198,7 +198,7 @@ ps_status eng_on_publish(engine *e, int pi, uint64_t job)
              * turn instead, and the rate is what the loop can keep. */
             if (e->real && next < now)
                 next = now;
-            sim_events_push(&e->q, next, EV_PUBLISH, pi, 0);
+            eng_push(e, next, EV_PUBLISH, pi, 0);
         } else {
             e->publishers_done++;
             if (now > e->quiet_after)
@@ -224,6 +224,8 @@ ps_status eng_on_publish(engine *e, int pi, uint64_t job)
     e->tries[job]++;
     ps_pub_ack ack;
     ps_status st = ps_publisher_publish(ps->pw, &m, &ack); /* the application's publisher layer */
+    if (st == PS_ERR_NO_MEMORY)
+        return st; /* the harness's failure, not a lost publish */
     if (st == PS_OK) {
         e->pubseq[job] = ack.seq;
         if (!e->acked[job]) {
@@ -238,7 +240,7 @@ ps_status eng_on_publish(engine *e, int pi, uint64_t job)
         eng_trace(e, SIM_TR_PUBLISH, job, -1, (int64_t)ack.seq);
     } else if (e->tries[job] <= p->retry) {
         eng_trace(e, SIM_TR_PUBLISH_FAILED, job, -1, e->tries[job]);
-        sim_events_push(&e->q, now + p->retry_wait_ns, EV_PUBLISH, pi, job);
+        eng_push(e, now + p->retry_wait_ns, EV_PUBLISH, pi, job);
     } else {
         eng_trace(e, SIM_TR_PUBLISH_FAILED, job, -1, e->tries[job]);
         e->res->publish_failures++;

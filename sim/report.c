@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 #include <unistd.h>
@@ -21,29 +22,44 @@
 #include "scenario.h"
 #include "servers.h"
 
+/* The largest scenario file read (the parser's own limit is the same). */
+#define REPORT_FILE_MAX (4u << 20)
+
+/* Reads a scenario file into a NUL-terminated malloc'd string. On failure
+ * returns NULL with the reason in ps_last_error(): cannot open, a
+ * directory, a read error, or more than REPORT_FILE_MAX bytes (so
+ * /dev/zero or a log file is refused, not read until memory runs out). */
 static char *read_all(const char *path)
 {
     FILE *f = fopen(path, "rb");
-    if (!f)
+    if (!f) {
+        ps_error(PS_ERR_IO, 0, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            char *n = realloc(buf, cap);
-            if (!n)
-                break;
-            buf = n;
-        }
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0)
-            break;
     }
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(f);
+        ps_error(PS_ERR_INVALID_ARG, 0, "%s: is a directory, not a scenario file", path);
+        return NULL;
+    }
+    char *buf = malloc(REPORT_FILE_MAX + 1);
+    if (!buf) {
+        fclose(f);
+        ps_error(PS_ERR_NO_MEMORY, 0, "%s: out of memory", path);
+        return NULL;
+    }
+    size_t len = fread(buf, 1, REPORT_FILE_MAX + 1, f);
+    int err = ferror(f) ? errno : 0;
     fclose(f);
-    if (buf)
-        buf[len] = '\0';
+    if (err || len > REPORT_FILE_MAX) {
+        if (err)
+            ps_error(PS_ERR_IO, 0, "%s: read error: %s", path, strerror(err));
+        else
+            ps_error(PS_ERR_INVALID_ARG, 0, "%s: larger than 4 MiB, the most a scenario may be", path);
+        free(buf);
+        return NULL;
+    }
+    buf[len] = '\0';
     return buf;
 }
 
@@ -181,7 +197,7 @@ int sim_report_run(const char *path, uint64_t seed, const char *db_path, bool mi
 {
     char *text = read_all(path);
     if (!text) {
-        fprintf(stderr, "jetsim run: %s: cannot open: %s\n", path, strerror(errno));
+        fprintf(stderr, "jetsim run: %s\n", ps_last_error());
         return SIM_EXIT_USAGE;
     }
     char hint[1200];
@@ -208,10 +224,7 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
     static sim_scenario sc;
     char *text = read_all(path);
     if (!text || sim_scenario_parse(&sc, path, text, strlen(text)) != PS_OK) {
-        if (text)
-            fprintf(stderr, "jetsim diff: %s\n", ps_last_error());
-        else
-            fprintf(stderr, "jetsim diff: %s: cannot open: %s\n", path, strerror(errno));
+        fprintf(stderr, "jetsim diff: %s\n", ps_last_error());
         free(text);
         return SIM_EXIT_USAGE;
     }
@@ -223,6 +236,14 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
         return SIM_EXIT_USAGE;
     }
     char dir[512], a[600], b[600];
+    struct stat sb;
+    if (keep_dir && (stat(keep_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+        /* Refused before any run: the databases could not be kept there. */
+        fprintf(stderr, "jetsim diff: --keep %s: %s\n", keep_dir,
+                errno == ENOENT || errno == 0 ? "no such directory" : strerror(errno));
+        free(text);
+        return SIM_EXIT_USAGE;
+    }
     if (keep_dir) {
         snprintf(dir, sizeof dir, "%s", keep_dir);
     } else {
@@ -274,7 +295,10 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
         }
     }
     if (keep_dir) {
-        printf("run databases: %s, %s\n", a, b);
+        if (s == PS_OK && rc != SIM_EXIT_USAGE)
+            printf("run databases: %s, %s\n", a, b);
+        else
+            printf("run databases: not complete (the runs did not finish)\n");
     } else {
         unlink(a);
         unlink(b);
@@ -289,7 +313,7 @@ int sim_report_check_determinism(const char *path, uint64_t seed, bool mix)
     static sim_scenario sc;
     char *text = read_all(path);
     if (!text || sim_scenario_parse(&sc, path, text, strlen(text)) != PS_OK) {
-        fprintf(stderr, "jetsim run: %s\n", text ? ps_last_error() : strerror(errno));
+        fprintf(stderr, "jetsim run: %s\n", ps_last_error());
         free(text);
         return SIM_EXIT_USAGE;
     }

@@ -143,6 +143,8 @@ static ps_status get_dur(const parser *p, value v, int64_t *out, bool zero_ok)
     int64_t ns = 0;
     if (ps_duration_parse(buf, &ns) != PS_OK || ns < 0 || (!zero_ok && ns == 0))
         return bad_value(p, v, what);
+    if (ns > SIM_DURATION_MAX_NS)
+        return bad_value(p, v, "a duration of at most 87600h (ten years)");
     *out = ns;
     return PS_OK;
 }
@@ -155,10 +157,11 @@ static ps_status get_pct(const parser *p, value v, int *bp)
         return bad_value(p, v, what);
     int64_t whole_part = 0, frac = 0;
     size_t i = 0, digits = 0, fdigits = 0;
-    for (; i < v.len - 1 && v.s[i] >= '0' && v.s[i] <= '9'; i++, digits++)
+    /* At most three digits are read: more would overflow, and are refused. */
+    for (; i < v.len - 1 && v.s[i] >= '0' && v.s[i] <= '9' && digits <= 3; i++, digits++)
         whole_part = whole_part * 10 + (v.s[i] - '0');
     if (digits == 0 || digits > 3)
-        return bad_value(p, v, what);
+        return bad_value(p, v, "a percentage from 0% to 100%");
     if (i < v.len - 1 && v.s[i] == '.') {
         for (i++; i < v.len - 1 && v.s[i] >= '0' && v.s[i] <= '9'; i++, fdigits++)
             if (fdigits < 2)
@@ -967,11 +970,11 @@ ps_status sim_scenario_load(sim_scenario *out, const char *path)
         return ps_error(PS_ERR_NO_MEMORY, 0, "%s: out of memory", path);
     }
     size_t n = fread(buf, 1, SIM_FILE_MAX + 1, f);
-    bool err = ferror(f);
+    int err = ferror(f) ? errno : 0; /* EISDIR for a directory */
     fclose(f);
     ps_status s;
     if (err)
-        s = ps_error(PS_ERR_IO, 0, "%s: read error", path);
+        s = ps_error(PS_ERR_IO, 0, "%s: read error: %s", path, strerror(err));
     else if (n > SIM_FILE_MAX)
         s = ps_error(PS_ERR_INVALID_ARG, 0, "%s:1:1: expected a scenario of at most 4 MiB", path);
     else

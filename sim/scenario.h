@@ -41,7 +41,9 @@
  * make the broker unreachable for the duration (publishes time out,
  * fetches fail, acks are lost); a delay changes nothing the model can see.
  *
- * DUR and TIME are Go-style durations ("250ms", "30s", "2m", "1h30m").
+ * DUR and TIME are Go-style durations ("250ms", "30s", "2m", "1h30m"), at
+ * most SIM_DURATION_MAX_NS (87600h, ten years: the API's PS_DURATION_MAX_NS,
+ * so that time + duration never overflows); longer ones are refused.
  * P is a percentage with up to two decimals (0 to 100).
  *
  * This module is not: the simulator (it only reads and writes scenarios),
@@ -57,6 +59,7 @@
 
 #include "ps_backend.h"
 
+#define SIM_DURATION_MAX_NS PS_DURATION_MAX_NS
 #define SIM_MAX_STREAMS 8
 #define SIM_MAX_SUBJECTS 8
 #define SIM_MAX_CONSUMERS 16

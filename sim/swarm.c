@@ -84,14 +84,17 @@ int sim_swarm(const char *path, uint64_t first, uint64_t count, int jobs)
     uint64_t next = first, done = 0, failed = 0, nbad = 0;
     uint64_t safety = 0, liveness = 0, harness = 0; /* failed, by kind: harness errors gave no verdict */
     int alive = 0;
+    char spawn_err[128] = ""; /* why a seed could not be started: no more are */
     double t0 = now_s();
     printf("swarm: %s, seeds %" PRIu64 "..%" PRIu64 ", %d at a time\n", path, first, first + count - 1, jobs);
     fflush(stdout);
     while (done < count) {
-        while (alive < jobs && next < first + count) {
+        while (alive < jobs && next < first + count && !spawn_err[0]) {
             int p[2];
-            if (pipe(p) != 0)
+            if (pipe(p) != 0) {
+                snprintf(spawn_err, sizeof spawn_err, "pipe: %s", strerror(errno));
                 break;
+            }
             pid_t parent = getpid();
             pid_t pid = fork();
             if (pid == 0) {
@@ -101,9 +104,11 @@ int sim_swarm(const char *path, uint64_t first, uint64_t count, int jobs)
                     _exit(1);
                 run_child(&sc, next, p[1]);
             }
+            int fork_errno = errno;
             close(p[1]);
             if (pid < 0) {
                 close(p[0]);
+                snprintf(spawn_err, sizeof spawn_err, "fork: %s", strerror(fork_errno));
                 break;
             }
             for (int i = 0; i < jobs; i++)
@@ -162,6 +167,13 @@ int sim_swarm(const char *path, uint64_t first, uint64_t count, int jobs)
                bad[i].why, path, bad[i].seed);
     free(kids);
     free(bad);
+    if (done < count) {
+        /* Seeds that never ran are not seeds that passed. */
+        fprintf(stderr, "jetsim swarm: harness error: %" PRIu64 " of %" PRIu64 " seeds never ran (seed %" PRIu64
+                " could not start: %s)\n", count - done, count, first + done,
+                spawn_err[0] ? spawn_err : "poll failed");
+        return SIM_EXIT_HARNESS;
+    }
     /* the gravest finding decides; a harness error only says some seeds got no verdict */
     return safety ? SIM_EXIT_SAFETY : liveness ? SIM_EXIT_LIVENESS : harness ? SIM_EXIT_HARNESS : SIM_EXIT_PASS;
 }

@@ -14,7 +14,9 @@
 #include <stdint.h>
 
 /* Runs seeds first..first+count-1 with `jobs` processes at a time (0: the
- * number of cores). Exit code: 0 all passed, 1 some failed, 2 bad input. */
+ * number of cores). Exit code: 0 all passed, 1 some failed, 2 bad input or
+ * a harness error (a seed could not be started: pipe or fork failed; the
+ * seeds that never ran are not counted as passed). */
 int sim_swarm(const char *path, uint64_t first, uint64_t count, int jobs);
 
 #endif

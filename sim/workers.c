@@ -124,18 +124,23 @@ void eng_on_worker(engine *e, int wi)
     worker *w = &e->w[wi];
     int64_t now = ps_clock_now(e->clock);
     if (now < w->crashed_until) {
-        sim_events_push(&e->q, w->crashed_until, EV_WORKER, wi, 0);
+        eng_push(e, w->crashed_until, EV_WORKER, wi, 0);
         return;
     }
-    if (!w->pw && start(e, w) != PS_OK) { /* restarted after a crash */
-        sim_events_push(&e->q, eng_now(e) + POLL_NS, EV_WORKER, wi, 0);
+    ps_status s;
+    if (!w->pw && (s = start(e, w)) != PS_OK) { /* restarted after a crash */
+        if (s == PS_ERR_NO_MEMORY)
+            eng_fail(e, s); /* the harness's failure, not the broker's */
+        eng_push(e, eng_now(e) + POLL_NS, EV_WORKER, wi, 0);
         return;
     }
     if (w->cur)
         return; /* busy: its commit event comes */
     if (w->nheld == 0) {
         int handled = 0;
-        if (ps_worker_poll(w->pw, &handled) != PS_OK || handled == 0) {
+        if ((s = ps_worker_poll(w->pw, &handled)) == PS_ERR_NO_MEMORY)
+            eng_fail(e, s);
+        if (s != PS_OK || handled == 0) {
             /* Again after POLL_NS, or after as long as the poll took if
              * longer, counted from when it returned: on a real server a
              * fetch may wait out its timeout (a pull for a consumer the
@@ -143,7 +148,7 @@ void eng_on_worker(engine *e, int wi)
              * must not spend all its time there while the publishers'
              * events are overdue. On the model a poll takes no time. */
             int64_t after = eng_now(e), took = after - now;
-            sim_events_push(&e->q, after + (took > POLL_NS ? took : POLL_NS), EV_WORKER, wi, 0);
+            eng_push(e, after + (took > POLL_NS ? took : POLL_NS), EV_WORKER, wi, 0);
             return;
         }
     }
@@ -154,17 +159,20 @@ void eng_on_worker(engine *e, int wi)
     if (job == 0 || job > e->njobs) { /* not one of the run's jobs (another publisher on a shared server) */
         ps_worker_complete(w->pw, m, PS_HANDLE_TERM);
         w->cur = NULL;
-        sim_events_push(&e->q, now, EV_WORKER, wi, 0);
+        eng_push(e, now, EV_WORKER, wi, 0);
         return;
     }
     uint64_t r = eng_row_of(e, job, w->ci);
     eng_trace(e, SIM_TR_DELIVER, r, wi + 1, (int64_t)m->meta.num_delivered);
     count_copy(e, r, m->meta.stream_seq);
-    if (sim_master_job_start(e->m, r, wi + 1, now, &w->version) != PS_OK)
+    if ((s = sim_master_job_start(e->m, r, wi + 1, now, &w->version)) != PS_OK) {
+        if (s == PS_ERR_NO_MEMORY)
+            eng_fail(e, s); /* not an injected database fault */
         w->version = -1;
+    }
     int64_t handle = now < w->slow_until ? w->slow_ns
                                          : ps_rand_range(&w->rng, w->g->handle_min_ns, w->g->handle_max_ns);
-    sim_events_push(&e->q, now + handle, EV_COMMIT, wi, (uint64_t)w->epoch);
+    eng_push(e, now + handle, EV_COMMIT, wi, (uint64_t)w->epoch);
 }
 
 /* Completes the message through the layer: ack, nak (retry) or term. Cut
@@ -191,7 +199,10 @@ static bool commit(engine *e, worker *w, int wi, uint64_t r)
         sim_master_set_fault(e->m, e->db_fault_status, 1);
     bool applied = false;
     int64_t now = ps_clock_now(e->clock);
-    if (sim_master_job_complete(e->m, r, wi + 1, w->version, now, &applied) != PS_OK) {
+    ps_status s = sim_master_job_complete(e->m, r, wi + 1, w->version, now, &applied);
+    if (s != PS_OK) {
+        if (s == PS_ERR_NO_MEMORY)
+            eng_fail(e, s); /* not an injected database fault */
         eng_trace(e, SIM_TR_DB_ERROR, r, wi + 1, 0);
         return false;
     }
@@ -247,7 +258,7 @@ void eng_on_commit(engine *e, int wi, uint64_t arg)
         } else if (w->crash_after_commit) {
             w->crash_after_commit = false;
             eng_crash(e, w, now + PS_NS_PER_SEC);
-            sim_events_push(&e->q, now, EV_WORKER, wi, 0);
+            eng_push(e, now, EV_WORKER, wi, 0);
             return;
         } else {
             reply(e, w, wi, m, r, PS_ACK, 0);
@@ -257,10 +268,10 @@ void eng_on_commit(engine *e, int wi, uint64_t arg)
         if (w->crash_after_commit) {
             w->crash_after_commit = false;
             eng_crash(e, w, now + PS_NS_PER_SEC);
-            sim_events_push(&e->q, now, EV_WORKER, wi, 0);
+            eng_push(e, now, EV_WORKER, wi, 0);
             return;
         }
         commit(e, w, wi, r);
     }
-    sim_events_push(&e->q, now, EV_WORKER, wi, 0);
+    eng_push(e, now, EV_WORKER, wi, 0);
 }

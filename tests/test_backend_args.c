@@ -626,6 +626,42 @@ static void test_enum_fields_out_of_range_are_refused(void **state)
     expect_invalid(w, ps_consumer_add(b, "S", &cc, &c), "replay_policy 2");
 }
 
+/* Issue 10 item 7: a duration of INT64_MAX overflowed now + duration in the
+ * backends (redelivered at once, a deadline in the past); every duration
+ * above PS_DURATION_MAX_NS is refused by name, and the maximum is accepted. */
+static void test_durations_above_the_maximum_are_refused(void **state)
+{
+    world *w = *state;
+    ps_backend *b = &w->f.base;
+    const int64_t big = PS_DURATION_MAX_NS + 1;
+    ps_stream_config sc = {.name = "S", .max_age_ns = INT64_MAX};
+    expect_invalid(w, ps_stream_add(b, &sc, NULL), "max_age_ns");
+    sc = (ps_stream_config){.name = "S", .duplicates_ns = big};
+    expect_invalid(w, ps_stream_update(b, &sc, NULL), "duplicates_ns");
+    ps_consumer *c = NULL;
+    static const char *names[] = {"ack_wait_ns", "max_request_expires_ns", "inactive_threshold_ns",
+                                  "backoff_ns"};
+    const int64_t bo[] = {PS_NS_PER_SEC, INT64_MAX};
+    for (int i = 0; i < 4; i++) {
+        ps_consumer_config cc = {.durable = "D"};
+        switch (i) {
+        case 0: cc.ack_wait_ns = INT64_MAX; break;
+        case 1: cc.max_request_expires_ns = big; break;
+        case 2: cc.inactive_threshold_ns = INT64_MAX; break;
+        default: cc.backoff_ns = bo, cc.backoff_len = 2, cc.max_deliver = 3; break;
+        }
+        expect_invalid(w, ps_consumer_add(b, "S", &cc, &c), names[i]);
+    }
+    ps_msg_list l = {0};
+    ps_fetch_request r = {.batch = 1, .expires_ns = INT64_MAX};
+    expect_invalid(w, ps_fetch(&w->c, &r, &l), "expires_ns");
+    expect_invalid(w, ps_ack(&w->m, PS_NAK, INT64_MAX), "nak delay");
+    expect_invalid(w, ps_publish_async_complete(b, big), "timeout");
+    ps_consumer_config at_max = {.durable = "D", .ack_wait_ns = PS_DURATION_MAX_NS};
+    assert_int_equal(ps_consumer_add(b, "S", &at_max, &c), PS_OK);
+    assert_int_equal(ps_ack(&w->m, PS_NAK, PS_DURATION_MAX_NS), PS_OK);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -660,6 +696,7 @@ int main(void)
         T(test_advisory_handler_set_emit_and_remove),
         T(test_clear_helpers_free_and_zero),
         T(test_enum_fields_out_of_range_are_refused),
+        T(test_durations_above_the_maximum_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

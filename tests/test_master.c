@@ -218,6 +218,35 @@ static void test_finish_marks_the_run_and_close_leaves_one_file(void **state)
     unlink(path);
 }
 
+/* Issue 10 item 7: --db FILE replaced whatever FILE was. A file that is not
+ * a run database is refused and left as it was; a run database (and an
+ * empty file, as mkstemp leaves) is still replaced. */
+static void test_existing_file_that_is_not_a_run_database_is_kept(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/jetsim-test-master-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "my notes\n", 9), 9);
+    close(fd);
+    sim_master *m = NULL;
+    assert_int_equal(sim_master_open(&m, path, "", 1), PS_ERR_INVALID_ARG);
+    assert_non_null(strstr(ps_last_error(), "is not a jetsim run database"));
+    assert_null(m);
+    char buf[32] = {0};
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fread(buf, 1, sizeof buf - 1, f), 9);
+    fclose(f);
+    assert_string_equal(buf, "my notes\n");
+    assert_int_equal(truncate(path, 0), 0);
+    assert_int_equal(sim_master_open(&m, path, "", 1), PS_OK);
+    sim_master_close(m);
+    assert_int_equal(sim_master_open(&m, path, "", 2), PS_OK); /* a run database: replaced */
+    sim_master_close(m);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_unwritable_path_is_named),
         cmocka_unit_test(test_kill_mid_batch_leaves_the_last_commit),
         cmocka_unit_test(test_finish_marks_the_run_and_close_leaves_one_file),
+        cmocka_unit_test(test_existing_file_that_is_not_a_run_database_is_kept),
     };
     return cmocka_run_group_tests_name("master", tests, NULL, NULL);
 }

@@ -124,6 +124,12 @@ static const struct bad {
     {"workers 2 handle=40ms..2ms\n", "t.scn:1:24: expected a longest handling time"},
     {"workers 2 fail=150%\n", "t.scn:1:16: expected a percentage from 0% to 100%"},
     {"workers 2 fail=1.234%\n", "t.scn:1:16: expected a percentage with at most two decimals"},
+    /* issue 10 item 7: overflowed the percentage, and time + duration */
+    {"workers 2 fail=99999999999999999999%\n", "t.scn:1:16: expected a percentage from 0% to 100%"},
+    {"workers 2 handle=2562047h\n", "t.scn:1:18: expected a duration of at most 87600h (ten years)"},
+    {"workers 2 handle=1ms..87601h\n", "t.scn:1:23: expected a duration of at most 87600h"},
+    {"stream X subjects=a\nconsumer X C ack_wait=2562047h\n", "t.scn:2:23: expected a duration of at most 87600h"},
+    {"at 2562047h crash worker 1\n", "t.scn:1:4: expected a duration of at most 87600h"},
     {"at soon crash worker 1\n", "t.scn:1:4: expected a duration"},
     {"at 1s explode\n", "t.scn:1:7: expected a fault"},
     {"at 1s drop pubacks 5% for 1s\n", "t.scn:1:12: expected 'acks' or 'connections', got 'pubacks'"},

@@ -44,8 +44,9 @@ static bool inactive(const mem_consumer *c, int64_t now)
            now - c->last_activity_ns >= c->cfg.inactive_threshold_ns;
 }
 
-void mem_run_timers(mem_backend *mb, int64_t now)
+ps_status mem_run_timers(mem_backend *mb, int64_t now)
 {
+    ps_status s = PS_OK;
     for (int i = 0; i < mb->nstreams; i++) {
         mem_stream *st = mb->streams[i];
         mem_stream_dedup_expire(st, now);
@@ -54,10 +55,12 @@ void mem_run_timers(mem_backend *mb, int64_t now)
             mem_consumer *c = st->consumers[j];
             if (inactive(c, now))
                 mem_consumer_destroy(c, true);
-            else
-                mem_deliver_expire(c, now);
+            else if (!mem_deliver_expire(c, now) && !s)
+                s = ps_error(PS_ERR_NO_MEMORY, 0, "consumer %s on stream %s: out of memory queueing "
+                             "expired messages for redelivery (they stay due)", c->name, st->name);
         }
     }
+    return s;
 }
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -85,10 +88,10 @@ static ps_status mem_tick(ps_backend *b)
 {
     mem_backend *mb = (mem_backend *)b;
     mem_lock(mb);
-    mem_run_timers(mb, mem_now(mb));
+    ps_status s = mem_run_timers(mb, mem_now(mb));
     mem_signal(mb);
     mem_unlock(mb);
-    return PS_OK;
+    return s;
 }
 
 static void mem_close(ps_backend *b)

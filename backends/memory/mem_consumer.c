@@ -389,7 +389,7 @@ static ps_status update(mem_consumer *c, const ps_consumer_config *n)
             uint32_t idx = c->heap[i].idx;
             mem_pend *p = &c->pend[idx];
             p->deadline = p->ts + mem_wait_for(c, p->sseq);
-            mem_heap_push(c, idx);
+            (void)mem_heap_push(c, idx); /* as many as were there: cannot fail */
         }
     }
     mem_signal(c->st->mb); /* MaxAckPending may have grown */

@@ -62,20 +62,31 @@ static void heap_down(mem_consumer *c, uint32_t pos)
     heap_set(c, pos, e);
 }
 
-void mem_heap_push(mem_consumer *c, uint32_t idx)
+/* Room in the heap for n entries. */
+static bool heap_reserve(mem_consumer *c, uint32_t n)
 {
-    if (c->heap_len == c->heap_cap) {
-        uint32_t ncap = c->heap_cap ? c->heap_cap * 2 : 64;
-        mem_hent *nh = realloc(c->heap, (size_t)ncap * sizeof *nh);
-        if (!nh)
-            return; /* the entry simply never expires; counted as pending */
-        c->heap = nh;
-        c->heap_cap = ncap;
-    }
+    if (n <= c->heap_cap)
+        return true;
+    mem_hent *nh = realloc(c->heap, (size_t)n * sizeof *nh);
+    if (!nh)
+        return false;
+    c->heap = nh;
+    c->heap_cap = n;
+    return true;
+}
+
+/* Every pending record is in the heap at most once, and pend_reserve keeps
+ * the heap as large as the slab: a push of a record cannot fail. The check
+ * stays so that a broken invariant is a failure, not a write past the end. */
+bool mem_heap_push(mem_consumer *c, uint32_t idx)
+{
+    if (c->heap_len == c->heap_cap && !heap_reserve(c, c->heap_cap ? c->heap_cap * 2 : 64))
+        return false;
     const mem_pend *p = &c->pend[idx];
     c->heap[c->heap_len] = (mem_hent){p->deadline, p->sseq, idx};
     c->pend[idx].heap_idx = c->heap_len;
     heap_up(c, c->heap_len++);
+    return true;
 }
 
 static void heap_remove(mem_consumer *c, uint32_t idx)
@@ -112,25 +123,38 @@ mem_pend *mem_pend_get(mem_consumer *c, uint64_t sseq)
     return mem_u64map_get(&c->pend_idx, sseq, &idx) ? &c->pend[idx] : NULL;
 }
 
+/* Everything one more pending record needs: a slab slot, an index entry
+ * and a heap slot, so that mem_pend_add cannot fail after it (the delivery
+ * it records has then already gone out). */
+static bool pend_reserve(mem_consumer *c)
+{
+    if (c->pend_free == NO_HEAP && c->pend_top == c->pend_cap) {
+        uint32_t ncap = c->pend_cap ? c->pend_cap * 2 : 64;
+        mem_pend *np = realloc(c->pend, (size_t)ncap * sizeof *np);
+        if (!np)
+            return false;
+        c->pend = np;
+        c->pend_cap = ncap;
+    }
+    return mem_u64map_reserve(&c->pend_idx, 1) && heap_reserve(c, c->pend_cap);
+}
+
 bool mem_pend_add(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t ts)
 {
+    if (!pend_reserve(c))
+        return false;
     uint32_t idx;
     if (c->pend_free != NO_HEAP) {
         idx = c->pend_free;
         c->pend_free = (uint32_t)c->pend[idx].sseq;
     } else {
-        if (c->pend_top == c->pend_cap) {
-            uint32_t ncap = c->pend_cap ? c->pend_cap * 2 : 64;
-            mem_pend *np = realloc(c->pend, (size_t)ncap * sizeof *np);
-            if (!np)
-                return false;
-            c->pend = np;
-            c->pend_cap = ncap;
-        }
         idx = c->pend_top++;
     }
     if (!mem_u64map_put(&c->pend_idx, sseq, idx)) {
+        /* back on the free list, marked free (a fresh slot holds garbage) */
         c->pend[idx].sseq = c->pend_free;
+        c->pend[idx].heap_idx = MEM_FREE_SLOT;
+        c->pend[idx].in_rdq = false;
         c->pend_free = idx;
         return false;
     }
@@ -138,8 +162,7 @@ bool mem_pend_add(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t ts)
     *p = (mem_pend){sseq, dseq, ts, 0, 0, NO_HEAP, false};
     p->deadline = ts + mem_wait_for(c, sseq);
     c->pend_len++;
-    mem_heap_push(c, idx);
-    return true;
+    return mem_heap_push(c, idx); /* reserved: cannot fail */
 }
 
 static void pend_remove_at(mem_consumer *c, mem_pend *p)
@@ -179,13 +202,19 @@ void mem_pend_clear(mem_consumer *c)
 
 /* ---- redelivery queue (JS 6.4) ----------------------------------------------------- */
 
-static void rdq_push(mem_consumer *c, mem_pend *p)
+/* Queues p for redelivery; false (nothing changed) when the queue cannot
+ * grow. Callers reserve first, so p is never left neither queued nor in
+ * the heap. */
+static bool rdq_push(mem_consumer *c, mem_pend *p)
 {
-    if (p->in_rdq || !mem_fifo_push(&c->rdq, p->sseq))
-        return;
+    if (p->in_rdq)
+        return true;
+    if (!mem_fifo_push(&c->rdq, p->sseq))
+        return false;
     p->in_rdq = true;
     p->rdq_ticket = c->rdq_pushed++;
     c->rdq_live++;
+    return true;
 }
 
 static void rdq_pop(mem_consumer *c)
@@ -205,15 +234,18 @@ static void rdq_unmark(mem_consumer *c, mem_pend *p)
 
 /* JS 6.5: expired entries join the queue in (deadline, sseq) order, which is
  * the order of the server's timer runs, each sorted by stream sequence. */
-void mem_deliver_expire(mem_consumer *c, int64_t now)
+bool mem_deliver_expire(mem_consumer *c, int64_t now)
 {
     if (now < c->no_expiry_before_ns)
-        return;
+        return true;
     while (c->heap_len && c->heap[0].deadline <= now) {
         uint32_t idx = c->heap[0].idx;
+        if (!mem_fifo_reserve(&c->rdq))
+            return false; /* it stays in the heap, due: the next run tries again */
         heap_remove(c, idx);
         rdq_push(c, &c->pend[idx]);
     }
+    return true;
 }
 
 int64_t mem_deliver_next_deadline(const mem_consumer *c)
@@ -295,7 +327,7 @@ void mem_stream_ack(mem_stream *st, uint64_t sseq, int64_t now)
 
 /* ---- choosing the next message (JS 6.3) ---------------------------------------------------- */
 
-typedef enum next_kind { NEXT_NONE, NEXT_STALL, NEXT_RDQ, NEXT_LPS, NEXT_NEW } next_kind;
+typedef enum next_kind { NEXT_NONE, NEXT_STALL, NEXT_RDQ, NEXT_LPS, NEXT_NEW, NEXT_NO_MEMORY } next_kind;
 
 typedef struct next_msg {
     next_kind kind;
@@ -305,8 +337,9 @@ typedef struct next_msg {
 } next_msg;
 
 /* Redeliveries first. Entries past MaxDeliver are dropped here, lazily, as
- * the server does when it tries them (JS 6.7). */
-static bool peek_rdq(mem_consumer *c, next_msg *n)
+ * the server does when it tries them (JS 6.7). -1: out of memory, nothing
+ * dropped. */
+static int peek_rdq(mem_consumer *c, next_msg *n)
 {
     while (c->rdq.len) {
         uint64_t seq = mem_fifo_at(&c->rdq, 0);
@@ -321,8 +354,10 @@ static bool peek_rdq(mem_consumer *c, next_msg *n)
         const mem_smsg *m = mem_store_get(c->st, seq);
         if (m && !(c->cfg.max_deliver > 0 && dc > (uint64_t)c->cfg.max_deliver)) {
             *n = (next_msg){NEXT_RDQ, seq, dc, m};
-            return true;
+            return 1;
         }
+        if (m && !mem_u64map_reserve(&c->rdc, 1))
+            return -1;
         rdq_pop(c);
         rdq_unmark(c, p);
         if (m) {
@@ -333,14 +368,17 @@ static bool peek_rdq(mem_consumer *c, next_msg *n)
         }
         mem_pend_remove(c, seq); /* not acked: the floor stays */
     }
-    return false;
+    return 0;
 }
 
 static next_msg peek(mem_consumer *c)
 {
     next_msg n = {NEXT_NONE, 0, 1, NULL};
     mem_stream *st = c->st;
-    if (peek_rdq(c, &n))
+    int rdq = peek_rdq(c, &n);
+    if (rdq < 0)
+        n.kind = NEXT_NO_MEMORY;
+    if (rdq != 0)
         return n;
     while (c->lps && c->lps_pos < c->lps_len) {
         uint64_t seq = c->lps[c->lps_pos];
@@ -419,6 +457,12 @@ static ps_msg *push_msg(const mem_consumer *c, ps_msg_list *out, const mem_smsg 
 /* Delivers the peeked message: updates the consumer and appends to `out`. */
 static bool commit(mem_handle *h, mem_consumer *c, const next_msg *n, int64_t now, ps_msg_list *out)
 {
+    /* Whatever the delivery will need is reserved before the message goes
+     * out: a delivery without its pending record would never be redelivered. */
+    if (c->cfg.ack_policy != PS_ACK_NONE && !mem_pend_get(c, n->seq) && !pend_reserve(c))
+        return false;
+    if (n->kind == NEXT_RDQ && !mem_u64map_reserve(&c->rdc, 1))
+        return false;
     ps_msg *pm = push_msg(c, out, n->m);
     if (!pm)
         return false;
@@ -450,10 +494,9 @@ static bool commit(mem_handle *h, mem_consumer *c, const next_msg *n, int64_t no
         p->dseq = dseq;
         p->ts = now;
         p->deadline = now + mem_wait_for(c, n->seq);
-        mem_heap_push(c, (uint32_t)(p - c->pend));
-        return true;
+        return mem_heap_push(c, (uint32_t)(p - c->pend)); /* just removed: cannot fail */
     }
-    return mem_pend_add(c, n->seq, dseq, now);
+    return mem_pend_add(c, n->seq, dseq, now); /* reserved: cannot fail */
 }
 
 /* ---- pull requests (JS 8) --------------------------------------------------------------- */
@@ -464,21 +507,32 @@ typedef struct fill_state {
     bool max_bytes_hit;
 } fill_state;
 
-static void fill(mem_handle *h, mem_consumer *c, const ps_fetch_request *req, int64_t now,
-                 ps_msg_list *out, fill_state *fs)
+static ps_status no_memory(const mem_consumer *c)
+{
+    return ps_error(PS_ERR_NO_MEMORY, 0, "consumer %s on stream %s: out of memory delivering", c->name,
+                    c->st->name);
+}
+
+/* PS_ERR_NO_MEMORY: the message it could not deliver stays undelivered
+ * (the fetch then fails as a whole: the ones already taken are pending and
+ * come back after AckWait, as after a lost pull response). */
+static ps_status fill(mem_handle *h, mem_consumer *c, const ps_fetch_request *req, int64_t now,
+                      ps_msg_list *out, fill_state *fs)
 {
     fs->stalled = false;
     while (out->count < req->batch && !fs->max_bytes_hit) {
         next_msg n = peek(c);
+        if (n.kind == NEXT_NO_MEMORY)
+            return no_memory(c);
         if (n.kind == NEXT_STALL)
             fs->stalled = true;
         if (n.kind == NEXT_NONE || n.kind == NEXT_STALL)
-            return;
+            return PS_OK;
         if (req->max_bytes > 0) {
             int64_t sz = wire_size(c, h, &n);
             if (sz > fs->bytes_left) {
                 fs->max_bytes_hit = true; /* the message stays undelivered */
-                return;
+                return PS_OK;
             }
             fs->bytes_left -= sz;
             if (fs->bytes_left == 0)
@@ -486,8 +540,9 @@ static void fill(mem_handle *h, mem_consumer *c, const ps_fetch_request *req, in
         }
         mem_snap_before_change(c, now);
         if (!commit(h, c, &n, now, out))
-            return;
+            return no_memory(c);
     }
+    return PS_OK;
 }
 
 static ps_status admit(const mem_consumer *c, const ps_fetch_request *r)
@@ -536,12 +591,17 @@ static ps_status wait_more(mem_handle *h, mem_consumer *c, const ps_fetch_reques
         int64_t wake = mem_deliver_next_deadline(c);
         wait_until(mb, wake < deadline ? wake : deadline);
         now = mem_now(mb);
-        mem_run_timers(mb, now);
+        ps_status s = mem_run_timers(mb, now);
         c = mem_handle_resolve(h);
         if (!c || c->uid != uid)
             return out->count ? PS_OK
                               : ps_error(PS_ERR_CONSUMER_DELETED, 0, "Consumer Deleted");
-        fill(h, c, req, now, out, fs);
+        if (!s)
+            s = fill(h, c, req, now, out, fs);
+        if (s) {
+            c->nwaiting--;
+            return s;
+        }
     }
     c->nwaiting--;
     return PS_OK;
@@ -554,10 +614,11 @@ ps_status mem_fetch(ps_consumer *hc, const ps_fetch_request *req, ps_msg_list *o
     ps_msg_list_clear(out);
     mem_lock(mb);
     int64_t now = mem_now(mb);
-    mem_run_timers(mb, now);
+    ps_status s = mem_run_timers(mb, now);
     mem_consumer *c = mem_handle_resolve(h);
-    ps_status s;
-    if (!c) {
+    if (s) {
+        /* the due work could not be done: nothing is delivered before it */
+    } else if (!c) {
         /* JS 5.5: the server drops pulls for a missing consumer silently;
          * cnats then reports a timeout. */
         s = ps_error(PS_ERR_TIMEOUT, 0, "consumer %s on stream %s does not exist (pull request dropped)",
@@ -565,8 +626,8 @@ ps_status mem_fetch(ps_consumer *hc, const ps_fetch_request *req, ps_msg_list *o
     } else if ((s = admit(c, req)) == PS_OK) {
         fill_state fs = {req->max_bytes > 0 ? req->max_bytes : INT64_MAX, false, false};
         c->last_activity_ns = now;
-        fill(h, c, req, now, out, &fs);
-        if (!mb->manual && req->expires_ns > 0)
+        s = fill(h, c, req, now, out, &fs);
+        if (s == PS_OK && !mb->manual && req->expires_ns > 0)
             s = wait_more(h, c, req, out, &fs);
         if (s == PS_OK && out->count == 0)
             s = fs.max_bytes_hit ? ps_error(PS_ERR_MAX_BYTES, 0, "Message Size Exceeds MaxBytes")
@@ -615,27 +676,32 @@ static void reschedule(mem_consumer *c, mem_pend *p)
     uint32_t idx = (uint32_t)(p - c->pend);
     heap_remove(c, idx);
     p->deadline = p->ts + mem_wait_for(c, p->sseq);
-    mem_heap_push(c, idx);
+    (void)mem_heap_push(c, idx); /* its slot was freed just now: cannot fail */
 }
 
-/* JS 7.6. */
-static void process_nak(mem_consumer *c, const ps_msg_meta *md, int64_t delay_ns, int64_t now)
+/* JS 7.6. PS_ERR_NO_MEMORY (nothing changed) when an immediate redelivery
+ * cannot be queued. */
+static ps_status process_nak(mem_consumer *c, const ps_msg_meta *md, int64_t delay_ns, int64_t now)
 {
     if (md->consumer_seq <= c->floor.consumer_seq || md->consumer_seq > c->dseq)
-        return;
+        return PS_OK;
     mem_pend *p = mem_pend_get(c, md->stream_seq);
     if (!p)
-        return;
+        return PS_OK;
+    if (delay_ns <= 0 && !p->in_rdq && !mem_fifo_reserve(&c->rdq))
+        return ps_error(PS_ERR_NO_MEMORY, 0, "consumer %s on stream %s: out of memory queueing a nak", c->name,
+                        c->st->name);
     mem_adv_consumer(c->st->mb, PS_ADV_MSG_NAKED, c, md->stream_seq, md->consumer_seq,
                      md->num_delivered);
     if (delay_ns > 0) {
         rdq_unmark(c, p);
         p->ts = now - c->cfg.ack_wait_ns + delay_ns;
         reschedule(c, p);
-        return;
+        return PS_OK;
     }
     heap_remove(c, (uint32_t)(p - c->pend));
-    rdq_push(c, p);
+    rdq_push(c, p); /* reserved: cannot fail */
+    return PS_OK;
 }
 
 /* JS 7.7: restarts the wait; not a delivery. */
@@ -655,11 +721,12 @@ ps_status mem_ack(ps_msg *m, ps_ack_kind kind, int64_t delay_ns)
     mem_backend *mb = h->mb;
     mem_lock(mb);
     int64_t now = mem_now(mb);
-    mem_run_timers(mb, now);
+    ps_status s = mem_run_timers(mb, now);
     mem_consumer *c = mem_handle_resolve(h);
-    ps_status s = PS_OK;
     const ps_msg_meta *md = &m->meta;
-    if (!c) {
+    if (s) {
+        /* the due work could not be done: the ack is not processed */
+    } else if (!c) {
         s = ps_error(PS_ERR_NO_RESPONDERS, 10076,
                      "consumer %s on stream %s no longer exists: the ack has no responders",
                      h->base.name, h->base.stream);
@@ -677,7 +744,7 @@ ps_status mem_ack(ps_msg *m, ps_ack_kind kind, int64_t delay_ns)
                                  md->num_delivered);
             break;
         case PS_NAK:
-            process_nak(c, md, delay_ns, now);
+            s = process_nak(c, md, delay_ns, now);
             break;
         case PS_IN_PROGRESS:
             process_wpi(c, md->stream_seq, now);

@@ -35,6 +35,8 @@ typedef struct mem_u64map {
 
 bool mem_u64map_get(const mem_u64map *m, uint64_t key, uint64_t *val);
 bool mem_u64map_put(mem_u64map *m, uint64_t key, uint64_t val); /* false: no memory */
+/* Room for n more keys, so the next n puts of new keys cannot fail. */
+bool mem_u64map_reserve(mem_u64map *m, uint32_t n);
 bool mem_u64map_del(mem_u64map *m, uint64_t key);
 void mem_u64map_clear(mem_u64map *m);
 void mem_u64map_free(mem_u64map *m);
@@ -67,6 +69,8 @@ typedef struct mem_fifo {
 } mem_fifo;
 
 bool mem_fifo_push(mem_fifo *q, uint64_t v);
+/* Room for one more entry, so the next push cannot fail. */
+bool mem_fifo_reserve(mem_fifo *q);
 bool mem_fifo_pop(mem_fifo *q, uint64_t *v);
 uint64_t mem_fifo_at(const mem_fifo *q, uint32_t i);
 void mem_fifo_clear(mem_fifo *q);
@@ -217,6 +221,7 @@ struct mem_consumer {
     int nwaiting;
     /* durability model */
     mem_csnap snap;
+    bool snap_failed;       /* a snapshot could not be taken (no memory): the next restart reports it */
     int64_t snap_ns;
     int64_t changed_ns;
     bool dirty;
@@ -258,7 +263,12 @@ void mem_signal(mem_backend *mb);
 int64_t mem_now(mem_backend *mb);
 mem_stream *mem_stream_find(mem_backend *mb, const char *name);
 mem_consumer *mem_handle_resolve(mem_handle *h);
-void mem_run_timers(mem_backend *mb, int64_t now);
+/* Due work: dedup and MaxAge expiry, idle ephemerals, ack-wait expiries.
+ * PS_ERR_NO_MEMORY when an expired message could not be queued for
+ * redelivery: it stays due (in the deadline heap) and nothing is lost.
+ * Fetch, ack and tick fail with that status (what they do depends on the
+ * redelivery queue); the admin calls go on, and the next call retries. */
+ps_status mem_run_timers(mem_backend *mb, int64_t now);
 
 /* mem_store.c */
 bool mem_store_append(mem_stream *st, uint64_t seq, int64_t ts, const char *subj,
@@ -318,7 +328,7 @@ bool mem_consumer_needs(const mem_consumer *c, uint64_t seq, const mem_subj *sub
 /* mem_deliver.c */
 ps_status mem_fetch(ps_consumer *h, const ps_fetch_request *req, ps_msg_list *out);
 ps_status mem_ack(ps_msg *m, ps_ack_kind kind, int64_t delay_ns);
-void mem_deliver_expire(mem_consumer *c, int64_t now);
+bool mem_deliver_expire(mem_consumer *c, int64_t now); /* false: no memory, the rest stays due */
 int64_t mem_deliver_next_deadline(const mem_consumer *c);
 void mem_pend_remove(mem_consumer *c, uint64_t sseq);
 mem_pend *mem_pend_get(mem_consumer *c, uint64_t sseq);
@@ -327,7 +337,7 @@ void mem_pend_clear(mem_consumer *c);
 void mem_on_removed(mem_stream *st, const mem_smsg *m, int64_t now, bool notify);
 void mem_on_stored(mem_stream *st, const mem_smsg *m);
 int64_t mem_wait_for(const mem_consumer *c, uint64_t sseq);
-void mem_heap_push(mem_consumer *c, uint32_t idx);
+bool mem_heap_push(mem_consumer *c, uint32_t idx); /* cannot fail for a record mem_pend_add made */
 void mem_consumer_touch(mem_consumer *c, int64_t now);
 void mem_stream_ack(mem_stream *st, uint64_t sseq, int64_t now);
 

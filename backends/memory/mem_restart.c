@@ -44,7 +44,10 @@ static void snap_take(mem_consumer *c)
     if ((c->pend_len && !pend) || (c->rdc.len && !rdc)) {
         free(pend);
         free(rdc);
-        return; /* keep the older snapshot: a larger rollback, still valid */
+        /* The older snapshot stays: a consistent state, but not the one the
+         * server would have written. The next restart says so. */
+        c->snap_failed = true;
+        return;
     }
     uint32_t n = 0;
     for (uint32_t i = 0; i < c->pend_top; i++)
@@ -88,9 +91,11 @@ void mem_snap_before_change(mem_consumer *c, int64_t now)
     }
 }
 
-/* Puts the consumer back to `snap`, without a redelivery queue. */
-static void snap_restore(mem_consumer *c)
+/* Puts the consumer back to `snap`, without a redelivery queue. False:
+ * out of memory, some of its state is missing (the restart reports it). */
+static bool snap_restore(mem_consumer *c)
 {
+    bool ok = true;
     const mem_csnap *s = &c->snap;
     mem_pend_clear(c);
     mem_u64map_clear(&c->rdc);
@@ -98,20 +103,22 @@ static void snap_restore(mem_consumer *c)
     c->dseq = s->dseq;
     c->floor = s->floor;
     for (uint32_t i = 0; i < s->nrdc; i++)
-        mem_u64map_put(&c->rdc, s->rdc[2 * i], s->rdc[2 * i + 1]);
+        ok &= mem_u64map_put(&c->rdc, s->rdc[2 * i], s->rdc[2 * i + 1]);
     uint64_t first = c->st->msgs ? c->st->first_seq : c->st->last_seq + 1;
     for (uint32_t i = 0; i < s->npend; i++)
         if (s->pend[i].sseq >= first) /* entries below the first seq drop */
-            mem_pend_add(c, s->pend[i].sseq, s->pend[i].dseq, s->pend[i].ts);
+            ok &= mem_pend_add(c, s->pend[i].sseq, s->pend[i].dseq, s->pend[i].ts);
+    return ok;
 }
 
-static void restart_consumer(mem_consumer *c, ps_restart_kind kind, int64_t now)
+static bool restart_consumer(mem_consumer *c, ps_restart_kind kind, int64_t now)
 {
     if (kind == PS_RESTART_GRACEFUL || !c->snap.valid)
         snap_take(c); /* everything written on a clean stop */
     else
         snap_settle(c, now, true);
-    snap_restore(c);
+    bool ok = snap_restore(c) && !c->snap_failed;
+    c->snap_failed = false;
     c->dirty = false;
     c->snap_ns = now;
     c->nwaiting = 0;
@@ -119,18 +126,27 @@ static void restart_consumer(mem_consumer *c, ps_restart_kind kind, int64_t now)
     int64_t jitter = ps_rand_range(&c->st->mb->rng, PS_NS_PER_SEC / 2, 3 * PS_NS_PER_SEC / 2);
     c->no_expiry_before_ns = now + jitter;
     mem_consumer_recount(c);
+    return ok;
 }
 
-static void rollback_tombs(mem_stream *st, int64_t synced_ns, bool power)
+/* False: a removal that was not durable could not be put back (out of
+ * memory): the message is lost, and the restart reports it. */
+static bool rollback_tombs(mem_stream *st, int64_t synced_ns, bool power)
 {
+    bool ok = true;
     for (uint32_t i = st->ntombs; i-- > 0;) {
         mem_smsg *m = st->tombs[i].msg;
         bool durable = power && st->tombs[i].removed_ns <= synced_ns;
         m->subj->tombs--;
-        if (durable || !mem_store_restore(st, m))
+        if (durable)
             mem_msg_release(st, m);
+        else if (!mem_store_restore(st, m)) {
+            mem_msg_release(st, m);
+            ok = false;
+        }
     }
     st->ntombs = 0;
+    return ok;
 }
 
 /* Power loss: what was stored after the last sync is gone, sequence too. */
@@ -156,50 +172,60 @@ static void lose_unsynced(mem_stream *st, int64_t synced_ns, int64_t now)
 }
 
 /* JS 3.5, 3.6: the dedup map and last Msg-Id come back from the stored
- * messages that lie inside the window. */
-static void rebuild_dedup(mem_stream *st, int64_t now)
+ * messages that lie inside the window. False: out of memory, some are
+ * missing (the restart reports it). */
+static bool rebuild_dedup(mem_stream *st, int64_t now)
 {
     mem_stream_dedup_clear(st);
     char *last = NULL;
+    bool ok = true;
     for (uint64_t s = st->first_seq; st->msgs && s <= st->last_seq; s++) {
         mem_smsg *m = mem_store_get(st, s);
         if (!m || now - m->ts >= st->cfg.duplicates_ns || !m->hdr_len)
             continue;
         ps_headers *h = NULL;
-        if (ps_headers_decode(&h, m->bytes, m->hdr_len) != PS_OK)
+        ps_status hs = ps_headers_decode(&h, m->bytes, m->hdr_len);
+        ok &= hs != PS_ERR_NO_MEMORY;
+        if (hs != PS_OK)
             continue;
         const char *id = ps_headers_get(h, PS_HDR_MSG_ID);
         if (id)
-            mem_stream_dedup_add(st, id, s, m->ts);
+            ok &= mem_stream_dedup_add(st, id, s, m->ts);
         if (s == st->last_seq && id) {
             free(last);
             last = mem_strdup(id);
+            ok &= last != NULL;
         }
         ps_headers_free(h);
     }
-    mem_set_last_msgid(st, last);
+    ok &= mem_set_last_msgid(st, last) == PS_OK;
     free(last);
+    return ok;
 }
 
-static void restart_stream(mem_stream *st, ps_restart_kind kind, int64_t now)
+/* False: out of memory part of the way (the stream restarted, some of its
+ * state is missing); the restart then reports PS_ERR_NO_MEMORY. */
+static bool restart_stream(mem_stream *st, ps_restart_kind kind, int64_t now)
 {
+    bool ok = true;
     int64_t synced = st->created_ns + (now - st->created_ns) / SYNC_NS * SYNC_NS;
     if (kind == PS_RESTART_GRACEFUL) {
         mem_tombs_persist(st);
     } else {
-        rollback_tombs(st, synced, kind == PS_RESTART_POWER_LOSS);
+        ok &= rollback_tombs(st, synced, kind == PS_RESTART_POWER_LOSS);
         if (kind == PS_RESTART_POWER_LOSS)
             lose_unsynced(st, synced, now);
     }
     st->index_write_ns = now;
-    rebuild_dedup(st, now);
+    ok &= rebuild_dedup(st, now);
     for (int i = st->nconsumers - 1; i >= 0; i--) {
         mem_consumer *c = st->consumers[i];
         if (c->cfg.memory_storage)
             mem_consumer_destroy(c, false); /* consumerMemStore: not kept */
         else
-            restart_consumer(c, kind, now);
+            ok &= restart_consumer(c, kind, now);
     }
+    return ok;
 }
 
 ps_status mem_restart(ps_backend *b, ps_restart_kind kind)
@@ -209,16 +235,19 @@ ps_status mem_restart(ps_backend *b, ps_restart_kind kind)
         return ps_error(PS_ERR_INVALID_ARG, 0, "restart: unknown kind %d", (int)kind);
     mem_lock(mb);
     int64_t now = mem_now(mb);
-    mem_run_timers(mb, now);
+    mem_run_timers(mb, now); /* an expiry that cannot be queued stays due: the restart clears the queue */
+    bool ok = true;
     for (int i = mb->nstreams - 1; i >= 0; i--) {
         mem_stream *st = mb->streams[i];
         if (st->cfg.storage == PS_STORAGE_MEMORY)
             mem_stream_destroy(mb, st);
         else
-            restart_stream(st, kind, now);
+            ok &= restart_stream(st, kind, now);
     }
     mb->epoch++;
     mem_signal(mb);
     mem_unlock(mb);
-    return PS_OK;
+    return ok ? PS_OK
+              : ps_error(PS_ERR_NO_MEMORY, 0, "restart: out of memory rebuilding a stream's state "
+                         "(the server restarted with part of it missing)");
 }

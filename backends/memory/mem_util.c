@@ -90,11 +90,19 @@ bool mem_u64map_get(const mem_u64map *m, uint64_t key, uint64_t *val)
     }
 }
 
+bool mem_u64map_reserve(mem_u64map *m, uint32_t n)
+{
+    while ((m->len + n) * 2 > m->cap)
+        if (!u64map_grow(m))
+            return false;
+    return true;
+}
+
 bool mem_u64map_put(mem_u64map *m, uint64_t key, uint64_t val)
 {
     if (key == 0)
         return false;
-    if ((m->len + 1) * 2 > m->cap && !u64map_grow(m))
+    if (!mem_u64map_reserve(m, 1))
         return false;
     uint32_t mask = m->cap - 1;
     uint32_t j = (uint32_t)mem_hash64(key) & mask;
@@ -252,20 +260,27 @@ void mem_strmap_free(mem_strmap *m)
 
 /* ---- FIFO ---------------------------------------------------------------------- */
 
+bool mem_fifo_reserve(mem_fifo *q)
+{
+    if (q->len < q->cap)
+        return true;
+    uint32_t ncap = q->cap ? q->cap * 2 : 16;
+    uint64_t *nb = malloc((size_t)ncap * sizeof *nb);
+    if (!nb)
+        return false;
+    for (uint32_t i = 0; i < q->len; i++)
+        nb[i] = q->buf[(q->head + i) & (q->cap - 1)];
+    free(q->buf);
+    q->buf = nb;
+    q->cap = ncap;
+    q->head = 0;
+    return true;
+}
+
 bool mem_fifo_push(mem_fifo *q, uint64_t v)
 {
-    if (q->len == q->cap) {
-        uint32_t ncap = q->cap ? q->cap * 2 : 16;
-        uint64_t *nb = malloc((size_t)ncap * sizeof *nb);
-        if (!nb)
-            return false;
-        for (uint32_t i = 0; i < q->len; i++)
-            nb[i] = q->buf[(q->head + i) & (q->cap - 1)];
-        free(q->buf);
-        q->buf = nb;
-        q->cap = ncap;
-        q->head = 0;
-    }
+    if (!mem_fifo_reserve(q))
+        return false;
     q->buf[(q->head + q->len) & (q->cap - 1)] = v;
     q->len++;
     return true;

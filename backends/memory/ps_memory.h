@@ -42,6 +42,17 @@ ps_status ps_memory_new(ps_backend **out, const ps_memory_options *opts);
 /* True when `b` is a memory backend. */
 bool ps_memory_is(const ps_backend *b);
 
+/* Checks the model's internal consistency and changes nothing: stored
+ * messages and bytes against the stream's counters; per consumer, the
+ * pending records against NumAckPending, the redelivery queue and the
+ * deadline heap (every pending message either expires or is queued: none
+ * is stranded), the ack floor below the lowest pending sequence, and
+ * NumPending against what a drain from the scan position would deliver.
+ * PS_OK, or PS_ERR_INTERNAL naming the first inconsistency;
+ * PS_ERR_INVALID_ARG when `b` is not a memory backend. For tests: it walks
+ * every stored message. */
+ps_status ps_memory_check(ps_backend *b);
+
 PS_API_END
 
 #endif

@@ -240,14 +240,12 @@ CONF_TEST(test_js3_4_header_over_64k_10097)
     static char value[70000];
     memset(value, 'v', sizeof value - 1);
     value[sizeof value - 1] = '\0';
-    ps_headers *h = ps_headers_new();
-    assert_non_null(h);
+    ps_headers *h = conf_headers();
     conf_ok(ps_headers_add(h, "X-Big", value));
     ps_out_msg m = out_msg("hb", "x");
     m.headers = h;
     ps_pub_ack pa;
     ps_status s = ps_publish(f->b, &m, &pa);
-    ps_headers_free(h);
     assert_int_not_equal(s, PS_OK);
     assert_int_equal(ps_last_error_code(), 10097);
     assert_int_equal(conf_state(f, "HB").last_seq, 0);

@@ -143,14 +143,12 @@ CONF_TEST(test_js8_3_batch_caps_the_count)
 CONF_TEST(test_js8_3_message_with_a_status_header_is_delivered)
 {
     ps_consumer *c = plain(f, 0);
-    ps_headers *h = ps_headers_new();
-    assert_non_null(h);
+    ps_headers *h = conf_headers();
     conf_ok(ps_headers_add(h, "Status", "404"));
     conf_ok(ps_headers_add(h, "Description", "No Messages"));
     ps_out_msg m = {.subject = "pl.a", .headers = h};
     ps_pub_ack ack;
     ps_status s = ps_publish(f->b, &m, &ack);
-    ps_headers_free(h);
     conf_ok(s);
     ps_msg *got = conf_fetch_one(c, 1, 1);
     assert_int_equal(got->len, 0);

@@ -43,7 +43,8 @@ typedef enum conf_kind {
     TRACK_CONSUMER,
     TRACK_SINFO,
     TRACK_CINFO,
-    TRACK_STORED
+    TRACK_STORED,
+    TRACK_HEADERS
 } conf_kind;
 
 typedef struct conf_tracked {
@@ -97,6 +98,9 @@ static void release_kind(conf_kind kind)
             ps_stored_msg_clear(t->ptr);
             free(t->ptr);
             break;
+        case TRACK_HEADERS:
+            ps_headers_free(t->ptr);
+            break;
         }
         t->ptr = NULL;
     }
@@ -119,6 +123,7 @@ void conf_track_end(conf_fixture *f)
     release_kind(TRACK_SINFO);
     release_kind(TRACK_CINFO);
     release_kind(TRACK_STORED);
+    release_kind(TRACK_HEADERS);
     release_kind(TRACK_CONSUMER);
     free(g_tracked);
     g_tracked = NULL;
@@ -181,6 +186,11 @@ ps_stored_msg *conf_msg_get_impl(conf_fixture *f, const char *stream, uint64_t s
     ps_stored_msg *m = track(TRACK_STORED, calloc(1, sizeof *m));
     conf_ok_impl(ps_msg_get(f->b, stream, seq, last_by_subject, m), "ps_msg_get");
     return m;
+}
+
+ps_headers *conf_headers_impl(void)
+{
+    return track(TRACK_HEADERS, ps_headers_new());
 }
 
 /* ---- publishing ------------------------------------------------------------------------ */

@@ -53,6 +53,9 @@ struct conf_fixture {
      * usable. NULL: no restarts (those tests are skipped, with a printed
      * reason); PS_ERR_NOT_SUPPORTED: not this kind (the same). */
     ps_status (*restart)(conf_fixture *f, ps_restart_kind kind);
+    /* After each test, before teardown: the backend's own consistency
+     * checks (ps_memory_check); a failure fails the test. NULL: none. */
+    ps_status (*check)(conf_fixture *f);
     void *priv; /* the fixture's own state */
 };
 
@@ -144,6 +147,11 @@ ps_stream_info *conf_sinfo_impl(conf_fixture *f, const char *stream);
 ps_stored_msg *conf_msg_get_impl(conf_fixture *f, const char *stream, uint64_t seq,
                                  const char *last_by_subject);
 #define conf_msg_get(...) CONF_CALL(conf_msg_get_impl, __VA_ARGS__)
+
+/* A new empty header list (ps_headers_new), tracked: released after the
+ * test even when it fails before its end. */
+ps_headers *conf_headers_impl(void);
+#define conf_headers() CONF_CALL(conf_headers_impl)
 
 /* ---- publishing ------------------------------------------------------------------- */
 

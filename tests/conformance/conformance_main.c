@@ -282,8 +282,12 @@ static int conf_teardown(void **state)
 {
     (void)state;
     conf_track_end(g_fixture);
+    ps_status s = g_fixture->check ? g_fixture->check(g_fixture) : PS_OK;
+    if (s != PS_OK)
+        print_error("fixture %s: consistency check failed after the test: %s: %s\n", g_fixture->name,
+                    ps_status_name(s), ps_last_error());
     g_fixture->teardown(g_fixture);
-    return 0;
+    return s == PS_OK ? 0 : -1;
 }
 
 int conf_run_all(conf_fixture *f)

@@ -47,6 +47,11 @@ static void mem_advance(conf_fixture *f, int64_t ns)
         fail_msg("tick failed: %s: %s", ps_status_name(s), ps_last_error());
 }
 
+static ps_status mem_check(conf_fixture *f)
+{
+    return ps_memory_check(f->b);
+}
+
 static ps_status mem_restart(conf_fixture *f, ps_restart_kind kind)
 {
     return ps_backend_restart(f->b, kind);
@@ -63,6 +68,7 @@ int main(void)
         .teardown = mem_teardown,
         .advance = mem_advance,
         .restart = mem_restart,
+        .check = mem_check,
         .priv = NULL,
     };
     int failed = conf_run_all(&f);
