@@ -184,7 +184,7 @@ test-run: $(UNIT_BIN) $(CONF_BIN) $(ALLOC_BIN) $(JS_TEST_BIN) $(CLI)
 	  echo "== jetstream: SKIPPED: libnats (cnats) is not installed; the backend is a stub"; \
 	else \
 	  echo "== $(JSON_BIN)"; $(JSON_BIN) || fail=1; \
-	  echo "== $(CONF_JS_BIN)"; ci/with-nats.sh $(CONF_JS_BIN); rc=$$?; \
+	  echo "== $(CONF_JS_BIN)"; ci/with-nats.sh tests/conformance/retry_timing.sh $(CONF_JS_BIN); rc=$$?; \
 	  if [ $$rc -eq 77 ]; then echo "== jetstream conformance: SKIPPED (no server)"; \
 	  elif [ $$rc -ne 0 ]; then fail=1; fi; \
 	  echo "== $(SERVER_BIN)"; $(SERVER_BIN) || fail=1; \
@@ -198,7 +198,7 @@ CLUSTER_SKIP := test_js2_2_replicas_need_a_cluster_10074
 test-cluster: $(JS_TEST_BIN)
 	@if [ "$(HAVE_NATS)" != 1 ]; then echo "== cluster: SKIPPED: libnats (cnats) is not installed"; exit 0; fi; \
 	echo "== $(CONF_JS_BIN) on a 3-node cluster (left out: $(CLUSTER_SKIP), a cluster accepts replicas > 1)"; \
-	CONF_SKIP='$(CLUSTER_SKIP)' ci/with-cluster.sh $(CONF_JS_BIN); rc=$$?; \
+	CONF_SKIP='$(CLUSTER_SKIP)' ci/with-cluster.sh tests/conformance/retry_timing.sh $(CONF_JS_BIN); rc=$$?; \
 	if [ $$rc -eq 77 ]; then echo "== cluster: SKIPPED (no nats-server)"; exit 0; fi; \
 	if [ $$rc -ne 0 ]; then echo "TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
 
