@@ -7,6 +7,8 @@
 #   make test-asan  the whole suite under AddressSanitizer + UBSan
 #   make coverage   line coverage with gcovr (HTML in build-cov/coverage/)
 #   make bench      benchmarks (medians of 5 runs)
+#   make difftest   random sequences on the model and on a nats-server, compared
+#                   (SEEDS=300 FIRST=1 TIMED=1 REPLAY=file.seq)
 #   make fuzz       libFuzzer targets (clang); FUZZ_SECONDS=60 make fuzz-run
 #   make install    headers, libraries, jetsim.pc (PREFIX=/usr/local)
 #   make deps       installs the Debian packages that are missing
@@ -64,7 +66,7 @@ SHARED := $(BUILD)/libjetsim.so
 CLI    := $(BUILD)/jetsim
 EXAMPLE := $(BUILD)/examples/workqueue
 
-.PHONY: all demo test test-run test-cluster chaos test-asan coverage bench fuzz fuzz-run install deps clean
+.PHONY: all demo test test-run test-cluster chaos difftest test-asan coverage bench fuzz fuzz-run install deps clean
 
 all: $(STATIC) $(SHARED) $(CLI) $(EXAMPLE)
 
@@ -193,6 +195,25 @@ chaos: $(CLI)
 	done; \
 	echo "== tests/chaos/no_leftovers.sh"; tests/chaos/no_leftovers.sh $(CLI) || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
+
+# The differential tester (tests/differential/): SEEDS random sequences
+# from FIRST, on the memory backend and on a nats-server that
+# ci/with-nats.sh starts (or NATS_URL), compared op by op; TIMED=1 for the
+# timed mode (waits, AckWait, BackOff, MaxAge); REPLAY=file.seq runs one
+# sequence file (as written on a divergence) and prints both transcripts.
+DIFF_SRC := $(wildcard tests/differential/*.c)
+DIFF_BIN := $(BUILD)/tests/difftest
+SEEDS ?= 300
+FIRST ?= 1
+DIFF_ARGS = $(if $(REPLAY),--replay $(REPLAY),--seeds $(SEEDS) --first $(FIRST)) $(if $(TIMED),--timed) --out $(BUILD)/difftest
+
+$(DIFF_BIN): $(DIFF_SRC) tests/differential/difftest.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(JS_CFLAGS) -o $@ $(DIFF_SRC) $(STATIC) $(LDLIBS_ALL) $(JS_LIBS)
+
+difftest: $(DIFF_BIN)
+	@if [ "$(HAVE_NATS)" != 1 ]; then echo "== difftest: SKIPPED: libnats (cnats) is not installed"; exit 0; fi; \
+	mkdir -p $(BUILD)/difftest; ci/with-nats.sh $(DIFF_BIN) $(DIFF_ARGS)
 
 test-asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
