@@ -124,6 +124,7 @@ typedef struct mem_stream {
     uint64_t last_seq;
     uint64_t msgs;
     uint64_t bytes;
+    bool purged_once;      /* a purge happened: FirstSeq no longer reads 0 */
     int64_t last_ts;
     mem_strmap subj_map;   /* name -> mem_subj */
     mem_subj *last_subj;   /* the last one published to: a lookup cache */

@@ -230,7 +230,8 @@ static ps_status fill_info(const mem_stream *st, ps_stream_info *out)
     ps_stream_state *s = &out->state;
     s->msgs = st->msgs;
     s->bytes = st->bytes;
-    s->first_seq = st->msgs ? st->first_seq : st->last_seq + 1;
+    /* nats-server reports FirstSeq 0 until the first store or purge. */
+    s->first_seq = st->msgs ? st->first_seq : st->last_seq == 0 && !st->purged_once ? 0 : st->last_seq + 1;
     s->last_seq = st->last_seq;
     if (st->msgs) {
         s->first_ts_ns = mem_store_get(st, st->first_seq)->ts;
@@ -462,28 +463,102 @@ static bool purge_matches(const mem_smsg *m, const char *filter)
     return !filter || ps_subject_matches(filter, m->subj->name);
 }
 
-static uint64_t purge_messages(mem_stream *st, const ps_purge_opts *o, int64_t now)
+/* Removes every message below `below` (all of them for UINT64_MAX). */
+static uint64_t purge_below(mem_stream *st, uint64_t below, int64_t now)
 {
-    const char *filter = o && o->filter && *o->filter ? o->filter : NULL;
-    uint64_t limit = UINT64_MAX; /* how many matching messages may go */
-    if (o && o->keep) {
-        uint64_t matching = 0;
-        for (uint64_t s = st->first_seq; st->msgs && s <= st->last_seq; s++) {
-            mem_smsg *m = mem_store_get(st, s);
-            matching += m && purge_matches(m, filter);
-        }
-        limit = matching > o->keep ? matching - o->keep : 0;
-    }
     uint64_t purged = 0;
-    uint64_t below = o && o->seq ? o->seq : UINT64_MAX;
-    for (uint64_t s = st->first_seq; st->msgs && s <= st->last_seq && purged < limit && s < below; s++) {
-        mem_smsg *m = mem_store_get(st, s);
-        if (m && purge_matches(m, filter)) {
+    for (uint64_t s = st->first_seq; st->msgs && s <= st->last_seq && s < below; s++) {
+        if (mem_store_get(st, s)) {
             mem_store_remove(st, s, MEM_RM_PURGE, now);
             purged++;
         }
     }
+    if (!st->msgs)
+        st->first_seq = st->last_seq + 1;
     return purged;
+}
+
+/* The store's Compact(seq) of nats-server 2.9.10: everything below seq
+ * goes. Past the last sequence the stream empties and the next publish
+ * lands at seq. On memory storage a seq in range that holds no message is
+ * an error (memStore.Compact: ErrStoreMsgNotFound, 10051). */
+static ps_status purge_compact(mem_stream *st, uint64_t seq, int64_t now, uint64_t *purged)
+{
+    if (seq > st->last_seq) {
+        *purged = purge_below(st, UINT64_MAX, now);
+        st->last_seq = seq - 1;
+        st->first_seq = seq;
+        return PS_OK;
+    }
+    if (!mem_is_file(st) && !mem_store_get(st, seq))
+        return ps_error(PS_ERR_STREAM_CONFIG, 10051, "stream %s: no message found", st->name);
+    *purged = seq < st->first_seq ? 0 : purge_below(st, seq, now);
+    return PS_OK;
+}
+
+/* The store side of a purge, as nats-server 2.9.10's PurgeEx: without a
+ * filter (or with ">") seq 0 or 1 purges all, a larger seq compacts, keep
+ * compacts to the last `keep` SEQUENCES (interior gaps count); with a
+ * filter, keep counts matching messages and seq bounds the scan. */
+static ps_status purge_messages(mem_stream *st, const ps_purge_opts *o, int64_t now, uint64_t *purged)
+{
+    const char *filter = o && o->filter && *o->filter && strcmp(o->filter, ">") != 0 ? o->filter : NULL;
+    uint64_t seq = o ? o->seq : 0, keep = o ? o->keep : 0;
+    *purged = 0;
+    if (!filter) {
+        if (keep == 0 && seq <= 1) {
+            *purged = purge_below(st, UINT64_MAX, now);
+            return PS_OK;
+        }
+        if (seq > 1)
+            return purge_compact(st, seq, now, purged);
+        if (keep >= st->msgs)
+            return PS_OK;
+        return purge_compact(st, st->last_seq - keep + 1, now, purged);
+    }
+    uint64_t matching = 0;
+    for (uint64_t s = st->first_seq; st->msgs && s <= st->last_seq; s++) {
+        mem_smsg *m = mem_store_get(st, s);
+        matching += m && purge_matches(m, filter);
+    }
+    if (keep >= matching && keep > 0)
+        return PS_OK;
+    uint64_t limit = matching - keep; /* how many matching messages may go */
+    uint64_t below = seq > 1 ? seq : UINT64_MAX;
+    for (uint64_t s = st->first_seq; st->msgs && s <= st->last_seq && *purged < limit && s < below; s++) {
+        mem_smsg *m = mem_store_get(st, s);
+        if (m && purge_matches(m, filter)) {
+            mem_store_remove(st, s, MEM_RM_PURGE, now);
+            (*purged)++;
+        }
+    }
+    return PS_OK;
+}
+
+/* The first stored message on `filter` (0 when none): where a filtered
+ * purge moves the consumers it touches (nats-server's stream.purge). */
+static uint64_t first_matching(const mem_stream *st, const char *filter)
+{
+    for (uint64_t s = st->first_seq; st->msgs && s <= st->last_seq; s++) {
+        mem_smsg *m = mem_store_get(st, s);
+        if (m && purge_matches(m, filter))
+            return s;
+    }
+    return 0;
+}
+
+/* Which consumers a purge resets (nats-server 2.9.10 stream.purge): all of
+ * them for a request without options; otherwise those without a filter,
+ * with the purge's subject as their filter, or a wildcard filter covering
+ * it, so a seq or keep purge (subject "") leaves filtered consumers alone. */
+static bool purge_touches(const mem_consumer *c, const ps_purge_opts *o, bool has_req)
+{
+    if (!has_req || !c->filter)
+        return true;
+    const char *subj = o->filter ? o->filter : "";
+    if (ps_subject_is_literal(c->filter))
+        return strcmp(subj, c->filter) == 0;
+    return *subj && ps_subject_is_subset(subj, c->filter);
 }
 
 /* The consumer side of a purge, as the server's consumer.purge does: the
@@ -523,13 +598,20 @@ ps_status mem_stream_purge(ps_backend *b, const char *stream, const ps_purge_opt
         s = ps_error(PS_ERR_STREAM_SEALED, 10109, "stream %s: invalid operation on sealed stream", stream);
     else if (st->cfg.deny_purge)
         s = ps_error(PS_ERR_NOT_PERMITTED, 10110, "stream %s: stream purge not permitted", stream);
+    uint64_t n = 0;
+    if (s == PS_OK)
+        s = purge_messages(st, o, now, &n);
     if (s == PS_OK) {
-        uint64_t n = purge_messages(st, o, now);
+        st->purged_once = true;
+        bool has_req = o && (o->filter || o->seq || o->keep);
         uint64_t first = st->msgs ? st->first_seq : st->last_seq + 1;
-        const char *filter = o && o->filter && *o->filter ? o->filter : NULL;
+        if (has_req && o->filter && *o->filter)
+            first = first_matching(st, o->filter);
+        if (first == 0)
+            first = st->last_seq + 1;
         for (int i = 0; i < st->nconsumers; i++) {
             mem_consumer *c = st->consumers[i];
-            if (!filter || !c->filter || ps_subjects_collide(c->filter, filter))
+            if (purge_touches(c, o, has_req))
                 purge_consumer(c, first);
         }
         if (purged)
