@@ -121,6 +121,10 @@ static ps_status normalise(const mem_stream *st, const ps_consumer_config *in,
         return CC_ERR(10012, "ack policy %d is unknown", (int)n->ack_policy);
     if (n->backoff_len > 0 && n->max_deliver <= n->backoff_len)
         return CC_ERR(10116, "max deliver is required to be > length of backoff values");
+    /* The server's checkConsumerCfg refuses AckNone on a work queue before
+     * it looks at the filter, the deliver policy or MaxConsumers. */
+    if (n->ack_policy == PS_ACK_NONE && st->cfg.retention == PS_RETENTION_WORKQUEUE)
+        return CC_ERR(10084, "consumer in pull mode requires ack policy");
     if (n->ack_policy != PS_ACK_NONE && n->ack_wait_ns == 0)
         n->ack_wait_ns = 30 * PS_NS_PER_SEC;
     if (n->backoff_len > 0)
@@ -149,11 +153,9 @@ static ps_status normalise(const mem_stream *st, const ps_consumer_config *in,
     return PS_OK;
 }
 
-/* JS 4.3, in the server's order. */
+/* JS 4.3, in the server's order (AckNone was refused by normalise). */
 static ps_status check_workqueue(const mem_stream *st, const ps_consumer_config *n)
 {
-    if (n->ack_policy == PS_ACK_NONE)
-        return CC_ERR(10084, "consumer in pull mode requires ack policy");
     if (n->ack_policy != PS_ACK_EXPLICIT)
         return CC_ERR(10098, "workqueue stream requires explicit ack");
     if (st->nconsumers > 0 && !n->filter_subject)
@@ -288,11 +290,12 @@ static bool start_position(mem_consumer *c)
     switch (c->cfg.deliver_policy) {
     case PS_DELIVER_ALL:
         break;
-    case PS_DELIVER_LAST: {
-        uint64_t l = c->filter_all ? (st->msgs ? st->last_seq : 0) : last_matching(c);
-        s = l ? l : st->last_seq + 1;
+    case PS_DELIVER_LAST:
+        /* nats-server 2.9.10 (selectStartingSeqNo): the last matching
+         * sequence; with a filter that matches nothing that is 0, which
+         * the clamp below turns into the FIRST sequence. */
+        s = c->filter_all ? st->last_seq : last_matching(c);
         break;
-    }
     case PS_DELIVER_NEW:
         s = st->last_seq + 1;
         break;
@@ -316,9 +319,17 @@ static bool start_position(mem_consumer *c)
     case PS_DELIVER_LAST_PER_SUBJECT:
         if (!build_lps(c))
             return false;
-        s = c->lps_len ? c->lps[0] : st->last_seq + 1;
+        /* No matching subject: the server starts at LastSeq itself. */
+        s = c->lps_len ? c->lps[0] : st->last_seq;
         break;
     }
+    /* The server's clamp: a stream that never stored anything starts at 1. */
+    if (st->last_seq == 0 && !st->purged_once)
+        s = 1;
+    else if (s < first)
+        s = first;
+    else if (s > st->last_seq)
+        s = st->last_seq + 1;
     c->sseq = s;
     c->dseq = 1;
     c->floor = (ps_seq_pair){0, s - 1};
@@ -587,8 +598,8 @@ static ps_status fill_info(const mem_consumer *c, ps_consumer_info *out)
     out->delivered = (ps_seq_pair){c->dseq - 1, c->sseq - 1};
     /* JS 9, as the server reports it: the floor reads (0,0) until the
      * first message at the start position is acknowledged, whatever the
-     * deliver policy. */
-    out->ack_floor = c->floor.consumer_seq ? c->floor : (ps_seq_pair){0, 0};
+     * deliver policy, unless a purge moved it (zero_floor). */
+    out->ack_floor = c->floor.consumer_seq ? c->floor : c->zero_floor;
     out->num_ack_pending = c->pend_len;
     out->num_redelivered = c->rdc.len;
     out->num_waiting = (uint64_t)c->nwaiting;

@@ -193,6 +193,7 @@ struct mem_consumer {
     uint64_t sseq;          /* next stream seq to scan */
     uint64_t dseq;          /* next delivery seq */
     ps_seq_pair floor;      /* ack floor (adflr, asflr) */
+    ps_seq_pair zero_floor; /* reported while floor.consumer_seq is 0: (0,0) until a purge moves it */
     uint64_t npend_new;     /* NumPending: matching, seq >= sseq */
     /* pending: slab + index + deadline heap */
     mem_pend *pend;

@@ -475,6 +475,7 @@ static uint64_t purge_below(mem_stream *st, uint64_t below, int64_t now)
     }
     if (!st->msgs)
         st->first_seq = st->last_seq + 1;
+    st->purged_once = true;
     return purged;
 }
 
@@ -572,6 +573,10 @@ static void purge_consumer(mem_consumer *c, uint64_t first)
         c->floor.stream_seq = first - 1;
         c->floor.consumer_seq = c->dseq - 1;
     }
+    /* The floor the server reports starts at (0,0) (mem_consumer.c), so
+     * the purge moves it whenever it is below `first`. */
+    if (c->zero_floor.stream_seq < first)
+        c->zero_floor = (ps_seq_pair){c->dseq - 1, first - 1};
     mem_pend_clear(c);
     uint32_t n = c->rdq.len;
     for (uint32_t i = 0; i < n; i++) {
@@ -602,7 +607,6 @@ ps_status mem_stream_purge(ps_backend *b, const char *stream, const ps_purge_opt
     if (s == PS_OK)
         s = purge_messages(st, o, now, &n);
     if (s == PS_OK) {
-        st->purged_once = true;
         bool has_req = o && (o->filter || o->seq || o->keep);
         uint64_t first = st->msgs ? st->first_seq : st->last_seq + 1;
         if (has_req && o->filter && *o->filter)
@@ -687,9 +691,10 @@ ps_status mem_msg_delete(ps_backend *b, const char *stream, uint64_t seq, bool e
         s = ps_error(PS_ERR_NOT_PERMITTED, 10057, "stream %s: message delete not permitted", stream);
     else if (!mem_store_get(st, seq))
         /* JS 10.2, as nats-server 2.9.10 answers: a file store reports a seq
-         * past the last as 10057 "stream store EOF"; any other missing seq
-         * (and every one on memory storage) is 10043. */
-        s = mem_is_file(st) && seq > st->last_seq
+         * outside [FirstSeq, LastSeq] as 10057 (no block holds it: "stream
+         * store EOF" past the last, "no message found" below the first); an
+         * interior gap (and every missing seq on memory storage) is 10043. */
+        s = mem_is_file(st) && (seq > st->last_seq || seq < (st->msgs ? st->first_seq : st->last_seq + 1))
                 ? ps_error(PS_ERR_MSG_NOT_FOUND, 10057, "stream %s: stream store EOF", stream)
                 : ps_error(PS_ERR_MSG_NOT_FOUND, 10043, "stream %s: sequence %llu not found",
                            stream, (unsigned long long)seq);
