@@ -38,6 +38,41 @@ void mem_consumer_recount(mem_consumer *c)
     c->npend_new = n;
 }
 
+/* streamNumPending of nats-server 2.9.10: matching messages at or above
+ * sseq, npcm the last of them; for last-per-subject, the matching subjects
+ * whose last message is at or above sseq, npcm the highest such last. */
+static void npc_count(const mem_consumer *c, int64_t *npc, uint64_t *npcm)
+{
+    const mem_stream *st = c->st;
+    bool lps = c->cfg.deliver_policy == PS_DELIVER_LAST_PER_SUBJECT;
+    *npc = 0;
+    *npcm = 0;
+    for (uint64_t s = c->sseq > st->first_seq ? c->sseq : st->first_seq; st->msgs && s <= st->last_seq; s++) {
+        const mem_smsg *m = mem_store_get(st, s);
+        if (!m || !mem_consumer_matches(c, m->subj) || (lps && m->subj->last_seq != s))
+            continue;
+        (*npc)++;
+        *npcm = s;
+    }
+}
+
+void mem_consumer_npc_reset(mem_consumer *c)
+{
+    npc_count(c, &c->npc, &c->npcm);
+}
+
+uint64_t mem_consumer_npc_peek(const mem_consumer *c, bool first_delivery)
+{
+    int64_t v = c->npc;
+    if (c->npcm == 0) {
+        uint64_t m;
+        npc_count(c, &v, &m);
+    } else if (first_delivery) {
+        v--;
+    }
+    return v < 0 ? 0 : (uint64_t)v; /* the server reads a wrapped count as 0 */
+}
+
 /* JS 4.5: does this consumer still need `seq` on an Interest stream? */
 bool mem_consumer_needs(const mem_consumer *c, uint64_t seq, const mem_subj *subj)
 {
@@ -334,6 +369,7 @@ static bool start_position(mem_consumer *c)
     c->dseq = 1;
     c->floor = (ps_seq_pair){0, s - 1};
     mem_consumer_recount(c);
+    mem_consumer_npc_reset(c);
     return true;
 }
 
@@ -603,7 +639,7 @@ static ps_status fill_info(const mem_consumer *c, ps_consumer_info *out)
     out->num_ack_pending = c->pend_len;
     out->num_redelivered = c->rdc.len;
     out->num_waiting = (uint64_t)c->nwaiting;
-    out->num_pending = c->npend_new;
+    out->num_pending = c->npc < 0 ? 0 : (uint64_t)c->npc; /* just recounted */
     return PS_OK;
 }
 
@@ -615,6 +651,8 @@ ps_status mem_consumer_info(ps_consumer *hc, ps_consumer_info *out)
     mem_run_timers(mb, mem_now(mb));
     mem_consumer *c = mem_handle_resolve(h);
     ps_status s;
+    if (c)
+        mem_consumer_npc_reset(c); /* the server's info recounts NumPending */
     if (c)
         s = fill_info(c, out);
     else if (!mem_stream_find(mb, hc->stream))

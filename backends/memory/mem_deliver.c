@@ -230,8 +230,22 @@ void mem_on_stored(mem_stream *st, const mem_smsg *m)
 {
     for (int i = 0; i < st->nconsumers; i++) {
         mem_consumer *c = st->consumers[i];
-        if (m->seq >= c->sseq && mem_consumer_matches(c, m->subj))
+        if (!mem_consumer_matches(c, m->subj))
+            continue;
+        if (m->seq >= c->sseq)
             c->npend_new++;
+        if (m->seq > c->npcm) /* processStreamSignal */
+            c->npc++;
+    }
+}
+
+void mem_npc_removed(mem_stream *st, const mem_smsg *m)
+{
+    for (int i = 0; i < st->nconsumers; i++) {
+        mem_consumer *c = st->consumers[i];
+        /* decStreamPending: "only if we think deliverMsg has not done so" */
+        if (m->seq > c->npcm && m->seq >= c->sseq && mem_consumer_matches(c, m->subj))
+            c->npc--;
     }
 }
 
@@ -261,6 +275,8 @@ static void ack_explicit(mem_consumer *c, uint64_t sseq, uint64_t dseq)
 /* JS 4.8: a pending message removed from the stream is processed as TERM. */
 void mem_on_removed(mem_stream *st, const mem_smsg *m, int64_t now, bool notify)
 {
+    if (notify)
+        mem_npc_removed(st, m);
     for (int i = 0; i < st->nconsumers; i++) {
         mem_consumer *c = st->consumers[i];
         if (c->lps && c->lps_pos < c->lps_len)
@@ -387,7 +403,7 @@ static unsigned digits(uint64_t v)
 /* JS 8.3: what a delivered message counts against max_bytes. */
 static int64_t wire_size(const mem_consumer *c, const mem_handle *h, const next_msg *n)
 {
-    uint64_t pending = c->npend_new - (n->kind != NEXT_RDQ && c->npend_new ? 1 : 0);
+    uint64_t pending = mem_consumer_npc_peek(c, n->kind != NEXT_RDQ);
     size_t reply = 8 + strlen(h->base.stream) + strlen(h->base.name) + 7 + digits(n->dc) +
                    digits(n->seq) + digits(c->dseq) + digits((uint64_t)n->m->ts) + digits(pending);
     return (int64_t)(n->m->subj->len + reply + n->m->hdr_len + n->m->data_len);
@@ -433,8 +449,14 @@ static bool commit(mem_handle *h, mem_consumer *c, const next_msg *n, int64_t no
             c->sseq = n->seq + 1;
         if (c->npend_new)
             c->npend_new--;
+        if (c->npcm > 0)
+            c->npc--;
     }
-    pm->meta = (ps_msg_meta){h->base.stream, h->base.name, n->seq, dseq, n->dc, c->npend_new, n->m->ts};
+    if (c->npcm == 0)
+        mem_consumer_npc_reset(c);
+    /* JS 6.10: the pending count the server puts in the ack subject. */
+    uint64_t pending = c->npc < 0 ? 0 : (uint64_t)c->npc;
+    pm->meta = (ps_msg_meta){h->base.stream, h->base.name, n->seq, dseq, n->dc, pending, n->m->ts};
     pm->consumer_ = &h->base;
     c->last_activity_ns = now;
     if (c->cfg.ack_policy == PS_ACK_NONE) {
@@ -490,7 +512,7 @@ static void fill(mem_handle *h, mem_consumer *c, const ps_fetch_request *req, in
     }
 }
 
-static ps_status admit(const mem_consumer *c, const ps_fetch_request *r)
+static ps_status admit(mem_consumer *c, const ps_fetch_request *r)
 {
     const ps_consumer_config *k = &c->cfg;
     char d[32];
@@ -502,6 +524,10 @@ static ps_status admit(const mem_consumer *c, const ps_fetch_request *r)
     if (k->max_request_max_bytes > 0 && r->max_bytes > k->max_request_max_bytes)
         return ps_error(PS_ERR_PULL_REJECTED, 0, "Exceeded MaxRequestMaxBytes of %" PRId64,
                         k->max_request_max_bytes);
+    /* A one-shot request goes out as no_wait (jsb_fetch), and the server's
+     * no_wait path asks numPending(), which recounts when npcm is 0. */
+    if ((r->no_wait || r->expires_ns == 0) && c->npcm == 0)
+        mem_consumer_npc_reset(c);
     uint64_t avail = c->npend_new + c->rdq_live;
     if (r->no_wait && avail == 0 && r->expires_ns == 0)
         return ps_error(PS_ERR_NO_MESSAGES, 0, "No Messages");

@@ -195,6 +195,12 @@ struct mem_consumer {
     ps_seq_pair floor;      /* ack floor (adflr, asflr) */
     ps_seq_pair zero_floor; /* reported while floor.consumer_seq is 0: (0,0) until a purge moves it */
     uint64_t npend_new;     /* NumPending: matching, seq >= sseq */
+    /* The server's cached NumPending (consumer.npc/npcm), which is what the
+     * ack metadata and ConsumerInfo report: recounted on create, info and
+     * when npcm is 0, otherwise moved by stores, single removals above npcm
+     * and first deliveries, so it goes stale as the server's does. */
+    int64_t npc;
+    uint64_t npcm;
     /* pending: slab + index + deadline heap */
     mem_pend *pend;
     uint32_t pend_cap, pend_top; /* slab size, slots ever used */
@@ -314,6 +320,14 @@ void mem_consumer_destroy(mem_consumer *c, bool advisory); /* unlink + free */
 void mem_consumer_free(mem_consumer *c);
 bool mem_consumer_matches(const mem_consumer *c, const mem_subj *subj);
 void mem_consumer_recount(mem_consumer *c);
+/* Recounts npc/npcm as the server's streamNumPending does. */
+void mem_consumer_npc_reset(mem_consumer *c);
+/* What the server's numPending() answers after a first delivery when
+ * `first_delivery` (without changing the consumer). */
+uint64_t mem_consumer_npc_peek(const mem_consumer *c, bool first_delivery);
+/* A single removal of `m` (not a whole-stream purge), as the server's
+ * decStreamPending sees it. */
+void mem_npc_removed(mem_stream *st, const mem_smsg *m);
 bool mem_consumer_needs(const mem_consumer *c, uint64_t seq, const mem_subj *subj);
 
 /* mem_deliver.c */

@@ -529,6 +529,10 @@ static ps_status purge_messages(mem_stream *st, const ps_purge_opts *o, int64_t 
     for (uint64_t s = st->first_seq; st->msgs && s <= st->last_seq && *purged < limit && s < below; s++) {
         mem_smsg *m = mem_store_get(st, s);
         if (m && purge_matches(m, filter)) {
+            /* memStore.PurgeEx removes a filtered purge's messages one by
+             * one, each reported to the consumers; the file store does not. */
+            if (!mem_is_file(st))
+                mem_npc_removed(st, m);
             mem_store_remove(st, s, MEM_RM_PURGE, now);
             (*purged)++;
         }
