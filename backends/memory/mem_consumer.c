@@ -556,7 +556,7 @@ void mem_consumer_free(mem_consumer *c)
 }
 
 /* Unlinks and frees. On an Interest stream the messages from the ack floor
- * up are re-evaluated, and those nobody else needs go (JS 4.5). */
+ * (included) up are re-evaluated, and those nobody else needs go (JS 4.5). */
 void mem_consumer_destroy(mem_consumer *c, bool advisory)
 {
     mem_stream *st = c->st;
@@ -569,7 +569,9 @@ void mem_consumer_destroy(mem_consumer *c, bool advisory)
             break;
         }
     mb->epoch++;
-    uint64_t from = c->floor.stream_seq + 1;
+    /* The server starts at its asflr itself (the floor it reports, (0,0)
+     * before the first ack), not above it (consumer.stopWithFlags). */
+    uint64_t from = c->floor.consumer_seq ? c->floor.stream_seq : c->zero_floor.stream_seq;
     char name[PS_NAME_MAX_BUF];
     snprintf(name, sizeof name, "%s", c->name);
     mem_consumer_free(c);

@@ -284,6 +284,8 @@ bool mem_store_restore(mem_stream *st, mem_smsg *m);
 void mem_msg_release(mem_stream *st, mem_smsg *m); /* frees, and its subject if unused */
 void mem_store_skip(mem_stream *st, uint64_t seq, int64_t ts);
 void mem_store_enforce_limits(mem_stream *st, int64_t now, const char *subj_hint);
+/* Trims every subject to MaxMsgsPerSubject (an update that lowered it). */
+void mem_store_enforce_per_subject(mem_stream *st, int64_t now);
 void mem_store_expire(mem_stream *st, int64_t now);
 int64_t mem_store_next_expiry(const mem_stream *st);
 void mem_store_free_all(mem_stream *st);

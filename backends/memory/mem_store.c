@@ -337,24 +337,32 @@ static void remove_oldest_on(mem_stream *st, mem_subj *r, int64_t now)
     }
 }
 
-/* JS 3.7: after a store with Discard=Old (and after an update that lowers
- * the limits), drop the oldest until the limits hold. */
+/* JS 3.7: after a store with Discard=Old, drop the oldest until the limits
+ * hold. nats-server 2.9.10's storeRawMsg applies the per-subject limit of
+ * the stored subject (`subj_hint`) BEFORE MaxMsgs and MaxBytes, so a store
+ * over both limits evicts the subject's oldest, not the stream's. NULL:
+ * MaxMsgs and MaxBytes only (a stream update; see
+ * mem_store_enforce_per_subject). */
 void mem_store_enforce_limits(mem_stream *st, int64_t now, const char *subj_hint)
 {
     const ps_stream_config *c = &st->cfg;
+    if (subj_hint && c->max_msgs_per_subject > 0) {
+        uint64_t lim = (uint64_t)c->max_msgs_per_subject;
+        mem_subj *r = mem_strmap_get(&st->subj_map, subj_hint, strlen(subj_hint));
+        while (r && r->count > lim)
+            remove_oldest_on(st, r, now);
+    }
     while (c->max_msgs > 0 && st->msgs > (uint64_t)c->max_msgs)
         mem_store_remove(st, st->first_seq, MEM_RM_LIMITS, now);
     while (c->max_bytes > 0 && st->bytes > (uint64_t)c->max_bytes)
         mem_store_remove(st, st->first_seq, MEM_RM_LIMITS, now);
-    if (c->max_msgs_per_subject <= 0)
+}
+
+void mem_store_enforce_per_subject(mem_stream *st, int64_t now)
+{
+    if (st->cfg.max_msgs_per_subject <= 0)
         return;
-    uint64_t lim = (uint64_t)c->max_msgs_per_subject;
-    if (subj_hint) {
-        mem_subj *r = mem_strmap_get(&st->subj_map, subj_hint, strlen(subj_hint));
-        while (r && r->count > lim)
-            remove_oldest_on(st, r, now);
-        return;
-    }
+    uint64_t lim = (uint64_t)st->cfg.max_msgs_per_subject;
     /* Every subject: walk the messages oldest first so the result does not
      * depend on the map's order. */
     for (uint64_t s = st->first_seq; st->msgs && s <= st->last_seq; s++) {

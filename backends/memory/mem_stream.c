@@ -344,11 +344,16 @@ static void apply_update(mem_stream *st, ps_stream_config *n, int64_t now)
     char *name = st->name;
     const char *const *subs = st->cfg.subjects;
     int nsubs = st->cfg.subjects_len;
+    int64_t old_per_subject = st->cfg.max_msgs_per_subject;
     st->cfg = *n;
     st->cfg.name = name;
     st->cfg.subjects = subs;
     st->cfg.subjects_len = nsubs;
     mem_store_enforce_limits(st, now, NULL);
+    /* Both stores trim subjects only when the limit went DOWN from a limit:
+     * from unlimited (-1) to a limit nothing is trimmed (UpdateConfig). */
+    if (n->max_msgs_per_subject > 0 && n->max_msgs_per_subject < old_per_subject)
+        mem_store_enforce_per_subject(st, now);
     mem_store_expire(st, now);
     for (int i = 0; i < st->nconsumers; i++)
         mem_consumer_recount(st->consumers[i]);
