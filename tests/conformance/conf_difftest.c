@@ -1,0 +1,247 @@
+/* conf_difftest.c — behaviours of nats-server 2.9.10 that the differential
+ * tester (tests/differential/, issue 11) found the model getting wrong.
+ *
+ * Each case is the shrunk sequence of a divergence, turned into asserts
+ * about what the server answers, and names the server function whose
+ * behaviour it pins (server/stream.go, consumer.go, memstore.go,
+ * filestore.go at v2.9.10). Several of these are quirks rather than
+ * designs (a stale pending count, consumers moved past the end by a purge
+ * that matched nothing); the model copies them because code tested on it
+ * must behave the same on the server.
+ *
+ * Not here: the rules JETSTREAM.md states on its own (the other conf_*.c).
+ */
+#include "conformance.h"
+
+#include <string.h>
+
+static uint64_t purge(conf_fixture *f, const char *stream, const char *filter, uint64_t seq,
+                      uint64_t keep)
+{
+    ps_purge_opts po = {.filter = filter, .seq = seq, .keep = keep};
+    uint64_t n = 0;
+    conf_ok(ps_stream_purge(f->b, stream, &po, &n));
+    return n;
+}
+
+/* ---- stream state and purges (JS 2.1, 10.3) ----------------------------------- */
+
+/* A store's FirstSeq is 0 until its first store or purge (memStore and
+ * fileStore state start zeroed); a filtered purge does not set it. */
+CONF_TEST(test_dt_new_stream_first_seq_is_0_until_a_store_or_purge)
+{
+    conf_stream(f, "F0", "f0.>", PS_RETENTION_LIMITS);
+    assert_int_equal(conf_state(f, "F0").first_seq, 0);
+    purge(f, "F0", "f0.a", 0, 0);
+    assert_int_equal(conf_state(f, "F0").first_seq, 0);
+    purge(f, "F0", NULL, 0, 0);
+    assert_int_equal(conf_state(f, "F0").first_seq, 1);
+}
+
+/* PurgeEx: without a filter, seq 1 is a full purge (not "below 1"). */
+CONF_TEST(test_dt_purge_seq_1_purges_everything)
+{
+    conf_stream(f, "P1", "p1", PS_RETENTION_LIMITS);
+    conf_pub_n(f, "p1", 3);
+    assert_int_equal(purge(f, "P1", NULL, 1, 0), 3);
+    assert_int_equal(conf_state(f, "P1").msgs, 0);
+}
+
+/* Compact(seq) past the last sequence empties the stream and the next
+ * publish lands at seq. */
+CONF_TEST(test_dt_purge_seq_past_the_end_moves_the_next_publish)
+{
+    conf_stream(f, "PE", "pe", PS_RETENTION_LIMITS);
+    conf_pub_n(f, "pe", 2);
+    assert_int_equal(purge(f, "PE", NULL, 10, 0), 2);
+    ps_stream_state st = conf_state(f, "PE");
+    assert_int_equal(st.first_seq, 10);
+    assert_int_equal(st.last_seq, 9);
+    assert_int_equal(conf_pub(f, "pe", "x"), 10);
+}
+
+/* PurgeEx keep without a filter compacts to LastSeq-keep+1: it keeps the
+ * last `keep` SEQUENCES, so an interior gap leaves fewer messages. */
+CONF_TEST(test_dt_purge_keep_without_filter_counts_sequences)
+{
+    conf_stream(f, "PK", "pk", PS_RETENTION_LIMITS);
+    conf_pub_n(f, "pk", 4);
+    conf_ok(ps_msg_delete(f->b, "PK", 3, false));
+    assert_int_equal(purge(f, "PK", NULL, 0, 2), 2);
+    ps_stream_state st = conf_state(f, "PK");
+    assert_int_equal(st.msgs, 1);
+    assert_int_equal(st.first_seq, 4);
+}
+
+/* memStore.Compact fails (ErrStoreMsgNotFound, 10051) when the seq is in
+ * range but holds no message; the file store purges below it. */
+CONF_TEST(test_dt_purge_seq_on_a_gap_fails_on_memory_storage_10051)
+{
+    ps_stream_config m = {.name = "PGM", CONF_SUBJ("pgm"), .storage = PS_STORAGE_MEMORY};
+    conf_stream_cfg(f, &m);
+    conf_pub_n(f, "pgm", 3);
+    conf_ok(ps_msg_delete(f->b, "PGM", 2, false));
+    ps_purge_opts po = {.seq = 2};
+    conf_expect_error(ps_stream_purge(f->b, "PGM", &po, NULL), PS_ERR_STREAM_CONFIG, 10051, NULL);
+    conf_stream(f, "PGF", "pgf", PS_RETENTION_LIMITS);
+    conf_pub_n(f, "pgf", 3);
+    conf_ok(ps_msg_delete(f->b, "PGF", 2, false));
+    assert_int_equal(purge(f, "PGF", NULL, 2, 0), 1);
+}
+
+/* stream.purge: a request with options but no subject resets only the
+ * consumers without a filter (isFilteredMatch("") is false for a filter),
+ * so a filtered consumer keeps its pending purged message. */
+CONF_TEST(test_dt_keep_purge_leaves_filtered_consumers_alone)
+{
+    conf_stream(f, "PL", "pl.>", PS_RETENTION_LIMITS);
+    conf_pub_n(f, "pl.a", 3);
+    ps_consumer_config cc = {.durable = "FC", .filter_subject = "pl.a"};
+    ps_consumer *c = conf_consumer(f, "PL", &cc);
+    conf_fetch(c, 1, 1);
+    assert_int_equal(purge(f, "PL", NULL, 0, 1), 2);
+    assert_int_equal(conf_cinfo(c)->num_ack_pending, 1);
+}
+
+/* stream.purge: a filtered purge moves the consumers it touches to the
+ * first remaining match, and past the last sequence when none remains,
+ * even an unfiltered consumer with other subjects still to deliver. */
+CONF_TEST(test_dt_filtered_purge_of_nothing_moves_unfiltered_consumers_past_the_end)
+{
+    conf_stream(f, "PN", "pn.>", PS_RETENTION_LIMITS);
+    ps_consumer *c = conf_durable(f, "PN", "ALL", 0);
+    conf_pub(f, "pn.a", "x");
+    assert_int_equal(purge(f, "PN", "pn.b", 0, 0), 0);
+    ps_consumer_info *ci = conf_cinfo(c);
+    conf_expect_pair(ci->delivered, 0, 1);
+    conf_expect_pair(ci->ack_floor, 0, 1);
+    conf_fetch_none(c);
+}
+
+/* ---- consumers (JS 5, 6, 9) ---------------------------------------------------- */
+
+/* checkConsumerCfg refuses AckNone on a work queue (10084) before it looks
+ * at the filter (10093) or the deliver policy (10094). */
+CONF_TEST(test_dt_ack_none_on_workqueue_is_checked_first_10084)
+{
+    conf_stream(f, "WN", "wn.>", PS_RETENTION_WORKQUEUE);
+    ps_consumer_config cc = {.durable = "N", .ack_policy = PS_ACK_NONE, .filter_subject = "zz",
+                             .deliver_policy = PS_DELIVER_LAST};
+    conf_consumer_fail(f, "WN", &cc, PS_ERR_CONSUMER_CONFIG, 10084, NULL);
+}
+
+/* fileStore.removeMsg: a seq below FirstSeq has no block: 10057, as one past
+ * the last; only an interior gap is 10043. */
+CONF_TEST(test_dt_delete_below_first_seq_on_file_storage_10057)
+{
+    conf_stream(f, "DB", "db", PS_RETENTION_LIMITS);
+    conf_pub_n(f, "db", 2);
+    purge(f, "DB", NULL, 0, 0);
+    conf_expect_error(ps_msg_delete(f->b, "DB", 1, false), PS_ERR_MSG_NOT_FOUND, 10057, NULL);
+}
+
+/* selectStartingSeqNo: deliver-last with a filter that matches nothing
+ * gives 0, which the clamp turns into FirstSeq. */
+CONF_TEST(test_dt_deliver_last_with_unmatched_filter_starts_at_first_seq)
+{
+    conf_stream(f, "DL", "dl.>", PS_RETENTION_LIMITS);
+    conf_pub_n(f, "dl.a", 2);
+    ps_consumer_config cc = {.durable = "L", .deliver_policy = PS_DELIVER_LAST, .filter_subject = "dl.b"};
+    ps_consumer *c = conf_consumer(f, "DL", &cc);
+    conf_expect_pair(conf_cinfo(c)->delivered, 0, 0);
+}
+
+/* selectStartingSeqNo: last-per-subject with no matching subject starts at
+ * LastSeq itself. */
+CONF_TEST(test_dt_last_per_subject_with_no_subject_starts_at_last_seq)
+{
+    conf_stream(f, "LN", "ln.>", PS_RETENTION_LIMITS);
+    conf_pub_n(f, "ln.a", 2);
+    ps_consumer_config cc = {.durable = "L", .deliver_policy = PS_DELIVER_LAST_PER_SUBJECT,
+                             .filter_subject = "ln.b"};
+    ps_consumer *c = conf_consumer(f, "LN", &cc);
+    conf_expect_pair(conf_cinfo(c)->delivered, 0, 1);
+}
+
+/* consumer.purge sets the ack floor the server reports (asflr = first-1)
+ * even before anything was acknowledged. */
+CONF_TEST(test_dt_purge_moves_the_reported_ack_floor_before_any_ack)
+{
+    conf_stream(f, "PF2", "pf2", PS_RETENTION_LIMITS);
+    ps_consumer *c = conf_durable(f, "PF2", "D", 0);
+    conf_pub_n(f, "pf2", 3);
+    conf_expect_pair(conf_cinfo(c)->ack_floor, 0, 0);
+    purge(f, "PF2", NULL, 0, 0);
+    conf_expect_pair(conf_cinfo(c)->ack_floor, 0, 3);
+}
+
+/* streamNumPending: for last-per-subject the info counts subjects whose
+ * last message is at or after the start, not messages. */
+CONF_TEST(test_dt_last_per_subject_num_pending_counts_subjects)
+{
+    conf_stream(f, "LP", "lp.>", PS_RETENTION_LIMITS);
+    ps_consumer_config cc = {.durable = "L", .deliver_policy = PS_DELIVER_LAST_PER_SUBJECT,
+                             .filter_subject = "lp.a"};
+    ps_consumer *c = conf_consumer(f, "LP", &cc);
+    conf_pub_n(f, "lp.a", 2);
+    assert_int_equal(conf_cinfo(c)->num_pending, 1);
+}
+
+/* decStreamPending lowers the cached count only above npcm: a message the
+ * per-subject limit evicts right after the consumer counted it stays in
+ * the pending count of the next delivery's metadata. */
+CONF_TEST(test_dt_ack_metadata_pending_stays_stale_after_an_eviction)
+{
+    ps_stream_config sc = {.name = "NP", CONF_SUBJ("np.>"), .max_msgs_per_subject = 1};
+    conf_stream_cfg(f, &sc);
+    conf_pub(f, "np.a", "1");
+    ps_consumer *c = conf_durable(f, "NP", "D", 0);
+    conf_pub(f, "np.a", "2"); /* evicts 1 */
+    ps_msg_list *l = CONF_FETCH_SEQS(c, 1, 2);
+    assert_int_equal(l->msgs[0]->meta.num_pending, 1);
+    assert_int_equal(conf_cinfo(c)->num_pending, 0); /* info recounts */
+}
+
+/* consumer.stopWithFlags on an Interest stream re-checks from the reported
+ * asflr itself, so a message at the floor nobody else wants goes. */
+CONF_TEST(test_dt_interest_consumer_delete_rechecks_from_the_reported_floor)
+{
+    conf_stream(f, "IR", "ir.*", PS_RETENTION_INTEREST);
+    ps_consumer_config cc = {.durable = "A", .ack_policy = PS_ACK_ALL, .deliver_policy = PS_DELIVER_LAST};
+    conf_consumer(f, "IR", &cc);
+    conf_pub(f, "ir.a", "x");
+    purge(f, "IR", "ir.b", 9, 0); /* matches nothing: floor moves to 1 */
+    conf_ok(ps_consumer_delete(f->b, "IR", "A"));
+    assert_int_equal(conf_state(f, "IR").msgs, 0);
+}
+
+/* ---- limits (JS 3.7, 2.4) ------------------------------------------------------- */
+
+/* storeRawMsg enforces the stored subject's per-subject limit before
+ * MaxMsgs, so a store over both drops that subject's oldest only. */
+CONF_TEST(test_dt_per_subject_limit_evicts_before_max_msgs)
+{
+    ps_stream_config sc = {.name = "PM", CONF_SUBJ("pm.>"), .max_msgs = 3, .max_msgs_per_subject = 2};
+    conf_stream_cfg(f, &sc);
+    conf_pub(f, "pm.b", "1");
+    conf_pub_n(f, "pm.a", 3);
+    ps_stream_state st = conf_state(f, "PM");
+    assert_int_equal(st.msgs, 3);
+    assert_int_equal(st.first_seq, 1);
+    assert_int_equal(st.num_deleted, 1);
+}
+
+/* UpdateConfig trims subjects only when MaxMsgsPerSubject goes down from a
+ * limit: from unlimited (-1) nothing is trimmed. */
+CONF_TEST(test_dt_update_from_unlimited_per_subject_trims_nothing)
+{
+    ps_stream_config sc = {.name = "PU", CONF_SUBJ("pu.>")};
+    conf_stream_cfg(f, &sc);
+    conf_pub_n(f, "pu.a", 3);
+    sc.max_msgs_per_subject = 2;
+    conf_stream_update(f, &sc);
+    assert_int_equal(conf_state(f, "PU").msgs, 3);
+    sc.max_msgs_per_subject = 1;
+    conf_stream_update(f, &sc);
+    assert_int_equal(conf_state(f, "PU").msgs, 1);
+}
