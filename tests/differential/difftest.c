@@ -69,9 +69,15 @@ static const char *line_at(const dt_transcript *t, int i) { return i < t->n ? t-
 
 /* Runs `seq` on both backends; the index of the first difference (-1 none),
  * -2 on a harness error. The transcripts are left in *m and *s. */
+static bool g_timed; /* the mode of this process: every comparison uses it */
+
 static int compare(ps_backend *srv, const dt_seq *seq, dt_transcript *m, dt_transcript *s, dt_stats *st)
 {
-    if (dt_run_memory(seq, m) != 0 || dt_run_server(srv, seq, s) != 0) {
+    /* Timed: the server runs first and the model replays at its instants. */
+    int64_t *at = g_timed ? calloc((size_t)seq->n + 1, sizeof *at) : NULL;
+    int rc = (g_timed && !at) || dt_run_server(srv, seq, at, s) != 0 || dt_run_memory(seq, at, m) != 0;
+    free(at);
+    if (rc) {
         fprintf(stderr, "difftest: a run failed (out of memory, or the server went away)\n");
         return -2;
     }
@@ -145,7 +151,7 @@ static int report(ps_backend *srv, const dt_opts *o, uint64_t seed, dt_seq *seq,
     char op[1024], path[512], comment[256];
     dt_op_format(&seq->ops[d], op, sizeof op);
     dt_transcript s2 = {0}, m2 = {0};
-    if (dt_run_server(srv, seq, &s2) != 0)
+    if (dt_run_server(srv, seq, NULL, &s2) != 0)
         return -1;
     st->ops += seq->n;
     int racy_at = first_diff(s, &s2);
@@ -239,7 +245,7 @@ static int replay(ps_backend *srv, const dt_opts *o)
     print_side_by_side(&seq, &m, &s);
     int rc = 0;
     if (d >= 0) {
-        if (dt_run_server(srv, &seq, &s2) == 0 && first_diff(&s, &s2) >= 0)
+        if (dt_run_server(srv, &seq, NULL, &s2) == 0 && first_diff(&s, &s2) >= 0)
             printf("replay: the server answered differently on a second run (op %d): server nondeterminism\n",
                    first_diff(&s, &s2) + 1);
         else
@@ -283,7 +289,7 @@ static int parse(int argc, char **argv, dt_opts *o)
         else return -1;
     }
     if (o->max_ops <= 0)
-        o->max_ops = o->timed ? 16 : 40;
+        o->max_ops = o->timed ? 30 : 40;
     return o->seeds > 0 ? 0 : -1;
 }
 
@@ -292,6 +298,7 @@ int main(int argc, char **argv)
     dt_opts o = {.first = 1, .seeds = 100, .out_dir = "build/difftest", .shrink = true};
     if (parse(argc, argv, &o) != 0)
         return usage();
+    g_timed = o.timed;
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (o.print) {
         dt_seq seq = {0};

@@ -93,11 +93,15 @@ typedef struct dt_transcript {
 
 void dt_transcript_free(dt_transcript *t);
 
-/* Runs `seq` on a fresh memory backend on a manual clock. */
-int dt_run_memory(const dt_seq *seq, dt_transcript *out);
+/* Runs `seq` on a fresh memory backend on a manual clock. With `at_ns`
+ * (timed mode), the clock is set to start + at_ns[i] before op i: the
+ * model sees each operation at the instant the server saw it. */
+int dt_run_memory(const dt_seq *seq, const int64_t *at_ns, dt_transcript *out);
 
 /* Runs `seq` on the server behind `b` (a JetStream backend), after
- * deleting the streams a sequence uses, so each run starts clean. */
-int dt_run_server(ps_backend *b, const dt_seq *seq, dt_transcript *out);
+ * deleting the streams a sequence uses, so each run starts clean. With
+ * `at_ns` (seq->n entries), records when each op started, in ns since the
+ * first. */
+int dt_run_server(ps_backend *b, const dt_seq *seq, int64_t *at_ns, dt_transcript *out);
 
 #endif

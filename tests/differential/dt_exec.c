@@ -37,6 +37,8 @@ typedef struct dt_ctx {
     int nlists, caplists;
     ps_msg **held;         /* every fetched message, in fetch order */
     int nheld, capheld;
+    const int64_t *at_ns;  /* memory, timed: the server's instant of each op */
+    int64_t *rec_ns;       /* server, timed: where to record them */
     char line[8192];
     size_t len;
 } dt_ctx;
@@ -372,7 +374,9 @@ static void do_wait(dt_ctx *x, const dt_op *op)
 {
     int64_t ns = op->ms * PS_NS_PER_MS;
     if (x->clock) {
-        ps_clock_advance(x->clock, ns);
+        /* With recorded instants the next op's clock covers the wait. */
+        if (!x->at_ns)
+            ps_clock_advance(x->clock, ns);
         out_status(x, ps_backend_tick(x->b));
         return;
     }
@@ -427,9 +431,17 @@ static int run(dt_ctx *x, const dt_seq *seq, dt_transcript *t)
     memset(t, 0, sizeof *t);
     t->lines = calloc((size_t)seq->n + 1, sizeof *t->lines);
     int rc = t->lines ? 0 : -1;
+    int64_t t0 = ps_clock_now(ps_clock_real());
     for (int i = 0; rc == 0 && i < seq->n; i++) {
         x->len = 0;
         x->line[0] = 0;
+        if (x->rec_ns)
+            x->rec_ns[i] = ps_clock_now(ps_clock_real()) - t0;
+        if (x->at_ns && x->clock) {
+            int64_t when = DT_CLOCK_START_NS + x->at_ns[i];
+            if (when > ps_clock_now(x->clock))
+                ps_clock_set(x->clock, when);
+        }
         rc = run_one(x, &seq->ops[i]);
         if (rc == 0 && !(t->lines[t->n++] = strdup(x->line)))
             rc = -1;
@@ -446,11 +458,12 @@ void dt_transcript_free(dt_transcript *t)
     memset(t, 0, sizeof *t);
 }
 
-int dt_run_memory(const dt_seq *seq, dt_transcript *t)
+int dt_run_memory(const dt_seq *seq, const int64_t *at_ns, dt_transcript *t)
 {
     dt_ctx *x = calloc(1, sizeof *x);
     if (!x)
         return -1;
+    x->at_ns = at_ns;
     x->clock = ps_clock_manual_new(DT_CLOCK_START_NS);
     ps_memory_options o = {.clock = x->clock, .seed = 1};
     if (!x->clock || ps_memory_new(&x->b, &o) != PS_OK) {
@@ -465,12 +478,13 @@ int dt_run_memory(const dt_seq *seq, dt_transcript *t)
     return rc;
 }
 
-int dt_run_server(ps_backend *b, const dt_seq *seq, dt_transcript *t)
+int dt_run_server(ps_backend *b, const dt_seq *seq, int64_t *at_ns, dt_transcript *t)
 {
     dt_ctx *x = calloc(1, sizeof *x);
     if (!x)
         return -1;
     x->b = b;
+    x->rec_ns = at_ns;
     for (int i = 0; i < DT_STREAMS; i++)
         (void)ps_stream_delete(b, stream_names[i]); /* a clean server: missing is fine */
     int rc = run(x, seq, t);

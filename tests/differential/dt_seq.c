@@ -203,20 +203,21 @@ static void gen_stream(ps_rand *r, dt_op *op, bool timed)
     op->mmsgs = PICK(r, 0, 0, 0, 3, 5);
     op->mbytes = PICK(r, 0, 0, 0, 0, 200, 600);
     op->mmps = PICK(r, 0, 0, 0, 1, 2);
-    op->msize = PICK(r, 0, 0, 0, 0, 40);
+    op->msize = timed ? 0 : PICK(r, 0, 0, 0, 0, 40);
     op->mcons = PICK(r, 0, 0, 0, 1, 2);
     op->mage_ms = timed ? PICK(r, 0, 0, 0, 1000, 1500) : PICK(r, 0, 0, 0, 3600000, 50);
-    op->dup_ms = PICK(r, 0, 0, 30000, 7200000);
+    /* Timed: a window the short MaxAge allows, so most streams exist. */
+    op->dup_ms = timed ? PICK(r, 0, 0, 800) : PICK(r, 0, 0, 30000, 7200000);
     op->sealed = ps_rand_chance(r, 0.04);
     op->ddel = ps_rand_chance(r, 0.08);
     op->dpur = ps_rand_chance(r, 0.08);
     op->rollup = ps_rand_chance(r, 0.1);
 }
 
-static void gen_publish(ps_rand *r, dt_op *op)
+static void gen_publish(ps_rand *r, dt_op *op, bool timed)
 {
     op->st = ps_rand_chance(r, 0.85) ? 0 : 1;
-    strcpy(op->subj, any_subject(r));
+    strcpy(op->subj, timed ? PICK_STR(r, "a.x", "a.y") : any_subject(r));
     op->size = PICK(r, 0, 5, 5, 5, 20, 60);
     if (ps_rand_chance(r, 0.3))
         op->id = PICK(r, 1, 2, 3, 4);
@@ -244,7 +245,7 @@ static void gen_consumer(ps_rand *r, dt_op *op, bool timed)
         op->ost = PICK(r, 0, 1);
     op->ap = PICK(r, 0, 0, 0, 1, 2);
     if (timed) {
-        op->aw_ms = PICK(r, 0, 1000, 1200, 1400);
+        op->aw_ms = PICK(r, 1000, 1200, 1400);
         if (ps_rand_chance(r, 0.2))
             strcpy(op->bo, PICK_STR(r, "800", "800,1400", "1000,2000,3000"));
     } else {
@@ -282,9 +283,16 @@ static void gen_one(ps_rand *r, dt_op *op, bool timed)
         [DT_MSG_GET] = 3, [DT_CONSUMER_ADD] = 8, [DT_CONSUMER_INFO] = 6,
         [DT_CONSUMER_DELETE] = 2, [DT_FETCH] = 16, [DT_ACK] = 16, [DT_WAIT] = 0,
     };
+    /* Timed: mostly publish, fetch, ack and wait, so timers have work. */
+    static const int timed_weights[DT_KIND_COUNT] = {
+        [DT_STREAM_ADD] = 1, [DT_STREAM_UPDATE] = 1, [DT_STREAM_DELETE] = 0,
+        [DT_STREAM_INFO] = 3, [DT_PUBLISH] = 22, [DT_PURGE] = 1, [DT_MSG_DELETE] = 1,
+        [DT_MSG_GET] = 1, [DT_CONSUMER_ADD] = 2, [DT_CONSUMER_INFO] = 6,
+        [DT_CONSUMER_DELETE] = 0, [DT_FETCH] = 24, [DT_ACK] = 18, [DT_WAIT] = 14,
+    };
     int total = 0, w[DT_KIND_COUNT];
     for (int k = 0; k < DT_KIND_COUNT; k++) {
-        w[k] = weights[k] + (timed && k == DT_WAIT ? 10 : 0);
+        w[k] = timed ? timed_weights[k] : weights[k];
         total += w[k];
     }
     int x = (int)ps_rand_below(r, (uint64_t)total), k = 0;
@@ -297,7 +305,7 @@ static void gen_one(ps_rand *r, dt_op *op, bool timed)
     case DT_STREAM_UPDATE: gen_stream(r, op, timed); break;
     case DT_STREAM_DELETE:
     case DT_STREAM_INFO: op->st = ps_rand_chance(r, 0.8) ? 0 : 1; break;
-    case DT_PUBLISH: gen_publish(r, op); break;
+    case DT_PUBLISH: gen_publish(r, op, timed); break;
     case DT_PURGE:
         op->st = ps_rand_chance(r, 0.9) ? 0 : 1;
         if (ps_rand_chance(r, 0.4))
@@ -334,11 +342,31 @@ static void gen_one(ps_rand *r, dt_op *op, bool timed)
     }
 }
 
+/* Timed sequences are short (every wait costs real time on the server), so
+ * they stay on one stream and mostly one consumer, where timers fire. */
+static void focus(ps_rand *r, dt_op *op)
+{
+    if (ps_rand_chance(r, 0.95))
+        op->st = 0;
+    if (ps_rand_chance(r, 0.8))
+        op->cs = 0;
+    if (op->kind == DT_CONSUMER_ADD) {
+        op->mrb = op->mwait = 0; /* pulls are not refused */
+        op->dur = 1;
+    }
+    if (op->kind == DT_CONSUMER_ADD && ps_rand_chance(r, 0.7)) {
+        op->subj[0] = 0;
+        op->dp = 0;
+        op->oss = op->ost = 0;
+        op->ap = 0;
+    }
+}
+
 int dt_generate(dt_seq *out, uint64_t seed, bool timed, int max_ops)
 {
     out->n = 0;
     ps_rand r = ps_rand_derive(seed, timed ? 2 : 1);
-    int n = (int)ps_rand_range(&r, max_ops / 4 + 1, max_ops);
+    int n = (int)ps_rand_range(&r, timed ? max_ops / 2 + 1 : max_ops / 4 + 1, max_ops);
     dt_op op;
     /* Most sequences start with a stream and a consumer, or little happens. */
     memset(&op, 0, sizeof op);
@@ -346,6 +374,8 @@ int dt_generate(dt_seq *out, uint64_t seed, bool timed, int max_ops)
     op.kind = DT_STREAM_ADD;
     op.st = 0;
     op.sealed = 0;
+    if (timed) /* timers need messages: a stream every publish reaches */
+        strcpy(op.subjects, "a.>");
     if (dt_seq_push(out, &op) != 0)
         return -1;
     for (int i = 1; i < n; i++) {
@@ -355,6 +385,8 @@ int dt_generate(dt_seq *out, uint64_t seed, bool timed, int max_ops)
             gen_consumer(&r, &op, timed);
             op.kind = DT_CONSUMER_ADD;
         }
+        if (timed)
+            focus(&r, &op);
         if (dt_seq_push(out, &op) != 0)
             return -1;
     }
