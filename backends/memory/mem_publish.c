@@ -37,21 +37,42 @@ static ps_status check_expectations(const mem_stream *st, const ps_out_msg *m)
     return PS_OK;
 }
 
-/* Step 12 of JS 3.4 with JS 3.8: Discard=New limits. */
+/* The stored size of the oldest message on `r` (0 when none). */
+static uint64_t oldest_size_on(const mem_stream *st, const mem_subj *r)
+{
+    uint64_t s = r->first_hint > st->first_seq ? r->first_hint : st->first_seq;
+    for (; st->msgs && s <= st->last_seq; s++) {
+        const mem_smsg *m = mem_store_get(st, s);
+        if (m && m->subj == r)
+            return mem_msg_bytes(st, m);
+    }
+    return 0;
+}
+
+/* Step 12 of JS 3.4 with JS 3.8: Discard=New limits, in the order of
+ * nats-server 2.9.10's storeRawMsg. A subject at its per-subject limit
+ * ("asl") will replace its oldest message, so MaxMsgs does not refuse it,
+ * and MaxBytes only when dropping that oldest does not make room (memory
+ * storage: it is smaller than the new one; file storage: not larger). */
 static ps_status check_discard_new(const mem_stream *st, const ps_out_msg *m, size_t hdr_len)
 {
     const ps_stream_config *c = &st->cfg;
-    if (c->discard == PS_DISCARD_NEW) {
-        if (c->max_msgs > 0 && st->msgs >= (uint64_t)c->max_msgs)
-            return ps_error(PS_ERR_STORE_FAILED, 10077, "maximum messages exceeded");
-        /* The new message counts without overhead, stored bytes with it. */
-        if (c->max_bytes > 0 && st->bytes + hdr_len + m->len >= (uint64_t)c->max_bytes)
+    const mem_subj *r = c->max_msgs_per_subject > 0
+                            ? mem_strmap_get(&st->subj_map, m->subject, strlen(m->subject))
+                            : NULL;
+    bool asl = r && r->count >= (uint64_t)c->max_msgs_per_subject;
+    if (asl && c->discard_new_per_subject)
+        return ps_error(PS_ERR_STORE_FAILED, 10077, "maximum messages per subject exceeded");
+    if (c->discard != PS_DISCARD_NEW)
+        return PS_OK;
+    if (c->max_msgs > 0 && st->msgs >= (uint64_t)c->max_msgs && !asl)
+        return ps_error(PS_ERR_STORE_FAILED, 10077, "maximum messages exceeded");
+    /* The new message counts without overhead, stored bytes with it. */
+    uint64_t len = hdr_len + m->len;
+    if (c->max_bytes > 0 && st->bytes + len >= (uint64_t)c->max_bytes) {
+        uint64_t oldest = asl ? oldest_size_on(st, r) : 0;
+        if (!asl || (mem_is_file(st) ? oldest <= len : oldest < len))
             return ps_error(PS_ERR_STORE_FAILED, 10077, "maximum bytes exceeded");
-    }
-    if (c->discard_new_per_subject && c->max_msgs_per_subject > 0) {
-        const mem_subj *r = mem_strmap_get(&st->subj_map, m->subject, strlen(m->subject));
-        if (r && r->count >= (uint64_t)c->max_msgs_per_subject)
-            return ps_error(PS_ERR_STORE_FAILED, 10077, "maximum messages per subject exceeded");
     }
     return PS_OK;
 }

@@ -245,3 +245,20 @@ CONF_TEST(test_dt_update_from_unlimited_per_subject_trims_nothing)
     conf_stream_update(f, &sc);
     assert_int_equal(conf_state(f, "PU").msgs, 1);
 }
+
+/* storeRawMsg with DiscardNew: a subject at its per-subject limit replaces
+ * its oldest message, so MaxMsgs does not refuse the publish. */
+CONF_TEST(test_dt_discard_new_accepts_a_subject_at_its_limit)
+{
+    ps_stream_config sc = {.name = "DN", CONF_SUBJ("dn.>"), .discard = PS_DISCARD_NEW, .max_msgs = 3,
+                           .max_msgs_per_subject = 2};
+    conf_stream_cfg(f, &sc);
+    conf_pub(f, "dn.a", "1");
+    conf_pub_n(f, "dn.b", 2);
+    assert_int_equal(conf_pub(f, "dn.b", "x"), 4);
+    ps_stream_state st = conf_state(f, "DN");
+    assert_int_equal(st.msgs, 3);
+    assert_int_equal(st.num_deleted, 1);
+    ps_out_msg m = {.subject = "dn.c", .data = "x", .len = 1};
+    conf_pub_fail(f, &m, PS_ERR_STORE_FAILED, 10077, NULL);
+}

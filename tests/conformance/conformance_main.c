@@ -272,7 +272,8 @@
     X(test_dt_ack_metadata_pending_stays_stale_after_an_eviction)           \
     X(test_dt_interest_consumer_delete_rechecks_from_the_reported_floor)    \
     X(test_dt_per_subject_limit_evicts_before_max_msgs)                     \
-    X(test_dt_update_from_unlimited_per_subject_trims_nothing)
+    X(test_dt_update_from_unlimited_per_subject_trims_nothing)              \
+    X(test_dt_discard_new_accepts_a_subject_at_its_limit)
 
 #define CONF_DECLARE(name) void name(void **state);
 CONF_TESTS(CONF_DECLARE)
