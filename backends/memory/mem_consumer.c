@@ -16,7 +16,16 @@
 
 bool mem_consumer_matches(const mem_consumer *c, const mem_subj *subj)
 {
-    return c->filter_all || ps_subject_matches(c->filter, subj->name);
+    if (c->filter_all)
+        return true;
+    if (!c->filter_wc) /* LoadNextMsg(filter, filterWC=false): equality */
+        return strcmp(c->filter, subj->name) == 0;
+    return ps_subject_matches(c->filter, subj->name);
+}
+
+bool mem_consumer_signalled(const mem_consumer *c, const mem_subj *subj)
+{
+    return !c->sig_filter || ps_subject_matches(c->sig_filter, subj->name);
 }
 
 /* NumPending from scratch (JS 9): matching messages at or above sseq, plus
@@ -41,6 +50,13 @@ void mem_consumer_recount(mem_consumer *c)
 /* streamNumPending of nats-server 2.9.10: matching messages at or above
  * sseq, npcm the last of them; for last-per-subject, the matching subjects
  * whose last message is at or above sseq, npcm the highest such last. */
+/* FilteredState and SubjectsState match the filter for real, whatever
+ * filterWC says (see filter_wc). */
+static bool npc_matches(const mem_consumer *c, const mem_subj *subj)
+{
+    return !c->filter || ps_subject_matches(c->filter, subj->name);
+}
+
 static void npc_count(const mem_consumer *c, int64_t *npc, uint64_t *npcm)
 {
     const mem_stream *st = c->st;
@@ -49,7 +65,7 @@ static void npc_count(const mem_consumer *c, int64_t *npc, uint64_t *npcm)
     *npcm = 0;
     for (uint64_t s = c->sseq > st->first_seq ? c->sseq : st->first_seq; st->msgs && s <= st->last_seq; s++) {
         const mem_smsg *m = mem_store_get(st, s);
-        if (!m || !mem_consumer_matches(c, m->subj) || (lps && m->subj->last_seq != s))
+        if (!m || !npc_matches(c, m->subj) || (lps && m->subj->last_seq != s))
             continue;
         (*npc)++;
         *npcm = s;
@@ -76,7 +92,11 @@ uint64_t mem_consumer_npc_peek(const mem_consumer *c, bool first_delivery)
 /* JS 4.5: does this consumer still need `seq` on an Interest stream? */
 bool mem_consumer_needs(const mem_consumer *c, uint64_t seq, const mem_subj *subj)
 {
-    if (!mem_consumer_matches(c, subj) || seq <= c->floor.stream_seq)
+    /* needAck compares with the server's asflr, the floor it reports ((0,0)
+     * before the first ack), so an AckAll or AckNone consumer needs even
+     * the messages below its start position until it acks (difftest). */
+    uint64_t asflr = c->floor.consumer_seq ? c->floor.stream_seq : c->zero_floor.stream_seq;
+    if (!mem_consumer_matches(c, subj) || seq <= asflr)
         return false;
     if (c->cfg.ack_policy != PS_ACK_EXPLICIT)
         return true;
@@ -224,11 +244,8 @@ static ps_status check_update(const mem_consumer *c, const ps_consumer_config *n
         what = "replay policy";
     else if (o->max_waiting != n->max_waiting)
         what = "max waiting";
-    else if ((o->filter_subject == NULL) != (n->filter_subject == NULL) ||
-             (o->filter_subject && strcmp(o->filter_subject, n->filter_subject) != 0))
-        /* nats-server 2.9.10 accepts this but then may deliver nothing
-         * (JS 5.3 bug); the model refuses it so nobody relies on it. */
-        what = "filter subject";
+    /* A new filter subject is accepted, as nats-server 2.9.10 does, with its
+     * quirks (filter_wc, sig_filter): found by the differential tester. */
     if (what)
         return CC_ERR(10012, "consumer %s: %s can not be updated", c->name, what);
     return PS_OK;
@@ -261,7 +278,9 @@ static bool own_config(mem_consumer *c, const ps_consumer_config *n)
     c->cfg.filter_subject = filter;
     c->cfg.backoff_ns = backoff;
     c->filter_all = true;
-    if (filter)
+    if (filter && !c->filter_wc && !ps_subject_is_literal(filter))
+        c->filter_all = false; /* a stale literal match: see filter_wc */
+    else if (filter)
         for (int i = 0; i < c->st->cfg.subjects_len; i++)
             if (!ps_subject_is_subset(c->st->subjects[i], filter))
                 c->filter_all = false;
@@ -411,7 +430,9 @@ static ps_status create(mem_stream *st, const ps_consumer_config *n, const char 
     c->ephemeral = n->durable == NULL;
     int64_t now = mem_now(st->mb);
     c->created_ns = c->last_activity_ns = c->snap_ns = c->changed_ns = now;
-    if (!(c->name = mem_strdup(name)) || !own_config(c, n) || !start_position(c)) {
+    c->filter_wc = n->filter_subject && !ps_subject_is_literal(n->filter_subject);
+    bool sig_ok = !n->filter_subject || (c->sig_filter = mem_strdup(n->filter_subject));
+    if (!sig_ok || !(c->name = mem_strdup(name)) || !own_config(c, n) || !start_position(c)) {
         mem_consumer_free(c);
         return ps_error(PS_ERR_NO_MEMORY, 0, "consumer create: out of memory");
     }
@@ -439,6 +460,7 @@ static ps_status update(mem_consumer *c, const ps_consumer_config *n)
             mem_heap_push(c, idx);
         }
     }
+    mem_consumer_recount(c); /* the filter may have changed */
     mem_signal(c->st->mb); /* MaxAckPending may have grown */
     return PS_OK;
 }
@@ -541,6 +563,7 @@ void mem_consumer_free(mem_consumer *c)
 {
     if (!c)
         return;
+    free(c->sig_filter);
     free(c->pend);
     mem_u64map_free(&c->pend_idx);
     free(c->heap);

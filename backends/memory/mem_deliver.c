@@ -230,12 +230,10 @@ void mem_on_stored(mem_stream *st, const mem_smsg *m)
 {
     for (int i = 0; i < st->nconsumers; i++) {
         mem_consumer *c = st->consumers[i];
-        if (!mem_consumer_matches(c, m->subj))
-            continue;
-        if (m->seq >= c->sseq)
-            c->npend_new++;
-        if (m->seq > c->npcm) /* processStreamSignal */
+        if (m->seq > c->npcm && mem_consumer_signalled(c, m->subj)) /* processStreamSignal */
             c->npc++;
+        if (m->seq >= c->sseq && mem_consumer_matches(c, m->subj))
+            c->npend_new++;
     }
 }
 

@@ -189,6 +189,12 @@ struct mem_consumer {
     int64_t *backoff;
     bool ephemeral;
     bool filter_all;        /* the filter matches every stream subject */
+    /* As the server keeps them from creation when an update changes the
+     * filter (consumer.updateConfig only swaps o.cfg): whether the filter
+     * had wildcards (a wildcard filter set later then matches literally),
+     * and the subject stores signal (NULL: every subject). */
+    bool filter_wc;
+    char *sig_filter;
     int64_t created_ns;
     uint64_t sseq;          /* next stream seq to scan */
     uint64_t dseq;          /* next delivery seq */
@@ -321,6 +327,9 @@ void mem_consumer_free_handle(ps_consumer *c);
 void mem_consumer_destroy(mem_consumer *c, bool advisory); /* unlink + free */
 void mem_consumer_free(mem_consumer *c);
 bool mem_consumer_matches(const mem_consumer *c, const mem_subj *subj);
+/* Does a store on `subj` signal `c` (the server's per-consumer signal
+ * subscription, on the filter it was created with)? */
+bool mem_consumer_signalled(const mem_consumer *c, const mem_subj *subj);
 void mem_consumer_recount(mem_consumer *c);
 /* Recounts npc/npcm as the server's streamNumPending does. */
 void mem_consumer_npc_reset(mem_consumer *c);

@@ -566,7 +566,7 @@ static bool purge_touches(const mem_consumer *c, const ps_purge_opts *o, bool ha
     if (!has_req || !c->filter)
         return true;
     const char *subj = o->filter ? o->filter : "";
-    if (ps_subject_is_literal(c->filter))
+    if (!c->filter_wc) /* isFilteredMatch with the filterWC of creation */
         return strcmp(subj, c->filter) == 0;
     return *subj && ps_subject_is_subset(subj, c->filter);
 }

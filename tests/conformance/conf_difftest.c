@@ -262,3 +262,33 @@ CONF_TEST(test_dt_discard_new_accepts_a_subject_at_its_limit)
     ps_out_msg m = {.subject = "dn.c", .data = "x", .len = 1};
     conf_pub_fail(f, &m, PS_ERR_STORE_FAILED, 10077, NULL);
 }
+
+/* consumer.updateConfig accepts a new filter but keeps filterWC from
+ * creation: a wildcard filter given to a consumer created without one is
+ * then compared literally by delivery (LoadNextMsg), while ConsumerInfo's
+ * FilteredState still counts the matching messages. */
+CONF_TEST(test_dt_filter_update_to_a_wildcard_delivers_nothing)
+{
+    conf_stream(f, "FW", "fw.>", PS_RETENTION_LIMITS);
+    ps_consumer_config cc = {.durable = "D"};
+    ps_consumer *c = conf_consumer(f, "FW", &cc);
+    cc.filter_subject = "fw.*";
+    conf_consumer(f, "FW", &cc);
+    conf_pub(f, "fw.a", "x");
+    assert_int_equal(conf_cinfo(c)->num_pending, 1);
+    conf_fetch_none(c);
+}
+
+/* needAck compares with the reported asflr, 0 before the first ack: an
+ * AckAll consumer created after some messages still holds them on an
+ * Interest stream once the other consumer has acked them. */
+CONF_TEST(test_dt_ack_all_consumer_holds_older_messages_until_it_acks)
+{
+    conf_stream(f, "IK", "ik.>", PS_RETENTION_INTEREST);
+    ps_consumer *a = conf_durable(f, "IK", "A", 0);
+    conf_pub_n(f, "ik.a", 2);
+    ps_consumer_config cc = {.durable = "B", .ack_policy = PS_ACK_ALL, .deliver_policy = PS_DELIVER_NEW};
+    conf_consumer(f, "IK", &cc);
+    conf_ack_all(conf_fetch(a, 2, 2), PS_ACK);
+    assert_int_equal(conf_state(f, "IK").msgs, 2);
+}

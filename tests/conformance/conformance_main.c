@@ -273,7 +273,9 @@
     X(test_dt_interest_consumer_delete_rechecks_from_the_reported_floor)    \
     X(test_dt_per_subject_limit_evicts_before_max_msgs)                     \
     X(test_dt_update_from_unlimited_per_subject_trims_nothing)              \
-    X(test_dt_discard_new_accepts_a_subject_at_its_limit)
+    X(test_dt_discard_new_accepts_a_subject_at_its_limit)                   \
+    X(test_dt_filter_update_to_a_wildcard_delivers_nothing)                 \
+    X(test_dt_ack_all_consumer_holds_older_messages_until_it_acks)
 
 #define CONF_DECLARE(name) void name(void **state);
 CONF_TESTS(CONF_DECLARE)
