@@ -81,6 +81,9 @@ typedef struct mem_subj {
     uint64_t tombs;     /* removed messages kept for a crash rollback */
     uint64_t last_seq;  /* highest stored seq on it (0 if none) */
     uint64_t first_hint; /* no stored message on it below this */
+    /* Memory storage: the server's own per-subject record (memStore.fss),
+     * which a Compact leaves stale (mem_fss_*); fss_msgs 0: no record. */
+    uint64_t fss_msgs, fss_first, fss_last;
     uint32_t len;
     char name[];
 } mem_subj;
@@ -130,6 +133,13 @@ typedef struct mem_stream {
     mem_subj *last_subj;   /* the last one published to: a lookup cache */
     struct mem_block *block; /* arena block new messages are cut from */
     uint64_t num_subjects;
+    uint64_t fss_subjects;   /* memory storage: records in the server's fss */
+    /* The stream's own last sequence (mset.lseq), which the expected-last-
+     * sequence check reads: it counts stores, so after a purge past the end
+     * moved the store's last sequence it stays behind until a store fails
+     * or a sequence is skipped (both resynchronise it). */
+    bool lseq_behind;
+    uint64_t lseq_seen;
     /* dedup (JS 3.6): id -> entry, FIFO in store order for expiry */
     mem_strmap dedup_map;
     mem_dedup **dedup_fifo;
@@ -290,6 +300,10 @@ bool mem_store_restore(mem_stream *st, mem_smsg *m);
 void mem_msg_release(mem_stream *st, mem_smsg *m); /* frees, and its subject if unused */
 void mem_store_skip(mem_stream *st, uint64_t seq, int64_t ts);
 void mem_store_enforce_limits(mem_stream *st, int64_t now, const char *subj_hint);
+/* Memory storage: a single removal as memStore.removeSeqPerSubject sees it
+ * (also the messages of a filtered purge), and a full purge's reset. */
+void mem_fss_removed(mem_stream *st, const mem_smsg *m);
+void mem_fss_reset(mem_stream *st);
 /* Trims every subject to MaxMsgsPerSubject (an update that lowered it). */
 void mem_store_enforce_per_subject(mem_stream *st, int64_t now);
 void mem_store_expire(mem_stream *st, int64_t now);

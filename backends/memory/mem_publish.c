@@ -29,9 +29,9 @@ static ps_status check_expectations(const mem_stream *st, const ps_out_msg *m)
         if (last != m->expected_last_subject_seq)
             return ps_error(PS_ERR_WRONG_LAST_SEQUENCE, 10071, "wrong last sequence: %" PRIu64, last);
     }
-    if (m->has_expected_last_seq && m->expected_last_seq != st->last_seq)
-        return ps_error(PS_ERR_WRONG_LAST_SEQUENCE, 10071, "wrong last sequence: %" PRIu64,
-                        st->last_seq);
+    uint64_t lseq = st->lseq_behind ? st->lseq_seen : st->last_seq; /* mset.lseq */
+    if (m->has_expected_last_seq && m->expected_last_seq != lseq)
+        return ps_error(PS_ERR_WRONG_LAST_SEQUENCE, 10071, "wrong last sequence: %" PRIu64, lseq);
     if (m->expected_last_msg_id && strcmp(m->expected_last_msg_id, st->last_msgid) != 0)
         return ps_error(PS_ERR_WRONG_LAST_MSG_ID, 10070, "wrong last msg ID: %s", st->last_msgid);
     return PS_OK;
@@ -60,7 +60,9 @@ static ps_status check_discard_new(const mem_stream *st, const ps_out_msg *m, si
     const mem_subj *r = c->max_msgs_per_subject > 0
                             ? mem_strmap_get(&st->subj_map, m->subject, strlen(m->subject))
                             : NULL;
-    bool asl = r && r->count >= (uint64_t)c->max_msgs_per_subject;
+    bool file = mem_is_file(st);
+    /* Memory storage counts with the server's (possibly stale) record. */
+    bool asl = r && (file ? r->count : r->fss_msgs) >= (uint64_t)c->max_msgs_per_subject;
     if (asl && c->discard_new_per_subject)
         return ps_error(PS_ERR_STORE_FAILED, 10077, "maximum messages per subject exceeded");
     if (c->discard != PS_DISCARD_NEW)
@@ -70,8 +72,14 @@ static ps_status check_discard_new(const mem_stream *st, const ps_out_msg *m, si
     /* The new message counts without overhead, stored bytes with it. */
     uint64_t len = hdr_len + m->len;
     if (c->max_bytes > 0 && st->bytes + len >= (uint64_t)c->max_bytes) {
-        uint64_t oldest = asl ? oldest_size_on(st, r) : 0;
-        if (!asl || (mem_is_file(st) ? oldest <= len : oldest < len))
+        uint64_t oldest = 0;
+        if (asl && file) {
+            oldest = oldest_size_on(st, r);
+        } else if (asl) {
+            const mem_smsg *f = mem_store_get(st, r->fss_first);
+            oldest = f ? mem_msg_bytes(st, f) : 0; /* gone: no room made */
+        }
+        if (!asl || (file ? oldest <= len : oldest < len))
             return ps_error(PS_ERR_STORE_FAILED, 10077, "maximum bytes exceeded");
     }
     return PS_OK;
@@ -159,8 +167,10 @@ static ps_status publish_locked(mem_backend *mb, const ps_out_msg *m, const char
         return ps_error(PS_ERR_MSG_TOO_LARGE, 10054, "message size exceeds maximum allowed");
     if (hdr_len > 65535)
         return ps_error(PS_ERR_MSG_TOO_LARGE, 10097, "header size exceeds maximum allowed of 64k");
-    if ((s = check_discard_new(st, m, hdr_len)) != PS_OK)
+    if ((s = check_discard_new(st, m, hdr_len)) != PS_OK) {
+        st->lseq_behind = false; /* a failed store resets mset.lseq to the store's */
         return s;
+    }
     if ((s = store(st, m, hdr, hdr_len, now, out)) != PS_OK)
         return s;
     mem_signal(mb);

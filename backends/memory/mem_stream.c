@@ -238,7 +238,7 @@ static ps_status fill_info(const mem_stream *st, ps_stream_info *out)
         s->last_ts_ns = st->last_ts;
         s->num_deleted = st->last_seq - st->first_seq + 1 - st->msgs;
     }
-    s->num_subjects = st->num_subjects;
+    s->num_subjects = mem_is_file(st) ? st->num_subjects : st->fss_subjects;
     s->consumers = st->nconsumers;
     return PS_OK;
 }
@@ -491,6 +491,10 @@ static uint64_t purge_below(mem_stream *st, uint64_t below, int64_t now)
 static ps_status purge_compact(mem_stream *st, uint64_t seq, int64_t now, uint64_t *purged)
 {
     if (seq > st->last_seq) {
+        if (!st->lseq_behind) {
+            st->lseq_behind = true;
+            st->lseq_seen = st->last_seq;
+        }
         *purged = purge_below(st, UINT64_MAX, now);
         st->last_seq = seq - 1;
         st->first_seq = seq;
@@ -513,6 +517,8 @@ static ps_status purge_messages(mem_stream *st, const ps_purge_opts *o, int64_t 
     *purged = 0;
     if (!filter) {
         if (keep == 0 && seq <= 1) {
+            if (!mem_is_file(st))
+                mem_fss_reset(st); /* memStore.Purge starts a new map */
             *purged = purge_below(st, UINT64_MAX, now);
             return PS_OK;
         }
@@ -536,8 +542,10 @@ static ps_status purge_messages(mem_stream *st, const ps_purge_opts *o, int64_t 
         if (m && purge_matches(m, filter)) {
             /* memStore.PurgeEx removes a filtered purge's messages one by
              * one, each reported to the consumers; the file store does not. */
-            if (!mem_is_file(st))
+            if (!mem_is_file(st)) {
                 mem_npc_removed(st, m);
+                mem_fss_removed(st, m);
+            }
             mem_store_remove(st, s, MEM_RM_PURGE, now);
             (*purged)++;
         }

@@ -292,3 +292,52 @@ CONF_TEST(test_dt_ack_all_consumer_holds_older_messages_until_it_acks)
     conf_ack_all(conf_fetch(a, 2, 2), PS_ACK);
     assert_int_equal(conf_state(f, "IK").msgs, 2);
 }
+
+/* memStore.Compact (a purge with seq or keep) leaves the per-subject map
+ * alone: the purged subjects still count in NumSubjects until a full
+ * purge starts a new map. The file store keeps its count exact. */
+CONF_TEST(test_dt_memory_compact_keeps_purged_subjects_counted)
+{
+    ps_stream_config sc = {.name = "MC", CONF_SUBJ("mc.>"), .storage = PS_STORAGE_MEMORY};
+    conf_stream_cfg(f, &sc);
+    conf_pub(f, "mc.a", "1");
+    conf_pub(f, "mc.b", "2");
+    assert_int_equal(purge(f, "MC", NULL, 3, 0), 2);
+    ps_stream_state st = conf_state(f, "MC");
+    assert_int_equal(st.msgs, 0);
+    assert_int_equal(st.num_subjects, 2);
+    purge(f, "MC", NULL, 0, 0);
+    assert_int_equal(conf_state(f, "MC").num_subjects, 0);
+}
+
+/* memStore.enforcePerSubjectLimit removes the record's First and stops
+ * when it is gone: after a Compact the subject's limit no longer trims. */
+CONF_TEST(test_dt_memory_compact_stalls_the_per_subject_limit)
+{
+    ps_stream_config sc = {.name = "MS", CONF_SUBJ("ms.>"), .storage = PS_STORAGE_MEMORY,
+                           .max_msgs_per_subject = 1};
+    conf_stream_cfg(f, &sc);
+    conf_pub(f, "ms.a", "1");
+    purge(f, "MS", NULL, 5, 0);
+    assert_int_equal(conf_pub(f, "ms.a", "2"), 5);
+    assert_int_equal(conf_pub(f, "ms.a", "3"), 6);
+    assert_int_equal(conf_state(f, "MS").msgs, 2);
+}
+
+/* processJetStreamMsg checks Nats-Expected-Last-Sequence against mset.lseq,
+ * which counts stores: a purge past the end moves the store's last
+ * sequence but not it. */
+CONF_TEST(test_dt_expected_last_seq_counts_stores_after_a_purge_past_the_end)
+{
+    conf_stream(f, "EL", "el", PS_RETENTION_LIMITS);
+    conf_pub_n(f, "el", 2);
+    purge(f, "EL", NULL, 10, 0);
+    ps_out_msg m = {.subject = "el", .data = "x", .len = 1, .has_expected_last_seq = true,
+                    .expected_last_seq = 2};
+    ps_pub_ack ack = {0};
+    conf_ok(ps_publish(f->b, &m, &ack));
+    assert_int_equal(ack.seq, 10);
+    m.expected_last_seq = 3;
+    conf_ok(ps_publish(f->b, &m, &ack));
+    assert_int_equal(ack.seq, 11);
+}

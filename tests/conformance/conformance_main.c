@@ -275,7 +275,10 @@
     X(test_dt_update_from_unlimited_per_subject_trims_nothing)              \
     X(test_dt_discard_new_accepts_a_subject_at_its_limit)                   \
     X(test_dt_filter_update_to_a_wildcard_delivers_nothing)                 \
-    X(test_dt_ack_all_consumer_holds_older_messages_until_it_acks)
+    X(test_dt_ack_all_consumer_holds_older_messages_until_it_acks)          \
+    X(test_dt_memory_compact_keeps_purged_subjects_counted)                 \
+    X(test_dt_memory_compact_stalls_the_per_subject_limit)                  \
+    X(test_dt_expected_last_seq_counts_stores_after_a_purge_past_the_end)
 
 #define CONF_DECLARE(name) void name(void **state);
 CONF_TESTS(CONF_DECLARE)
