@@ -341,3 +341,17 @@ CONF_TEST(test_dt_expected_last_seq_counts_stores_after_a_purge_past_the_end)
     conf_ok(ps_publish(f->b, &m, &ack));
     assert_int_equal(ack.seq, 11);
 }
+
+/* checkNewConsumerConfig compares the OptStartTime POINTERS, which differ
+ * whenever one is set: a by-start-time consumer takes an identical
+ * re-create (DeepEqual first) but no other update. */
+CONF_TEST(test_dt_by_start_time_consumer_cannot_be_updated)
+{
+    conf_stream(f, "ST", "st", PS_RETENTION_LIMITS);
+    ps_consumer_config cc = {.durable = "T", .deliver_policy = PS_DELIVER_BY_START_TIME,
+                             .opt_start_time_ns = PS_NS_PER_SEC};
+    conf_consumer(f, "ST", &cc);
+    conf_consumer(f, "ST", &cc);
+    cc.ack_wait_ns = 60 * PS_NS_PER_SEC;
+    conf_consumer_fail(f, "ST", &cc, PS_ERR_CONSUMER_CONFIG, 10012, NULL);
+}
