@@ -484,6 +484,33 @@ typedef struct fill_state {
     bool max_bytes_hit;
 } fill_state;
 
+/* A message that does not fit the request's max_bytes (409): nats-server
+ * 2.9.10's getNextMsg has already taken a redelivery off the queue and
+ * counted it, and "we will redo this one" steps the scan position back one
+ * sequence whatever the message was, so that sequence is delivered again as
+ * a new message (found by difftest, seed 2945). The lost redelivery comes
+ * back at its AckWait deadline, as the server's checkPending would. */
+static void redo_after_max_bytes(mem_consumer *c, const next_msg *n, int64_t now)
+{
+    if (n->kind != NEXT_RDQ)
+        return;
+    mem_snap_before_change(c, now);
+    mem_pend *p = mem_pend_get(c, n->seq);
+    rdq_pop(c);
+    mem_u64map_put(&c->rdc, n->seq, n->dc - 1);
+    if (p) {
+        rdq_unmark(c, p);
+        uint32_t idx = (uint32_t)(p - c->pend);
+        if (p->heap_idx == MEM_NO_HEAP) {
+            p->deadline = p->ts + mem_wait_for(c, n->seq);
+            mem_heap_push(c, idx);
+        }
+    }
+    if (c->sseq > 1)
+        c->sseq--;
+    mem_consumer_recount(c);
+}
+
 static void fill(mem_handle *h, mem_consumer *c, const ps_fetch_request *req, int64_t now,
                  ps_msg_list *out, fill_state *fs)
 {
@@ -498,6 +525,7 @@ static void fill(mem_handle *h, mem_consumer *c, const ps_fetch_request *req, in
             int64_t sz = wire_size(c, h, &n);
             if (sz > fs->bytes_left) {
                 fs->max_bytes_hit = true; /* the message stays undelivered */
+                redo_after_max_bytes(c, &n, now);
                 return;
             }
             fs->bytes_left -= sz;

@@ -355,3 +355,19 @@ CONF_TEST(test_dt_by_start_time_consumer_cannot_be_updated)
     cc.ack_wait_ns = 60 * PS_NS_PER_SEC;
     conf_consumer_fail(f, "ST", &cc, PS_ERR_CONSUMER_CONFIG, 10012, NULL);
 }
+
+/* getNextMsg takes a redelivery off the queue before the max_bytes check,
+ * and the 409 path steps the scan position back one sequence: the nak'ed
+ * message then comes again as a NEW delivery (delivery count 1). */
+CONF_TEST(test_dt_max_bytes_409_turns_a_redelivery_into_a_new_delivery)
+{
+    conf_stream(f, "MB", "mb", PS_RETENTION_LIMITS);
+    ps_consumer *c = conf_durable(f, "MB", "D", 0);
+    conf_pub(f, "mb", "a payload well over thirty bytes long, surely");
+    conf_ack(conf_fetch_one(c, 1, 1), PS_NAK);
+    ps_fetch_request req = {.batch = 1, .expires_ns = CONF_EXPIRES_NS, .max_bytes = 30};
+    ps_msg_list *l = NULL;
+    conf_expect_error(conf_fetch_req(c, &req, &l), PS_ERR_MAX_BYTES, 0, NULL);
+    ps_msg *m = conf_fetch_one(c, 1, 1);
+    assert_int_equal(m->meta.consumer_seq, 2);
+}
