@@ -144,6 +144,10 @@ typedef struct mem_stream {
     mem_strmap dedup_map;
     mem_dedup **dedup_fifo;
     uint32_t dedup_cap, dedup_head, dedup_len;
+    /* When the server's dedup purge timer (purgeMsgIds) runs next; 0: no
+     * timer. Entries go only when it runs, which matters for the ones a
+     * no-interest skip stores with timestamp 0 (mem_store.c). */
+    int64_t dd_run_ns;
     char *last_msgid;      /* JS 3.5: of the last stored message, "" if none */
     size_t last_msgid_cap; /* bytes allocated for it (0: not owned yet) */
     /* consumers in creation order */
@@ -311,6 +315,8 @@ int64_t mem_store_next_expiry(const mem_stream *st);
 void mem_store_free_all(mem_stream *st);
 void mem_stream_dedup_expire(mem_stream *st, int64_t now);
 bool mem_stream_dedup_add(mem_stream *st, const char *id, uint64_t seq, int64_t ts);
+/* A change of the Duplicates window runs the dedup purge at once. */
+void mem_stream_dedup_window_changed(mem_stream *st, int64_t now);
 void mem_stream_dedup_clear(mem_stream *st);
 uint64_t mem_subject_last_seq(const mem_stream *st, const char *subj);
 void mem_tombs_persist(mem_stream *st);

@@ -124,7 +124,8 @@ static ps_status store(mem_stream *st, const ps_out_msg *m, const char *hdr,
         /* Not stored, but the sequence is used; a duplicate of this id
          * later answers with seq 0 (JS 3.6 quirk). */
         mem_store_skip(st, seq, ts);
-        if (m->msg_id && !mem_stream_dedup_add(st, m->msg_id, 0, ts))
+        /* processJetStreamMsg keeps a skipped message's id with ts 0. */
+        if (m->msg_id && !mem_stream_dedup_add(st, m->msg_id, 0, 0))
             return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory");
         set_ack(out, st, seq, false);
         return mem_set_last_msgid(st, m->msg_id);

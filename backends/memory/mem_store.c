@@ -536,6 +536,8 @@ bool mem_stream_dedup_add(mem_stream *st, const char *id, uint64_t seq, int64_t 
     }
     st->dedup_fifo[(st->dedup_head + st->dedup_len) & (st->dedup_cap - 1)] = d;
     st->dedup_len++;
+    if (!st->dd_run_ns) /* storeMsgId starts the timer at one window */
+        st->dd_run_ns = mem_now(st->mb) + st->cfg.duplicates_ns;
     return true;
 }
 
@@ -550,16 +552,43 @@ static void dedup_pop(mem_stream *st)
     free(d);
 }
 
-/* An entry expires when now - ts >= Duplicates (JS 3.6). */
+/* One run of nats-server 2.9.10's purgeMsgIds at time t: entries go, oldest
+ * first, while t - ts >= Duplicates (JS 3.6); the timer is then set for
+ * the oldest left (at least 50 ms ahead) or stopped. Between runs an
+ * expired entry still catches duplicates, and an entry stored with
+ * timestamp 0 (a publish skipped for lack of interest) lives until the
+ * next run. */
+static void dedup_run(mem_stream *st, int64_t t)
+{
+    int64_t w = st->cfg.duplicates_ns, next = w;
+    while (st->dedup_len) {
+        const mem_dedup *d = st->dedup_fifo[st->dedup_head];
+        if (t - d->ts < w) {
+            next = w - (t - d->ts);
+            break;
+        }
+        dedup_pop(st);
+    }
+    if (next < 50 * PS_NS_PER_MS)
+        next = 50 * PS_NS_PER_MS;
+    st->dd_run_ns = st->dedup_len ? t + next : 0;
+}
+
 void mem_stream_dedup_expire(mem_stream *st, int64_t now)
 {
-    while (st->dedup_len &&
-           now - st->dedup_fifo[st->dedup_head]->ts >= st->cfg.duplicates_ns)
-        dedup_pop(st);
+    while (st->dd_run_ns && st->dd_run_ns <= now)
+        dedup_run(st, st->dd_run_ns);
+}
+
+void mem_stream_dedup_window_changed(mem_stream *st, int64_t now)
+{
+    if (st->dd_run_ns) /* update: ddtmr.Reset(time.Microsecond) */
+        st->dd_run_ns = now;
 }
 
 void mem_stream_dedup_clear(mem_stream *st)
 {
+    st->dd_run_ns = 0;
     while (st->dedup_len)
         dedup_pop(st);
     mem_strmap_free(&st->dedup_map);

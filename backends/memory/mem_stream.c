@@ -345,7 +345,10 @@ static void apply_update(mem_stream *st, ps_stream_config *n, int64_t now)
     const char *const *subs = st->cfg.subjects;
     int nsubs = st->cfg.subjects_len;
     int64_t old_per_subject = st->cfg.max_msgs_per_subject;
+    bool window_changed = st->cfg.duplicates_ns != n->duplicates_ns;
     st->cfg = *n;
+    if (window_changed)
+        mem_stream_dedup_window_changed(st, now);
     st->cfg.name = name;
     st->cfg.subjects = subs;
     st->cfg.subjects_len = nsubs;

@@ -371,3 +371,18 @@ CONF_TEST(test_dt_max_bytes_409_turns_a_redelivery_into_a_new_delivery)
     ps_msg *m = conf_fetch_one(c, 1, 1);
     assert_int_equal(m->meta.consumer_seq, 2);
 }
+
+/* A publish skipped for lack of interest keeps its Nats-Msg-Id with
+ * timestamp 0 (processJetStreamMsg), so the next run of the dedup purge
+ * (purgeMsgIds) drops it: a change of the Duplicates window runs it at once. */
+CONF_TEST(test_dt_skipped_publish_msg_id_goes_at_the_next_dedup_purge)
+{
+    ps_stream_config sc = {.name = "SK", CONF_SUBJ("sk"), .retention = PS_RETENTION_INTEREST};
+    conf_stream_cfg(f, &sc);
+    assert_false(conf_pub_id(f, "sk", "x", "m1").duplicate);
+    assert_true(conf_pub_id(f, "sk", "x", "m1").duplicate);
+    sc.duplicates_ns = 60 * PS_NS_PER_SEC;
+    conf_stream_update(f, &sc);
+    conf_settle(f);
+    assert_false(conf_pub_id(f, "sk", "x", "m1").duplicate);
+}
