@@ -63,6 +63,20 @@ static void npc_count(const mem_consumer *c, int64_t *npc, uint64_t *npcm)
     bool lps = c->cfg.deliver_policy == PS_DELIVER_LAST_PER_SUBJECT;
     *npc = 0;
     *npcm = 0;
+    /* Fast path: npend_new already counts the matches at or above sseq when
+     * delivery matches for real (no stale filterWC) and there is no skip
+     * list; npcm is then the last of them, found from the end. */
+    if (!lps && !c->lps && (!c->filter || c->filter_wc || ps_subject_is_literal(c->filter))) {
+        *npc = (int64_t)c->npend_new;
+        for (uint64_t s = st->last_seq; c->npend_new && st->msgs && s >= c->sseq && s >= st->first_seq; s--) {
+            const mem_smsg *m = mem_store_get(st, s);
+            if (m && npc_matches(c, m->subj)) {
+                *npcm = s;
+                break;
+            }
+        }
+        return;
+    }
     for (uint64_t s = c->sseq > st->first_seq ? c->sseq : st->first_seq; st->msgs && s <= st->last_seq; s++) {
         const mem_smsg *m = mem_store_get(st, s);
         if (!m || !npc_matches(c, m->subj) || (lps && m->subj->last_seq != s))
