@@ -148,17 +148,18 @@ static void seq_path(char *buf, size_t cap, const dt_opts *o, uint64_t seed, con
  * moved when deciding whether an operation was too close to a timer. */
 #define DT_MARGIN_MS 50
 
-/* Does the model answer op d as the server did when every instant after
- * the first is moved by +-DT_MARGIN_MS? Then op d ran within the margin of
- * a timer (an AckWait deadline, a MaxAge expiry) and its outcome depends on
- * a few milliseconds of latency: too close to call, not a divergence. */
+/* Does the model answer op d as the server did when op d alone is moved by
+ * +-DT_MARGIN_MS (the ops after it keep their distance to it)? Then op d
+ * ran within the margin of a timer an earlier op set (an AckWait deadline,
+ * a nak delay, a MaxAge expiry) and its outcome depends on a few
+ * milliseconds of latency: too close to call, not a divergence. */
 static bool timer_margin(const dt_seq *seq, const int64_t *at, const dt_transcript *s, int d)
 {
     int64_t *moved = calloc((size_t)seq->n + 1, sizeof *moved);
     bool agrees = false;
     for (int sign = -1; moved && sign <= 1 && !agrees; sign += 2) {
         for (int i = 0; i < seq->n; i++)
-            moved[i] = i == 0 ? at[i] : at[i] + sign * DT_MARGIN_MS * PS_NS_PER_MS;
+            moved[i] = i < d ? at[i] : at[i] + sign * DT_MARGIN_MS * PS_NS_PER_MS;
         for (int i = 1; i < seq->n; i++)
             if (moved[i] < moved[i - 1])
                 moved[i] = moved[i - 1];
