@@ -216,7 +216,7 @@ difftest: $(DIFF_BIN)
 	mkdir -p $(BUILD)/difftest; ci/with-nats.sh $(DIFF_BIN) $(DIFF_ARGS)
 
 # What CI runs (.ci/run): 300 untimed and 50 timed seeds on one spawned
-# server, about 2.5 minutes; fails on any divergence (server-racy seeds are
+# server, about 2 minutes; fails on any divergence (server-racy seeds are
 # listed, not failed). 77 from with-nats.sh (no server) is a skip.
 difftest-ci: $(DIFF_BIN)
 	@if [ "$(HAVE_NATS)" != 1 ]; then echo "== difftest: SKIPPED: libnats (cnats) is not installed"; exit 0; fi; \
