@@ -404,6 +404,13 @@ static int64_t wire_size(const mem_consumer *c, const mem_handle *h, const next_
     uint64_t pending = mem_consumer_npc_peek(c, n->kind != NEXT_RDQ);
     size_t reply = 8 + strlen(h->base.stream) + strlen(h->base.name) + 7 + digits(n->dc) +
                    digits(n->seq) + digits(c->dseq) + digits((uint64_t)n->m->ts) + digits(pending);
+    if (c->cfg.headers_only) {
+        /* JS 6.12: the server sizes the converted message (deliverMsg
+         * converts before it measures): the header block without its last
+         * CRLF, "Nats-Msg-Size: N" and no payload (found by difftest). */
+        size_t base = n->m->hdr_len >= 12 ? n->m->hdr_len - 2u : 10u;
+        return (int64_t)(n->m->subj->len + reply + base + 15 + digits(n->m->data_len) + 4);
+    }
     return (int64_t)(n->m->subj->len + reply + n->m->hdr_len + n->m->data_len);
 }
 

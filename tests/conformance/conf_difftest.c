@@ -386,3 +386,18 @@ CONF_TEST(test_dt_skipped_publish_msg_id_goes_at_the_next_dedup_purge)
     conf_settle(f);
     assert_false(conf_pub_id(f, "sk", "x", "m1").duplicate);
 }
+
+/* deliverMsg converts a headers-only delivery before it measures it against
+ * the request's max_bytes: the payload does not count, its size header does. */
+CONF_TEST(test_dt_headers_only_delivery_is_sized_without_its_payload)
+{
+    conf_stream(f, "HO", "ho", PS_RETENTION_LIMITS);
+    ps_consumer_config cc = {.durable = "H", .headers_only = true};
+    ps_consumer *c = conf_consumer(f, "HO", &cc);
+    conf_pub(f, "ho", "0123456789012345678901234567890123456789012345678901234567890123");
+    ps_fetch_request req = {.batch = 1, .expires_ns = CONF_EXPIRES_NS, .max_bytes = 100};
+    ps_msg_list *l = NULL;
+    conf_ok(conf_fetch_req(c, &req, &l));
+    assert_int_equal(l->count, 1);
+    assert_int_equal(l->msgs[0]->len, 0);
+}
