@@ -474,7 +474,8 @@ static bool commit(mem_handle *h, mem_consumer *c, const next_msg *n, int64_t no
     if (p) {
         rdq_unmark(c, p);
         heap_remove(c, (uint32_t)(p - c->pend));
-        p->dseq = dseq;
+        /* trackPending keeps the FIRST delivery's sequence in pending; the
+         * ack floor walks by it (found by difftest, timed seed 383). */
         p->ts = now;
         p->deadline = now + mem_wait_for(c, n->seq);
         mem_heap_push(c, (uint32_t)(p - c->pend));

@@ -163,7 +163,7 @@ typedef struct mem_stream {
 
 typedef struct mem_pend {
     uint64_t sseq;
-    uint64_t dseq;     /* of the last delivery */
+    uint64_t dseq;     /* of the FIRST delivery (the server keeps that one) */
     int64_t ts;        /* last delivery (or WPI / nak-delay reset) */
     int64_t deadline;  /* ts + wait for the current delivery count */
     uint64_t rdq_ticket; /* which FIFO entry is the live one (JS 6.4) */

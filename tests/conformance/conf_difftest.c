@@ -401,3 +401,19 @@ CONF_TEST(test_dt_headers_only_delivery_is_sized_without_its_payload)
     assert_int_equal(l->count, 1);
     assert_int_equal(l->msgs[0]->len, 0);
 }
+
+/* trackPending keeps the first delivery's sequence for a redelivered
+ * message, and processAckMsg moves the ack floor by that one: acking the
+ * redelivery of the oldest pending message moves the floor to it. */
+CONF_TEST(test_dt_ack_floor_walks_by_the_first_delivery_sequence)
+{
+    conf_stream(f, "AF", "af", PS_RETENTION_LIMITS);
+    ps_consumer *c = conf_durable(f, "AF", "D", 0);
+    conf_pub_n(f, "af", 2);
+    ps_msg_list *l = CONF_FETCH_SEQS(c, 2, 1, 2);
+    conf_ack(l->msgs[0], PS_NAK);
+    ps_msg *m = conf_fetch_one(c, 1, 2);
+    assert_int_equal(m->meta.consumer_seq, 3);
+    conf_ack(m, PS_ACK);
+    conf_expect_pair(conf_cinfo(c)->ack_floor, 1, 1);
+}
