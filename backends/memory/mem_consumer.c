@@ -321,6 +321,13 @@ static bool own_config(mem_consumer *c, const ps_consumer_config *n)
     c->cfg.durable = durable;
     c->cfg.filter_subject = filter;
     c->cfg.backoff_ns = backoff;
+    mem_consumer_refilter(c);
+    return true;
+}
+
+void mem_consumer_refilter(mem_consumer *c)
+{
+    const char *filter = c->filter;
     c->filter_all = true;
     if (filter && !c->filter_wc && !ps_subject_is_literal(filter))
         c->filter_all = false; /* a stale literal match: see filter_wc */
@@ -328,7 +335,6 @@ static bool own_config(mem_consumer *c, const ps_consumer_config *n)
         for (int i = 0; i < c->st->cfg.subjects_len; i++)
             if (!ps_subject_is_subset(c->st->subjects[i], filter))
                 c->filter_all = false;
-    return true;
 }
 
 /* ---- start position (JS 6.2) ------------------------------------------------------- */

@@ -347,6 +347,9 @@ void mem_consumer_free_handle(ps_consumer *c);
 void mem_consumer_destroy(mem_consumer *c, bool advisory); /* unlink + free */
 void mem_consumer_free(mem_consumer *c);
 bool mem_consumer_matches(const mem_consumer *c, const mem_subj *subj);
+/* Recomputes whether the filter covers every stream subject (after the
+ * stream's subjects changed). */
+void mem_consumer_refilter(mem_consumer *c);
 /* Does a store on `subj` signal `c` (the server's per-consumer signal
  * subscription, on the filter it was created with)? */
 bool mem_consumer_signalled(const mem_consumer *c, const mem_subj *subj);

@@ -384,6 +384,10 @@ ps_status mem_stream_update(ps_backend *b, const ps_stream_config *cfg, ps_strea
         if (!set_subjects(st, subs, nsubs)) {
             s = ps_error(PS_ERR_NO_MEMORY, 0, "stream update: out of memory");
         } else {
+            /* A filter that covered every subject may not any more (found
+             * by difftest, seed 9347): the server matches the filter itself. */
+            for (int i = 0; i < st->nconsumers; i++)
+                mem_consumer_refilter(st->consumers[i]);
             apply_update(st, &n, now);
             mem_adv_stream_action(mb, PS_ADV_STREAM_UPDATED, st->name);
             if (out)

@@ -417,3 +417,17 @@ CONF_TEST(test_dt_ack_floor_walks_by_the_first_delivery_sequence)
     conf_ack(m, PS_ACK);
     conf_expect_pair(conf_cinfo(c)->ack_floor, 1, 1);
 }
+
+/* The server matches a consumer's filter itself: a filter that covered the
+ * whole stream stops doing so when an update widens the stream's subjects. */
+CONF_TEST(test_dt_filter_covering_the_stream_is_rechecked_after_a_stream_update)
+{
+    ps_stream_config sc = {.name = "FS", CONF_SUBJ("fs.a")};
+    conf_stream_cfg(f, &sc);
+    ps_consumer_config cc = {.durable = "D", .filter_subject = "fs.a"};
+    ps_consumer *c = conf_consumer(f, "FS", &cc);
+    ps_stream_config wide = {.name = "FS", CONF_SUBJ("fs.>")};
+    conf_stream_update(f, &wide);
+    conf_pub(f, "fs.b", "x");
+    conf_fetch_none(c);
+}
