@@ -7,6 +7,8 @@
 #   make test-asan  the whole suite under AddressSanitizer + UBSan
 #   make coverage   line coverage with gcovr (HTML in build-cov/coverage/)
 #   make bench      benchmarks (medians of 5 runs)
+#   make difftest   random sequences on the model and on a nats-server, compared
+#                   (SEEDS=300 FIRST=1 TIMED=1 REPLAY=file.seq); difftest-ci: CI's run
 #   make fuzz       libFuzzer targets (clang); FUZZ_SECONDS=60 make fuzz-run
 #   make fuzz-ci    every fuzz target for 20 s (FUZZ_SECONDS), as CI runs them
 #   make install    headers, libraries, jetsim.pc (PREFIX=/usr/local)
@@ -67,7 +69,7 @@ SHARED := $(BUILD)/libjetsim.so
 CLI    := $(BUILD)/jetsim
 EXAMPLE := $(BUILD)/examples/workqueue
 
-.PHONY: all demo test test-run test-cluster chaos test-asan coverage bench fuzz fuzz-run fuzz-ci install deps clean
+.PHONY: all demo test test-run test-cluster chaos difftest difftest-ci test-asan coverage bench fuzz fuzz-run fuzz-ci install deps clean
 
 all: $(STATIC) $(SHARED) $(CLI) $(EXAMPLE)
 
@@ -235,6 +237,35 @@ chaos: $(CLI)
 	done; \
 	echo "== tests/chaos/no_leftovers.sh"; tests/chaos/no_leftovers.sh $(CLI) || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
+
+# The differential tester (tests/differential/): SEEDS random sequences
+# from FIRST, on the memory backend and on a nats-server that
+# ci/with-nats.sh starts (or NATS_URL), compared op by op; TIMED=1 for the
+# timed mode (waits, AckWait, BackOff, MaxAge); REPLAY=file.seq runs one
+# sequence file (as written on a divergence) and prints both transcripts.
+DIFF_SRC := $(wildcard tests/differential/*.c)
+DIFF_BIN := $(BUILD)/tests/difftest
+SEEDS ?= 300
+FIRST ?= 1
+DIFF_ARGS = $(if $(REPLAY),--replay $(REPLAY),--seeds $(SEEDS) --first $(FIRST)) $(if $(TIMED),--timed) --out $(BUILD)/difftest
+
+$(DIFF_BIN): $(DIFF_SRC) tests/differential/difftest.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(JS_CFLAGS) -o $@ $(DIFF_SRC) $(STATIC) $(LDLIBS_ALL) $(JS_LIBS)
+
+difftest: $(DIFF_BIN)
+	@if [ "$(HAVE_NATS)" != 1 ]; then echo "== difftest: SKIPPED: libnats (cnats) is not installed"; exit 0; fi; \
+	mkdir -p $(BUILD)/difftest; ci/with-nats.sh $(DIFF_BIN) $(DIFF_ARGS)
+
+# What CI runs (.ci/run): 300 untimed and 50 timed seeds on one spawned
+# server, about 2 minutes; fails on any divergence (server-racy seeds are
+# listed, not failed). 77 from with-nats.sh (no server) is a skip.
+difftest-ci: $(DIFF_BIN)
+	@if [ "$(HAVE_NATS)" != 1 ]; then echo "== difftest: SKIPPED: libnats (cnats) is not installed"; exit 0; fi; \
+	mkdir -p $(BUILD)/difftest; \
+	ci/with-nats.sh sh -c '$(DIFF_BIN) --seeds 300 --first 1 --quiet --no-shrink --out $(BUILD)/difftest && \
+	  $(DIFF_BIN) --timed --seeds 50 --first 1 --quiet --no-shrink --out $(BUILD)/difftest'; rc=$$?; \
+	if [ $$rc -eq 77 ]; then echo "== difftest: SKIPPED (no nats-server)"; exit 0; fi; exit $$rc
 
 test-asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \

@@ -16,7 +16,16 @@
 
 bool mem_consumer_matches(const mem_consumer *c, const mem_subj *subj)
 {
-    return c->filter_all || ps_subject_matches(c->filter, subj->name);
+    if (c->filter_all)
+        return true;
+    if (!c->filter_wc) /* LoadNextMsg(filter, filterWC=false): equality */
+        return strcmp(c->filter, subj->name) == 0;
+    return ps_subject_matches(c->filter, subj->name);
+}
+
+bool mem_consumer_signalled(const mem_consumer *c, const mem_subj *subj)
+{
+    return !c->sig_filter || ps_subject_matches(c->sig_filter, subj->name);
 }
 
 /* NumPending from scratch (JS 9): matching messages at or above sseq, plus
@@ -38,10 +47,70 @@ void mem_consumer_recount(mem_consumer *c)
     c->npend_new = n;
 }
 
+/* streamNumPending of nats-server 2.9.10: matching messages at or above
+ * sseq, npcm the last of them; for last-per-subject, the matching subjects
+ * whose last message is at or above sseq, npcm the highest such last. */
+/* FilteredState and SubjectsState match the filter for real, whatever
+ * filterWC says (see filter_wc). */
+static bool npc_matches(const mem_consumer *c, const mem_subj *subj)
+{
+    return !c->filter || ps_subject_matches(c->filter, subj->name);
+}
+
+static void npc_count(const mem_consumer *c, int64_t *npc, uint64_t *npcm)
+{
+    const mem_stream *st = c->st;
+    bool lps = c->cfg.deliver_policy == PS_DELIVER_LAST_PER_SUBJECT;
+    *npc = 0;
+    *npcm = 0;
+    /* Fast path: npend_new already counts the matches at or above sseq when
+     * delivery matches for real (no stale filterWC) and there is no skip
+     * list; npcm is then the last of them, found from the end. */
+    if (!lps && !c->lps && (!c->filter || c->filter_wc || ps_subject_is_literal(c->filter))) {
+        *npc = (int64_t)c->npend_new;
+        for (uint64_t s = st->last_seq; c->npend_new && st->msgs && s >= c->sseq && s >= st->first_seq; s--) {
+            const mem_smsg *m = mem_store_get(st, s);
+            if (m && npc_matches(c, m->subj)) {
+                *npcm = s;
+                break;
+            }
+        }
+        return;
+    }
+    for (uint64_t s = c->sseq > st->first_seq ? c->sseq : st->first_seq; st->msgs && s <= st->last_seq; s++) {
+        const mem_smsg *m = mem_store_get(st, s);
+        if (!m || !npc_matches(c, m->subj) || (lps && m->subj->last_seq != s))
+            continue;
+        (*npc)++;
+        *npcm = s;
+    }
+}
+
+void mem_consumer_npc_reset(mem_consumer *c)
+{
+    npc_count(c, &c->npc, &c->npcm);
+}
+
+uint64_t mem_consumer_npc_peek(const mem_consumer *c, bool first_delivery)
+{
+    int64_t v = c->npc;
+    if (c->npcm == 0) {
+        uint64_t m;
+        npc_count(c, &v, &m);
+    } else if (first_delivery) {
+        v--;
+    }
+    return v < 0 ? 0 : (uint64_t)v; /* the server reads a wrapped count as 0 */
+}
+
 /* JS 4.5: does this consumer still need `seq` on an Interest stream? */
 bool mem_consumer_needs(const mem_consumer *c, uint64_t seq, const mem_subj *subj)
 {
-    if (!mem_consumer_matches(c, subj) || seq <= c->floor.stream_seq)
+    /* needAck compares with the server's asflr, the floor it reports ((0,0)
+     * before the first ack), so an AckAll or AckNone consumer needs even
+     * the messages below its start position until it acks (difftest). */
+    uint64_t asflr = c->floor.consumer_seq ? c->floor.stream_seq : c->zero_floor.stream_seq;
+    if (!mem_consumer_matches(c, subj) || seq <= asflr)
         return false;
     if (c->cfg.ack_policy != PS_ACK_EXPLICIT)
         return true;
@@ -121,6 +190,10 @@ static ps_status normalise(const mem_stream *st, const ps_consumer_config *in,
         return CC_ERR(10012, "ack policy %d is unknown", (int)n->ack_policy);
     if (n->backoff_len > 0 && n->max_deliver <= n->backoff_len)
         return CC_ERR(10116, "max deliver is required to be > length of backoff values");
+    /* The server's checkConsumerCfg refuses AckNone on a work queue before
+     * it looks at the filter, the deliver policy or MaxConsumers. */
+    if (n->ack_policy == PS_ACK_NONE && st->cfg.retention == PS_RETENTION_WORKQUEUE)
+        return CC_ERR(10084, "consumer in pull mode requires ack policy");
     if (n->ack_policy != PS_ACK_NONE && n->ack_wait_ns == 0)
         n->ack_wait_ns = 30 * PS_NS_PER_SEC;
     if (n->backoff_len > 0)
@@ -149,11 +222,9 @@ static ps_status normalise(const mem_stream *st, const ps_consumer_config *in,
     return PS_OK;
 }
 
-/* JS 4.3, in the server's order. */
+/* JS 4.3, in the server's order (AckNone was refused by normalise). */
 static ps_status check_workqueue(const mem_stream *st, const ps_consumer_config *n)
 {
-    if (n->ack_policy == PS_ACK_NONE)
-        return CC_ERR(10084, "consumer in pull mode requires ack policy");
     if (n->ack_policy != PS_ACK_EXPLICIT)
         return CC_ERR(10098, "workqueue stream requires explicit ack");
     if (st->nconsumers > 0 && !n->filter_subject)
@@ -171,15 +242,45 @@ static ps_status check_workqueue(const mem_stream *st, const ps_consumer_config 
 }
 
 /* JS 5.3: what an update may not change (10012). */
+static bool str_eq(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* reflect.DeepEqual of two normalised configs, as checkNewConsumerConfig
+ * starts with. */
+static bool config_equal(const ps_consumer_config *a, const ps_consumer_config *b)
+{
+    bool backoff = a->backoff_len == b->backoff_len &&
+                   (a->backoff_len <= 0 ||
+                    memcmp(a->backoff_ns, b->backoff_ns, (size_t)a->backoff_len * sizeof(int64_t)) == 0);
+    return backoff && str_eq(a->durable, b->durable) && str_eq(a->filter_subject, b->filter_subject) &&
+           a->deliver_policy == b->deliver_policy && a->opt_start_seq == b->opt_start_seq &&
+           a->opt_start_time_ns == b->opt_start_time_ns && a->ack_policy == b->ack_policy &&
+           a->replay_policy == b->replay_policy && a->ack_wait_ns == b->ack_wait_ns &&
+           a->max_deliver == b->max_deliver && a->max_ack_pending == b->max_ack_pending &&
+           a->max_waiting == b->max_waiting && a->max_request_batch == b->max_request_batch &&
+           a->max_request_expires_ns == b->max_request_expires_ns &&
+           a->max_request_max_bytes == b->max_request_max_bytes &&
+           a->inactive_threshold_ns == b->inactive_threshold_ns &&
+           a->headers_only == b->headers_only && a->memory_storage == b->memory_storage &&
+           a->replicas == b->replicas;
+}
+
 static ps_status check_update(const mem_consumer *c, const ps_consumer_config *n)
 {
     const ps_consumer_config *o = &c->cfg;
     const char *what = NULL;
+    if (config_equal(o, n))
+        return PS_OK;
     if (o->deliver_policy != n->deliver_policy)
         what = "deliver policy";
     else if (o->opt_start_seq != n->opt_start_seq)
         what = "start sequence";
-    else if (o->opt_start_time_ns != n->opt_start_time_ns)
+    /* The server compares the two *time.Time pointers, which differ
+     * whenever either is set: a by-start-time consumer cannot be updated
+     * unless nothing changes (found by difftest, seed 920). */
+    else if (o->opt_start_time_ns || n->opt_start_time_ns)
         what = "start time";
     else if (o->ack_policy != n->ack_policy)
         what = "ack policy";
@@ -187,11 +288,8 @@ static ps_status check_update(const mem_consumer *c, const ps_consumer_config *n
         what = "replay policy";
     else if (o->max_waiting != n->max_waiting)
         what = "max waiting";
-    else if ((o->filter_subject == NULL) != (n->filter_subject == NULL) ||
-             (o->filter_subject && strcmp(o->filter_subject, n->filter_subject) != 0))
-        /* nats-server 2.9.10 accepts this but then may deliver nothing
-         * (JS 5.3 bug); the model refuses it so nobody relies on it. */
-        what = "filter subject";
+    /* A new filter subject is accepted, as nats-server 2.9.10 does, with its
+     * quirks (filter_wc, sig_filter): found by the differential tester. */
     if (what)
         return CC_ERR(10012, "consumer %s: %s can not be updated", c->name, what);
     return PS_OK;
@@ -223,12 +321,20 @@ static bool own_config(mem_consumer *c, const ps_consumer_config *n)
     c->cfg.durable = durable;
     c->cfg.filter_subject = filter;
     c->cfg.backoff_ns = backoff;
+    mem_consumer_refilter(c);
+    return true;
+}
+
+void mem_consumer_refilter(mem_consumer *c)
+{
+    const char *filter = c->filter;
     c->filter_all = true;
-    if (filter)
+    if (filter && !c->filter_wc && !ps_subject_is_literal(filter))
+        c->filter_all = false; /* a stale literal match: see filter_wc */
+    else if (filter)
         for (int i = 0; i < c->st->cfg.subjects_len; i++)
             if (!ps_subject_is_subset(c->st->subjects[i], filter))
                 c->filter_all = false;
-    return true;
 }
 
 /* ---- start position (JS 6.2) ------------------------------------------------------- */
@@ -288,11 +394,12 @@ static bool start_position(mem_consumer *c)
     switch (c->cfg.deliver_policy) {
     case PS_DELIVER_ALL:
         break;
-    case PS_DELIVER_LAST: {
-        uint64_t l = c->filter_all ? (st->msgs ? st->last_seq : 0) : last_matching(c);
-        s = l ? l : st->last_seq + 1;
+    case PS_DELIVER_LAST:
+        /* nats-server 2.9.10 (selectStartingSeqNo): the last matching
+         * sequence; with a filter that matches nothing that is 0, which
+         * the clamp below turns into the FIRST sequence. */
+        s = c->filter_all ? st->last_seq : last_matching(c);
         break;
-    }
     case PS_DELIVER_NEW:
         s = st->last_seq + 1;
         break;
@@ -316,13 +423,22 @@ static bool start_position(mem_consumer *c)
     case PS_DELIVER_LAST_PER_SUBJECT:
         if (!build_lps(c))
             return false;
-        s = c->lps_len ? c->lps[0] : st->last_seq + 1;
+        /* No matching subject: the server starts at LastSeq itself. */
+        s = c->lps_len ? c->lps[0] : st->last_seq;
         break;
     }
+    /* The server's clamp: a stream that never stored anything starts at 1. */
+    if (st->last_seq == 0 && !st->purged_once)
+        s = 1;
+    else if (s < first)
+        s = first;
+    else if (s > st->last_seq)
+        s = st->last_seq + 1;
     c->sseq = s;
     c->dseq = 1;
     c->floor = (ps_seq_pair){0, s - 1};
     mem_consumer_recount(c);
+    mem_consumer_npc_reset(c);
     return true;
 }
 
@@ -364,7 +480,9 @@ static ps_status create(mem_stream *st, const ps_consumer_config *n, const char 
     c->ephemeral = n->durable == NULL;
     int64_t now = mem_now(st->mb);
     c->created_ns = c->last_activity_ns = c->snap_ns = c->changed_ns = now;
-    if (!(c->name = mem_strdup(name)) || !own_config(c, n) || !start_position(c)) {
+    c->filter_wc = n->filter_subject && !ps_subject_is_literal(n->filter_subject);
+    bool sig_ok = !n->filter_subject || (c->sig_filter = mem_strdup(n->filter_subject));
+    if (!sig_ok || !(c->name = mem_strdup(name)) || !own_config(c, n) || !start_position(c)) {
         mem_consumer_free(c);
         return ps_error(PS_ERR_NO_MEMORY, 0, "consumer create: out of memory");
     }
@@ -392,6 +510,7 @@ static ps_status update(mem_consumer *c, const ps_consumer_config *n)
             (void)mem_heap_push(c, idx); /* as many as were there: cannot fail */
         }
     }
+    mem_consumer_recount(c); /* the filter may have changed */
     mem_signal(c->st->mb); /* MaxAckPending may have grown */
     return PS_OK;
 }
@@ -494,6 +613,7 @@ void mem_consumer_free(mem_consumer *c)
 {
     if (!c)
         return;
+    free(c->sig_filter);
     free(c->pend);
     mem_u64map_free(&c->pend_idx);
     free(c->heap);
@@ -509,7 +629,7 @@ void mem_consumer_free(mem_consumer *c)
 }
 
 /* Unlinks and frees. On an Interest stream the messages from the ack floor
- * up are re-evaluated, and those nobody else needs go (JS 4.5). */
+ * (included) up are re-evaluated, and those nobody else needs go (JS 4.5). */
 void mem_consumer_destroy(mem_consumer *c, bool advisory)
 {
     mem_stream *st = c->st;
@@ -522,7 +642,9 @@ void mem_consumer_destroy(mem_consumer *c, bool advisory)
             break;
         }
     mb->epoch++;
-    uint64_t from = c->floor.stream_seq + 1;
+    /* The server starts at its asflr itself (the floor it reports, (0,0)
+     * before the first ack), not above it (consumer.stopWithFlags). */
+    uint64_t from = c->floor.consumer_seq ? c->floor.stream_seq : c->zero_floor.stream_seq;
     char name[PS_NAME_MAX_BUF];
     snprintf(name, sizeof name, "%s", c->name);
     mem_consumer_free(c);
@@ -587,12 +709,12 @@ static ps_status fill_info(const mem_consumer *c, ps_consumer_info *out)
     out->delivered = (ps_seq_pair){c->dseq - 1, c->sseq - 1};
     /* JS 9, as the server reports it: the floor reads (0,0) until the
      * first message at the start position is acknowledged, whatever the
-     * deliver policy. */
-    out->ack_floor = c->floor.consumer_seq ? c->floor : (ps_seq_pair){0, 0};
+     * deliver policy, unless a purge moved it (zero_floor). */
+    out->ack_floor = c->floor.consumer_seq ? c->floor : c->zero_floor;
     out->num_ack_pending = c->pend_len;
     out->num_redelivered = c->rdc.len;
     out->num_waiting = (uint64_t)c->nwaiting;
-    out->num_pending = c->npend_new;
+    out->num_pending = c->npc < 0 ? 0 : (uint64_t)c->npc; /* just recounted */
     return PS_OK;
 }
 
@@ -604,6 +726,8 @@ ps_status mem_consumer_info(ps_consumer *hc, ps_consumer_info *out)
     mem_run_timers(mb, mem_now(mb));
     mem_consumer *c = mem_handle_resolve(h);
     ps_status s;
+    if (c)
+        mem_consumer_npc_reset(c); /* the server's info recounts NumPending */
     if (c)
         s = fill_info(c, out);
     else if (!mem_stream_find(mb, hc->stream))

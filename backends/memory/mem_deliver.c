@@ -262,8 +262,20 @@ void mem_on_stored(mem_stream *st, const mem_smsg *m)
 {
     for (int i = 0; i < st->nconsumers; i++) {
         mem_consumer *c = st->consumers[i];
+        if (m->seq > c->npcm && mem_consumer_signalled(c, m->subj)) /* processStreamSignal */
+            c->npc++;
         if (m->seq >= c->sseq && mem_consumer_matches(c, m->subj))
             c->npend_new++;
+    }
+}
+
+void mem_npc_removed(mem_stream *st, const mem_smsg *m)
+{
+    for (int i = 0; i < st->nconsumers; i++) {
+        mem_consumer *c = st->consumers[i];
+        /* decStreamPending: "only if we think deliverMsg has not done so" */
+        if (m->seq > c->npcm && m->seq >= c->sseq && mem_consumer_matches(c, m->subj))
+            c->npc--;
     }
 }
 
@@ -293,6 +305,8 @@ static void ack_explicit(mem_consumer *c, uint64_t sseq, uint64_t dseq)
 /* JS 4.8: a pending message removed from the stream is processed as TERM. */
 void mem_on_removed(mem_stream *st, const mem_smsg *m, int64_t now, bool notify)
 {
+    if (notify)
+        mem_npc_removed(st, m);
     for (int i = 0; i < st->nconsumers; i++) {
         mem_consumer *c = st->consumers[i];
         if (c->lps && c->lps_pos < c->lps_len)
@@ -425,9 +439,16 @@ static unsigned digits(uint64_t v)
 /* JS 8.3: what a delivered message counts against max_bytes. */
 static int64_t wire_size(const mem_consumer *c, const mem_handle *h, const next_msg *n)
 {
-    uint64_t pending = c->npend_new - (n->kind != NEXT_RDQ && c->npend_new ? 1 : 0);
+    uint64_t pending = mem_consumer_npc_peek(c, n->kind != NEXT_RDQ);
     size_t reply = 8 + strlen(h->base.stream) + strlen(h->base.name) + 7 + digits(n->dc) +
                    digits(n->seq) + digits(c->dseq) + digits((uint64_t)n->m->ts) + digits(pending);
+    if (c->cfg.headers_only) {
+        /* JS 6.12: the server sizes the converted message (deliverMsg
+         * converts before it measures): the header block without its last
+         * CRLF, "Nats-Msg-Size: N" and no payload (found by difftest). */
+        size_t base = n->m->hdr_len >= 12 ? n->m->hdr_len - 2u : 10u;
+        return (int64_t)(n->m->subj->len + reply + base + 15 + digits(n->m->data_len) + 4);
+    }
     return (int64_t)(n->m->subj->len + reply + n->m->hdr_len + n->m->data_len);
 }
 
@@ -477,8 +498,14 @@ static bool commit(mem_handle *h, mem_consumer *c, const next_msg *n, int64_t no
             c->sseq = n->seq + 1;
         if (c->npend_new)
             c->npend_new--;
+        if (c->npcm > 0)
+            c->npc--;
     }
-    pm->meta = (ps_msg_meta){h->base.stream, h->base.name, n->seq, dseq, n->dc, c->npend_new, n->m->ts};
+    if (c->npcm == 0)
+        mem_consumer_npc_reset(c);
+    /* JS 6.10: the pending count the server puts in the ack subject. */
+    uint64_t pending = c->npc < 0 ? 0 : (uint64_t)c->npc;
+    pm->meta = (ps_msg_meta){h->base.stream, h->base.name, n->seq, dseq, n->dc, pending, n->m->ts};
     pm->consumer_ = &h->base;
     c->last_activity_ns = now;
     if (c->cfg.ack_policy == PS_ACK_NONE) {
@@ -491,7 +518,8 @@ static bool commit(mem_handle *h, mem_consumer *c, const next_msg *n, int64_t no
     if (p) {
         rdq_unmark(c, p);
         heap_remove(c, (uint32_t)(p - c->pend));
-        p->dseq = dseq;
+        /* trackPending keeps the FIRST delivery's sequence in pending; the
+         * ack floor walks by it (found by difftest, timed seed 383). */
         p->ts = now;
         p->deadline = now + mem_wait_for(c, n->seq);
         return mem_heap_push(c, (uint32_t)(p - c->pend)); /* just removed: cannot fail */
@@ -513,6 +541,35 @@ static ps_status no_memory(const mem_consumer *c)
                     c->st->name);
 }
 
+/* A message that does not fit the request's max_bytes (409): nats-server
+ * 2.9.10's getNextMsg has already taken a redelivery off the queue and
+ * counted it, and "we will redo this one" steps the scan position back one
+ * sequence whatever the message was, so that sequence is delivered again as
+ * a new message (found by difftest, seed 2945). The lost redelivery comes
+ * back at its AckWait deadline, as the server's checkPending would.
+ * False: out of memory on the way. */
+static bool redo_after_max_bytes(mem_consumer *c, const next_msg *n, int64_t now)
+{
+    if (n->kind != NEXT_RDQ)
+        return true;
+    mem_snap_before_change(c, now);
+    mem_pend *p = mem_pend_get(c, n->seq);
+    rdq_pop(c);
+    bool ok = mem_u64map_put(&c->rdc, n->seq, n->dc - 1);
+    if (p) {
+        rdq_unmark(c, p);
+        uint32_t idx = (uint32_t)(p - c->pend);
+        if (p->heap_idx == MEM_NO_HEAP) {
+            p->deadline = p->ts + mem_wait_for(c, n->seq);
+            ok = mem_heap_push(c, idx) && ok;
+        }
+    }
+    if (c->sseq > 1)
+        c->sseq--;
+    mem_consumer_recount(c);
+    return ok; /* false: out of memory, the redelivery count or deadline not kept */
+}
+
 /* PS_ERR_NO_MEMORY: the message it could not deliver stays undelivered
  * (the fetch then fails as a whole: the ones already taken are pending and
  * come back after AckWait, as after a lost pull response). */
@@ -532,7 +589,7 @@ static ps_status fill(mem_handle *h, mem_consumer *c, const ps_fetch_request *re
             int64_t sz = wire_size(c, h, &n);
             if (sz > fs->bytes_left) {
                 fs->max_bytes_hit = true; /* the message stays undelivered */
-                return PS_OK;
+                return redo_after_max_bytes(c, &n, now) ? PS_OK : no_memory(c);
             }
             fs->bytes_left -= sz;
             if (fs->bytes_left == 0)
@@ -545,7 +602,7 @@ static ps_status fill(mem_handle *h, mem_consumer *c, const ps_fetch_request *re
     return PS_OK;
 }
 
-static ps_status admit(const mem_consumer *c, const ps_fetch_request *r)
+static ps_status admit(mem_consumer *c, const ps_fetch_request *r)
 {
     const ps_consumer_config *k = &c->cfg;
     char d[32];
@@ -557,6 +614,10 @@ static ps_status admit(const mem_consumer *c, const ps_fetch_request *r)
     if (k->max_request_max_bytes > 0 && r->max_bytes > k->max_request_max_bytes)
         return ps_error(PS_ERR_PULL_REJECTED, 0, "Exceeded MaxRequestMaxBytes of %" PRId64,
                         k->max_request_max_bytes);
+    /* A one-shot request goes out as no_wait (jsb_fetch), and the server's
+     * no_wait path asks numPending(), which recounts when npcm is 0. */
+    if ((r->no_wait || r->expires_ns == 0) && c->npcm == 0)
+        mem_consumer_npc_reset(c);
     uint64_t avail = c->npend_new + c->rdq_live;
     if (r->no_wait && avail == 0 && r->expires_ns == 0)
         return ps_error(PS_ERR_NO_MESSAGES, 0, "No Messages");

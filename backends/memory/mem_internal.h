@@ -85,6 +85,9 @@ typedef struct mem_subj {
     uint64_t tombs;     /* removed messages kept for a crash rollback */
     uint64_t last_seq;  /* highest stored seq on it (0 if none) */
     uint64_t first_hint; /* no stored message on it below this */
+    /* Memory storage: the server's own per-subject record (memStore.fss),
+     * which a Compact leaves stale (mem_fss_*); fss_msgs 0: no record. */
+    uint64_t fss_msgs, fss_first, fss_last;
     uint32_t len;
     char name[];
 } mem_subj;
@@ -129,15 +132,27 @@ typedef struct mem_stream {
     uint64_t last_seq;
     uint64_t msgs;
     uint64_t bytes;
+    bool purged_once;      /* a purge happened: FirstSeq no longer reads 0 */
     int64_t last_ts;
     mem_strmap subj_map;   /* name -> mem_subj */
     mem_subj *last_subj;   /* the last one published to: a lookup cache */
     struct mem_block *block; /* arena block new messages are cut from */
     uint64_t num_subjects;
+    uint64_t fss_subjects;   /* memory storage: records in the server's fss */
+    /* The stream's own last sequence (mset.lseq), which the expected-last-
+     * sequence check reads: it counts stores, so after a purge past the end
+     * moved the store's last sequence it stays behind until a store fails
+     * or a sequence is skipped (both resynchronise it). */
+    bool lseq_behind;
+    uint64_t lseq_seen;
     /* dedup (JS 3.6): id -> entry, FIFO in store order for expiry */
     mem_strmap dedup_map;
     mem_dedup **dedup_fifo;
     uint32_t dedup_cap, dedup_head, dedup_len;
+    /* When the server's dedup purge timer (purgeMsgIds) runs next; 0: no
+     * timer. Entries go only when it runs, which matters for the ones a
+     * no-interest skip stores with timestamp 0 (mem_store.c). */
+    int64_t dd_run_ns;
     char *last_msgid;      /* JS 3.5: of the last stored message, "" if none */
     size_t last_msgid_cap; /* bytes allocated for it (0: not owned yet) */
     /* consumers in creation order */
@@ -153,7 +168,7 @@ typedef struct mem_stream {
 
 typedef struct mem_pend {
     uint64_t sseq;
-    uint64_t dseq;     /* of the last delivery */
+    uint64_t dseq;     /* of the FIRST delivery (the server keeps that one) */
     int64_t ts;        /* last delivery (or WPI / nak-delay reset) */
     int64_t deadline;  /* ts + wait for the current delivery count */
     uint64_t rdq_ticket; /* which FIFO entry is the live one (JS 6.4) */
@@ -193,11 +208,24 @@ struct mem_consumer {
     int64_t *backoff;
     bool ephemeral;
     bool filter_all;        /* the filter matches every stream subject */
+    /* As the server keeps them from creation when an update changes the
+     * filter (consumer.updateConfig only swaps o.cfg): whether the filter
+     * had wildcards (a wildcard filter set later then matches literally),
+     * and the subject stores signal (NULL: every subject). */
+    bool filter_wc;
+    char *sig_filter;
     int64_t created_ns;
     uint64_t sseq;          /* next stream seq to scan */
     uint64_t dseq;          /* next delivery seq */
     ps_seq_pair floor;      /* ack floor (adflr, asflr) */
+    ps_seq_pair zero_floor; /* reported while floor.consumer_seq is 0: (0,0) until a purge moves it */
     uint64_t npend_new;     /* NumPending: matching, seq >= sseq */
+    /* The server's cached NumPending (consumer.npc/npcm), which is what the
+     * ack metadata and ConsumerInfo report: recounted on create, info and
+     * when npcm is 0, otherwise moved by stores, single removals above npcm
+     * and first deliveries, so it goes stale as the server's does. */
+    int64_t npc;
+    uint64_t npcm;
     /* pending: slab + index + deadline heap */
     mem_pend *pend;
     uint32_t pend_cap, pend_top; /* slab size, slots ever used */
@@ -287,11 +315,19 @@ bool mem_store_restore(mem_stream *st, mem_smsg *m);
 void mem_msg_release(mem_stream *st, mem_smsg *m); /* frees, and its subject if unused */
 void mem_store_skip(mem_stream *st, uint64_t seq, int64_t ts);
 void mem_store_enforce_limits(mem_stream *st, int64_t now, const char *subj_hint);
+/* Memory storage: a single removal as memStore.removeSeqPerSubject sees it
+ * (also the messages of a filtered purge), and a full purge's reset. */
+void mem_fss_removed(mem_stream *st, const mem_smsg *m);
+void mem_fss_reset(mem_stream *st);
+/* Trims every subject to MaxMsgsPerSubject (an update that lowered it). */
+void mem_store_enforce_per_subject(mem_stream *st, int64_t now);
 void mem_store_expire(mem_stream *st, int64_t now);
 int64_t mem_store_next_expiry(const mem_stream *st);
 void mem_store_free_all(mem_stream *st);
 void mem_stream_dedup_expire(mem_stream *st, int64_t now);
 bool mem_stream_dedup_add(mem_stream *st, const char *id, uint64_t seq, int64_t ts);
+/* A change of the Duplicates window runs the dedup purge at once. */
+void mem_stream_dedup_window_changed(mem_stream *st, int64_t now);
 void mem_stream_dedup_clear(mem_stream *st);
 uint64_t mem_subject_last_seq(const mem_stream *st, const char *subj);
 void mem_tombs_persist(mem_stream *st);
@@ -322,7 +358,21 @@ void mem_consumer_free_handle(ps_consumer *c);
 void mem_consumer_destroy(mem_consumer *c, bool advisory); /* unlink + free */
 void mem_consumer_free(mem_consumer *c);
 bool mem_consumer_matches(const mem_consumer *c, const mem_subj *subj);
+/* Recomputes whether the filter covers every stream subject (after the
+ * stream's subjects changed). */
+void mem_consumer_refilter(mem_consumer *c);
+/* Does a store on `subj` signal `c` (the server's per-consumer signal
+ * subscription, on the filter it was created with)? */
+bool mem_consumer_signalled(const mem_consumer *c, const mem_subj *subj);
 void mem_consumer_recount(mem_consumer *c);
+/* Recounts npc/npcm as the server's streamNumPending does. */
+void mem_consumer_npc_reset(mem_consumer *c);
+/* What the server's numPending() answers after a first delivery when
+ * `first_delivery` (without changing the consumer). */
+uint64_t mem_consumer_npc_peek(const mem_consumer *c, bool first_delivery);
+/* A single removal of `m` (not a whole-stream purge), as the server's
+ * decStreamPending sees it. */
+void mem_npc_removed(mem_stream *st, const mem_smsg *m);
 bool mem_consumer_needs(const mem_consumer *c, uint64_t seq, const mem_subj *subj);
 
 /* mem_deliver.c */

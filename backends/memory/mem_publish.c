@@ -29,29 +29,58 @@ static ps_status check_expectations(const mem_stream *st, const ps_out_msg *m)
         if (last != m->expected_last_subject_seq)
             return ps_error(PS_ERR_WRONG_LAST_SEQUENCE, 10071, "wrong last sequence: %" PRIu64, last);
     }
-    if (m->has_expected_last_seq && m->expected_last_seq != st->last_seq)
-        return ps_error(PS_ERR_WRONG_LAST_SEQUENCE, 10071, "wrong last sequence: %" PRIu64,
-                        st->last_seq);
+    uint64_t lseq = st->lseq_behind ? st->lseq_seen : st->last_seq; /* mset.lseq */
+    if (m->has_expected_last_seq && m->expected_last_seq != lseq)
+        return ps_error(PS_ERR_WRONG_LAST_SEQUENCE, 10071, "wrong last sequence: %" PRIu64, lseq);
     if (m->expected_last_msg_id && strcmp(m->expected_last_msg_id, st->last_msgid) != 0)
         return ps_error(PS_ERR_WRONG_LAST_MSG_ID, 10070, "wrong last msg ID: %s", st->last_msgid);
     return PS_OK;
 }
 
-/* Step 12 of JS 3.4 with JS 3.8: Discard=New limits. */
+/* The stored size of the oldest message on `r` (0 when none). */
+static uint64_t oldest_size_on(const mem_stream *st, const mem_subj *r)
+{
+    uint64_t s = r->first_hint > st->first_seq ? r->first_hint : st->first_seq;
+    for (; st->msgs && s <= st->last_seq; s++) {
+        const mem_smsg *m = mem_store_get(st, s);
+        if (m && m->subj == r)
+            return mem_msg_bytes(st, m);
+    }
+    return 0;
+}
+
+/* Step 12 of JS 3.4 with JS 3.8: Discard=New limits, in the order of
+ * nats-server 2.9.10's storeRawMsg. A subject at its per-subject limit
+ * ("asl") will replace its oldest message, so MaxMsgs does not refuse it,
+ * and MaxBytes only when dropping that oldest does not make room (memory
+ * storage: it is smaller than the new one; file storage: not larger). */
 static ps_status check_discard_new(const mem_stream *st, const ps_out_msg *m, size_t hdr_len)
 {
     const ps_stream_config *c = &st->cfg;
-    if (c->discard == PS_DISCARD_NEW) {
-        if (c->max_msgs > 0 && st->msgs >= (uint64_t)c->max_msgs)
-            return ps_error(PS_ERR_STORE_FAILED, 10077, "maximum messages exceeded");
-        /* The new message counts without overhead, stored bytes with it. */
-        if (c->max_bytes > 0 && st->bytes + hdr_len + m->len >= (uint64_t)c->max_bytes)
+    const mem_subj *r = c->max_msgs_per_subject > 0
+                            ? mem_strmap_get(&st->subj_map, m->subject, strlen(m->subject))
+                            : NULL;
+    bool file = mem_is_file(st);
+    /* Memory storage counts with the server's (possibly stale) record. */
+    bool asl = r && (file ? r->count : r->fss_msgs) >= (uint64_t)c->max_msgs_per_subject;
+    if (asl && c->discard_new_per_subject)
+        return ps_error(PS_ERR_STORE_FAILED, 10077, "maximum messages per subject exceeded");
+    if (c->discard != PS_DISCARD_NEW)
+        return PS_OK;
+    if (c->max_msgs > 0 && st->msgs >= (uint64_t)c->max_msgs && !asl)
+        return ps_error(PS_ERR_STORE_FAILED, 10077, "maximum messages exceeded");
+    /* The new message counts without overhead, stored bytes with it. */
+    uint64_t len = hdr_len + m->len;
+    if (c->max_bytes > 0 && st->bytes + len >= (uint64_t)c->max_bytes) {
+        uint64_t oldest = 0;
+        if (asl && file) {
+            oldest = oldest_size_on(st, r);
+        } else if (asl) {
+            const mem_smsg *f = mem_store_get(st, r->fss_first);
+            oldest = f ? mem_msg_bytes(st, f) : 0; /* gone: no room made */
+        }
+        if (!asl || (file ? oldest <= len : oldest < len))
             return ps_error(PS_ERR_STORE_FAILED, 10077, "maximum bytes exceeded");
-    }
-    if (c->discard_new_per_subject && c->max_msgs_per_subject > 0) {
-        const mem_subj *r = mem_strmap_get(&st->subj_map, m->subject, strlen(m->subject));
-        if (r && r->count >= (uint64_t)c->max_msgs_per_subject)
-            return ps_error(PS_ERR_STORE_FAILED, 10077, "maximum messages per subject exceeded");
     }
     return PS_OK;
 }
@@ -95,7 +124,8 @@ static ps_status store(mem_stream *st, const ps_out_msg *m, const char *hdr,
         /* Not stored, but the sequence is used; a duplicate of this id
          * later answers with seq 0 (JS 3.6 quirk). */
         mem_store_skip(st, seq, ts);
-        if (m->msg_id && !mem_stream_dedup_add(st, m->msg_id, 0, ts))
+        /* processJetStreamMsg keeps a skipped message's id with ts 0. */
+        if (m->msg_id && !mem_stream_dedup_add(st, m->msg_id, 0, 0))
             return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory");
         set_ack(out, st, seq, false);
         return mem_set_last_msgid(st, m->msg_id);
@@ -138,8 +168,10 @@ static ps_status publish_locked(mem_backend *mb, const ps_out_msg *m, const char
         return ps_error(PS_ERR_MSG_TOO_LARGE, 10054, "message size exceeds maximum allowed");
     if (hdr_len > 65535)
         return ps_error(PS_ERR_MSG_TOO_LARGE, 10097, "header size exceeds maximum allowed of 64k");
-    if ((s = check_discard_new(st, m, hdr_len)) != PS_OK)
+    if ((s = check_discard_new(st, m, hdr_len)) != PS_OK) {
+        st->lseq_behind = false; /* a failed store resets mset.lseq to the store's */
         return s;
+    }
     if ((s = store(st, m, hdr, hdr_len, now, out)) != PS_OK)
         return s;
     mem_signal(mb);

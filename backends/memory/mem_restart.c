@@ -126,6 +126,7 @@ static bool restart_consumer(mem_consumer *c, ps_restart_kind kind, int64_t now)
     int64_t jitter = ps_rand_range(&c->st->mb->rng, PS_NS_PER_SEC / 2, 3 * PS_NS_PER_SEC / 2);
     c->no_expiry_before_ns = now + jitter;
     mem_consumer_recount(c);
+    mem_consumer_npc_reset(c); /* a new leader recounts (setLeader) */
     return ok;
 }
 

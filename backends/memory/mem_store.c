@@ -82,7 +82,7 @@ static mem_subj *subj_intern(mem_stream *st, const char *subj, size_t len)
 
 static void subj_release(mem_stream *st, mem_subj *r)
 {
-    if (r->count == 0 && r->tombs == 0) {
+    if (r->count == 0 && r->tombs == 0 && r->fss_msgs == 0) {
         if (st->last_subj == r)
             st->last_subj = NULL;
         mem_strmap_del(&st->subj_map, r->name, r->len);
@@ -182,6 +182,70 @@ static bool store_place(mem_stream *st, mem_smsg *m)
     return true;
 }
 
+/* ---- the memory store's per-subject records (nats-server 2.9.10) ---------------
+ * memStore keeps {Msgs, First, Last} per subject in a map that removeMsg
+ * updates but Compact (a purge with seq > 1 or keep) never touches: the
+ * compacted messages stay counted, in NumSubjects, in the per-subject limit
+ * (whose enforcement stops at a First that is gone) and in Discard=New,
+ * until a full purge clears the map. The file store has no such gap. */
+
+static void fss_stored(mem_stream *st, mem_subj *r, uint64_t seq)
+{
+    if (r->fss_msgs++ == 0) {
+        r->fss_first = seq;
+        st->fss_subjects++;
+    }
+    r->fss_last = seq;
+}
+
+/* memStore.removeSeqPerSubject, quirks included. */
+void mem_fss_removed(mem_stream *st, const mem_smsg *m)
+{
+    mem_subj *r = m->subj;
+    uint64_t seq = m->seq;
+    if (r->fss_msgs == 0)
+        return;
+    if (r->fss_msgs == 1) {
+        r->fss_msgs = 0;
+        st->fss_subjects--;
+        return;
+    }
+    r->fss_msgs--;
+    if (seq != r->fss_first)
+        return;
+    if (r->fss_msgs == 1) {
+        if (seq == r->fss_last)
+            r->fss_last = r->fss_first;
+        else
+            r->fss_first = r->fss_last;
+        return;
+    }
+    for (uint64_t t = seq + 1; t <= r->fss_last; t++) {
+        const mem_smsg *o = mem_store_get(st, t);
+        if (o && o->subj == r) {
+            r->fss_first = t;
+            break;
+        }
+    }
+}
+
+void mem_fss_reset(mem_stream *st)
+{
+    for (uint32_t i = 0; i < st->subj_map.cap; i++) {
+        mem_subj *r = st->subj_map.slots ? st->subj_map.slots[i].val : NULL;
+        if (r && r->fss_msgs) {
+            r->fss_msgs = 0;
+            /* A record without messages (left by a Compact) goes with it;
+             * callers reset before removing messages, so these are few. */
+            if (r->count == 0 && r->tombs == 0) {
+                subj_release(st, r);
+                i = (uint32_t)-1; /* the map may have moved entries: rescan */
+            }
+        }
+    }
+    st->fss_subjects = 0;
+}
+
 bool mem_store_append(mem_stream *st, uint64_t seq, int64_t ts, const char *subj,
                       size_t subj_len, const char *hdr, size_t hdr_len,
                       const void *data, size_t len)
@@ -209,6 +273,9 @@ bool mem_store_append(mem_stream *st, uint64_t seq, int64_t ts, const char *subj
         return false;
     }
     st->last_ts = ts;
+    st->lseq_seen++; /* processJetStreamMsg: mset.lseq++ whatever seq the store took */
+    if (!mem_is_file(st))
+        fss_stored(st, r, seq);
     mem_on_stored(st, m);
     return true;
 }
@@ -216,6 +283,7 @@ bool mem_store_append(mem_stream *st, uint64_t seq, int64_t ts, const char *subj
 /* JS 4.6: a sequence consumed without storing a message. */
 void mem_store_skip(mem_stream *st, uint64_t seq, int64_t ts)
 {
+    st->lseq_behind = false;
     st->last_seq = seq;
     st->last_ts = ts;
     if (!st->msgs)
@@ -310,6 +378,8 @@ void mem_store_remove(mem_stream *st, uint64_t seq, mem_removal why, int64_t now
     if (!m)
         return;
     bool fifo = seq == st->first_seq;
+    if (why != MEM_RM_PURGE && !mem_is_file(st))
+        mem_fss_removed(st, m); /* memStore.removeMsg; purges see to their own */
     store_unplace(st, m);
     mem_on_removed(st, m, now, why != MEM_RM_PURGE);
     if (mem_is_file(st) && (why == MEM_RM_ACK || why == MEM_RM_DELETE))
@@ -337,29 +407,51 @@ static void remove_oldest_on(mem_stream *st, mem_subj *r, int64_t now)
     }
 }
 
-/* JS 3.7: after a store with Discard=Old (and after an update that lowers
- * the limits), drop the oldest until the limits hold. */
+/* memStore.enforcePerSubjectLimit: removes the record's First while over
+ * the limit, and stops when that message is gone (a stale record). r stays
+ * allocated: it keeps a record of at least one message throughout. */
+static void fss_enforce(mem_stream *st, mem_subj *r, uint64_t lim, int64_t now)
+{
+    while (r && r->fss_msgs > lim && mem_store_get(st, r->fss_first))
+        mem_store_remove(st, r->fss_first, MEM_RM_LIMITS, now);
+}
+
+/* JS 3.7: after a store with Discard=Old, drop the oldest until the limits
+ * hold. nats-server 2.9.10's storeRawMsg applies the per-subject limit of
+ * the stored subject (`subj_hint`) BEFORE MaxMsgs and MaxBytes, so a store
+ * over both limits evicts the subject's oldest, not the stream's. NULL:
+ * MaxMsgs and MaxBytes only (a stream update; see
+ * mem_store_enforce_per_subject). */
 void mem_store_enforce_limits(mem_stream *st, int64_t now, const char *subj_hint)
 {
     const ps_stream_config *c = &st->cfg;
+    if (subj_hint && c->max_msgs_per_subject > 0) {
+        uint64_t lim = (uint64_t)c->max_msgs_per_subject;
+        mem_subj *r = mem_strmap_get(&st->subj_map, subj_hint, strlen(subj_hint));
+        if (!mem_is_file(st))
+            fss_enforce(st, r, lim, now);
+        else
+            while (r && r->count > lim)
+                remove_oldest_on(st, r, now);
+    }
     while (c->max_msgs > 0 && st->msgs > (uint64_t)c->max_msgs)
         mem_store_remove(st, st->first_seq, MEM_RM_LIMITS, now);
     while (c->max_bytes > 0 && st->bytes > (uint64_t)c->max_bytes)
         mem_store_remove(st, st->first_seq, MEM_RM_LIMITS, now);
-    if (c->max_msgs_per_subject <= 0)
+}
+
+void mem_store_enforce_per_subject(mem_stream *st, int64_t now)
+{
+    if (st->cfg.max_msgs_per_subject <= 0)
         return;
-    uint64_t lim = (uint64_t)c->max_msgs_per_subject;
-    if (subj_hint) {
-        mem_subj *r = mem_strmap_get(&st->subj_map, subj_hint, strlen(subj_hint));
-        while (r && r->count > lim)
-            remove_oldest_on(st, r, now);
-        return;
-    }
+    uint64_t lim = (uint64_t)st->cfg.max_msgs_per_subject;
     /* Every subject: walk the messages oldest first so the result does not
      * depend on the map's order. */
     for (uint64_t s = st->first_seq; st->msgs && s <= st->last_seq; s++) {
         mem_smsg *m = mem_store_get(st, s);
-        if (m && m->subj->count > lim)
+        if (m && !mem_is_file(st))
+            fss_enforce(st, m->subj, lim, now);
+        else if (m && m->subj->count > lim)
             mem_store_remove(st, s, MEM_RM_LIMITS, now);
     }
 }
@@ -392,6 +484,7 @@ uint64_t mem_subject_last_seq(const mem_stream *st, const char *subj)
 
 void mem_store_free_all(mem_stream *st)
 {
+    mem_fss_reset(st);
     mem_tombs_persist(st);
     if (st->msgs)
         for (uint64_t s = st->first_seq; s <= st->last_seq; s++) {
@@ -443,6 +536,8 @@ bool mem_stream_dedup_add(mem_stream *st, const char *id, uint64_t seq, int64_t 
     }
     st->dedup_fifo[(st->dedup_head + st->dedup_len) & (st->dedup_cap - 1)] = d;
     st->dedup_len++;
+    if (!st->dd_run_ns) /* storeMsgId starts the timer at one window */
+        st->dd_run_ns = mem_now(st->mb) + st->cfg.duplicates_ns;
     return true;
 }
 
@@ -457,16 +552,43 @@ static void dedup_pop(mem_stream *st)
     free(d);
 }
 
-/* An entry expires when now - ts >= Duplicates (JS 3.6). */
+/* One run of nats-server 2.9.10's purgeMsgIds at time t: entries go, oldest
+ * first, while t - ts >= Duplicates (JS 3.6); the timer is then set for
+ * the oldest left (at least 50 ms ahead) or stopped. Between runs an
+ * expired entry still catches duplicates, and an entry stored with
+ * timestamp 0 (a publish skipped for lack of interest) lives until the
+ * next run. */
+static void dedup_run(mem_stream *st, int64_t t)
+{
+    int64_t w = st->cfg.duplicates_ns, next = w;
+    while (st->dedup_len) {
+        const mem_dedup *d = st->dedup_fifo[st->dedup_head];
+        if (t - d->ts < w) {
+            next = w - (t - d->ts);
+            break;
+        }
+        dedup_pop(st);
+    }
+    if (next < 50 * PS_NS_PER_MS)
+        next = 50 * PS_NS_PER_MS;
+    st->dd_run_ns = st->dedup_len ? t + next : 0;
+}
+
 void mem_stream_dedup_expire(mem_stream *st, int64_t now)
 {
-    while (st->dedup_len &&
-           now - st->dedup_fifo[st->dedup_head]->ts >= st->cfg.duplicates_ns)
-        dedup_pop(st);
+    while (st->dd_run_ns && st->dd_run_ns <= now)
+        dedup_run(st, st->dd_run_ns);
+}
+
+void mem_stream_dedup_window_changed(mem_stream *st, int64_t now)
+{
+    if (st->dd_run_ns) /* update: ddtmr.Reset(time.Microsecond) */
+        st->dd_run_ns = now;
 }
 
 void mem_stream_dedup_clear(mem_stream *st)
 {
+    st->dd_run_ns = 0;
     while (st->dedup_len)
         dedup_pop(st);
     mem_strmap_free(&st->dedup_map);

@@ -239,14 +239,15 @@ static ps_status fill_info(const mem_stream *st, ps_stream_info *out)
     ps_stream_state *s = &out->state;
     s->msgs = st->msgs;
     s->bytes = st->bytes;
-    s->first_seq = st->msgs ? st->first_seq : st->last_seq + 1;
+    /* nats-server reports FirstSeq 0 until the first store or purge. */
+    s->first_seq = st->msgs ? st->first_seq : st->last_seq == 0 && !st->purged_once ? 0 : st->last_seq + 1;
     s->last_seq = st->last_seq;
     if (st->msgs) {
         s->first_ts_ns = mem_store_get(st, st->first_seq)->ts;
         s->last_ts_ns = st->last_ts;
         s->num_deleted = st->last_seq - st->first_seq + 1 - st->msgs;
     }
-    s->num_subjects = st->num_subjects;
+    s->num_subjects = mem_is_file(st) ? st->num_subjects : st->fss_subjects;
     s->consumers = st->nconsumers;
     return PS_OK;
 }
@@ -358,11 +359,19 @@ static void apply_update(mem_stream *st, ps_stream_config *n, int64_t now)
     char *name = st->name;
     const char *const *subs = st->cfg.subjects;
     int nsubs = st->cfg.subjects_len;
+    int64_t old_per_subject = st->cfg.max_msgs_per_subject;
+    bool window_changed = st->cfg.duplicates_ns != n->duplicates_ns;
     st->cfg = *n;
+    if (window_changed)
+        mem_stream_dedup_window_changed(st, now);
     st->cfg.name = name;
     st->cfg.subjects = subs;
     st->cfg.subjects_len = nsubs;
     mem_store_enforce_limits(st, now, NULL);
+    /* Both stores trim subjects only when the limit went DOWN from a limit:
+     * from unlimited (-1) to a limit nothing is trimmed (UpdateConfig). */
+    if (n->max_msgs_per_subject > 0 && n->max_msgs_per_subject < old_per_subject)
+        mem_store_enforce_per_subject(st, now);
     mem_store_expire(st, now);
     for (int i = 0; i < st->nconsumers; i++)
         mem_consumer_recount(st->consumers[i]);
@@ -392,6 +401,10 @@ ps_status mem_stream_update(ps_backend *b, const ps_stream_config *cfg, ps_strea
             free(desc);
             s = ps_error(PS_ERR_NO_MEMORY, 0, "stream update: out of memory");
         } else {
+            /* A filter that covered every subject may not any more (found
+             * by difftest, seed 9347): the server matches the filter itself. */
+            for (int i = 0; i < st->nconsumers; i++)
+                mem_consumer_refilter(st->consumers[i]);
             apply_update(st, &n, now);
             free(st->description); /* JS 2.4: the description may change */
             st->description = desc;
@@ -483,28 +496,115 @@ static bool purge_matches(const mem_smsg *m, const char *filter)
     return !filter || ps_subject_matches(filter, m->subj->name);
 }
 
-static uint64_t purge_messages(mem_stream *st, const ps_purge_opts *o, int64_t now)
+/* Removes every message below `below` (all of them for UINT64_MAX). */
+static uint64_t purge_below(mem_stream *st, uint64_t below, int64_t now)
 {
-    const char *filter = o && o->filter && *o->filter ? o->filter : NULL;
-    uint64_t limit = UINT64_MAX; /* how many matching messages may go */
-    if (o && o->keep) {
-        uint64_t matching = 0;
-        for (uint64_t s = st->first_seq; st->msgs && s <= st->last_seq; s++) {
-            mem_smsg *m = mem_store_get(st, s);
-            matching += m && purge_matches(m, filter);
-        }
-        limit = matching > o->keep ? matching - o->keep : 0;
-    }
     uint64_t purged = 0;
-    uint64_t below = o && o->seq ? o->seq : UINT64_MAX;
-    for (uint64_t s = st->first_seq; st->msgs && s <= st->last_seq && purged < limit && s < below; s++) {
-        mem_smsg *m = mem_store_get(st, s);
-        if (m && purge_matches(m, filter)) {
+    for (uint64_t s = st->first_seq; st->msgs && s <= st->last_seq && s < below; s++) {
+        if (mem_store_get(st, s)) {
             mem_store_remove(st, s, MEM_RM_PURGE, now);
             purged++;
         }
     }
+    if (!st->msgs)
+        st->first_seq = st->last_seq + 1;
+    st->purged_once = true;
     return purged;
+}
+
+/* The store's Compact(seq) of nats-server 2.9.10: everything below seq
+ * goes. Past the last sequence the stream empties and the next publish
+ * lands at seq. On memory storage a seq in range that holds no message is
+ * an error (memStore.Compact: ErrStoreMsgNotFound, 10051). */
+static ps_status purge_compact(mem_stream *st, uint64_t seq, int64_t now, uint64_t *purged)
+{
+    if (seq > st->last_seq) {
+        if (!st->lseq_behind) {
+            st->lseq_behind = true;
+            st->lseq_seen = st->last_seq;
+        }
+        *purged = purge_below(st, UINT64_MAX, now);
+        st->last_seq = seq - 1;
+        st->first_seq = seq;
+        return PS_OK;
+    }
+    if (!mem_is_file(st) && !mem_store_get(st, seq))
+        return ps_error(PS_ERR_STREAM_CONFIG, 10051, "stream %s: no message found", st->name);
+    *purged = seq < st->first_seq ? 0 : purge_below(st, seq, now);
+    return PS_OK;
+}
+
+/* The store side of a purge, as nats-server 2.9.10's PurgeEx: without a
+ * filter (or with ">") seq 0 or 1 purges all, a larger seq compacts, keep
+ * compacts to the last `keep` SEQUENCES (interior gaps count); with a
+ * filter, keep counts matching messages and seq bounds the scan. */
+static ps_status purge_messages(mem_stream *st, const ps_purge_opts *o, int64_t now, uint64_t *purged)
+{
+    const char *filter = o && o->filter && *o->filter && strcmp(o->filter, ">") != 0 ? o->filter : NULL;
+    uint64_t seq = o ? o->seq : 0, keep = o ? o->keep : 0;
+    *purged = 0;
+    if (!filter) {
+        if (keep == 0 && seq <= 1) {
+            if (!mem_is_file(st))
+                mem_fss_reset(st); /* memStore.Purge starts a new map */
+            *purged = purge_below(st, UINT64_MAX, now);
+            return PS_OK;
+        }
+        if (seq > 1)
+            return purge_compact(st, seq, now, purged);
+        if (keep >= st->msgs)
+            return PS_OK;
+        return purge_compact(st, st->last_seq - keep + 1, now, purged);
+    }
+    uint64_t matching = 0;
+    for (uint64_t s = st->first_seq; st->msgs && s <= st->last_seq; s++) {
+        mem_smsg *m = mem_store_get(st, s);
+        matching += m && purge_matches(m, filter);
+    }
+    if (keep >= matching && keep > 0)
+        return PS_OK;
+    uint64_t limit = matching - keep; /* how many matching messages may go */
+    uint64_t below = seq > 1 ? seq : UINT64_MAX;
+    for (uint64_t s = st->first_seq; st->msgs && s <= st->last_seq && *purged < limit && s < below; s++) {
+        mem_smsg *m = mem_store_get(st, s);
+        if (m && purge_matches(m, filter)) {
+            /* memStore.PurgeEx removes a filtered purge's messages one by
+             * one, each reported to the consumers; the file store does not. */
+            if (!mem_is_file(st)) {
+                mem_npc_removed(st, m);
+                mem_fss_removed(st, m);
+            }
+            mem_store_remove(st, s, MEM_RM_PURGE, now);
+            (*purged)++;
+        }
+    }
+    return PS_OK;
+}
+
+/* The first stored message on `filter` (0 when none): where a filtered
+ * purge moves the consumers it touches (nats-server's stream.purge). */
+static uint64_t first_matching(const mem_stream *st, const char *filter)
+{
+    for (uint64_t s = st->first_seq; st->msgs && s <= st->last_seq; s++) {
+        mem_smsg *m = mem_store_get(st, s);
+        if (m && purge_matches(m, filter))
+            return s;
+    }
+    return 0;
+}
+
+/* Which consumers a purge resets (nats-server 2.9.10 stream.purge): all of
+ * them for a request without options; otherwise those without a filter,
+ * with the purge's subject as their filter, or a wildcard filter covering
+ * it, so a seq or keep purge (subject "") leaves filtered consumers alone. */
+static bool purge_touches(const mem_consumer *c, const ps_purge_opts *o, bool has_req)
+{
+    if (!has_req || !c->filter)
+        return true;
+    const char *subj = o->filter ? o->filter : "";
+    if (!c->filter_wc) /* isFilteredMatch with the filterWC of creation */
+        return strcmp(subj, c->filter) == 0;
+    return *subj && ps_subject_is_subset(subj, c->filter);
 }
 
 /* The consumer side of a purge, as the server's consumer.purge does: the
@@ -518,6 +618,10 @@ static void purge_consumer(mem_consumer *c, uint64_t first)
         c->floor.stream_seq = first - 1;
         c->floor.consumer_seq = c->dseq - 1;
     }
+    /* The floor the server reports starts at (0,0) (mem_consumer.c), so
+     * the purge moves it whenever it is below `first`. */
+    if (c->zero_floor.stream_seq < first)
+        c->zero_floor = (ps_seq_pair){c->dseq - 1, first - 1};
     mem_pend_clear(c);
     uint32_t n = c->rdq.len;
     for (uint32_t i = 0; i < n; i++) {
@@ -544,13 +648,19 @@ ps_status mem_stream_purge(ps_backend *b, const char *stream, const ps_purge_opt
         s = ps_error(PS_ERR_STREAM_SEALED, 10109, "stream %s: invalid operation on sealed stream", stream);
     else if (st->cfg.deny_purge)
         s = ps_error(PS_ERR_NOT_PERMITTED, 10110, "stream %s: stream purge not permitted", stream);
+    uint64_t n = 0;
+    if (s == PS_OK)
+        s = purge_messages(st, o, now, &n);
     if (s == PS_OK) {
-        uint64_t n = purge_messages(st, o, now);
+        bool has_req = o && (o->filter || o->seq || o->keep);
         uint64_t first = st->msgs ? st->first_seq : st->last_seq + 1;
-        const char *filter = o && o->filter && *o->filter ? o->filter : NULL;
+        if (has_req && o->filter && *o->filter)
+            first = first_matching(st, o->filter);
+        if (first == 0)
+            first = st->last_seq + 1;
         for (int i = 0; i < st->nconsumers; i++) {
             mem_consumer *c = st->consumers[i];
-            if (!filter || !c->filter || ps_subjects_collide(c->filter, filter))
+            if (purge_touches(c, o, has_req))
                 purge_consumer(c, first);
         }
         if (purged)
@@ -626,9 +736,10 @@ ps_status mem_msg_delete(ps_backend *b, const char *stream, uint64_t seq, bool e
         s = ps_error(PS_ERR_NOT_PERMITTED, 10057, "stream %s: message delete not permitted", stream);
     else if (!mem_store_get(st, seq))
         /* JS 10.2, as nats-server 2.9.10 answers: a file store reports a seq
-         * past the last as 10057 "stream store EOF"; any other missing seq
-         * (and every one on memory storage) is 10043. */
-        s = mem_is_file(st) && seq > st->last_seq
+         * outside [FirstSeq, LastSeq] as 10057 (no block holds it: "stream
+         * store EOF" past the last, "no message found" below the first); an
+         * interior gap (and every missing seq on memory storage) is 10043. */
+        s = mem_is_file(st) && (seq > st->last_seq || seq < (st->msgs ? st->first_seq : st->last_seq + 1))
                 ? ps_error(PS_ERR_MSG_NOT_FOUND, 10057, "stream %s: stream store EOF", stream)
                 : ps_error(PS_ERR_MSG_NOT_FOUND, 10043, "stream %s: sequence %llu not found",
                            stream, (unsigned long long)seq);

@@ -256,7 +256,37 @@
     X(test_js13_1_graceful_restart_keeps_workqueue_removals)                 \
     X(test_js13_1_crash_keeps_acknowledged_publishes)                        \
     X(test_js13_1_crash_rolls_consumer_state_back_only)                      \
-    X(test_js13_1_power_loss_keeps_config_and_consistent_sequences)
+    X(test_js13_1_power_loss_keeps_config_and_consistent_sequences)         \
+    /* conf_difftest.c: found by the differential tester */                \
+    X(test_dt_new_stream_first_seq_is_0_until_a_store_or_purge)             \
+    X(test_dt_purge_seq_1_purges_everything)                                \
+    X(test_dt_purge_seq_past_the_end_moves_the_next_publish)                \
+    X(test_dt_purge_keep_without_filter_counts_sequences)                   \
+    X(test_dt_purge_seq_on_a_gap_fails_on_memory_storage_10051)             \
+    X(test_dt_keep_purge_leaves_filtered_consumers_alone)                   \
+    X(test_dt_filtered_purge_of_nothing_moves_unfiltered_consumers_past_the_end) \
+    X(test_dt_ack_none_on_workqueue_is_checked_first_10084)                 \
+    X(test_dt_delete_below_first_seq_on_file_storage_10057)                 \
+    X(test_dt_deliver_last_with_unmatched_filter_starts_at_first_seq)       \
+    X(test_dt_last_per_subject_with_no_subject_starts_at_last_seq)          \
+    X(test_dt_purge_moves_the_reported_ack_floor_before_any_ack)            \
+    X(test_dt_last_per_subject_num_pending_counts_subjects)                 \
+    X(test_dt_ack_metadata_pending_stays_stale_after_an_eviction)           \
+    X(test_dt_interest_consumer_delete_rechecks_from_the_reported_floor)    \
+    X(test_dt_per_subject_limit_evicts_before_max_msgs)                     \
+    X(test_dt_update_from_unlimited_per_subject_trims_nothing)              \
+    X(test_dt_discard_new_accepts_a_subject_at_its_limit)                   \
+    X(test_dt_filter_update_to_a_wildcard_delivers_nothing)                 \
+    X(test_dt_ack_all_consumer_holds_older_messages_until_it_acks)          \
+    X(test_dt_memory_compact_keeps_purged_subjects_counted)                 \
+    X(test_dt_memory_compact_stalls_the_per_subject_limit)                  \
+    X(test_dt_expected_last_seq_counts_stores_after_a_purge_past_the_end)   \
+    X(test_dt_by_start_time_consumer_cannot_be_updated)                     \
+    X(test_dt_max_bytes_409_turns_a_redelivery_into_a_new_delivery)         \
+    X(test_dt_skipped_publish_msg_id_goes_at_the_next_dedup_purge)          \
+    X(test_dt_headers_only_delivery_is_sized_without_its_payload)           \
+    X(test_dt_ack_floor_walks_by_the_first_delivery_sequence)               \
+    X(test_dt_filter_covering_the_stream_is_rechecked_after_a_stream_update)
 
 #define CONF_DECLARE(name) void name(void **state);
 CONF_TESTS(CONF_DECLARE)

@@ -1,0 +1,386 @@
+/* difftest.c — the differential tester's command line.
+ *
+ *   difftest [--seeds N] [--first S] [--timed] [--max-ops N] [--out DIR]
+ *            [--no-shrink] [--quiet]
+ *   difftest --replay FILE [--timed]
+ *   difftest --print SEED [--timed] [--max-ops N]
+ *
+ * For each seed it generates a sequence (dt_seq.c), runs it on a fresh
+ * memory backend and on the server named by NATS_URL (make difftest starts
+ * one through ci/with-nats.sh), and compares the result lines. At the
+ * first differing operation it runs the sequence on the server a second
+ * time: if the two server runs differ, the seed is reported as server
+ * nondeterminism (with both server lines as evidence, in
+ * DIR/racy-<seed>.txt), not as a divergence. Otherwise it prints the
+ * operation and both results, writes DIR/seed-<seed>.seq, shrinks it
+ * (deleting operations while a divergence at the same kind of operation
+ * remains) to DIR/seed-<seed>.min.seq, and prints the replay command.
+ *
+ * Exit status: 0 no divergence (racy seeds are listed but do not fail),
+ * 1 at least one divergence, 2 harness error (no server, bad arguments).
+ */
+#include "difftest.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "ps_jetstream.h"
+
+typedef struct dt_opts {
+    uint64_t first;
+    int seeds;
+    bool timed;
+    int max_ops;
+    const char *out_dir;
+    const char *replay;
+    bool print;
+    bool shrink;
+    bool quiet;
+} dt_opts;
+
+typedef struct dt_stats {
+    long ops;       /* operations executed, per backend */
+    int diverged;
+    int racy;
+} dt_stats;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Index of the first differing line, or -1 when the transcripts agree. */
+static int first_diff(const dt_transcript *a, const dt_transcript *b)
+{
+    int n = a->n < b->n ? a->n : b->n;
+    for (int i = 0; i < n; i++)
+        if (strcmp(a->lines[i], b->lines[i]) != 0)
+            return i;
+    return a->n == b->n ? -1 : n;
+}
+
+static const char *line_at(const dt_transcript *t, int i) { return i < t->n ? t->lines[i] : "(none)"; }
+
+/* Runs `seq` on both backends; the index of the first difference (-1 none),
+ * -2 on a harness error. The transcripts are left in *m and *s. */
+static bool g_timed; /* the mode of this process: every comparison uses it */
+
+static int compare(ps_backend *srv, const dt_seq *seq, dt_transcript *m, dt_transcript *s, dt_stats *st)
+{
+    /* Timed: the server runs first and the model replays at its instants. */
+    int64_t *at = g_timed ? calloc((size_t)seq->n + 1, sizeof *at) : NULL;
+    int rc = (g_timed && !at) || dt_run_server(srv, seq, at, s) != 0 || dt_run_memory(seq, at, m) != 0;
+    free(at);
+    if (rc) {
+        fprintf(stderr, "difftest: a run failed (out of memory, or the server went away)\n");
+        return -2;
+    }
+    st->ops += seq->n;
+    return first_diff(m, s);
+}
+
+/* Still a divergence at an operation of kind `kind`? */
+static bool still_diverges(ps_backend *srv, const dt_seq *seq, dt_kind kind, dt_stats *st)
+{
+    dt_transcript m, s;
+    int d = compare(srv, seq, &m, &s, st);
+    dt_transcript_free(&m);
+    dt_transcript_free(&s);
+    return d >= 0 && d < seq->n && seq->ops[d].kind == kind;
+}
+
+/* Deletes chunks of operations, halving the chunk size, while the
+ * divergence stays (a ddmin without complements). */
+static void shrink(ps_backend *srv, dt_seq *seq, dt_kind kind, dt_stats *st)
+{
+    dt_seq trial = {0};
+    for (int chunk = seq->n / 2; chunk >= 1; chunk /= 2) {
+        bool progress = true;
+        while (progress) {
+            progress = false;
+            for (int start = 0; start < seq->n; start += chunk) {
+                trial.n = 0;
+                for (int i = 0; i < seq->n; i++)
+                    if ((i < start || i >= start + chunk) && dt_seq_push(&trial, &seq->ops[i]) != 0)
+                        goto done;
+                if (trial.n > 0 && still_diverges(srv, &trial, kind, st)) {
+                    dt_seq tmp = *seq;
+                    *seq = trial;
+                    trial = tmp;
+                    progress = true;
+                    start -= chunk;
+                }
+            }
+        }
+    }
+done:
+    dt_seq_free(&trial);
+}
+
+static void print_side_by_side(const dt_seq *seq, const dt_transcript *m, const dt_transcript *s)
+{
+    char op[1024];
+    for (int i = 0; i < seq->n; i++) {
+        dt_op_format(&seq->ops[i], op, sizeof op);
+        bool same = strcmp(line_at(m, i), line_at(s, i)) == 0;
+        printf("%3d %s %s\n", i + 1, same ? " " : "!", op);
+        if (same) {
+            printf("        both:   %s\n", line_at(m, i));
+        } else {
+            printf("        memory: %s\n", line_at(m, i));
+            printf("        server: %s\n", line_at(s, i));
+        }
+    }
+}
+
+static void seq_path(char *buf, size_t cap, const dt_opts *o, uint64_t seed, const char *suffix)
+{
+    snprintf(buf, cap, "%s/%s%" PRIu64 "%s", o->out_dir, o->timed ? "timed-" : "seed-", seed, suffix);
+}
+
+/* Timed mode: how far from the server's instants the model's clock may be
+ * moved when deciding whether an operation was too close to a timer. */
+#define DT_MARGIN_MS 50
+
+/* Does the model answer op d as the server did when op d alone is moved by
+ * +-DT_MARGIN_MS (the ops after it keep their distance to it)? Then op d
+ * ran within the margin of a timer an earlier op set (an AckWait deadline,
+ * a nak delay, a MaxAge expiry) and its outcome depends on a few
+ * milliseconds of latency: too close to call, not a divergence. */
+static bool timer_margin(const dt_seq *seq, const int64_t *at, const dt_transcript *s, int d)
+{
+    int64_t *moved = calloc((size_t)seq->n + 1, sizeof *moved);
+    bool agrees = false;
+    /* A pull with an expiry waits on the server, so a timer due before the
+     * expiry can still fill it; on the manual clock a fetch never waits
+     * (the contract): try the op at the end of its wait too. */
+    const dt_op *op = &seq->ops[d];
+    int64_t shifts[3] = {-DT_MARGIN_MS, DT_MARGIN_MS, op->kind == DT_FETCH ? op->exp_ms : 0};
+    for (int j = 0; moved && j < 3 && !agrees; j++) {
+        if (shifts[j] == 0)
+            continue;
+        for (int i = 0; i < seq->n; i++)
+            moved[i] = i < d ? at[i] : at[i] + shifts[j] * PS_NS_PER_MS;
+        for (int i = 1; i < seq->n; i++)
+            if (moved[i] < moved[i - 1])
+                moved[i] = moved[i - 1];
+        dt_transcript m = {0};
+        if (dt_run_memory(seq, moved, &m) == 0) {
+            int k = first_diff(&m, s);
+            agrees = k < 0 || k > d;
+        }
+        dt_transcript_free(&m);
+    }
+    free(moved);
+    return agrees;
+}
+
+/* A divergence at op d of seed `seed`: evidence, racy check, shrink, files. */
+static int report(ps_backend *srv, const dt_opts *o, uint64_t seed, dt_seq *seq, int d,
+                  const dt_transcript *m, const dt_transcript *s, dt_stats *st)
+{
+    char op[1024], path[512], comment[256];
+    dt_op_format(&seq->ops[d], op, sizeof op);
+    dt_transcript s2 = {0}, m2 = {0};
+    int64_t *at = o->timed ? calloc((size_t)seq->n + 1, sizeof *at) : NULL;
+    if ((o->timed && !at) || dt_run_server(srv, seq, at, &s2) != 0) {
+        free(at);
+        return -1;
+    }
+    st->ops += seq->n;
+    int racy_at = first_diff(s, &s2);
+    if (racy_at < 0 && at && timer_margin(seq, at, &s2, d)) {
+        free(at);
+        dt_transcript_free(&s2);
+        st->racy++;
+        snprintf(path, sizeof path, "%s/racy-timed-%" PRIu64 ".txt", o->out_dir, seed);
+        FILE *f = fopen(path, "w");
+        if (f) {
+            fprintf(f, "seed %" PRIu64 " (timed): op %d (%s) is within %d ms of a timer: the model "
+                       "answers as the server when its clock is moved by that much\nserver: %s\nmemory: %s\n",
+                    seed, d + 1, op, DT_MARGIN_MS, line_at(s, d), line_at(m, d));
+            fclose(f);
+        }
+        printf("seed %" PRIu64 ": TOO CLOSE TO A TIMER at op %d (%s): the model agrees within %d ms "
+               "(or within the fetch's expiry; evidence in %s)\n", seed, d + 1, op, DT_MARGIN_MS, path);
+        return 0;
+    }
+    free(at);
+    if (racy_at >= 0) {
+        st->racy++;
+        snprintf(path, sizeof path, "%s/racy-%s%" PRIu64 ".txt", o->out_dir, o->timed ? "timed-" : "", seed);
+        FILE *f = fopen(path, "w");
+        if (f) {
+            dt_op_format(&seq->ops[racy_at < seq->n ? racy_at : seq->n - 1], op, sizeof op);
+            fprintf(f, "seed %" PRIu64 "%s: two server runs differ at op %d: %s\nrun 1: %s\nrun 2: %s\nmemory: %s\n",
+                    seed, o->timed ? " (timed)" : "", racy_at + 1, op, line_at(s, racy_at),
+                    line_at(&s2, racy_at), line_at(m, racy_at));
+            fclose(f);
+        }
+        seq_path(path, sizeof path, o, seed, ".seq");
+        dt_seq_write(seq, path, "server nondeterminism: two server runs of this sequence differ");
+        printf("seed %" PRIu64 ": SERVER NONDETERMINISM at op %d (%s): run 1 '%s', run 2 '%s' (evidence in %s/racy-*)\n",
+               seed, racy_at + 1, op, line_at(s, racy_at), line_at(&s2, racy_at), o->out_dir);
+        dt_transcript_free(&s2);
+        return 0;
+    }
+    dt_transcript_free(&s2);
+    st->diverged++;
+    printf("seed %" PRIu64 ": DIVERGENCE at op %d of %d: %s\n  memory: %s\n  server: %s\n", seed, d + 1,
+           seq->n, op, line_at(m, d), line_at(s, d));
+    seq_path(path, sizeof path, o, seed, ".seq");
+    snprintf(comment, sizeof comment, "difftest seed %" PRIu64 "%s: diverges at op %d", seed,
+             o->timed ? " (timed)" : "", d + 1);
+    dt_seq_write(seq, path, comment);
+    if (o->shrink) {
+        dt_kind kind = seq->ops[d].kind;
+        shrink(srv, seq, kind, st);
+        seq_path(path, sizeof path, o, seed, ".min.seq");
+        snprintf(comment, sizeof comment, "difftest seed %" PRIu64 "%s, shrunk to %d ops", seed,
+                 o->timed ? " (timed)" : "", seq->n);
+        dt_seq_write(seq, path, comment);
+        dt_transcript ms = {0}, ss = {0};
+        if (compare(srv, seq, &ms, &ss, st) >= -1) {
+            printf("  minimal sequence (%d ops):\n", seq->n);
+            print_side_by_side(seq, &ms, &ss);
+        }
+        dt_transcript_free(&ms);
+        dt_transcript_free(&ss);
+    }
+    dt_transcript_free(&m2);
+    printf("  replay: make difftest REPLAY=%s%s\n", path, o->timed ? " TIMED=1" : "");
+    return 0;
+}
+
+static int run_seeds(ps_backend *srv, const dt_opts *o)
+{
+    dt_stats st = {0};
+    double t0 = now_s();
+    printf("difftest: %d %s seeds from %" PRIu64 ", at most %d ops each, server %s\n", o->seeds,
+           o->timed ? "timed" : "untimed", o->first, o->max_ops, getenv("NATS_URL"));
+    for (int k = 0; k < o->seeds; k++) {
+        uint64_t seed = o->first + (uint64_t)k;
+        dt_seq seq = {0};
+        dt_transcript m = {0}, s = {0};
+        if (dt_generate(&seq, seed, o->timed, o->max_ops) != 0)
+            return 2;
+        int d = compare(srv, &seq, &m, &s, &st);
+        if (d == -2)
+            return 2;
+        if (d >= 0 && report(srv, o, seed, &seq, d < seq.n ? d : seq.n - 1, &m, &s, &st) != 0)
+            return 2;
+        dt_transcript_free(&m);
+        dt_transcript_free(&s);
+        dt_seq_free(&seq);
+        if (!o->quiet && (k + 1) % 100 == 0)
+            printf("difftest: %d seeds, %ld ops, %d divergences, %d racy, %.1f s\n", k + 1, st.ops,
+                   st.diverged, st.racy, now_s() - t0);
+    }
+    printf("difftest: %d %s seeds (%" PRIu64 "..%" PRIu64 "), %ld operations per backend, %d divergences, "
+           "%d server-racy, %.1f s\n",
+           o->seeds, o->timed ? "timed" : "untimed", o->first, o->first + (uint64_t)o->seeds - 1, st.ops,
+           st.diverged, st.racy, now_s() - t0);
+    return st.diverged ? 1 : 0;
+}
+
+static int replay(ps_backend *srv, const dt_opts *o)
+{
+    dt_seq seq = {0};
+    if (dt_seq_read(&seq, o->replay) != 0)
+        return 2;
+    dt_stats st = {0};
+    dt_transcript m = {0}, s = {0}, s2 = {0};
+    int d = compare(srv, &seq, &m, &s, &st);
+    if (d == -2)
+        return 2;
+    print_side_by_side(&seq, &m, &s);
+    int rc = 0;
+    if (d >= 0) {
+        if (dt_run_server(srv, &seq, NULL, &s2) == 0 && first_diff(&s, &s2) >= 0)
+            printf("replay: the server answered differently on a second run (op %d): server nondeterminism\n",
+                   first_diff(&s, &s2) + 1);
+        else
+            printf("replay: DIVERGENCE at op %d\n", d + 1);
+        rc = 1;
+    } else {
+        printf("replay: %d ops, no divergence\n", seq.n);
+    }
+    dt_transcript_free(&m);
+    dt_transcript_free(&s);
+    dt_transcript_free(&s2);
+    dt_seq_free(&seq);
+    return rc;
+}
+
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: difftest [--seeds N] [--first S] [--timed] [--max-ops N] [--out DIR] [--no-shrink] [--quiet]\n"
+            "       difftest --replay FILE [--timed]\n"
+            "       difftest --print SEED [--timed] [--max-ops N]\n"
+            "Runs random operation sequences on the memory backend and on the server at NATS_URL\n"
+            "and compares the results. Exit: 0 agree, 1 divergence, 2 harness error.\n");
+    return 2;
+}
+
+static int parse(int argc, char **argv, dt_opts *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--timed")) o->timed = true;
+        else if (!strcmp(a, "--no-shrink")) o->shrink = false;
+        else if (!strcmp(a, "--quiet")) o->quiet = true;
+        else if (!v) return -1;
+        else if (!strcmp(a, "--seeds")) o->seeds = atoi(v), i++;
+        else if (!strcmp(a, "--first")) o->first = strtoull(v, NULL, 10), i++;
+        else if (!strcmp(a, "--max-ops")) o->max_ops = atoi(v), i++;
+        else if (!strcmp(a, "--out")) o->out_dir = v, i++;
+        else if (!strcmp(a, "--replay")) o->replay = v, i++;
+        else if (!strcmp(a, "--print")) o->print = true, o->first = strtoull(v, NULL, 10), i++;
+        else return -1;
+    }
+    if (o->max_ops <= 0)
+        o->max_ops = o->timed ? 30 : 40;
+    return o->seeds > 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    dt_opts o = {.first = 1, .seeds = 100, .out_dir = "build/difftest", .shrink = true};
+    if (parse(argc, argv, &o) != 0)
+        return usage();
+    g_timed = o.timed;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (o.print) {
+        dt_seq seq = {0};
+        char line[1024];
+        if (dt_generate(&seq, o.first, o.timed, o.max_ops) != 0)
+            return 2;
+        for (int i = 0; i < seq.n; i++) {
+            dt_op_format(&seq.ops[i], line, sizeof line);
+            printf("%s\n", line);
+        }
+        dt_seq_free(&seq);
+        return 0;
+    }
+    if (mkdir(o.out_dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "difftest: cannot create %s\n", o.out_dir);
+        return 2;
+    }
+    ps_jetstream_options jo = {.client_name = "difftest", .request_timeout_ms = 2000};
+    ps_backend *srv = NULL;
+    if (ps_jetstream_new(&srv, &jo) != PS_OK) {
+        fprintf(stderr, "difftest: no server at NATS_URL=%s: %s\n", getenv("NATS_URL") ? getenv("NATS_URL") : "(unset)",
+                ps_last_error());
+        return 2;
+    }
+    int rc = o.replay ? replay(srv, &o) : run_seeds(srv, &o);
+    ps_backend_close(srv);
+    return rc;
+}
