@@ -110,16 +110,7 @@ static ps_status check_pending(const mem_consumer *c)
 static ps_status check_num_pending(const mem_consumer *c)
 {
     const mem_stream *st = c->st;
-    uint64_t n = 0, from = c->sseq;
-    if (c->lps && c->lps_pos < c->lps_len) {
-        n = c->lps_len - c->lps_pos;
-        from = c->lps_resume + 1;
-    }
-    if (st->msgs)
-        for (uint64_t s = from > st->first_seq ? from : st->first_seq; s <= st->last_seq; s++) {
-            const mem_smsg *m = mem_store_get(st, s);
-            n += m && mem_consumer_matches(c, m->subj);
-        }
+    uint64_t n = mem_consumer_count_pending(c); /* the kept count is maintained incrementally */
     if (n != c->npend_new)
         return BAD("consumer %s/%s: num_pending is %" PRIu64 " but a drain would deliver %" PRIu64 " new", st->name,
                    c->name, c->npend_new, n);

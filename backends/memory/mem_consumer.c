@@ -30,7 +30,7 @@ bool mem_consumer_signalled(const mem_consumer *c, const mem_subj *subj)
 
 /* NumPending from scratch (JS 9): matching messages at or above sseq, plus
  * what remains of a last-per-subject skip list. */
-void mem_consumer_recount(mem_consumer *c)
+uint64_t mem_consumer_count_pending(const mem_consumer *c)
 {
     const mem_stream *st = c->st;
     uint64_t n = 0;
@@ -44,7 +44,12 @@ void mem_consumer_recount(mem_consumer *c)
             const mem_smsg *m = mem_store_get(st, s);
             n += m && mem_consumer_matches(c, m->subj);
         }
-    c->npend_new = n;
+    return n;
+}
+
+void mem_consumer_recount(mem_consumer *c)
+{
+    c->npend_new = mem_consumer_count_pending(c);
 }
 
 /* streamNumPending of nats-server 2.9.10: matching messages at or above

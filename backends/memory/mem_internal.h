@@ -364,7 +364,8 @@ void mem_consumer_refilter(mem_consumer *c);
 /* Does a store on `subj` signal `c` (the server's per-consumer signal
  * subscription, on the filter it was created with)? */
 bool mem_consumer_signalled(const mem_consumer *c, const mem_subj *subj);
-void mem_consumer_recount(mem_consumer *c);
+uint64_t mem_consumer_count_pending(const mem_consumer *c); /* from scratch: what a drain would deliver anew */
+void mem_consumer_recount(mem_consumer *c);                   /* npend_new = mem_consumer_count_pending */
 /* Recounts npc/npcm as the server's streamNumPending does. */
 void mem_consumer_npc_reset(mem_consumer *c);
 /* What the server's numPending() answers after a first delivery when
