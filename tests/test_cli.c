@@ -431,6 +431,18 @@ static void test_password_in_url_leaves_no_trace(void **state)
     if (rc != 4 || strstr(out, PASSWORD))
         fail_msg("capture without a server: exit %d (wanted 4), or the password shown:\n%s", rc, out);
     free(out);
+    /* a URL without "@host": cnats reads the password as a port and quotes
+     * it in its error ("invalid port '...'"); run, capture and NATS_URL */
+    const char *hostless[] = {"run %s --url nats://" USER ":" PASSWORD, "capture KEEP --url " USER ":" PASSWORD "%s",
+                              "run %s --backend jetstream"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(args, sizeof args, hostless[i], i == 1 ? "" : path_in_tmp("small.scn"));
+        snprintf(env, sizeof env, i == 2 ? "NATS_URL='" USER ":" PASSWORD "'" : "");
+        cli(env, args, &out);
+        if (strstr(out, PASSWORD))
+            fail_msg("a URL without a host: the password shown (%s):\n%s", args, out);
+        free(out);
+    }
 }
 
 int main(void)

@@ -430,6 +430,45 @@ static natsStatus set_options(natsOptions *no, const ps_jetstream_options *o, co
     return ns;
 }
 
+/* Masks in `msg` (in place) every piece of `url` that its redacted form
+ * hides: cnats quotes what it could not parse ("invalid port 's3cret'" for
+ * nats://alice:s3cret, a URL with no host), and its words must not carry
+ * a password the URL's own redaction hid. */
+static void scrub_url(char *msg, size_t cap, const char *url)
+{
+    if (!url || !*url)
+        return;
+    char shown[512], copy[512];
+    ps_url_redact(shown, sizeof shown, url);
+    snprintf(copy, sizeof copy, "%s", url);
+    for (char *save = NULL, *tok = strtok_r(copy, ":/@,[]", &save); tok; tok = strtok_r(NULL, ":/@,[]", &save)) {
+        if (strstr(shown, tok))
+            continue; /* shown anyway: not a secret */
+        for (char *at; (at = strstr(msg, tok)) != NULL;) {
+            size_t tl = strlen(tok), rest = strlen(at + tl);
+            if ((size_t)(at - msg) + 3 + rest + 1 > cap)
+                break;
+            memmove(at + 3, at + tl, rest + 1);
+            memcpy(at, "***", 3);
+        }
+    }
+}
+
+/* The last error again, with every URL's hidden parts masked. */
+static ps_status scrubbed(const ps_jetstream_options *o, const char *env_url)
+{
+    ps_status s = ps_last_status();
+    int code = ps_last_error_code(), native = ps_last_native_code();
+    char text[1024];
+    snprintf(text, sizeof text, "%s", ps_last_error());
+    for (int i = 0; i < o->urls_len; i++)
+        scrub_url(text, sizeof text, o->urls[i]);
+    scrub_url(text, sizeof text, env_url);
+    ps_error(s, code, "%s", text);
+    ps_error_set_native(native);
+    return s;
+}
+
 static ps_status connect_js(jsb_backend *jb, const ps_jetstream_options *o)
 {
     natsOptions *no = NULL;
@@ -439,7 +478,8 @@ static ps_status connect_js(jsb_backend *jb, const ps_jetstream_options *o)
         ns = set_options(no, o, &what);
     if (ns != NATS_OK) {
         natsOptions_Destroy(no);
-        return jsb_fail(ns, 0, what);
+        jsb_fail(ns, 0, what);
+        return scrubbed(o, getenv("NATS_URL"));
     }
     ns = natsConnection_Connect(&jb->nc, no);
     natsOptions_Destroy(no);
@@ -459,7 +499,7 @@ static ps_status connect_js(jsb_backend *jb, const ps_jetstream_options *o)
             ps_error(PS_ERR_IO, 0, "%s", text);
             ps_error_set_native((int)ns);
         }
-        return ps_last_status();
+        return scrubbed(o, env);
     }
     jsOptions jo;
     jsOptions_Init(&jo);
