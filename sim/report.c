@@ -422,14 +422,10 @@ static int use_recorded_workloads(sqlite3 *db, const char *db_path, sim_scenario
     return rc;
 }
 
-/* Reproduced means the same trace (hash), the same verdict and the same
- * first violation; anything else is said loudly and is not a pass. */
-static int compare_replay(const recorded *rec, const sim_result *r)
+/* A run that cannot be replayed on the model at all, said before anything
+ * runs (a rerun's PASS would only mislead): SIM_EXIT_NOT_REPRODUCED, or -1. */
+static int unreplayable(const recorded *rec)
 {
-    char hash[17];
-    snprintf(hash, sizeof hash, "%016" PRIx64, r->trace_hash);
-    const char *verdict = r->verdict == SIM_PASS ? "pass" : r->verdict == SIM_SAFETY_VIOLATION ? "safety" : "liveness";
-    printf("%-28s %" PRId64 " recorded, %" PRIu64 " replayed\n", "trace rows", rec->rows, r->trace_events);
     if (!rec->finished) {
         printf("NOT REPRODUCED: the recorded run did not finish (killed, or stopped by a harness error): its "
                "database holds no verdict or trace hash to compare with\n");
@@ -440,6 +436,17 @@ static int compare_replay(const recorded *rec, const sim_result *r)
                "there: %s\n", rec->backend, rec->replay[0] ? rec->replay : "(no command recorded)");
         return SIM_EXIT_NOT_REPRODUCED;
     }
+    return -1;
+}
+
+/* Reproduced means the same trace (hash), the same verdict and the same
+ * first violation; anything else is said loudly and is not a pass. */
+static int compare_replay(const recorded *rec, const sim_result *r)
+{
+    char hash[17];
+    snprintf(hash, sizeof hash, "%016" PRIx64, r->trace_hash);
+    const char *verdict = r->verdict == SIM_PASS ? "pass" : r->verdict == SIM_SAFETY_VIOLATION ? "safety" : "liveness";
+    printf("%-28s %" PRId64 " recorded, %" PRIu64 " replayed\n", "trace rows", rec->rows, r->trace_events);
     if (strcmp(rec->hash, hash) != 0 || strcmp(rec->verdict, verdict) != 0 || strcmp(rec->why, r->first_violation)) {
         printf("NOT REPRODUCED: the replay differs from the run\n"
                "  recorded: trace hash %s, %" PRId64 " trace rows, %s%s%s\n"
@@ -467,7 +474,13 @@ int sim_report_replay(const char *db_path)
     char name[512];
     snprintf(name, sizeof name, "%s(scenario)", db_path);
     printf("replaying %s: seed %" PRIu64 "%s\n", db_path, rec.seed, rec.mix ? " with its fault mix" : "");
-    int rc = parse_text(&sc, name, rec.text, rec.seed, rec.mix);
+    int rc = unreplayable(&rec);
+    if (rc >= 0) {
+        sqlite3_close(db);
+        free(rec.text);
+        return rc;
+    }
+    rc = parse_text(&sc, name, rec.text, rec.seed, rec.mix);
     if (rc < 0)
         rc = use_recorded_workloads(db, db_path, &sc);
     sqlite3_close(db);

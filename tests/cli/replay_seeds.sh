@@ -50,6 +50,8 @@ cp "$db" "$tmp/unfinished.db"
 sqlite3 "$tmp/unfinished.db" "UPDATE run SET finished=0, verdict=NULL, trace_hash=NULL"
 "$J" replay "$tmp/unfinished.db" >"$tmp/u.out"; rc=$?
 [ $rc -eq 5 ] && grep -q 'did not finish' "$tmp/u.out" || bad "a replay of an unfinished run exited $rc"
+# nothing is run for it: no summary, no verdict to mislead
+grep -qE '^(PASS|FAIL)|^trace hash' "$tmp/u.out" && bad "a replay of an unfinished run ran the scenario anyway"
 
 cp "$db" "$tmp/server.db"
 sqlite3 "$tmp/server.db" "UPDATE run SET backend='jetstream nats-server spawned by jetsim, time scale 10',
@@ -57,6 +59,7 @@ sqlite3 "$tmp/server.db" "UPDATE run SET backend='jetstream nats-server spawned 
 "$J" replay "$tmp/server.db" >"$tmp/s.out"; rc=$?
 [ $rc -eq 5 ] && grep -q 'rerun it there: jetsim run x.scn --seed 1 --spawn --time-scale 10' "$tmp/s.out" ||
   bad "a replay of a real-server run exited $rc: $(tail -n 1 "$tmp/s.out")"
+grep -qE '^(PASS|FAIL)|^trace hash' "$tmp/s.out" && bad "a replay of a real-server run ran the scenario on the model anyway"
 
 # the workload file is part of the record: a changed one is refused
 cp sim/scenarios/replay_orders.scn sim/scenarios/orders.wl "$tmp/"
