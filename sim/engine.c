@@ -141,6 +141,8 @@ static ps_status setup(engine *e, uint64_t seed, const sim_target *t)
         e->created[i] = s == PS_OK;
         if (s == PS_ERR_STREAM_NAME_IN_USE && e->owner[0])
             s = eng_real_stream_taken(e, st->name);
+        else if (s == PS_ERR_STREAM_SUBJECT_OVERLAP && e->real)
+            s = eng_real_subjects_taken(e, st->name);
     }
     for (int i = 0; i < sc->nconsumers && !s; i++) {
         const sim_consumer *c = &sc->consumers[i];

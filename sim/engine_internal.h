@@ -180,6 +180,7 @@ void eng_real_close(engine *e);
  * the stream appeared meanwhile (another run's); deletes at the end the
  * streams this run created, and no other. */
 ps_status eng_real_stream_taken(engine *e, const char *stream);
+ps_status eng_real_subjects_taken(engine *e, const char *stream); /* 10065 on a server: which, what to do */
 void eng_real_delete_own_streams(engine *e);
 int64_t eng_scaled(const engine *e, int64_t ns);   /* a scenario duration as the server gets it */
 

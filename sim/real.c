@@ -245,6 +245,18 @@ ps_status eng_real_stream_taken(engine *e, const char *stream)
                     "--namespace NAME)", stream, e->server);
 }
 
+/* The server holds a stream (someone else's) whose subjects overlap the
+ * scenario's stream: the refusal names both and the way out. */
+ps_status eng_real_subjects_taken(engine *e, const char *stream)
+{
+    char detail[512];
+    snprintf(detail, sizeof detail, "%s", ps_last_error());
+    return ps_error(PS_ERR_STREAM_SUBJECT_OVERLAP, 10065,
+                    "stream %s: its subjects overlap a stream that already exists on %s (%s): a run touches no "
+                    "stream it did not create (run with --namespace NAME, which prefixes every subject, or "
+                    "--spawn)", stream, e->server[0] ? e->server : "the server", detail);
+}
+
 /* A stream is this run's if it said so when created, or if it carries
  * this run's mark (an add that timed out may still have created it). */
 void eng_real_delete_own_streams(engine *e)
