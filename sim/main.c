@@ -43,7 +43,10 @@ static const char usage_main[] =
     "  help      show this help; `jetsim help <command>` or\n"
     "            `jetsim <command> --help` shows a command's help\n"
     "\n"
-    SIM_EXIT_CODES_HELP;
+    SIM_EXIT_CODES_HELP
+    "            replay only: 5 NOT REPRODUCED (the replay differs from the\n"
+    "            recorded run, or the run cannot be replayed on the model);\n"
+    "            shrink and --check-determinism say in their help what 1 means there\n";
 
 static const char usage_demo[] =
     "usage: jetsim demo [--jobs N] [--seed S]\n"
