@@ -82,43 +82,6 @@ typedef struct tally {
 static bool g_inconsistent;
 static char g_inconsistency[512];
 
-static ps_status sw_setup(conf_fixture *f)
-{
-    f->clock = ps_clock_manual_new(0);
-    if (!f->clock)
-        return ps_error(PS_ERR_NO_MEMORY, 0, "fixture: out of memory");
-    ps_memory_options o = {.clock = f->clock, .seed = 20260101u};
-    ps_status s = ps_memory_new(&f->b, &o);
-    if (s != PS_OK) {
-        ps_clock_free(f->clock);
-        f->clock = NULL;
-        f->b = NULL;
-    }
-    return s;
-}
-
-static void sw_teardown(conf_fixture *f)
-{
-    ps_backend_close(f->b);
-    ps_clock_free(f->clock);
-    f->b = NULL;
-    f->clock = NULL;
-}
-
-static void sw_advance(conf_fixture *f, int64_t ns)
-{
-    if (ns > 0 && ps_clock_advance(f->clock, ns) != PS_OK)
-        fail_msg("manual clock refused to advance: %s", ps_last_error());
-    ps_status s = ps_backend_tick(f->b);
-    if (s != PS_OK)
-        fail_msg("tick failed: %s: %s", ps_status_name(s), ps_last_error());
-}
-
-static ps_status sw_restart(conf_fixture *f, ps_restart_kind kind)
-{
-    return ps_backend_restart(f->b, kind);
-}
-
 /* An inconsistency is wrong whatever else the run reported. */
 static ps_status sw_check(conf_fixture *f)
 {
@@ -293,18 +256,8 @@ int main(int argc, char **argv)
     /* alloc_sweep CASE N: that case with the N-th allocation failing, not
      * quiet (with ALLOC_FAIL_BACKTRACE=1 it shows the failing call). */
     bool sim_only = argc == 2;
-    conf_fixture f = {
-        .name = "memory (allocation failures)",
-        .b = NULL,
-        .clock = NULL,
-        .real_time = false,
-        .setup = sw_setup,
-        .teardown = sw_teardown,
-        .advance = sw_advance,
-        .restart = sw_restart,
-        .check = sw_check,
-        .priv = NULL,
-    };
+    conf_fixture f = conf_memory_fixture("memory (allocation failures)");
+    f.check = sw_check; /* records the first inconsistency, which no verdict may hide */
     tally conf = {0}, sim = {0};
     if (argc == 3 && strncmp(argv[1], "sim", 3) == 0) { /* sim N: the first run; sim2 N: the second */
         const char *sim_text = sim_texts[argv[1][3] == '2'];

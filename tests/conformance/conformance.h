@@ -62,6 +62,10 @@ struct conf_fixture {
 /* Runs the whole suite against `f`; returns the number of failed tests. */
 int conf_run_all(conf_fixture *f);
 
+/* The memory backend's fixture (conf_memory.c): a new backend on a new
+ * manual clock per test, ps_memory_check after each. */
+conf_fixture conf_memory_fixture(const char *name);
+
 /* A test body receives the fixture as `f`:
  *     CONF_TEST(test_js3_4_x) { conf_pub(f, "a", "x"); ... }
  * and is listed once, in conformance_main.c. */
