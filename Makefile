@@ -22,9 +22,20 @@ EXTRA_CFLAGS ?=
 EXTRA_LDFLAGS ?=
 PREFIX   ?= /usr/local
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
-               -Wstrict-prototypes -Wmissing-prototypes -fPIC -pthread \
-               -Icore -Ibackends/memory -Ibackends/jetstream
+               -Wstrict-prototypes -Wmissing-prototypes -fPIC -pthread
 CFLAGS_ALL = $(CFLAGS_BASE) $(OPT) $(EXTRA_CFLAGS) $(CFLAGS)
+
+# The layers, each compiled with the include paths of what it may use and
+# nothing above it (docs/ARCHITECTURE.md): core <- backends <- sim (the
+# engine) <- sim/real (the real-server harness) <- sim/cli (the command
+# line). Tests, benchmarks and examples see everything.
+INC_CORE := -Icore
+INC_MEM  := $(INC_CORE) -Ibackends/memory
+INC_JS   := $(INC_CORE) -Ibackends/jetstream
+INC_SIM  := $(INC_MEM) -Isim
+INC_REAL := $(INC_SIM) -Ibackends/jetstream -Isim/real
+INC_CLI  := $(INC_REAL) -Isim/cli
+INC_ALL  := $(INC_CLI)
 LDLIBS_ALL = -pthread -lm $(EXTRA_LDFLAGS)
 
 # cnats is optional: without it the JetStream backend builds as a stub.
@@ -48,7 +59,7 @@ ifeq ($(HAVE_NATS),1)
 else
   JS_SRC := backends/jetstream/jsb_stub.c
 endif
-SIM_SRC  := $(filter-out sim/main.c,$(wildcard sim/*.c))
+SIM_SRC  := $(filter-out sim/cli/main.c,$(wildcard sim/*.c sim/real/*.c sim/cli/*.c))
 LIB_SRC  := $(CORE_SRC) $(MEM_SRC) $(JS_SRC)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 SIM_OBJ  := $(SIM_SRC:%.c=$(BUILD)/obj/%.o)
@@ -77,13 +88,29 @@ all: $(STATIC) $(SHARED) $(CLI) $(EXAMPLE)
 # between PS_API_BEGIN and PS_API_END (core/ps_api.h).
 $(LIB_OBJ): VISIBILITY := -fvisibility=hidden
 
+$(BUILD)/obj/core/%.o: core/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(VISIBILITY) $(INC_CORE) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/backends/memory/%.o: backends/memory/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(VISIBILITY) $(INC_MEM) -MMD -MP -c $< -o $@
+
 $(BUILD)/obj/backends/jetstream/%.o: backends/jetstream/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(VISIBILITY) $(JS_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(VISIBILITY) $(INC_JS) $(JS_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/sim/cli/%.o: sim/cli/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(VISIBILITY) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(INC_CLI) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/sim/real/%.o: sim/real/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(INC_REAL) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/sim/%.o: sim/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(INC_SIM) -MMD -MP -c $< -o $@
 
 $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -97,12 +124,12 @@ $(SHARED_SO): $(LIB_OBJ)
 $(SHARED): $(SHARED_SO)
 	ln -sf $(SONAME) $@
 
-$(CLI): $(BUILD)/obj/sim/main.o $(SIM_OBJ) $(STATIC)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3
+$(CLI): $(BUILD)/obj/sim/cli/main.o $(SIM_OBJ) $(STATIC)
+	$(CC) $(CFLAGS_ALL) $(INC_ALL) -o $@ $^ $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3
 
 $(BUILD)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC) $(LDLIBS_ALL) $(JS_LIBS)
+	$(CC) $(CFLAGS_ALL) $(INC_ALL) -o $@ $< $(STATIC) $(LDLIBS_ALL) $(JS_LIBS)
 
 demo: $(EXAMPLE)
 	./$(EXAMPLE)
@@ -111,34 +138,34 @@ demo: $(EXAMPLE)
 
 $(BUILD)/tests/test_%: tests/test_%.c $(SIM_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -Itests -Isim -DJETSIM_CLI='"$(CLI)"' -o $@ $< $(SIM_OBJ) $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3 -lcmocka
+	$(CC) $(CFLAGS_ALL) $(INC_ALL) -Wno-missing-prototypes -Itests -DJETSIM_CLI='"$(CLI)"' -o $@ $< $(SIM_OBJ) $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3 -lcmocka
 
 # test_cli runs the command line itself (the one of this build: ASan too).
 $(BUILD)/tests/test_cli: $(CLI)
 
 $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -Itests -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(INC_ALL) -Wno-missing-prototypes -Itests -MMD -MP -c $< -o $@
 
 $(CONF_BIN): $(CONF_OBJ) $(BUILD)/obj/tests/conformance/fixture_memory.o $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) $(JS_LIBS) -lcmocka
+	$(CC) $(CFLAGS_ALL) $(INC_ALL) -o $@ $^ $(LDLIBS_ALL) $(JS_LIBS) -lcmocka
 
 $(BUILD)/obj/tests/conformance/fixture_jetstream.o: tests/conformance/fixture_jetstream.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(JS_CFLAGS) -Wno-missing-prototypes -Itests -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(INC_ALL) $(JS_CFLAGS) -Wno-missing-prototypes -Itests -MMD -MP -c $< -o $@
 
 $(JSON_BIN): tests/jetstream/test_json.c $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(JS_CFLAGS) -Wno-missing-prototypes -o $@ $< $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lcmocka
+	$(CC) $(CFLAGS_ALL) $(INC_ALL) $(JS_CFLAGS) -Wno-missing-prototypes -o $@ $< $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lcmocka
 
 $(SERVER_BIN): tests/jetstream/test_server.c $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(JS_CFLAGS) -Wno-missing-prototypes -o $@ $< $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lcmocka
+	$(CC) $(CFLAGS_ALL) $(INC_ALL) $(JS_CFLAGS) -Wno-missing-prototypes -o $@ $< $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lcmocka
 
 $(CONF_JS_BIN): $(CONF_OBJ) $(BUILD)/obj/tests/conformance/fixture_jetstream.o $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) $(JS_LIBS) -lcmocka
+	$(CC) $(CFLAGS_ALL) $(INC_ALL) -o $@ $^ $(LDLIBS_ALL) $(JS_LIBS) -lcmocka
 
 # The allocation-failure sweep (tests/alloc_sweep.c): linked with --wrap so
 # every allocation of the library and the simulator can be made to fail
@@ -152,11 +179,11 @@ CONF_AF_OBJ := $(CONF_SRC:%.c=$(BUILD)/obj-af/%.o)
 
 $(BUILD)/obj-af/tests/conformance/%.o: tests/conformance/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(ALLOC_BYPASS) -Wno-missing-prototypes -Itests -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(INC_ALL) $(ALLOC_BYPASS) -Wno-missing-prototypes -Itests -MMD -MP -c $< -o $@
 
 $(ALLOC_BIN): tests/alloc_sweep.c tests/alloc_fail.c tests/alloc_fail.h $(CONF_AF_OBJ) $(SIM_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -Itests -Itests/conformance -Isim -o $@ tests/alloc_sweep.c \
+	$(CC) $(CFLAGS_ALL) $(INC_ALL) -Wno-missing-prototypes -Itests -Itests/conformance -o $@ tests/alloc_sweep.c \
 	  tests/alloc_fail.c $(CONF_AF_OBJ) $(SIM_OBJ) $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3 -lcmocka $(ALLOC_WRAP)
 
 test: all
@@ -251,7 +278,7 @@ DIFF_ARGS = $(if $(REPLAY),--replay $(REPLAY),--seeds $(SEEDS) --first $(FIRST))
 
 $(DIFF_BIN): $(DIFF_SRC) tests/differential/difftest.h $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(JS_CFLAGS) -o $@ $(DIFF_SRC) $(STATIC) $(LDLIBS_ALL) $(JS_LIBS)
+	$(CC) $(CFLAGS_ALL) $(INC_ALL) $(JS_CFLAGS) -o $@ $(DIFF_SRC) $(STATIC) $(LDLIBS_ALL) $(JS_LIBS)
 
 difftest: $(DIFF_BIN)
 	@if [ "$(HAVE_NATS)" != 1 ]; then echo "== difftest: SKIPPED: libnats (cnats) is not installed"; exit 0; fi; \
@@ -292,7 +319,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 $(BUILD)/bench/%: bench/%.c $(SIM_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(JS_CFLAGS) -Isim -O2 -o $@ $< $(SIM_OBJ) $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3
+	$(CC) $(CFLAGS_ALL) $(INC_ALL) $(JS_CFLAGS) -O2 -o $@ $< $(SIM_OBJ) $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3
 
 bench: $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do \

@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include "fault_shim.h"
-#include "ps_memory.h"
 #include "ps_subject.h"
 
 /* ---- trace ---------------------------------------------------------------------- */
@@ -56,12 +55,12 @@ void eng_trace(engine *e, sim_trace_kind kind, uint64_t job, int worker_id, int6
 
 int64_t eng_now(const engine *e)
 {
-    int64_t now = ps_clock_now(e->clock);
-    if (e->real && e->real0) {
-        int64_t r = eng_real_now(e);
-        return r > now ? r : now;
-    }
-    return now;
+    return e->t->ops->now(e->t);
+}
+
+int64_t eng_scaled(const engine *e, int64_t ns)
+{
+    return e->t->ops->scaled(e->t, ns);
 }
 
 void eng_fail(engine *e, ps_status s)
@@ -103,27 +102,27 @@ void eng_settle(engine *e, uint64_t r)
 
 /* ---- set-up, loop, checks --------------------------------------------------------------- */
 
-static ps_status setup(engine *e, uint64_t seed, const sim_target *t)
+/* Transient refusals of a broker that is still starting (a new cluster
+ * electing leaders) are retried; the same add is idempotent. */
+#define SETUP_RETRIES 20
+
+static bool transient(ps_status s)
+{
+    return s == PS_ERR_TIMEOUT || s == PS_ERR_UNAVAILABLE;
+}
+
+static ps_status setup(engine *e, uint64_t seed)
 {
     const sim_scenario *sc = e->sc;
-    ps_status s = PS_OK;
-    e->clock = ps_clock_manual_new(0);
-    if (!e->clock)
-        return ps_error(PS_ERR_NO_MEMORY, 0, "engine: out of memory");
+    char where[600] = "";
+    ps_status s = e->t->ops->open(e->t, sc, seed, e->log, &e->inner, &e->clock, where, sizeof where);
+    if (!s && where[0])
+        s = sim_master_set_backend(e->m, where);
+    if (s)
+        return s;
     e->base = e->quiet_after = ps_clock_now(e->clock);
-    e->scale = 1;
-    if (t && t->jetstream) {
-        if ((s = eng_real_check_faults(sc, t)) || (s = eng_real_setup(e, t)))
-            return s;
-    } else {
-        ps_memory_options mo = {.clock = e->clock, .seed = seed};
-        if ((s = ps_memory_new(&e->inner, &mo)))
-            return s;
-    }
     if ((s = sim_shim_new(&e->b, e->inner, seed)))
         return s;
-    /* replicas count on a real cluster; the model and a single server keep one copy */
-    int32_t replicas_max = e->servers ? sim_servers_count(e->servers) : e->real ? 5 : 1;
     for (int i = 0; i < sc->nstreams && !s; i++) {
         const sim_stream *st = &sc->streams[i];
         const char *subs[SIM_MAX_SUBJECTS];
@@ -133,16 +132,12 @@ static ps_status setup(engine *e, uint64_t seed, const sim_target *t)
                               .retention = st->retention, .storage = st->storage, .discard = st->discard,
                               .duplicates_ns = eng_scaled(e, st->dupe_window_ns), .max_msgs = st->max_msgs,
                               .max_bytes = st->max_bytes, .max_age_ns = eng_scaled(e, st->max_age_ns),
-                              .replicas = (int32_t)(st->replicas < replicas_max ? st->replicas : replicas_max),
-                              .description = e->owner[0] ? e->owner : NULL};
+                              .replicas = (int32_t)st->replicas};
+        e->t->ops->stream_config(e->t, &c);
         s = ps_stream_add(e->b, &c, NULL);
-        for (int k = 0; e->real && k < 20 && (s == PS_ERR_TIMEOUT || s == PS_ERR_UNAVAILABLE); k++)
-            s = ps_stream_add(e->b, &c, NULL); /* a new cluster may take seconds; the same add is idempotent */
-        e->created[i] = s == PS_OK;
-        if (s == PS_ERR_STREAM_NAME_IN_USE && e->owner[0])
-            s = eng_real_stream_taken(e, st->name);
-        else if (s == PS_ERR_STREAM_SUBJECT_OVERLAP && e->real)
-            s = eng_real_subjects_taken(e, st->name);
+        for (int k = 0; k < SETUP_RETRIES && transient(s); k++)
+            s = ps_stream_add(e->b, &c, NULL);
+        s = e->t->ops->stream_added(e->t, i, s);
     }
     for (int i = 0; i < sc->nconsumers && !s; i++) {
         const sim_consumer *c = &sc->consumers[i];
@@ -156,12 +151,12 @@ static ps_status setup(engine *e, uint64_t seed, const sim_target *t)
         const ps_consumer_config cc = e->ccfg[i];
         ps_consumer *h = NULL;
         s = ps_consumer_add(e->b, c->stream, &cc, &h);
-        for (int k = 0; e->real && k < 20 && (s == PS_ERR_TIMEOUT || s == PS_ERR_UNAVAILABLE); k++)
+        for (int k = 0; k < SETUP_RETRIES && transient(s); k++)
             s = ps_consumer_add(e->b, c->stream, &cc, &h);
         ps_consumer_free(h);
     }
-    if (!s && e->real)
-        s = eng_real_ready(e);
+    if (!s)
+        s = e->t->ops->ready(e->t);
     int total = 0;
     for (int g = 0; g < sc->nworkers; g++)
         total += (int)sc->workers[g].count;
@@ -195,9 +190,9 @@ static ps_status setup(engine *e, uint64_t seed, const sim_target *t)
 /* Records in the run database what a replay needs beyond the text and
  * the seed: the fault mix, the workload files' hashes, and for a run on a
  * server the command that reruns it. */
-static ps_status record_inputs(engine *e, const sim_target *t)
+static ps_status record_inputs(engine *e)
 {
-    ps_status s = sim_master_set_replay(e->m, e->sc->mixed, t && t->jetstream ? t->replay_cmd : NULL);
+    ps_status s = sim_master_set_replay(e->m, e->sc->mixed, e->t->replay_cmd);
     for (int i = 0; i < e->sc->npublishers && !s; i++) {
         const char *wl = e->sc->publishers[i].workload;
         uint64_t h = 0;
@@ -213,24 +208,31 @@ static const char *verdict_name(sim_verdict v)
 }
 
 static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t seed, const char *db_path,
-                     FILE *log, sim_result *out, bool record, const sim_target *t)
+                     FILE *log, sim_result *out, bool record, sim_target *t)
 {
-    engine e = {.sc = sc, .log = log, .nc = sc->nconsumers, .res = out, .record = record};
+    engine e = {.sc = sc, .log = log, .nc = sc->nconsumers, .res = out, .record = record, .t = t,
+                .wake_at = INT64_MAX};
     memset(out, 0, sizeof *out);
+    sim_target *model = NULL;
+    ps_status s = PS_OK;
+    if (!t && (s = sim_target_model_new(&model)) != PS_OK)
+        return s;
+    if (!t)
+        e.t = model;
     sim_events_init(&e.q);
-    ps_status s = sim_master_open(&e.m, db_path, scenario_text, seed);
+    s = sim_master_open(&e.m, db_path, scenario_text, seed);
     if (!s)
-        s = record_inputs(&e, t);
+        s = record_inputs(&e);
     if (!s)
-        s = setup(&e, seed, t);
+        s = setup(&e, seed);
     int64_t drain = sc->expect.drained_within_ns ? sc->expect.drained_within_ns : DEFAULT_DRAIN_NS;
     sim_event ev;
     while (!s && sim_events_pop(&e.q, &ev)) {
         if (e.publishers_done == sc->npublishers && e.open == 0 && ev.at_ns >= e.quiet_after)
             break; /* drained */
-        if (e.real && (s = eng_real_wait(&e, ev.at_ns)) != PS_OK)
+        if ((s = e.t->ops->wait_until(e.t, ev.at_ns)) != PS_OK)
             break;
-        int64_t now = e.real ? ps_clock_now(e.clock) : ev.at_ns;
+        int64_t now = ps_clock_now(e.clock);
         /* The deadline counts from the last publish or fault end, and only
          * once every publisher is done: a publisher still sending (held up
          * by a slow server, say) is not a job system that failed to drain.
@@ -240,10 +242,6 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
             snprintf(out->first_violation, sizeof out->first_violation,
                      "drained_within: %" PRId64 " job(s) still open %.1f s after the last publish or fault",
                      e.open, (double)drain / 1e9);
-            break;
-        }
-        if (!e.real && ps_clock_set(e.clock, ev.at_ns) != PS_OK) {
-            s = ps_error(PS_ERR_INTERNAL, 0, "engine: the clock refused to move to an event's time");
             break;
         }
         out->events++;
@@ -264,8 +262,8 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
     out->end_ns = e.clock ? ps_clock_now(e.clock) - e.base : 0;
     ps_error_saved why; /* clean-up calls the library, which clears the detail of a failure */
     ps_error_save(&why);
-    if (e.real) /* no fault outlives the run: the checks and the clean-up talk to a healed server */
-        eng_real_end_faults(&e);
+    /* no fault outlives the run: the checks and the clean-up talk to a healed broker */
+    e.t->ops->end_faults(e.t);
     if (!s) {
         sim_master_commit(e.m);
         if (out->verdict == SIM_PASS || out->verdict == SIM_LIVENESS_FAILURE) {
@@ -277,19 +275,16 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
         s = sim_master_finish(e.m, verdict_name(out->verdict), out->first_violation, out->trace_hash,
                               out->trace_events);
     }
-    if (e.real && e.servers && e.b && sim_servers_interrupted())
+    if (e.b && e.t->ops->gone(e.t))
         sim_shim_set_unreachable(e.b, true); /* the servers are dead: the workers' last naks need not wait */
     for (int i = 0; e.w && i < e.nw; i++) {
         eng_workers_free(&e.w[i]);
         ps_consumer_free(e.w[i].c);
     }
     free(e.w);
-    if (e.real && !e.servers && e.inner) /* the server is someone else's: take away what this run created */
-        eng_real_delete_own_streams(&e);
     ps_backend_close(e.b);
-    ps_backend_close(e.inner);
-    eng_real_close(&e);
-    ps_clock_free(e.clock);
+    e.t->ops->close(e.t); /* the broker and the clock are the target's */
+    sim_target_free(model);
     sim_master_close(e.m);
     sim_events_free(&e.q);
     free(e.acked);
@@ -311,7 +306,7 @@ ps_status sim_run(const sim_scenario *sc, const char *scenario_text, uint64_t se
 }
 
 ps_status sim_run_on(const sim_scenario *sc, const char *scenario_text, uint64_t seed, const char *db_path,
-                     FILE *log, const sim_target *target, sim_result *out)
+                     FILE *log, sim_target *target, sim_result *out)
 {
     return run(sc, scenario_text, seed, db_path, log, out, false, target);
 }

@@ -2,8 +2,8 @@
  * drives the publishers, the workers, the faults (through the fault shim)
  * and the master database, then the checkers. On the memory backend it
  * runs in virtual time on a manual clock and a run is a pure function of
- * (scenario, seed); on a real nats-server (sim_run_on with a jetstream
- * target, real.c) the same loop is held to real time.
+ * (scenario, seed); on another run target (sim_run_on: a real nats-server,
+ * sim/real/) the same loop is held to that target's time.
  *
  * Publishers (the ps_publisher layer) with rate, count, msg
  * ids and retries; workers (the ps_worker layer) with batches, handling times, failures, the
@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ps_backend.h"
+#include "ps_clock.h"
 #include "scenario.h"
 
 typedef enum sim_verdict {
@@ -56,44 +58,112 @@ typedef struct sim_result {
 ps_status sim_run(const sim_scenario *sc, const char *scenario_text, uint64_t seed, const char *db_path,
                   FILE *log, sim_result *out);
 
-/* Where a run happens. NULL (or .jetstream false): the memory model, in
- * virtual time, deterministic. Otherwise a real nats-server: `url` names an
- * existing one, or `servers` the ones jetsim spawned (then server faults
- * are made real: kill -9, SIGTERM, SIGSTOP); network faults go through a
- * loopback proxy per node. Durations the server sees (AckWait, BackOff,
- * the dedup window, MaxAge) and the run's own pace are divided by
- * `time_scale` (>= 1; 10 runs AckWait 30 s as 3 s). */
-typedef struct sim_servers sim_servers;
-typedef struct sim_credentials sim_credentials;
-typedef struct sim_target {
-    bool jetstream;
-    const char *url;
-    sim_servers *servers;
-    double time_scale;
-    const sim_credentials *creds; /* authentication and TLS for `url` (credentials.h); NULL: none */
-    const char *ns;               /* the namespace the CLI put the scenario in (NULL: none); recorded
-                                   * with the backend, not applied (sim_scenario_namespace does that) */
-    /* the command that reruns this run on a server (recorded in the run
-     * database for `jetsim replay`, which cannot reproduce it); may be NULL */
+/* ---- run targets ------------------------------------------------------------
+ *
+ * Where a run happens: the broker it talks to, the clock it keeps and the
+ * faults only that place can make real. A target is a table of functions
+ * (sim_target_ops, the same pattern as the backend contract) behind a
+ * struct sim_target that the target's own code embeds first. The engine
+ * receives a target and never asks which one it has.
+ *
+ * Two exist: the memory model (sim_target_model_new below: a manual clock,
+ * virtual time, deterministic) and a real nats-server (sim/real/, the
+ * harness: spawned servers, proxies, a fault thread, real time). A target
+ * runs one run at a time: open ... close, then it may be opened again.
+ *
+ * Threads: every function is called from the thread that called sim_run_on.
+ * Times are virtual nanoseconds on the clock that open returned.
+ */
+typedef struct sim_target sim_target;
+
+#define SIM_TARGET_OPS_VERSION 1
+
+typedef struct sim_target_ops {
+    int version;      /* SIM_TARGET_OPS_VERSION */
+    const char *name; /* "model", "jetstream": for messages only */
+
+    /* Opens the broker and the clock of one run of `sc` with `seed`;
+     * reports progress to `log` (may be NULL). On success *backend and
+     * *clock belong to the target until close (the engine wraps the
+     * backend in its fault shim and reads the clock), and `where` holds
+     * how the run database should describe the broker ("" for the default
+     * model). Refuses (PS_ERR_INVALID_ARG naming the scenario line) a
+     * scenario with faults this target cannot carry out. On failure close
+     * still runs. */
+    ps_status (*open)(sim_target *t, const sim_scenario *sc, uint64_t seed, FILE *log, ps_backend **backend,
+                      ps_clock **clock, char *where, size_t where_len);
+    /* Adapts a stream of the scenario before the engine adds it: replicas
+     * clamped to what the target has (the model and a single server keep
+     * one copy), a description that marks the stream as this run's. */
+    void (*stream_config)(const sim_target *t, ps_stream_config *c);
+    /* A scenario duration as the broker gets it (AckWait, BackOff, the
+     * dedup window, MaxAge): the model takes it as written; a server held
+     * to a time scale gets it divided. */
+    int64_t (*scaled)(const sim_target *t, int64_t ns);
+    /* The engine added the scenario's stream number `stream`, with status
+     * `s`: returns `s`, or a status with a message that explains it
+     * (someone else's stream with that name or those subjects). The
+     * target notes which streams this run created (close deletes those
+     * and no other). */
+    ps_status (*stream_added)(sim_target *t, int stream, ps_status s);
+    /* Streams and consumers are created: returns once they are usable,
+     * or an error (PS_ERR_TIMEOUT, "interrupted" as PS_ERR_IO). */
+    ps_status (*ready)(sim_target *t);
+    /* Returns when the run's time has reached `at_ns` (the model sets its
+     * clock there at once; a server waits for real time). PS_ERR_IO
+     * "interrupted" when the user stopped the run. */
+    ps_status (*wait_until)(sim_target *t, int64_t at_ns);
+    /* The run's time now: the clock's on the model; on a server the time
+     * real time has reached (a blocking client call may have moved past
+     * the event being run). */
+    int64_t (*now)(const sim_target *t);
+    /* The latest time an idle worker must look at the broker again to see
+     * what the broker does on its own (a redelivery after AckWait, a
+     * BackOff step): the model knows its backend's next deadline; a
+     * server's timers cannot be seen, so it answers now + a poll period.
+     * INT64_MAX: nothing will ever be due. */
+    int64_t (*next_due)(const sim_target *t, int64_t now);
+    /* A fault of the scenario starts (end false) or its window closes:
+     * true when the target carries it out itself (the engine then only
+     * traces it), false when the engine is to (through its fault shim,
+     * on its workers, on the master). */
+    bool (*fault)(sim_target *t, int fault, bool end);
+    /* No fault of the target's outlives this call: servers continued,
+     * connections healed. The checks and the clean-up come next. */
+    void (*end_faults)(sim_target *t);
+    /* True when the broker cannot be reached any more (its servers were
+     * stopped by an interrupt): the clean-up then does not wait for it. */
+    bool (*gone)(const sim_target *t);
+    /* Ends the run: deletes what the run created where that matters (a
+     * server jetsim did not start), closes the backend, frees the clock,
+     * stops threads and proxies. The target may be opened again. */
+    void (*close)(sim_target *t);
+    /* Frees the target (after close). */
+    void (*free)(sim_target *t);
+} sim_target_ops;
+
+struct sim_target {
+    const sim_target_ops *ops;
+    /* A run here is not reproduced from its seed: the command that reruns
+     * it, recorded in the run database for `jetsim replay` to show (NULL:
+     * replay reproduces the run). */
     const char *replay_cmd;
-} sim_target;
+};
+
+/* The memory model as a target: virtual time on a manual clock from 0,
+ * deterministic. Free with sim_target_free. */
+ps_status sim_target_model_new(sim_target **out);
+void sim_target_free(sim_target *t); /* NULL is ignored */
 
 /* As sim_run, on `target` (NULL: the memory model). A run on a real server
  * is not deterministic; its trace hash is reported but means little.
- * Errors besides sim_run's: the scenario has faults this target cannot
- * make real (PS_ERR_INVALID_ARG naming the line), a stream of the
- * scenario already exists on the server (PS_ERR_STREAM_NAME_IN_USE naming
- * the stream and the server), the server cannot be reached, or the run
- * was interrupted (PS_ERR_IO, "interrupted"). The detail of an error is
- * in ps_last_error() on return, clean-up notwithstanding.
- *
- * On a server jetsim did not spawn (`url`), a run deletes at its end the
- * streams it created and nothing else: it refuses to start when a stream
- * of the scenario exists, and a stream it did not create is never
- * deleted. The URL appears in the run database, the log and errors with
- * any password or token masked (ps_url.h). */
+ * Errors besides sim_run's are the target's (its open, ready, wait_until:
+ * faults it cannot make real, a stream that exists already, a server that
+ * cannot be reached, an interrupted run as PS_ERR_IO "interrupted"). The
+ * detail of an error is in ps_last_error() on return, clean-up
+ * notwithstanding. */
 ps_status sim_run_on(const sim_scenario *sc, const char *scenario_text, uint64_t seed, const char *db_path,
-                     FILE *log, const sim_target *target, sim_result *out);
+                     FILE *log, sim_target *target, sim_result *out);
 
 /* As sim_run, also recording out->hashes (free with free()). */
 ps_status sim_run_recorded(const sim_scenario *sc, const char *scenario_text, uint64_t seed,

@@ -20,13 +20,9 @@
 #include "ps_rand.h"
 #include "ps_publisher.h"
 #include "ps_worker.h"
-#include "servers.h"
 #include "workload.h"
 
-typedef struct sim_proxy sim_proxy;
-typedef struct eng_chaos eng_chaos;
-
-enum { EV_PUBLISH, EV_WORKER, EV_COMMIT, EV_FAULT, EV_FAULT_END };
+enum { EV_PUBLISH, EV_WORKER, EV_COMMIT, EV_FAULT, EV_FAULT_END, EV_WAKE };
 
 #define POLL_NS (50 * PS_NS_PER_MS)
 #define COMMIT_EVERY 4096
@@ -47,6 +43,7 @@ typedef struct worker {
     int head, nheld, cap;
     ps_msg *cur;         /* being handled */
     int64_t version;     /* of the job being handled */
+    bool idle;           /* its last poll found nothing: no event of its own until a wake */
 } worker;
 
 typedef struct pubstate {
@@ -79,8 +76,8 @@ typedef struct row_copy {
 typedef struct engine {
     const sim_scenario *sc;
     FILE *log;
-    ps_clock *clock;
-    ps_backend *inner, *b; /* the memory model or a real server; b is the fault shim over it */
+    ps_clock *clock;       /* the target's */
+    ps_backend *inner, *b; /* the target's broker; b is the fault shim over it */
     sim_master *m;
     sim_events q;
     worker *w;
@@ -113,17 +110,9 @@ typedef struct engine {
     uint64_t completions;   /* for row.done_order */
     ps_consumer_config ccfg[SIM_MAX_CONSUMERS]; /* as created (durations scaled) */
     int64_t backoff[SIM_MAX_CONSUMERS][SIM_MAX_BACKOFF];
-    /* a run on a real server (real.c) */
-    bool real;
-    double scale;           /* virtual seconds per real second */
-    int64_t real0;          /* monotonic ns when virtual time was base */
-    sim_servers *servers;   /* spawned by jetsim, or NULL */
-    sim_proxy *proxies[SIM_SERVERS_MAX];
-    int nproxies;
-    eng_chaos *chaos;       /* the thread that runs server and network faults */
-    bool created[SIM_MAX_STREAMS]; /* streams this run created: the only ones its clean-up deletes */
-    char owner[128];        /* on a server jetsim did not start: the description that marks this run's streams */
-    char server[400];       /* that server's URL as it may be shown (no password, no token) */
+    sim_target *t;          /* where the run happens (engine.h): the model or a server */
+    int nidle;              /* workers idle until a wake */
+    int64_t wake_at;        /* the pending EV_WAKE's time; INT64_MAX: none */
     ps_status err;          /* the first harness failure inside an event (eng_fail) */
     char err_msg[256];
 } engine;
@@ -131,10 +120,15 @@ typedef struct engine {
 /* engine.c */
 void eng_trace(engine *e, sim_trace_kind kind, uint64_t job, int worker_id, int64_t arg);
 uint64_t eng_row_of(const engine *e, uint64_t job, int ci);
-/* The virtual time now: the clock's on the model (it moves only between
- * events); on a real server, the virtual time real time has reached,
+/* The run's time now (the target's now): on the model the clock's, which
+ * moves only between events; on a server the time real time has reached,
  * which a blocking client call may have moved past the event's. */
 int64_t eng_now(const engine *e);
+/* A scenario duration as the broker gets it (the target's scaled). */
+int64_t eng_scaled(const engine *e, int64_t ns);
+/* Idle workers of stream `stream` (NULL: every idle worker) poll at the
+ * current time: something they may fetch arrived or changed. */
+void eng_wake(engine *e, const char *stream);
 void eng_settle(engine *e, uint64_t r);
 /* A failure of the run itself inside an event (out of memory in the
  * engine, the master, the worker or publisher layer): the first one ends
@@ -166,22 +160,5 @@ void eng_on_fault(engine *e, int fi, bool end);
 /* checkers.c: the scenario's expectations over the master and backend */
 void eng_check(engine *e);
 
-
-/* real.c: a run on a real server */
-ps_status eng_real_check_faults(const sim_scenario *sc, const sim_target *t);
-ps_status eng_real_setup(engine *e, const sim_target *t);
-ps_status eng_real_ready(engine *e); /* streams and consumers usable: the workload clock may start */
-ps_status eng_real_wait(engine *e, int64_t at_ns); /* until real time reaches at_ns; sets the clock */
-int64_t eng_real_now(const engine *e); /* the virtual time real time has reached */
-bool eng_real_fault_is_threaded(const engine *e, const sim_fault *f); /* then the loop only traces it */
-void eng_real_end_faults(engine *e); /* no more faults: paused servers continued, proxies healed */
-void eng_real_close(engine *e);
-/* On a server jetsim did not start: explains a stream add refused because
- * the stream appeared meanwhile (another run's); deletes at the end the
- * streams this run created, and no other. */
-ps_status eng_real_stream_taken(engine *e, const char *stream);
-ps_status eng_real_subjects_taken(engine *e, const char *stream); /* 10065 on a server: which, what to do */
-void eng_real_delete_own_streams(engine *e);
-int64_t eng_scaled(const engine *e, int64_t ns);   /* a scenario duration as the server gets it */
 
 #endif

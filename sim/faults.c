@@ -1,8 +1,8 @@
 /* faults.c — the scenario's `at TIME FAULT` lines made to happen: worker
  * crashes, partitions and slowness on the workers, message-level faults through the
  * fault shim, server restarts through the backend, database faults on the
- * master's writes; on a real server, server and network faults through
- * real.c.
+ * master's writes. The run's target may carry a fault out itself (a
+ * real server: kill -9, SIGSTOP, proxies); then this only traces it.
  *
  * Not: the shim itself (fault_shim.c).
  */
@@ -24,6 +24,7 @@ void eng_on_fault(engine *e, int fi, bool end)
     worker *w = f->worker > 0 && f->worker <= e->nw ? &e->w[f->worker - 1] : NULL;
     if (!end)
         eng_trace(e, SIM_TR_FAULT, 0, (int)f->worker, f->kind);
+    bool carried = e->t->ops->fault(e->t, fi, end); /* by the target: nothing more to do here */
     switch (f->kind) {
     case SIM_FAULT_CRASH_WORKER:
         if (w)
@@ -46,18 +47,17 @@ void eng_on_fault(engine *e, int fi, bool end)
         }
         break;
     case SIM_FAULT_RESTART_SERVER:
-        if (!eng_real_fault_is_threaded(e, f)) /* on a real server: real.c's fault thread */
+        if (!carried)
             ps_backend_restart(e->b, f->restart);
         break;
     case SIM_FAULT_PAUSE_SERVER:
     case SIM_FAULT_CUT_CONNECTIONS:
     case SIM_FAULT_DROP_CONNECTIONS:
-        if (!eng_real_fault_is_threaded(e, f)) { /* the model: nothing reaches the broker until the end */
+        if (!carried) /* nothing reaches the broker until the end */
             sim_shim_set_unreachable(e->b, !end);
-        }
         break;
     case SIM_FAULT_DELAY_CONNECTIONS:
-        break; /* real.c's thread; the model has no network: latency changes nothing it can see */
+        break; /* a server's proxies (the target); the model has no network: latency changes nothing it can see */
     case SIM_FAULT_FAIL_DB:
     case SIM_FAULT_LOCK_DB:
         e->db_fault_bp = end ? 0 : f->bp;

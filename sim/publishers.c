@@ -193,10 +193,11 @@ ps_status eng_on_publish(engine *e, int pi, uint64_t job)
         if (ps->sent < ps->count) {
             int64_t next = e->base + (p->workload[0] ? ps->at_ns[ps->sent]
                                                      : (int64_t)((double)ps->sent * 1e9 / p->rate_per_s));
-            /* On a real server a loop that has fallen behind would run every
-             * overdue publish before any worker; the publisher waits its
-             * turn instead, and the rate is what the loop can keep. */
-            if (e->real && next < now)
+            /* A loop that has fallen behind real time (on a server) would
+             * run every overdue publish before any worker; the publisher
+             * waits its turn instead, and the rate is what the loop can
+             * keep. (On the model the clock is the event's: never behind.) */
+            if (next < now)
                 next = now;
             eng_push(e, next, EV_PUBLISH, pi, 0);
         } else {

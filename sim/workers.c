@@ -44,10 +44,10 @@ static ps_status start(engine *e, worker *w)
 {
     ps_worker_config cfg = {.stream = w->g->stream, .consumer = e->ccfg[w->ci], .batch = (int)w->g->batch,
                             .max_in_flight = (int)w->g->batch, .handler = defer, .user = w,
-                            .fetch_no_wait = e->real};
+                            .fetch_no_wait = true};
     ps_status s = ps_worker_new(&w->pw, e->b, &cfg);
     /* it adds the consumer again (idempotent); a cluster may be slow to answer */
-    for (int k = 0; e->real && k < 20 && (s == PS_ERR_TIMEOUT || s == PS_ERR_UNAVAILABLE); k++)
+    for (int k = 0; k < 20 && (s == PS_ERR_TIMEOUT || s == PS_ERR_UNAVAILABLE); k++)
         s = ps_worker_new(&w->pw, e->b, &cfg);
     if (s == PS_OK && w->partitioned) /* restarted inside a partition */
         sim_shim_cut_consumer(ps_worker_consumer(w->pw), true);

@@ -1,4 +1,4 @@
-/* test_credentials.c — unit tests of sim/credentials.c: the CLI's
+/* test_credentials.c — unit tests of sim/real/credentials.c: the CLI's
  * authentication and TLS options, with secrets read from files so that
  * none is on the command line (issue 10, item 2).
  *

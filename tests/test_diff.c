@@ -1,4 +1,4 @@
-/* test_diff.c — the equivalence rule of `jetsim diff` (sim/diff.h) over two
+/* test_diff.c — the equivalence rule of `jetsim diff` (sim/cli/diff.h) over two
  * run databases written by the memory model: the same scenario and seed
  * match on every rule; runs that differ are named at the rule where they
  * part (a worker crash shows in the delivery-count histogram, a

@@ -1,4 +1,4 @@
-/* test_proxy.c — the loopback fault proxy (sim/proxy.h), against a small
+/* test_proxy.c — the loopback fault proxy (sim/real/proxy.h), against a small
  * echo server that this file runs on a thread of its own (no nats-server):
  * bytes pass both ways intact; a cut closes open connections and refuses
  * new ones until heal; a blackhole holds bytes (a bounded amount) and lets

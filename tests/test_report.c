@@ -1,4 +1,4 @@
-/* test_report.c — what `jetsim run`, `diff` and `replay` (sim/report.h) do
+/* test_report.c — what `jetsim run`, `diff` and `replay` (sim/cli/report.h) do
  * with bad input: files that are not scenarios, a run database whose
  * scenario is NULL, a --keep directory that does not exist. Each is a
  * clear message and exit code 2, never a crash, a runaway read or a claim

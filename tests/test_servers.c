@@ -1,4 +1,4 @@
-/* test_servers.c — nats-server processes spawned by jetsim (sim/servers.h):
+/* test_servers.c — nats-server processes spawned by jetsim (sim/real/servers.h):
  * a node starts and serves JetStream, survives kill -9 and SIGTERM by a
  * restart on the same port and store (a file-stored message is still
  * there), pauses and resumes, a 3-node cluster elects a stream leader

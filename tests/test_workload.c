@@ -1,5 +1,5 @@
 /* test_workload.c — workload files, subject transforms and capture
- * (sim/workload.h, sim/capture.h): a written workload reads back the same,
+ * (sim/workload.h, sim/cli/capture.h): a written workload reads back the same,
  * odd subjects and headers included, and the writer refuses what the reader
  * would; each malformed line is one positioned error and no mangled file
  * crashes the reader; transforms map $N and '>' and refuse what does not

@@ -1,6 +1,6 @@
 /* main.c — the `jetsim` command line: argument parsing and dispatch only.
  *
- * Subcommands: run, diff, replay, swarm, shrink (sim/report.c, swarm.c,
+ * Subcommands: run, diff, replay, swarm, shrink (report.c, swarm.c,
  * shrink.c), capture (capture.c), demo (demo.c), version, help.
  * Exit codes (report.h): 0 pass, 1 safety violation, 2 bad input, 3
  * liveness failure, 4 harness error, 130 interrupted; every command's help

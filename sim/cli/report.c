@@ -20,6 +20,7 @@
 #include "master.h"
 #include "ps_url.h"
 #include "scenario.h"
+#include "real.h"
 #include "servers.h"
 
 /* The largest scenario file read (the parser's own limit is the same). */
@@ -65,37 +66,54 @@ static char *read_all(const char *path)
 
 static int report(const sim_result *r, const char *db_path);
 
+/* Where a command's runs happen: the model (t NULL), or a server target
+ * over spawned servers or the one --url (else $NATS_URL) names. */
+typedef struct cli_target {
+    sim_target *t;
+    sim_servers *servers;
+    const char *ns; /* the scenario's namespace, or NULL */
+} cli_target;
+
+/* The server a --backend jetstream run uses without --url or --spawn: the
+ * one place NATS_URL is read. */
+static const char *default_url(void)
+{
+    const char *url = getenv("NATS_URL");
+    return url && *url ? url : "nats://127.0.0.1:4222";
+}
+
 /* Servers for a run away from the model: spawned (and the signal trap
  * set, so a Ctrl-C leaves none behind) or named by --url. */
-static int target_open(const sim_where *w, sim_target *t)
+static int target_open(const sim_where *w, const char *replay_cmd, cli_target *ct)
 {
-    memset(t, 0, sizeof *t);
-    t->ns = w ? w->ns : NULL;
+    memset(ct, 0, sizeof *ct);
+    ct->ns = w ? w->ns : NULL;
     if (!w || !w->jetstream)
         return 0;
-    t->jetstream = true;
-    t->url = w->url;
-    t->creds = &w->creds;
-    t->time_scale = w->time_scale >= 1 ? w->time_scale : 1;
     sim_servers_trap_signals(); /* a Ctrl-C ends the run cleanly: servers stopped, or the run's streams deleted */
-    if (w->spawn) {
-        ps_status s = sim_servers_start(&t->servers, w->spawn, stdout);
-        if (s) {
-            fprintf(stderr, "jetsim: harness error: cannot start nats-server: %s\n", ps_last_error());
-            return sim_servers_interrupted() ? SIM_EXIT_INTERRUPTED : SIM_EXIT_HARNESS;
-        }
-    } else if (!t->url) {
-        t->url = getenv("NATS_URL");
-        if (!t->url || !*t->url)
-            t->url = "nats://127.0.0.1:4222";
+    if (w->spawn && sim_servers_start(&ct->servers, w->spawn, stdout) != PS_OK) {
+        fprintf(stderr, "jetsim: harness error: cannot start nats-server: %s\n", ps_last_error());
+        return sim_servers_interrupted() ? SIM_EXIT_INTERRUPTED : SIM_EXIT_HARNESS;
+    }
+    sim_real_options o = {.url = w->spawn ? w->url : w->url ? w->url : default_url(),
+                          .servers = ct->servers,
+                          .time_scale = w->time_scale >= 1 ? w->time_scale : 1,
+                          .creds = &w->creds,
+                          .ns = w->ns,
+                          .replay_cmd = replay_cmd};
+    if (sim_target_real_new(&ct->t, &o) != PS_OK) {
+        fprintf(stderr, "jetsim: harness error: %s\n", ps_last_error());
+        return SIM_EXIT_HARNESS;
     }
     return 0;
 }
 
-static void target_close(sim_target *t)
+static void target_close(cli_target *ct)
 {
-    sim_servers_stop(t->servers);
-    t->servers = NULL;
+    sim_target_free(ct->t);
+    ct->t = NULL;
+    sim_servers_stop(ct->servers);
+    ct->servers = NULL;
 }
 
 static const char *target_name(const sim_where *w)
@@ -128,7 +146,7 @@ static int parse_text(sim_scenario *sc, const char *name, const char *text, uint
 /* Runs a parsed scenario; -1 when the run ended (verdict in *r), else an
  * exit code (reported). */
 static int run_parsed(const sim_scenario *sc, const char *name, const char *text, uint64_t seed,
-                      const char *db_path, sim_result *r, bool record, const sim_target *t)
+                      const char *db_path, sim_result *r, bool record, sim_target *t)
 {
     ps_status s = record ? sim_run_recorded(sc, text, seed, db_path ? db_path : ":memory:", stdout, r)
                          : sim_run_on(sc, text, seed, db_path ? db_path : ":memory:", stdout, t, r);
@@ -146,15 +164,15 @@ static int run_parsed(const sim_scenario *sc, const char *name, const char *text
 }
 
 static int run_text(const char *name, const char *text, uint64_t seed, const char *db_path, sim_result *r,
-                    bool mix, const sim_target *t)
+                    bool mix, const cli_target *ct)
 {
     static sim_scenario sc;
     int rc = parse_text(&sc, name, text, seed, mix);
-    if (rc < 0 && t && t->ns && sim_scenario_namespace(&sc, t->ns) != PS_OK) {
+    if (rc < 0 && ct->ns && sim_scenario_namespace(&sc, ct->ns) != PS_OK) {
         fprintf(stderr, "jetsim: %s: %s\n", name, ps_last_error());
         return SIM_EXIT_USAGE;
     }
-    return rc >= 0 ? rc : run_parsed(&sc, name, text, seed, db_path, r, false, t);
+    return rc >= 0 ? rc : run_parsed(&sc, name, text, seed, db_path, r, false, ct->t);
 }
 
 /* Appends " FLAG VALUE" when `value` is set; the length so far, as
@@ -208,9 +226,8 @@ int sim_report_run(const char *path, uint64_t seed, const char *db_path, bool mi
         printf(", time scale %g (not deterministic: the seed fixes the workload and faults, not the timing)",
                where->time_scale >= 1 ? where->time_scale : 1);
     printf("\n");
-    sim_target t;
-    int rc = target_open(where, &t);
-    t.replay_cmd = hint;
+    cli_target t;
+    int rc = target_open(where, hint, &t);
     sim_result r;
     if (rc == 0)
         rc = run_text(path, text, seed, db_path, &r, mix, &t);
@@ -259,14 +276,14 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
     snprintf(b, sizeof b, "%s/server.db", dir);
     printf("diff: %s seed %" PRIu64 "%s: the memory model against %s\n", path, seed,
            strip_faults ? " without its faults" : "", target_name(where));
-    sim_target t;
-    int rc = target_open(where, &t);
+    cli_target t;
+    int rc = target_open(where, NULL, &t);
     sim_result ra, rb;
     ps_status s = PS_OK;
     if (rc == 0) {
         s = sim_run_on(&sc, text, seed, a, NULL, NULL, &ra);
         if (!s)
-            s = sim_run_on(&sc, text, seed, b, stdout, &t, &rb);
+            s = sim_run_on(&sc, text, seed, b, stdout, t.t, &rb);
         if (s)
             rc = sim_servers_interrupted() ? SIM_EXIT_INTERRUPTED
                : s == PS_ERR_INVALID_ARG   ? SIM_EXIT_USAGE
