@@ -85,6 +85,73 @@ static ps_status harness_error(engine *e)
     return sim_shim_harness_error(e->b);
 }
 
+/* ---- waking idle workers ----------------------------------------------------------------- */
+
+void eng_idle(engine *e, worker *w)
+{
+    if (w->idle)
+        return;
+    w->idle = true;
+    w->idle_since = ++e->idle_order;
+    e->nidle++;
+}
+
+static void wake_one(engine *e, worker *w)
+{
+    w->idle = false;
+    e->nidle--;
+    eng_push(e, ps_clock_now(e->clock), EV_WORKER, (int)(w - e->w), 0);
+}
+
+void eng_wake(engine *e, int ci)
+{
+    worker *oldest = NULL;
+    for (int i = 0; i < e->nw && e->nidle > 0; i++) {
+        worker *w = &e->w[i];
+        if (!w->idle)
+            continue;
+        if (ci < 0)
+            wake_one(e, w);
+        else if (w->ci == ci && (!oldest || w->idle_since < oldest->idle_since))
+            oldest = w;
+    }
+    if (oldest)
+        wake_one(e, oldest);
+}
+
+/* After every event: while a worker is idle, a wake is pending at the
+ * target's next_due (for the model its backend's next deadline). A due
+ * time already past is woken for once, now; never twice at one instant. */
+static void schedule_wake(engine *e)
+{
+    if (e->nidle == 0)
+        return;
+    int64_t now = eng_now(e), due = e->t->ops->next_due(e->t, now);
+    if (due == INT64_MAX || due >= e->wake_at)
+        return;
+    if (due <= now) {
+        if (e->woke_at == now)
+            return;
+        due = now;
+    }
+    e->wake_at = due;
+    eng_push(e, due, EV_WAKE, 0, 0);
+}
+
+/* A wake: the broker's timers run (a redelivery falls due), and every idle
+ * worker looks. Wakes that an earlier one overtook are ignored. */
+static void on_wake(engine *e, int64_t at_ns)
+{
+    if (at_ns != e->wake_at)
+        return;
+    e->wake_at = INT64_MAX;
+    e->woke_at = at_ns;
+    ps_status s = ps_backend_tick(e->b);
+    if (s == PS_ERR_NO_MEMORY)
+        eng_fail(e, s);
+    eng_wake(e, -1);
+}
+
 uint64_t eng_row_of(const engine *e, uint64_t job, int ci)
 {
     return (job - 1) * (uint64_t)e->nc + (uint64_t)ci + 1;
@@ -202,6 +269,14 @@ static ps_status record_inputs(engine *e)
     return s;
 }
 
+static void not_drained(engine *e, int64_t drain)
+{
+    e->res->verdict = SIM_LIVENESS_FAILURE;
+    snprintf(e->res->first_violation, sizeof e->res->first_violation,
+             "drained_within: %" PRId64 " job(s) still open %.1f s after the last publish or fault", e->open,
+             (double)drain / 1e9);
+}
+
 static const char *verdict_name(sim_verdict v)
 {
     return v == SIM_PASS ? "pass" : v == SIM_SAFETY_VIOLATION ? "safety" : "liveness";
@@ -211,7 +286,7 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
                      FILE *log, sim_result *out, bool record, sim_target *t)
 {
     engine e = {.sc = sc, .log = log, .nc = sc->nconsumers, .res = out, .record = record, .t = t,
-                .wake_at = INT64_MAX};
+                .wake_at = INT64_MAX, .woke_at = INT64_MIN};
     memset(out, 0, sizeof *out);
     sim_target *model = NULL;
     ps_status s = PS_OK;
@@ -227,9 +302,12 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
         s = setup(&e, seed);
     int64_t drain = sc->expect.drained_within_ns ? sc->expect.drained_within_ns : DEFAULT_DRAIN_NS;
     sim_event ev;
+    bool ended = false; /* drained, or given up on: not merely out of events */
     while (!s && sim_events_pop(&e.q, &ev)) {
-        if (e.publishers_done == sc->npublishers && e.open == 0 && ev.at_ns >= e.quiet_after)
-            break; /* drained */
+        if (e.publishers_done == sc->npublishers && e.open == 0 && ev.at_ns >= e.quiet_after) {
+            ended = true; /* drained */
+            break;
+        }
         if ((s = e.t->ops->wait_until(e.t, ev.at_ns)) != PS_OK)
             break;
         int64_t now = ps_clock_now(e.clock);
@@ -238,10 +316,8 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
          * by a slow server, say) is not a job system that failed to drain.
          * Publishers end by themselves: a bounded count, bounded retries. */
         if (e.publishers_done == sc->npublishers && now > e.quiet_after + drain) {
-            out->verdict = SIM_LIVENESS_FAILURE;
-            snprintf(out->first_violation, sizeof out->first_violation,
-                     "drained_within: %" PRId64 " job(s) still open %.1f s after the last publish or fault",
-                     e.open, (double)drain / 1e9);
+            not_drained(&e, drain);
+            ended = true;
             break;
         }
         out->events++;
@@ -250,8 +326,10 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
         case EV_WORKER: eng_on_worker(&e, ev.actor); break;
         case EV_COMMIT: eng_on_commit(&e, ev.actor, ev.arg); break;
         case EV_FAULT: eng_on_fault(&e, ev.actor, false); break;
-        default: eng_on_fault(&e, ev.actor, true); break;
+        case EV_FAULT_END: eng_on_fault(&e, ev.actor, true); break;
+        default: on_wake(&e, ev.at_ns); break;
         }
+        schedule_wake(&e);
         if (!s)
             s = harness_error(&e);
         if (++e.since_commit == COMMIT_EVERY) {
@@ -259,6 +337,12 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
             sim_master_commit(e.m);
         }
     }
+    /* Nothing more will happen (every worker idle, nothing due) and jobs
+     * are still open: the run would wait out its drain deadline in vain. */
+    if (!s && !ended && out->verdict == SIM_PASS && e.nw > 0 && e.open > 0 &&
+        e.publishers_done == sc->npublishers && sim_events_len(&e.q) == 0 &&
+        (s = e.t->ops->wait_until(e.t, e.quiet_after + drain + 1)) == PS_OK)
+        not_drained(&e, drain);
     out->end_ns = e.clock ? ps_clock_now(e.clock) - e.base : 0;
     ps_error_saved why; /* clean-up calls the library, which clears the detail of a failure */
     ps_error_save(&why);

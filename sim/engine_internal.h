@@ -44,6 +44,7 @@ typedef struct worker {
     ps_msg *cur;         /* being handled */
     int64_t version;     /* of the job being handled */
     bool idle;           /* its last poll found nothing: no event of its own until a wake */
+    uint64_t idle_since; /* when it went idle, in the engine's idle order (the oldest pull is served first) */
 } worker;
 
 typedef struct pubstate {
@@ -112,7 +113,9 @@ typedef struct engine {
     int64_t backoff[SIM_MAX_CONSUMERS][SIM_MAX_BACKOFF];
     sim_target *t;          /* where the run happens (engine.h): the model or a server */
     int nidle;              /* workers idle until a wake */
+    uint64_t idle_order;    /* counts workers going idle: their idle_since */
     int64_t wake_at;        /* the pending EV_WAKE's time; INT64_MAX: none */
+    int64_t woke_at;        /* the time of the last EV_WAKE run; INT64_MIN: none */
     ps_status err;          /* the first harness failure inside an event (eng_fail) */
     char err_msg[256];
 } engine;
@@ -126,9 +129,15 @@ uint64_t eng_row_of(const engine *e, uint64_t job, int ci);
 int64_t eng_now(const engine *e);
 /* A scenario duration as the broker gets it (the target's scaled). */
 int64_t eng_scaled(const engine *e, int64_t ns);
-/* Idle workers of stream `stream` (NULL: every idle worker) poll at the
- * current time: something they may fetch arrived or changed. */
-void eng_wake(engine *e, const char *stream);
+/* The engine wakes a worker only when it may find something: a worker
+ * whose poll found nothing goes idle (eng_idle) and has no event of its
+ * own until a publish owed to its consumer wakes the longest idle worker
+ * of that consumer (eng_wake, ci >= 0: as the server serves its oldest
+ * waiting pull), a fault starts or ends (every idle worker: ci < 0), or
+ * the target's next_due comes (a redelivery after AckWait, a BackOff
+ * step; the loop schedules that wake after every event). */
+void eng_idle(engine *e, worker *w);
+void eng_wake(engine *e, int ci);
 void eng_settle(engine *e, uint64_t r);
 /* A failure of the run itself inside an event (out of memory in the
  * engine, the master, the worker or publisher layer): the first one ends

@@ -67,6 +67,7 @@ void eng_on_fault(engine *e, int fi, bool end)
         sim_shim_set(e->b, knob_of[f->kind], end ? 0 : f->bp);
         break;
     }
+    eng_wake(e, -1); /* a broker restarted, a partition healed: idle workers look again */
     if (!end && f->duration_ns && f->kind != SIM_FAULT_CRASH_WORKER)
         eng_push(e, now + f->duration_ns, EV_FAULT_END, fi, 0);
     int64_t quiet = now + f->duration_ns;

@@ -227,6 +227,9 @@ ps_status eng_on_publish(engine *e, int pi, uint64_t job)
     ps_status st = ps_publisher_publish(ps->pw, &m, &ack); /* the application's publisher layer */
     if (st == PS_ERR_NO_MEMORY)
         return st; /* the harness's failure, not a lost publish */
+    for (int ci = 0; ci < e->nc; ci++) /* stored (a lost PubAck too): a waiting worker of each consumer owed it */
+        if (e->rows[eng_row_of(e, job, ci)].owed)
+            eng_wake(e, ci);
     if (st == PS_OK) {
         e->pubseq[job] = ack.seq;
         if (!e->acked[job]) {

@@ -70,6 +70,15 @@ void eng_workers_free(worker *w)
 
 void eng_crash(engine *e, worker *w, int64_t until)
 {
+    /* It restarts at `until`. An idle worker has no event of its own, and
+     * a busy one's commit event will find the epoch changed: either gets
+     * its restart event now (a polling worker's next poll reschedules). */
+    if (w->idle || w->cur)
+        eng_push(e, until, EV_WORKER, (int)(w - e->w), 0);
+    if (w->idle) {
+        w->idle = false;
+        e->nidle--;
+    }
     w->crashed_until = until;
     w->epoch++;
     if (w->pw) { /* the process dies: nothing it sends on the way out arrives */
@@ -141,14 +150,19 @@ void eng_on_worker(engine *e, int wi)
         if ((s = ps_worker_poll(w->pw, &handled)) == PS_ERR_NO_MEMORY)
             eng_fail(e, s);
         if (s != PS_OK || handled == 0) {
-            /* Again after POLL_NS, or after as long as the poll took if
-             * longer, counted from when it returned: on a real server a
-             * fetch may wait out its timeout (a pull for a consumer the
-             * server lost gets no answer at all), and the one event loop
-             * must not spend all its time there while the publishers'
-             * events are overdue. On the model a poll takes no time. */
+            /* Found nothing: idle until something is due (eng_idle). A
+             * poll that failed, or that took longer than POLL_NS, goes
+             * again after POLL_NS or after as long as it took, counted
+             * from when it returned: on a real server a fetch may wait
+             * out its timeout (a pull for a consumer the server lost gets
+             * no answer at all), and the one event loop must not spend
+             * all its time there while the publishers' events are
+             * overdue. On the model a poll takes no time. */
             int64_t after = eng_now(e), took = after - now;
-            eng_push(e, after + (took > POLL_NS ? took : POLL_NS), EV_WORKER, wi, 0);
+            if (s == PS_OK && took <= POLL_NS)
+                eng_idle(e, w);
+            else
+                eng_push(e, after + (took > POLL_NS ? took : POLL_NS), EV_WORKER, wi, 0);
             return;
         }
     }

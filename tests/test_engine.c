@@ -300,6 +300,86 @@ static void test_acknowledged_messages_lost_by_the_server_are_a_finding(void **s
     assert_non_null(strstr(r.first_violation, "FINDING: the server lost an acknowledged message"));
 }
 
+/* ---- the engine wakes a worker when something is due ----------------------------- */
+
+/* The longest any job waited between its publish and its first delivery,
+ * from a run database's trace. */
+static double max_first_delivery_wait_s(const char *db)
+{
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(h,
+                                        "SELECT max(d.t - p.t) FROM (SELECT job, min(t_ns) t FROM trace WHERE kind = 0 "
+                                        "GROUP BY job) p JOIN (SELECT job, min(t_ns) t FROM trace WHERE kind = 2 "
+                                        "GROUP BY job) d USING (job)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    double wait = (double)sqlite3_column_int64(st, 0) / 1e9;
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return wait;
+}
+
+/* An idle worker is woken by the publish owed to its consumer: the job is
+ * delivered at the instant it is stored, not at the next poll (before:
+ * up to 50 ms later, at a 50 ms poll tick). */
+static void test_a_published_job_is_delivered_at_once(void **state)
+{
+    (void)state;
+    const char *text = "stream S subjects=s.> retention=workqueue\n"
+                       "consumer S C ack_wait=10s\n"
+                       "publish s.a rate=7/s count=20\n"
+                       "workers 2 batch=1 handle=1ms\n"
+                       "expect no_loss drained_within=1m\n";
+    if (sim_scenario_parse(&sc, "t.scn", text, strlen(text)) != PS_OK)
+        fail_msg("%s", ps_last_error());
+    char db[] = "/tmp/jetsim-test-engine-XXXXXX";
+    int fd = mkstemp(db);
+    assert_true(fd >= 0);
+    close(fd);
+    sim_result r;
+    assert_int_equal(sim_run(&sc, text, 1, db, NULL, &r), PS_OK);
+    assert_int_equal(r.verdict, SIM_PASS);
+    assert_int_equal(r.jobs_done, 20);
+    assert_true(max_first_delivery_wait_s(db) == 0);
+    unlink(db);
+}
+
+/* Workers that find nothing cost no events until something is due: ten
+ * jobs over ten seconds to four workers take a few events per job (before:
+ * every worker polled every 50 virtual ms, over 800 events). */
+static void test_idle_workers_cost_no_events(void **state)
+{
+    (void)state;
+    sim_result r = run_text("stream S subjects=s.> retention=workqueue\n"
+                            "consumer S C ack_wait=10s\n"
+                            "publish s.a rate=1/s count=10\n"
+                            "workers 4 batch=1 handle=1ms\n"
+                            "expect no_loss drained_within=1m\n");
+    assert_int_equal(r.verdict, SIM_PASS);
+    assert_int_equal(r.jobs_done, 10);
+    assert_true(r.events < 100);
+}
+
+/* A redelivery far beyond the drain deadline (AckWait 1 h after a crash)
+ * is the only thing due: the run reports the liveness failure at once,
+ * instead of polling through the deadline (before: 1,200 polls a minute). */
+static void test_a_run_with_nothing_due_ends_without_polling(void **state)
+{
+    (void)state;
+    sim_result r = run_text("stream S subjects=s.> retention=workqueue\n"
+                            "consumer S C ack_wait=1h\n"
+                            "publish s.a rate=10/s count=20\n"
+                            "workers 1 batch=1 handle=100ms\n"
+                            "at 1050ms crash worker 1 for 1s\n"
+                            "expect no_loss drained_within=1m\n");
+    assert_int_equal(r.verdict, SIM_LIVENESS_FAILURE);
+    assert_non_null(strstr(r.first_violation, "drained_within: 1 job(s) still open 60.0 s"));
+    assert_true(r.events < 200);
+}
+
 int main(void)
 {
     find_scenarios();
@@ -314,6 +394,9 @@ int main(void)
         cmocka_unit_test(test_partitioned_worker_commits_but_its_acks_are_lost),
         cmocka_unit_test(test_drain_deadline_waits_for_the_publishers),
         cmocka_unit_test(test_acknowledged_messages_lost_by_the_server_are_a_finding),
+        cmocka_unit_test(test_a_published_job_is_delivered_at_once),
+        cmocka_unit_test(test_idle_workers_cost_no_events),
+        cmocka_unit_test(test_a_run_with_nothing_due_ends_without_polling),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }

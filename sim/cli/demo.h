@@ -1,50 +1,33 @@
-/* demo.h — `jetsim demo`: a small job system run end to end on the memory
- * backend and a manual clock, through the contract wrappers only.
+/* demo.h — `jetsim demo`: a small job system run end to end on the
+ * simulator's engine, on the memory model, in virtual time.
  *
- * A publisher sends N jobs with message ids (and retries a few, as a client
- * whose PubAck got lost would); workers pull them in batches from one
- * durable consumer on a work-queue stream (AckWait 30s, MaxDeliver 5,
- * BackOff); the handler fails now and then (nak with delay) or hangs
- * (no ack: AckWait and BackOff bring the job back). The run is a pure
- * function of (jobs, seed).
+ * The demo is a scenario like any other (demo_scenario writes it; the
+ * command prints it first, so a user can copy it into a file and change
+ * it): a publisher sends N jobs with message ids at 10,000 a second, and
+ * 5% of its PubAcks get lost in the first 30 s (it retries: the stream
+ * drops the resends as duplicates); four workers pull batches of 25 from
+ * one durable consumer on a work-queue stream (AckWait 30s, BackOff
+ * 30s,1m,2m,5m, MaxDeliver 5); the handler fails 10% of attempts (nak; on
+ * the 5th the job is terminated) and 1% of acks get lost in the first
+ * 30 s (the job comes back after AckWait and BackOff). The checks: no job
+ * lost, none completed twice, none stored twice, at most 5 attempts, all
+ * drained within an hour. The run is a pure function of (N, seed).
  *
- * This module is not: the simulator (no scenario language, no fault
- * schedule, no SQLite database). It checks one thing: every job ends
- * acked, terminated, or parked by MaxDeliver, and no job is acked twice.
+ * Not: the engine (engine.h) nor the report (report.h).
  */
 #ifndef SIM_DEMO_H
 #define SIM_DEMO_H
 
+#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
-typedef struct demo_options {
-    long jobs;     /* jobs to publish, >= 1 */
-    uint64_t seed; /* run seed: the publisher and each worker derive theirs */
-} demo_options;
+/* Writes the demo's scenario for `jobs` jobs into buf (a few hundred
+ * bytes; truncated to cap like snprintf). Returns the length snprintf
+ * would have written. */
+int demo_scenario(char *buf, size_t cap, long jobs);
 
-typedef struct demo_report {
-    long published;    /* jobs stored (first publish of each id) */
-    long duplicates;   /* retried publishes the stream dropped as duplicates */
-    long delivered;    /* deliveries, first ones and redeliveries */
-    long redelivered;  /* deliveries with num_delivered > 1 */
-    long acked;        /* jobs completed (+ACK) */
-    long naked;        /* failed attempts returned with a nak delay */
-    long hung;         /* attempts never answered (redelivered after AckWait) */
-    long terminated;   /* jobs given up on their last attempt (+TERM) */
-    long exhausted;    /* jobs that reached MaxDeliver (advisory) */
-    long acked_twice;  /* must stay 0 */
-    uint64_t stream_msgs_left;
-    int64_t virtual_ns; /* manual-clock time from the first publish to the end */
-} demo_report;
-
-/* Runs the demo. Prints the parameters line first and progress to `out`,
- * harness errors to `err`. Fills *r in every case. Returns 0 when the
- * check holds, 1 when it does not, 2 on a harness error (a status other
- * than the expected ones from the library). */
-int demo_run(const demo_options *o, demo_report *r, FILE *out, FILE *err);
-
-/* Prints the summary table of a run. */
-void demo_report_print(const demo_report *r, FILE *out);
+/* Prints the scenario, runs it with `seed` and reports as `jetsim run`
+ * does; returns jetsim's exit code for the verdict. */
+int demo_run(long jobs, uint64_t seed);
 
 #endif

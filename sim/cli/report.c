@@ -211,6 +211,14 @@ static void replay_hint(char *out, size_t cap, const char *path, uint64_t seed, 
     hint_add(out, cap, n, "--time-scale", scale);
 }
 
+int sim_report_run_text(const char *name, const char *text, uint64_t seed, const char *db_path)
+{
+    cli_target t = {0};
+    sim_result r;
+    int rc = run_text(name, text, seed, db_path, &r, false, &t);
+    return rc >= 0 ? rc : report(&r, db_path);
+}
+
 int sim_report_run(const char *path, uint64_t seed, const char *db_path, bool mix, const sim_where *where)
 {
     char *text = read_all(path);

@@ -41,6 +41,11 @@ typedef struct sim_where {
  * `db_path` (NULL: in memory). Returns one of the exit codes above. */
 int sim_report_run(const char *path, uint64_t seed, const char *db_path, bool mix, const sim_where *where);
 
+/* Runs the scenario `text` (named `name` in messages) on the model with
+ * `seed`, reporting as sim_report_run does (`jetsim demo` runs its
+ * built-in scenario this way). */
+int sim_report_run_text(const char *name, const char *text, uint64_t seed, const char *db_path);
+
 /* `jetsim diff`: runs the scenario on the model and on `where` (a real
  * server), compares the two under diff.h's rule. Exit 0 no divergence,
  * 1 divergence, 2 bad input or harness error, 130 interrupted. With
