@@ -3,8 +3,9 @@
  * verdicts through pipes, shows progress on a terminal, and lists every
  * failing seed with the command that replays it.
  *
- * First version: each seed runs the scenario's own faults with its own
- * random draws; drawing a different fault mix per seed is still to come.
+ * Each seed runs the scenario's faults mixed for that seed
+ * (sim_scenario_mix: which faults, when, how hard), as `jetsim run --mix`
+ * replays it.
  *
  * Not: a run (engine.h) nor its report (report.h).
  */
@@ -14,9 +15,10 @@
 #include <stdint.h>
 
 /* Runs seeds first..first+count-1 with `jobs` processes at a time (0: the
- * number of cores). Exit code: 0 all passed, 1 some failed, 2 bad input or
- * a harness error (a seed could not be started: pipe or fork failed; the
- * seeds that never ran are not counted as passed). */
+ * number of cores). Returns jetsim's exit code (report.h): 0 all passed,
+ * 1 a seed violated safety, 2 bad input, 3 liveness only, 4 harness errors
+ * only (a seed could not be started: pipe or fork failed; the seeds that
+ * never ran are not counted as passed), 130 interrupted. */
 int sim_swarm(const char *path, uint64_t first, uint64_t count, int jobs);
 
 #endif

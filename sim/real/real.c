@@ -18,7 +18,6 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -269,8 +268,7 @@ static ps_status real_ready(sim_target *t)
         if (mono_ns() > end)
             return ps_error(PS_ERR_TIMEOUT, 0, "the scenario's streams and consumers were not ready on the "
                             "server %d s after they were created", (int)(READY_TIMEOUT_NS / PS_NS_PER_SEC));
-        struct timespec ts = {0, 50 * PS_NS_PER_MS};
-        nanosleep(&ts, NULL);
+        sim_servers_sleep_until(mono_ns() + 50 * PS_NS_PER_MS); /* the server says nothing when: ask again */
     }
     if (!s && rt->log && rt->servers && sim_servers_count(rt->servers) > 1)
         fprintf(rt->log, "cluster ready: streams led and current, consumers answering, after %.2f s\n",
@@ -362,17 +360,8 @@ static ps_status real_wait_until(sim_target *t, int64_t at_ns)
             return s;
     }
     int64_t due = rt->real0 + (int64_t)((double)(at_ns - rt->base) / rt->scale);
-    for (;;) {
-        if (sim_servers_interrupted())
-            return ps_error(PS_ERR_IO, 0, "interrupted");
-        int64_t left = due - mono_ns();
-        if (left <= 0)
-            break;
-        if (left > 100 * PS_NS_PER_MS)
-            left = 100 * PS_NS_PER_MS; /* look at the interrupt flag now and then */
-        struct timespec ts = {left / PS_NS_PER_SEC, left % PS_NS_PER_SEC};
-        nanosleep(&ts, NULL);
-    }
+    if (sim_servers_sleep_until(due)) /* a Ctrl-C ends it at once */
+        return ps_error(PS_ERR_IO, 0, "interrupted");
     int64_t v = rt->base + (int64_t)((double)(mono_ns() - rt->real0) * rt->scale);
     int64_t now = ps_clock_now(rt->clock);
     if (v < at_ns)
@@ -429,8 +418,9 @@ typedef struct chaos_step {
 struct real_chaos {
     real_target *rt;
     pthread_t thread;
-    atomic_bool stop;       /* the thread may end (the run is over) */
-    pthread_mutex_t mu;     /* held while a fault is applied */
+    pthread_mutex_t mu;     /* held while a fault is applied, and by the thread's waits */
+    pthread_cond_t cv;      /* signalled when stop is set */
+    bool stop;              /* under mu: the thread may end (the run is over) */
     bool quiet;             /* under mu: apply nothing more */
     chaos_step steps[2 * SIM_MAX_FAULTS];
     int nsteps;
@@ -542,19 +532,20 @@ static int by_due(const void *a, const void *b)
 static void *chaos_main(void *arg)
 {
     real_chaos *c = arg;
-    for (int i = 0; i < c->nsteps && !atomic_load(&c->stop); i++) {
+    for (int i = 0; i < c->nsteps; i++) {
         const chaos_step *st = &c->steps[i];
         const sim_fault *f = &c->rt->sc->faults[st->fault];
         int64_t due = st->due_ns; /* a fault that began late (a restart before it took long) lasts its full time */
         if (st->end && c->started[st->fault] + real_scaled(&c->rt->target, f->duration_ns) > due)
             due = c->started[st->fault] + real_scaled(&c->rt->target, f->duration_ns);
-        while (!atomic_load(&c->stop) && !sim_servers_interrupted() && mono_ns() < due) {
-            struct timespec ts = {0, 5 * PS_NS_PER_MS};
-            nanosleep(&ts, NULL);
-        }
-        if (atomic_load(&c->stop) || sim_servers_interrupted())
-            break;
         pthread_mutex_lock(&c->mu);
+        struct timespec at = {due / PS_NS_PER_SEC, due % PS_NS_PER_SEC};
+        while (!c->stop && mono_ns() < due) /* until due, or until the run stops it */
+            pthread_cond_timedwait(&c->cv, &c->mu, &at);
+        if (c->stop || sim_servers_interrupted()) {
+            pthread_mutex_unlock(&c->mu);
+            break;
+        }
         if (!c->quiet) {
             if (!st->end)
                 c->started[st->fault] = mono_ns();
@@ -562,10 +553,10 @@ static void *chaos_main(void *arg)
         }
         pthread_mutex_unlock(&c->mu);
     }
-    while (!atomic_load(&c->stop)) { /* servers forked here die when this thread ends */
-        struct timespec ts = {0, 20 * PS_NS_PER_MS};
-        nanosleep(&ts, NULL);
-    }
+    pthread_mutex_lock(&c->mu);
+    while (!c->stop) /* servers forked here die when this thread ends */
+        pthread_cond_wait(&c->cv, &c->mu);
+    pthread_mutex_unlock(&c->mu);
     return NULL;
 }
 
@@ -576,7 +567,11 @@ static ps_status chaos_start(real_target *rt)
     if (!c)
         return ps_error(PS_ERR_NO_MEMORY, 0, "engine: out of memory");
     c->rt = rt;
-    atomic_init(&c->stop, false);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* due times are monotonic */
+    pthread_cond_init(&c->cv, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_mutex_init(&c->mu, NULL);
     for (int i = 0; i < rt->sc->nfaults; i++) {
         const sim_fault *f = &rt->sc->faults[i];
@@ -593,6 +588,8 @@ static ps_status chaos_start(real_target *rt)
     int rc = pthread_create(&c->thread, NULL, chaos_main, c);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
+        pthread_cond_destroy(&c->cv);
+        pthread_mutex_destroy(&c->mu);
         free(c);
         return ps_error(PS_ERR_IO, 0, "engine: cannot start the fault thread");
     }
@@ -634,8 +631,12 @@ static void real_close(sim_target *t)
     ps_backend_close(rt->inner);
     rt->inner = NULL;
     if (rt->chaos) {
-        atomic_store(&rt->chaos->stop, true);
+        pthread_mutex_lock(&rt->chaos->mu);
+        rt->chaos->stop = true;
+        pthread_cond_broadcast(&rt->chaos->cv);
+        pthread_mutex_unlock(&rt->chaos->mu);
         pthread_join(rt->chaos->thread, NULL);
+        pthread_cond_destroy(&rt->chaos->cv);
         pthread_mutex_destroy(&rt->chaos->mu);
         free(rt->chaos);
         rt->chaos = NULL;

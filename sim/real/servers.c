@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <stdint.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +46,11 @@ struct sim_servers {
 
 /* Every live pid, for the signal handler (which may only call kill). */
 static volatile sig_atomic_t interrupted;
+/* A pipe the signal handler writes to, so that a wait on it (poll) ends
+ * at the signal instead of at its next look at the flag. */
+static int wake_fd[2] = {-1, -1};
+/* Without that pipe, how often a wait looks at the flag. */
+#define SLEEP_SLICE_MS 100
 static volatile pid_t live[64];
 
 static void live_add(pid_t pid)
@@ -75,10 +81,18 @@ static void on_signal(int sig)
     if (interrupted >= 2)
         _exit(128 + sig);
     interrupted++;
+    if (wake_fd[1] >= 0) { /* wakes sim_servers_sleep_until at once */
+        int saved = errno;
+        ssize_t w = write(wake_fd[1], "!", 1);
+        (void)w; /* a full pipe has woken its reader already */
+        errno = saved;
+    }
 }
 
 void sim_servers_trap_signals(void)
 {
+    if (wake_fd[0] < 0 && pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) != 0)
+        wake_fd[0] = wake_fd[1] = -1; /* waits then wake within SLEEP_SLICE_MS of a signal */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -91,6 +105,24 @@ void sim_servers_trap_signals(void)
 bool sim_servers_interrupted(void)
 {
     return interrupted != 0;
+}
+
+bool sim_servers_sleep_until(int64_t mono_ns)
+{
+    for (;;) {
+        if (interrupted)
+            return true;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t left = mono_ns - ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+        if (left <= 0)
+            return false;
+        int64_t ms = (left + 999999) / 1000000;
+        if (wake_fd[0] < 0 && ms > SLEEP_SLICE_MS)
+            ms = SLEEP_SLICE_MS;
+        struct pollfd p = {.fd = wake_fd[0], .events = POLLIN};
+        poll(&p, wake_fd[0] >= 0 ? 1 : 0, (int)(ms > INT32_MAX ? INT32_MAX : ms));
+    }
 }
 
 static int64_t now_ms(void)

@@ -25,6 +25,7 @@
 #define SIM_SERVERS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "ps_status.h"
@@ -77,5 +78,9 @@ void sim_servers_stop(sim_servers *s);
  * jetsim at once with 128+sig). */
 void sim_servers_trap_signals(void);
 bool sim_servers_interrupted(void);
+/* Sleeps until CLOCK_MONOTONIC reads `mono_ns` or a trapped signal comes,
+ * whichever is first (no polling: the handler wakes it through a pipe).
+ * True when interrupted. Any thread may call it. */
+bool sim_servers_sleep_until(int64_t mono_ns);
 
 #endif
