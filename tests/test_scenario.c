@@ -5,10 +5,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <glob.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <unistd.h>
 
 #include "ps_clock.h"
 #include "scenario.h"
@@ -241,6 +244,87 @@ static void test_every_shipped_scenario_parses(void **state)
     }
 }
 
+/* What the writer makes of every shipped scenario (sim/scenarios/,
+ * tests/scenarios/), recorded as a 64-bit FNV-1a hash of the text with the
+ * working directory cut out (a replay's workload path is written absolute).
+ * The writer is what `jetsim shrink` emits, so a change of these texts is a
+ * change users see: make it deliberately and update the table. */
+static const struct written_hash {
+    const char *path;
+    uint64_t hash;
+} written_hashes[] = {
+    {"sim/scenarios/buggy_ack_before_commit.scn", UINT64_C(0xebcffd193ae855e1)},
+    {"sim/scenarios/chaos_server_kill.scn", UINT64_C(0xa888d75693ed0275)},
+    {"sim/scenarios/cluster_leader_kill.scn", UINT64_C(0x1dc8293076bf1623)},
+    {"sim/scenarios/dedup_lost_pubacks.scn", UINT64_C(0x8acb19de40f38ae6)},
+    {"sim/scenarios/event_stream_consumers.scn", UINT64_C(0xe166981fbe804e36)},
+    {"sim/scenarios/network_faults.scn", UINT64_C(0xe65cd4ab0ddbf81d)},
+    {"sim/scenarios/per_key_order.scn", UINT64_C(0xd72a5bfd57fc3d59)},
+    {"sim/scenarios/replay_orders.scn", UINT64_C(0x19cb15ccd7f437d7)},
+    {"sim/scenarios/steady_event_stream.scn", UINT64_C(0x17ee98a70beb892a)},
+    {"sim/scenarios/steady_per_key.scn", UINT64_C(0x49fc6dc053c54282)},
+    {"sim/scenarios/steady_workqueue.scn", UINT64_C(0xf0683b63ce2d9b55)},
+    {"sim/scenarios/workqueue_crashes.scn", UINT64_C(0xac538786ec54f684)},
+    {"tests/scenarios/buggy_ack_before_commit.shrunk.scn", UINT64_C(0x1b7caeefcd34622a)},
+    {"tests/scenarios/memory_stream_kill.scn", UINT64_C(0x9f134b975e1550a1)},
+};
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * UINT64_C(0x100000001b3);
+    return h;
+}
+
+/* The written text of `path`, every "CWD/" in it cut to "". */
+static char *written_relative(const char *path)
+{
+    if (sim_scenario_load(&sc, path) != PS_OK)
+        fail_msg("%s", ps_last_error());
+    char *text = written(&sc);
+    char cwd[512];
+    assert_non_null(getcwd(cwd, sizeof cwd - 1));
+    strcat(cwd, "/");
+    size_t n = strlen(cwd), to = 0;
+    for (size_t from = 0; text[from];)
+        if (strncmp(text + from, cwd, n) == 0)
+            from += n;
+        else
+            text[to++] = text[from++];
+    text[to] = '\0';
+    return text;
+}
+
+static void test_every_shipped_scenario_is_written_as_recorded(void **state)
+{
+    (void)state;
+    const char *patterns[] = {"sim/scenarios/*.scn", "tests/scenarios/*.scn"};
+    size_t seen = 0;
+    int changed = 0;
+    for (size_t k = 0; k < 2; k++) {
+        glob_t g;
+        assert_int_equal(glob(patterns[k], 0, NULL, &g), 0);
+        for (size_t i = 0; i < g.gl_pathc; i++, seen++) {
+            char *text = written_relative(g.gl_pathv[i]);
+            uint64_t h = fnv1a(text);
+            const struct written_hash *row = NULL;
+            for (size_t r = 0; r < sizeof written_hashes / sizeof written_hashes[0]; r++)
+                if (strcmp(written_hashes[r].path, g.gl_pathv[i]) == 0)
+                    row = &written_hashes[r];
+            if (!row || row->hash != h) {
+                print_message("    {\"%s\", UINT64_C(0x%016llx)},\n%s", g.gl_pathv[i], (unsigned long long)h, text);
+                changed++;
+            }
+            free(text);
+        }
+        globfree(&g);
+    }
+    assert_int_equal(seen, sizeof written_hashes / sizeof written_hashes[0]);
+    if (changed)
+        fail_msg("%d written scenario(s) differ from the recorded text", changed);
+}
+
 /* A seed's fault mix is the same every time, keeps only the scenario's
  * own faults, and differs between seeds. */
 static void test_fault_mix_is_a_function_of_the_seed(void **state)
@@ -273,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_text_with_nul_bytes_is_an_error_not_a_crash),
         cmocka_unit_test(test_missing_file_names_it),
         cmocka_unit_test(test_every_shipped_scenario_parses),
+        cmocka_unit_test(test_every_shipped_scenario_is_written_as_recorded),
         cmocka_unit_test(test_fault_mix_is_a_function_of_the_seed),
     };
     return cmocka_run_group_tests_name("scenario", tests, NULL, NULL);
