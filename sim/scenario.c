@@ -1075,6 +1075,19 @@ static ps_status check_whole(parser *p)
 
 /* ---- entry points -------------------------------------------------------------------------------- */
 
+sim_scenario *sim_scenario_new(void)
+{
+    sim_scenario *sc = calloc(1, sizeof *sc);
+    if (!sc)
+        ps_error(PS_ERR_NO_MEMORY, 0, "scenario: out of memory");
+    return sc;
+}
+
+void sim_scenario_free(sim_scenario *sc)
+{
+    free(sc);
+}
+
 ps_status sim_scenario_parse(sim_scenario *out, const char *file, const char *text, size_t len)
 {
     if (!out || (!text && len))

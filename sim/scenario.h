@@ -229,6 +229,14 @@ typedef struct sim_scenario {
     bool mixed; /* its faults are a seed's mix (sim_scenario_mix), not the text's */
 } sim_scenario;
 
+/* A zeroed scenario on the heap: the struct is tens of kilobytes, too big
+ * for a stack, and a function-local static would be state hidden between
+ * calls. NULL (with ps_last_error() set) when out of memory. */
+sim_scenario *sim_scenario_new(void);
+
+/* Frees a scenario from sim_scenario_new; NULL does nothing. */
+void sim_scenario_free(sim_scenario *sc);
+
 /* Parses `len` bytes of scenario text. `file` names the source in error
  * messages. On success fills *out (zeroed first) and returns PS_OK; on the
  * first error returns PS_ERR_INVALID_ARG with ps_last_error() reading

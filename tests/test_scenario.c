@@ -419,6 +419,21 @@ static void test_every_shipped_scenario_is_written_as_recorded(void **state)
         fail_msg("%d written scenario(s) differ from the recorded text", changed);
 }
 
+/* A scenario lives on the heap: new gives it zeroed, free takes it (and
+ * NULL); a parse into it works like one into any other. */
+static void test_a_new_scenario_is_empty_and_freed(void **state)
+{
+    (void)state;
+    sim_scenario *s = sim_scenario_new();
+    assert_non_null(s);
+    assert_int_equal(s->nstreams + s->nconsumers + s->npublishers + s->nworkers + s->nfaults, 0);
+    assert_false(s->has_expect || s->mixed);
+    parse_ok(s, orders);
+    assert_int_equal(s->nfaults, 5);
+    sim_scenario_free(s);
+    sim_scenario_free(NULL);
+}
+
 /* A seed's fault mix is the same every time, keeps only the scenario's
  * own faults, and differs between seeds. */
 static void test_fault_mix_is_a_function_of_the_seed(void **state)
@@ -456,6 +471,7 @@ int main(void)
         cmocka_unit_test(test_every_shipped_scenario_parses),
         cmocka_unit_test(test_every_shipped_scenario_is_written_as_recorded),
         cmocka_unit_test(test_fault_mix_is_a_function_of_the_seed),
+        cmocka_unit_test(test_a_new_scenario_is_empty_and_freed),
     };
     return cmocka_run_group_tests_name("scenario", tests, NULL, NULL);
 }
