@@ -241,7 +241,8 @@ void sim_scenario_free(sim_scenario *sc);
  * messages. On success fills *out (zeroed first) and returns PS_OK; on the
  * first error returns PS_ERR_INVALID_ARG with ps_last_error() reading
  * "file:line:col: expected ..., got '...'" (the column of the offending
- * word) and *out unspecified. The text need not be NUL-terminated and may
+ * word; a bad option value names the option and its range: "expected an
+ * integer from 1 to 5 for replicas=, got '7'") and *out unspecified. The text need not be NUL-terminated and may
  * hold any bytes. */
 ps_status sim_scenario_parse(sim_scenario *out, const char *file, const char *text, size_t len);
 
