@@ -265,13 +265,13 @@ enum {
 
 typedef struct option {
     const char *name;
-    size_t off;
+    size_t off;               /* offsetof the field in the statement's struct */
     opt_kind kind;
-    int64_t min, max;
+    int64_t min, max;         /* the range, as the kind reads it (above) */
     const char *sep;          /* between name and value: NULL for "=" */
-    const char *const *names; /* OPT_CHOICE */
-    size_t aux;
-    unsigned flags;
+    const char *const *names; /* OPT_CHOICE: the values, max + 1 of them */
+    size_t aux;               /* offsetof a second field: a list's count, REF's name, SPAN's longest */
+    unsigned flags;           /* OPT_ALWAYS, OPT_REPLAY */
 } option;
 
 #define NOPTS(t) (sizeof(t) / sizeof(t)[0])
@@ -293,30 +293,36 @@ _Static_assert(sizeof(ps_retention) == sizeof(int) && sizeof(ps_storage) == size
 _Static_assert(PS_DELIVER_ALL == 0 && PS_DELIVER_LAST == 1 && PS_DELIVER_NEW == 2,
                "deliver_names follows ps_deliver_policy");
 
-#define CHOICE(type, field, list)                                                                            \
-    .off = offsetof(type, field), .kind = OPT_CHOICE, .max = NOPTS(list) - 1, .names = list, .flags = OPT_ALWAYS
+#define CHOICE(type, field, list)                                                                  \
+    .off = offsetof(type, field), .kind = OPT_CHOICE, .max = NOPTS(list) - 1, .names = list,      \
+    .flags = OPT_ALWAYS
 
 static const option stream_opts[] = {
-    {.name = "subjects", .off = offsetof(sim_stream, subjects), .kind = OPT_SUBJECTS, .min = 1, .max = SIM_MAX_SUBJECTS,
-     .aux = offsetof(sim_stream, nsubjects)},
+    {.name = "subjects", .off = offsetof(sim_stream, subjects), .kind = OPT_SUBJECTS, .min = 1,
+     .max = SIM_MAX_SUBJECTS, .aux = offsetof(sim_stream, nsubjects)},
     {.name = "retention", CHOICE(sim_stream, retention, retention_names)},
     {.name = "storage", CHOICE(sim_stream, storage, storage_names)},
     {.name = "discard", CHOICE(sim_stream, discard, discard_names)},
-    {.name = "dupe_window", .off = offsetof(sim_stream, dupe_window_ns), .kind = OPT_DUR, .min = 1, .max = SIM_DURATION_MAX_NS},
+    {.name = "dupe_window", .off = offsetof(sim_stream, dupe_window_ns), .kind = OPT_DUR, .min = 1,
+     .max = SIM_DURATION_MAX_NS},
     {.name = "max_msgs", .off = offsetof(sim_stream, max_msgs), .kind = OPT_INT, .min = 1, .max = INT64_MAX},
     {.name = "max_bytes", .off = offsetof(sim_stream, max_bytes), .kind = OPT_INT, .min = 1, .max = INT64_MAX},
-    {.name = "max_age", .off = offsetof(sim_stream, max_age_ns), .kind = OPT_DUR, .min = 1, .max = SIM_DURATION_MAX_NS},
+    {.name = "max_age", .off = offsetof(sim_stream, max_age_ns), .kind = OPT_DUR, .min = 1,
+     .max = SIM_DURATION_MAX_NS},
     {.name = "replicas", .off = offsetof(sim_stream, replicas), .kind = OPT_INT, .min = 1, .max = 5},
 };
 
 static const option consumer_opts[] = {
     {.name = "deliver", CHOICE(sim_consumer, deliver, deliver_names)},
-    {.name = "ack_wait", .off = offsetof(sim_consumer, ack_wait_ns), .kind = OPT_DUR, .min = 1, .max = SIM_DURATION_MAX_NS},
-    {.name = "max_deliver", .off = offsetof(sim_consumer, max_deliver), .kind = OPT_INT, .min = 1, .max = 1000000},
-    {.name = "max_ack_pending", .off = offsetof(sim_consumer, max_ack_pending), .kind = OPT_INT, .min = 1, .max = 10000000},
+    {.name = "ack_wait", .off = offsetof(sim_consumer, ack_wait_ns), .kind = OPT_DUR, .min = 1,
+     .max = SIM_DURATION_MAX_NS},
+    {.name = "max_deliver", .off = offsetof(sim_consumer, max_deliver), .kind = OPT_INT, .min = 1,
+     .max = 1000000},
+    {.name = "max_ack_pending", .off = offsetof(sim_consumer, max_ack_pending), .kind = OPT_INT, .min = 1,
+     .max = 10000000},
     {.name = "filter", .off = offsetof(sim_consumer, filter), .kind = OPT_FILTER},
-    {.name = "backoff", .off = offsetof(sim_consumer, backoff_ns), .kind = OPT_DURS, .min = 1, .max = SIM_MAX_BACKOFF,
-     .aux = offsetof(sim_consumer, nbackoff)},
+    {.name = "backoff", .off = offsetof(sim_consumer, backoff_ns), .kind = OPT_DURS, .min = 1,
+     .max = SIM_MAX_BACKOFF, .aux = offsetof(sim_consumer, nbackoff)},
 };
 
 /* publish and replay: a publish's rate and count are never 0, so both
@@ -324,31 +330,38 @@ static const option consumer_opts[] = {
 static const option publish_opts[] = {
     {.name = "rate", .off = offsetof(sim_publisher, rate_per_s), .kind = OPT_RATE, .min = 1, .max = 100000000},
     {.name = "count", .off = offsetof(sim_publisher, count), .kind = OPT_INT, .min = 1, .max = 100000000},
-    {.name = "transform", .off = offsetof(sim_publisher, transform), .kind = OPT_TRANSFORM, .flags = OPT_REPLAY},
+    {.name = "transform", .off = offsetof(sim_publisher, transform), .kind = OPT_TRANSFORM,
+     .flags = OPT_REPLAY},
     {.name = "msg_id", CHOICE(sim_publisher, msg_id, msg_id_names)},
-    {.name = "retry", .off = offsetof(sim_publisher, retry), .kind = OPT_INT, .min = 0, .max = 1000, .flags = OPT_ALWAYS},
-    {.name = "retry_wait", .off = offsetof(sim_publisher, retry_wait_ns), .kind = OPT_DUR, .min = 0, .max = SIM_DURATION_MAX_NS, .flags = OPT_ALWAYS},
+    {.name = "retry", .off = offsetof(sim_publisher, retry), .kind = OPT_INT, .min = 0, .max = 1000,
+     .flags = OPT_ALWAYS},
+    {.name = "retry_wait", .off = offsetof(sim_publisher, retry_wait_ns), .kind = OPT_DUR, .min = 0,
+     .max = SIM_DURATION_MAX_NS, .flags = OPT_ALWAYS},
     {.name = "keys", .off = offsetof(sim_publisher, keys), .kind = OPT_INT, .min = 1, .max = 100000000},
 };
 
 static const option workers_opts[] = {
-    {.name = "consumer", .off = offsetof(sim_workers, stream), .kind = OPT_REF, .aux = offsetof(sim_workers, consumer),
+    {.name = "consumer", .off = offsetof(sim_workers, stream), .kind = OPT_REF,
+     .aux = offsetof(sim_workers, consumer), .flags = OPT_ALWAYS},
+    {.name = "batch", .off = offsetof(sim_workers, batch), .kind = OPT_INT, .min = 1, .max = 10000,
      .flags = OPT_ALWAYS},
-    {.name = "batch", .off = offsetof(sim_workers, batch), .kind = OPT_INT, .min = 1, .max = 10000, .flags = OPT_ALWAYS},
-    {.name = "handle", .off = offsetof(sim_workers, handle_min_ns), .kind = OPT_SPAN, .min = 0, .max = SIM_DURATION_MAX_NS,
-     .aux = offsetof(sim_workers, handle_max_ns), .flags = OPT_ALWAYS},
-    {.name = "fail", .off = offsetof(sim_workers, fail_bp), .kind = OPT_PCT, .min = 0, .max = 10000, .flags = OPT_ALWAYS},
+    {.name = "handle", .off = offsetof(sim_workers, handle_min_ns), .kind = OPT_SPAN, .min = 0,
+     .max = SIM_DURATION_MAX_NS, .aux = offsetof(sim_workers, handle_max_ns), .flags = OPT_ALWAYS},
+    {.name = "fail", .off = offsetof(sim_workers, fail_bp), .kind = OPT_PCT, .flags = OPT_ALWAYS},
     {.name = "idempotent", .off = offsetof(sim_workers, idempotent), .kind = OPT_BOOL, .flags = OPT_ALWAYS},
     {.name = "commit", CHOICE(sim_workers, commit, commit_names)},
 };
 
 static const option expect_opts[] = {
     {.name = "no_loss", .off = offsetof(sim_expect, no_loss), .kind = OPT_FLAG, .sep = ""},
-    {.name = "no_double_completion", .off = offsetof(sim_expect, no_double_completion), .kind = OPT_FLAG, .sep = ""},
-    {.name = "attempts", .off = offsetof(sim_expect, attempts_max), .kind = OPT_INT, .min = 1, .max = 1000000, .sep = "<="},
+    {.name = "no_double_completion", .off = offsetof(sim_expect, no_double_completion), .kind = OPT_FLAG,
+     .sep = ""},
+    {.name = "attempts", .off = offsetof(sim_expect, attempts_max), .kind = OPT_INT, .min = 1,
+     .max = 1000000, .sep = "<="},
     {.name = "per_key_order", .off = offsetof(sim_expect, per_key_order), .kind = OPT_FLAG, .sep = ""},
     {.name = "dedup", .off = offsetof(sim_expect, dedup), .kind = OPT_FLAG, .sep = ""},
-    {.name = "drained_within", .off = offsetof(sim_expect, drained_within_ns), .kind = OPT_DUR, .min = 1, .max = SIM_DURATION_MAX_NS},
+    {.name = "drained_within", .off = offsetof(sim_expect, drained_within_ns), .kind = OPT_DUR, .min = 1,
+     .max = SIM_DURATION_MAX_NS},
 };
 
 static const char *sep_of(const option *o)
@@ -490,7 +503,7 @@ static const option *option_named(const word *w, const option *opts, size_t n, u
         if (opts[k].flags & skip || w->len < nl + sl || memcmp(w->s, opts[k].name, nl) != 0 ||
             memcmp(w->s + nl, sep_of(&opts[k]), sl) != 0)
             continue;
-        if (opts[k].kind == OPT_FLAG ? w->len == nl : true)
+        if (opts[k].kind != OPT_FLAG || w->len == nl) /* a flag is the bare name */
             return &opts[k];
     }
     return NULL;
