@@ -7,11 +7,9 @@
  *
  * Publishers (the ps_publisher layer) with rate, count, msg
  * ids and retries; workers (the ps_worker layer) with batches, handling times, failures, the
- * commit/ack order and idempotency; the faults crash worker (for a while,
- * or between commit and ack), slow worker, partition worker (cut off from
- * the broker but not from the master), drop acks, lose pubacks,
- * duplicate publishes, nak/term storms, restart server, fail/lock db;
- * the checks no_loss, no_double_completion, attempts<=N, dedup,
+ * commit/ack order and idempotency; every fault of SIM_FAULTS
+ * (scenario.h; a partitioned worker is cut off from the broker but not
+ * from the master); the checks no_loss, no_double_completion, attempts<=N, dedup,
  * per_key_order and drained_within.
  *
  * This module is not: the scenario parser (scenario.h) nor the CLI.

@@ -15,6 +15,7 @@
 #include "workload.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -42,19 +43,24 @@ typedef struct parser {
     int nw;
     int end_col; /* column just past the line's last character */
     sim_scenario *sc;
+    const char *label; /* the option being read ("replicas="), named in value errors; or NULL */
+    int err_col;       /* the column of the last error */
 } parser;
 
 /* ---- errors ------------------------------------------------------------------ */
 
-static ps_status fail_at(const parser *p, int line, int col, const char *fmt, ...)
+/* Sets the message and remembers where it points (a fault whose keywords
+ * fit two rows reports the row that read further). */
+static ps_status fail_at(parser *p, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static ps_status fail_at(const parser *p, int line, int col, const char *fmt, ...)
+static ps_status fail_at(parser *p, int line, int col, const char *fmt, ...)
 {
     char msg[384];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    p->err_col = col;
     return ps_error(PS_ERR_INVALID_ARG, 0, "%s:%d:%d: %s", p->file, line, col, msg);
 }
 
@@ -77,7 +83,7 @@ static const char *shown(const char *s, size_t len, char *buf, size_t cap)
     return buf;
 }
 
-static ps_status expected(const parser *p, const word *w, const char *what)
+static ps_status expected(parser *p, const word *w, const char *what)
 {
     char b[64];
     if (!w)
@@ -92,6 +98,18 @@ static bool is(const word *w, const char *lit)
     return w && w->len == strlen(lit) && memcmp(w->s, lit, w->len) == 0;
 }
 
+static bool starts(const word *w, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return w && w->len >= n && memcmp(w->s, prefix, n) == 0;
+}
+
+/* Word i of the line, NULL past its end. */
+static const word *word_at(const parser *p, int i)
+{
+    return i < p->nw ? &p->w[i] : NULL;
+}
+
 /* A value (part of a word) with the column where it starts. */
 typedef struct value {
     const char *s;
@@ -104,15 +122,27 @@ static value whole(const word *w)
     return (value){w->s, w->len, w->col};
 }
 
-static ps_status bad_value(const parser *p, value v, const char *what)
+/* The part of w after its first n bytes ("node=" of "node=2"). */
+static value after(const word *w, size_t n)
 {
-    char b[64];
+    return (value){w->s + n, w->len - n, w->col + (int)n};
+}
+
+/* Every value error names what was expected and, inside an option, the
+ * option ("... for replicas=, got '7'"). */
+static ps_status bad_value(parser *p, value v, const char *what)
+{
+    char b[64], named[256];
+    if (p->label) {
+        snprintf(named, sizeof named, "%s for %s", what, p->label);
+        what = named;
+    }
     if (v.len == 0)
         return FAIL(p, v.col, "expected %s, got nothing", what);
     return FAIL(p, v.col, "expected %s, got '%s'", what, shown(v.s, v.len, b, sizeof b));
 }
 
-static ps_status get_int(const parser *p, value v, int64_t lo, int64_t hi, int64_t *out)
+static ps_status get_int(parser *p, value v, int64_t lo, int64_t hi, int64_t *out)
 {
     char buf[32], what[96];
     snprintf(what, sizeof what, "an integer from %" PRId64 " to %" PRId64, lo, hi);
@@ -131,7 +161,7 @@ static ps_status get_int(const parser *p, value v, int64_t lo, int64_t hi, int64
     return PS_OK;
 }
 
-static ps_status get_dur(const parser *p, value v, int64_t *out, bool zero_ok)
+static ps_status get_dur(parser *p, value v, int64_t *out, bool zero_ok)
 {
     char buf[48];
     const char *what = zero_ok ? "a duration such as 250ms, 30s or 2m"
@@ -150,7 +180,7 @@ static ps_status get_dur(const parser *p, value v, int64_t *out, bool zero_ok)
 }
 
 /* "12%", "0.5%", "100%": basis points. */
-static ps_status get_pct(const parser *p, value v, int *bp)
+static ps_status get_pct(parser *p, value v, int *bp)
 {
     const char *what = "a percentage such as 5% or 0.25%";
     if (v.len < 2 || v.s[v.len - 1] != '%')
@@ -182,7 +212,7 @@ static ps_status get_pct(const parser *p, value v, int *bp)
     return PS_OK;
 }
 
-static ps_status get_text(const parser *p, value v, char *dst, const char *what)
+static ps_status get_text(parser *p, value v, char *dst, const char *what)
 {
     if (v.len == 0 || v.len >= SIM_TEXT_MAX)
         return bad_value(p, v, what);
@@ -191,7 +221,7 @@ static ps_status get_text(const parser *p, value v, char *dst, const char *what)
     return PS_OK;
 }
 
-static ps_status get_choice(const parser *p, value v, const char *const *names, int n, int *out)
+static ps_status get_choice(parser *p, value v, const char *const *names, int n, int *out)
 {
     char what[160] = "one of";
     for (int i = 0; i < n; i++) {
@@ -205,105 +235,326 @@ static ps_status get_choice(const parser *p, value v, const char *const *names, 
     return bad_value(p, v, what);
 }
 
-static ps_status get_bool(const parser *p, value v, bool *out)
+/* ---- option tables -------------------------------------------------------------------- */
+
+/* An option of a statement is a row: its name, where its value lives in
+ * the statement's struct, how the value is read and written, and its
+ * range. One walker reads `name=value` words against a table and one
+ * writer prints a table back, in the table's order (the canonical order
+ * shrink writes). */
+typedef enum opt_kind {
+    OPT_INT,       /* int64_t from min to max */
+    OPT_DUR,       /* int64_t ns from min (0 or 1) to SIM_DURATION_MAX_NS */
+    OPT_PCT,       /* int basis points, 0% to 100% */
+    OPT_CHOICE,    /* an enum: names[i] sets i, i from min to max */
+    OPT_BOOL,      /* bool: no or yes */
+    OPT_FLAG,      /* bool: set by the bare name (expect's checks) */
+    OPT_RATE,      /* double: N/s, N from min to max */
+    OPT_SUBJECTS,  /* char[][SIM_TEXT_MAX]: valid subjects a,b; at most max; the int count at aux */
+    OPT_DURS,      /* int64_t[]: positive durations a,b; at most max; the int count at aux */
+    OPT_FILTER,    /* char[SIM_TEXT_MAX]: a valid subject */
+    OPT_TRANSFORM, /* char[SIM_TEXT_MAX]: SRC=>DST, as sim/workload.h reads it */
+    OPT_REF,       /* char[SIM_TEXT_MAX] STREAM/NAME: the stream here, NAME at aux */
+    OPT_SPAN       /* int64_t ns DUR[..DUR]: the shortest here, the longest at aux */
+} opt_kind;
+
+enum {
+    OPT_ALWAYS = 1 << 0, /* written even when zero or empty */
+    OPT_REPLAY = 1 << 1  /* replay statements only */
+};
+
+typedef struct option {
+    const char *name;
+    size_t off;               /* offsetof the field in the statement's struct */
+    opt_kind kind;
+    int64_t min, max;         /* the range, as the kind reads it (above) */
+    const char *sep;          /* between name and value: NULL for "=" */
+    const char *const *names; /* OPT_CHOICE: the values, max + 1 of them */
+    size_t aux;               /* offsetof a second field: a list's count, REF's name, SPAN's longest */
+    unsigned flags;           /* OPT_ALWAYS, OPT_REPLAY */
+} option;
+
+#define NOPTS(t) (sizeof(t) / sizeof(t)[0])
+
+static const char *const retention_names[] = {"limits", "interest", "workqueue"};
+static const char *const storage_names[] = {"file", "memory"};
+static const char *const discard_names[] = {"old", "new"};
+static const char *const deliver_names[] = {"all", "last", "new"};
+static const char *const msg_id_names[] = {"job", "none"};
+static const char *const commit_names[] = {"before_ack", "after_ack"};
+static const char *const bool_names[] = {"no", "yes"};
+static const char *const restart_names[] = {"graceful", "crash", "power_loss"};
+
+/* OPT_CHOICE stores an enum through an int. */
+_Static_assert(sizeof(ps_retention) == sizeof(int) && sizeof(ps_storage) == sizeof(int) &&
+                   sizeof(ps_discard) == sizeof(int) && sizeof(ps_deliver_policy) == sizeof(int) &&
+                   sizeof(sim_msg_id) == sizeof(int) && sizeof(sim_commit) == sizeof(int),
+               "scenario enums are int-sized");
+_Static_assert(PS_DELIVER_ALL == 0 && PS_DELIVER_LAST == 1 && PS_DELIVER_NEW == 2,
+               "deliver_names follows ps_deliver_policy");
+
+#define CHOICE(type, field, list)                                                                  \
+    .off = offsetof(type, field), .kind = OPT_CHOICE, .max = NOPTS(list) - 1, .names = list,      \
+    .flags = OPT_ALWAYS
+
+static const option stream_opts[] = {
+    {.name = "subjects", .off = offsetof(sim_stream, subjects), .kind = OPT_SUBJECTS, .min = 1,
+     .max = SIM_MAX_SUBJECTS, .aux = offsetof(sim_stream, nsubjects)},
+    {.name = "retention", CHOICE(sim_stream, retention, retention_names)},
+    {.name = "storage", CHOICE(sim_stream, storage, storage_names)},
+    {.name = "discard", CHOICE(sim_stream, discard, discard_names)},
+    {.name = "dupe_window", .off = offsetof(sim_stream, dupe_window_ns), .kind = OPT_DUR, .min = 1,
+     .max = SIM_DURATION_MAX_NS},
+    {.name = "max_msgs", .off = offsetof(sim_stream, max_msgs), .kind = OPT_INT, .min = 1, .max = INT64_MAX},
+    {.name = "max_bytes", .off = offsetof(sim_stream, max_bytes), .kind = OPT_INT, .min = 1, .max = INT64_MAX},
+    {.name = "max_age", .off = offsetof(sim_stream, max_age_ns), .kind = OPT_DUR, .min = 1,
+     .max = SIM_DURATION_MAX_NS},
+    {.name = "replicas", .off = offsetof(sim_stream, replicas), .kind = OPT_INT, .min = 1, .max = 5},
+};
+
+static const option consumer_opts[] = {
+    {.name = "deliver", CHOICE(sim_consumer, deliver, deliver_names)},
+    {.name = "ack_wait", .off = offsetof(sim_consumer, ack_wait_ns), .kind = OPT_DUR, .min = 1,
+     .max = SIM_DURATION_MAX_NS},
+    {.name = "max_deliver", .off = offsetof(sim_consumer, max_deliver), .kind = OPT_INT, .min = 1,
+     .max = 1000000},
+    {.name = "max_ack_pending", .off = offsetof(sim_consumer, max_ack_pending), .kind = OPT_INT, .min = 1,
+     .max = 10000000},
+    {.name = "filter", .off = offsetof(sim_consumer, filter), .kind = OPT_FILTER},
+    {.name = "backoff", .off = offsetof(sim_consumer, backoff_ns), .kind = OPT_DURS, .min = 1,
+     .max = SIM_MAX_BACKOFF, .aux = offsetof(sim_consumer, nbackoff)},
+};
+
+/* publish and replay: a publish's rate and count are never 0, so both
+ * are written; a replay's are left out when 0 (the workload's own). */
+static const option publish_opts[] = {
+    {.name = "rate", .off = offsetof(sim_publisher, rate_per_s), .kind = OPT_RATE, .min = 1, .max = 100000000},
+    {.name = "count", .off = offsetof(sim_publisher, count), .kind = OPT_INT, .min = 1, .max = 100000000},
+    {.name = "transform", .off = offsetof(sim_publisher, transform), .kind = OPT_TRANSFORM,
+     .flags = OPT_REPLAY},
+    {.name = "msg_id", CHOICE(sim_publisher, msg_id, msg_id_names)},
+    {.name = "retry", .off = offsetof(sim_publisher, retry), .kind = OPT_INT, .min = 0, .max = 1000,
+     .flags = OPT_ALWAYS},
+    {.name = "retry_wait", .off = offsetof(sim_publisher, retry_wait_ns), .kind = OPT_DUR, .min = 0,
+     .max = SIM_DURATION_MAX_NS, .flags = OPT_ALWAYS},
+    {.name = "keys", .off = offsetof(sim_publisher, keys), .kind = OPT_INT, .min = 1, .max = 100000000},
+};
+
+static const option workers_opts[] = {
+    {.name = "consumer", .off = offsetof(sim_workers, stream), .kind = OPT_REF,
+     .aux = offsetof(sim_workers, consumer), .flags = OPT_ALWAYS},
+    {.name = "batch", .off = offsetof(sim_workers, batch), .kind = OPT_INT, .min = 1, .max = 10000,
+     .flags = OPT_ALWAYS},
+    {.name = "handle", .off = offsetof(sim_workers, handle_min_ns), .kind = OPT_SPAN, .min = 0,
+     .max = SIM_DURATION_MAX_NS, .aux = offsetof(sim_workers, handle_max_ns), .flags = OPT_ALWAYS},
+    {.name = "fail", .off = offsetof(sim_workers, fail_bp), .kind = OPT_PCT, .flags = OPT_ALWAYS},
+    {.name = "idempotent", .off = offsetof(sim_workers, idempotent), .kind = OPT_BOOL, .flags = OPT_ALWAYS},
+    {.name = "commit", CHOICE(sim_workers, commit, commit_names)},
+};
+
+static const option expect_opts[] = {
+    {.name = "no_loss", .off = offsetof(sim_expect, no_loss), .kind = OPT_FLAG, .sep = ""},
+    {.name = "no_double_completion", .off = offsetof(sim_expect, no_double_completion), .kind = OPT_FLAG,
+     .sep = ""},
+    {.name = "attempts", .off = offsetof(sim_expect, attempts_max), .kind = OPT_INT, .min = 1,
+     .max = 1000000, .sep = "<="},
+    {.name = "per_key_order", .off = offsetof(sim_expect, per_key_order), .kind = OPT_FLAG, .sep = ""},
+    {.name = "dedup", .off = offsetof(sim_expect, dedup), .kind = OPT_FLAG, .sep = ""},
+    {.name = "drained_within", .off = offsetof(sim_expect, drained_within_ns), .kind = OPT_DUR, .min = 1,
+     .max = SIM_DURATION_MAX_NS},
+};
+
+static const char *sep_of(const option *o)
 {
-    static const char *const yn[] = {"no", "yes"};
-    int i = 0;
-    ps_status s = get_choice(p, v, yn, 2, &i);
-    if (s == PS_OK)
-        *out = i == 1;
+    return o->sep ? o->sep : "=";
+}
+
+#define AT(base, o, type) ((type *)((char *)(base) + (o)->off))
+#define AUX(base, o, type) ((type *)((char *)(base) + (o)->aux))
+
+/* "a,b,c": calls one() for each part, with its column. */
+static ps_status each_listed(parser *p, const option *o, void *base, value v,
+                             ps_status (*one)(parser *, const option *, void *, value))
+{
+    for (size_t i = 0, start = 0; i <= v.len; i++) {
+        if (i < v.len && v.s[i] != ',')
+            continue;
+        value part = {v.s + start, i - start, v.col + (int)start};
+        int *n = AUX(base, o, int);
+        if (*n == o->max) {
+            char what[64];
+            snprintf(what, sizeof what, "at most %" PRId64 " values", o->max);
+            return bad_value(p, part, what);
+        }
+        ps_status s = one(p, o, base, part);
+        if (s != PS_OK)
+            return s;
+        ++*n;
+        start = i + 1;
+    }
+    return PS_OK;
+}
+
+typedef char text_field[SIM_TEXT_MAX];
+
+static ps_status one_subject(parser *p, const option *o, void *base, value v)
+{
+    char *dst = AT(base, o, text_field)[*AUX(base, o, int)];
+    ps_status s = get_text(p, v, dst, "a subject");
+    if (s == PS_OK && !ps_subject_valid(dst))
+        s = bad_value(p, v, "a valid subject (tokens separated by '.', wildcards * and >)");
     return s;
 }
 
-/* ---- options (key=value) ----------------------------------------------------------------- */
-
-/* Walks the words from `first` as key=value options; for each calls
- * `fn(p, key-index, value)`. Unknown and repeated keys are errors. */
-typedef ps_status (*option_fn)(parser *p, void *target, int key, value v);
-
-static ps_status options(parser *p, int first, const char *const *keys, int nkeys, option_fn fn,
-                         void *target)
+static ps_status one_dur(parser *p, const option *o, void *base, value v)
 {
-    bool seen[32] = {false};
+    return get_dur(p, v, &AT(base, o, int64_t)[*AUX(base, o, int)], false);
+}
+
+static ps_status read_rate(parser *p, const option *o, void *base, value v)
+{
+    const char *slash = memchr(v.s, '/', v.len);
+    if (!slash || (size_t)(v.s + v.len - slash) != 2 || slash[1] != 's')
+        return bad_value(p, v, "a rate such as 500/s");
+    int64_t n = 0;
+    ps_status s = get_int(p, (value){v.s, (size_t)(slash - v.s), v.col}, o->min, o->max, &n);
+    if (s == PS_OK)
+        *AT(base, o, double) = (double)n;
+    return s;
+}
+
+static ps_status read_ref(parser *p, const option *o, void *base, value v)
+{
+    const char *slash = memchr(v.s, '/', v.len);
+    if (!slash)
+        return bad_value(p, v, "STREAM/CONSUMER");
+    value a = {v.s, (size_t)(slash - v.s), v.col};
+    value b = {slash + 1, v.len - a.len - 1, v.col + (int)a.len + 1};
+    ps_status s = get_text(p, a, AT(base, o, char), "a stream name");
+    return s == PS_OK ? get_text(p, b, AUX(base, o, char), "a consumer name") : s;
+}
+
+/* DUR or DUR..DUR. */
+static ps_status read_span(parser *p, const option *o, void *base, value v)
+{
+    int64_t *lo = AT(base, o, int64_t), *hi = AUX(base, o, int64_t);
+    const char *dots = NULL;
+    for (size_t i = 0; i + 1 < v.len; i++)
+        if (v.s[i] == '.' && v.s[i + 1] == '.')
+            dots = v.s + i;
+    if (!dots) {
+        ps_status s = get_dur(p, v, lo, o->min == 0);
+        *hi = *lo;
+        return s;
+    }
+    value a = {v.s, (size_t)(dots - v.s), v.col};
+    value b = {dots + 2, v.len - a.len - 2, v.col + (int)a.len + 2};
+    ps_status s = get_dur(p, a, lo, o->min == 0);
+    if (s == PS_OK)
+        s = get_dur(p, b, hi, o->min == 0);
+    if (s == PS_OK && *hi < *lo)
+        s = bad_value(p, b, "a longest handling time no shorter than the shortest");
+    return s;
+}
+
+/* Reads v into the option's field of the statement at base. */
+static ps_status read_option(parser *p, const option *o, void *base, value v)
+{
+    int ch = 0;
+    ps_status s;
+    switch (o->kind) {
+    case OPT_INT: return get_int(p, v, o->min, o->max, AT(base, o, int64_t));
+    case OPT_DUR: return get_dur(p, v, AT(base, o, int64_t), o->min == 0);
+    case OPT_PCT: return get_pct(p, v, AT(base, o, int));
+    case OPT_CHOICE:
+        if ((s = get_choice(p, v, o->names, (int)o->max + 1, &ch)) == PS_OK)
+            *AT(base, o, int) = ch;
+        return s;
+    case OPT_BOOL:
+        if ((s = get_choice(p, v, bool_names, 2, &ch)) == PS_OK)
+            *AT(base, o, bool) = ch == 1;
+        return s;
+    case OPT_FLAG: *AT(base, o, bool) = true; return PS_OK;
+    case OPT_RATE: return read_rate(p, o, base, v);
+    case OPT_SUBJECTS: return each_listed(p, o, base, v, one_subject);
+    case OPT_DURS: return each_listed(p, o, base, v, one_dur);
+    case OPT_FILTER:
+        if ((s = get_text(p, v, AT(base, o, char), "a filter subject")) != PS_OK)
+            return s;
+        return ps_subject_valid(AT(base, o, char)) ? PS_OK : bad_value(p, v, "a valid filter subject");
+    case OPT_TRANSFORM:
+        if ((s = get_text(p, v, AT(base, o, char), "a subject transform SRC=>DST")) != PS_OK)
+            return s;
+        if (sim_workload_transform_check(AT(base, o, char)) != PS_OK)
+            return bad_value(p, v, "a subject transform SRC=>DST (SRC a subject with *s and a final >, DST "
+                                   "using $1, $2 ... for the *s)");
+        return PS_OK;
+    case OPT_REF: return read_ref(p, o, base, v);
+    case OPT_SPAN: return read_span(p, o, base, v);
+    }
+    return bad_value(p, v, "a known kind of value");
+}
+
+/* The option word w names (name, separator, value), or NULL. */
+static const option *option_named(const word *w, const option *opts, size_t n, unsigned skip)
+{
+    for (size_t k = 0; k < n; k++) {
+        size_t nl = strlen(opts[k].name), sl = strlen(sep_of(&opts[k]));
+        if (opts[k].flags & skip || w->len < nl + sl || memcmp(w->s, opts[k].name, nl) != 0 ||
+            memcmp(w->s + nl, sep_of(&opts[k]), sl) != 0)
+            continue;
+        if (opts[k].kind != OPT_FLAG || w->len == nl) /* a flag is the bare name */
+            return &opts[k];
+    }
+    return NULL;
+}
+
+/* "an option (subjects=, retention=, ...)". */
+static const char *option_list(const char *noun, const option *opts, size_t n, unsigned skip, char *buf,
+                               size_t cap)
+{
+    snprintf(buf, cap, "%s (", noun);
+    for (size_t k = 0, listed = 0; k < n; k++) {
+        if (opts[k].flags & skip)
+            continue;
+        size_t len = strlen(buf);
+        snprintf(buf + len, cap - len, "%s%s%s", listed++ ? ", " : "", opts[k].name, sep_of(&opts[k]));
+    }
+    size_t len = strlen(buf);
+    snprintf(buf + len, cap - len, ")");
+    return buf;
+}
+
+/* Reads the words from `first` on as options of the table (rows with a
+ * flag in `skip` left out) into the statement at base. An unknown or
+ * repeated option is an error, as is a value out of its row's range:
+ * the message names the option. */
+static ps_status options(parser *p, int first, const option *opts, size_t n, unsigned skip,
+                         const char *noun, void *base)
+{
+    bool seen[16] = {false};
     for (int i = first; i < p->nw; i++) {
         const word *w = &p->w[i];
-        const char *eq = memchr(w->s, '=', w->len);
-        char what[320] = "an option (";
-        for (int k = 0; k < nkeys; k++) {
-            size_t n = strlen(what);
-            snprintf(what + n, sizeof what - n, "%s%s=", k ? ", " : "", keys[k]);
+        const option *o = option_named(w, opts, n, skip);
+        if (!o) {
+            char what[320];
+            return expected(p, w, option_list(noun, opts, n, skip, what, sizeof what));
         }
-        size_t n = strlen(what);
-        snprintf(what + n, sizeof what - n, ")");
-        if (!eq)
-            return expected(p, w, what);
-        size_t klen = (size_t)(eq - w->s);
-        int key = -1;
-        for (int k = 0; k < nkeys; k++)
-            if (klen == strlen(keys[k]) && memcmp(w->s, keys[k], klen) == 0)
-                key = k;
-        if (key < 0)
-            return expected(p, w, what);
-        if (seen[key])
-            return FAIL(p, w->col, "option %s= is given twice", keys[key]);
-        seen[key] = true;
-        value v = {eq + 1, w->len - klen - 1, w->col + (int)klen + 1};
-        ps_status s = fn(p, target, key, v);
+        if (seen[o - opts])
+            return FAIL(p, w->col, "option %s%s is given twice", o->name, sep_of(o));
+        seen[o - opts] = true;
+        char label[48];
+        snprintf(label, sizeof label, "%s%s", o->name, sep_of(o));
+        p->label = label;
+        ps_status s = read_option(p, o, base, after(w, strlen(label)));
+        p->label = NULL;
         if (s != PS_OK)
             return s;
     }
     return PS_OK;
 }
 
-/* ---- stream ------------------------------------------------------------------------------ */
-
-static const char *const stream_keys[] = {"subjects", "retention", "storage", "dupe_window",
-                                          "max_msgs", "max_bytes", "max_age", "discard", "replicas"};
-static const char *const retention_names[] = {"limits", "interest", "workqueue"};
-static const char *const storage_names[] = {"file", "memory"};
-static const char *const discard_names[] = {"old", "new"};
-
-static ps_status stream_opt(parser *p, void *target, int key, value v)
-{
-    sim_stream *st = target;
-    int c = 0;
-    ps_status s = PS_OK;
-    switch (key) {
-    case 0: /* subjects=a.>,b */
-        for (size_t i = 0, start = 0; i <= v.len; i++) {
-            if (i < v.len && v.s[i] != ',')
-                continue;
-            value one = {v.s + start, i - start, v.col + (int)start};
-            if (st->nsubjects == SIM_MAX_SUBJECTS)
-                return bad_value(p, one, "at most 8 subjects");
-            char *dst = st->subjects[st->nsubjects];
-            if ((s = get_text(p, one, dst, "a subject")) != PS_OK)
-                return s;
-            if (!ps_subject_valid(dst))
-                return bad_value(p, one, "a valid subject (tokens separated by '.', wildcards * and >)");
-            st->nsubjects++;
-            start = i + 1;
-        }
-        return PS_OK;
-    case 1:
-        s = get_choice(p, v, retention_names, 3, &c);
-        st->retention = (ps_retention)c;
-        return s;
-    case 2:
-        s = get_choice(p, v, storage_names, 2, &c);
-        st->storage = (ps_storage)c;
-        return s;
-    case 3: return get_dur(p, v, &st->dupe_window_ns, false);
-    case 4: return get_int(p, v, 1, INT64_MAX, &st->max_msgs);
-    case 5: return get_int(p, v, 1, INT64_MAX, &st->max_bytes);
-    case 6: return get_dur(p, v, &st->max_age_ns, false);
-    case 8: return get_int(p, v, 1, 5, &st->replicas);
-    default:
-        s = get_choice(p, v, discard_names, 2, &c);
-        st->discard = (ps_discard)c;
-        return s;
-    }
-}
+/* ---- statements ------------------------------------------------------------------------ */
 
 static ps_status name_word(parser *p, int i, char *dst, const char *what)
 {
@@ -325,7 +576,7 @@ static ps_status parse_stream(parser *p)
     st->pos = (sim_pos){p->line, p->w[0].col};
     ps_status s = name_word(p, 1, st->name, "a stream name");
     if (s == PS_OK)
-        s = options(p, 2, stream_keys, 9, stream_opt, st);
+        s = options(p, 2, stream_opts, NOPTS(stream_opts), 0, "an option", st);
     if (s == PS_OK && st->nsubjects == 0)
         s = FAIL(p, p->end_col, "expected subjects=... for stream %s", st->name);
     for (int i = 0; s == PS_OK && i < sc->nstreams; i++)
@@ -335,45 +586,6 @@ static ps_status parse_stream(parser *p)
     if (s == PS_OK)
         sc->nstreams++;
     return s;
-}
-
-/* ---- consumer ---------------------------------------------------------------------------- */
-
-static const char *const consumer_keys[] = {"ack_wait", "max_deliver", "backoff",
-                                            "max_ack_pending", "filter", "deliver"};
-static const char *const deliver_names[] = {"all", "last", "new"};
-
-static ps_status consumer_opt(parser *p, void *target, int key, value v)
-{
-    sim_consumer *c = target;
-    int ch = 0;
-    ps_status s;
-    switch (key) {
-    case 0: return get_dur(p, v, &c->ack_wait_ns, false);
-    case 1: return get_int(p, v, 1, 1000000, &c->max_deliver);
-    case 2:
-        for (size_t i = 0, start = 0; i <= v.len; i++) {
-            if (i < v.len && v.s[i] != ',')
-                continue;
-            value one = {v.s + start, i - start, v.col + (int)start};
-            if (c->nbackoff == SIM_MAX_BACKOFF)
-                return bad_value(p, one, "at most 16 backoff durations");
-            if ((s = get_dur(p, one, &c->backoff_ns[c->nbackoff], false)) != PS_OK)
-                return s;
-            c->nbackoff++;
-            start = i + 1;
-        }
-        return PS_OK;
-    case 3: return get_int(p, v, 1, 10000000, &c->max_ack_pending);
-    case 4:
-        if ((s = get_text(p, v, c->filter, "a filter subject")) != PS_OK)
-            return s;
-        return ps_subject_valid(c->filter) ? PS_OK : bad_value(p, v, "a valid filter subject");
-    default:
-        s = get_choice(p, v, deliver_names, 3, &ch);
-        c->deliver = ch == 0 ? PS_DELIVER_ALL : ch == 1 ? PS_DELIVER_LAST : PS_DELIVER_NEW;
-        return s;
-    }
 }
 
 static ps_status parse_consumer(parser *p)
@@ -388,54 +600,12 @@ static ps_status parse_consumer(parser *p)
     if (s == PS_OK)
         s = name_word(p, 2, c->name, "a consumer name");
     if (s == PS_OK)
-        s = options(p, 3, consumer_keys, 6, consumer_opt, c);
+        s = options(p, 3, consumer_opts, NOPTS(consumer_opts), 0, "an option", c);
     if (s == PS_OK && c->nbackoff > 0 && c->max_deliver != 0 && c->max_deliver <= c->nbackoff)
         s = FAIL(p, c->pos.col, "max_deliver must be more than the %d backoff durations", c->nbackoff);
     if (s == PS_OK)
         sc->nconsumers++;
     return s;
-}
-
-/* ---- publish ----------------------------------------------------------------------------- */
-
-static const char *const publish_keys[] = {"rate", "count", "msg_id", "keys", "retry", "retry_wait",
-                                           "transform"};
-static const char *const msg_id_names[] = {"job", "none"};
-
-static ps_status publish_opt(parser *p, void *target, int key, value v)
-{
-    sim_publisher *pub = target;
-    int ch = 0;
-    ps_status s;
-    switch (key) {
-    case 0: {
-        const char *what = "a rate such as 500/s";
-        const char *slash = memchr(v.s, '/', v.len);
-        if (!slash || (size_t)(v.s + v.len - slash) != 2 || slash[1] != 's')
-            return bad_value(p, v, what);
-        int64_t n = 0;
-        value num = {v.s, (size_t)(slash - v.s), v.col};
-        if ((s = get_int(p, num, 1, 100000000, &n)) != PS_OK)
-            return s;
-        pub->rate_per_s = (double)n;
-        return PS_OK;
-    }
-    case 1: return get_int(p, v, 1, 100000000, &pub->count);
-    case 2:
-        s = get_choice(p, v, msg_id_names, 2, &ch);
-        pub->msg_id = (sim_msg_id)ch;
-        return s;
-    case 3: return get_int(p, v, 1, 100000000, &pub->keys);
-    case 4: return get_int(p, v, 0, 1000, &pub->retry);
-    case 5: return get_dur(p, v, &pub->retry_wait_ns, true);
-    default:
-        if ((s = get_text(p, v, pub->transform, "a subject transform SRC=>DST")) != PS_OK)
-            return s;
-        if (sim_workload_transform_check(pub->transform) != PS_OK)
-            return bad_value(p, v, "a subject transform SRC=>DST (SRC a subject with *s and a final >, DST "
-                                   "using $1, $2 ... for the *s)");
-        return PS_OK;
-    }
 }
 
 /* The next publisher slot, zeroed, with the defaults publish and replay
@@ -469,7 +639,7 @@ static ps_status parse_publish(parser *p)
     if (s == PS_OK && !ps_subject_is_literal(pub->subject))
         s = expected(p, &p->w[1], "a literal subject (no wildcards) to publish on");
     if (s == PS_OK)
-        s = options(p, 2, publish_keys, 6, publish_opt, pub);
+        s = options(p, 2, publish_opts, NOPTS(publish_opts), OPT_REPLAY, "an option", pub);
     if (s == PS_OK)
         sc->npublishers++;
     return s;
@@ -507,60 +677,10 @@ static ps_status parse_replay(parser *p)
     memcpy(pub->workload, base, nb);
     memcpy(pub->workload + nb, f->s, f->len);
     pub->workload[nb + f->len] = '\0';
-    ps_status s = options(p, 2, publish_keys, 7, publish_opt, pub);
+    ps_status s = options(p, 2, publish_opts, NOPTS(publish_opts), 0, "an option", pub);
     if (s == PS_OK)
         sc->npublishers++;
     return s;
-}
-
-/* ---- workers ----------------------------------------------------------------------------- */
-
-static const char *const workers_keys[] = {"consumer", "batch", "handle", "fail", "idempotent", "commit"};
-static const char *const commit_names[] = {"before_ack", "after_ack"};
-
-static ps_status workers_opt(parser *p, void *target, int key, value v)
-{
-    sim_workers *wk = target;
-    int ch = 0;
-    ps_status s;
-    switch (key) {
-    case 0: {
-        const char *slash = memchr(v.s, '/', v.len);
-        if (!slash)
-            return bad_value(p, v, "STREAM/CONSUMER");
-        value a = {v.s, (size_t)(slash - v.s), v.col};
-        value b = {slash + 1, v.len - a.len - 1, v.col + (int)a.len + 1};
-        if ((s = get_text(p, a, wk->stream, "a stream name")) != PS_OK)
-            return s;
-        return get_text(p, b, wk->consumer, "a consumer name");
-    }
-    case 1: return get_int(p, v, 1, 10000, &wk->batch);
-    case 2: {
-        const char *dots = NULL;
-        for (size_t i = 0; i + 1 < v.len; i++)
-            if (v.s[i] == '.' && v.s[i + 1] == '.')
-                dots = v.s + i;
-        if (!dots) {
-            s = get_dur(p, v, &wk->handle_min_ns, true);
-            wk->handle_max_ns = wk->handle_min_ns;
-            return s;
-        }
-        value a = {v.s, (size_t)(dots - v.s), v.col};
-        value b = {dots + 2, v.len - a.len - 2, v.col + (int)a.len + 2};
-        if ((s = get_dur(p, a, &wk->handle_min_ns, true)) != PS_OK ||
-            (s = get_dur(p, b, &wk->handle_max_ns, true)) != PS_OK)
-            return s;
-        return wk->handle_max_ns >= wk->handle_min_ns
-                   ? PS_OK
-                   : bad_value(p, b, "a longest handling time no shorter than the shortest");
-    }
-    case 3: return get_pct(p, v, &wk->fail_bp);
-    case 4: return get_bool(p, v, &wk->idempotent);
-    default:
-        s = get_choice(p, v, commit_names, 2, &ch);
-        wk->commit = (sim_commit)ch;
-        return s;
-    }
 }
 
 static ps_status parse_workers(parser *p)
@@ -578,103 +698,245 @@ static ps_status parse_workers(parser *p)
         return expected(p, NULL, "the number of workers");
     ps_status s = get_int(p, whole(&p->w[1]), 1, 1000, &wk->count);
     if (s == PS_OK)
-        s = options(p, 2, workers_keys, 6, workers_opt, wk);
+        s = options(p, 2, workers_opts, NOPTS(workers_opts), 0, "an option", wk);
     if (s == PS_OK)
         sc->nworkers++;
     return s;
 }
 
+static ps_status parse_expect(parser *p)
+{
+    sim_scenario *sc = p->sc;
+    sim_expect *e = &sc->expect;
+    if (sc->has_expect)
+        return FAIL(p, p->w[0].col, "only one expect statement (the first is at line %d)", e->pos.line);
+    memset(e, 0, sizeof *e);
+    e->pos = (sim_pos){p->line, p->w[0].col};
+    if (p->nw < 2) {
+        char what[320];
+        return expected(p, NULL, option_list("a check", expect_opts, NOPTS(expect_opts), 0, what, sizeof what));
+    }
+    ps_status s = options(p, 1, expect_opts, NOPTS(expect_opts), 0, "a check", e);
+    if (s == PS_OK)
+        sc->has_expect = true;
+    return s;
+}
+
 /* ---- at TIME FAULT ------------------------------------------------------------------------ */
 
-static const char *const restart_names[] = {"graceful", "crash", "power_loss"};
+#define SIM_FAULT_ROW_(kind, verb, object, args, reach) {verb, object, verb " " object, args, reach},
+static const sim_fault_info fault_rows[SIM_FAULT_KIND_COUNT] = {SIM_FAULTS(SIM_FAULT_ROW_)};
+#undef SIM_FAULT_ROW_
 
-/* Reads "for DUR" at word i; required or not. */
-static ps_status for_dur(parser *p, int i, sim_fault *f, bool required)
+const sim_fault_info *sim_fault_info_of(sim_fault_kind k)
 {
-    if (i >= p->nw && !required)
-        return PS_OK;
-    if (i >= p->nw || !is(&p->w[i], "for"))
-        return expected(p, i < p->nw ? &p->w[i] : NULL, required ? "for DURATION" : "for DURATION or the end of the line");
-    if (i + 1 >= p->nw)
+    return (unsigned)k < SIM_FAULT_KIND_COUNT ? &fault_rows[k] : NULL;
+}
+
+const char *sim_fault_name(sim_fault_kind k)
+{
+    return (unsigned)k < SIM_FAULT_KIND_COUNT ? fault_rows[k].name : "?";
+}
+
+/* The pieces of SIM_FARG_*, in their order, as the syntax shows them. */
+static const struct {
+    unsigned arg;
+    const char *shown;
+} arg_syntax[] = {
+    {SIM_FARG_WORKER, "N"},
+    {SIM_FARG_AFTER_COMMIT, "after_commit"},
+    {SIM_FARG_HANDLE, "handle=DUR"},
+    {SIM_FARG_PCT, "P%"},
+    {SIM_FARG_RESTART, "[graceful|crash|power_loss]"},
+    {SIM_FARG_DELAY, "DUR"},
+    {SIM_FARG_FOR, "for DUR"},
+    {SIM_FARG_FOR_OPT, "[for DUR]"},
+    {SIM_FARG_NODE, "[node=N|node=leader]"},
+};
+
+const char *sim_fault_syntax(sim_fault_kind k, char *buf, size_t cap)
+{
+    if (cap == 0)
+        return buf;
+    buf[0] = '\0';
+    if ((unsigned)k >= SIM_FAULT_KIND_COUNT)
+        return buf;
+    snprintf(buf, cap, "%s", fault_rows[k].name);
+    for (size_t i = 0; i < sizeof arg_syntax / sizeof arg_syntax[0]; i++)
+        if (fault_rows[k].args & arg_syntax[i].arg) {
+            size_t n = strlen(buf);
+            snprintf(buf + n, cap - n, " %s", arg_syntax[i].shown);
+        }
+    return buf;
+}
+
+/* Appends "what, " to the list of optional pieces that could still come. */
+static void could_come(char *pending, size_t cap, const char *what)
+{
+    size_t n = strlen(pending);
+    snprintf(pending + n, cap - n, "%s, ", what);
+}
+
+/* "for DUR" at word i; *i moves past it. */
+static ps_status for_dur(parser *p, int *i, sim_fault *f)
+{
+    if (*i + 1 >= p->nw)
         return expected(p, NULL, "a duration after 'for'");
-    ps_status s = get_dur(p, whole(&p->w[i + 1]), &f->duration_ns, false);
-    if (s == PS_OK && i + 2 < p->nw)
-        s = expected(p, &p->w[i + 2], "the end of the line");
+    ps_status s = get_dur(p, whole(&p->w[*i + 1]), &f->duration_ns, false);
+    *i += 2;
     return s;
 }
 
-static bool starts(const word *w, const char *prefix)
+/* node=N or node=leader at word i. */
+static ps_status node_arg(parser *p, const word *w, sim_fault *f)
 {
-    size_t n = strlen(prefix);
-    return w && w->len >= n && memcmp(w->s, prefix, n) == 0;
-}
-
-/* "for DUR" at word i, followed by more words (an option may come next). */
-static ps_status for_dur_then(parser *p, int i, sim_fault *f)
-{
-    if (i >= p->nw || !is(&p->w[i], "for"))
-        return expected(p, i < p->nw ? &p->w[i] : NULL, "for DURATION");
-    if (i + 1 >= p->nw)
-        return expected(p, NULL, "a duration after 'for'");
-    return get_dur(p, whole(&p->w[i + 1]), &f->duration_ns, false);
-}
-
-/* An optional node=N|node=leader at word i, then the end of the line. */
-static ps_status node_opt(parser *p, int i, sim_fault *f, bool required)
-{
-    if (i >= p->nw)
-        return required ? expected(p, NULL, "node=N or node=leader") : PS_OK;
-    const word *w = &p->w[i];
-    if (!starts(w, "node="))
-        return expected(p, w, "node=N, node=leader or the end of the line");
-    value v = {w->s + 5, w->len - 5, w->col + 5};
-    ps_status s = PS_OK;
-    if (v.len == 6 && memcmp(v.s, "leader", 6) == 0)
+    value v = after(w, 5);
+    if (v.len == 6 && memcmp(v.s, "leader", 6) == 0) {
         f->node = -1;
-    else
-        s = get_int(p, v, 1, 5, &f->node);
-    if (s == PS_OK && i + 1 < p->nw)
-        s = expected(p, &p->w[i + 1], "the end of the line");
+        return PS_OK;
+    }
+    p->label = "node=";
+    ps_status s = get_int(p, v, 1, 5, &f->node);
+    p->label = NULL;
     return s;
 }
 
-/* "drop acks 5% for 10s" and friends: the words after the two keywords. */
-static ps_status pct_for(parser *p, int i, sim_fault *f)
+/* The pieces up to the restart kind: worker, after_commit, handle=, P%. */
+static ps_status worker_and_pct_args(parser *p, int *i, sim_fault *f, unsigned args)
 {
-    if (i >= p->nw)
-        return expected(p, NULL, "a percentage such as 5%");
-    ps_status s = get_pct(p, whole(&p->w[i]), &f->bp);
-    return s == PS_OK ? for_dur(p, i + 1, f, true) : s;
+    ps_status s = PS_OK;
+    if (args & SIM_FARG_WORKER) {
+        if (*i >= p->nw)
+            return expected(p, NULL, "a worker number");
+        if ((s = get_int(p, whole(&p->w[(*i)++]), 1, 1000000, &f->worker)) != PS_OK)
+            return s;
+    }
+    if (args & SIM_FARG_AFTER_COMMIT) {
+        if (!is(word_at(p, *i), "after_commit"))
+            return expected(p, word_at(p, *i), "after_commit");
+        ++*i;
+    }
+    if (args & SIM_FARG_HANDLE) {
+        if (!starts(word_at(p, *i), "handle="))
+            return expected(p, word_at(p, *i), "handle=DURATION");
+        p->label = "handle=";
+        s = get_dur(p, after(&p->w[(*i)++], 7), &f->handle_ns, false);
+        p->label = NULL;
+        if (s != PS_OK)
+            return s;
+    }
+    if (args & SIM_FARG_PCT) {
+        if (*i >= p->nw)
+            return expected(p, NULL, "a percentage such as 5%");
+        s = get_pct(p, whole(&p->w[(*i)++]), &f->bp);
+    }
+    return s;
 }
 
-static ps_status worker_fault(parser *p, sim_fault *f)
+/* Reads the words from i on as the pieces of f->kind's row, then wants the
+ * end of the line (or one of the optional pieces that could still come). */
+static ps_status fault_args(parser *p, int i, sim_fault *f)
 {
-    /* at T <verb> worker N ... */
-    if (p->nw < 4 || !is(&p->w[3], "worker"))
-        return expected(p, p->nw > 3 ? &p->w[3] : NULL, "'worker'");
-    if (p->nw < 5)
-        return expected(p, NULL, "a worker number");
-    ps_status s = get_int(p, whole(&p->w[4]), 1, 1000000, &f->worker);
+    unsigned args = fault_rows[f->kind].args;
+    char pending[128] = "";
+    ps_status s = worker_and_pct_args(p, &i, f, args);
     if (s != PS_OK)
         return s;
-    switch (f->kind) {
-    case SIM_FAULT_CRASH_WORKER:
-        if (p->nw > 5 && is(&p->w[5], "after_commit")) {
-            f->kind = SIM_FAULT_CRASH_AFTER_COMMIT;
-            return p->nw > 6 ? expected(p, &p->w[6], "the end of the line") : PS_OK;
+    if (args & SIM_FARG_RESTART) {
+        f->restart = PS_RESTART_CRASH;
+        int ch = 0;
+        if (i < p->nw && !starts(&p->w[i], "node=")) {
+            if ((s = get_choice(p, whole(&p->w[i++]), restart_names, 3, &ch)) != PS_OK)
+                return s;
+            f->restart = (ps_restart_kind)ch;
         }
-        return for_dur(p, 5, f, false);
-    case SIM_FAULT_SLOW_WORKER: {
-        if (p->nw < 6 || p->w[5].len < 7 || memcmp(p->w[5].s, "handle=", 7) != 0)
-            return expected(p, p->nw > 5 ? &p->w[5] : NULL, "handle=DURATION");
-        value v = {p->w[5].s + 7, p->w[5].len - 7, p->w[5].col + 7};
-        if ((s = get_dur(p, v, &f->handle_ns, false)) != PS_OK)
+    }
+    if (args & SIM_FARG_DELAY) {
+        if (i >= p->nw)
+            return expected(p, NULL, "a delay such as 50ms");
+        if ((s = get_dur(p, whole(&p->w[i++]), &f->delay_ns, false)) != PS_OK)
             return s;
-        return for_dur(p, 6, f, true);
     }
-    default: /* partition */
-        return for_dur(p, 5, f, true);
+    if (args & (SIM_FARG_FOR | SIM_FARG_FOR_OPT)) {
+        if (is(word_at(p, i), "for")) {
+            if ((s = for_dur(p, &i, f)) != PS_OK)
+                return s;
+        } else if (args & SIM_FARG_FOR) {
+            return expected(p, word_at(p, i), "for DURATION");
+        } else {
+            could_come(pending, sizeof pending, "for DURATION");
+        }
     }
+    if (args & SIM_FARG_NODE) {
+        if (starts(word_at(p, i), "node=")) {
+            if ((s = node_arg(p, &p->w[i++], f)) != PS_OK)
+                return s;
+            pending[0] = '\0';
+        } else {
+            could_come(pending, sizeof pending, "node=N, node=leader");
+        }
+    }
+    if (i < p->nw) {
+        char what[160];
+        size_t n = strlen(pending);
+        if (n) /* "for DURATION, " -> "for DURATION or the end of the line" */
+            snprintf(what, sizeof what, "%.*s or the end of the line", (int)(n - 2), pending);
+        else
+            snprintf(what, sizeof what, "the end of the line");
+        return expected(p, &p->w[i], what);
+    }
+    return PS_OK;
+}
+
+/* Neither verb nor object fits: names what would have. */
+static ps_status unknown_fault(parser *p, const word *verb, const word *obj)
+{
+    char what[400] = "";
+    bool verb_known = false;
+    for (int k = 0; k < SIM_FAULT_KIND_COUNT; k++)
+        verb_known |= is(verb, fault_rows[k].verb);
+    for (int k = 0; k < SIM_FAULT_KIND_COUNT; k++) {
+        const sim_fault_info *r = &fault_rows[k];
+        if (verb_known ? !is(verb, r->verb) : false)
+            continue;
+        const char *item = verb_known ? r->object : r->name;
+        char quoted[64];
+        snprintf(quoted, sizeof quoted, verb_known ? "'%s'" : "%s", item);
+        if (strstr(what, quoted)) /* crash worker: two rows */
+            continue;
+        size_t n = strlen(what);
+        snprintf(what + n, sizeof what - n, "%s%s", n ? (verb_known ? " or " : ", ") : "", quoted);
+    }
+    if (verb_known)
+        return expected(p, obj, what);
+    char list[440];
+    snprintf(list, sizeof list, "a fault (%s)", what);
+    return expected(p, verb, list);
+}
+
+/* "at TIME VERB OBJECT ...": the rows whose keywords fit are tried in
+ * order; the first whose pieces read is taken, else the error of the one
+ * that read furthest. */
+static ps_status parse_fault(parser *p, sim_fault *f)
+{
+    const word *verb = word_at(p, 2), *obj = word_at(p, 3);
+    int best = -1, best_col = -1;
+    for (int k = 0; k < SIM_FAULT_KIND_COUNT; k++) {
+        if (!is(verb, fault_rows[k].verb) || !is(obj, fault_rows[k].object))
+            continue;
+        sim_fault trial = *f;
+        trial.kind = (sim_fault_kind)k;
+        if (fault_args(p, 4, &trial) == PS_OK) {
+            *f = trial;
+            return PS_OK;
+        }
+        if (p->err_col > best_col)
+            best = k, best_col = p->err_col;
+    }
+    if (best < 0)
+        return unknown_fault(p, verb, obj);
+    f->kind = (sim_fault_kind)best;
+    return fault_args(p, 4, f); /* again, for its message */
 }
 
 static ps_status parse_at(parser *p)
@@ -688,117 +950,11 @@ static ps_status parse_at(parser *p)
     if (p->nw < 2)
         return expected(p, NULL, "a time such as 10s");
     ps_status s = get_dur(p, whole(&p->w[1]), &f->at_ns, true);
-    if (s != PS_OK)
-        return s;
-    const word *verb = p->nw > 2 ? &p->w[2] : NULL;
-    const word *obj = p->nw > 3 ? &p->w[3] : NULL;
-    static const char *const faults =
-        "a fault (crash worker, slow worker, partition worker, drop acks, lose pubacks, "
-        "duplicate publishes, nak storm, term storm, restart server, pause server, "
-        "cut connections, drop connections, delay connections, fail db, lock db)";
-    if (is(verb, "crash") || is(verb, "slow") || is(verb, "partition")) {
-        f->kind = is(verb, "crash") ? SIM_FAULT_CRASH_WORKER
-                : is(verb, "slow")  ? SIM_FAULT_SLOW_WORKER
-                                    : SIM_FAULT_PARTITION_WORKER;
-        s = worker_fault(p, f);
-    } else if (is(verb, "drop") && is(obj, "acks")) {
-        f->kind = SIM_FAULT_DROP_ACKS;
-        s = pct_for(p, 4, f);
-    } else if (is(verb, "lose") && is(obj, "pubacks")) {
-        f->kind = SIM_FAULT_LOSE_PUBACKS;
-        s = pct_for(p, 4, f);
-    } else if (is(verb, "duplicate") && is(obj, "publishes")) {
-        f->kind = SIM_FAULT_DUPLICATE_PUBLISHES;
-        s = pct_for(p, 4, f);
-    } else if ((is(verb, "nak") || is(verb, "term")) && is(obj, "storm")) {
-        f->kind = is(verb, "nak") ? SIM_FAULT_NAK_STORM : SIM_FAULT_TERM_STORM;
-        s = pct_for(p, 4, f);
-    } else if ((is(verb, "fail") || is(verb, "lock")) && is(obj, "db")) {
-        f->kind = is(verb, "fail") ? SIM_FAULT_FAIL_DB : SIM_FAULT_LOCK_DB;
-        s = pct_for(p, 4, f);
-    } else if (is(verb, "restart") && is(obj, "server")) {
-        f->kind = SIM_FAULT_RESTART_SERVER;
-        f->restart = PS_RESTART_CRASH;
-        int i = 4;
-        if (p->nw > i && !starts(&p->w[i], "node=")) {
-            int ch = 0;
-            s = get_choice(p, whole(&p->w[i]), restart_names, 3, &ch);
-            f->restart = (ps_restart_kind)ch;
-            i++;
-        }
-        if (s == PS_OK)
-            s = node_opt(p, i, f, false);
-    } else if (is(verb, "pause") && is(obj, "server")) {
-        f->kind = SIM_FAULT_PAUSE_SERVER;
-        s = for_dur_then(p, 4, f);
-        if (s == PS_OK)
-            s = node_opt(p, 6, f, false);
-    } else if ((is(verb, "cut") || is(verb, "drop")) && is(obj, "connections")) {
-        f->kind = is(verb, "cut") ? SIM_FAULT_CUT_CONNECTIONS : SIM_FAULT_DROP_CONNECTIONS;
-        s = for_dur(p, 4, f, true);
-    } else if (is(verb, "delay") && is(obj, "connections")) {
-        f->kind = SIM_FAULT_DELAY_CONNECTIONS;
-        if (p->nw < 5)
-            return expected(p, NULL, "a delay such as 50ms");
-        s = get_dur(p, whole(&p->w[4]), &f->delay_ns, false);
-        if (s == PS_OK)
-            s = for_dur(p, 5, f, true);
-    } else if (verb && (is(verb, "drop") || is(verb, "lose") || is(verb, "duplicate") ||
-                        is(verb, "nak") || is(verb, "term") || is(verb, "fail") ||
-                        is(verb, "lock") || is(verb, "restart") || is(verb, "pause") ||
-                        is(verb, "cut") || is(verb, "delay"))) {
-        static const char *const objects[][2] = {
-            {"drop", "'acks' or 'connections'"}, {"lose", "'pubacks'"}, {"duplicate", "'publishes'"},
-            {"nak", "'storm'"}, {"term", "'storm'"},   {"fail", "'db'"},
-            {"lock", "'db'"},   {"restart", "'server'"}, {"pause", "'server'"},
-            {"cut", "'connections'"}, {"delay", "'connections'"}};
-        for (size_t i = 0; i < sizeof objects / sizeof objects[0]; i++)
-            if (is(verb, objects[i][0]))
-                return expected(p, obj, objects[i][1]);
-    } else {
-        return expected(p, verb, faults);
-    }
+    if (s == PS_OK)
+        s = parse_fault(p, f);
     if (s == PS_OK)
         sc->nfaults++;
     return s;
-}
-
-/* ---- expect -------------------------------------------------------------------------------- */
-
-static ps_status parse_expect(parser *p)
-{
-    sim_scenario *sc = p->sc;
-    sim_expect *e = &sc->expect;
-    if (sc->has_expect)
-        return FAIL(p, p->w[0].col, "only one expect statement (the first is at line %d)", e->pos.line);
-    memset(e, 0, sizeof *e);
-    e->pos = (sim_pos){p->line, p->w[0].col};
-    if (p->nw < 2)
-        return expected(p, NULL, "a check (no_loss, no_double_completion, attempts<=N, "
-                                 "per_key_order, dedup, drained_within=DUR)");
-    for (int i = 1; i < p->nw; i++) {
-        const word *w = &p->w[i];
-        ps_status s = PS_OK;
-        if (is(w, "no_loss"))
-            e->no_loss = true;
-        else if (is(w, "no_double_completion"))
-            e->no_double_completion = true;
-        else if (is(w, "per_key_order"))
-            e->per_key_order = true;
-        else if (is(w, "dedup"))
-            e->dedup = true;
-        else if (w->len > 10 && memcmp(w->s, "attempts<=", 10) == 0)
-            s = get_int(p, (value){w->s + 10, w->len - 10, w->col + 10}, 1, 1000000, &e->attempts_max);
-        else if (w->len > 15 && memcmp(w->s, "drained_within=", 15) == 0)
-            s = get_dur(p, (value){w->s + 15, w->len - 15, w->col + 15}, &e->drained_within_ns, false);
-        else
-            s = expected(p, w, "a check (no_loss, no_double_completion, attempts<=N, "
-                               "per_key_order, dedup, drained_within=DUR)");
-        if (s != PS_OK)
-            return s;
-    }
-    sc->has_expect = true;
-    return PS_OK;
 }
 
 /* ---- lines ------------------------------------------------------------------------------------- */
@@ -922,8 +1078,7 @@ static ps_status check_whole(parser *p)
     }
     for (int i = 0; i < sc->nfaults; i++) {
         const sim_fault *f = &sc->faults[i];
-        bool per_worker = f->kind == SIM_FAULT_CRASH_WORKER || f->kind == SIM_FAULT_CRASH_AFTER_COMMIT ||
-                          f->kind == SIM_FAULT_SLOW_WORKER || f->kind == SIM_FAULT_PARTITION_WORKER;
+        bool per_worker = sim_fault_info_of(f->kind)->args & SIM_FARG_WORKER;
         if (per_worker && f->worker > total_workers)
             return fail_at(p, f->pos.line, f->pos.col, "expected a worker from 1 to %" PRId64 ", got %" PRId64,
                            total_workers, f->worker);
@@ -932,6 +1087,19 @@ static ps_status check_whole(parser *p)
 }
 
 /* ---- entry points -------------------------------------------------------------------------------- */
+
+sim_scenario *sim_scenario_new(void)
+{
+    sim_scenario *sc = calloc(1, sizeof *sc);
+    if (!sc)
+        ps_error(PS_ERR_NO_MEMORY, 0, "scenario: out of memory");
+    return sc;
+}
+
+void sim_scenario_free(sim_scenario *sc)
+{
+    free(sc);
+}
 
 ps_status sim_scenario_parse(sim_scenario *out, const char *file, const char *text, size_t len)
 {
@@ -985,16 +1153,6 @@ ps_status sim_scenario_load(sim_scenario *out, const char *path)
 
 /* ---- writing ------------------------------------------------------------------------------------- */
 
-static const char *const fault_names[SIM_FAULT_KIND_COUNT] = {
-    "crash worker", "crash worker", "slow worker", "partition worker", "drop acks",
-    "lose pubacks", "duplicate publishes", "nak storm", "term storm", "restart server",
-    "fail db", "lock db", "pause server", "cut connections", "drop connections", "delay connections"};
-
-const char *sim_fault_name(sim_fault_kind k)
-{
-    return (unsigned)k < SIM_FAULT_KIND_COUNT ? fault_names[k] : "?";
-}
-
 /* A duration the parser reads back: whole milliseconds in Go form
  * ("1m30s", "250ms"), anything finer in nanoseconds (the Go form would
  * use "µs", which is not ASCII). */
@@ -1014,122 +1172,126 @@ static void write_pct(FILE *f, int bp)
         fprintf(f, "%d.%02d%%", bp / 100, bp % 100);
 }
 
+/* Whether the option holds its zero value (then it is left out, unless
+ * OPT_ALWAYS). */
+static bool option_is_zero(const option *o, const void *base)
+{
+    void *b = (void *)base;
+    switch (o->kind) {
+    case OPT_INT:
+    case OPT_DUR: return *AT(b, o, int64_t) == 0;
+    case OPT_PCT:
+    case OPT_CHOICE: return *AT(b, o, int) == 0;
+    case OPT_BOOL:
+    case OPT_FLAG: return !*AT(b, o, bool);
+    case OPT_RATE: return *AT(b, o, double) == 0;
+    case OPT_SUBJECTS:
+    case OPT_DURS: return *AUX(b, o, int) == 0;
+    case OPT_FILTER:
+    case OPT_TRANSFORM:
+    case OPT_REF: return *AT(b, o, char) == '\0';
+    case OPT_SPAN: return *AT(b, o, int64_t) == 0 && *AUX(b, o, int64_t) == 0;
+    }
+    return true;
+}
+
+static void write_value(FILE *f, const option *o, const void *base)
+{
+    void *b = (void *)base;
+    char t1[32], t2[32];
+    switch (o->kind) {
+    case OPT_INT: fprintf(f, "%" PRId64, *AT(b, o, int64_t)); break;
+    case OPT_DUR: fputs(dur(*AT(b, o, int64_t), t1), f); break;
+    case OPT_PCT: write_pct(f, *AT(b, o, int)); break;
+    case OPT_CHOICE: fputs(o->names[*AT(b, o, int)], f); break;
+    case OPT_BOOL: fputs(bool_names[*AT(b, o, bool)], f); break;
+    case OPT_FLAG: break;
+    case OPT_RATE: fprintf(f, "%.0f/s", *AT(b, o, double)); break;
+    case OPT_SUBJECTS:
+        for (int k = 0; k < *AUX(b, o, int); k++)
+            fprintf(f, "%s%s", k ? "," : "", AT(b, o, text_field)[k]);
+        break;
+    case OPT_DURS:
+        for (int k = 0; k < *AUX(b, o, int); k++)
+            fprintf(f, "%s%s", k ? "," : "", dur(AT(b, o, int64_t)[k], t1));
+        break;
+    case OPT_FILTER:
+    case OPT_TRANSFORM: fputs(AT(b, o, char), f); break;
+    case OPT_REF: fprintf(f, "%s/%s", AT(b, o, char), AUX(b, o, char)); break;
+    case OPT_SPAN: fprintf(f, "%s..%s", dur(*AT(b, o, int64_t), t1), dur(*AUX(b, o, int64_t), t2)); break;
+    }
+}
+
+/* " name=value" for every option of the table that is set or OPT_ALWAYS. */
+static void write_options(FILE *f, const option *opts, size_t n, const void *base)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (!(opts[k].flags & OPT_ALWAYS) && option_is_zero(&opts[k], base))
+            continue;
+        fprintf(f, " %s%s", opts[k].name, opts[k].kind == OPT_FLAG ? "" : sep_of(&opts[k]));
+        write_value(f, &opts[k], base);
+    }
+}
+
+static void write_fault(FILE *f, const sim_fault *x)
+{
+    char a[32];
+    const sim_fault_info *r = sim_fault_info_of(x->kind);
+    if (!r)
+        return;
+    fprintf(f, "at %s %s", dur(x->at_ns, a), r->name);
+    if (r->args & SIM_FARG_WORKER)
+        fprintf(f, " %" PRId64, x->worker);
+    if (r->args & SIM_FARG_AFTER_COMMIT)
+        fputs(" after_commit", f);
+    if (r->args & SIM_FARG_HANDLE)
+        fprintf(f, " handle=%s", dur(x->handle_ns, a));
+    if (r->args & SIM_FARG_PCT) {
+        fputc(' ', f);
+        write_pct(f, x->bp);
+    }
+    if (r->args & SIM_FARG_RESTART)
+        fprintf(f, " %s", restart_names[x->restart]);
+    if (r->args & SIM_FARG_DELAY)
+        fprintf(f, " %s", dur(x->delay_ns, a));
+    if (r->args & (SIM_FARG_FOR | SIM_FARG_FOR_OPT) && x->duration_ns)
+        fprintf(f, " for %s", dur(x->duration_ns, a));
+    if (r->args & SIM_FARG_NODE && x->node)
+        x->node < 0 ? fprintf(f, " node=leader") : fprintf(f, " node=%" PRId64, x->node);
+    fputc('\n', f);
+}
+
 void sim_scenario_write(const sim_scenario *s, FILE *f)
 {
-    char a[32], b[32];
     for (int i = 0; i < s->nstreams; i++) {
-        const sim_stream *st = &s->streams[i];
-        fprintf(f, "stream %s subjects=", st->name);
-        for (int k = 0; k < st->nsubjects; k++)
-            fprintf(f, "%s%s", k ? "," : "", st->subjects[k]);
-        fprintf(f, " retention=%s storage=%s discard=%s", retention_names[st->retention],
-                storage_names[st->storage], discard_names[st->discard]);
-        if (st->dupe_window_ns)
-            fprintf(f, " dupe_window=%s", dur(st->dupe_window_ns, a));
-        if (st->max_msgs)
-            fprintf(f, " max_msgs=%" PRId64, st->max_msgs);
-        if (st->max_bytes)
-            fprintf(f, " max_bytes=%" PRId64, st->max_bytes);
-        if (st->max_age_ns)
-            fprintf(f, " max_age=%s", dur(st->max_age_ns, a));
-        if (st->replicas)
-            fprintf(f, " replicas=%" PRId64, st->replicas);
+        fprintf(f, "stream %s", s->streams[i].name);
+        write_options(f, stream_opts, NOPTS(stream_opts), &s->streams[i]);
         fputc('\n', f);
     }
     for (int i = 0; i < s->nconsumers; i++) {
-        const sim_consumer *c = &s->consumers[i];
-        fprintf(f, "consumer %s %s deliver=%s", c->stream, c->name,
-                c->deliver == PS_DELIVER_LAST ? "last" : c->deliver == PS_DELIVER_NEW ? "new" : "all");
-        if (c->ack_wait_ns)
-            fprintf(f, " ack_wait=%s", dur(c->ack_wait_ns, a));
-        if (c->max_deliver)
-            fprintf(f, " max_deliver=%" PRId64, c->max_deliver);
-        if (c->max_ack_pending)
-            fprintf(f, " max_ack_pending=%" PRId64, c->max_ack_pending);
-        if (c->filter[0])
-            fprintf(f, " filter=%s", c->filter);
-        for (int k = 0; k < c->nbackoff; k++)
-            fprintf(f, "%s%s", k ? "," : " backoff=", dur(c->backoff_ns[k], a));
+        fprintf(f, "consumer %s %s", s->consumers[i].stream, s->consumers[i].name);
+        write_options(f, consumer_opts, NOPTS(consumer_opts), &s->consumers[i]);
         fputc('\n', f);
     }
     for (int i = 0; i < s->npublishers; i++) {
         const sim_publisher *pub = &s->publishers[i];
-        if (pub->workload[0]) {
+        if (pub->workload[0])
             fprintf(f, "replay %s", pub->workload);
-            if (pub->rate_per_s > 0)
-                fprintf(f, " rate=%.0f/s", pub->rate_per_s);
-            if (pub->count)
-                fprintf(f, " count=%" PRId64, pub->count);
-            if (pub->transform[0])
-                fprintf(f, " transform=%s", pub->transform);
-            fprintf(f, " msg_id=%s retry=%" PRId64 " retry_wait=%s", msg_id_names[pub->msg_id], pub->retry,
-                    dur(pub->retry_wait_ns, a));
-        } else {
-            fprintf(f, "publish %s rate=%.0f/s count=%" PRId64 " msg_id=%s retry=%" PRId64 " retry_wait=%s",
-                    pub->subject, pub->rate_per_s, pub->count, msg_id_names[pub->msg_id], pub->retry,
-                    dur(pub->retry_wait_ns, a));
-        }
-        if (pub->keys)
-            fprintf(f, " keys=%" PRId64, pub->keys);
+        else
+            fprintf(f, "publish %s", pub->subject);
+        write_options(f, publish_opts, NOPTS(publish_opts), pub);
         fputc('\n', f);
     }
     for (int i = 0; i < s->nworkers; i++) {
-        const sim_workers *w = &s->workers[i];
-        fprintf(f, "workers %" PRId64 " consumer=%s/%s batch=%" PRId64 " handle=%s..%s fail=", w->count,
-                w->stream, w->consumer, w->batch, dur(w->handle_min_ns, a), dur(w->handle_max_ns, b));
-        write_pct(f, w->fail_bp);
-        fprintf(f, " idempotent=%s commit=%s\n", w->idempotent ? "yes" : "no", commit_names[w->commit]);
-    }
-    for (int i = 0; i < s->nfaults; i++) {
-        const sim_fault *x = &s->faults[i];
-        fprintf(f, "at %s %s", dur(x->at_ns, a), fault_names[x->kind]);
-        switch (x->kind) {
-        case SIM_FAULT_CRASH_WORKER:
-        case SIM_FAULT_PARTITION_WORKER:
-            fprintf(f, " %" PRId64, x->worker);
-            break;
-        case SIM_FAULT_CRASH_AFTER_COMMIT:
-            fprintf(f, " %" PRId64 " after_commit", x->worker);
-            break;
-        case SIM_FAULT_SLOW_WORKER:
-            fprintf(f, " %" PRId64 " handle=%s", x->worker, dur(x->handle_ns, b));
-            break;
-        case SIM_FAULT_RESTART_SERVER:
-            fprintf(f, " %s", restart_names[x->restart]);
-            break;
-        case SIM_FAULT_PAUSE_SERVER:
-        case SIM_FAULT_CUT_CONNECTIONS:
-        case SIM_FAULT_DROP_CONNECTIONS:
-            break;
-        case SIM_FAULT_DELAY_CONNECTIONS:
-            fprintf(f, " %s", dur(x->delay_ns, b));
-            break;
-        default:
-            fputc(' ', f);
-            write_pct(f, x->bp);
-            break;
-        }
-        if (x->duration_ns)
-            fprintf(f, " for %s", dur(x->duration_ns, a));
-        if (x->node)
-            x->node < 0 ? fprintf(f, " node=leader") : fprintf(f, " node=%" PRId64, x->node);
+        fprintf(f, "workers %" PRId64, s->workers[i].count);
+        write_options(f, workers_opts, NOPTS(workers_opts), &s->workers[i]);
         fputc('\n', f);
     }
+    for (int i = 0; i < s->nfaults; i++)
+        write_fault(f, &s->faults[i]);
     if (s->has_expect) {
-        const sim_expect *e = &s->expect;
         fprintf(f, "expect");
-        if (e->no_loss)
-            fprintf(f, " no_loss");
-        if (e->no_double_completion)
-            fprintf(f, " no_double_completion");
-        if (e->attempts_max)
-            fprintf(f, " attempts<=%" PRId64, e->attempts_max);
-        if (e->per_key_order)
-            fprintf(f, " per_key_order");
-        if (e->dedup)
-            fprintf(f, " dedup");
-        if (e->drained_within_ns)
-            fprintf(f, " drained_within=%s", dur(e->drained_within_ns, a));
+        write_options(f, expect_opts, NOPTS(expect_opts), &s->expect);
         fputc('\n', f);
     }
 }

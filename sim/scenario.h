@@ -25,15 +25,11 @@
  *   expect   CHECK...            no_loss no_double_completion attempts<=N
  *                                per_key_order dedup drained_within=DUR
  *
- * Faults: `crash worker N [for DUR]`, `crash worker N after_commit`,
- * `slow worker N handle=DUR for DUR`, `partition worker N for DUR`,
- * `drop acks P% for DUR`, `lose pubacks P% for DUR`,
- * `duplicate publishes P% for DUR`, `nak storm P% for DUR`,
- * `term storm P% for DUR`, `restart server [graceful|crash|power_loss]
- * [node=N|node=leader]`, `pause server for DUR [node=N|node=leader]`,
- * `cut connections for DUR`, `drop connections for DUR`,
- * `delay connections DUR for DUR`, `fail db P% for DUR`,
- * `lock db P% for DUR`.
+ * Faults: one row each in SIM_FAULTS below, which the parser, the writer,
+ * the error messages, `jetsim run --help` and the run targets all read:
+ * `at 10s crash worker 2 for 45s`, `at 20s drop acks 5% for 10s`,
+ * `at 30s restart server graceful node=leader`,
+ * `at 40s delay connections 50ms for 3s`.
  *
  * replicas= and node= matter on a real cluster (jetsim run --spawn
  * cluster); the memory model is one server whose streams have one copy.
@@ -129,25 +125,73 @@ typedef struct sim_workers {
     sim_pos pos;
 } sim_workers;
 
-typedef enum sim_fault_kind {
-    SIM_FAULT_CRASH_WORKER = 0,
-    SIM_FAULT_CRASH_AFTER_COMMIT,
-    SIM_FAULT_SLOW_WORKER,
-    SIM_FAULT_PARTITION_WORKER,
-    SIM_FAULT_DROP_ACKS,
-    SIM_FAULT_LOSE_PUBACKS,
-    SIM_FAULT_DUPLICATE_PUBLISHES,
-    SIM_FAULT_NAK_STORM,
-    SIM_FAULT_TERM_STORM,
-    SIM_FAULT_RESTART_SERVER,
-    SIM_FAULT_FAIL_DB,
-    SIM_FAULT_LOCK_DB,
-    SIM_FAULT_PAUSE_SERVER,      /* SIGSTOP ... SIGCONT */
-    SIM_FAULT_CUT_CONNECTIONS,   /* the proxy closes them and refuses new ones */
-    SIM_FAULT_DROP_CONNECTIONS,  /* the proxy forwards nothing, closes nothing */
-    SIM_FAULT_DELAY_CONNECTIONS, /* the proxy holds every chunk for delay_ns */
-    SIM_FAULT_KIND_COUNT
-} sim_fault_kind;
+/* What follows a fault's two keywords: pieces, always in this order (a
+ * row of SIM_FAULTS names the ones it takes). */
+enum {
+    SIM_FARG_WORKER = 1 << 0,       /* N: the worker, 1-based (sim_fault.worker) */
+    SIM_FARG_AFTER_COMMIT = 1 << 1, /* the word after_commit */
+    SIM_FARG_HANDLE = 1 << 2,       /* handle=DUR: each message's handling time (handle_ns) */
+    SIM_FARG_PCT = 1 << 3,          /* P%: how many acks, publishes, ... (bp) */
+    SIM_FARG_RESTART = 1 << 4,      /* [graceful|crash|power_loss], crash when left out (restart) */
+    SIM_FARG_DELAY = 1 << 5,        /* DUR: how long each chunk is held (delay_ns) */
+    SIM_FARG_FOR = 1 << 6,          /* for DUR: how long the fault lasts (duration_ns) */
+    SIM_FARG_FOR_OPT = 1 << 7,      /* [for DUR]: left out, the fault lasts to the end */
+    SIM_FARG_NODE = 1 << 8          /* [node=N|node=leader]: the server (node) */
+};
+
+/* Which run targets can carry a fault out. The memory model carries out
+ * every fault; on a real server: */
+typedef enum sim_fault_reach {
+    SIM_REACH_ANY = 0,  /* any server: the client side does it (the engine, the fault shim) */
+    SIM_REACH_SPAWNED,  /* only servers jetsim started (--spawn): it signals their processes */
+    SIM_REACH_LOOPBACK  /* only servers on loopback: a TCP proxy in front of them does it */
+} sim_fault_reach;
+
+/* Every fault the language knows, one row each:
+ * X(KIND, verb, object, argument pieces, reach). The row's position is its
+ * sim_fault_kind, which run traces record: add rows at the end only. Two
+ * rows may share their keywords (crash worker): the one whose pieces fit
+ * the line is taken. */
+#define SIM_FAULTS(X)                                                                              \
+    X(CRASH_WORKER, "crash", "worker", SIM_FARG_WORKER | SIM_FARG_FOR_OPT, SIM_REACH_ANY)          \
+    X(CRASH_AFTER_COMMIT, "crash", "worker", SIM_FARG_WORKER | SIM_FARG_AFTER_COMMIT, SIM_REACH_ANY) \
+    X(SLOW_WORKER, "slow", "worker", SIM_FARG_WORKER | SIM_FARG_HANDLE | SIM_FARG_FOR, SIM_REACH_ANY) \
+    X(PARTITION_WORKER, "partition", "worker", SIM_FARG_WORKER | SIM_FARG_FOR, SIM_REACH_ANY)      \
+    X(DROP_ACKS, "drop", "acks", SIM_FARG_PCT | SIM_FARG_FOR, SIM_REACH_ANY)                       \
+    X(LOSE_PUBACKS, "lose", "pubacks", SIM_FARG_PCT | SIM_FARG_FOR, SIM_REACH_ANY)                 \
+    X(DUPLICATE_PUBLISHES, "duplicate", "publishes", SIM_FARG_PCT | SIM_FARG_FOR, SIM_REACH_ANY)   \
+    X(NAK_STORM, "nak", "storm", SIM_FARG_PCT | SIM_FARG_FOR, SIM_REACH_ANY)                       \
+    X(TERM_STORM, "term", "storm", SIM_FARG_PCT | SIM_FARG_FOR, SIM_REACH_ANY)                     \
+    X(RESTART_SERVER, "restart", "server", SIM_FARG_RESTART | SIM_FARG_NODE, SIM_REACH_SPAWNED)    \
+    X(FAIL_DB, "fail", "db", SIM_FARG_PCT | SIM_FARG_FOR, SIM_REACH_ANY)                           \
+    X(LOCK_DB, "lock", "db", SIM_FARG_PCT | SIM_FARG_FOR, SIM_REACH_ANY)                           \
+    /* SIGSTOP ... SIGCONT */                                                                      \
+    X(PAUSE_SERVER, "pause", "server", SIM_FARG_FOR | SIM_FARG_NODE, SIM_REACH_SPAWNED)            \
+    /* the proxy closes the connections and refuses new ones */                                    \
+    X(CUT_CONNECTIONS, "cut", "connections", SIM_FARG_FOR, SIM_REACH_LOOPBACK)                     \
+    /* the proxy forwards nothing, closes nothing */                                               \
+    X(DROP_CONNECTIONS, "drop", "connections", SIM_FARG_FOR, SIM_REACH_LOOPBACK)                   \
+    /* the proxy holds every chunk for delay_ns */                                                 \
+    X(DELAY_CONNECTIONS, "delay", "connections", SIM_FARG_DELAY | SIM_FARG_FOR, SIM_REACH_LOOPBACK)
+
+#define SIM_FAULT_ENUM_(kind, verb, object, args, reach) SIM_FAULT_##kind,
+typedef enum sim_fault_kind { SIM_FAULTS(SIM_FAULT_ENUM_) SIM_FAULT_KIND_COUNT } sim_fault_kind;
+#undef SIM_FAULT_ENUM_
+
+/* A row of SIM_FAULTS. */
+typedef struct sim_fault_info {
+    const char *verb, *object; /* "drop", "acks" */
+    const char *name;          /* "drop acks" */
+    unsigned args;             /* SIM_FARG_* */
+    sim_fault_reach reach;
+} sim_fault_info;
+
+/* The row of fault kind `k`; NULL for a value that is no kind. */
+const sim_fault_info *sim_fault_info_of(sim_fault_kind k);
+
+/* Writes fault `k`'s syntax ("drop acks P% for DUR") into buf (cap bytes,
+ * cut short if need be); returns buf ("" for a value that is no kind). */
+const char *sim_fault_syntax(sim_fault_kind k, char *buf, size_t cap);
 
 typedef struct sim_fault {
     sim_fault_kind kind;
@@ -185,11 +229,20 @@ typedef struct sim_scenario {
     bool mixed; /* its faults are a seed's mix (sim_scenario_mix), not the text's */
 } sim_scenario;
 
+/* A zeroed scenario on the heap: the struct is tens of kilobytes, too big
+ * for a stack, and a function-local static would be state hidden between
+ * calls. NULL (with ps_last_error() set) when out of memory. */
+sim_scenario *sim_scenario_new(void);
+
+/* Frees a scenario from sim_scenario_new; NULL does nothing. */
+void sim_scenario_free(sim_scenario *sc);
+
 /* Parses `len` bytes of scenario text. `file` names the source in error
  * messages. On success fills *out (zeroed first) and returns PS_OK; on the
  * first error returns PS_ERR_INVALID_ARG with ps_last_error() reading
  * "file:line:col: expected ..., got '...'" (the column of the offending
- * word) and *out unspecified. The text need not be NUL-terminated and may
+ * word; a bad option value names the option and its range: "expected an
+ * integer from 1 to 5 for replicas=, got '7'") and *out unspecified. The text need not be NUL-terminated and may
  * hold any bytes. */
 ps_status sim_scenario_parse(sim_scenario *out, const char *file, const char *text, size_t len);
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "real.h"
 #include "ps_clock.h"
 #include "scenario.h"
 
@@ -380,6 +381,38 @@ static void test_a_run_with_nothing_due_ends_without_polling(void **state)
     assert_true(r.events < 200);
 }
 
+/* A run on a server jetsim did not start refuses, before it connects,
+ * the faults SIM_FAULTS says its target cannot make: signals need a
+ * spawned server, network faults a loopback one for their proxy. */
+static void test_url_run_refuses_faults_its_target_cannot_make(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *fault, *url, *want;
+    } cases[] = {
+        {"at 1s restart server", "nats://127.0.0.1:1", "line 5: 'restart server' needs a server jetsim started"},
+        {"at 1s pause server for 1s", "nats://127.0.0.1:1", "line 5: 'pause server' needs a server jetsim started"},
+        {"at 1s cut connections for 1s", "nats://0.0.0.0:1", "line 5: 'cut connections' needs a loopback server"},
+        {"at 1s delay connections 5ms for 1s", "nats://0.0.0.0:1",
+         "line 5: 'delay connections' needs a loopback server"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "stream X subjects=x.>\nconsumer X C\npublish x.a count=1\nworkers 1\n%s\n",
+                 cases[i].fault);
+        if (sim_scenario_parse(&sc, "t.scn", text, strlen(text)) != PS_OK)
+            fail_msg("%s", ps_last_error());
+        sim_real_options o = {.url = cases[i].url};
+        sim_target *t = NULL;
+        assert_int_equal(sim_target_real_new(&t, &o), PS_OK);
+        sim_result r;
+        assert_int_equal(sim_run_on(&sc, text, 1, ":memory:", NULL, t, &r), PS_ERR_INVALID_ARG);
+        sim_target_free(t);
+        if (strncmp(ps_last_error(), cases[i].want, strlen(cases[i].want)) != 0)
+            fail_msg("%s: %s", cases[i].fault, ps_last_error());
+    }
+}
+
 int main(void)
 {
     find_scenarios();
@@ -397,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_a_published_job_is_delivered_at_once),
         cmocka_unit_test(test_idle_workers_cost_no_events),
         cmocka_unit_test(test_a_run_with_nothing_due_ends_without_polling),
+        cmocka_unit_test(test_url_run_refuses_faults_its_target_cannot_make),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }

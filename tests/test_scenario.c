@@ -5,10 +5,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <glob.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <unistd.h>
 
 #include "ps_clock.h"
 #include "scenario.h"
@@ -107,7 +110,7 @@ static const struct bad {
 } bad[] = {
     {"strem X subjects=a\n", "t.scn:1:1: expected a statement"},
     {"stream X\n", "t.scn:1:9: expected subjects=... for stream X"},
-    {"stream X subjects=a retention=forever\n", "t.scn:1:31: expected one of limits, interest, workqueue, got 'forever'"},
+    {"stream X subjects=a retention=forever\n", "t.scn:1:31: expected one of limits, interest, workqueue for retention=, got 'forever'"},
     {"stream X subjects=a..b\n", "t.scn:1:19: expected a valid subject"},
     {"stream X subjects=a colour=red\n", "t.scn:1:21: expected an option (subjects="},
     {"stream X subjects=a storage=file storage=memory\n", "t.scn:1:34: option storage= is given twice"},
@@ -138,11 +141,11 @@ static const struct bad {
     {"at 1s restart server softly\n", "t.scn:1:22: expected one of graceful, crash, power_loss"},
     {"at 1s slow worker 1 for 2s\n", "t.scn:1:21: expected handle=DURATION"},
     {"at 1s pause server\n", "t.scn:1:19: expected for DURATION, got the end of the line"},
-    {"at 1s restart server crash node=all\n", "t.scn:1:33: expected an integer from 1 to 5, got 'all'"},
+    {"at 1s restart server crash node=all\n", "t.scn:1:33: expected an integer from 1 to 5 for node=, got 'all'"},
     {"at 1s pause server for 1s on=2\n", "t.scn:1:27: expected node=N, node=leader or the end of the line"},
     {"at 1s delay connections for 1s\n", "t.scn:1:25: expected a positive duration"},
     {"at 1s cut wires for 1s\n", "t.scn:1:11: expected 'connections', got 'wires'"},
-    {"stream X subjects=a replicas=7\n", "t.scn:1:30: expected an integer from 1 to 5, got '7'"},
+    {"stream X subjects=a replicas=7\n", "t.scn:1:30: expected an integer from 1 to 5 for replicas=, got '7'"},
     {"replay\n", "t.scn:1:7: expected a workload file (from jetsim capture), got the end of the line"},
     {"replay w.wl transform=a.*=>b.$2\n", "t.scn:1:23: expected a subject transform SRC=>DST"},
     {"replay w.wl keys=x\n", "t.scn:1:18: expected an integer from 1 to"},
@@ -197,6 +200,100 @@ static void test_server_and_network_faults_read_back(void **state)
     free(b);
 }
 
+/* A sample line for each piece a fault row takes, in SIM_FARG_* order. */
+static const struct {
+    unsigned arg;
+    const char *text;
+} samples[] = {
+    {SIM_FARG_WORKER, " 2"},        {SIM_FARG_AFTER_COMMIT, " after_commit"}, {SIM_FARG_HANDLE, " handle=2s"},
+    {SIM_FARG_PCT, " 12.25%"},       {SIM_FARG_RESTART, " graceful"},          {SIM_FARG_DELAY, " 20ms"},
+    {SIM_FARG_FOR, " for 3s"},      {SIM_FARG_FOR_OPT, " for 3s"},           {SIM_FARG_NODE, " node=2"},
+};
+
+/* Every row of SIM_FAULTS, written with a value for each of its pieces,
+ * parses to its own kind and values and is written back as the same line. */
+static void test_every_fault_kind_reads_and_writes_back(void **state)
+{
+    (void)state;
+    for (int k = 0; k < SIM_FAULT_KIND_COUNT; k++) {
+        const sim_fault_info *r = sim_fault_info_of((sim_fault_kind)k);
+        assert_non_null(r);
+        char line[256];
+        snprintf(line, sizeof line, "at 1s %s", r->name);
+        for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++)
+            if (r->args & samples[i].arg)
+                strcat(line, samples[i].text);
+        char text[512];
+        snprintf(text, sizeof text, "stream X subjects=x.>\nconsumer X C\npublish x.a\nworkers 2\n%s\n", line);
+        parse_ok(&sc, text);
+        assert_int_equal(sc.nfaults, 1);
+        const sim_fault *f = &sc.faults[0];
+        if ((int)f->kind != k)
+            fail_msg("'%s' parsed as %s, not row %d", line, sim_fault_name(f->kind), k);
+        assert_int_equal(f->worker, r->args & SIM_FARG_WORKER ? 2 : 0);
+        assert_int_equal(f->handle_ns, r->args & SIM_FARG_HANDLE ? 2 * PS_NS_PER_SEC : 0);
+        assert_int_equal(f->bp, r->args & SIM_FARG_PCT ? 1225 : 0);
+        assert_int_equal(f->delay_ns, r->args & SIM_FARG_DELAY ? 20 * PS_NS_PER_MS : 0);
+        assert_int_equal(f->duration_ns, r->args & (SIM_FARG_FOR | SIM_FARG_FOR_OPT) ? 3 * PS_NS_PER_SEC : 0);
+        assert_int_equal(f->node, r->args & SIM_FARG_NODE ? 2 : 0);
+        if (r->args & SIM_FARG_RESTART)
+            assert_int_equal(f->restart, PS_RESTART_GRACEFUL);
+        char *a = written(&sc);
+        char want[300];
+        snprintf(want, sizeof want, "\n%s\n", line);
+        if (!strstr(a, want))
+            fail_msg("'%s' was written as:\n%s", line, a);
+        free(a);
+        char syntax[128];
+        assert_true(strncmp(sim_fault_syntax((sim_fault_kind)k, syntax, sizeof syntax), r->name,
+                            strlen(r->name)) == 0);
+    }
+    assert_null(sim_fault_info_of(SIM_FAULT_KIND_COUNT));
+    assert_string_equal(sim_fault_name(SIM_FAULT_KIND_COUNT), "?");
+}
+
+/* A value outside an option's range names the option and the range. */
+static void test_out_of_range_option_names_itself_and_its_range(void **state)
+{
+    (void)state;
+    static const struct bad cases[] = {
+        {"stream X subjects=a replicas=6\n", "t.scn:1:30: expected an integer from 1 to 5 for replicas=, got '6'"},
+        {"stream X subjects=a\nconsumer X C max_deliver=0\n",
+         "t.scn:2:26: expected an integer from 1 to 1000000 for max_deliver=, got '0'"},
+        {"workers 2 batch=10001\n", "t.scn:1:17: expected an integer from 1 to 10000 for batch=, got '10001'"},
+        {"publish a retry=1001\n", "t.scn:1:17: expected an integer from 0 to 1000 for retry=, got '1001'"},
+        {"publish a rate=0/s\n", "t.scn:1:16: expected an integer from 1 to 100000000 for rate=, got '0'"},
+        {"expect attempts<=0\n", "t.scn:1:18: expected an integer from 1 to 1000000 for attempts<=, got '0'"},
+        {"stream X subjects=a\nconsumer X C ack_wait=0s\n",
+         "t.scn:2:23: expected a positive duration such as 250ms, 30s or 2m for ack_wait=, got '0s'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ps_status s = sim_scenario_parse(&sc, "t.scn", cases[i].text, strlen(cases[i].text));
+        assert_int_equal(s, PS_ERR_INVALID_ARG);
+        assert_string_equal(ps_last_error(), cases[i].want);
+    }
+}
+
+/* discard= is read by its name, not by being the option no other case
+ * took (replicas= once fell through to it). */
+static void test_discard_option_is_read_by_name(void **state)
+{
+    (void)state;
+    static const char base[] = "consumer X C\npublish x.a\nworkers 1\n";
+    char text[256];
+    snprintf(text, sizeof text, "stream X subjects=x.> discard=new\n%s", base);
+    parse_ok(&sc, text);
+    assert_int_equal(sc.streams[0].discard, PS_DISCARD_NEW);
+    assert_int_equal(sc.streams[0].replicas, 0);
+    snprintf(text, sizeof text, "stream X subjects=x.> replicas=2\n%s", base);
+    parse_ok(&sc, text);
+    assert_int_equal(sc.streams[0].discard, PS_DISCARD_OLD);
+    assert_int_equal(sc.streams[0].replicas, 2);
+    const char bad_discard[] = "stream X subjects=x.> discard=newest\n";
+    assert_int_equal(sim_scenario_parse(&sc, "t.scn", bad_discard, strlen(bad_discard)), PS_ERR_INVALID_ARG);
+    assert_string_equal(ps_last_error(), "t.scn:1:31: expected one of old, new for discard=, got 'newest'");
+}
+
 static void test_each_malformed_scenario_gives_one_positioned_error(void **state)
 {
     (void)state;
@@ -241,6 +338,102 @@ static void test_every_shipped_scenario_parses(void **state)
     }
 }
 
+/* What the writer makes of every shipped scenario (sim/scenarios/,
+ * tests/scenarios/), recorded as a 64-bit FNV-1a hash of the text with the
+ * working directory cut out (a replay's workload path is written absolute).
+ * The writer is what `jetsim shrink` emits, so a change of these texts is a
+ * change users see: make it deliberately and update the table. */
+static const struct written_hash {
+    const char *path;
+    uint64_t hash;
+} written_hashes[] = {
+    {"sim/scenarios/buggy_ack_before_commit.scn", UINT64_C(0xebcffd193ae855e1)},
+    {"sim/scenarios/chaos_server_kill.scn", UINT64_C(0xa888d75693ed0275)},
+    {"sim/scenarios/cluster_leader_kill.scn", UINT64_C(0x1dc8293076bf1623)},
+    {"sim/scenarios/dedup_lost_pubacks.scn", UINT64_C(0x8acb19de40f38ae6)},
+    {"sim/scenarios/event_stream_consumers.scn", UINT64_C(0xe166981fbe804e36)},
+    {"sim/scenarios/network_faults.scn", UINT64_C(0xe65cd4ab0ddbf81d)},
+    {"sim/scenarios/per_key_order.scn", UINT64_C(0xd72a5bfd57fc3d59)},
+    {"sim/scenarios/replay_orders.scn", UINT64_C(0x19cb15ccd7f437d7)},
+    {"sim/scenarios/steady_event_stream.scn", UINT64_C(0x17ee98a70beb892a)},
+    {"sim/scenarios/steady_per_key.scn", UINT64_C(0x49fc6dc053c54282)},
+    {"sim/scenarios/steady_workqueue.scn", UINT64_C(0xf0683b63ce2d9b55)},
+    {"sim/scenarios/workqueue_crashes.scn", UINT64_C(0xac538786ec54f684)},
+    {"tests/scenarios/buggy_ack_before_commit.shrunk.scn", UINT64_C(0x1b7caeefcd34622a)},
+    {"tests/scenarios/memory_stream_kill.scn", UINT64_C(0x9f134b975e1550a1)},
+};
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * UINT64_C(0x100000001b3);
+    return h;
+}
+
+/* The written text of `path`, every "CWD/" in it cut to "". */
+static char *written_relative(const char *path)
+{
+    if (sim_scenario_load(&sc, path) != PS_OK)
+        fail_msg("%s", ps_last_error());
+    char *text = written(&sc);
+    char cwd[512];
+    assert_non_null(getcwd(cwd, sizeof cwd - 1));
+    strcat(cwd, "/");
+    size_t n = strlen(cwd), to = 0;
+    for (size_t from = 0; text[from];)
+        if (strncmp(text + from, cwd, n) == 0)
+            from += n;
+        else
+            text[to++] = text[from++];
+    text[to] = '\0';
+    return text;
+}
+
+static void test_every_shipped_scenario_is_written_as_recorded(void **state)
+{
+    (void)state;
+    const char *patterns[] = {"sim/scenarios/*.scn", "tests/scenarios/*.scn"};
+    size_t seen = 0;
+    int changed = 0;
+    for (size_t k = 0; k < 2; k++) {
+        glob_t g;
+        assert_int_equal(glob(patterns[k], 0, NULL, &g), 0);
+        for (size_t i = 0; i < g.gl_pathc; i++, seen++) {
+            char *text = written_relative(g.gl_pathv[i]);
+            uint64_t h = fnv1a(text);
+            const struct written_hash *row = NULL;
+            for (size_t r = 0; r < sizeof written_hashes / sizeof written_hashes[0]; r++)
+                if (strcmp(written_hashes[r].path, g.gl_pathv[i]) == 0)
+                    row = &written_hashes[r];
+            if (!row || row->hash != h) {
+                print_message("    {\"%s\", UINT64_C(0x%016llx)},\n%s", g.gl_pathv[i], (unsigned long long)h, text);
+                changed++;
+            }
+            free(text);
+        }
+        globfree(&g);
+    }
+    assert_int_equal(seen, sizeof written_hashes / sizeof written_hashes[0]);
+    if (changed)
+        fail_msg("%d written scenario(s) differ from the recorded text", changed);
+}
+
+/* A scenario lives on the heap: new gives it zeroed, free takes it (and
+ * NULL); a parse into it works like one into any other. */
+static void test_a_new_scenario_is_empty_and_freed(void **state)
+{
+    (void)state;
+    sim_scenario *s = sim_scenario_new();
+    assert_non_null(s);
+    assert_int_equal(s->nstreams + s->nconsumers + s->npublishers + s->nworkers + s->nfaults, 0);
+    assert_false(s->has_expect || s->mixed);
+    parse_ok(s, orders);
+    assert_int_equal(s->nfaults, 5);
+    sim_scenario_free(s);
+    sim_scenario_free(NULL);
+}
+
 /* A seed's fault mix is the same every time, keeps only the scenario's
  * own faults, and differs between seeds. */
 static void test_fault_mix_is_a_function_of_the_seed(void **state)
@@ -269,11 +462,16 @@ int main(void)
         cmocka_unit_test(test_parses_the_design_example),
         cmocka_unit_test(test_written_scenario_reads_back_the_same),
         cmocka_unit_test(test_server_and_network_faults_read_back),
+        cmocka_unit_test(test_every_fault_kind_reads_and_writes_back),
+        cmocka_unit_test(test_out_of_range_option_names_itself_and_its_range),
+        cmocka_unit_test(test_discard_option_is_read_by_name),
         cmocka_unit_test(test_each_malformed_scenario_gives_one_positioned_error),
         cmocka_unit_test(test_text_with_nul_bytes_is_an_error_not_a_crash),
         cmocka_unit_test(test_missing_file_names_it),
         cmocka_unit_test(test_every_shipped_scenario_parses),
+        cmocka_unit_test(test_every_shipped_scenario_is_written_as_recorded),
         cmocka_unit_test(test_fault_mix_is_a_function_of_the_seed),
+        cmocka_unit_test(test_a_new_scenario_is_empty_and_freed),
     };
     return cmocka_run_group_tests_name("scenario", tests, NULL, NULL);
 }

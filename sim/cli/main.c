@@ -17,6 +17,7 @@
 #include "capture.h"
 #include "demo.h"
 #include "report.h"
+#include "scenario.h"
 #include "swarm.h"
 #include "shrink.h"
 #include "ps_jetstream.h"
@@ -130,6 +131,28 @@ static const char usage_run[] =
     "            drained in time), 4 harness error (jetsim could not do the\n"
     "            run: no server, a stream in the way, ...), 130 interrupted\n"
     "            (servers stopped); --check-determinism: 0 match, 1 not\n";
+
+/* `run --help`: usage_run with the faults of SIM_FAULTS listed before
+ * its exit codes, so the list can never miss one. */
+static void print_run_help(void)
+{
+    const char *codes = strstr(usage_run, "\nexit codes:");
+    fwrite(usage_run, 1, (size_t)(codes - usage_run), stdout);
+    fputs("\nfaults (`at TIME FAULT` in a scenario; DUR a duration, P a percentage)\n"
+          "and where a run can make them:\n", stdout);
+    for (int k = 0; k < SIM_FAULT_KIND_COUNT; k++) {
+        char syntax[128];
+        const sim_fault_info *r = sim_fault_info_of((sim_fault_kind)k);
+        int n = printf("  %s", sim_fault_syntax((sim_fault_kind)k, syntax, sizeof syntax));
+        if (n >= 46) /* too long for one line: the place goes below */
+            n = printf("\n") - 1;
+        printf("%*s%s\n", 48 - n, "",
+               r->reach == SIM_REACH_SPAWNED    ? "memory, --spawn"
+               : r->reach == SIM_REACH_LOOPBACK ? "memory, --spawn, --url on loopback"
+                                                : "memory, any server");
+    }
+    fputs(codes, stdout);
+}
 
 static const char usage_help[] =
     "usage: jetsim help [command]\n"
@@ -310,7 +333,7 @@ static int cmd_run(int argc, char **argv)
         const char *a = argv[i], *v;
         int missing = 0, took;
         if (is_help(a)) {
-            fputs(usage_run, stdout);
+            print_run_help();
             return 0;
         } else if ((took = where_option(argc, argv, &i, &where, usage_run, "run")) != 0) {
             if (took < 0)
@@ -574,7 +597,7 @@ static int cmd_help(int argc, char **argv)
     if (is_help(topic) || strcmp(topic, "help") == 0)
         fputs(usage_help, stdout);
     else if (strcmp(topic, "run") == 0)
-        fputs(usage_run, stdout);
+        print_run_help();
     else if (strcmp(topic, "replay") == 0)
         fputs(usage_replay, stdout);
     else if (strcmp(topic, "diff") == 0)

@@ -125,6 +125,16 @@ static const char *target_name(const sim_where *w)
                          : "jetstream, existing server";
 }
 
+/* A scenario from sim_scenario_new, or NULL with the harness error
+ * reported as `who`'s. */
+static sim_scenario *new_scenario(const char *who)
+{
+    sim_scenario *sc = sim_scenario_new();
+    if (!sc)
+        fprintf(stderr, "%s: harness error: %s\n", who, ps_last_error());
+    return sc;
+}
+
 /* Parses `text` into *sc and, with `mix`, draws the seed's fault mix
  * (printing it). SIM_EXIT_USAGE (reported) or -1. */
 static int parse_text(sim_scenario *sc, const char *name, const char *text, uint64_t seed, bool mix)
@@ -166,13 +176,16 @@ static int run_parsed(const sim_scenario *sc, const char *name, const char *text
 static int run_text(const char *name, const char *text, uint64_t seed, const char *db_path, sim_result *r,
                     bool mix, const cli_target *ct)
 {
-    static sim_scenario sc;
-    int rc = parse_text(&sc, name, text, seed, mix);
-    if (rc < 0 && ct->ns && sim_scenario_namespace(&sc, ct->ns) != PS_OK) {
+    sim_scenario *sc = new_scenario("jetsim");
+    int rc = sc ? parse_text(sc, name, text, seed, mix) : SIM_EXIT_HARNESS;
+    if (rc < 0 && ct->ns && sim_scenario_namespace(sc, ct->ns) != PS_OK) {
         fprintf(stderr, "jetsim: %s: %s\n", name, ps_last_error());
-        return SIM_EXIT_USAGE;
+        rc = SIM_EXIT_USAGE;
     }
-    return rc >= 0 ? rc : run_parsed(&sc, name, text, seed, db_path, r, false, ct->t);
+    if (rc < 0)
+        rc = run_parsed(sc, name, text, seed, db_path, r, false, ct->t);
+    sim_scenario_free(sc);
+    return rc;
 }
 
 /* Appends " FLAG VALUE" when `value` is set; the length so far, as
@@ -246,18 +259,22 @@ int sim_report_run(const char *path, uint64_t seed, const char *db_path, bool mi
 
 int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, bool strip_faults, const char *keep_dir)
 {
-    static sim_scenario sc;
+    sim_scenario *sc = new_scenario("jetsim diff");
+    if (!sc)
+        return SIM_EXIT_HARNESS;
     char *text = read_all(path);
-    if (!text || sim_scenario_parse(&sc, path, text, strlen(text)) != PS_OK) {
+    if (!text || sim_scenario_parse(sc, path, text, strlen(text)) != PS_OK) {
         fprintf(stderr, "jetsim diff: %s\n", ps_last_error());
         free(text);
+        sim_scenario_free(sc);
         return SIM_EXIT_USAGE;
     }
     if (strip_faults)
-        sc.nfaults = 0;
-    if (where && where->ns && sim_scenario_namespace(&sc, where->ns) != PS_OK) { /* both sides alike */
+        sc->nfaults = 0;
+    if (where && where->ns && sim_scenario_namespace(sc, where->ns) != PS_OK) { /* both sides alike */
         fprintf(stderr, "jetsim diff: %s: %s\n", path, ps_last_error());
         free(text);
+        sim_scenario_free(sc);
         return SIM_EXIT_USAGE;
     }
     char dir[512], a[600], b[600];
@@ -267,6 +284,7 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
         fprintf(stderr, "jetsim diff: --keep %s: %s\n", keep_dir,
                 errno == ENOENT || errno == 0 ? "no such directory" : strerror(errno));
         free(text);
+        sim_scenario_free(sc);
         return SIM_EXIT_USAGE;
     }
     if (keep_dir) {
@@ -277,6 +295,7 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
         if (!mkdtemp(dir)) {
             fprintf(stderr, "jetsim diff: harness error: cannot create %s: %s\n", dir, strerror(errno));
             free(text);
+            sim_scenario_free(sc);
             return SIM_EXIT_HARNESS;
         }
     }
@@ -289,9 +308,9 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
     sim_result ra, rb;
     ps_status s = PS_OK;
     if (rc == 0) {
-        s = sim_run_on(&sc, text, seed, a, NULL, NULL, &ra);
+        s = sim_run_on(sc, text, seed, a, NULL, NULL, &ra);
         if (!s)
-            s = sim_run_on(&sc, text, seed, b, stdout, t.t, &rb);
+            s = sim_run_on(sc, text, seed, b, stdout, t.t, &rb);
         if (s)
             rc = sim_servers_interrupted() ? SIM_EXIT_INTERRUPTED
                : s == PS_ERR_INVALID_ARG   ? SIM_EXIT_USAGE
@@ -310,7 +329,7 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
             printf("  %-26s %s\n", "model failed", ra.first_violation);
         if (rb.verdict != SIM_PASS)
             printf("  %-26s %s\n", "server failed", rb.first_violation);
-        int d = sim_diff_dbs(a, b, &sc, stdout);
+        int d = sim_diff_dbs(a, b, sc, stdout);
         if (d < 0) {
             fprintf(stderr, "jetsim diff: harness error: %s\n", ps_last_error());
             rc = SIM_EXIT_HARNESS;
@@ -330,25 +349,30 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
         rmdir(dir);
     }
     free(text);
+    sim_scenario_free(sc);
     return rc;
 }
 
 int sim_report_check_determinism(const char *path, uint64_t seed, bool mix)
 {
-    static sim_scenario sc;
+    sim_scenario *sc = new_scenario("jetsim run");
+    if (!sc)
+        return SIM_EXIT_HARNESS;
     char *text = read_all(path);
-    if (!text || sim_scenario_parse(&sc, path, text, strlen(text)) != PS_OK) {
+    if (!text || sim_scenario_parse(sc, path, text, strlen(text)) != PS_OK) {
         fprintf(stderr, "jetsim run: %s\n", ps_last_error());
         free(text);
+        sim_scenario_free(sc);
         return SIM_EXIT_USAGE;
     }
     if (mix)
-        sim_scenario_mix(&sc, seed); /* the run swarm made, not the unmixed one */
+        sim_scenario_mix(sc, seed); /* the run swarm made, not the unmixed one */
     sim_result a, b;
-    ps_status s = sim_run_recorded(&sc, text, seed, ":memory:", NULL, &a);
+    ps_status s = sim_run_recorded(sc, text, seed, ":memory:", NULL, &a);
     if (!s)
-        s = sim_run_recorded(&sc, text, seed, ":memory:", NULL, &b);
+        s = sim_run_recorded(sc, text, seed, ":memory:", NULL, &b);
     free(text);
+    sim_scenario_free(sc);
     if (s) {
         fprintf(stderr, "jetsim run: %s: %s\n", s == PS_ERR_INVALID_ARG ? path : "harness error", ps_last_error());
         free(a.hashes);
@@ -488,7 +512,6 @@ int sim_report_replay(const char *db_path)
 {
     sqlite3 *db = NULL;
     recorded rec = {0};
-    static sim_scenario sc;
     if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK || !read_run(db, &rec)) {
         fprintf(stderr, "jetsim replay: %s: not a jetsim run database of this version (%s)\n", db_path,
                 sqlite3_errmsg(db));
@@ -505,14 +528,16 @@ int sim_report_replay(const char *db_path)
         free(rec.text);
         return rc;
     }
-    rc = parse_text(&sc, name, rec.text, rec.seed, rec.mix);
+    sim_scenario *sc = new_scenario("jetsim replay");
+    rc = sc ? parse_text(sc, name, rec.text, rec.seed, rec.mix) : SIM_EXIT_HARNESS;
     if (rc < 0)
-        rc = use_recorded_workloads(db, db_path, &sc);
+        rc = use_recorded_workloads(db, db_path, sc);
     sqlite3_close(db);
     sim_result r;
     if (rc < 0)
-        rc = run_parsed(&sc, name, rec.text, rec.seed, NULL, &r, true, NULL);
+        rc = run_parsed(sc, name, rec.text, rec.seed, NULL, &r, true, NULL);
     free(rec.text);
+    sim_scenario_free(sc);
     if (rc >= 0)
         return rc;
     free(r.hashes);

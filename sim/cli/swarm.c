@@ -45,29 +45,27 @@ static double now_s(void)
 
 static void run_child(const sim_scenario *base, uint64_t seed, int fd)
 {
-    static sim_scenario sc;
-    sc = *base;
-    sim_scenario_mix(&sc, seed); /* this seed's own fault mix */
+    sim_scenario *sc = sim_scenario_new();
     record rec = {.seed = seed};
     sim_result r;
-    if (sim_run(&sc, "", seed, ":memory:", NULL, &r) != PS_OK) {
+    if (sc) {
+        *sc = *base;
+        sim_scenario_mix(sc, seed); /* this seed's own fault mix */
+    }
+    if (!sc || sim_run(sc, "", seed, ":memory:", NULL, &r) != PS_OK) {
         rec.verdict = -1;
         snprintf(rec.why, sizeof rec.why, "%s", ps_last_error());
     } else {
         rec.verdict = (int)r.verdict;
         snprintf(rec.why, sizeof rec.why, "%s", r.first_violation);
     }
+    sim_scenario_free(sc);
     ssize_t w = write(fd, &rec, sizeof rec);
     _exit(w == (ssize_t)sizeof rec ? 0 : 1);
 }
 
-int sim_swarm(const char *path, uint64_t first, uint64_t count, int jobs)
+static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint64_t count, int jobs)
 {
-    static sim_scenario sc;
-    if (sim_scenario_load(&sc, path) != PS_OK) {
-        fprintf(stderr, "jetsim swarm: %s\n", ps_last_error());
-        return SIM_EXIT_USAGE;
-    }
     if (jobs <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         jobs = n > 0 ? (int)n : 1;
@@ -102,7 +100,7 @@ int sim_swarm(const char *path, uint64_t first, uint64_t count, int jobs)
                 /* the parent may have died before the death signal was set */
                 if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
                     _exit(1);
-                run_child(&sc, next, p[1]);
+                run_child(sc, next, p[1]);
             }
             int fork_errno = errno;
             close(p[1]);
@@ -176,4 +174,21 @@ int sim_swarm(const char *path, uint64_t first, uint64_t count, int jobs)
     }
     /* the gravest finding decides; a harness error only says some seeds got no verdict */
     return safety ? SIM_EXIT_SAFETY : liveness ? SIM_EXIT_LIVENESS : harness ? SIM_EXIT_HARNESS : SIM_EXIT_PASS;
+}
+
+int sim_swarm(const char *path, uint64_t first, uint64_t count, int jobs)
+{
+    sim_scenario *sc = sim_scenario_new();
+    int rc;
+    if (!sc) {
+        fprintf(stderr, "jetsim swarm: harness error: %s\n", ps_last_error());
+        rc = SIM_EXIT_HARNESS;
+    } else if (sim_scenario_load(sc, path) != PS_OK) {
+        fprintf(stderr, "jetsim swarm: %s\n", ps_last_error());
+        rc = SIM_EXIT_USAGE;
+    } else {
+        rc = swarm(sc, path, first, count, jobs);
+    }
+    sim_scenario_free(sc);
+    return rc;
 }

@@ -330,9 +330,9 @@ static ps_status check_faults(const sim_scenario *sc, const sim_real_options *t)
 {
     for (int i = 0; i < sc->nfaults; i++) {
         sim_fault_kind k = sc->faults[i].kind;
-        bool server = k == SIM_FAULT_RESTART_SERVER || k == SIM_FAULT_PAUSE_SERVER;
-        bool net = k == SIM_FAULT_CUT_CONNECTIONS || k == SIM_FAULT_DROP_CONNECTIONS ||
-                   k == SIM_FAULT_DELAY_CONNECTIONS;
+        sim_fault_reach reach = sim_fault_info_of(k)->reach;
+        bool server = reach == SIM_REACH_SPAWNED;
+        bool net = reach == SIM_REACH_LOOPBACK;
         if (server && !t->servers)
             return ps_error(PS_ERR_INVALID_ARG, 0, "line %d: '%s' needs a server jetsim started (--spawn): "
                             "jetsim does not signal a server it did not start", sc->faults[i].pos.line,
@@ -430,10 +430,11 @@ struct real_chaos {
     int nnet;
 };
 
+/* A fault the harness carries out on the server or the network; the
+ * others (SIM_REACH_ANY) the client side does, as on the model. */
 static bool is_real_kind(sim_fault_kind k)
 {
-    return k == SIM_FAULT_RESTART_SERVER || k == SIM_FAULT_PAUSE_SERVER || k == SIM_FAULT_CUT_CONNECTIONS ||
-           k == SIM_FAULT_DROP_CONNECTIONS || k == SIM_FAULT_DELAY_CONNECTIONS;
+    return sim_fault_info_of(k)->reach != SIM_REACH_ANY;
 }
 
 /* The fault thread carries these out at their real times; the engine only
