@@ -72,6 +72,8 @@ struct sim_dbvfs {
     int percent[4]; /* by bit index of SIM_DBVFS_* */
     uint64_t cap_bytes;
     bool torn;
+    unsigned crash_kinds;     /* sim_dbvfs_power_loss_at: calls counted */
+    uint64_t crash_countdown; /* ... calls to go, the last one loses power; 0: off */
     dbv_file *files;
     sim_dbvfs_stats st;
 };
@@ -316,6 +318,34 @@ static bool dbv_revert(sim_dbvfs *v, dbv_file *f)
     return true;
 }
 
+/* Every file comes back as durable; every handle dies and every lock is
+ * gone with it. Out of memory leaves later files as they were and says
+ * so (false): the run cannot go on as a simulation of a power loss. */
+static bool dbv_power_loss_locked(sim_dbvfs *v)
+{
+    bool ok = true;
+    v->st.power_losses++;
+    for (dbv_file *f = v->files; f; f = f->next) {
+        f->epoch++;
+        f->shared = 0;
+        f->writer = NULL;
+        if (ok)
+            ok = v->torn ? dbv_tear(v, f) : dbv_revert(v, f);
+    }
+    return ok;
+}
+
+/* Is this call the one sim_dbvfs_power_loss_at chose? Then the power goes
+ * before it does anything, and the handle it came on is dead. An
+ * allocation failure in the power loss is the run's to see: the call says
+ * SQLITE_NOMEM. */
+static int dbv_crash_point(sim_dbvfs *v, unsigned kind)
+{
+    if (!(v->crash_kinds & kind) || v->crash_countdown == 0 || --v->crash_countdown > 0)
+        return SQLITE_OK;
+    return dbv_power_loss_locked(v) ? SQLITE_OK : SQLITE_NOMEM;
+}
+
 /* ---- io methods -------------------------------------------------------- */
 
 static int dbv_unlock_locked(dbv_handle *h, int level);
@@ -372,6 +402,8 @@ static int dbv_write_locked(dbv_handle *h, const void *buf, size_t n, size_t off
 {
     sim_dbvfs *v = h->v;
     dbv_file *f = h->f;
+    if (dbv_crash_point(v, SIM_DBVFS_WRITE) != SQLITE_OK)
+        return SQLITE_NOMEM;
     if (dbv_dead(h))
         return SQLITE_IOERR_WRITE;
     if (dbv_inject(v, SIM_DBVFS_WRITE)) {
@@ -438,7 +470,9 @@ static int dbv_sync(sqlite3_file *pf, int flags)
     sim_dbvfs *v = h->v;
     int rc = SQLITE_OK;
     pthread_mutex_lock(&v->mu);
-    if (dbv_dead(h)) {
+    if (dbv_crash_point(v, SIM_DBVFS_SYNC) != SQLITE_OK) {
+        rc = SQLITE_NOMEM;
+    } else if (dbv_dead(h)) {
         rc = SQLITE_IOERR_FSYNC;
     } else if (dbv_inject(v, SIM_DBVFS_SYNC)) {
         v->st.sync_errors++;
@@ -877,26 +911,28 @@ ps_status sim_dbvfs_set_torn(sim_dbvfs *v, bool torn)
     return PS_OK;
 }
 
-/* Every file comes back as durable; every handle dies and every lock is
- * gone with it. Out of memory leaves later files as they were and says
- * so: the run cannot go on as a simulation of a power loss. */
 ps_status sim_dbvfs_power_loss(sim_dbvfs *v)
 {
     if (!v)
         return ps_error(PS_ERR_INVALID_ARG, 0, "sim_dbvfs_power_loss: no VFS");
-    ps_status s = PS_OK;
     pthread_mutex_lock(&v->mu);
-    v->st.power_losses++;
-    for (dbv_file *f = v->files; f; f = f->next) {
-        f->epoch++;
-        f->shared = 0;
-        f->writer = NULL;
-        if (s == PS_OK && !(v->torn ? dbv_tear(v, f) : dbv_revert(v, f)))
-            s = ps_error(PS_ERR_NO_MEMORY, 0, "sim_dbvfs_power_loss: out of memory restoring \"%s\"",
-                         f->name ? f->name : "(temporary file)");
-    }
+    bool ok = dbv_power_loss_locked(v);
     pthread_mutex_unlock(&v->mu);
-    return s;
+    return ok ? PS_OK : ps_error(PS_ERR_NO_MEMORY, 0, "sim_dbvfs_power_loss: out of memory restoring the files");
+}
+
+ps_status sim_dbvfs_power_loss_at(sim_dbvfs *v, unsigned kinds, uint64_t n)
+{
+    if (!v)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_dbvfs_power_loss_at: no VFS");
+    if (n > 0 && (kinds == 0 || (kinds & ~(unsigned)(SIM_DBVFS_WRITE | SIM_DBVFS_SYNC))))
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_dbvfs_power_loss_at: kinds 0x%x is not a set of "
+                        "SIM_DBVFS_WRITE and SIM_DBVFS_SYNC", kinds);
+    pthread_mutex_lock(&v->mu);
+    v->crash_kinds = kinds;
+    v->crash_countdown = n;
+    pthread_mutex_unlock(&v->mu);
+    return PS_OK;
 }
 
 ps_status sim_dbvfs_stats_get(sim_dbvfs *v, sim_dbvfs_stats *out)

@@ -170,6 +170,16 @@ ps_status sim_dbvfs_set_torn(sim_dbvfs *v, bool torn);
  * until closed. Files are not removed. */
 ps_status sim_dbvfs_power_loss(sim_dbvfs *v);
 
+/* A power loss in the middle of SQLite's work, as SQLite's crash VFS
+ * does: counting from now, the n-th call of a kind in `kinds`
+ * (SIM_DBVFS_WRITE: xWrite; SIM_DBVFS_SYNC: xSync) loses power as it
+ * starts, exactly as sim_dbvfs_power_loss would; the call itself then
+ * fails on its dead handle (SQLITE_IOERR_WRITE or _FSYNC). One shot: the
+ * count stops after it. n == 0 disarms. Sweeping n over every write and
+ * sync of a transaction puts the power loss at every point of its commit.
+ * PS_ERR_INVALID_ARG for kinds other than those two. */
+ps_status sim_dbvfs_power_loss_at(sim_dbvfs *v, unsigned kinds, uint64_t n);
+
 /* Copies the counters into *out. */
 ps_status sim_dbvfs_stats_get(sim_dbvfs *v, sim_dbvfs_stats *out);
 
