@@ -137,6 +137,13 @@ static dbv_file *dbv_file_create(sim_dbvfs *v, const char *name)
     return f;
 }
 
+/* memcpy for buffers that may not exist yet (NULL with nothing to copy). */
+static void dbv_copy(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    if (n)
+        memcpy(dst, src, n);
+}
+
 /* Grows a byte buffer to hold at least `need` bytes. */
 static bool dbv_reserve(uint8_t **buf, size_t *cap, size_t need)
 {
@@ -210,7 +217,7 @@ static bool dbv_make_durable(dbv_file *f)
         if (a < b)
             memcpy(f->dur + a, f->cur + a, b - a);
     }
-    memcpy(f->dur + low, f->cur + low, f->cur_len - low);
+    dbv_copy(f->dur + low, f->cur + low, f->cur_len - low);
     f->dur_len = f->cur_len;
     dbv_clear_dirty(f);
     return true;
@@ -267,7 +274,7 @@ static bool dbv_tear(sim_dbvfs *v, dbv_file *f)
     if (!res)
         return false;
     size_t keep = f->dur_len < len ? f->dur_len : len;
-    memcpy(res, f->dur, keep);
+    dbv_copy(res, f->dur, keep);
     memset(res + keep, 0, len - keep);
     for (size_t i = 0; i < f->ndirty; i++) {
         size_t a = (size_t)f->dirty[i] * DBV_SECTOR;
@@ -296,8 +303,8 @@ static bool dbv_tear(sim_dbvfs *v, dbv_file *f)
         free(res);
         return false;
     }
-    memcpy(f->cur, res, len);
-    memcpy(f->dur, res, len);
+    dbv_copy(f->cur, res, len);
+    dbv_copy(f->dur, res, len);
     free(res);
     v->st.bytes = v->st.bytes - f->cur_len + len;
     f->cur_len = f->dur_len = len;
@@ -310,7 +317,7 @@ static bool dbv_revert(sim_dbvfs *v, dbv_file *f)
 {
     if (!dbv_reserve(&f->cur, &f->cur_cap, f->dur_len))
         return false;
-    memcpy(f->cur, f->dur, f->dur_len);
+    dbv_copy(f->cur, f->dur, f->dur_len);
     v->st.bytes = v->st.bytes - f->cur_len + f->dur_len;
     f->cur_len = f->dur_len;
     v->st.sectors_lost += f->ndirty;
