@@ -8,6 +8,8 @@
  * journal mode it accepts, an extended error code), it pins the answer
  * SQLite gives on this VFS.
  */
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -255,6 +257,62 @@ static void test_busy_timeout_gives_up_without_time_passing(void **state)
     exec_ok(a, "COMMIT");
     sqlite3_close(a);
     sqlite3_close(b);
+}
+
+/* SQLite waits for a lock by retrying: here, for as long as it takes
+ * (the other thread will let go). */
+static int retry_forever(void *arg, int attempts)
+{
+    (void)arg;
+    (void)attempts;
+    sched_yield();
+    return 1;
+}
+
+typedef struct thread_job {
+    sim_dbvfs *v;
+    int first, rows;
+    int failures;
+} thread_job;
+
+static void *insert_rows(void *arg)
+{
+    thread_job *job = arg;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2("mt.db", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, sim_dbvfs_name(job->v)) !=
+        SQLITE_OK) {
+        job->failures++;
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_handler(db, retry_forever, NULL);
+    char sql[128];
+    for (int i = 0; i < job->rows; i++) {
+        snprintf(sql, sizeof sql, "BEGIN IMMEDIATE; INSERT INTO t VALUES (%d); COMMIT", job->first + i);
+        if (exec(db, sql) != SQLITE_OK)
+            job->failures++;
+    }
+    sqlite3_close(db);
+    return NULL;
+}
+
+/* Two threads, a connection each, one file: the VFS's mutex and its
+ * locks keep every commit. */
+static void test_connections_on_two_threads_share_a_file_safely(void **state)
+{
+    fixture *fx = *state;
+    sqlite3 *db = open_db(fx->v, "mt.db");
+    exec_ok(db, "CREATE TABLE t(k INTEGER PRIMARY KEY)");
+    thread_job jobs[2] = {{fx->v, 1, 400, 0}, {fx->v, 1001, 400, 0}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, insert_rows, &jobs[i]), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    assert_int_equal(jobs[0].failures + jobs[1].failures, 0);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM t"), 800);
+    assert_integrity_ok(db);
+    sqlite3_close(db);
 }
 
 /* ---- power loss --------------------------------------------------------- */
@@ -690,6 +748,7 @@ int main(void)
         T(test_a_database_lives_in_the_vfs_only),
         T(test_locking_protocol_holds_between_connections),
         T(test_busy_timeout_gives_up_without_time_passing),
+        T(test_connections_on_two_threads_share_a_file_safely),
         T(test_power_loss_keeps_committed_and_rolls_back_open_transactions),
         T(test_torn_power_loss_keeps_committed_and_rolls_back_open_transactions),
         T(test_synchronous_off_loses_committed_transactions),
