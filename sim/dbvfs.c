@@ -1,10 +1,14 @@
 /* dbvfs.c — the fault-injecting in-memory SQLite VFS (contract in dbvfs.h).
  *
- * A file keeps two images: `cur`, what reads see, and `dur`, what survives
- * a power loss. Writes mark the 512-byte sectors they touch as dirty; a
- * sync copies the dirty sectors (and everything past the lowest point the
- * file was truncated to, or past its durable length) into `dur`, so a sync
- * costs what was written since the last one, not the file's size.
+ * A file's buffer is its current content. What survives a power loss is
+ * kept as an undo log, not as a second image: the first time a 512-byte
+ * sector changes after a sync, its durable bytes are saved. A sync then
+ * only forgets the log, and a power loss puts the saved sectors back (or,
+ * torn, some of them) and the length the file had at its last sync. So a
+ * sync costs nothing, a write at most one sector copy more, and a journal
+ * that is only ever appended to is never copied twice. Shrinking a file
+ * changes only its length, never its buffer: the bytes past the end stay
+ * there for a power loss to bring back.
  *
  * Handles carry the power epoch of their file at open: a power loss bumps
  * the epoch, which kills every older handle without touching it.
@@ -33,6 +37,16 @@
 
 typedef struct dbv_handle dbv_handle;
 
+/* A sector changed since the last sync: how many of its bytes were
+ * durable (saved in the undo log; 0 for a sector past the synced end), and
+ * whether SQLite wrote to it or it only changed by a zero fill (a write
+ * past the end, a truncate that grows). */
+typedef struct dbv_change {
+    uint32_t sector;
+    uint16_t saved;
+    bool written;
+} dbv_change;
+
 typedef struct dbv_file {
     struct dbv_file *next; /* in the VFS's list, in creation order */
     char *name;            /* NULL for an anonymous (temporary) file */
@@ -40,16 +54,15 @@ typedef struct dbv_file {
     int refs;              /* open handles */
     uint64_t epoch;        /* bumped by each power loss */
 
-    uint8_t *cur;
-    size_t cur_len, cur_cap;
-    uint8_t *dur;
-    size_t dur_len, dur_cap;
+    uint8_t *data;   /* the current content; capacity never shrinks */
+    size_t len, cap; /* current length, buffer size */
+    size_t dur_len;  /* the length at the last sync */
 
-    uint32_t *dirty; /* sectors written since the last sync, in write order */
-    size_t ndirty, dirty_cap;
-    uint8_t *dirty_map; /* one byte per sector: listed in `dirty` */
+    dbv_change *changed; /* sectors changed since the last sync, in order */
+    size_t nchanged, changed_cap;
+    uint8_t *undo;       /* their durable bytes, DBV_SECTOR per entry */
+    uint32_t *change_map; /* per sector: its index in `changed` + 1, or 0 */
     size_t map_cap;
-    size_t trunc_low; /* lowest length truncated to since the last sync */
 
     int shared;         /* live handles at SHARED or above */
     dbv_handle *writer; /* the live handle at RESERVED, PENDING or EXCLUSIVE */
@@ -94,10 +107,10 @@ static dbv_file *dbv_find(sim_dbvfs *v, const char *name)
 static void dbv_file_destroy(dbv_file *f)
 {
     free(f->name);
-    free(f->cur);
-    free(f->dur);
-    free(f->dirty);
-    free(f->dirty_map);
+    free(f->data);
+    free(f->changed);
+    free(f->undo);
+    free(f->change_map);
     free(f);
 }
 
@@ -111,7 +124,7 @@ static void dbv_file_drop(sim_dbvfs *v, dbv_file *f)
             break;
         }
     }
-    v->st.bytes -= f->cur_len;
+    v->st.bytes -= f->len;
     dbv_file_destroy(f);
 }
 
@@ -129,7 +142,6 @@ static dbv_file *dbv_file_create(sim_dbvfs *v, const char *name)
         }
         f->linked = true;
     }
-    f->trunc_low = SIZE_MAX;
     dbv_file **pp = &v->files;
     while (*pp)
         pp = &(*pp)->next;
@@ -137,100 +149,94 @@ static dbv_file *dbv_file_create(sim_dbvfs *v, const char *name)
     return f;
 }
 
-/* memcpy for buffers that may not exist yet (NULL with nothing to copy). */
-static void dbv_copy(uint8_t *dst, const uint8_t *src, size_t n)
+/* Grows a file's buffer to hold at least `need` bytes. */
+static bool dbv_reserve(dbv_file *f, size_t need)
 {
-    if (n)
-        memcpy(dst, src, n);
-}
-
-/* Grows a byte buffer to hold at least `need` bytes. */
-static bool dbv_reserve(uint8_t **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap)
+    if (need <= f->cap)
         return true;
-    size_t n = *cap ? *cap : 4096;
+    size_t n = f->cap ? f->cap : 4096;
     while (n < need)
         n *= 2;
-    uint8_t *p = realloc(*buf, n);
+    uint8_t *p = realloc(f->data, n);
     if (!p)
         return false;
-    *buf = p;
-    *cap = n;
+    f->data = p;
+    f->cap = n;
     return true;
 }
 
-/* Records that bytes [off, end) were written since the last sync. */
-static bool dbv_mark_dirty(dbv_file *f, size_t off, size_t end)
+/* Room in the change list and the map for sector `last`. */
+static bool dbv_reserve_changes(dbv_file *f, size_t last)
 {
-    size_t first = off / DBV_SECTOR, last = (end - 1) / DBV_SECTOR;
     if (last >= f->map_cap) {
         size_t n = f->map_cap ? f->map_cap : 64;
         while (n <= last)
             n *= 2;
-        uint8_t *m = realloc(f->dirty_map, n);
+        uint32_t *m = realloc(f->change_map, n * sizeof *m);
         if (!m)
             return false;
-        memset(m + f->map_cap, 0, n - f->map_cap);
-        f->dirty_map = m;
+        memset(m + f->map_cap, 0, (n - f->map_cap) * sizeof *m);
+        f->change_map = m;
         f->map_cap = n;
     }
+    if (f->nchanged == f->changed_cap) {
+        size_t n = f->changed_cap ? f->changed_cap * 2 : 64;
+        dbv_change *c = realloc(f->changed, n * sizeof *c);
+        if (!c)
+            return false;
+        f->changed = c;
+        uint8_t *u = realloc(f->undo, n * DBV_SECTOR);
+        if (!u)
+            return false;
+        f->undo = u;
+        f->changed_cap = n;
+    }
+    return true;
+}
+
+/* Called before bytes [a, b) of the buffer change, by a write or (not
+ * `written`) a zero fill: saves the durable bytes of each sector that
+ * changes for the first time since the sync. False when out of memory
+ * (then nothing may change). */
+static bool dbv_touch(dbv_file *f, size_t a, size_t b, bool written)
+{
+    if (a >= b)
+        return true;
+    size_t first = a / DBV_SECTOR, last = (b - 1) / DBV_SECTOR;
     for (size_t s = first; s <= last; s++) {
-        if (f->dirty_map[s])
+        if (s < f->map_cap && f->change_map[s]) {
+            if (written)
+                f->changed[f->change_map[s] - 1].written = true;
             continue;
-        if (f->ndirty == f->dirty_cap) {
-            size_t n = f->dirty_cap ? f->dirty_cap * 2 : 64;
-            uint32_t *d = realloc(f->dirty, n * sizeof *d);
-            if (!d)
-                return false;
-            f->dirty = d;
-            f->dirty_cap = n;
         }
-        f->dirty[f->ndirty++] = (uint32_t)s;
-        f->dirty_map[s] = 1;
+        if (!dbv_reserve_changes(f, s))
+            return false;
+        size_t at = s * DBV_SECTOR;
+        size_t saved = at < f->dur_len ? f->dur_len - at : 0;
+        if (saved > DBV_SECTOR)
+            saved = DBV_SECTOR;
+        if (saved)
+            memcpy(f->undo + f->nchanged * DBV_SECTOR, f->data + at, saved);
+        f->changed[f->nchanged++] = (dbv_change){.sector = (uint32_t)s, .saved = (uint16_t)saved, .written = written};
+        f->change_map[s] = (uint32_t)f->nchanged;
     }
     return true;
 }
 
-static void dbv_clear_dirty(dbv_file *f)
+/* The current content is durable: forget the undo log. */
+static void dbv_forget_changes(dbv_file *f)
 {
-    for (size_t i = 0; i < f->ndirty; i++)
-        f->dirty_map[f->dirty[i]] = 0;
-    f->ndirty = 0;
-    f->trunc_low = SIZE_MAX;
+    for (size_t i = 0; i < f->nchanged; i++)
+        f->change_map[f->changed[i].sector] = 0;
+    f->nchanged = 0;
+    f->dur_len = f->len;
 }
 
-/* Makes the current content durable. False when out of memory (nothing
- * changed then). */
-static bool dbv_make_durable(dbv_file *f)
-{
-    if (!dbv_reserve(&f->dur, &f->dur_cap, f->cur_len))
-        return false;
-    /* Past `low` the durable image may hold bytes the current one no longer
-     * has (truncated) or none at all (grown): copy that tail whole. */
-    size_t low = f->trunc_low < f->dur_len ? f->trunc_low : f->dur_len;
-    if (low > f->cur_len)
-        low = f->cur_len;
-    for (size_t i = 0; i < f->ndirty; i++) {
-        size_t a = (size_t)f->dirty[i] * DBV_SECTOR;
-        size_t b = a + DBV_SECTOR < low ? a + DBV_SECTOR : low;
-        if (a < b)
-            memcpy(f->dur + a, f->cur + a, b - a);
-    }
-    dbv_copy(f->dur + low, f->cur + low, f->cur_len - low);
-    f->dur_len = f->cur_len;
-    dbv_clear_dirty(f);
-    return true;
-}
-
-/* Sets the current length, zero-filling growth and keeping the VFS's byte
- * count. The buffer must already hold `len` bytes. */
+/* Sets the current length, keeping the VFS's byte count. */
 static void dbv_set_len(sim_dbvfs *v, dbv_file *f, size_t len)
 {
-    if (len > f->cur_len)
-        memset(f->cur + f->cur_len, 0, len - f->cur_len);
-    v->st.bytes = v->st.bytes - f->cur_len + len;
-    f->cur_len = len;
+    v->st.bytes = v->st.bytes - f->len + len;
+    f->len = len;
 }
 
 /* ---- faults ------------------------------------------------------------ */
@@ -264,93 +270,88 @@ static bool dbv_dead(dbv_handle *h)
 
 /* ---- power loss ------------------------------------------------------ */
 
-/* Torn: each dirty sector keeps its old content, takes its new one, or
- * becomes garbage; the length lands at the old or the new one. `res`
- * starts as the durable image; the result is both images' new content. */
-static bool dbv_tear(sim_dbvfs *v, dbv_file *f)
+/* Puts back the durable bytes of change `i` over [at, end): the saved
+ * ones, zeros past the synced end. */
+static void dbv_undo(dbv_file *f, size_t i, size_t end)
 {
-    size_t len = ps_rand_below(&v->torn_rng, 2) ? f->cur_len : f->dur_len;
-    uint8_t *res = malloc(len ? len : 1);
-    if (!res)
-        return false;
-    size_t keep = f->dur_len < len ? f->dur_len : len;
-    dbv_copy(res, f->dur, keep);
-    memset(res + keep, 0, len - keep);
-    for (size_t i = 0; i < f->ndirty; i++) {
-        size_t a = (size_t)f->dirty[i] * DBV_SECTOR;
-        if (a >= len)
+    size_t at = (size_t)f->changed[i].sector * DBV_SECTOR;
+    size_t saved = f->changed[i].saved;
+    memcpy(f->data + at, f->undo + i * DBV_SECTOR, saved);
+    if (at + saved < end)
+        memset(f->data + at + saved, 0, end - at - saved);
+}
+
+/* Torn: the length lands at the synced or the current one; each sector
+ * written since the sync keeps its durable bytes, its new ones, or
+ * garbage (the whole sector: no power-safe overwrite). Bytes not changed
+ * since the sync are still in the buffer, past the current end included;
+ * sectors only zero-filled get their durable bytes back. */
+static void dbv_tear(sim_dbvfs *v, dbv_file *f)
+{
+    size_t len = ps_rand_below(&v->torn_rng, 2) ? f->len : f->dur_len;
+    for (size_t i = 0; i < f->nchanged; i++) {
+        size_t at = (size_t)f->changed[i].sector * DBV_SECTOR;
+        if (at >= len)
             continue;
-        size_t b = a + DBV_SECTOR < len ? a + DBV_SECTOR : len;
+        size_t end = at + DBV_SECTOR < len ? at + DBV_SECTOR : len;
+        if (!f->changed[i].written) {
+            dbv_undo(f, i, end); /* a zero fill is not a write that can tear */
+            continue;
+        }
         switch (ps_rand_below(&v->torn_rng, 3)) {
         case 0:
+            dbv_undo(f, i, end);
             v->st.sectors_lost++;
             break;
-        case 1: {
-            size_t c = b < f->cur_len ? b : f->cur_len;
-            if (a < c)
-                memcpy(res + a, f->cur + a, c - a);
+        case 1:
             v->st.sectors_kept++;
             break;
-        }
         default:
-            for (size_t k = a; k < b; k++)
-                res[k] = (uint8_t)ps_rand_next(&v->torn_rng);
+            for (size_t k = at; k < end; k++)
+                f->data[k] = (uint8_t)ps_rand_next(&v->torn_rng);
             v->st.sectors_garbage++;
             break;
         }
     }
-    if (!dbv_reserve(&f->cur, &f->cur_cap, len) || !dbv_reserve(&f->dur, &f->dur_cap, len)) {
-        free(res);
-        return false;
-    }
-    dbv_copy(f->cur, res, len);
-    dbv_copy(f->dur, res, len);
-    free(res);
-    v->st.bytes = v->st.bytes - f->cur_len + len;
-    f->cur_len = f->dur_len = len;
-    dbv_clear_dirty(f);
-    return true;
+    dbv_set_len(v, f, len);
+    dbv_forget_changes(f);
 }
 
-/* Clean: the durable image is all that is left. */
-static bool dbv_revert(sim_dbvfs *v, dbv_file *f)
+/* Clean: the durable content is all that is left. */
+static void dbv_revert(sim_dbvfs *v, dbv_file *f)
 {
-    if (!dbv_reserve(&f->cur, &f->cur_cap, f->dur_len))
-        return false;
-    dbv_copy(f->cur, f->dur, f->dur_len);
-    v->st.bytes = v->st.bytes - f->cur_len + f->dur_len;
-    f->cur_len = f->dur_len;
-    v->st.sectors_lost += f->ndirty;
-    dbv_clear_dirty(f);
-    return true;
+    for (size_t i = 0; i < f->nchanged; i++) {
+        size_t at = (size_t)f->changed[i].sector * DBV_SECTOR;
+        if (at < f->dur_len)
+            dbv_undo(f, i, at + f->changed[i].saved);
+    }
+    v->st.sectors_lost += f->nchanged;
+    dbv_set_len(v, f, f->dur_len);
+    dbv_forget_changes(f);
 }
 
 /* Every file comes back as durable; every handle dies and every lock is
- * gone with it. Out of memory leaves later files as they were and says
- * so (false): the run cannot go on as a simulation of a power loss. */
-static bool dbv_power_loss_locked(sim_dbvfs *v)
+ * gone with it. */
+static void dbv_power_loss_locked(sim_dbvfs *v)
 {
-    bool ok = true;
     v->st.power_losses++;
     for (dbv_file *f = v->files; f; f = f->next) {
         f->epoch++;
         f->shared = 0;
         f->writer = NULL;
-        if (ok)
-            ok = v->torn ? dbv_tear(v, f) : dbv_revert(v, f);
+        if (v->torn)
+            dbv_tear(v, f);
+        else
+            dbv_revert(v, f);
     }
-    return ok;
 }
 
-/* Is this call the one sim_dbvfs_power_loss_at chose? Then the power goes
- * before it does anything, and the handle it came on is dead. An
- * allocation failure in the power loss is the run's to see: the call says
- * SQLITE_NOMEM. */
-static int dbv_crash_point(sim_dbvfs *v, unsigned kind)
+/* If this is the call sim_dbvfs_power_loss_at chose, the power goes
+ * before it does anything: the handle it came on is then dead. */
+static void dbv_crash_point(sim_dbvfs *v, unsigned kind)
 {
-    if (!(v->crash_kinds & kind) || v->crash_countdown == 0 || --v->crash_countdown > 0)
-        return SQLITE_OK;
-    return dbv_power_loss_locked(v) ? SQLITE_OK : SQLITE_NOMEM;
+    if ((v->crash_kinds & kind) && v->crash_countdown > 0 && --v->crash_countdown == 0)
+        dbv_power_loss_locked(v);
 }
 
 /* ---- io methods -------------------------------------------------------- */
@@ -384,11 +385,11 @@ static int dbv_read(sqlite3_file *pf, void *buf, int amt, sqlite3_int64 off)
         rc = SQLITE_IOERR_READ;
     } else {
         size_t o = (size_t)off, n = (size_t)amt;
-        size_t have = o < f->cur_len ? f->cur_len - o : 0;
+        size_t have = o < f->len ? f->len - o : 0;
         if (have > n)
             have = n;
         if (have)
-            memcpy(buf, f->cur + o, have);
+            memcpy(buf, f->data + o, have);
         if (have < n) {
             /* SQLite requires the rest zeroed on a short read. */
             memset((uint8_t *)buf + have, 0, n - have);
@@ -409,8 +410,7 @@ static int dbv_write_locked(dbv_handle *h, const void *buf, size_t n, size_t off
 {
     sim_dbvfs *v = h->v;
     dbv_file *f = h->f;
-    if (dbv_crash_point(v, SIM_DBVFS_WRITE) != SQLITE_OK)
-        return SQLITE_NOMEM;
+    dbv_crash_point(v, SIM_DBVFS_WRITE);
     if (dbv_dead(h))
         return SQLITE_IOERR_WRITE;
     if (dbv_inject(v, SIM_DBVFS_WRITE)) {
@@ -420,15 +420,18 @@ static int dbv_write_locked(dbv_handle *h, const void *buf, size_t n, size_t off
     if (n == 0)
         return SQLITE_OK;
     size_t end = off + n;
-    if (end > f->cur_len && !dbv_room(v, end - f->cur_len)) {
+    if (end > f->len && !dbv_room(v, end - f->len)) {
         v->st.full_errors++;
         return SQLITE_FULL;
     }
-    if (!dbv_reserve(&f->cur, &f->cur_cap, end) || !dbv_mark_dirty(f, off, end))
+    /* A write past the end fills the gap with zeros: that changes it too. */
+    if (!dbv_reserve(f, end) || !dbv_touch(f, f->len, off, false) || !dbv_touch(f, off, end, true))
         return SQLITE_NOMEM;
-    if (end > f->cur_len)
+    if (off > f->len)
+        memset(f->data + f->len, 0, off - f->len);
+    memcpy(f->data + off, buf, n);
+    if (end > f->len)
         dbv_set_len(v, f, end);
-    memcpy(f->cur + off, buf, n);
     return SQLITE_OK;
 }
 
@@ -441,21 +444,22 @@ static int dbv_write(sqlite3_file *pf, const void *buf, int amt, sqlite3_int64 o
     return rc;
 }
 
+/* Shrinking changes the length only (the bytes stay in the buffer for a
+ * power loss to bring back); growing fills with zeros. */
 static int dbv_truncate_locked(dbv_handle *h, size_t size)
 {
     sim_dbvfs *v = h->v;
     dbv_file *f = h->f;
     if (dbv_dead(h))
         return SQLITE_IOERR_TRUNCATE;
-    if (size > f->cur_len) {
-        if (!dbv_room(v, size - f->cur_len)) {
+    if (size > f->len) {
+        if (!dbv_room(v, size - f->len)) {
             v->st.full_errors++;
             return SQLITE_FULL;
         }
-        if (!dbv_reserve(&f->cur, &f->cur_cap, size))
+        if (!dbv_reserve(f, size) || !dbv_touch(f, f->len, size, false))
             return SQLITE_NOMEM;
-    } else if (size < f->trunc_low) {
-        f->trunc_low = size;
+        memset(f->data + f->len, 0, size - f->len);
     }
     dbv_set_len(v, f, size);
     return SQLITE_OK;
@@ -477,16 +481,14 @@ static int dbv_sync(sqlite3_file *pf, int flags)
     sim_dbvfs *v = h->v;
     int rc = SQLITE_OK;
     pthread_mutex_lock(&v->mu);
-    if (dbv_crash_point(v, SIM_DBVFS_SYNC) != SQLITE_OK) {
-        rc = SQLITE_NOMEM;
-    } else if (dbv_dead(h)) {
+    dbv_crash_point(v, SIM_DBVFS_SYNC);
+    if (dbv_dead(h)) {
         rc = SQLITE_IOERR_FSYNC;
     } else if (dbv_inject(v, SIM_DBVFS_SYNC)) {
         v->st.sync_errors++;
         rc = SQLITE_IOERR_FSYNC;
-    } else if (!dbv_make_durable(h->f)) {
-        rc = SQLITE_NOMEM;
     } else {
+        dbv_forget_changes(h->f);
         v->st.syncs++;
     }
     pthread_mutex_unlock(&v->mu);
@@ -501,7 +503,7 @@ static int dbv_file_size(sqlite3_file *pf, sqlite3_int64 *out)
     if (dbv_dead(h))
         rc = SQLITE_IOERR_FSTAT;
     else
-        *out = (sqlite3_int64)h->f->cur_len;
+        *out = (sqlite3_int64)h->f->len;
     pthread_mutex_unlock(&h->v->mu);
     return rc;
 }
@@ -923,9 +925,9 @@ ps_status sim_dbvfs_power_loss(sim_dbvfs *v)
     if (!v)
         return ps_error(PS_ERR_INVALID_ARG, 0, "sim_dbvfs_power_loss: no VFS");
     pthread_mutex_lock(&v->mu);
-    bool ok = dbv_power_loss_locked(v);
+    dbv_power_loss_locked(v);
     pthread_mutex_unlock(&v->mu);
-    return ok ? PS_OK : ps_error(PS_ERR_NO_MEMORY, 0, "sim_dbvfs_power_loss: out of memory restoring the files");
+    return PS_OK;
 }
 
 ps_status sim_dbvfs_power_loss_at(sim_dbvfs *v, unsigned kinds, uint64_t n)

@@ -341,7 +341,8 @@ static void committed_survives_open_rolls_back(sim_dbvfs *v, const char *path, c
     sqlite3_close_v2(db);
 
     sqlite3 *again = open_db(v, path);
-    assert_int_equal(query_int(again, "SELECT count(*) FROM t"), 100);
+    if (query_int(again, "SELECT count(*) FROM t") != 100)
+        fail_msg("%s (%s) %s: %s", path, mode, sim_dbvfs_name(v), sqlite3_errmsg(again));
     assert_int_equal(query_int(again, "SELECT count(*) FROM t WHERE v = 'changed'"), 0);
     assert_integrity_ok(again);
     sqlite3_close(again);
@@ -367,9 +368,11 @@ static void test_power_loss_keeps_committed_and_rolls_back_open_transactions(voi
 static void test_torn_power_loss_keeps_committed_and_rolls_back_open_transactions(void **state)
 {
     fixture *fx = *state;
-    for (uint64_t seed = 1; seed <= 20; seed++) {
+    for (uint64_t seed = 1; seed <= 50; seed++) {
         sim_dbvfs *v = NULL;
-        assert_int_equal(sim_dbvfs_new(&v, "torn", seed, fx->clock), PS_OK);
+        char name[32];
+        snprintf(name, sizeof name, "torn-%d", (int)seed);
+        assert_int_equal(sim_dbvfs_new(&v, name, seed, fx->clock), PS_OK);
         assert_int_equal(sim_dbvfs_set_torn(v, true), PS_OK);
         for (size_t i = 0; i < sizeof journal_modes / sizeof *journal_modes; i++)
             committed_survives_open_rolls_back(v, journal_modes[i], journal_modes[i]);
