@@ -30,10 +30,10 @@
 #define DBV_SECTOR 512
 #define DBV_NAME_MAX 64
 #define DBV_PATH_MAX 512
-/* Julian day number of the Unix epoch, in milliseconds (for
- * xCurrentTimeInt64) and in days (for xCurrentTime). */
+/* The Unix epoch as a Julian day number in milliseconds, the unit of
+ * xCurrentTimeInt64. */
 #define DBV_UNIX_EPOCH_JD_MS INT64_C(210866760000000)
-#define DBV_UNIX_EPOCH_JD 2440587.5
+#define DBV_MS_PER_DAY 86400000.0
 
 typedef struct dbv_handle dbv_handle;
 
@@ -782,7 +782,7 @@ static int dbv_xcurrent_time(sqlite3_vfs *vfs, double *out)
 {
     sqlite3_int64 ms;
     dbv_xcurrent_time_int64(vfs, &ms);
-    *out = (double)ms / 86400000.0;
+    *out = (double)ms / DBV_MS_PER_DAY;
     return SQLITE_OK;
 }
 

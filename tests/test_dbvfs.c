@@ -738,6 +738,15 @@ static void test_time_is_the_clocks_and_randomness_the_seeds(void **state)
     assert_memory_equal(a, b, sizeof a); /* same seed, same bytes */
     assert_int_equal(twin->xSleep(twin, 250000), 250000);
     sim_dbvfs_free(other);
+
+    /* SQLite's own generator (random(), journal nonces) is seeded from the
+     * default VFS: a run makes it reproducible as dbvfs.h says. */
+    db = open_db(fx->v, "time.db");
+    sqlite3_test_control(SQLITE_TESTCTRL_PRNG_SEED, 42, NULL);
+    int64_t first = query_int(db, "SELECT random()");
+    sqlite3_test_control(SQLITE_TESTCTRL_PRNG_SEED, 42, NULL);
+    assert_int_equal(query_int(db, "SELECT random()"), first);
+    sqlite3_close(db);
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
