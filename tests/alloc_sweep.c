@@ -8,6 +8,9 @@
  *  - one simulator run (sim_run) of a small scenario with a crash, handler
  *    failures and redeliveries: it must end with an error status, or with
  *    the verdict of the run without failures;
+ *  - a SQLite workload through the simulation VFS (sim/dbvfs.h): each step
+ *    must go through or fail with an out-of-memory status, and the
+ *    database must be sound afterwards;
  *
  * and, in an ASan build, no run may leak (a leak check after each run).
  * A failure that is dropped silently shows as a "wrong" outcome; a crash
@@ -26,6 +29,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
+#include "dbvfs.h"
 #include "engine.h"
 #include "ps_memory.h"
 #include "scenario.h"
@@ -244,6 +250,103 @@ static void sweep_sim(tally *t, const char *sim_text)
     printf("  simulator run: %" PRIu64 " allocations without injection\n", total);
 }
 
+/* ---- the simulation VFS ---------------------------------------------------------------------- */
+
+/* Did a SQLite call fail for want of memory? The VFS answers SQLITE_NOMEM,
+ * which SQLite may pass on as SQLITE_IOERR_NOMEM. */
+static bool dbv_nomem(int rc)
+{
+    return (rc & 0xff) == SQLITE_NOMEM || rc == SQLITE_IOERR_NOMEM;
+}
+
+static int dbv_step(sqlite3 *db, int rc, const char *sql)
+{
+    return rc == SQLITE_OK ? sqlite3_exec(db, sql, NULL, NULL, NULL) : rc;
+}
+
+/* Transactions, a power loss, recovery: 0 when all of it went through
+ * with the right row count, 1 when a step failed for want of memory (and
+ * the database, opened again without injection, is sound), 2 otherwise.
+ * *fired: the armed allocation failed (read before the check disarms). */
+static int dbv_workload(ps_clock *clock, bool *fired)
+{
+    sim_dbvfs *v = NULL;
+    ps_status s = sim_dbvfs_new(&v, "alloc-sweep", 1, clock);
+    *fired = alloc_fail_fired();
+    if (s != PS_OK)
+        return s == PS_ERR_NO_MEMORY ? 1 : 2;
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2("a.db", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "alloc-sweep");
+    rc = dbv_step(db, rc, "CREATE TABLE t(x BLOB)");
+    rc = dbv_step(db, rc, "BEGIN; INSERT INTO t VALUES (zeroblob(3000)); INSERT INTO t VALUES (zeroblob(9000)); COMMIT");
+    rc = dbv_step(db, rc, "PRAGMA cache_size=2; BEGIN; UPDATE t SET x = zeroblob(20000)");
+    if (rc == SQLITE_OK && sim_dbvfs_power_loss(v) != PS_OK)
+        rc = SQLITE_NOMEM;
+    sqlite3_close_v2(db);
+    db = NULL;
+    sqlite3_stmt *st = NULL;
+    if (rc == SQLITE_OK)
+        rc = sqlite3_open_v2("a.db", &db, SQLITE_OPEN_READWRITE, "alloc-sweep");
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM t WHERE length(x) < 10000", -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 2 ? SQLITE_OK : sqlite3_errcode(db);
+    sqlite3_finalize(st);
+    sqlite3_close_v2(db);
+    int out = rc == SQLITE_OK ? 0 : dbv_nomem(rc) ? 1 : 2;
+    *fired = alloc_fail_fired();
+    if (out == 1) { /* the failure must not have corrupted anything */
+        alloc_fail_arm(0);
+        db = NULL;
+        st = NULL;
+        rc = sqlite3_open_v2("a.db", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "alloc-sweep");
+        rc = rc == SQLITE_OK ? sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) : rc;
+        if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 0), "ok"))
+            out = 2;
+        sqlite3_finalize(st);
+        sqlite3_close_v2(db);
+    }
+    sim_dbvfs_free(v);
+    return out;
+}
+
+static void sweep_dbvfs(tally *t)
+{
+    ps_clock *clock = ps_clock_manual_new(0);
+    alloc_fail_arm(0);
+    bool fired = false;
+    int base = clock ? dbv_workload(clock, &fired) : 2;
+    printf("  simulation VFS workload: %" PRIu64 " allocations without injection\n", alloc_fail_count());
+    if (base != 0) {
+        printf("  simulation VFS workload FAILS WITHOUT INJECTION\n");
+        t->wrong++;
+        ps_clock_free(clock);
+        return;
+    }
+    for (uint64_t n = 1;; n++) {
+        alloc_fail_arm(n);
+        int out = dbv_workload(clock, &fired);
+        alloc_fail_arm(0);
+        if (!fired)
+            break;
+        t->points++;
+        if (out == 2) {
+            printf("  WRONG simulation VFS, allocation %" PRIu64 ": a failure other than out of memory, "
+                   "or a database not sound afterwards\n", n);
+            t->wrong++;
+        } else if (out == 1) {
+            t->errors++;
+        } else {
+            t->passed++;
+        }
+        if (leaked()) {
+            printf("  LEAK simulation VFS, allocation %" PRIu64 "\n", n);
+            t->leaks++;
+        }
+    }
+    ps_clock_free(clock);
+}
+
 static void print_tally(const char *what, const tally *t)
 {
     printf("%s: %" PRIu64 " injection points swept: %" PRIu64 " passed anyway, %" PRIu64
@@ -258,7 +361,7 @@ int main(int argc, char **argv)
     bool sim_only = argc == 2;
     conf_fixture f = conf_memory_fixture("memory (allocation failures)");
     f.check = sw_check; /* records the first inconsistency, which no verdict may hide */
-    tally conf = {0}, sim = {0};
+    tally conf = {0}, sim = {0}, dbv = {0};
     if (argc == 3 && strncmp(argv[1], "sim", 3) == 0) { /* sim N: the first run; sim2 N: the second */
         const char *sim_text = sim_texts[argv[1][3] == '2'];
         static sim_scenario sc;
@@ -299,11 +402,13 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof sim_texts / sizeof sim_texts[0]; i++)
         sweep_sim(&sim, sim_texts[i]);
     print_tally("simulator runs", &sim);
-    bool ok = conf.wrong + conf.leaks + sim.wrong + sim.leaks == 0;
+    sweep_dbvfs(&dbv);
+    print_tally("simulation VFS", &dbv);
+    bool ok = conf.wrong + conf.leaks + sim.wrong + sim.leaks + dbv.wrong + dbv.leaks == 0;
     /* closing lines in cmocka's form, which .ci/run's summary looks for */
-    printf("[==========] %" PRIu64 " injection point(s) run.\n", conf.points + sim.points);
+    printf("[==========] %" PRIu64 " injection point(s) run.\n", conf.points + sim.points + dbv.points);
     printf("%s %" PRIu64 " wrong, %" PRIu64 " leaked\n", ok ? "[  PASSED  ]" : "[  FAILED  ]",
-           conf.wrong + sim.wrong, conf.leaks + sim.leaks);
+           conf.wrong + sim.wrong + dbv.wrong, conf.leaks + sim.leaks + dbv.leaks);
     printf("%s\n", ok ? "ALLOCATION SWEEP PASSED" : "ALLOCATION SWEEP FAILED");
     return ok ? 0 : 1;
 }

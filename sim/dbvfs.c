@@ -1,0 +1,955 @@
+/* dbvfs.c — the fault-injecting in-memory SQLite VFS (contract in dbvfs.h).
+ *
+ * A file's buffer is its current content. What survives a power loss is
+ * kept as an undo log, not as a second image: the first time a 512-byte
+ * sector changes after a sync, its durable bytes are saved. A sync then
+ * only forgets the log, and a power loss puts the saved sectors back (or,
+ * torn, some of them) and the length the file had at its last sync. So a
+ * sync costs nothing, a write at most one sector copy more, and a journal
+ * that is only ever appended to is never copied twice. Shrinking a file
+ * changes only its length, never its buffer: the bytes past the end stay
+ * there for a power loss to bring back.
+ *
+ * Handles carry the power epoch of their file at open: a power loss bumps
+ * the epoch, which kills every older handle without touching it.
+ *
+ * This file is not: a general-purpose memory VFS (no shared memory, no
+ * memory mapping), nor SQLite's own test VFS (written from its interface
+ * documentation).
+ */
+#include "dbvfs.h"
+
+#include "ps_rand.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DBV_SECTOR 512
+#define DBV_NAME_MAX 64
+#define DBV_PATH_MAX 512
+/* The Unix epoch as a Julian day number in milliseconds, the unit of
+ * xCurrentTimeInt64. */
+#define DBV_UNIX_EPOCH_JD_MS INT64_C(210866760000000)
+#define DBV_MS_PER_DAY 86400000.0
+
+typedef struct dbv_handle dbv_handle;
+
+/* A sector changed since the last sync: how many of its bytes were
+ * durable (saved in the undo log; 0 for a sector past the synced end), and
+ * whether SQLite wrote to it or it only changed by a zero fill (a write
+ * past the end, a truncate that grows). */
+typedef struct dbv_change {
+    uint32_t sector;
+    uint16_t saved;
+    bool written;
+} dbv_change;
+
+typedef struct dbv_file {
+    struct dbv_file *next; /* in the VFS's list, in creation order */
+    char *name;            /* NULL for an anonymous (temporary) file */
+    bool linked;           /* reachable by name (not deleted, not anonymous) */
+    int refs;              /* open handles */
+    uint64_t epoch;        /* bumped by each power loss */
+
+    uint8_t *data;   /* the current content; capacity never shrinks */
+    size_t len, cap; /* current length, buffer size */
+    size_t dur_len;  /* the length at the last sync */
+
+    dbv_change *changed; /* sectors changed since the last sync, in order */
+    size_t nchanged, changed_cap;
+    uint8_t *undo;       /* their durable bytes, DBV_SECTOR per entry */
+    uint32_t *change_map; /* per sector: its index in `changed` + 1, or 0 */
+    size_t map_cap;
+
+    int shared;         /* live handles at SHARED or above */
+    dbv_handle *writer; /* the live handle at RESERVED, PENDING or EXCLUSIVE */
+} dbv_file;
+
+struct dbv_handle {
+    sqlite3_file base; /* first: SQLite hands us this pointer */
+    sim_dbvfs *v;
+    dbv_file *f;
+    uint64_t epoch;
+    int lock; /* SQLITE_LOCK_* */
+};
+
+struct sim_dbvfs {
+    sqlite3_vfs base; /* registered with SQLite; pAppData points back */
+    char name[DBV_NAME_MAX + 1];
+    pthread_mutex_t mu;
+    ps_clock *clock;
+    ps_rand fault_rng, torn_rng, user_rng;
+    int percent[4]; /* by bit index of SIM_DBVFS_* */
+    uint64_t cap_bytes;
+    bool torn;
+    unsigned crash_kinds;     /* sim_dbvfs_power_loss_at: calls counted */
+    uint64_t crash_countdown; /* ... calls to go, the last one loses power; 0: off */
+    dbv_file *files;
+    sim_dbvfs_stats st;
+};
+
+static sim_dbvfs *dbv_of(sqlite3_vfs *vfs) { return vfs->pAppData; }
+static dbv_handle *dbv_h(sqlite3_file *pf) { return (dbv_handle *)pf; }
+
+/* ---- files ------------------------------------------------------------ */
+
+static dbv_file *dbv_find(sim_dbvfs *v, const char *name)
+{
+    for (dbv_file *f = v->files; f; f = f->next)
+        if (f->linked && strcmp(f->name, name) == 0)
+            return f;
+    return NULL;
+}
+
+static void dbv_file_destroy(dbv_file *f)
+{
+    free(f->name);
+    free(f->data);
+    free(f->changed);
+    free(f->undo);
+    free(f->change_map);
+    free(f);
+}
+
+/* Removes `f` from the list and frees it: the last handle of an unlinked
+ * file closed, or it was deleted with none open. */
+static void dbv_file_drop(sim_dbvfs *v, dbv_file *f)
+{
+    for (dbv_file **pp = &v->files; *pp; pp = &(*pp)->next) {
+        if (*pp == f) {
+            *pp = f->next;
+            break;
+        }
+    }
+    v->st.bytes -= f->len;
+    dbv_file_destroy(f);
+}
+
+/* A new empty file, appended to the list. NULL when out of memory. */
+static dbv_file *dbv_file_create(sim_dbvfs *v, const char *name)
+{
+    dbv_file *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    if (name) {
+        f->name = strdup(name);
+        if (!f->name) {
+            free(f);
+            return NULL;
+        }
+        f->linked = true;
+    }
+    dbv_file **pp = &v->files;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = f;
+    return f;
+}
+
+/* Grows a file's buffer to hold at least `need` bytes. */
+static bool dbv_reserve(dbv_file *f, size_t need)
+{
+    if (need <= f->cap)
+        return true;
+    size_t n = f->cap ? f->cap : 4096;
+    while (n < need)
+        n *= 2;
+    uint8_t *p = realloc(f->data, n);
+    if (!p)
+        return false;
+    f->data = p;
+    f->cap = n;
+    return true;
+}
+
+/* Room in the change list and the map for sector `last`. */
+static bool dbv_reserve_changes(dbv_file *f, size_t last)
+{
+    if (last >= f->map_cap) {
+        size_t n = f->map_cap ? f->map_cap : 64;
+        while (n <= last)
+            n *= 2;
+        uint32_t *m = realloc(f->change_map, n * sizeof *m);
+        if (!m)
+            return false;
+        memset(m + f->map_cap, 0, (n - f->map_cap) * sizeof *m);
+        f->change_map = m;
+        f->map_cap = n;
+    }
+    if (f->nchanged == f->changed_cap) {
+        size_t n = f->changed_cap ? f->changed_cap * 2 : 64;
+        dbv_change *c = realloc(f->changed, n * sizeof *c);
+        if (!c)
+            return false;
+        f->changed = c;
+        uint8_t *u = realloc(f->undo, n * DBV_SECTOR);
+        if (!u)
+            return false;
+        f->undo = u;
+        f->changed_cap = n;
+    }
+    return true;
+}
+
+/* Called before bytes [a, b) of the buffer change, by a write or (not
+ * `written`) a zero fill: saves the durable bytes of each sector that
+ * changes for the first time since the sync. False when out of memory
+ * (then nothing may change). */
+static bool dbv_touch(dbv_file *f, size_t a, size_t b, bool written)
+{
+    if (a >= b)
+        return true;
+    size_t first = a / DBV_SECTOR, last = (b - 1) / DBV_SECTOR;
+    for (size_t s = first; s <= last; s++) {
+        if (s < f->map_cap && f->change_map[s]) {
+            if (written)
+                f->changed[f->change_map[s] - 1].written = true;
+            continue;
+        }
+        if (!dbv_reserve_changes(f, s))
+            return false;
+        size_t at = s * DBV_SECTOR;
+        size_t saved = at < f->dur_len ? f->dur_len - at : 0;
+        if (saved > DBV_SECTOR)
+            saved = DBV_SECTOR;
+        if (saved)
+            memcpy(f->undo + f->nchanged * DBV_SECTOR, f->data + at, saved);
+        f->changed[f->nchanged++] = (dbv_change){.sector = (uint32_t)s, .saved = (uint16_t)saved, .written = written};
+        f->change_map[s] = (uint32_t)f->nchanged;
+    }
+    return true;
+}
+
+/* The current content is durable: forget the undo log. */
+static void dbv_forget_changes(dbv_file *f)
+{
+    for (size_t i = 0; i < f->nchanged; i++)
+        f->change_map[f->changed[i].sector] = 0;
+    f->nchanged = 0;
+    f->dur_len = f->len;
+}
+
+/* Sets the current length, keeping the VFS's byte count. */
+static void dbv_set_len(sim_dbvfs *v, dbv_file *f, size_t len)
+{
+    v->st.bytes = v->st.bytes - f->len + len;
+    f->len = len;
+}
+
+/* ---- faults ------------------------------------------------------------ */
+
+static int dbv_bit_index(unsigned kind)
+{
+    int i = 0;
+    while (kind > 1u) {
+        kind >>= 1;
+        i++;
+    }
+    return i;
+}
+
+/* Does this call of `kind` fail? Draws only when the kind is on, so a
+ * run without faults draws nothing. */
+static bool dbv_inject(sim_dbvfs *v, unsigned kind)
+{
+    int p = v->percent[dbv_bit_index(kind)];
+    return p > 0 && ps_rand_below(&v->fault_rng, 100) < (uint64_t)p;
+}
+
+/* Is the handle's file from before the last power loss? Counts it. */
+static bool dbv_dead(dbv_handle *h)
+{
+    if (h->epoch == h->f->epoch)
+        return false;
+    h->v->st.dead_handle_errors++;
+    return true;
+}
+
+/* ---- power loss ------------------------------------------------------ */
+
+/* Puts back the durable bytes of change `i` over [at, end): the saved
+ * ones, zeros past the synced end. */
+static void dbv_undo(dbv_file *f, size_t i, size_t end)
+{
+    size_t at = (size_t)f->changed[i].sector * DBV_SECTOR;
+    size_t saved = f->changed[i].saved;
+    memcpy(f->data + at, f->undo + i * DBV_SECTOR, saved);
+    if (at + saved < end)
+        memset(f->data + at + saved, 0, end - at - saved);
+}
+
+/* Torn: the length lands at the synced or the current one; each sector
+ * written since the sync keeps its durable bytes, its new ones, or
+ * garbage (the whole sector: no power-safe overwrite). Bytes not changed
+ * since the sync are still in the buffer, past the current end included;
+ * sectors only zero-filled get their durable bytes back. */
+static void dbv_tear(sim_dbvfs *v, dbv_file *f)
+{
+    size_t len = ps_rand_below(&v->torn_rng, 2) ? f->len : f->dur_len;
+    for (size_t i = 0; i < f->nchanged; i++) {
+        size_t at = (size_t)f->changed[i].sector * DBV_SECTOR;
+        if (at >= len)
+            continue;
+        size_t end = at + DBV_SECTOR < len ? at + DBV_SECTOR : len;
+        if (!f->changed[i].written) {
+            dbv_undo(f, i, end); /* a zero fill is not a write that can tear */
+            continue;
+        }
+        switch (ps_rand_below(&v->torn_rng, 3)) {
+        case 0:
+            dbv_undo(f, i, end);
+            v->st.sectors_lost++;
+            break;
+        case 1:
+            v->st.sectors_kept++;
+            break;
+        default:
+            for (size_t k = at; k < end; k++)
+                f->data[k] = (uint8_t)ps_rand_next(&v->torn_rng);
+            v->st.sectors_garbage++;
+            break;
+        }
+    }
+    dbv_set_len(v, f, len);
+    dbv_forget_changes(f);
+}
+
+/* Clean: the durable content is all that is left. */
+static void dbv_revert(sim_dbvfs *v, dbv_file *f)
+{
+    for (size_t i = 0; i < f->nchanged; i++) {
+        size_t at = (size_t)f->changed[i].sector * DBV_SECTOR;
+        if (at < f->dur_len)
+            dbv_undo(f, i, at + f->changed[i].saved);
+    }
+    v->st.sectors_lost += f->nchanged;
+    dbv_set_len(v, f, f->dur_len);
+    dbv_forget_changes(f);
+}
+
+/* Every file comes back as durable; every handle dies and every lock is
+ * gone with it. */
+static void dbv_power_loss_locked(sim_dbvfs *v)
+{
+    v->st.power_losses++;
+    for (dbv_file *f = v->files; f; f = f->next) {
+        f->epoch++;
+        f->shared = 0;
+        f->writer = NULL;
+        if (v->torn)
+            dbv_tear(v, f);
+        else
+            dbv_revert(v, f);
+    }
+}
+
+/* If this is the call sim_dbvfs_power_loss_at chose, the power goes
+ * before it does anything: the handle it came on is then dead. */
+static void dbv_crash_point(sim_dbvfs *v, unsigned kind)
+{
+    if ((v->crash_kinds & kind) && v->crash_countdown > 0 && --v->crash_countdown == 0)
+        dbv_power_loss_locked(v);
+}
+
+/* ---- io methods -------------------------------------------------------- */
+
+static int dbv_unlock_locked(dbv_handle *h, int level);
+
+static int dbv_close(sqlite3_file *pf)
+{
+    dbv_handle *h = dbv_h(pf);
+    sim_dbvfs *v = h->v;
+    pthread_mutex_lock(&v->mu);
+    dbv_unlock_locked(h, SQLITE_LOCK_NONE);
+    dbv_file *f = h->f;
+    if (--f->refs == 0 && !f->linked)
+        dbv_file_drop(v, f);
+    pthread_mutex_unlock(&v->mu);
+    return SQLITE_OK;
+}
+
+static int dbv_read(sqlite3_file *pf, void *buf, int amt, sqlite3_int64 off)
+{
+    dbv_handle *h = dbv_h(pf);
+    sim_dbvfs *v = h->v;
+    int rc = SQLITE_OK;
+    pthread_mutex_lock(&v->mu);
+    dbv_file *f = h->f;
+    if (dbv_dead(h)) {
+        rc = SQLITE_IOERR_READ;
+    } else if (dbv_inject(v, SIM_DBVFS_READ)) {
+        v->st.read_errors++;
+        rc = SQLITE_IOERR_READ;
+    } else {
+        size_t o = (size_t)off, n = (size_t)amt;
+        size_t have = o < f->len ? f->len - o : 0;
+        if (have > n)
+            have = n;
+        if (have)
+            memcpy(buf, f->data + o, have);
+        if (have < n) {
+            /* SQLite requires the rest zeroed on a short read. */
+            memset((uint8_t *)buf + have, 0, n - have);
+            rc = SQLITE_IOERR_SHORT_READ;
+        }
+    }
+    pthread_mutex_unlock(&v->mu);
+    return rc;
+}
+
+/* Room for growing the files' total by `grow` bytes under the cap? */
+static bool dbv_room(sim_dbvfs *v, size_t grow)
+{
+    return v->cap_bytes == 0 || v->st.bytes + grow <= v->cap_bytes;
+}
+
+static int dbv_write_locked(dbv_handle *h, const void *buf, size_t n, size_t off)
+{
+    sim_dbvfs *v = h->v;
+    dbv_file *f = h->f;
+    dbv_crash_point(v, SIM_DBVFS_WRITE);
+    if (dbv_dead(h))
+        return SQLITE_IOERR_WRITE;
+    if (dbv_inject(v, SIM_DBVFS_WRITE)) {
+        v->st.write_errors++;
+        return SQLITE_IOERR_WRITE;
+    }
+    if (n == 0)
+        return SQLITE_OK;
+    size_t end = off + n;
+    if (end > f->len && !dbv_room(v, end - f->len)) {
+        v->st.full_errors++;
+        return SQLITE_FULL;
+    }
+    /* A write past the end fills the gap with zeros: that changes it too. */
+    if (!dbv_reserve(f, end) || !dbv_touch(f, f->len, off, false) || !dbv_touch(f, off, end, true))
+        return SQLITE_NOMEM;
+    if (off > f->len)
+        memset(f->data + f->len, 0, off - f->len);
+    memcpy(f->data + off, buf, n);
+    if (end > f->len)
+        dbv_set_len(v, f, end);
+    return SQLITE_OK;
+}
+
+static int dbv_write(sqlite3_file *pf, const void *buf, int amt, sqlite3_int64 off)
+{
+    dbv_handle *h = dbv_h(pf);
+    pthread_mutex_lock(&h->v->mu);
+    int rc = dbv_write_locked(h, buf, (size_t)amt, (size_t)off);
+    pthread_mutex_unlock(&h->v->mu);
+    return rc;
+}
+
+/* Shrinking changes the length only (the bytes stay in the buffer for a
+ * power loss to bring back); growing fills with zeros. */
+static int dbv_truncate_locked(dbv_handle *h, size_t size)
+{
+    sim_dbvfs *v = h->v;
+    dbv_file *f = h->f;
+    if (dbv_dead(h))
+        return SQLITE_IOERR_TRUNCATE;
+    if (size > f->len) {
+        if (!dbv_room(v, size - f->len)) {
+            v->st.full_errors++;
+            return SQLITE_FULL;
+        }
+        if (!dbv_reserve(f, size) || !dbv_touch(f, f->len, size, false))
+            return SQLITE_NOMEM;
+        memset(f->data + f->len, 0, size - f->len);
+    }
+    dbv_set_len(v, f, size);
+    return SQLITE_OK;
+}
+
+static int dbv_truncate(sqlite3_file *pf, sqlite3_int64 size)
+{
+    dbv_handle *h = dbv_h(pf);
+    pthread_mutex_lock(&h->v->mu);
+    int rc = dbv_truncate_locked(h, (size_t)size);
+    pthread_mutex_unlock(&h->v->mu);
+    return rc;
+}
+
+static int dbv_sync(sqlite3_file *pf, int flags)
+{
+    (void)flags; /* every sync is a full sync */
+    dbv_handle *h = dbv_h(pf);
+    sim_dbvfs *v = h->v;
+    int rc = SQLITE_OK;
+    pthread_mutex_lock(&v->mu);
+    dbv_crash_point(v, SIM_DBVFS_SYNC);
+    if (dbv_dead(h)) {
+        rc = SQLITE_IOERR_FSYNC;
+    } else if (dbv_inject(v, SIM_DBVFS_SYNC)) {
+        v->st.sync_errors++;
+        rc = SQLITE_IOERR_FSYNC;
+    } else {
+        dbv_forget_changes(h->f);
+        v->st.syncs++;
+    }
+    pthread_mutex_unlock(&v->mu);
+    return rc;
+}
+
+static int dbv_file_size(sqlite3_file *pf, sqlite3_int64 *out)
+{
+    dbv_handle *h = dbv_h(pf);
+    int rc = SQLITE_OK;
+    pthread_mutex_lock(&h->v->mu);
+    if (dbv_dead(h))
+        rc = SQLITE_IOERR_FSTAT;
+    else
+        *out = (sqlite3_int64)h->f->len;
+    pthread_mutex_unlock(&h->v->mu);
+    return rc;
+}
+
+/* SQLite's locking protocol between the handles of one file, as between
+ * processes: any number of SHARED; one RESERVED beside them; PENDING keeps
+ * new SHARED out while its holder waits for the readers to leave; then
+ * EXCLUSIVE. A request for EXCLUSIVE that finds readers left stays at
+ * PENDING and returns SQLITE_BUSY, as the interface allows. */
+static int dbv_raise(dbv_handle *h, int level)
+{
+    dbv_file *f = h->f;
+    bool other_writer = f->writer && f->writer != h;
+    if (level == SQLITE_LOCK_SHARED) {
+        if (other_writer && f->writer->lock >= SQLITE_LOCK_PENDING)
+            return SQLITE_BUSY;
+        f->shared++;
+        h->lock = SQLITE_LOCK_SHARED;
+        return SQLITE_OK;
+    }
+    if (other_writer || h->lock < SQLITE_LOCK_SHARED)
+        return SQLITE_BUSY;
+    f->writer = h;
+    if (level == SQLITE_LOCK_RESERVED) {
+        h->lock = SQLITE_LOCK_RESERVED;
+        return SQLITE_OK;
+    }
+    h->lock = SQLITE_LOCK_PENDING;
+    if (f->shared > 1)
+        return SQLITE_BUSY;
+    h->lock = SQLITE_LOCK_EXCLUSIVE;
+    return SQLITE_OK;
+}
+
+static int dbv_lock(sqlite3_file *pf, int level)
+{
+    dbv_handle *h = dbv_h(pf);
+    sim_dbvfs *v = h->v;
+    int rc = SQLITE_OK;
+    pthread_mutex_lock(&v->mu);
+    if (dbv_dead(h)) {
+        rc = SQLITE_IOERR_LOCK;
+    } else if (h->lock >= level) {
+        rc = SQLITE_OK;
+    } else if (dbv_inject(v, SIM_DBVFS_LOCK)) {
+        v->st.busy_errors++;
+        rc = SQLITE_BUSY;
+    } else {
+        rc = dbv_raise(h, level);
+    }
+    pthread_mutex_unlock(&v->mu);
+    return rc;
+}
+
+/* Lowers the handle's lock to `level` (SHARED or NONE). A dead handle
+ * holds nothing in its file any more: it only forgets its level. */
+static int dbv_unlock_locked(dbv_handle *h, int level)
+{
+    if (h->lock <= level)
+        return SQLITE_OK;
+    dbv_file *f = h->f;
+    if (h->epoch == f->epoch) {
+        if (f->writer == h)
+            f->writer = NULL;
+        if (level == SQLITE_LOCK_NONE)
+            f->shared--;
+    }
+    h->lock = level;
+    return SQLITE_OK;
+}
+
+static int dbv_unlock(sqlite3_file *pf, int level)
+{
+    dbv_handle *h = dbv_h(pf);
+    pthread_mutex_lock(&h->v->mu);
+    int rc = dbv_unlock_locked(h, level);
+    pthread_mutex_unlock(&h->v->mu);
+    return rc;
+}
+
+static int dbv_check_reserved(sqlite3_file *pf, int *out)
+{
+    dbv_handle *h = dbv_h(pf);
+    int rc = SQLITE_OK;
+    pthread_mutex_lock(&h->v->mu);
+    if (dbv_dead(h))
+        rc = SQLITE_IOERR_CHECKRESERVEDLOCK;
+    else
+        *out = h->f->writer != NULL;
+    pthread_mutex_unlock(&h->v->mu);
+    return rc;
+}
+
+static int dbv_file_control(sqlite3_file *pf, int op, void *arg)
+{
+    (void)pf;
+    (void)op;
+    (void)arg;
+    return SQLITE_NOTFOUND;
+}
+
+static int dbv_sector_size(sqlite3_file *pf)
+{
+    (void)pf;
+    return DBV_SECTOR;
+}
+
+/* No guarantees: a torn power loss may damage a whole sector, so SQLite
+ * must not count on atomic or power-safe writes. */
+static int dbv_device_characteristics(sqlite3_file *pf)
+{
+    (void)pf;
+    return 0;
+}
+
+/* Version 1: no shared memory, so SQLite keeps WAL to exclusive locking
+ * mode (see dbvfs.h), and no memory mapping. */
+static const sqlite3_io_methods dbv_io = {
+    .iVersion = 1,
+    .xClose = dbv_close,
+    .xRead = dbv_read,
+    .xWrite = dbv_write,
+    .xTruncate = dbv_truncate,
+    .xSync = dbv_sync,
+    .xFileSize = dbv_file_size,
+    .xLock = dbv_lock,
+    .xUnlock = dbv_unlock,
+    .xCheckReservedLock = dbv_check_reserved,
+    .xFileControl = dbv_file_control,
+    .xSectorSize = dbv_sector_size,
+    .xDeviceCharacteristics = dbv_device_characteristics,
+    .xShmMap = NULL,
+    .xShmLock = NULL,
+    .xShmBarrier = NULL,
+    .xShmUnmap = NULL,
+    .xFetch = NULL,
+    .xUnfetch = NULL,
+};
+
+/* ---- vfs methods ------------------------------------------------------- */
+
+/* Finds or creates the file a handle opens, as the flags ask. Anonymous
+ * and delete-on-close files are never reachable by name. */
+static int dbv_open_file(sim_dbvfs *v, const char *name, int flags, dbv_file **out)
+{
+    bool anonymous = name == NULL || (flags & SQLITE_OPEN_DELETEONCLOSE);
+    dbv_file *f = anonymous ? NULL : dbv_find(v, name);
+    if (f && (flags & SQLITE_OPEN_EXCLUSIVE))
+        return SQLITE_CANTOPEN;
+    if (!f) {
+        if (!anonymous && !(flags & SQLITE_OPEN_CREATE))
+            return SQLITE_CANTOPEN;
+        f = dbv_file_create(v, anonymous ? NULL : name);
+        if (!f)
+            return SQLITE_NOMEM;
+    }
+    *out = f;
+    return SQLITE_OK;
+}
+
+static int dbv_xopen(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int flags, int *out_flags)
+{
+    sim_dbvfs *v = dbv_of(vfs);
+    dbv_handle *h = dbv_h(pf);
+    dbv_file *f = NULL;
+    pf->pMethods = NULL; /* SQLite closes nothing after a failed open */
+    pthread_mutex_lock(&v->mu);
+    int rc = dbv_open_file(v, name, flags, &f);
+    if (rc == SQLITE_OK) {
+        f->refs++;
+        *h = (dbv_handle){.base = {.pMethods = &dbv_io}, .v = v, .f = f, .epoch = f->epoch};
+        if (out_flags)
+            *out_flags = flags;
+    }
+    pthread_mutex_unlock(&v->mu);
+    return rc;
+}
+
+static int dbv_xdelete(sqlite3_vfs *vfs, const char *name, int sync_dir)
+{
+    (void)sync_dir; /* directory operations are durable at once */
+    sim_dbvfs *v = dbv_of(vfs);
+    int rc = SQLITE_OK;
+    pthread_mutex_lock(&v->mu);
+    dbv_file *f = dbv_find(v, name);
+    if (!f) {
+        rc = SQLITE_IOERR_DELETE_NOENT;
+    } else {
+        /* As unlink(2): open handles keep the file until they close. */
+        f->linked = false;
+        if (f->refs == 0)
+            dbv_file_drop(v, f);
+    }
+    pthread_mutex_unlock(&v->mu);
+    return rc;
+}
+
+static int dbv_xaccess(sqlite3_vfs *vfs, const char *name, int flags, int *out)
+{
+    (void)flags; /* every file is readable and writable */
+    sim_dbvfs *v = dbv_of(vfs);
+    pthread_mutex_lock(&v->mu);
+    *out = dbv_find(v, name) != NULL;
+    pthread_mutex_unlock(&v->mu);
+    return SQLITE_OK;
+}
+
+/* A path is its own full path: there are no directories. */
+static int dbv_xfull_pathname(sqlite3_vfs *vfs, const char *name, int n_out, char *out)
+{
+    (void)vfs;
+    size_t len = strlen(name);
+    if (len + 1 > (size_t)n_out)
+        return SQLITE_CANTOPEN;
+    memcpy(out, name, len + 1);
+    return SQLITE_OK;
+}
+
+/* No extensions load through this VFS. */
+static void *dbv_xdl_open(sqlite3_vfs *vfs, const char *path)
+{
+    (void)vfs;
+    (void)path;
+    return NULL;
+}
+
+static void dbv_xdl_error(sqlite3_vfs *vfs, int n, char *msg)
+{
+    (void)vfs;
+    if (n > 0)
+        snprintf(msg, (size_t)n, "%s", "the simulation VFS does not load extensions");
+}
+
+static void (*dbv_xdl_sym(sqlite3_vfs *vfs, void *lib, const char *sym))(void)
+{
+    (void)vfs;
+    (void)lib;
+    (void)sym;
+    return NULL;
+}
+
+static void dbv_xdl_close(sqlite3_vfs *vfs, void *lib)
+{
+    (void)vfs;
+    (void)lib;
+}
+
+static int dbv_xrandomness(sqlite3_vfs *vfs, int n, char *out)
+{
+    sim_dbvfs *v = dbv_of(vfs);
+    pthread_mutex_lock(&v->mu);
+    for (int i = 0; i < n; i++)
+        out[i] = (char)ps_rand_next(&v->user_rng);
+    pthread_mutex_unlock(&v->mu);
+    return n;
+}
+
+/* Virtual time does not pass for a sleeping connection (dbvfs.h). */
+static int dbv_xsleep(sqlite3_vfs *vfs, int us)
+{
+    (void)vfs;
+    return us;
+}
+
+static int dbv_xcurrent_time_int64(sqlite3_vfs *vfs, sqlite3_int64 *out)
+{
+    sim_dbvfs *v = dbv_of(vfs);
+    pthread_mutex_lock(&v->mu);
+    int64_t ns = ps_clock_now(v->clock);
+    pthread_mutex_unlock(&v->mu);
+    *out = DBV_UNIX_EPOCH_JD_MS + ns / PS_NS_PER_MS;
+    return SQLITE_OK;
+}
+
+static int dbv_xcurrent_time(sqlite3_vfs *vfs, double *out)
+{
+    sqlite3_int64 ms;
+    dbv_xcurrent_time_int64(vfs, &ms);
+    *out = (double)ms / DBV_MS_PER_DAY;
+    return SQLITE_OK;
+}
+
+static int dbv_xget_last_error(sqlite3_vfs *vfs, int n, char *msg)
+{
+    (void)vfs;
+    if (n > 0)
+        msg[0] = '\0';
+    return 0;
+}
+
+/* ---- public API -------------------------------------------------------- */
+
+static void dbv_init_base(sim_dbvfs *v)
+{
+    v->base = (sqlite3_vfs){
+        .iVersion = 2,
+        .szOsFile = (int)sizeof(dbv_handle),
+        .mxPathname = DBV_PATH_MAX,
+        .zName = v->name,
+        .pAppData = v,
+        .xOpen = dbv_xopen,
+        .xDelete = dbv_xdelete,
+        .xAccess = dbv_xaccess,
+        .xFullPathname = dbv_xfull_pathname,
+        .xDlOpen = dbv_xdl_open,
+        .xDlError = dbv_xdl_error,
+        .xDlSym = dbv_xdl_sym,
+        .xDlClose = dbv_xdl_close,
+        .xRandomness = dbv_xrandomness,
+        .xSleep = dbv_xsleep,
+        .xCurrentTime = dbv_xcurrent_time,
+        .xGetLastError = dbv_xget_last_error,
+        .xCurrentTimeInt64 = dbv_xcurrent_time_int64,
+    };
+}
+
+/* Registers `v` unless its name is taken. The check and the registration
+ * are two calls: two threads registering one name at once is the callers'
+ * race, as with sqlite3_vfs_register itself. */
+static ps_status dbv_register(sim_dbvfs *v)
+{
+    int rc = sqlite3_initialize();
+    if (rc == SQLITE_OK && sqlite3_vfs_find(v->name) != NULL)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_dbvfs_new: SQLite already has a VFS named \"%s\"", v->name);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_vfs_register(&v->base, 0);
+    if (rc == SQLITE_OK)
+        return PS_OK;
+    return ps_error(rc == SQLITE_NOMEM ? PS_ERR_NO_MEMORY : PS_ERR_INTERNAL, 0,
+                    "sim_dbvfs_new: registering VFS \"%s\" with SQLite: %s", v->name, sqlite3_errstr(rc));
+}
+
+ps_status sim_dbvfs_new(sim_dbvfs **out, const char *name, uint64_t seed, ps_clock *clock)
+{
+    if (!out || !name || !clock)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_dbvfs_new: out, name and clock must not be NULL");
+    size_t len = strlen(name);
+    if (len == 0 || len > DBV_NAME_MAX)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_dbvfs_new: a VFS name has 1 to %d bytes, \"%s\" has %zu",
+                        DBV_NAME_MAX, name, len);
+    sim_dbvfs *v = calloc(1, sizeof *v);
+    if (!v)
+        return ps_error(PS_ERR_NO_MEMORY, 0, "sim_dbvfs_new: out of memory");
+    memcpy(v->name, name, len + 1);
+    pthread_mutex_init(&v->mu, NULL);
+    v->clock = clock;
+    v->fault_rng = ps_rand_derive(seed, 1);
+    v->torn_rng = ps_rand_derive(seed, 2);
+    v->user_rng = ps_rand_derive(seed, 3);
+    dbv_init_base(v);
+    ps_status s = dbv_register(v);
+    if (s != PS_OK) {
+        pthread_mutex_destroy(&v->mu);
+        free(v);
+        return s;
+    }
+    *out = v;
+    return PS_OK;
+}
+
+void sim_dbvfs_free(sim_dbvfs *v)
+{
+    if (!v)
+        return;
+    sqlite3_vfs_unregister(&v->base);
+    while (v->files) {
+        dbv_file *f = v->files;
+        v->files = f->next;
+        dbv_file_destroy(f);
+    }
+    pthread_mutex_destroy(&v->mu);
+    free(v);
+}
+
+const char *sim_dbvfs_name(const sim_dbvfs *v)
+{
+    return v ? v->name : NULL;
+}
+
+ps_status sim_dbvfs_fail(sim_dbvfs *v, unsigned kinds, int percent)
+{
+    if (!v)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_dbvfs_fail: no VFS");
+    if (kinds == 0 || (kinds & ~(unsigned)SIM_DBVFS_ALL))
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_dbvfs_fail: kinds 0x%x is not a set of SIM_DBVFS_READ, _WRITE, "
+                        "_SYNC and _LOCK", kinds);
+    if (percent < 0 || percent > 100)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_dbvfs_fail: percent %d is not within 0..100", percent);
+    pthread_mutex_lock(&v->mu);
+    for (int i = 0; i < 4; i++)
+        if (kinds & (1u << i))
+            v->percent[i] = percent;
+    pthread_mutex_unlock(&v->mu);
+    return PS_OK;
+}
+
+ps_status sim_dbvfs_disk_full(sim_dbvfs *v, uint64_t bytes)
+{
+    if (!v)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_dbvfs_disk_full: no VFS");
+    pthread_mutex_lock(&v->mu);
+    v->cap_bytes = bytes;
+    pthread_mutex_unlock(&v->mu);
+    return PS_OK;
+}
+
+ps_status sim_dbvfs_set_torn(sim_dbvfs *v, bool torn)
+{
+    if (!v)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_dbvfs_set_torn: no VFS");
+    pthread_mutex_lock(&v->mu);
+    v->torn = torn;
+    pthread_mutex_unlock(&v->mu);
+    return PS_OK;
+}
+
+ps_status sim_dbvfs_power_loss(sim_dbvfs *v)
+{
+    if (!v)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_dbvfs_power_loss: no VFS");
+    pthread_mutex_lock(&v->mu);
+    dbv_power_loss_locked(v);
+    pthread_mutex_unlock(&v->mu);
+    return PS_OK;
+}
+
+ps_status sim_dbvfs_power_loss_at(sim_dbvfs *v, unsigned kinds, uint64_t n)
+{
+    if (!v)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_dbvfs_power_loss_at: no VFS");
+    if (n > 0 && (kinds == 0 || (kinds & ~(unsigned)(SIM_DBVFS_WRITE | SIM_DBVFS_SYNC))))
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_dbvfs_power_loss_at: kinds 0x%x is not a set of "
+                        "SIM_DBVFS_WRITE and SIM_DBVFS_SYNC", kinds);
+    pthread_mutex_lock(&v->mu);
+    v->crash_kinds = kinds;
+    v->crash_countdown = n;
+    pthread_mutex_unlock(&v->mu);
+    return PS_OK;
+}
+
+ps_status sim_dbvfs_stats_get(sim_dbvfs *v, sim_dbvfs_stats *out)
+{
+    if (!v || !out)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_dbvfs_stats_get: VFS and out must not be NULL");
+    pthread_mutex_lock(&v->mu);
+    *out = v->st;
+    pthread_mutex_unlock(&v->mu);
+    return PS_OK;
+}
