@@ -59,8 +59,11 @@ ifeq ($(HAVE_NATS),1)
 else
   JS_SRC := backends/jetstream/jsb_stub.c
 endif
-SIM_SRC  := $(filter-out sim/cli/main.c,$(wildcard sim/*.c sim/real/*.c sim/cli/*.c))
-LIB_SRC  := $(CORE_SRC) $(MEM_SRC) $(JS_SRC)
+# The engine (sim/*.c) is in the library: ps_sim.h runs the user's code on
+# it. The server harness and the command line are the jetsim program's.
+ENGINE_SRC := $(wildcard sim/*.c)
+SIM_SRC  := $(filter-out sim/cli/main.c,$(wildcard sim/real/*.c sim/cli/*.c))
+LIB_SRC  := $(CORE_SRC) $(MEM_SRC) $(JS_SRC) $(ENGINE_SRC)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 SIM_OBJ  := $(SIM_SRC:%.c=$(BUILD)/obj/%.o)
 
@@ -110,7 +113,7 @@ $(BUILD)/obj/sim/real/%.o: sim/real/%.c
 
 $(BUILD)/obj/sim/%.o: sim/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(INC_SIM) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(VISIBILITY) $(INC_SIM) -MMD -MP -c $< -o $@
 
 $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -119,17 +122,19 @@ $(STATIC): $(LIB_OBJ)
 # libjetsim.so.0 (the SONAME: bumped when the ABI breaks), and the link
 # name libjetsim.so beside it.
 $(SHARED_SO): $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS_ALL) $(JS_LIBS)
+	$(CC) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3
 
 $(SHARED): $(SHARED_SO)
 	ln -sf $(SONAME) $@
 
+# The CLI exports the library's ps_ functions to the libraries it loads
+# (--handlers LIB.so): the user's handlers call into this jetsim's engine.
 $(CLI): $(BUILD)/obj/sim/cli/main.o $(SIM_OBJ) $(STATIC)
-	$(CC) $(CFLAGS_ALL) $(INC_ALL) -o $@ $^ $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3
+	$(CC) $(CFLAGS_ALL) $(INC_ALL) -Wl,--export-dynamic-symbol='ps_*' -o $@ $^ $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3
 
 $(BUILD)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(INC_ALL) -o $@ $< $(STATIC) $(LDLIBS_ALL) $(JS_LIBS)
+	$(CC) $(CFLAGS_ALL) $(INC_ALL) -o $@ $< $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3
 
 demo: $(EXAMPLE)
 	./$(EXAMPLE)
@@ -373,7 +378,7 @@ fuzz-ci:
 
 install: $(STATIC) $(SHARED_SO) $(CLI)
 	install -d $(DESTDIR)$(PREFIX)/include/jetsim $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
-	install -m 644 core/ps_*.h backends/memory/ps_memory.h backends/jetstream/ps_jetstream.h $(DESTDIR)$(PREFIX)/include/jetsim/
+	install -m 644 core/ps_*.h backends/memory/ps_memory.h backends/jetstream/ps_jetstream.h sim/ps_sim.h $(DESTDIR)$(PREFIX)/include/jetsim/
 	install -m 644 $(STATIC) $(SHARED_SO) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libjetsim.so
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/

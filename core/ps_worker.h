@@ -139,6 +139,14 @@ ps_status ps_worker_poll(ps_worker *w, int *handled);
  * has already been naked and released. Finds the message in O(in_flight). */
 ps_status ps_worker_complete(ps_worker *w, ps_msg *m, ps_handle_result result);
 
+/* As ps_worker_complete, with two more answers: PS_HANDLE_RETRY naks with
+ * `delay_ns` (0 to PS_DURATION_MAX_NS) instead of the configured backoff
+ * (ignored for ACK and TERM), and PS_HANDLE_DEFER releases the message
+ * without answering at all (the server redelivers it after AckWait, as
+ * for a handler that hung). Same errors as ps_worker_complete, and
+ * PS_ERR_INVALID_ARG for a delay out of range. */
+ps_status ps_worker_complete_ex(ps_worker *w, ps_msg *m, ps_handle_result result, int64_t delay_ns);
+
 /* Sends +WPI for a message the worker holds (being handled or deferred),
  * restarting its ack wait (JS 7.7). Returns ps_ack's status (not counted in
  * the stats, not reported to on_error); PS_ERR_INVALID_ARG for NULL

@@ -229,7 +229,9 @@ static int64_t wk_nak_delay(const ps_worker *w, const ps_msg *m)
 }
 
 /* Sends the ack a result asks for and counts it. */
-static void wk_send(ps_worker *w, ps_msg *m, ps_handle_result r)
+/* Sends the answer for result r; delay_ns >= 0 overrides a nak's
+ * configured delay. */
+static void wk_send_delay(ps_worker *w, ps_msg *m, ps_handle_result r, int64_t delay)
 {
     ps_ack_kind kind;
     int64_t delay_ns = 0;
@@ -242,7 +244,7 @@ static void wk_send(ps_worker *w, ps_msg *m, ps_handle_result r)
         break;
     case PS_HANDLE_RETRY:
         kind = PS_NAK;
-        delay_ns = wk_nak_delay(w, m);
+        delay_ns = delay >= 0 ? delay : wk_nak_delay(w, m);
         break;
     default: /* a handler bug: retrying is the choice that loses nothing */
         wk_report(w, m, PS_NAK, PS_ERR_INVALID_ARG, "the handler returned an unknown result; retrying");
@@ -261,6 +263,11 @@ static void wk_send(ps_worker *w, ps_msg *m, ps_handle_result r)
         w->stats.termed++;
     else
         w->stats.naked++;
+}
+
+static void wk_send(ps_worker *w, ps_msg *m, ps_handle_result r)
+{
+    wk_send_delay(w, m, r, -1);
 }
 
 /* Marks slot i of bt done; releases bt when it was its last open slot.
@@ -458,6 +465,36 @@ ps_status ps_worker_complete(ps_worker *w, ps_msg *m, ps_handle_result result)
                         : bt->slots[i] == WK_DONE   ? "already completed"
                                                     : "not handled yet");
     wk_finish(w, bt, i, result);
+    wk_stop_if_requested(w);
+    ps_error_clear();
+    return PS_OK;
+}
+
+ps_status ps_worker_complete_ex(ps_worker *w, ps_msg *m, ps_handle_result result, int64_t delay_ns)
+{
+    const char *fn = "ps_worker_complete_ex";
+    ps_error_clear();
+    if (!w || !m)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: %s is NULL", fn, w ? "message" : "worker");
+    if (w->stopped)
+        return ps_error(PS_ERR_CLOSED, 0, "%s: the worker is stopped (its messages were naked)", fn);
+    if (result != PS_HANDLE_ACK && result != PS_HANDLE_RETRY && result != PS_HANDLE_TERM &&
+        result != PS_HANDLE_DEFER)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: result %d is not ACK, RETRY, TERM or DEFER", fn, (int)result);
+    if (delay_ns < 0 || delay_ns > PS_DURATION_MAX_NS)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: delay %lld ns is out of range", fn, (long long)delay_ns);
+    int i = 0;
+    wk_batch *bt = wk_find(w, m, &i);
+    if (!bt)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: the message is not held by this worker", fn);
+    if (bt->slots[i] != WK_DEFERRED)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: the message is %s, not deferred", fn,
+                        bt->slots[i] == WK_HANDLING ? "being handled (return the result instead)"
+                        : bt->slots[i] == WK_DONE   ? "already completed"
+                                                    : "not handled yet");
+    if (result != PS_HANDLE_DEFER) /* DEFER: no answer at all; the server redelivers after AckWait */
+        wk_send_delay(w, bt->list.msgs[i], result, delay_ns);
+    wk_release_slot(w, bt, i);
     wk_stop_if_requested(w);
     ps_error_clear();
     return PS_OK;

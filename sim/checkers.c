@@ -133,6 +133,26 @@ static void check_key_order(engine *e)
     }
 }
 
+/* The scenario's `expect sql` over the user's database: a failure is a
+ * safety violation, reported after jetsim's own first one. */
+static void check_user(engine *e)
+{
+    sim_result *r = e->res;
+    bool failed = false;
+    char why[512];
+    ps_status s = sim_user_check(e->user, why, sizeof why, &failed);
+    if (s != PS_OK) {
+        eng_fail(e, s);
+        return;
+    }
+    if (!failed)
+        return;
+    r->user_failures++;
+    if (r->verdict != SIM_SAFETY_VIOLATION || !r->first_violation[0])
+        snprintf(r->first_violation, sizeof r->first_violation, "%s", why);
+    r->verdict = SIM_SAFETY_VIOLATION;
+}
+
 void eng_check(engine *e)
 {
     sim_result *r = e->res;
@@ -197,4 +217,5 @@ void eng_check(engine *e)
         check_key_order(e);
     if (r->lost || r->double_completed || r->over_attempts || r->dedup_failures || r->order_failures)
         r->verdict = SIM_SAFETY_VIOLATION;
+    check_user(e);
 }

@@ -37,6 +37,7 @@ typedef struct sim_result {
     uint64_t publish_failures; /* given up after retries */
     uint64_t jobs_done, jobs_failed;
     uint64_t lost, double_completed, over_attempts, dedup_failures, order_failures;
+    uint64_t user_failures;    /* the scenario's `expect sql` checks that failed */
     uint64_t first_bad_job;    /* the first job that broke a check, 0 if none */
     char first_violation[512];
     int64_t end_ns;            /* virtual time when the run ended */

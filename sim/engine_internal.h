@@ -20,11 +20,16 @@
 #include "ps_rand.h"
 #include "ps_publisher.h"
 #include "ps_worker.h"
+#include "user.h"
 #include "workload.h"
 
 enum { EV_PUBLISH, EV_WORKER, EV_COMMIT, EV_FAULT, EV_FAULT_END, EV_WAKE };
 
 #define POLL_NS (50 * PS_NS_PER_MS)
+/* The header that names a message's job when its data is the user's
+ * payload (publish ... payload=NAME). */
+#define SIM_JOB_HEADER "Jetsim-Job"
+#define SIM_PAYLOAD_MAX 4096
 #define COMMIT_EVERY 4096
 #define DEFAULT_DRAIN_NS (600 * PS_NS_PER_SEC)
 
@@ -38,6 +43,9 @@ typedef struct worker {
     bool partitioned;    /* cut off from the broker, not from the master */
     uint32_t epoch;
     bool crash_after_commit;
+    bool crash_before_handle; /* the user's handler: dies as the next message arrives */
+    int64_t crash_for_ns;     /* how long a crash point keeps it down */
+    ps_sim_outcome answer;    /* the user's handler's answer, sent at its EV_COMMIT */
     int64_t slow_until, slow_ns;
     ps_msg **held;       /* deferred by the layer, waiting their turn (a ring) */
     int head, nheld, cap;
@@ -59,6 +67,7 @@ typedef struct pubstate {
     char **subjects;
     ps_headers **headers;
     int64_t *at_ns;
+    ps_headers *jobhdr;  /* a user payload's Jetsim-Job header */
 } pubstate;
 
 typedef struct row {
@@ -91,6 +100,8 @@ typedef struct engine {
     uint32_t *pubidx;    /* per job: its publisher */
     uint64_t *pubseq;    /* per job: the stream sequence its PubAck named */
     uint32_t *msgidx;    /* per job: its place in its publisher's sequence (a replay's message) */
+    int32_t *keys;       /* per job: its ordering key, -1 for none */
+    char upayload[SIM_PAYLOAD_MAX]; /* a user payload being published */
     char *payload;       /* a replay's largest message */
     size_t payload_cap;
     row *rows;           /* per master row */
@@ -112,6 +123,7 @@ typedef struct engine {
     ps_consumer_config ccfg[SIM_MAX_CONSUMERS]; /* as created (durations scaled) */
     int64_t backoff[SIM_MAX_CONSUMERS][SIM_MAX_BACKOFF];
     sim_target *t;          /* where the run happens (engine.h): the model or a server */
+    sim_user *user;         /* the user's handlers, database and services (user.h); NULL: none */
     int nidle;              /* workers idle until a wake */
     uint64_t idle_order;    /* counts workers going idle: their idle_since */
     int64_t wake_at;        /* the pending EV_WAKE's time; INT64_MAX: none */

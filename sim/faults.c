@@ -37,8 +37,28 @@ void eng_on_fault(engine *e, int fi, bool end)
         }
         break;
     case SIM_FAULT_CRASH_AFTER_COMMIT:
-        if (w)
+        if (w) {
             w->crash_after_commit = true;
+            w->crash_for_ns = f->duration_ns ? f->duration_ns : PS_NS_PER_SEC;
+        }
+        break;
+    case SIM_FAULT_CRASH_BEFORE_HANDLE:
+        if (w) {
+            w->crash_before_handle = true;
+            w->crash_for_ns = f->duration_ns ? f->duration_ns : PS_NS_PER_SEC;
+        }
+        break;
+    case SIM_FAULT_CRASH_AT_DB_WRITE:
+        if (w && e->user) {
+            w->crash_for_ns = f->duration_ns ? f->duration_ns : PS_NS_PER_SEC;
+            sim_user_crash_at_write(e->user, (int)(w - e->w), f->count);
+        }
+        break;
+    case SIM_FAULT_POWER_LOSS_DB:
+        sim_user_power_loss(e->user);
+        break;
+    case SIM_FAULT_FAIL_SERVICE:
+        sim_user_service_down(e->user, (int)f->service, !end);
         break;
     case SIM_FAULT_SLOW_WORKER:
         if (w) {
@@ -60,6 +80,10 @@ void eng_on_fault(engine *e, int fi, bool end)
         break; /* a server's proxies (the target); the model has no network: latency changes nothing it can see */
     case SIM_FAULT_FAIL_DB:
     case SIM_FAULT_LOCK_DB:
+        if (e->sc->has_database) { /* the user's database, through its VFS */
+            sim_user_db_fail(e->user, f->kind == SIM_FAULT_LOCK_DB, end ? 0 : f->bp);
+            break;
+        }
         e->db_fault_bp = end ? 0 : f->bp;
         e->db_fault_status = f->kind == SIM_FAULT_FAIL_DB ? PS_ERR_IO : PS_ERR_TIMEOUT;
         break;
@@ -68,7 +92,9 @@ void eng_on_fault(engine *e, int fi, bool end)
         break;
     }
     eng_wake(e, -1); /* a broker restarted, a partition healed: idle workers look again */
-    if (!end && f->duration_ns && f->kind != SIM_FAULT_CRASH_WORKER)
+    bool crash = f->kind == SIM_FAULT_CRASH_WORKER || f->kind == SIM_FAULT_CRASH_AFTER_COMMIT ||
+                 f->kind == SIM_FAULT_CRASH_BEFORE_HANDLE || f->kind == SIM_FAULT_CRASH_AT_DB_WRITE;
+    if (!end && f->duration_ns && !crash) /* a crash's duration is its downtime, not a window */
         eng_push(e, now + f->duration_ns, EV_FAULT_END, fi, 0);
     int64_t quiet = now + f->duration_ns;
     if (quiet > e->quiet_after)

@@ -114,11 +114,13 @@ void eng_publishers_free(engine *e)
         free(ps->subjects);
         free(ps->headers);
         free(ps->at_ns);
+        ps_headers_free(ps->jobhdr);
         sim_workload_free(&ps->wl);
         ps_publisher_free(ps->pw);
     }
     free(e->payload);
     free(e->msgidx);
+    free(e->keys);
 }
 
 static ps_status new_job(engine *e, int pi, uint64_t *out)
@@ -139,10 +141,13 @@ static ps_status new_job(engine *e, int pi, uint64_t *out)
         uint32_t *mi = realloc(e->msgidx, ncap * sizeof *mi);
         if (mi)
             e->msgidx = mi;
+        int32_t *k = realloc(e->keys, ncap * sizeof *k);
+        if (k)
+            e->keys = k;
         row *r = realloc(e->rows, (ncap * (uint64_t)e->nc + 1) * sizeof *r);
         if (r)
             e->rows = r;
-        if (!a || !t || !p || !q || !mi || !r)
+        if (!a || !t || !p || !q || !mi || !k || !r)
             return ps_error(PS_ERR_NO_MEMORY, 0, "engine: out of memory");
         e->capjobs = ncap;
     }
@@ -155,6 +160,7 @@ static ps_status new_job(engine *e, int pi, uint64_t *out)
     const sim_publisher *p = e->pub[pi].p;
     const char *subject = subject_of(&e->pub[pi], e->pub[pi].sent);
     int64_t key = p->keys ? (int64_t)ps_rand_below(&e->pub[pi].rng, (uint64_t)p->keys) : -1;
+    e->keys[job] = (int32_t)key;
     int64_t now = ps_clock_now(e->clock);
     for (int ci = 0; ci < e->nc; ci++) {
         const sim_consumer *c = &e->sc->consumers[ci];
@@ -221,6 +227,19 @@ ps_status eng_on_publish(engine *e, int pi, uint64_t job)
             m.len = size;
         }
         m.headers = ps->headers[mi];
+    }
+    if (sim_user_has_payload(e->user, pi)) { /* the user's payload; the job travels in a header */
+        size_t len = 0;
+        ps_status s = sim_user_payload(e->user, pi, job, e->keys[job], now, e->upayload, sizeof e->upayload, &len);
+        if (!s && !ps->jobhdr && !(ps->jobhdr = ps_headers_new()))
+            s = ps_error(PS_ERR_NO_MEMORY, 0, "engine: out of memory");
+        if (!s)
+            s = ps_headers_set(ps->jobhdr, SIM_JOB_HEADER, data);
+        if (s)
+            return s; /* the user's payload maker failed: the run cannot go on as written */
+        m.data = e->upayload;
+        m.len = len;
+        m.headers = ps->jobhdr;
     }
     e->tries[job]++;
     ps_pub_ack ack;

@@ -255,7 +255,8 @@ typedef enum opt_kind {
     OPT_FILTER,    /* char[SIM_TEXT_MAX]: a valid subject */
     OPT_TRANSFORM, /* char[SIM_TEXT_MAX]: SRC=>DST, as sim/workload.h reads it */
     OPT_REF,       /* char[SIM_TEXT_MAX] STREAM/NAME: the stream here, NAME at aux */
-    OPT_SPAN       /* int64_t ns DUR[..DUR]: the shortest here, the longest at aux */
+    OPT_SPAN,      /* int64_t ns DUR[..DUR]: the shortest here, the longest at aux */
+    OPT_NAME       /* char[SIM_TEXT_MAX]: letters, digits, '_', '-', '.' (a handler, a payload maker) */
 } opt_kind;
 
 enum {
@@ -338,6 +339,7 @@ static const option publish_opts[] = {
     {.name = "retry_wait", .off = offsetof(sim_publisher, retry_wait_ns), .kind = OPT_DUR, .min = 0,
      .max = SIM_DURATION_MAX_NS, .flags = OPT_ALWAYS},
     {.name = "keys", .off = offsetof(sim_publisher, keys), .kind = OPT_INT, .min = 1, .max = 100000000},
+    {.name = "payload", .off = offsetof(sim_publisher, payload), .kind = OPT_NAME},
 };
 
 static const option workers_opts[] = {
@@ -350,7 +352,17 @@ static const option workers_opts[] = {
     {.name = "fail", .off = offsetof(sim_workers, fail_bp), .kind = OPT_PCT, .flags = OPT_ALWAYS},
     {.name = "idempotent", .off = offsetof(sim_workers, idempotent), .kind = OPT_BOOL, .flags = OPT_ALWAYS},
     {.name = "commit", CHOICE(sim_workers, commit, commit_names)},
+    {.name = "handler", .off = offsetof(sim_workers, handler), .kind = OPT_NAME},
 };
+
+static const option service_opts[] = {
+    {.name = "latency", .off = offsetof(sim_service, latency_min_ns), .kind = OPT_SPAN, .min = 0,
+     .max = SIM_DURATION_MAX_NS, .aux = offsetof(sim_service, latency_max_ns), .flags = OPT_ALWAYS},
+    {.name = "fail", .off = offsetof(sim_service, fail_bp), .kind = OPT_PCT},
+    {.name = "timeout", .off = offsetof(sim_service, timeout_ns), .kind = OPT_DUR, .min = 1,
+     .max = SIM_DURATION_MAX_NS},
+};
+
 
 static const option expect_opts[] = {
     {.name = "no_loss", .off = offsetof(sim_expect, no_loss), .kind = OPT_FLAG, .sep = ""},
@@ -491,6 +503,12 @@ static ps_status read_option(parser *p, const option *o, void *base, value v)
         return PS_OK;
     case OPT_REF: return read_ref(p, o, base, v);
     case OPT_SPAN: return read_span(p, o, base, v);
+    case OPT_NAME:
+        if ((s = get_text(p, v, AT(base, o, char), "a name")) != PS_OK)
+            return s;
+        if (strspn(AT(base, o, char), "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != v.len)
+            return bad_value(p, v, "a name of letters, digits, '_', '-' and '.'");
+        return PS_OK;
     }
     return bad_value(p, v, "a known kind of value");
 }
@@ -645,6 +663,36 @@ static ps_status parse_publish(parser *p)
     return s;
 }
 
+/* A file named at v, relative to the scenario's own directory, into dst
+ * (SIM_PATH_MAX): kept absolute, so that a scenario written elsewhere
+ * (shrink) still names the same file. */
+static ps_status resolve_path(parser *p, value v, char *dst)
+{
+    char base[SIM_PATH_MAX] = "";
+    if (v.len == 0)
+        return bad_value(p, v, "a file name");
+    if (v.s[0] != '/') {
+        if (p->file[0] != '/' && !getcwd(base, sizeof base - 1))
+            base[0] = '\0';
+        size_t n = strlen(base);
+        if (n && base[n - 1] != '/')
+            base[n++] = '/', base[n] = '\0';
+        const char *slash = strrchr(p->file, '/');
+        size_t dir = slash ? (size_t)(slash - p->file) + 1 : 0;
+        if (n + dir >= sizeof base)
+            return bad_value(p, v, "a shorter path");
+        memcpy(base + n, p->file, dir);
+        base[n + dir] = '\0';
+    }
+    size_t nb = strlen(base);
+    if (nb + v.len >= SIM_PATH_MAX)
+        return bad_value(p, v, "a shorter path");
+    memcpy(dst, base, nb);
+    memcpy(dst + nb, v.s, v.len);
+    dst[nb + v.len] = '\0';
+    return PS_OK;
+}
+
 /* "replay FILE ...": FILE relative to the scenario's own directory. */
 static ps_status parse_replay(parser *p)
 {
@@ -654,32 +702,52 @@ static ps_status parse_replay(parser *p)
         return PS_ERR_INVALID_ARG;
     if (p->nw < 2)
         return expected(p, NULL, "a workload file (from jetsim capture)");
-    /* kept absolute, so that a scenario written elsewhere (shrink) still
-     * names the same file */
-    const word *f = &p->w[1];
-    char base[SIM_PATH_MAX] = "";
-    if (f->s[0] != '/') {
-        if (p->file[0] != '/' && !getcwd(base, sizeof base - 1))
-            base[0] = '\0';
-        size_t n = strlen(base);
-        if (n && base[n - 1] != '/')
-            base[n++] = '/', base[n] = '\0';
-        const char *slash = strrchr(p->file, '/');
-        size_t dir = slash ? (size_t)(slash - p->file) + 1 : 0;
-        if (n + dir >= sizeof base)
-            return expected(p, f, "a shorter path");
-        memcpy(base + n, p->file, dir);
-        base[n + dir] = '\0';
-    }
-    size_t nb = strlen(base);
-    if (nb + f->len >= sizeof pub->workload)
-        return expected(p, f, "a shorter path");
-    memcpy(pub->workload, base, nb);
-    memcpy(pub->workload + nb, f->s, f->len);
-    pub->workload[nb + f->len] = '\0';
-    ps_status s = options(p, 2, publish_opts, NOPTS(publish_opts), 0, "an option", pub);
+    ps_status s = resolve_path(p, whole(&p->w[1]), pub->workload);
+    if (s == PS_OK)
+        s = options(p, 2, publish_opts, NOPTS(publish_opts), 0, "an option", pub);
     if (s == PS_OK)
         sc->npublishers++;
+    return s;
+}
+
+/* database [schema=FILE] */
+static ps_status parse_database(parser *p)
+{
+    sim_scenario *sc = p->sc;
+    if (sc->has_database)
+        return FAIL(p, p->w[0].col, "only one database statement (the first is at line %d)", sc->db_pos.line);
+    sc->db_pos = (sim_pos){p->line, p->w[0].col};
+    for (int i = 1; i < p->nw; i++) {
+        const word *w = &p->w[i];
+        if (!starts(w, "schema=") || sc->db_schema[0])
+            return expected(p, w, sc->db_schema[0] ? "the end of the line" : "schema=FILE or the end of the line");
+        ps_status s = resolve_path(p, after(w, 7), sc->db_schema);
+        if (s != PS_OK)
+            return s;
+    }
+    sc->has_database = true;
+    return PS_OK;
+}
+
+/* service NAME latency=DUR[..DUR] [fail=P%] [timeout=DUR] */
+static ps_status parse_service(parser *p)
+{
+    sim_scenario *sc = p->sc;
+    if (sc->nservices == SIM_MAX_SERVICES)
+        return FAIL(p, p->w[0].col, "at most %d services", SIM_MAX_SERVICES);
+    sim_service *sv = &sc->services[sc->nservices];
+    memset(sv, 0, sizeof *sv);
+    sv->pos = (sim_pos){p->line, p->w[0].col};
+    sv->latency_min_ns = sv->latency_max_ns = 10 * PS_NS_PER_MS;
+    ps_status s = name_word(p, 1, sv->name, "a service name");
+    for (int i = 0; s == PS_OK && i < sc->nservices; i++)
+        if (strcmp(sc->services[i].name, sv->name) == 0)
+            s = FAIL(p, p->w[1].col, "service %s is declared twice (first at line %d)", sv->name,
+                     sc->services[i].pos.line);
+    if (s == PS_OK)
+        s = options(p, 2, service_opts, NOPTS(service_opts), 0, "an option", sv);
+    if (s == PS_OK)
+        sc->nservices++;
     return s;
 }
 
@@ -704,10 +772,59 @@ static ps_status parse_workers(parser *p)
     return s;
 }
 
+/* sql "QUERY" empty | sql "QUERY" =N at word i (the word sql); *i moves
+ * past it. */
+static ps_status sql_check(parser *p, int *i)
+{
+    sim_scenario *sc = p->sc;
+    if (sc->nsql == SIM_MAX_SQL)
+        return FAIL(p, p->w[*i].col, "at most %d sql checks", SIM_MAX_SQL);
+    sim_sql_expect *x = &sc->sql[sc->nsql];
+    memset(x, 0, sizeof *x);
+    x->pos = (sim_pos){p->line, p->w[*i].col};
+    const word *q = word_at(p, *i + 1);
+    if (!q || q->len < 2 || q->s[0] != '"')
+        return expected(p, q, "a query in double quotes after sql");
+    if (q->len - 2 >= sizeof x->sql)
+        return expected(p, q, "a query of at most 1023 characters");
+    memcpy(x->sql, q->s + 1, q->len - 2);
+    x->sql[q->len - 2] = '\0';
+    const word *want = word_at(p, *i + 2);
+    if (is(want, "empty")) {
+        x->empty = true;
+    } else if (want && want->len > 1 && want->s[0] == '=') {
+        p->label = "=";
+        ps_status s = get_int(p, after(want, 1), INT64_MIN + 1, INT64_MAX, &x->equals);
+        p->label = NULL;
+        if (s != PS_OK)
+            return s;
+    } else {
+        return expected(p, want, "empty or =N after the query");
+    }
+    *i += 3;
+    sc->nsql++;
+    return PS_OK;
+}
+
 static ps_status parse_expect(parser *p)
 {
     sim_scenario *sc = p->sc;
     sim_expect *e = &sc->expect;
+    /* The sql checks come out first; what is left are the options. */
+    int kept = 1;
+    for (int i = 1; i < p->nw;) {
+        if (is(&p->w[i], "sql")) {
+            ps_status s = sql_check(p, &i);
+            if (s != PS_OK)
+                return s;
+        } else {
+            p->w[kept++] = p->w[i++];
+        }
+    }
+    bool only_sql = kept == 1 && p->nw > 1;
+    p->nw = kept;
+    if (only_sql)
+        return PS_OK; /* expect sql ... lines may follow the expect line */
     if (sc->has_expect)
         return FAIL(p, p->w[0].col, "only one expect statement (the first is at line %d)", e->pos.line);
     memset(e, 0, sizeof *e);
@@ -801,10 +918,23 @@ static ps_status node_arg(parser *p, const word *w, sim_fault *f)
     return s;
 }
 
-/* The pieces up to the restart kind: worker, after_commit, handle=, P%. */
+/* The pieces up to the restart kind: service, worker, after_commit,
+ * before_handle, at_db_write=, handle=, P%. */
 static ps_status worker_and_pct_args(parser *p, int *i, sim_fault *f, unsigned args)
 {
     ps_status s = PS_OK;
+    if (args & SIM_FARG_SERVICE) {
+        const word *w = word_at(p, *i);
+        if (!w)
+            return expected(p, NULL, "a service name");
+        for (f->service = 0; f->service < p->sc->nservices; f->service++)
+            if (is(w, p->sc->services[f->service].name))
+                break;
+        if (f->service == p->sc->nservices)
+            return expected(p, w, p->sc->nservices ? "a service declared above" : "a service (declare it above "
+                                                                                   "with a service statement)");
+        ++*i;
+    }
     if (args & SIM_FARG_WORKER) {
         if (*i >= p->nw)
             return expected(p, NULL, "a worker number");
@@ -815,6 +945,20 @@ static ps_status worker_and_pct_args(parser *p, int *i, sim_fault *f, unsigned a
         if (!is(word_at(p, *i), "after_commit"))
             return expected(p, word_at(p, *i), "after_commit");
         ++*i;
+    }
+    if (args & SIM_FARG_BEFORE_HANDLE) {
+        if (!is(word_at(p, *i), "before_handle"))
+            return expected(p, word_at(p, *i), "before_handle");
+        ++*i;
+    }
+    if (args & SIM_FARG_AT_WRITE) {
+        if (!starts(word_at(p, *i), "at_db_write="))
+            return expected(p, word_at(p, *i), "at_db_write=N");
+        p->label = "at_db_write=";
+        s = get_int(p, after(&p->w[(*i)++], 12), 1, 1000000, &f->count);
+        p->label = NULL;
+        if (s != PS_OK)
+            return s;
     }
     if (args & SIM_FARG_HANDLE) {
         if (!starts(word_at(p, *i), "handle="))
@@ -963,11 +1107,15 @@ static ps_status split_line(parser *p, const char *line, size_t len)
 {
     p->nw = 0;
     size_t end = len;
-    for (size_t i = 0; i < len; i++)
-        if (line[i] == '#') {
+    bool quoted = false; /* a '#' inside "..." is not a comment */
+    for (size_t i = 0; i < len; i++) {
+        if (line[i] == '"')
+            quoted = !quoted;
+        if (line[i] == '#' && !quoted) {
             end = i;
             break;
         }
+    }
     for (size_t i = 0; i < end; i++) {
         unsigned char c = (unsigned char)line[i];
         if (c < 0x20 && c != '\t')
@@ -986,6 +1134,14 @@ static ps_status split_line(parser *p, const char *line, size_t len)
         word *w = &p->w[p->nw++];
         w->s = line + i;
         w->col = (int)i + 1;
+        if (line[i] == '"') { /* "a quoted word", quotes kept, spaces inside */
+            const char *close = memchr(line + i + 1, '"', end - i - 1);
+            if (!close)
+                return FAIL(p, (int)i + 1, "expected a closing '\"' on the line");
+            i = (size_t)(close - line) + 1;
+            if (i < end && line[i] != ' ' && line[i] != '\t')
+                return FAIL(p, (int)i + 1, "expected a space after the closing '\"'");
+        }
         while (i < end && line[i] != ' ' && line[i] != '\t')
             i++;
         w->len = (size_t)(line + i - w->s);
@@ -1013,7 +1169,11 @@ static ps_status statement(parser *p)
         return parse_at(p);
     if (is(k, "expect"))
         return parse_expect(p);
-    return expected(p, k, "a statement (stream, consumer, publish, replay, workers, at, expect)");
+    if (is(k, "database"))
+        return parse_database(p);
+    if (is(k, "service"))
+        return parse_service(p);
+    return expected(p, k, "a statement (stream, consumer, publish, replay, workers, database, service, at, expect)");
 }
 
 /* ---- whole-file checks ----------------------------------------------------------------------- */
@@ -1078,6 +1238,9 @@ static ps_status check_whole(parser *p)
     }
     for (int i = 0; i < sc->nfaults; i++) {
         const sim_fault *f = &sc->faults[i];
+        if ((f->kind == SIM_FAULT_POWER_LOSS_DB || f->kind == SIM_FAULT_CRASH_AT_DB_WRITE) && !sc->has_database)
+            return fail_at(p, f->pos.line, f->pos.col, "expected a database statement: '%s' faults the user's "
+                           "database", sim_fault_name(f->kind));
         bool per_worker = sim_fault_info_of(f->kind)->args & SIM_FARG_WORKER;
         if (per_worker && f->worker > total_workers)
             return fail_at(p, f->pos.line, f->pos.col, "expected a worker from 1 to %" PRId64 ", got %" PRId64,
@@ -1107,6 +1270,7 @@ ps_status sim_scenario_parse(sim_scenario *out, const char *file, const char *te
         return ps_error(PS_ERR_INVALID_ARG, 0, "sim_scenario_parse: NULL argument");
     memset(out, 0, sizeof *out);
     parser p = {.file = file ? file : "<scenario>", .line = 0, .sc = out};
+    snprintf(out->file, sizeof out->file, "%s", p.file);
     size_t pos = 0;
     while (pos < len || (pos == len && p.line == 0)) {
         const char *nl = memchr(text + pos, '\n', len - pos);
@@ -1189,6 +1353,7 @@ static bool option_is_zero(const option *o, const void *base)
     case OPT_DURS: return *AUX(b, o, int) == 0;
     case OPT_FILTER:
     case OPT_TRANSFORM:
+    case OPT_NAME:
     case OPT_REF: return *AT(b, o, char) == '\0';
     case OPT_SPAN: return *AT(b, o, int64_t) == 0 && *AUX(b, o, int64_t) == 0;
     }
@@ -1216,6 +1381,7 @@ static void write_value(FILE *f, const option *o, const void *base)
             fprintf(f, "%s%s", k ? "," : "", dur(AT(b, o, int64_t)[k], t1));
         break;
     case OPT_FILTER:
+    case OPT_NAME:
     case OPT_TRANSFORM: fputs(AT(b, o, char), f); break;
     case OPT_REF: fprintf(f, "%s/%s", AT(b, o, char), AUX(b, o, char)); break;
     case OPT_SPAN: fprintf(f, "%s..%s", dur(*AT(b, o, int64_t), t1), dur(*AUX(b, o, int64_t), t2)); break;
@@ -1233,17 +1399,23 @@ static void write_options(FILE *f, const option *opts, size_t n, const void *bas
     }
 }
 
-static void write_fault(FILE *f, const sim_fault *x)
+static void write_fault(FILE *f, const sim_scenario *s, const sim_fault *x)
 {
     char a[32];
     const sim_fault_info *r = sim_fault_info_of(x->kind);
     if (!r)
         return;
     fprintf(f, "at %s %s", dur(x->at_ns, a), r->name);
+    if (r->args & SIM_FARG_SERVICE && x->service >= 0 && x->service < s->nservices)
+        fprintf(f, " %s", s->services[x->service].name);
     if (r->args & SIM_FARG_WORKER)
         fprintf(f, " %" PRId64, x->worker);
     if (r->args & SIM_FARG_AFTER_COMMIT)
         fputs(" after_commit", f);
+    if (r->args & SIM_FARG_BEFORE_HANDLE)
+        fputs(" before_handle", f);
+    if (r->args & SIM_FARG_AT_WRITE)
+        fprintf(f, " at_db_write=%" PRId64, x->count);
     if (r->args & SIM_FARG_HANDLE)
         fprintf(f, " handle=%s", dur(x->handle_ns, a));
     if (r->args & SIM_FARG_PCT) {
@@ -1287,12 +1459,26 @@ void sim_scenario_write(const sim_scenario *s, FILE *f)
         write_options(f, workers_opts, NOPTS(workers_opts), &s->workers[i]);
         fputc('\n', f);
     }
+    if (s->has_database)
+        fprintf(f, "database%s%s\n", s->db_schema[0] ? " schema=" : "", s->db_schema);
+    for (int i = 0; i < s->nservices; i++) {
+        fprintf(f, "service %s", s->services[i].name);
+        write_options(f, service_opts, NOPTS(service_opts), &s->services[i]);
+        fputc('\n', f);
+    }
     for (int i = 0; i < s->nfaults; i++)
-        write_fault(f, &s->faults[i]);
+        write_fault(f, s, &s->faults[i]);
     if (s->has_expect) {
         fprintf(f, "expect");
         write_options(f, expect_opts, NOPTS(expect_opts), &s->expect);
         fputc('\n', f);
+    }
+    for (int i = 0; i < s->nsql; i++) {
+        fprintf(f, "expect sql \"%s\" ", s->sql[i].sql);
+        if (s->sql[i].empty)
+            fputs("empty\n", f);
+        else
+            fprintf(f, "=%" PRId64 "\n", s->sql[i].equals);
     }
 }
 

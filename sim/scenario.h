@@ -12,7 +12,7 @@
  *   consumer STREAM NAME [ack_wait=DUR] [max_deliver=N] [backoff=DUR[,DUR...]]
  *            [max_ack_pending=N] [filter=SUBJECT] [deliver=all|new|last]
  *   publish  SUBJECT [rate=N/s] [count=N] [msg_id=job|none] [keys=N]
- *            [retry=N] [retry_wait=DUR]
+ *            [retry=N] [retry_wait=DUR] [payload=NAME]
  *   replay   WORKLOAD [rate=N/s] [count=N] [transform=SRC=>DST] [msg_id=job|none]
  *            [keys=N] [retry=N] [retry_wait=DUR]
  *            (a workload file from `jetsim capture`, relative to the
@@ -21,9 +21,23 @@
  *            subjects mapped by transform= as in sim/workload.h)
  *   workers  N [consumer=STREAM/NAME] [batch=N] [handle=DUR[..DUR]] [fail=P%]
  *            [idempotent=yes|no] [commit=before_ack|after_ack]
+ *            [handler=NAME]   (the user's handler, ps_sim.h: then batch,
+ *            handle, fail, idempotent and commit do not apply)
+ *   database [schema=FILE]       the user's database (ps_sim.h): one SQLite
+ *                                database the handlers share, created from
+ *                                FILE (relative to the scenario) or the
+ *                                module's schema, faulted by fail db, lock db
+ *                                and power_loss db (without this line, fail
+ *                                db and lock db fault jetsim's own master)
+ *   service  NAME latency=DUR[..DUR] [fail=P%] [timeout=DUR]
+ *                                a simulated service the handlers call
  *   at TIME  FAULT               (see the fault list below)
  *   expect   CHECK...            no_loss no_double_completion attempts<=N
  *                                per_key_order dedup drained_within=DUR
+ *                                sql "QUERY" empty | sql "QUERY" =N (on the
+ *                                user's database after the run; the
+ *                                service calls are in jetsim.service_calls;
+ *                                several expect lines of sql checks may follow)
  *
  * Faults: one row each in SIM_FAULTS below, which the parser, the writer,
  * the error messages, `jetsim run --help` and the run targets all read:
@@ -54,6 +68,7 @@
 #include <stdio.h>
 
 #include "ps_backend.h"
+#include "ps_sim.h"
 
 #define SIM_DURATION_MAX_NS PS_DURATION_MAX_NS
 #define SIM_MAX_STREAMS 8
@@ -64,6 +79,9 @@
 #define SIM_MAX_WORKER_GROUPS 16
 #define SIM_MAX_FAULTS 256
 #define SIM_TEXT_MAX 128 /* names and subjects, with their NUL */
+#define SIM_MAX_SERVICES 8
+#define SIM_MAX_SQL 16
+#define SIM_SQL_MAX 1024 /* an expect sql query, with its NUL */
 
 /* Where a statement or value came from, for error messages: 1-based. */
 typedef struct sim_pos {
@@ -108,6 +126,7 @@ typedef struct sim_publisher {
     int64_t keys;       /* 0: no keys; else jobs spread over this many keys */
     int64_t retry;      /* retries after a failed publish */
     int64_t retry_wait_ns;
+    char payload[SIM_TEXT_MAX]; /* the user's payload maker (ps_sim.h), "" for the job number */
     sim_pos pos;
 } sim_publisher;
 
@@ -122,8 +141,26 @@ typedef struct sim_workers {
     int fail_bp;                 /* handler failures, basis points (1% = 100) */
     bool idempotent;
     sim_commit commit;
+    char handler[SIM_TEXT_MAX];  /* the user's handler (ps_sim.h); "" for the built-in job system */
     sim_pos pos;
 } sim_workers;
+
+/* A simulated external service the user's handlers call (ps_sim_call). */
+typedef struct sim_service {
+    char name[SIM_TEXT_MAX];
+    int64_t latency_min_ns, latency_max_ns;
+    int fail_bp;        /* calls refused, basis points */
+    int64_t timeout_ns; /* the caller's timeout; 0: none */
+    sim_pos pos;
+} sim_service;
+
+/* expect sql "QUERY" empty | = N: run on the user's database at the end. */
+typedef struct sim_sql_expect {
+    char sql[SIM_SQL_MAX];
+    bool empty;     /* no row expected; else the first column of the first row = equals */
+    int64_t equals;
+    sim_pos pos;
+} sim_sql_expect;
 
 /* What follows a fault's two keywords: pieces, always in this order (a
  * row of SIM_FAULTS names the ones it takes). */
@@ -136,7 +173,10 @@ enum {
     SIM_FARG_DELAY = 1 << 5,        /* DUR: how long each chunk is held (delay_ns) */
     SIM_FARG_FOR = 1 << 6,          /* for DUR: how long the fault lasts (duration_ns) */
     SIM_FARG_FOR_OPT = 1 << 7,      /* [for DUR]: left out, the fault lasts to the end */
-    SIM_FARG_NODE = 1 << 8          /* [node=N|node=leader]: the server (node) */
+    SIM_FARG_NODE = 1 << 8,         /* [node=N|node=leader]: the server (node) */
+    SIM_FARG_BEFORE_HANDLE = 1 << 9, /* the word before_handle */
+    SIM_FARG_AT_WRITE = 1 << 10,    /* at_db_write=N: the handler's N-th row write (count) */
+    SIM_FARG_SERVICE = 1 << 11      /* NAME: a service declared above (service, its index) */
 };
 
 /* Which run targets can carry a fault out. The memory model carries out
@@ -172,7 +212,17 @@ typedef enum sim_fault_reach {
     /* the proxy forwards nothing, closes nothing */                                               \
     X(DROP_CONNECTIONS, "drop", "connections", SIM_FARG_FOR, SIM_REACH_LOOPBACK)                   \
     /* the proxy holds every chunk for delay_ns */                                                 \
-    X(DELAY_CONNECTIONS, "delay", "connections", SIM_FARG_DELAY | SIM_FARG_FOR, SIM_REACH_LOOPBACK)
+    X(DELAY_CONNECTIONS, "delay", "connections", SIM_FARG_DELAY | SIM_FARG_FOR, SIM_REACH_LOOPBACK) \
+    /* the user's code (ps_sim.h): the worker dies as a message arrives, before its handler */     \
+    X(CRASH_BEFORE_HANDLE, "crash", "worker", SIM_FARG_WORKER | SIM_FARG_BEFORE_HANDLE | SIM_FARG_FOR_OPT, \
+      SIM_REACH_ANY)                                                                               \
+    /* ... or at its handler's N-th row write to the user's database: nothing of it commits */    \
+    X(CRASH_AT_DB_WRITE, "crash", "worker", SIM_FARG_WORKER | SIM_FARG_AT_WRITE | SIM_FARG_FOR_OPT,  \
+      SIM_REACH_ANY)                                                                               \
+    /* the user's database host loses power: writes not synced are lost */                        \
+    X(POWER_LOSS_DB, "power_loss", "db", 0, SIM_REACH_ANY)                                         \
+    /* the service refuses every call */                                                           \
+    X(FAIL_SERVICE, "fail", "service", SIM_FARG_SERVICE | SIM_FARG_FOR, SIM_REACH_ANY)
 
 #define SIM_FAULT_ENUM_(kind, verb, object, args, reach) SIM_FAULT_##kind,
 typedef enum sim_fault_kind { SIM_FAULTS(SIM_FAULT_ENUM_) SIM_FAULT_KIND_COUNT } sim_fault_kind;
@@ -203,6 +253,8 @@ typedef struct sim_fault {
     ps_restart_kind restart;
     int64_t node;          /* server faults: 1-based node, 0 the default, -1 the stream leader */
     int64_t delay_ns;      /* delay connections */
+    int64_t count;         /* crash worker N at_db_write=COUNT */
+    int64_t service;       /* fail service: the service's index in the scenario */
     sim_pos pos;
 } sim_fault;
 
@@ -227,6 +279,18 @@ typedef struct sim_scenario {
     sim_expect expect;
     bool has_expect;
     bool mixed; /* its faults are a seed's mix (sim_scenario_mix), not the text's */
+    /* the user's code (ps_sim.h) */
+    bool has_database;              /* database [schema=FILE] */
+    char db_schema[SIM_PATH_MAX];   /* that file, absolute; "" for none (the module's schema) */
+    sim_pos db_pos;
+    sim_service services[SIM_MAX_SERVICES];
+    int nservices;
+    sim_sql_expect sql[SIM_MAX_SQL];
+    int nsql;
+    char file[SIM_PATH_MAX];        /* the name it was parsed under, for messages */
+    /* Not parsed: the handlers, payload makers and schema the run uses
+     * (the CLI's --handlers library, or ps_sim_config.module). */
+    const ps_sim_module *module;
 } sim_scenario;
 
 /* A zeroed scenario on the heap: the struct is tens of kilobytes, too big

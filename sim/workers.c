@@ -27,9 +27,14 @@
 
 /* ---- workers ------------------------------------------------------------------------- */
 
-static uint64_t job_of(const ps_msg *m)
+/* The job a message carries: its Jetsim-Job header (a payload made by
+ * the user's code), else its data (the job number in decimal). 0: not one
+ * of the run's jobs. */
+static uint64_t job_of(ps_msg *m)
 {
-    return strtoull((const char *)m->data, NULL, 10);
+    const ps_headers *h = m->hdr ? ps_msg_headers(m) : NULL;
+    const char *v = h ? ps_headers_get(h, SIM_JOB_HEADER) : NULL;
+    return strtoull(v ? v : (const char *)m->data, NULL, 10);
 }
 
 /* The layer's handler: keep the message; the worker handles it in turn. */
@@ -51,6 +56,8 @@ static ps_status start(engine *e, worker *w)
         s = ps_worker_new(&w->pw, e->b, &cfg);
     if (s == PS_OK && w->partitioned) /* restarted inside a partition */
         sim_shim_cut_consumer(ps_worker_consumer(w->pw), true);
+    if (s == PS_OK && e->user) /* the user's handler: its init, a fresh connection */
+        s = sim_user_worker_start(e->user, (int)(w - e->w));
     return s;
 }
 
@@ -89,6 +96,8 @@ void eng_crash(engine *e, worker *w, int64_t until)
     w->nheld = 0;
     w->head = 0;
     w->cur = NULL;
+    if (e->user) /* its state and its database connection die with it */
+        sim_user_worker_crash(e->user, (int)(w - e->w));
     eng_trace(e, SIM_TR_FAULT, 0, (int)(w - e->w) + 1, SIM_FAULT_CRASH_WORKER);
 }
 
@@ -126,6 +135,82 @@ static void count_copy(engine *e, uint64_t r, uint64_t seq)
     e->copies[e->ncopies++] = (row_copy){r, seq};
     if (rw->copies < 255)
         rw->copies++;
+}
+
+/* ---- the user's handler (user.h) ------------------------------------------------------------ */
+
+static void user_answer(engine *e, worker *w, int wi);
+static void reply(engine *e, worker *w, int wi, ps_msg *m, uint64_t r, ps_ack_kind kind, int64_t arg);
+static void reply_after(engine *e, worker *w, int wi, ps_msg *m, uint64_t r, ps_ack_kind kind, int64_t arg,
+                        int64_t delay_ns);
+static bool commit(engine *e, worker *w, int wi, uint64_t r);
+
+/* A delivery to a worker running the user's handler: the handler runs
+ * now (its database work and service calls happen now), its answer goes
+ * out after the time it spent (EV_COMMIT). A crash point before the
+ * handler, or at its n-th database write, kills the worker instead. */
+static void user_deliver(engine *e, worker *w, int wi, ps_msg *m, uint64_t job, int64_t now)
+{
+    bool ours = job > 0 && job <= e->njobs; /* else a follow-up or someone else's message: no bookkeeping */
+    uint64_t r = ours ? eng_row_of(e, job, w->ci) : 0;
+    if (ours) {
+        eng_trace(e, SIM_TR_DELIVER, r, wi + 1, (int64_t)m->meta.num_delivered);
+        count_copy(e, r, m->meta.stream_seq);
+        ps_status s = sim_master_job_start(e->m, r, wi + 1, now, &w->version);
+        if (s == PS_ERR_NO_MEMORY)
+            eng_fail(e, s);
+    }
+    if (w->crash_before_handle) {
+        w->crash_before_handle = false;
+        eng_crash(e, w, now + w->crash_for_ns);
+        return;
+    }
+    sim_user_answer a;
+    sim_user_handle(e->user, wi, job, m, now, &a);
+    if (a.crashed) { /* died at its n-th write: nothing committed, no answer */
+        eng_crash(e, w, eng_now(e) + a.elapsed_ns + w->crash_for_ns);
+        return;
+    }
+    w->answer = a.outcome;
+    eng_push(e, now + a.elapsed_ns, EV_COMMIT, wi, (uint64_t)w->epoch);
+}
+
+static void user_answer(engine *e, worker *w, int wi)
+{
+    ps_msg *m = w->cur;
+    uint64_t job = job_of(m);
+    bool ours = job > 0 && job <= e->njobs;
+    uint64_t r = ours ? eng_row_of(e, job, w->ci) : 0;
+    int64_t now = ps_clock_now(e->clock);
+    switch (w->answer.answer) {
+    case PS_SIM_ACK:
+        if (ours) /* jetsim's record that the job was handled (no_loss, drain) */
+            commit(e, w, wi, r);
+        if (w->crash_after_commit) { /* committed, and the ack never leaves */
+            w->crash_after_commit = false;
+            eng_crash(e, w, now + w->crash_for_ns);
+            eng_push(e, now, EV_WORKER, wi, 0);
+            return;
+        }
+        reply(e, w, wi, m, r, PS_ACK, 0);
+        break;
+    case PS_SIM_TERM:
+        if (ours) {
+            sim_master_job_fail(e->m, r, now);
+            eng_settle(e, r);
+        }
+        reply(e, w, wi, m, r, PS_TERM, 0);
+        break;
+    case PS_SIM_DEFER: /* no answer: back after AckWait */
+        ps_worker_complete_ex(w->pw, m, PS_HANDLE_DEFER, 0);
+        w->cur = NULL;
+        eng_trace(e, SIM_TR_UNSENT, r, wi + 1, PS_NAK);
+        break;
+    default:
+        reply_after(e, w, wi, m, r, PS_NAK, 0, w->answer.delay_ns);
+        break;
+    }
+    eng_push(e, now, EV_WORKER, wi, 0);
 }
 
 void eng_on_worker(engine *e, int wi)
@@ -170,6 +255,10 @@ void eng_on_worker(engine *e, int wi)
     w->head = (w->head + 1) % w->cap;
     w->nheld--;
     uint64_t job = job_of(m);
+    if (w->g->handler[0]) {
+        user_deliver(e, w, wi, m, job, now);
+        return;
+    }
     if (job == 0 || job > e->njobs) { /* not one of the run's jobs (another publisher on a shared server) */
         ps_worker_complete(w->pw, m, PS_HANDLE_TERM);
         w->cur = NULL;
@@ -192,15 +281,24 @@ void eng_on_worker(engine *e, int wi)
 /* Completes the message through the layer: ack, nak (retry) or term. Cut
  * off from the broker, it is lost on the way (the trace says unsent); the
  * message comes back after AckWait. */
-static void reply(engine *e, worker *w, int wi, ps_msg *m, uint64_t r, ps_ack_kind kind, int64_t arg)
+static void reply_after(engine *e, worker *w, int wi, ps_msg *m, uint64_t r, ps_ack_kind kind, int64_t arg,
+                        int64_t delay_ns)
 {
     static const sim_trace_kind tr[] = {[PS_ACK] = SIM_TR_ACK, [PS_NAK] = SIM_TR_NAK, [PS_TERM] = SIM_TR_TERM};
     static const ps_handle_result res[] = {[PS_ACK] = PS_HANDLE_ACK, [PS_NAK] = PS_HANDLE_RETRY,
                                            [PS_TERM] = PS_HANDLE_TERM};
     bool cut = sim_shim_is_cut_off(ps_worker_consumer(w->pw)); /* the shim drops it */
-    ps_worker_complete(w->pw, m, res[kind]); /* m is the layer's again */
+    if (delay_ns > 0)
+        ps_worker_complete_ex(w->pw, m, res[kind], delay_ns); /* m is the layer's again */
+    else
+        ps_worker_complete(w->pw, m, res[kind]);
     w->cur = NULL;
     eng_trace(e, cut ? SIM_TR_UNSENT : tr[kind], r, wi + 1, cut ? kind : arg);
+}
+
+static void reply(engine *e, worker *w, int wi, ps_msg *m, uint64_t r, ps_ack_kind kind, int64_t arg)
+{
+    reply_after(e, w, wi, m, r, kind, arg, 0);
 }
 
 /* The handler's write to the master; false when the database refused it. */
@@ -209,7 +307,7 @@ static bool commit(engine *e, worker *w, int wi, uint64_t r)
     sim_job_view v;
     if (w->g->idempotent && sim_master_job_view(e->m, r, &v) && v.state == SIM_JOB_DONE)
         return true; /* done already: an idempotent handler does nothing */
-    if (e->db_fault_bp && ps_rand_below(&e->rng, 10000) < (uint64_t)e->db_fault_bp)
+    if (e->db_fault_bp && !e->sc->has_database && ps_rand_below(&e->rng, 10000) < (uint64_t)e->db_fault_bp)
         sim_master_set_fault(e->m, e->db_fault_status, 1);
     bool applied = false;
     int64_t now = ps_clock_now(e->clock);
@@ -254,6 +352,10 @@ void eng_on_commit(engine *e, int wi, uint64_t arg)
     worker *w = &e->w[wi];
     if ((uint32_t)arg != w->epoch || !w->cur)
         return; /* the worker crashed meanwhile */
+    if (w->g->handler[0]) {
+        user_answer(e, w, wi);
+        return;
+    }
     ps_msg *m = w->cur;
     uint64_t r = eng_row_of(e, job_of(m), w->ci);
     const sim_consumer *c = &e->sc->consumers[w->ci];

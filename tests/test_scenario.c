@@ -205,7 +205,9 @@ static const struct {
     unsigned arg;
     const char *text;
 } samples[] = {
-    {SIM_FARG_WORKER, " 2"},        {SIM_FARG_AFTER_COMMIT, " after_commit"}, {SIM_FARG_HANDLE, " handle=2s"},
+    {SIM_FARG_SERVICE, " gw"},
+    {SIM_FARG_WORKER, " 2"},        {SIM_FARG_AFTER_COMMIT, " after_commit"},
+    {SIM_FARG_BEFORE_HANDLE, " before_handle"}, {SIM_FARG_AT_WRITE, " at_db_write=3"}, {SIM_FARG_HANDLE, " handle=2s"},
     {SIM_FARG_PCT, " 12.25%"},       {SIM_FARG_RESTART, " graceful"},          {SIM_FARG_DELAY, " 20ms"},
     {SIM_FARG_FOR, " for 3s"},      {SIM_FARG_FOR_OPT, " for 3s"},           {SIM_FARG_NODE, " node=2"},
 };
@@ -224,7 +226,9 @@ static void test_every_fault_kind_reads_and_writes_back(void **state)
             if (r->args & samples[i].arg)
                 strcat(line, samples[i].text);
         char text[512];
-        snprintf(text, sizeof text, "stream X subjects=x.>\nconsumer X C\npublish x.a\nworkers 2\n%s\n", line);
+        snprintf(text, sizeof text,
+                 "stream X subjects=x.>\nconsumer X C\npublish x.a\nworkers 2\ndatabase\nservice gw latency=1ms\n%s\n",
+                 line);
         parse_ok(&sc, text);
         assert_int_equal(sc.nfaults, 1);
         const sim_fault *f = &sc.faults[0];
@@ -236,6 +240,8 @@ static void test_every_fault_kind_reads_and_writes_back(void **state)
         assert_int_equal(f->delay_ns, r->args & SIM_FARG_DELAY ? 20 * PS_NS_PER_MS : 0);
         assert_int_equal(f->duration_ns, r->args & (SIM_FARG_FOR | SIM_FARG_FOR_OPT) ? 3 * PS_NS_PER_SEC : 0);
         assert_int_equal(f->node, r->args & SIM_FARG_NODE ? 2 : 0);
+        assert_int_equal(f->count, r->args & SIM_FARG_AT_WRITE ? 3 : 0);
+        assert_int_equal(f->service, 0);
         if (r->args & SIM_FARG_RESTART)
             assert_int_equal(f->restart, PS_RESTART_GRACEFUL);
         char *a = written(&sc);

@@ -16,6 +16,7 @@
 
 #include "capture.h"
 #include "demo.h"
+#include "handlers.h"
 #include "report.h"
 #include "scenario.h"
 #include "swarm.h"
@@ -43,6 +44,10 @@ static const char usage_main[] =
     "  version   print the version and the backends built in\n"
     "  help      show this help; `jetsim help <command>` or\n"
     "            `jetsim <command> --help` shows a command's help\n"
+    "\n"
+    "run, swarm, shrink, replay and diff take --handlers LIB.so: a shared\n"
+    "library of your own handlers, payload makers and database schema\n"
+    "(ps_sim.h) that a scenario names (workers N handler=NAME).\n"
     "\n"
     SIM_EXIT_CODES_HELP
     "            replay only: 5 NOT REPRODUCED (the replay differs from the\n"
@@ -78,6 +83,7 @@ static const char usage_version[] =
 
 static const char usage_run[] =
     "usage: jetsim run SCENARIO [--seed N] [--db FILE] [--mix] [--check-determinism]\n"
+    "                  [--handlers LIB.so]\n"
     "                  [--backend memory|jetstream [--url URL | --spawn [single|cluster]]\n"
     "                   [--time-scale X]] [--namespace NAME] [credentials]\n"
     "\n"
@@ -373,7 +379,7 @@ static int cmd_run(int argc, char **argv)
 }
 
 static const char usage_replay[] =
-    "usage: jetsim replay RUN.db\n"
+    "usage: jetsim replay RUN.db [--handlers LIB.so]\n"
     "\n"
     "Runs again what a run database (jetsim run --db) recorded: the scenario,\n"
     "the seed, the seed's fault mix if the run had one (--mix), the workload\n"
@@ -387,7 +393,7 @@ static const char usage_replay[] =
     "            5 NOT REPRODUCED (the replay differs from the recorded run)\n";
 
 static const char usage_swarm[] =
-    "usage: jetsim swarm SCENARIO --seeds N [--first S] [--jobs J]\n"
+    "usage: jetsim swarm SCENARIO --seeds N [--first S] [--jobs J] [--handlers LIB.so]\n"
     "\n"
     "Runs seeds S..S+N-1 (S default 1) of the scenario, J processes at a time\n"
     "(default: one per core), shows progress on a terminal, and lists every\n"
@@ -438,7 +444,7 @@ static int cmd_swarm(int argc, char **argv)
 }
 
 static const char usage_shrink[] =
-    "usage: jetsim shrink SCENARIO --seed N [--mix] [--out FILE]\n"
+    "usage: jetsim shrink SCENARIO --seed N [--mix] [--out FILE] [--handlers LIB.so]\n"
     "\n"
     "With a seed that fails the scenario, drops faults one at a time and\n"
     "halves the workload and the workers, keeping each change that still\n"
@@ -631,6 +637,12 @@ int main(int argc, char **argv)
         return cmd_version(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0)
         return cmd_demo(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0 || strcmp(cmd, "replay") == 0 || strcmp(cmd, "diff") == 0 ||
+        strcmp(cmd, "swarm") == 0 || strcmp(cmd, "shrink") == 0) {
+        int rc = cli_handlers_take(&argc, argv); /* --handlers LIB.so: the user's code, for any of them */
+        if (rc)
+            return rc;
+    }
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "replay") == 0)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "diff.h"
+#include "handlers.h"
 #include "engine.h"
 #include "master.h"
 #include "ps_url.h"
@@ -143,6 +144,7 @@ static int parse_text(sim_scenario *sc, const char *name, const char *text, uint
         fprintf(stderr, "jetsim: %s\n", ps_last_error());
         return SIM_EXIT_USAGE;
     }
+    cli_handlers_attach(sc);
     if (mix) {
         sim_scenario_mix(sc, seed);
         printf("fault mix for seed %" PRIu64 ":\n", seed);
@@ -203,7 +205,8 @@ static size_t hint_add(char *out, size_t cap, size_t n, const char *flag, const 
  * credential files by name: a replay on the model is not that run). */
 static void replay_hint(char *out, size_t cap, const char *path, uint64_t seed, bool mix, const sim_where *w)
 {
-    int k = snprintf(out, cap, "jetsim run %s --seed %" PRIu64 "%s", path, seed, mix ? " --mix" : "");
+    int k = snprintf(out, cap, "jetsim run %s --seed %" PRIu64 "%s%s%s", path, seed, mix ? " --mix" : "",
+                     cli_handlers_path() ? " --handlers " : "", cli_handlers_path() ? cli_handlers_path() : "");
     size_t n = k < 0 ? 0 : (size_t)k;
     if (!w || !w->jetstream || n >= cap)
         return;
@@ -269,6 +272,7 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
         sim_scenario_free(sc);
         return SIM_EXIT_USAGE;
     }
+    cli_handlers_attach(sc);
     if (strip_faults)
         sc->nfaults = 0;
     if (where && where->ns && sim_scenario_namespace(sc, where->ns) != PS_OK) { /* both sides alike */
@@ -365,6 +369,7 @@ int sim_report_check_determinism(const char *path, uint64_t seed, bool mix)
         sim_scenario_free(sc);
         return SIM_EXIT_USAGE;
     }
+    cli_handlers_attach(sc);
     if (mix)
         sim_scenario_mix(sc, seed); /* the run swarm made, not the unmixed one */
     sim_result a, b;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "handlers.h"
 #include "report.h"
 #include "scenario.h"
 
@@ -101,6 +102,7 @@ static int shrink(sim_scenario *sc, sim_scenario *trial, const char *path, uint6
         fprintf(stderr, "jetsim shrink: %s\n", ps_last_error());
         return SIM_EXIT_USAGE;
     }
+    cli_handlers_attach(sc);
     if (mix) /* the run swarm made: shrink that one; its faults are written out as drawn */
         sim_scenario_mix(sc, seed);
     sim_result r;
@@ -131,7 +133,8 @@ static int shrink(sim_scenario *sc, sim_scenario *trial, const char *path, uint6
     }
     fprintf(f, "# shrunk by jetsim shrink from %s, seed %" PRIu64 "%s: still fails %s\n", path, seed,
             mix ? " and its fault mix (the faults below are the mix as drawn)" : "", t.check);
-    fprintf(f, "# replay: jetsim run %s --seed %" PRIu64 "\n", out_path, seed);
+    fprintf(f, "# replay: jetsim run %s --seed %" PRIu64 "%s%s\n", out_path, seed,
+            cli_handlers_path() ? " --handlers " : "", cli_handlers_path() ? cli_handlers_path() : "");
     sim_scenario_write(sc, f);
     if (fclose(f) != 0) {
         fprintf(stderr, "jetsim shrink: cannot write %s\n", out_path);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "handlers.h"
 #include "report.h"
 #include "scenario.h"
 
@@ -159,10 +160,12 @@ static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint6
     printf("swarm: %" PRIu64 " seeds in %.2f s, %" PRIu64 " failed: %" PRIu64 " safety, %" PRIu64 " liveness, %" PRIu64
            " harness errors\n", done, dt, failed, safety, liveness, harness);
     for (uint64_t i = 0; i < nbad; i++)
-        printf("  seed %" PRIu64 ": %s %s\n      replay: jetsim run %s --seed %" PRIu64 " --mix\n", bad[i].seed,
+        printf("  seed %" PRIu64 ": %s %s\n      replay: jetsim run %s --seed %" PRIu64 " --mix%s%s\n",
+               bad[i].seed,
                bad[i].verdict == SIM_SAFETY_VIOLATION ? "safety:" : bad[i].verdict == SIM_LIVENESS_FAILURE
                                                                       ? "liveness:" : "harness error:",
-               bad[i].why, path, bad[i].seed);
+               bad[i].why, path, bad[i].seed, cli_handlers_path() ? " --handlers " : "",
+               cli_handlers_path() ? cli_handlers_path() : "");
     free(kids);
     free(bad);
     if (done < count) {
@@ -187,6 +190,7 @@ int sim_swarm(const char *path, uint64_t first, uint64_t count, int jobs)
         fprintf(stderr, "jetsim swarm: %s\n", ps_last_error());
         rc = SIM_EXIT_USAGE;
     } else {
+        cli_handlers_attach(sc);
         rc = swarm(sc, path, first, count, jobs);
     }
     sim_scenario_free(sc);
