@@ -388,8 +388,10 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
             if (out->verdict == SIM_PASS)
                 out->verdict = live;
         }
-        if (e.err) /* a check that could not run (a bad expect sql) */
+        if (e.err) { /* a check that could not run (a bad expect sql) */
             s = harness_error(&e);
+            ps_error_save(&why);
+        }
         if (!s)
             s = sim_master_finish(e.m, verdict_name(out->verdict), out->first_violation, out->trace_hash,
                                   out->trace_events);
