@@ -357,6 +357,31 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
     return rc;
 }
 
+/* "  first run : at 0.020 s, nak of job 3 by worker 2 (arg 0)": trace
+ * event `i` (0-based) of a run database. */
+static void print_trace_event(const char *who, const char *path, size_t i)
+{
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(h,
+                           "SELECT t.t_ns - (SELECT min(t_ns) FROM trace), coalesce(k.name, t.kind), t.job, t.worker,"
+                           " t.arg FROM trace t LEFT JOIN trace_kinds k ON k.kind = t.kind ORDER BY t.rowid"
+                           " LIMIT 1 OFFSET ?",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)i);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            printf("  %s: at %.6f s, %s, job %lld, worker %lld, arg %lld\n", who,
+                   (double)sqlite3_column_int64(st, 0) / 1e9, (const char *)sqlite3_column_text(st, 1),
+                   (long long)sqlite3_column_int64(st, 2), (long long)sqlite3_column_int64(st, 3),
+                   (long long)sqlite3_column_int64(st, 4));
+        else
+            printf("  %s: no event %zu (its run ended there)\n", who, i + 1);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+}
+
 int sim_report_check_determinism(const char *path, uint64_t seed, bool mix)
 {
     sim_scenario *sc = new_scenario("jetsim run");
@@ -373,9 +398,15 @@ int sim_report_check_determinism(const char *path, uint64_t seed, bool mix)
     if (mix)
         sim_scenario_mix(sc, seed); /* the run swarm made, not the unmixed one */
     sim_result a, b;
-    ps_status s = sim_run_recorded(sc, text, seed, ":memory:", NULL, &a);
+    char dir[512], da[600], db[600];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/jetsim-determinism-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    bool kept = mkdtemp(dir) != NULL; /* the two traces, to name the event where they part */
+    snprintf(da, sizeof da, "%s/a.db", dir);
+    snprintf(db, sizeof db, "%s/b.db", dir);
+    ps_status s = sim_run_recorded(sc, text, seed, kept ? da : ":memory:", NULL, &a);
     if (!s)
-        s = sim_run_recorded(sc, text, seed, ":memory:", NULL, &b);
+        s = sim_run_recorded(sc, text, seed, kept ? db : ":memory:", NULL, &b);
     free(text);
     sim_scenario_free(sc);
     if (s) {
@@ -392,9 +423,21 @@ int sim_report_check_determinism(const char *path, uint64_t seed, bool mix)
                ")\n", seed, mix ? " and its fault mix" : "", a.nhashes, a.trace_hash);
         rc = 0;
     } else {
-        printf("NOT deterministic: the runs part at trace event %zu (of %zu and %zu)\n", i + 1, a.nhashes,
+        printf("NOT deterministic: the runs part at trace event %zu (of %zu and %zu):\n", i + 1, a.nhashes,
                b.nhashes);
+        if (kept) {
+            print_trace_event("first run ", da, i);
+            print_trace_event("second run", db, i);
+        }
+        printf("everything before it was the same. Code run at that event depends on something besides the\n"
+               "seed: the wall clock, rand(), the environment, threads, I/O not made through the\n"
+               "simulation (ps_sim.h: take time from ps_sim_now, randomness from ps_sim_rand).\n");
         rc = 1;
+    }
+    if (kept) {
+        unlink(da);
+        unlink(db);
+        rmdir(dir);
     }
     free(a.hashes);
     free(b.hashes);

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# user_code.sh JETSIM — the user's own code under jetsim, as a user runs it
+# (issue 13): jetsim installed into a temporary prefix; the charge_card
+# example built from it with pkg-config only, its unit tests passing; the
+# buggy handler failing a 200-seed swarm with the double charge named and
+# the replay command carrying --handlers; shrink keeping that failure; the
+# correct handler passing 200 seeds and --check-determinism; a handler
+# that reads the wall clock failing --check-determinism, which names the
+# first event where the two runs part; a bad --handlers library refused.
+set -u
+J="$1"
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+B="$(cd "$(dirname "$J")" && pwd)"
+cp -r examples/charge_card "$tmp/ex"
+rm -f "$tmp/ex/libchargecard.so" "$tmp/ex/test_charge_card"
+LIB="$tmp/ex/libchargecard.so"
+INC="$tmp/prefix/include/jetsim"
+if nm "$J" 2>/dev/null | grep -q __asan_init; then
+  # a sanitizer build: its library cannot be linked by a plain program;
+  # the handler library is built from the headers, the CLI is this one
+  echo "user_code: sanitizer build: the install and pkg-config part is left to the plain build"
+  INC="$tmp/inc"; mkdir -p "$INC"; cp core/ps_*.h sim/ps_sim.h "$INC/"
+  cc -std=c11 -O2 -Wall -Wextra -Werror -fPIC -shared -I"$INC" -o "$LIB" "$tmp/ex/charge_card.c" -lsqlite3 ||
+    bad "building the handler library"
+  JI="$J"
+else
+  # install, and the example from the installed files only
+  make --no-print-directory install PREFIX="$tmp/prefix" BUILD="$B" >"$tmp/install.out" 2>&1 ||
+    { cat "$tmp/install.out"; bad "make install PREFIX=$tmp/prefix"; }
+  export PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig"
+  make --no-print-directory -C "$tmp/ex" >"$tmp/build.out" 2>&1 || { cat "$tmp/build.out"; bad "make -C examples/charge_card"; }
+  make --no-print-directory -C "$tmp/ex" test >"$tmp/test.out" 2>&1 || { cat "$tmp/test.out"; bad "make -C examples/charge_card test"; }
+  JI="$tmp/prefix/bin/jetsim"
+fi
+
+"$JI" swarm "$tmp/ex/buggy.scn" --handlers "$LIB" --seeds 200 >"$tmp/buggy.out"; rc=$?
+[ $rc -eq 1 ] || bad "swarm buggy.scn: exit $rc, not 1"
+grep -q "200 failed: 200 safety" "$tmp/buggy.out" || bad "swarm buggy.scn: not every seed failed: $(tail -n 1 "$tmp/buggy.out")"
+grep -q 'expected no rows from "SELECT job, count(\*) FROM jetsim.service_calls' "$tmp/buggy.out" ||
+  bad "swarm buggy.scn does not name the double charge"
+grep -q -- "--mix --handlers $LIB" "$tmp/buggy.out" || bad "swarm's replay command lacks --handlers"
+
+"$JI" shrink "$tmp/ex/buggy.scn" --seed 7 --mix --handlers "$LIB" --out "$tmp/shrunk.scn" >"$tmp/shrink.out" 2>&1; rc=$?
+[ $rc -eq 0 ] || { cat "$tmp/shrink.out"; bad "shrink: exit $rc"; }
+"$JI" run "$tmp/shrunk.scn" --seed 7 --handlers "$LIB" >"$tmp/shrunk.out"; rc=$?
+[ $rc -eq 1 ] && grep -q 'FAIL (safety): sql' "$tmp/shrunk.out" || bad "the shrunk scenario does not fail the sql check (exit $rc)"
+
+"$JI" swarm "$tmp/ex/charge_card.scn" --handlers "$LIB" --seeds 200 >"$tmp/good.out"; rc=$?
+[ $rc -eq 0 ] || bad "swarm charge_card.scn: exit $rc: $(grep -m1 '^  seed' "$tmp/good.out")"
+"$JI" run "$tmp/ex/charge_card.scn" --seed 3 --mix --check-determinism --handlers "$LIB" >"$tmp/det.out"; rc=$?
+[ $rc -eq 0 ] || bad "--check-determinism on charge_card: exit $rc"
+
+# a handler that reads the wall clock
+cc -std=c11 -Wall -Wextra -Werror -fPIC -shared -I"$INC" -o "$tmp/wallclock.so" \
+  tests/handlers/wallclock.c || bad "building tests/handlers/wallclock.c"
+"$JI" run tests/handlers/wallclock.scn --check-determinism --handlers "$tmp/wallclock.so" >"$tmp/wall.out"; rc=$?
+[ $rc -eq 1 ] || bad "--check-determinism on the wall-clock handler: exit $rc, not 1"
+grep -qiE 'first differ|part' "$tmp/wall.out" || { cat "$tmp/wall.out"; bad "--check-determinism does not name the first differing event"; }
+
+# a library that is not one
+"$JI" run "$tmp/ex/charge_card.scn" --handlers "$tmp/nothing.so" >/dev/null 2>"$tmp/err.out"; rc=$?
+[ $rc -eq 2 ] && grep -q "cannot load it" "$tmp/err.out" || bad "a missing --handlers library: exit $rc, $(cat "$tmp/err.out")"
+
+if [ $fails -ne 0 ]; then echo "user_code: $fails failure(s)"; exit 1; fi
+echo "user_code: ok (installed, example built and tested with pkg-config; buggy 200/200 seeds fail naming the double charge; shrink keeps it; correct 200/200 pass; determinism checked both ways)"
