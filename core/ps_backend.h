@@ -280,13 +280,18 @@ typedef enum ps_restart_kind {
 typedef struct ps_backend ps_backend;
 typedef struct ps_backend_ops ps_backend_ops;
 
-/* The handle every backend embeds as its first member. */
+/* The handle every backend embeds as its first member. A backend's
+ * constructor zeroes it and sets `ops`; the rest belongs to the wrappers. */
 struct ps_backend {
     const ps_backend_ops *ops;
     ps_advisory_fn advisory_fn;
     void *advisory_user;
     ps_pub_result_fn pub_result_fn;
     void *pub_result_user;
+    /* Consumer handles made by ps_consumer_add/bind and not yet freed;
+     * ps_backend_close refuses to close while it is not 0. Private to
+     * core/backend.c, which updates it atomically. */
+    long live_consumers_;
 };
 
 /* The handle a consumer_add or consumer_bind returns; backends embed it as
@@ -450,9 +455,12 @@ ps_status ps_backend_restart(ps_backend *b, ps_restart_kind kind);
 /* "memory", "jetstream"; "" for NULL. */
 const char *ps_backend_name(const ps_backend *b);
 
-/* Closes the backend and frees it; NULL is fine. Consumer handles must be
- * freed first. */
-void ps_backend_close(ps_backend *b);
+/* Closes the backend and frees it. PS_OK, also for NULL. PS_ERR_BUSY when
+ * consumer handles made from it (ps_consumer_add, ps_consumer_bind) are
+ * not all freed: then nothing is closed or freed, as libuv's uv_loop_close
+ * answers UV_EBUSY, and the caller frees the handles and closes again.
+ * Not to be called while another thread still uses the backend. */
+ps_status ps_backend_close(ps_backend *b);
 
 /* For backends: emits an advisory to the registered handler, if any. */
 void ps_backend_emit_advisory(ps_backend *b, const ps_advisory *adv);

@@ -19,7 +19,8 @@
 PS_API_BEGIN
 
 /* X(name, text). The JetStream err_code a status usually carries is noted in
- * the comment; the exact code of each failure is in ps_last_error_code(). */
+ * the comment; the exact code of each failure is in ps_last_error_code().
+ * New statuses go at the end, so the value of every other one stays. */
 #define PS_STATUS_LIST(X)                                                      \
     X(PS_OK, "ok")                                                             \
     X(PS_ERR_INVALID_ARG, "invalid argument")                                  \
@@ -53,7 +54,8 @@ PS_API_BEGIN
     X(PS_ERR_MAX_BYTES, "message size exceeds MaxBytes") /* pull status 409 */ \
     X(PS_ERR_BAD_REQUEST, "bad request") /* 10003 */                           \
     X(PS_ERR_UNAVAILABLE, "JetStream temporarily unavailable") /* 10008 */     \
-    X(PS_ERR_INTERNAL, "internal error")
+    X(PS_ERR_INTERNAL, "internal error")                                      \
+    X(PS_ERR_BUSY, "busy: handles are still open") /* ps_backend_close */
 
 typedef enum ps_status {
 #define PS_X_ENUM(name, text) name,
