@@ -12,6 +12,7 @@
 
 #include "ps_backend.h"
 #include "ps_subject.h"
+#include "ps_backend_impl.h"
 
 #define HAS(b, slot) ((b)->ops->version >= 1 && (b)->ops->slot != NULL)
 

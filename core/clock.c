@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "ps_clock.h"
+#include "ps_backend_impl.h"
 
 /* ---- real clock -------------------------------------------------------------- */
 

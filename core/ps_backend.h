@@ -441,9 +441,6 @@ ps_status ps_publish_async_complete(ps_backend *b, int64_t timeout_ns);
 /* Registers the async publish result callback (NULL to remove). */
 void ps_backend_set_pub_result_handler(ps_backend *b, ps_pub_result_fn fn, void *user);
 
-/* For backends: hands a result to the registered handler, if any. */
-void ps_backend_emit_pub_result(ps_backend *b, const ps_pub_result *r);
-
 /* Registers the advisory callback (NULL to remove). */
 void ps_backend_set_advisory_handler(ps_backend *b, ps_advisory_fn fn, void *user);
 
@@ -461,9 +458,6 @@ const char *ps_backend_name(const ps_backend *b);
  * answers UV_EBUSY, and the caller frees the handles and closes again.
  * Not to be called while another thread still uses the backend. */
 ps_status ps_backend_close(ps_backend *b);
-
-/* For backends: emits an advisory to the registered handler, if any. */
-void ps_backend_emit_advisory(ps_backend *b, const ps_advisory *adv);
 
 PS_API_END
 

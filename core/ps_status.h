@@ -12,8 +12,6 @@
 #ifndef PS_STATUS_H
 #define PS_STATUS_H
 
-#include <stdarg.h>
-
 #include "ps_api.h"
 
 PS_API_BEGIN
@@ -89,18 +87,8 @@ int ps_last_native_code(void);
 
 void ps_error_clear(void);
 
-/* For backends and core modules: records the detail and returns `s`, so a
- * failure reads `return ps_error(PS_ERR_X, 10052, "fmt", ...)`. A NULL fmt
- * records the status text. */
-ps_status ps_error(ps_status s, int js_code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-ps_status ps_error_v(ps_status s, int js_code, const char *fmt, va_list ap);
-
-/* Sets the native code of the last recorded error (after ps_error). */
-void ps_error_set_native(int native_code);
+/* Recording an error (ps_error, ps_error_v, ps_error_set_native) is for
+ * backends and the library's own modules: see ps_backend_impl.h. */
 
 /* A copy of this thread's last-error detail. Clean-up after a failure
  * calls into the library, and every such call clears the detail; a caller

@@ -21,6 +21,7 @@
 #include "fault_shim.h"
 #include "ps_memory.h"
 #include "ps_subject.h"
+#include "ps_backend_impl.h"
 
 /* ---- trace ---------------------------------------------------------------------- */
 

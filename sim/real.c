@@ -28,6 +28,7 @@
 #include "ps_jetstream.h"
 #include "ps_url.h"
 #include "servers.h"
+#include "ps_backend_impl.h"
 
 /* Every client call blocks the one event loop that drives all actors, so a
  * server that does not answer (paused, cut off, electing a leader) must

@@ -12,6 +12,7 @@
 #include "fault_shim.h"
 #include "ps_clock.h"
 #include "ps_memory.h"
+#include "ps_backend_impl.h"
 
 typedef struct fx {
     ps_clock *clock;

@@ -21,6 +21,7 @@
 #include "ps_clock.h"
 #include "ps_memory.h"
 #include "ps_publisher.h"
+#include "ps_backend_impl.h"
 
 /* ---- fixture ------------------------------------------------------------------- */
 
