@@ -310,6 +310,83 @@ static void test_real_clock_fetch_waits_for_publisher(void **state)
     ps_backend_close(b);
 }
 
+/* ---- a manual clock moved by another thread (manual_fetch_waits) ------------- */
+
+typedef struct fetch_arg {
+    ps_consumer *c;
+    ps_clock *clock;
+    ps_status status;
+    int count;
+    int64_t returned_at; /* the clock when the fetch returned */
+} fetch_arg;
+
+static void *fetch_5s(void *p)
+{
+    fetch_arg *a = p;
+    ps_msg_list l = {0};
+    a->status = ps_fetch_batch(a->c, 1, 5 * PS_NS_PER_SEC, &l);
+    a->count = l.count;
+    a->returned_at = ps_clock_now(a->clock);
+    for (int i = 0; i < l.count; i++)
+        ps_ack(l.msgs[i], PS_ACK, 0);
+    ps_msg_list_free(&l);
+    return NULL;
+}
+
+static ps_backend *waiting_backend(ps_clock *clk)
+{
+    ps_backend *b = NULL;
+    ps_memory_options o = {.clock = clk, .manual_fetch_waits = true};
+    assert_int_equal(ps_memory_new(&b, &o), PS_OK);
+    add_stream(b, "M", "m.>", PS_RETENTION_WORKQUEUE, PS_STORAGE_MEMORY);
+    return b;
+}
+
+/* With manual_fetch_waits a fetch on a manual clock waits until another
+ * thread advances the clock to its expiry, and returns then, with the
+ * timeout, at exactly that virtual instant: no real time is involved. The
+ * test learns that the fetch waits from the clock, not by sleeping. */
+static void test_manual_clock_fetch_waits_for_an_advance(void **state)
+{
+    (void)state;
+    ps_clock *clk = ps_clock_manual_new(0);
+    ps_backend *b = waiting_backend(clk);
+    int64_t t0 = ps_clock_now(clk);
+    fetch_arg a = {add_durable(b, "M", "C", 30 * PS_NS_PER_SEC), clk, PS_OK, 0, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, fetch_5s, &a);
+    assert_int_equal(ps_clock_await_waiters(clk, 1), PS_OK);
+    assert_int_equal(ps_clock_advance(clk, 5 * PS_NS_PER_SEC), PS_OK);
+    pthread_join(th, NULL);
+    assert_int_equal(a.status, PS_ERR_TIMEOUT);
+    assert_int_equal(a.returned_at, t0 + 5 * PS_NS_PER_SEC);
+    ps_consumer_free(a.c);
+    assert_int_equal(ps_backend_close(b), PS_OK);
+    ps_clock_free(clk);
+}
+
+/* ... and returns as soon as another thread publishes, the clock unmoved. */
+static void test_manual_clock_fetch_waits_for_a_publish(void **state)
+{
+    (void)state;
+    ps_clock *clk = ps_clock_manual_new(0);
+    ps_backend *b = waiting_backend(clk);
+    int64_t t0 = ps_clock_now(clk);
+    fetch_arg a = {add_durable(b, "M", "C", 30 * PS_NS_PER_SEC), clk, PS_OK, 0, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, fetch_5s, &a);
+    assert_int_equal(ps_clock_await_waiters(clk, 1), PS_OK);
+    publish_n(b, "m.x", 1);
+    pthread_join(th, NULL);
+    assert_int_equal(a.status, PS_OK);
+    assert_int_equal(a.count, 1);
+    assert_int_equal(a.returned_at, t0);
+    assert_int_equal(stream_msgs(b, "M"), 0);
+    ps_consumer_free(a.c);
+    assert_int_equal(ps_backend_close(b), PS_OK);
+    ps_clock_free(clk);
+}
+
 typedef struct work_arg {
     ps_backend *b;
     int got;
@@ -374,6 +451,8 @@ int main(void)
         cmocka_unit_test(test_close_with_live_handles_is_busy),
         cmocka_unit_test(test_failed_consumer_add_does_not_hold_close),
         cmocka_unit_test(test_real_clock_fetch_waits_for_publisher),
+        cmocka_unit_test(test_manual_clock_fetch_waits_for_an_advance),
+        cmocka_unit_test(test_manual_clock_fetch_waits_for_a_publish),
         cmocka_unit_test(test_real_clock_competing_workers),
     };
     return cmocka_run_group_tests_name("memory backend", tests, NULL, NULL);
