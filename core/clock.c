@@ -105,11 +105,16 @@ static manual_clock *as_manual(ps_clock *c, const char *fn)
 /* Stores the new time, then wakes every waiter under its own mutex: a
  * waiter that read the old time holds that mutex until it is inside
  * pthread_cond_wait, so the broadcast cannot fall between its check and
- * its wait. Waiters whose time has not come wake, recheck and wait again. */
+ * its wait. Waiters whose time has not come wake, recheck and wait again.
+ * A clock without waiters (every simulation) skips the lock: a waiter
+ * registered meanwhile reads the new time before it first waits (both
+ * sides are sequentially consistent, so one of them sees the other). */
 static void manual_move(manual_clock *m, int64_t t_ns)
 {
+    __atomic_store_n(&m->now_ns, t_ns, __ATOMIC_SEQ_CST);
+    if (!__atomic_load_n(&m->waiters, __ATOMIC_SEQ_CST))
+        return;
     pthread_mutex_lock(&m->lock);
-    __atomic_store_n(&m->now_ns, t_ns, __ATOMIC_RELEASE);
     for (ps_clock_waiter *w = m->waiters; w; w = w->next) {
         pthread_mutex_lock(w->mu);
         pthread_cond_broadcast(&w->cond);
@@ -182,7 +187,7 @@ ps_status ps_clock_waiter_new(ps_clock *c, pthread_mutex_t *mu, ps_clock_waiter 
     if (m) {
         pthread_mutex_lock(&m->lock);
         w->next = m->waiters;
-        m->waiters = w;
+        __atomic_store_n(&m->waiters, w, __ATOMIC_SEQ_CST);
         pthread_mutex_unlock(&m->lock);
     }
     *out = w;
@@ -200,7 +205,7 @@ void ps_clock_waiter_free(ps_clock_waiter *w)
         while (*pp && *pp != w)
             pp = &(*pp)->next;
         if (*pp)
-            *pp = w->next;
+            __atomic_store_n(pp, w->next, __ATOMIC_SEQ_CST);
         pthread_mutex_unlock(&m->lock);
     }
     pthread_cond_destroy(&w->cond);
