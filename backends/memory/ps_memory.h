@@ -44,7 +44,7 @@ typedef struct ps_memory_options {
 } ps_memory_options;
 
 /* A new memory backend. `opts` may be NULL (real clock, seed 0). Free it
- * with ps_backend_close. PS_ERR_NO_MEMORY on allocation failure. */
+ * with ps_backend_close, after its consumer handles. PS_ERR_NO_MEMORY on allocation failure. */
 ps_status ps_memory_new(ps_backend **out, const ps_memory_options *opts);
 
 /* True when `b` is a memory backend. */
