@@ -109,8 +109,11 @@ demo: $(EXAMPLE)
 
 # ---- tests ------------------------------------------------------------------
 
-# Every unit test links the shared memory fixture (tests/fixture.h).
+# Every unit test links the shared memory fixture (tests/fixture.h). Kept
+# (.SECONDARY), or make would delete it as an intermediate of the pattern
+# rule and relink every test on the next run.
 TEST_FIXTURE_OBJ := $(BUILD)/obj/tests/fixture.o
+.SECONDARY: $(TEST_FIXTURE_OBJ)
 
 $(BUILD)/tests/test_%: tests/test_%.c $(TEST_FIXTURE_OBJ) $(SIM_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
