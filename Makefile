@@ -141,9 +141,15 @@ demo: $(EXAMPLE)
 
 # ---- tests ------------------------------------------------------------------
 
-$(BUILD)/tests/test_%: tests/test_%.c $(SIM_OBJ) $(STATIC)
+# Every unit test links the shared memory fixture (tests/fixture.h). Kept
+# (.SECONDARY), or make would delete it as an intermediate of the pattern
+# rule and relink every test on the next run.
+TEST_FIXTURE_OBJ := $(BUILD)/obj/tests/fixture.o
+.SECONDARY: $(TEST_FIXTURE_OBJ)
+
+$(BUILD)/tests/test_%: tests/test_%.c $(TEST_FIXTURE_OBJ) $(SIM_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(INC_ALL) -Wno-missing-prototypes -Itests -DJETSIM_CLI='"$(CLI)"' -o $@ $< $(SIM_OBJ) $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3 -lcmocka
+	$(CC) $(CFLAGS_ALL) $(INC_ALL) -Wno-missing-prototypes -Itests -DJETSIM_CLI='"$(CLI)"' -o $@ $< $(TEST_FIXTURE_OBJ) $(SIM_OBJ) $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3 -lcmocka
 
 # test_cli runs the command line itself (the one of this build: ASan too).
 $(BUILD)/tests/test_cli: $(CLI)

@@ -12,6 +12,7 @@
 
 #include "ps_backend.h"
 #include "ps_subject.h"
+#include "ps_backend_impl.h"
 
 #define HAS(b, slot) ((b)->ops->version >= 1 && (b)->ops->slot != NULL)
 
@@ -336,6 +337,36 @@ static ps_status check_consumer_cfg(const ps_consumer_config *c)
     return PS_OK;
 }
 
+/* ---- live consumer handles: what ps_backend_close waits for ----------------------- */
+
+/* Handles may be made and freed on several threads (the JetStream backend,
+ * the memory backend on the real clock), hence the atomics. */
+static void live_inc(ps_backend *b)
+{
+    __atomic_add_fetch(&b->live_consumers_, 1, __ATOMIC_RELAXED);
+}
+
+/* Never below 0: freeing a handle the wrappers did not make (a backend's
+ * own, a test's fake) must not let close go on with one still live. */
+static void live_dec(ps_backend *b)
+{
+    long n = __atomic_load_n(&b->live_consumers_, __ATOMIC_RELAXED);
+    while (n > 0 && !__atomic_compare_exchange_n(&b->live_consumers_, &n, n - 1, false,
+                                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
+
+/* A backend's consumer_add/bind wrote a handle: count it, hand it out. */
+static ps_status handed_out(ps_backend *b, ps_status s, ps_consumer *h, ps_consumer **out)
+{
+    if (s == PS_OK) {
+        if (h)
+            live_inc(b);
+        *out = h;
+    }
+    return s;
+}
+
 ps_status ps_consumer_add(ps_backend *b, const char *stream, const ps_consumer_config *cfg,
                           ps_consumer **out)
 {
@@ -347,7 +378,11 @@ ps_status ps_consumer_add(ps_backend *b, const char *stream, const ps_consumer_c
     if (!s && !out)
         s = null_arg("ps_consumer_add", "out");
     NEED_SLOT(s, b, consumer_add, "ps_consumer_add");
-    return s ? s : b->ops->consumer_add(b, stream, cfg, out);
+    if (s)
+        return s;
+    ps_consumer *h = NULL;
+    s = b->ops->consumer_add(b, stream, cfg, &h);
+    return handed_out(b, s, h, out);
 }
 
 ps_status ps_consumer_bind(ps_backend *b, const char *stream, const char *name, ps_consumer **out)
@@ -360,7 +395,11 @@ ps_status ps_consumer_bind(ps_backend *b, const char *stream, const char *name, 
     if (!s && !out)
         s = null_arg("ps_consumer_bind", "out");
     NEED_SLOT(s, b, consumer_bind, "ps_consumer_bind");
-    return s ? s : b->ops->consumer_bind(b, stream, name, out);
+    if (s)
+        return s;
+    ps_consumer *h = NULL;
+    s = b->ops->consumer_bind(b, stream, name, &h);
+    return handed_out(b, s, h, out);
 }
 
 ps_status ps_consumer_info_get(ps_consumer *c, ps_consumer_info *out)
@@ -387,8 +426,12 @@ ps_status ps_consumer_delete(ps_backend *b, const char *stream, const char *name
 
 void ps_consumer_free(ps_consumer *c)
 {
-    if (c && c->backend && c->backend->ops && HAS(c->backend, consumer_free))
-        c->backend->ops->consumer_free(c);
+    if (!c || !c->backend || !c->backend->ops)
+        return;
+    ps_backend *b = c->backend; /* the slot frees c */
+    if (HAS(b, consumer_free))
+        b->ops->consumer_free(c);
+    live_dec(b);
 }
 
 void ps_consumer_info_clear(ps_consumer_info *info)
@@ -499,8 +542,18 @@ const char *ps_backend_name(const ps_backend *b)
     return b && b->ops && b->ops->name ? b->ops->name : "";
 }
 
-void ps_backend_close(ps_backend *b)
+/* Unlike the other wrappers it leaves the last-error detail alone when it
+ * succeeds: callers close on their way out of a failure and report it after. */
+ps_status ps_backend_close(ps_backend *b)
 {
-    if (b && b->ops && b->ops->close)
+    if (!b || !b->ops)
+        return PS_OK;
+    long live = __atomic_load_n(&b->live_consumers_, __ATOMIC_ACQUIRE);
+    if (live > 0)
+        return ps_error(PS_ERR_BUSY, 0, "ps_backend_close: the %s backend still has %ld open "
+                        "consumer handle%s; free %s with ps_consumer_free, then close again",
+                        ps_backend_name(b), live, live == 1 ? "" : "s", live == 1 ? "it" : "them");
+    if (b->ops->close)
         b->ops->close(b);
+    return PS_OK;
 }

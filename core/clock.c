@@ -1,6 +1,8 @@
-/* clock.c — the real clock, the manual clock, and Go-style durations.
+/* clock.c — the real clock, the manual clock, waiting on either, and
+ * Go-style durations.
  *
- * Not a timer facility: nothing here sleeps or schedules.
+ * Not a timer facility: nothing here schedules, and the only blocking is
+ * the wait a caller asks for (ps_clock_wait_until).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include <time.h>
 
 #include "ps_clock.h"
+#include "ps_backend_impl.h"
 
 /* ---- real clock -------------------------------------------------------------- */
 
@@ -32,14 +35,41 @@ ps_clock *ps_clock_real(void) { return &real_clock; }
 
 /* ---- manual clock -------------------------------------------------------------- */
 
+struct ps_clock_waiter {
+    ps_clock *clock;
+    pthread_mutex_t *mu;    /* the caller's */
+    pthread_cond_t cond;    /* CLOCK_MONOTONIC unless the clock is manual */
+    ps_clock_waiter *next;  /* in the manual clock's list */
+};
+
+/* Lock order: a waiter's mutex, then `count_lock` (a leaf); `lock`, then a
+ * waiter's mutex. A waiter never takes `lock` while waiting, so an advance
+ * that holds `lock` can always take the waiters' mutexes. */
 typedef struct manual_clock {
     ps_clock base;
-    int64_t now_ns;
+    int64_t now_ns;             /* __atomic: waiters read it from other threads */
+    pthread_mutex_t lock;       /* guards `waiters`; held by set/advance while waking them */
+    ps_clock_waiter *waiters;
+    pthread_mutex_t count_lock; /* guards `nwaiting` */
+    pthread_cond_t count_cond;  /* nwaiting grew */
+    int nwaiting;               /* threads inside ps_clock_wait_until */
 } manual_clock;
 
-static int64_t manual_now(ps_clock *c) { return ((manual_clock *)c)->now_ns; }
+static int64_t manual_now(ps_clock *c)
+{
+    return __atomic_load_n(&((manual_clock *)c)->now_ns, __ATOMIC_ACQUIRE);
+}
+
 static bool manual_is_manual(ps_clock *c) { (void)c; return true; }
-static void manual_free(ps_clock *c) { free(c); }
+
+static void manual_free(ps_clock *c)
+{
+    manual_clock *m = (manual_clock *)c;
+    pthread_mutex_destroy(&m->lock);
+    pthread_mutex_destroy(&m->count_lock);
+    pthread_cond_destroy(&m->count_cond);
+    free(m);
+}
 
 static const ps_clock_ops manual_ops = {
     .version = 1, .now = manual_now, .is_manual = manual_is_manual, .free = manual_free,
@@ -55,6 +85,11 @@ ps_clock *ps_clock_manual_new(int64_t start_ns)
         return NULL;
     m->base.ops = &manual_ops;
     m->now_ns = start_ns ? start_ns : MANUAL_EPOCH_NS;
+    m->waiters = NULL;
+    m->nwaiting = 0;
+    pthread_mutex_init(&m->lock, NULL);
+    pthread_mutex_init(&m->count_lock, NULL);
+    pthread_cond_init(&m->count_cond, NULL);
     return &m->base;
 }
 
@@ -67,6 +102,27 @@ static manual_clock *as_manual(ps_clock *c, const char *fn)
     return (manual_clock *)c;
 }
 
+/* Stores the new time, then wakes every waiter under its own mutex: a
+ * waiter that read the old time holds that mutex until it is inside
+ * pthread_cond_wait, so the broadcast cannot fall between its check and
+ * its wait. Waiters whose time has not come wake, recheck and wait again.
+ * A clock without waiters (every simulation) skips the lock: a waiter
+ * registered meanwhile reads the new time before it first waits (both
+ * sides are sequentially consistent, so one of them sees the other). */
+static void manual_move(manual_clock *m, int64_t t_ns)
+{
+    __atomic_store_n(&m->now_ns, t_ns, __ATOMIC_SEQ_CST);
+    if (!__atomic_load_n(&m->waiters, __ATOMIC_SEQ_CST))
+        return;
+    pthread_mutex_lock(&m->lock);
+    for (ps_clock_waiter *w = m->waiters; w; w = w->next) {
+        pthread_mutex_lock(w->mu);
+        pthread_cond_broadcast(&w->cond);
+        pthread_mutex_unlock(w->mu);
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
 ps_status ps_clock_advance(ps_clock *c, int64_t delta_ns)
 {
     manual_clock *m = as_manual(c, "ps_clock_advance");
@@ -74,9 +130,10 @@ ps_status ps_clock_advance(ps_clock *c, int64_t delta_ns)
         return PS_ERR_INVALID_ARG;
     if (delta_ns < 0)
         return ps_error(PS_ERR_INVALID_ARG, 0, "ps_clock_advance: negative delta %" PRId64 " ns", delta_ns);
-    if (m->now_ns > INT64_MAX - delta_ns)
+    int64_t now = manual_now(c);
+    if (now > INT64_MAX - delta_ns)
         return ps_error(PS_ERR_INVALID_ARG, 0, "ps_clock_advance: time would overflow");
-    m->now_ns += delta_ns;
+    manual_move(m, now + delta_ns);
     return PS_OK;
 }
 
@@ -85,10 +142,11 @@ ps_status ps_clock_set(ps_clock *c, int64_t t_ns)
     manual_clock *m = as_manual(c, "ps_clock_set");
     if (!m)
         return PS_ERR_INVALID_ARG;
-    if (t_ns < m->now_ns)
+    int64_t now = manual_now(c);
+    if (t_ns < now)
         return ps_error(PS_ERR_INVALID_ARG, 0, "ps_clock_set: %" PRId64 " is earlier than now (%" PRId64 ")",
-                        t_ns, m->now_ns);
-    m->now_ns = t_ns;
+                        t_ns, now);
+    manual_move(m, t_ns);
     return PS_OK;
 }
 
@@ -96,6 +154,120 @@ void ps_clock_free(ps_clock *c)
 {
     if (c)
         c->ops->free(c);
+}
+
+/* ---- waiting ---------------------------------------------------------------------- */
+
+static manual_clock *manual_or_null(ps_clock *c)
+{
+    return c && c->ops == &manual_ops ? (manual_clock *)c : NULL;
+}
+
+ps_status ps_clock_waiter_new(ps_clock *c, pthread_mutex_t *mu, ps_clock_waiter **out)
+{
+    if (!c || !mu || !out)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "ps_clock_waiter_new: %s is NULL",
+                        !c ? "clock" : !mu ? "mutex" : "out");
+    ps_clock_waiter *w = calloc(1, sizeof *w);
+    if (!w)
+        return ps_error(PS_ERR_NO_MEMORY, 0, "ps_clock_waiter_new: out of memory");
+    manual_clock *m = manual_or_null(c);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    if (!m) /* real time: deadlines on CLOCK_MONOTONIC, which nobody sets back */
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&w->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    if (rc) {
+        free(w);
+        return ps_error(PS_ERR_NO_MEMORY, 0, "ps_clock_waiter_new: no condition variable (error %d)", rc);
+    }
+    w->clock = c;
+    w->mu = mu;
+    if (m) {
+        pthread_mutex_lock(&m->lock);
+        w->next = m->waiters;
+        __atomic_store_n(&m->waiters, w, __ATOMIC_SEQ_CST);
+        pthread_mutex_unlock(&m->lock);
+    }
+    *out = w;
+    return PS_OK;
+}
+
+void ps_clock_waiter_free(ps_clock_waiter *w)
+{
+    if (!w)
+        return;
+    manual_clock *m = manual_or_null(w->clock);
+    if (m) {
+        pthread_mutex_lock(&m->lock);
+        ps_clock_waiter **pp = &m->waiters;
+        while (*pp && *pp != w)
+            pp = &(*pp)->next;
+        if (*pp)
+            __atomic_store_n(pp, w->next, __ATOMIC_SEQ_CST);
+        pthread_mutex_unlock(&m->lock);
+    }
+    pthread_cond_destroy(&w->cond);
+    free(w);
+}
+
+static void count_waiting(manual_clock *m, int delta)
+{
+    pthread_mutex_lock(&m->count_lock);
+    m->nwaiting += delta;
+    if (delta > 0)
+        pthread_cond_broadcast(&m->count_cond);
+    pthread_mutex_unlock(&m->count_lock);
+}
+
+/* `rem_ns` (> 0) from now on CLOCK_MONOTONIC. */
+static struct timespec monotonic_after(int64_t rem_ns)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t ns = ts.tv_nsec + rem_ns % PS_NS_PER_SEC;
+    ts.tv_sec += (time_t)(rem_ns / PS_NS_PER_SEC + ns / PS_NS_PER_SEC);
+    ts.tv_nsec = (long)(ns % PS_NS_PER_SEC);
+    return ts;
+}
+
+bool ps_clock_wait_until(ps_clock_waiter *w, int64_t t_ns)
+{
+    if (!w)
+        return true;
+    int64_t now = ps_clock_now(w->clock);
+    if (now >= t_ns)
+        return true;
+    manual_clock *m = manual_or_null(w->clock);
+    if (m) {
+        count_waiting(m, 1);
+        pthread_cond_wait(&w->cond, w->mu);
+        count_waiting(m, -1);
+    } else {
+        /* the real clock's time can jump; the remaining duration cannot */
+        struct timespec dl = monotonic_after(t_ns - now);
+        pthread_cond_timedwait(&w->cond, w->mu, &dl);
+    }
+    return ps_clock_now(w->clock) >= t_ns;
+}
+
+void ps_clock_waiter_signal(ps_clock_waiter *w)
+{
+    if (w)
+        pthread_cond_broadcast(&w->cond);
+}
+
+ps_status ps_clock_await_waiters(ps_clock *c, int n)
+{
+    manual_clock *m = as_manual(c, "ps_clock_await_waiters");
+    if (!m)
+        return PS_ERR_INVALID_ARG;
+    pthread_mutex_lock(&m->count_lock);
+    while (m->nwaiting < n)
+        pthread_cond_wait(&m->count_cond, &m->count_lock);
+    pthread_mutex_unlock(&m->count_lock);
+    return PS_OK;
 }
 
 /* ---- durations ------------------------------------------------------------------ */

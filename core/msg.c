@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ps_msg.h"
+#include "ps_backend_impl.h"
 
 #define NATS_HDR_LINE "NATS/1.0\r\n"
 #define NATS_HDR_LINE_LEN 10

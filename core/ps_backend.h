@@ -280,13 +280,18 @@ typedef enum ps_restart_kind {
 typedef struct ps_backend ps_backend;
 typedef struct ps_backend_ops ps_backend_ops;
 
-/* The handle every backend embeds as its first member. */
+/* The handle every backend embeds as its first member. A backend's
+ * constructor zeroes it and sets `ops`; the rest belongs to the wrappers. */
 struct ps_backend {
     const ps_backend_ops *ops;
     ps_advisory_fn advisory_fn;
     void *advisory_user;
     ps_pub_result_fn pub_result_fn;
     void *pub_result_user;
+    /* Consumer handles made by ps_consumer_add/bind and not yet freed;
+     * ps_backend_close refuses to close while it is not 0. Private to
+     * core/backend.c, which updates it atomically. */
+    long live_consumers_;
 };
 
 /* The handle a consumer_add or consumer_bind returns; backends embed it as
@@ -297,47 +302,215 @@ struct ps_consumer {
     const char *name;
 };
 
+/* The table a backend implements, in the manner of SQLite's
+ * sqlite3_io_methods. Rules for every slot, then a paragraph per slot.
+ *
+ * Who calls: only the ps_* wrappers below (and a shim wrapping another
+ * backend through them). The wrappers have already checked what their
+ * comments say they check, so a slot never sees a NULL backend, handle or
+ * message, a NULL required argument, a malformed name or subject, an enum
+ * outside its values, a negative count or a duration over
+ * PS_DURATION_MAX_NS; it checks only what a server would (and answers as
+ * the server would, with its err_code). The wrappers of the slots that
+ * return a ps_status have cleared the last-error detail before the call.
+ *
+ * Statuses: PS_OK, or a failure recorded with ps_error (ps_backend_impl.h)
+ * so that ps_last_error() names the problem, ps_last_error_code() holds
+ * the JetStream err_code where the server gives one and
+ * ps_last_native_code() the backend's own (a cnats natsStatus). Beyond the
+ * statuses each paragraph lists, any slot may return PS_ERR_NO_MEMORY, and
+ * a backend that talks to a server PS_ERR_IO, PS_ERR_TIMEOUT,
+ * PS_ERR_CLOSED (connection closed), PS_ERR_UNAVAILABLE (10008) and
+ * PS_ERR_NO_RESPONDERS (no JetStream there).
+ *
+ * Out-parameters are written only on success. What a slot returns through
+ * them belongs to the caller: infos and stored messages own their strings
+ * (released with their _clear function), a consumer handle is released
+ * with ps_consumer_free, a fetched list owns its messages.
+ *
+ * Threads: a slot is called on the application's thread. Several threads
+ * may call into one backend at once only where its constructor says so (the
+ * JetStream backend; the memory backend on the real clock or with
+ * manual_fetch_waits); then every slot must be safe to call concurrently,
+ * except close. Calls through one consumer handle, and on the messages it
+ * fetched, come from one thread at a time (the application's duty).
+ *
+ * Handlers: advisories go to ps_backend_emit_advisory, async publish
+ * results to ps_backend_emit_pub_result, on the thread of a call into the
+ * backend; neither handler may call back into the backend.
+ */
 struct ps_backend_ops {
     int version; /* 1 or 2; the table only grows by appending members */
-    const char *name; /* "memory", "jetstream" */
+    const char *name; /* "memory", "jetstream"; never NULL in a real table */
 
     /* -- version 1: streams -- */
+
+    /* stream_add: creates stream cfg->name, or returns the existing one when
+     * its normalised config is identical (JS 2.3). cfg is not NULL, its name,
+     * enums and durations are checked; the slot normalises the rest (JS 2.1)
+     * and judges it as the server does. `out` may be NULL; when not, it
+     * receives the normalised config and the state, owning its strings.
+     * Errors: PS_ERR_STREAM_CONFIG (10052 and the other JS 2.2 codes),
+     * PS_ERR_STREAM_NAME_IN_USE (10058), PS_ERR_STREAM_SUBJECT_OVERLAP
+     * (10065). Required. */
     ps_status (*stream_add)(ps_backend *b, const ps_stream_config *cfg, ps_stream_info *out);
+
+    /* stream_update: changes an existing stream's config (JS 2.4), checked
+     * as for stream_add; `out` may be NULL. Errors: PS_ERR_STREAM_NOT_FOUND
+     * (10059), PS_ERR_STREAM_CONFIG (10052, also for a field that may not
+     * change: storage, retention, MaxConsumers), PS_ERR_STREAM_SUBJECT_OVERLAP.
+     * Required. */
     ps_status (*stream_update)(ps_backend *b, const ps_stream_config *cfg, ps_stream_info *out);
+
+    /* stream_info: the normalised config and state of `stream` (a checked
+     * name) into `out`, which is not NULL. PS_ERR_STREAM_NOT_FOUND.
+     * Required. */
     ps_status (*stream_info)(ps_backend *b, const char *stream, ps_stream_info *out);
+
+    /* stream_delete: removes the stream, its messages and its consumers
+     * (JS 2.5). Handles bound to those consumers stay valid as handles:
+     * calls through them answer as for a deleted consumer, and they are
+     * still freed with ps_consumer_free. PS_ERR_STREAM_NOT_FOUND. Required. */
     ps_status (*stream_delete)(ps_backend *b, const char *stream);
+
+    /* stream_purge: removes messages (JS 10.3). `opts` may be NULL (purge
+     * everything); when not, seq and keep are not both set and a filter is
+     * a valid subject. `purged` may be NULL; when not, it receives the
+     * number removed. Errors: PS_ERR_STREAM_NOT_FOUND, PS_ERR_STREAM_SEALED
+     * (10109), PS_ERR_NOT_PERMITTED (DenyPurge, 10110). Required. */
     ps_status (*stream_purge)(ps_backend *b, const char *stream, const ps_purge_opts *opts, uint64_t *purged);
+
+    /* msg_get: one stored message (JS 10.1) into `out` (not NULL; owns its
+     * strings, ps_stored_msg_clear): by sequence when last_by_subject is
+     * NULL (seq >= 1), else the last message on that subject (a checked
+     * subject; seq ignored). Errors: PS_ERR_STREAM_NOT_FOUND,
+     * PS_ERR_MSG_NOT_FOUND (10037). Required. */
     ps_status (*msg_get)(ps_backend *b, const char *stream, uint64_t seq, const char *last_by_subject, ps_stored_msg *out);
+
+    /* msg_delete: removes message `seq` (>= 1), overwriting it when `erase`
+     * (JS 10.2). Errors: PS_ERR_STREAM_NOT_FOUND, PS_ERR_MSG_NOT_FOUND
+     * (10057 on file storage, 10043 on memory), PS_ERR_NOT_PERMITTED
+     * (DenyDelete), PS_ERR_STREAM_SEALED. Required. */
     ps_status (*msg_delete)(ps_backend *b, const char *stream, uint64_t seq, bool erase);
+
     /* -- version 1: publishing -- */
+
+    /* publish: stores `m` and waits for the PubAck (JS 3). `m` is checked
+     * (a literal subject, data when len > 0, a non-empty msg_id or NULL, no
+     * JetStream header among m->headers) and borrowed for the call. `out`
+     * may be NULL. A duplicate within the window is PS_OK with
+     * out->duplicate (JS 3.6). Errors: PS_ERR_NO_RESPONDERS (no stream
+     * captures the subject), PS_ERR_MAX_PAYLOAD, PS_ERR_MSG_TOO_LARGE
+     * (10054), PS_ERR_STORE_FAILED (10077, limits with discard new),
+     * PS_ERR_WRONG_EXPECTED_STREAM (10060), PS_ERR_WRONG_LAST_SEQUENCE
+     * (10071), PS_ERR_WRONG_LAST_MSG_ID (10070), PS_ERR_STREAM_SEALED,
+     * PS_ERR_TIMEOUT (also when a NoAck stream stored it but sent no
+     * PubAck, JS 3.12). Required: ps_publish_async falls back on it. */
     ps_status (*publish)(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out);
+
     /* -- version 1: consumers -- */
+
+    /* consumer_add: creates or updates a pull consumer (JS 5.3) and returns
+     * a new handle bound to it. `cfg` is checked (names, enums, no negative
+     * field, backoff_ns present for backoff_len, durations); `out` is not
+     * NULL. On success *out is a handle the backend allocated, whose base
+     * has `backend` set to `b` and `stream`/`name` pointing at strings the
+     * handle owns; it belongs to the caller until ps_consumer_free. The
+     * wrapper counts it: ps_backend_close answers PS_ERR_BUSY until it is
+     * freed. Errors: PS_ERR_STREAM_NOT_FOUND, PS_ERR_CONSUMER_CONFIG (the
+     * err_code says which rule: 10012, 10084, 10093, 10094, 10098-10101,
+     * 10116...), PS_ERR_MAX_CONSUMERS (10026); PS_ERR_NOT_SUPPORTED for a
+     * setting the backend does not model. Required. */
     ps_status (*consumer_add)(ps_backend *b, const char *stream, const ps_consumer_config *cfg, ps_consumer **out);
+
+    /* consumer_bind: a new handle, as consumer_add returns it, bound to an
+     * existing consumer `name` (checked) of `stream`. Errors:
+     * PS_ERR_STREAM_NOT_FOUND, PS_ERR_CONSUMER_NOT_FOUND (10014). Required. */
     ps_status (*consumer_bind)(ps_backend *b, const char *stream, const char *name, ps_consumer **out);
+
+    /* consumer_info: the consumer's normalised config and state (JS 9) into
+     * `out` (not NULL; owns its strings, ps_consumer_info_clear). `c` is a
+     * handle of this backend. PS_ERR_CONSUMER_NOT_FOUND when the consumer
+     * (or its stream) was deleted since the handle was made. Required. */
     ps_status (*consumer_info)(ps_consumer *c, ps_consumer_info *out);
+
+    /* consumer_delete: removes consumer `name` of `stream` (JS 5.5); its
+     * pending messages are no longer tracked. Handles bound to it stay
+     * valid as handles (see stream_delete). Errors: PS_ERR_STREAM_NOT_FOUND,
+     * PS_ERR_CONSUMER_NOT_FOUND. Required. */
     ps_status (*consumer_delete)(ps_backend *b, const char *stream, const char *name);
+
+    /* consumer_free: releases the handle `c` (not NULL, made by this
+     * backend's consumer_add or consumer_bind), never the consumer itself.
+     * The messages fetched through it have been freed (the caller's duty).
+     * Cannot fail. Required (a NULL slot leaks every handle). */
     void (*consumer_free)(ps_consumer *c);
+
+    /* fetch: pulls up to req->batch messages (JS 8) into `out`, which the
+     * slot clears first and leaves empty on failure. `req` is checked
+     * (batch >= 1, expires_ns and max_bytes not negative); `out` is not
+     * NULL. Each message is appended with ps_msg_list_push, its meta filled
+     * and consumer_ set to `c`; the list owns it. It may block up to
+     * req->expires_ns when the backend's clock is real (or the memory
+     * backend's manual_fetch_waits), never otherwise. Statuses as ps_fetch
+     * documents them (JS 14.1): PS_OK with >= 1 message, PS_ERR_TIMEOUT,
+     * PS_ERR_NO_MESSAGES, PS_ERR_MAX_WAITING, PS_ERR_PULL_REJECTED,
+     * PS_ERR_MAX_BYTES, PS_ERR_CONSUMER_DELETED. Required. */
     ps_status (*fetch)(ps_consumer *c, const ps_fetch_request *req, ps_msg_list *out);
+
+    /* ack: acknowledges `m` (fetched through a handle of this backend, whose
+     * m->consumer_ is that handle) and waits for the server (AckSync).
+     * `kind` is one of ps_ack_kind; nak_delay_ns is >= 0 and is 0 unless
+     * kind is PS_NAK. Not called again for a message already acked, naked
+     * or termed, except with PS_IN_PROGRESS: the wrapper applies JS 14.2 and
+     * marks the message on PS_OK. Errors: PS_ERR_NO_RESPONDERS (the
+     * consumer was deleted), PS_ERR_TIMEOUT. Required. */
     ps_status (*ack)(ps_msg *m, ps_ack_kind kind, int64_t nak_delay_ns);
+
     /* -- version 1: lifetime; optional slots may be NULL -- */
+
+    /* close: frees the backend and everything it owns, `b` included. Called
+     * by ps_backend_close only when no consumer handle of `b` is live, and
+     * never while another thread uses `b`. A backend with async publishes
+     * in flight may wait for them briefly; the results it has not emitted
+     * by then are dropped, not reported. Cannot fail. Optional: NULL
+     * leaves `b` to whoever made it. */
     void (*close)(ps_backend *b);
-    /* optional: earliest time (ns) at which the backend has timed work due
-     * (ack-wait expiry, MaxAge, inactivity); INT64_MAX when none. */
+
+    /* next_deadline: the earliest time (ns on the backend's clock) at which
+     * the backend has timed work due (ack-wait expiry, MaxAge, inactivity),
+     * INT64_MAX when none. Changes nothing and records no error. Optional
+     * (NULL: the wrapper answers INT64_MAX). */
     int64_t (*next_deadline)(ps_backend *b);
-    /* optional: performs the timed work due at the clock's current time
-     * (redelivery queueing, MaxAge removal, advisories). */
+
+    /* tick: performs the timed work due at the clock's current time
+     * (redelivery queueing, MaxAge removal, advisories) and wakes waiting
+     * fetches; on a server, delivers the advisories that arrived. Errors:
+     * PS_ERR_NO_MEMORY (the work stays due). Optional (NULL: the wrapper
+     * answers PS_ERR_NOT_SUPPORTED). */
     ps_status (*tick)(ps_backend *b);
-    /* optional: a server restart of the given kind (JS 13.1). */
+
+    /* restart: a server restart of `kind` (checked; JS 13.1), with what that
+     * kind loses. Handles stay valid. Optional (NULL: PS_ERR_NOT_SUPPORTED;
+     * restarting a real server is the harness's job). */
     ps_status (*restart)(ps_backend *b, ps_restart_kind kind);
 
     /* -- version 2: asynchronous publishing; optional (NULL: the wrappers
-     * publish synchronously and report the result at once) -- */
-    /* Sends without waiting for the PubAck; the result goes to the
-     * backend's pub_result_fn later, tagged with `token`. */
+     * publish synchronously through `publish` and report at once) -- */
+
+    /* publish_async: sends `m` (checked as for publish; borrowed for the
+     * call) without waiting for the PubAck. On PS_OK, exactly one result
+     * tagged with `token` must later reach ps_backend_emit_pub_result, on
+     * the caller's thread, from inside a later publish_async or
+     * publish_async_complete; on an error return, none. Errors: as publish
+     * for what is known before sending. */
     ps_status (*publish_async)(ps_backend *b, const ps_out_msg *m, uint64_t token);
-    /* Waits until every outstanding async publish has its result
-     * (delivered before it returns) or timeout_ns passes (PS_ERR_TIMEOUT,
-     * the rest reported as timeouts). */
+
+    /* publish_async_complete: waits until every outstanding async publish
+     * of the backend, from every thread, has had its result emitted, or
+     * until timeout_ns (>= 0, checked; 0: the backend's request timeout)
+     * passes: then PS_ERR_TIMEOUT, and the rest are emitted as
+     * PS_ERR_TIMEOUT results before it returns. */
     ps_status (*publish_async_complete)(ps_backend *b, int64_t timeout_ns);
 };
 
@@ -349,7 +522,8 @@ struct ps_backend_ops {
  * (10065). `out` may be NULL. */
 ps_status ps_stream_add(ps_backend *b, const ps_stream_config *cfg, ps_stream_info *out);
 
-/* JS 2.4. PS_ERR_STREAM_NOT_FOUND for a missing stream. */
+/* JS 2.4. PS_ERR_STREAM_NOT_FOUND for a missing stream; PS_ERR_STREAM_CONFIG
+ * for a field that may not change. `out` may be NULL. */
 ps_status ps_stream_update(ps_backend *b, const ps_stream_config *cfg, ps_stream_info *out);
 
 /* Config and state of a stream. PS_ERR_STREAM_NOT_FOUND (10059). */
@@ -371,7 +545,9 @@ ps_status ps_msg_get(ps_backend *b, const char *stream, uint64_t seq, const char
 ps_status ps_msg_delete(ps_backend *b, const char *stream, uint64_t seq, bool erase);
 
 /* Publishes and waits for the PubAck (JS 3). No stream for the subject:
- * PS_ERR_NO_RESPONDERS. A duplicate is PS_OK with out->duplicate. */
+ * PS_ERR_NO_RESPONDERS. A duplicate is PS_OK with out->duplicate. `out`
+ * may be NULL. The other errors (limits, expectations) are listed at the
+ * publish slot above. */
 ps_status ps_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out);
 
 /* Shorthand: data on a subject, with an optional message id. */
@@ -379,13 +555,14 @@ ps_status ps_publish_data(ps_backend *b, const char *subject, const void *data, 
 
 /* Creates a pull consumer, or updates it when one of that name exists
  * (JS 5.3), and returns a handle bound to it. Free the handle with
- * ps_consumer_free (the consumer itself stays). Errors: PS_ERR_CONSUMER_CONFIG
+ * ps_consumer_free (the consumer itself stays) before closing the backend:
+ * ps_backend_close answers PS_ERR_BUSY while a handle is live. Errors: PS_ERR_CONSUMER_CONFIG
  * (see ps_last_error_code for 10012/10093/10094/10098-10101/10116...),
  * PS_ERR_MAX_CONSUMERS, PS_ERR_STREAM_NOT_FOUND. */
 ps_status ps_consumer_add(ps_backend *b, const char *stream, const ps_consumer_config *cfg, ps_consumer **out);
 
 /* A handle bound to an existing consumer: PS_ERR_CONSUMER_NOT_FOUND or
- * PS_ERR_STREAM_NOT_FOUND otherwise. */
+ * PS_ERR_STREAM_NOT_FOUND otherwise. Freed as ps_consumer_add's. */
 ps_status ps_consumer_bind(ps_backend *b, const char *stream, const char *name, ps_consumer **out);
 
 /* JS 9. PS_ERR_CONSUMER_NOT_FOUND when it was deleted meanwhile. */
@@ -394,8 +571,9 @@ ps_status ps_consumer_info_get(ps_consumer *c, ps_consumer_info *out);
 /* JS 5.5. */
 ps_status ps_consumer_delete(ps_backend *b, const char *stream, const char *name);
 
-/* Releases a handle (not the consumer). Messages fetched through it must be
- * freed first. NULL is fine. */
+/* Releases a handle (not the consumer); from then on ps_backend_close no
+ * longer waits for it. Messages fetched through it must be freed first.
+ * NULL is fine. */
 void ps_consumer_free(ps_consumer *c);
 
 /* Pulls up to req->batch messages into `out` (cleared first), JS 8, with
@@ -404,7 +582,9 @@ void ps_consumer_free(ps_consumer *c);
  * expires and nothing available; PS_ERR_MAX_WAITING, PS_ERR_PULL_REJECTED,
  * PS_ERR_MAX_BYTES, PS_ERR_CONSUMER_DELETED as the server's 409s.
  * On a manual clock a fetch never blocks: it returns what is deliverable at
- * the current instant, as the server would if nothing changed before expiry. */
+ * the current instant, as the server would if nothing changed before expiry
+ * (unless the memory backend was made with manual_fetch_waits: then it
+ * waits for another thread to publish or to advance the clock). */
 ps_status ps_fetch(ps_consumer *c, const ps_fetch_request *req, ps_msg_list *out);
 
 /* Shorthand for ps_fetch with {batch, expires_ns}. */
@@ -436,9 +616,6 @@ ps_status ps_publish_async_complete(ps_backend *b, int64_t timeout_ns);
 /* Registers the async publish result callback (NULL to remove). */
 void ps_backend_set_pub_result_handler(ps_backend *b, ps_pub_result_fn fn, void *user);
 
-/* For backends: hands a result to the registered handler, if any. */
-void ps_backend_emit_pub_result(ps_backend *b, const ps_pub_result *r);
-
 /* Registers the advisory callback (NULL to remove). */
 void ps_backend_set_advisory_handler(ps_backend *b, ps_advisory_fn fn, void *user);
 
@@ -450,12 +627,12 @@ ps_status ps_backend_restart(ps_backend *b, ps_restart_kind kind);
 /* "memory", "jetstream"; "" for NULL. */
 const char *ps_backend_name(const ps_backend *b);
 
-/* Closes the backend and frees it; NULL is fine. Consumer handles must be
- * freed first. */
-void ps_backend_close(ps_backend *b);
-
-/* For backends: emits an advisory to the registered handler, if any. */
-void ps_backend_emit_advisory(ps_backend *b, const ps_advisory *adv);
+/* Closes the backend and frees it. PS_OK, also for NULL. PS_ERR_BUSY when
+ * consumer handles made from it (ps_consumer_add, ps_consumer_bind) are
+ * not all freed: then nothing is closed or freed, as libuv's uv_loop_close
+ * answers UV_EBUSY, and the caller frees the handles and closes again.
+ * Not to be called while another thread still uses the backend. */
+ps_status ps_backend_close(ps_backend *b);
 
 PS_API_END
 

@@ -6,11 +6,18 @@
  * or the simulator advances it. Times are nanoseconds since the Unix epoch,
  * durations are nanoseconds.
  *
+ * A clock also owns waiting for it (ps_clock_waiter, ps_clock_wait_until):
+ * a thread that must block until a time on a clock, or until another
+ * thread signals, asks the clock, so a wait on the manual clock ends when
+ * the clock is advanced, not when real time passes, and a wait on the real
+ * clock is measured on CLOCK_MONOTONIC, immune to changes of the wall clock.
+ *
  * This module is not: a timer wheel or an event loop (sim/ has the loop).
  */
 #ifndef PS_CLOCK_H
 #define PS_CLOCK_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -49,19 +56,60 @@ ps_clock *ps_clock_real(void);
 
 /* A manual clock starting at `start_ns` (0 picks 2026-01-01T00:00:00Z, so
  * timestamps look like real ones). NULL on allocation failure. Free with
- * ps_clock_free. Not thread-safe: advance it from the thread that drives
- * the test or simulation. */
+ * ps_clock_free, after every waiter on it. Any thread may read it; one
+ * thread at a time advances it (the one that drives the test or the
+ * simulation), and an advance wakes the threads waiting on it. */
 ps_clock *ps_clock_manual_new(int64_t start_ns);
 
-/* Moves a manual clock forward by `delta_ns` (>= 0). PS_ERR_INVALID_ARG for
- * a negative delta or a clock that is not manual. */
+/* Moves a manual clock forward by `delta_ns` (>= 0) and wakes every waiter
+ * on it whose time has come. PS_ERR_INVALID_ARG for a negative delta, an
+ * overflow, or a clock that is not manual. Must not be called while
+ * holding the mutex of one of the clock's waiters (it takes each). */
 ps_status ps_clock_advance(ps_clock *c, int64_t delta_ns);
 
-/* Sets a manual clock to `t_ns`, which must not be earlier than now. */
+/* Sets a manual clock to `t_ns`, which must not be earlier than now, and
+ * wakes waiters as ps_clock_advance does. */
 ps_status ps_clock_set(ps_clock *c, int64_t t_ns);
 
 /* Frees a clock; NULL and the real clock are ignored. */
 void ps_clock_free(ps_clock *c);
+
+/* ---- waiting for a clock ------------------------------------------------ */
+
+typedef struct ps_clock_waiter ps_clock_waiter;
+
+/* A place where threads wait on clock `c` until a time or until signalled,
+ * guarded by the caller's mutex `mu` (as a condition variable is): the
+ * caller holds `mu` to check its own state, to wait and to signal. Both are
+ * borrowed and must outlive the waiter. On the manual clock the waiter is
+ * registered with the clock, so ps_clock_advance and ps_clock_set wake it;
+ * on the real clock it waits on a CLOCK_MONOTONIC condition variable. A
+ * clock of another implementation is waited for as a real-time one.
+ * Create and free it without holding `mu`. PS_ERR_INVALID_ARG for a NULL
+ * argument, PS_ERR_NO_MEMORY; *out is written on success only. */
+ps_status ps_clock_waiter_new(ps_clock *c, pthread_mutex_t *mu, ps_clock_waiter **out);
+
+/* Frees a waiter nobody waits on; NULL is fine. */
+void ps_clock_waiter_free(ps_clock_waiter *w);
+
+/* Called with the waiter's mutex held: waits until the clock reads t_ns or
+ * later, or until ps_clock_waiter_signal, releasing the mutex meanwhile,
+ * and returns with it held. True when the clock has reached t_ns (at once
+ * when it already had), false when woken before (a signal, or spuriously,
+ * as condition variables may): the caller rechecks what it waits for and
+ * waits again. On the manual clock no real time is involved: only an
+ * advance or a signal ends the wait. */
+bool ps_clock_wait_until(ps_clock_waiter *w, int64_t t_ns);
+
+/* Called with the waiter's mutex held: wakes every thread waiting on `w`. */
+void ps_clock_waiter_signal(ps_clock_waiter *w);
+
+/* For tests that drive a manual clock from one thread while others wait on
+ * it: blocks until at least `n` threads are inside ps_clock_wait_until on
+ * `c`, so the test advances the clock only once they wait (synchronising
+ * with the clock, not with sleeps). PS_ERR_INVALID_ARG when `c` is not a
+ * manual clock. */
+ps_status ps_clock_await_waiters(ps_clock *c, int n);
 
 /* Parses a duration such as "250ms", "1.5s", "2m", "1h30m", "700us", "10ns"
  * (Go-style units ns, us, ms, s, m, h). On success writes *out_ns. On

@@ -7,8 +7,8 @@
  * ps_msg: what a consumer receives, with its delivery metadata (JS 6.9,
  * 6.10). ps_msg_list: the result of a fetch; it owns its messages.
  *
- * This module is not: a transport. Backends fill ps_msg_list through the
- * helpers at the end of this header.
+ * This module is not: a transport. Backends fill ps_msg_list through
+ * ps_msg_list_push, in the backend-author header ps_backend_impl.h.
  */
 #ifndef PS_MSG_H
 #define PS_MSG_H
@@ -155,12 +155,7 @@ typedef struct ps_msg_list {
 void ps_msg_list_clear(ps_msg_list *l);
 void ps_msg_list_free(ps_msg_list *l);
 
-/* For backends: appends a message whose subject, header block and data are
- * copied in; returns it with meta zeroed for the caller to fill, or NULL on
- * allocation failure. */
-ps_msg *ps_msg_list_push(ps_msg_list *l, const char *subject, size_t subj_len,
-                         const void *hdr, size_t hdr_len, const void *data,
-                         size_t len);
+/* Backends fill a list with ps_msg_list_push (ps_backend_impl.h). */
 
 PS_API_END
 

@@ -12,14 +12,13 @@
 #ifndef PS_STATUS_H
 #define PS_STATUS_H
 
-#include <stdarg.h>
-
 #include "ps_api.h"
 
 PS_API_BEGIN
 
 /* X(name, text). The JetStream err_code a status usually carries is noted in
- * the comment; the exact code of each failure is in ps_last_error_code(). */
+ * the comment; the exact code of each failure is in ps_last_error_code().
+ * New statuses go at the end, so the value of every other one stays. */
 #define PS_STATUS_LIST(X)                                                      \
     X(PS_OK, "ok")                                                             \
     X(PS_ERR_INVALID_ARG, "invalid argument")                                  \
@@ -53,7 +52,8 @@ PS_API_BEGIN
     X(PS_ERR_MAX_BYTES, "message size exceeds MaxBytes") /* pull status 409 */ \
     X(PS_ERR_BAD_REQUEST, "bad request") /* 10003 */                           \
     X(PS_ERR_UNAVAILABLE, "JetStream temporarily unavailable") /* 10008 */     \
-    X(PS_ERR_INTERNAL, "internal error")
+    X(PS_ERR_INTERNAL, "internal error")                                      \
+    X(PS_ERR_BUSY, "busy: handles are still open") /* ps_backend_close */
 
 typedef enum ps_status {
 #define PS_X_ENUM(name, text) name,
@@ -87,18 +87,8 @@ int ps_last_native_code(void);
 
 void ps_error_clear(void);
 
-/* For backends and core modules: records the detail and returns `s`, so a
- * failure reads `return ps_error(PS_ERR_X, 10052, "fmt", ...)`. A NULL fmt
- * records the status text. */
-ps_status ps_error(ps_status s, int js_code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-ps_status ps_error_v(ps_status s, int js_code, const char *fmt, va_list ap);
-
-/* Sets the native code of the last recorded error (after ps_error). */
-void ps_error_set_native(int native_code);
+/* Recording an error (ps_error, ps_error_v, ps_error_set_native) is for
+ * backends and the library's own modules: see ps_backend_impl.h. */
 
 /* A copy of this thread's last-error detail. Clean-up after a failure
  * calls into the library, and every such call clears the detail; a caller

@@ -15,6 +15,7 @@
 
 #include "ps_publisher.h"
 #include "ps_subject.h"
+#include "ps_backend_impl.h"
 
 struct ps_publisher {
     ps_backend *b;

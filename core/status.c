@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ps_status.h"
+#include "ps_backend_impl.h"
 
 /* The same shape as the public ps_error_saved, so saving is a copy. */
 typedef ps_error_saved ps_error_detail;

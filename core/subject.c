@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ps_subject.h"
+#include "ps_backend_impl.h"
 
 typedef struct tok {
     const char *s;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ps_worker.h"
+#include "ps_backend_impl.h"
 
 #define WK_SPARES_MAX 4
 

@@ -19,6 +19,7 @@
  */
 #include "dbvfs.h"
 
+#include "ps_backend_impl.h"
 #include "ps_rand.h"
 
 #include <pthread.h>

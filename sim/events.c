@@ -3,6 +3,7 @@
  * layout never shows in what comes out.
  */
 #include "events.h"
+#include "ps_backend_impl.h"
 
 #include <stdlib.h>
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ps_rand.h"
+#include "ps_backend_impl.h"
 
 typedef struct shim {
     ps_backend base; /* first: the contract's handle */

@@ -12,6 +12,7 @@
  * batch is therefore one row written once, not three statements.
  */
 #include "master.h"
+#include "ps_backend_impl.h"
 
 #include <errno.h>
 #include <sqlite3.h>

@@ -6,6 +6,7 @@
  * written.
  */
 #include "scenario.h"
+#include "ps_backend_impl.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "ps_subject.h"
+#include "ps_backend_impl.h"
 
 /* ---- publishing --------------------------------------------------------------------- */
 

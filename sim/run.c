@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "ps_backend_impl.h"
 #include "scenario.h"
 
 static ps_status load(const ps_sim_config *cfg, sim_scenario **out)

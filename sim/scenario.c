@@ -26,6 +26,7 @@
 #include "ps_clock.h"
 #include "ps_rand.h"
 #include "ps_subject.h"
+#include "ps_backend_impl.h"
 
 #define MAX_WORDS 64
 #define SIM_FILE_MAX (4 * 1024 * 1024)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "ps_backend_impl.h"
 #include "ps_memory.h"
 
 typedef struct model_target {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "dbvfs.h"
+#include "ps_backend_impl.h"
 #include "ps_rand.h"
 
 #define USER_DB "user.db"

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "fault_shim.h"
+#include "ps_backend_impl.h"
 
 /* ---- workers ------------------------------------------------------------------------- */
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ps_subject.h"
+#include "ps_backend_impl.h"
 
 #define WORKLOAD_FILE_MAX (256u << 20)
 #define PAYLOAD_MAX (64u << 20) /* larger than any server's max_payload */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ps_status.h"
+#include "ps_backend_impl.h"
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t k, size_t n);

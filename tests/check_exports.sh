@@ -5,8 +5,9 @@
 #
 # Checks, on BUILD_DIR/libjetsim.so: every dynamic symbol it defines is a
 # public ps_ one (none of the backends' mem_*/jsb_* internals); its SONAME
-# is libjetsim.so.0; and `make install` into a scratch directory gives a
-# user what the example needs: examples/workqueue.c compiles against the
+# is libjetsim.so.0; `make install` installs the backend-author header
+# ps_backend_impl.h and no other header declares its functions; and
+# `make install` into a scratch directory gives a user what the example needs: examples/workqueue.c compiles against the
 # installed headers alone, links against the installed shared library and
 # runs. Exits non-zero, saying why, when any of that does not hold.
 set -euo pipefail
@@ -30,6 +31,15 @@ for h in "$inc"/*.h; do
     ps_*.h) ;;
     *) fail "make install installed an internal header: $(basename "$h")" ;;
   esac
+done
+# The backend-author functions are declared in ps_backend_impl.h alone: an
+# application's headers do not offer them, a backend author's is installed.
+[ -f "$inc/ps_backend_impl.h" ] || fail "make install did not install ps_backend_impl.h (the backend-author API)"
+for h in "$inc"/*.h; do
+  [ "$(basename "$h")" = ps_backend_impl.h ] && continue
+  if grep -Eq '^[a-z_ ]*[ *](ps_error|ps_error_v|ps_error_set_native|ps_backend_emit_advisory|ps_backend_emit_pub_result|ps_msg_list_push)\(' "$h"; then
+    fail "$(basename "$h") declares a backend-author function (it belongs in ps_backend_impl.h)"
+  fi
 done
 cc -std=c11 -Wall -Wextra -Werror -I"$inc" -o "$tmp/workqueue" examples/workqueue.c \
   -L"$tmp/usr/lib" -ljetsim -pthread -lm \

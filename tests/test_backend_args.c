@@ -18,6 +18,7 @@
 
 #include "ps_backend.h"
 #include "ps_clock.h"
+#include "ps_backend_impl.h"
 
 /* ---- the fake backend ---------------------------------------------------------- */
 

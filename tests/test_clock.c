@@ -1,7 +1,7 @@
-/* test_clock.c — unit tests of core/clock.c: the real and manual clocks and
- * Go-style duration parsing and formatting.
+/* test_clock.c — unit tests of core/clock.c: the real and manual clocks,
+ * waiting on them, and Go-style duration parsing and formatting.
  *
- * Not a test of anything that waits on a clock (the backends' tests do).
+ * Not a test of a backend's waits (tests/test_memory.c has those).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -191,6 +192,166 @@ static void test_duration_format_then_parse_round_trips(void **state)
     }
 }
 
+/* ---- waiting on a clock ------------------------------------------------------- */
+
+typedef struct wait_arg {
+    ps_clock *clock;
+    pthread_mutex_t mu;
+    ps_clock_waiter *w;
+    int64_t until_ns;
+    bool done;        /* under mu */
+    int64_t woke_at;  /* the clock when the wait ended */
+    int early_wakes;  /* returns before the time came (advances short of it, signals) */
+} wait_arg;
+
+static void wait_arg_init(wait_arg *a, ps_clock *c, int64_t until_ns)
+{
+    memset(a, 0, sizeof *a);
+    a->clock = c;
+    a->until_ns = until_ns;
+    pthread_mutex_init(&a->mu, NULL);
+    assert_int_equal(ps_clock_waiter_new(c, &a->mu, &a->w), PS_OK);
+}
+
+static void wait_arg_fini(wait_arg *a)
+{
+    ps_clock_waiter_free(a->w);
+    pthread_mutex_destroy(&a->mu);
+}
+
+/* Waits until the time, as a backend's blocking call does: recheck, wait. */
+static void *waiter_thread(void *p)
+{
+    wait_arg *a = p;
+    pthread_mutex_lock(&a->mu);
+    while (!ps_clock_wait_until(a->w, a->until_ns))
+        a->early_wakes++;
+    a->woke_at = ps_clock_now(a->clock);
+    a->done = true;
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+static bool done(wait_arg *a)
+{
+    pthread_mutex_lock(&a->mu);
+    bool d = a->done;
+    pthread_mutex_unlock(&a->mu);
+    return d;
+}
+
+/* A waiter on a manual clock stays asleep, whatever real time passes,
+ * until another thread advances the clock to its time; an advance short of
+ * it wakes it only to wait again. The test learns that the waiter waits
+ * from the clock itself (ps_clock_await_waiters), never by sleeping. */
+static void test_manual_wait_is_released_by_an_advance_from_another_thread(void **state)
+{
+    (void)state;
+    ps_clock *c = ps_clock_manual_new(1000);
+    wait_arg a;
+    wait_arg_init(&a, c, 1000 + 5 * PS_NS_PER_SEC);
+    pthread_t th;
+    pthread_create(&th, NULL, waiter_thread, &a);
+    assert_int_equal(ps_clock_await_waiters(c, 1), PS_OK);
+    assert_false(done(&a));
+    assert_int_equal(ps_clock_advance(c, 2 * PS_NS_PER_SEC), PS_OK);
+    assert_int_equal(ps_clock_set(c, 1000 + 5 * PS_NS_PER_SEC), PS_OK);
+    pthread_join(th, NULL);
+    assert_true(a.done);
+    assert_int_equal(a.woke_at, 1000 + 5 * PS_NS_PER_SEC);
+    wait_arg_fini(&a);
+    ps_clock_free(c);
+}
+
+/* A signal ends a wait before its time: the wait answers false. */
+static void *signal_once(void *p)
+{
+    wait_arg *a = p;
+    pthread_mutex_lock(&a->mu);
+    bool reached = ps_clock_wait_until(a->w, a->until_ns);
+    a->early_wakes += !reached;
+    a->done = true;
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+static void test_manual_wait_is_released_by_a_signal(void **state)
+{
+    (void)state;
+    ps_clock *c = ps_clock_manual_new(1000);
+    wait_arg a;
+    wait_arg_init(&a, c, 2000);
+    pthread_t th;
+    pthread_create(&th, NULL, signal_once, &a);
+    assert_int_equal(ps_clock_await_waiters(c, 1), PS_OK);
+    pthread_mutex_lock(&a.mu);
+    ps_clock_waiter_signal(a.w);
+    pthread_mutex_unlock(&a.mu);
+    pthread_join(th, NULL);
+    assert_true(a.done);
+    assert_int_equal(a.early_wakes, 1);
+    assert_int_equal(ps_clock_now(c), 1000); /* nobody moved the clock */
+    wait_arg_fini(&a);
+    ps_clock_free(c);
+}
+
+static int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * PS_NS_PER_SEC + ts.tv_nsec;
+}
+
+/* On the real clock a wait returns once its time has come (measured on
+ * CLOCK_MONOTONIC: not before, and not long after), and at once for a
+ * time already past. */
+static void test_real_clock_wait_returns_at_its_time(void **state)
+{
+    (void)state;
+    ps_clock *c = ps_clock_real();
+    wait_arg a;
+    wait_arg_init(&a, c, 0);
+    pthread_mutex_lock(&a.mu);
+    int64_t m0 = monotonic_ns();
+    assert_true(ps_clock_wait_until(a.w, ps_clock_now(c) - PS_NS_PER_SEC));
+    assert_true(monotonic_ns() - m0 < 100 * PS_NS_PER_MS);
+    m0 = monotonic_ns();
+    int64_t t = ps_clock_now(c) + 30 * PS_NS_PER_MS;
+    while (!ps_clock_wait_until(a.w, t))
+        ;
+    int64_t took = monotonic_ns() - m0;
+    assert_true(ps_clock_now(c) >= t);
+    assert_true(took >= 29 * PS_NS_PER_MS); /* the real clock and CLOCK_MONOTONIC may differ by a hair */
+    assert_true(took < 2 * PS_NS_PER_SEC);
+    pthread_mutex_unlock(&a.mu);
+    wait_arg_fini(&a);
+}
+
+static void test_waiter_arguments_are_checked(void **state)
+{
+    (void)state;
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    ps_clock_waiter *w = NULL;
+    assert_int_equal(ps_clock_waiter_new(NULL, &mu, &w), PS_ERR_INVALID_ARG);
+    assert_non_null(strstr(ps_last_error(), "clock is NULL"));
+    assert_int_equal(ps_clock_waiter_new(ps_clock_real(), NULL, &w), PS_ERR_INVALID_ARG);
+    assert_int_equal(ps_clock_waiter_new(ps_clock_real(), &mu, NULL), PS_ERR_INVALID_ARG);
+    assert_null(w);
+    assert_int_equal(ps_clock_await_waiters(ps_clock_real(), 1), PS_ERR_INVALID_ARG);
+    assert_non_null(strstr(ps_last_error(), "not a manual clock"));
+    ps_clock_waiter_free(NULL);
+    /* a waiter freed before its clock leaves the clock's list clean */
+    ps_clock *c = ps_clock_manual_new(0);
+    ps_clock_waiter *w1 = NULL, *w2 = NULL;
+    assert_int_equal(ps_clock_waiter_new(c, &mu, &w1), PS_OK);
+    assert_int_equal(ps_clock_waiter_new(c, &mu, &w2), PS_OK);
+    ps_clock_waiter_free(w1);
+    assert_int_equal(ps_clock_advance(c, 1), PS_OK);
+    ps_clock_waiter_free(w2);
+    assert_int_equal(ps_clock_advance(c, 1), PS_OK);
+    ps_clock_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +361,10 @@ int main(void)
         cmocka_unit_test(test_manual_clock_rejects_going_backwards),
         cmocka_unit_test(test_manual_clock_rejects_overflow),
         cmocka_unit_test(test_advance_and_set_reject_real_and_null_clocks),
+        cmocka_unit_test(test_manual_wait_is_released_by_an_advance_from_another_thread),
+        cmocka_unit_test(test_manual_wait_is_released_by_a_signal),
+        cmocka_unit_test(test_real_clock_wait_returns_at_its_time),
+        cmocka_unit_test(test_waiter_arguments_are_checked),
         cmocka_unit_test(test_duration_parse_accepts_go_syntax),
         cmocka_unit_test(test_duration_parse_rejects_junk_negative_and_overflow),
         cmocka_unit_test(test_duration_format_matches_go),

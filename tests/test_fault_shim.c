@@ -10,12 +10,14 @@
 #include <cmocka.h>
 
 #include "fault_shim.h"
+#include "fixture.h"
 #include "ps_clock.h"
 #include "ps_memory.h"
+#include "ps_backend_impl.h"
 
 typedef struct fx {
-    ps_clock *clock;
-    ps_backend *mem, *b;
+    test_mem m;  /* the memory backend the shim wraps, and its clock */
+    ps_backend *b; /* the shim */
     ps_consumer *c;
 } fx;
 
@@ -23,9 +25,7 @@ static int setup(void **state)
 {
     static fx f;
     memset(&f, 0, sizeof f);
-    f.clock = ps_clock_manual_new(0);
-    ps_memory_options o = {.clock = f.clock, .seed = 1};
-    if (ps_memory_new(&f.mem, &o) || sim_shim_new(&f.b, f.mem, 99))
+    if (test_mem_open(&f.m, 0, &(ps_memory_options){.seed = 1}) || sim_shim_new(&f.b, f.m.b, 99))
         return -1;
     ps_stream_config c = {.name = "J", .subjects = (const char *const[]){"j.>"}, .subjects_len = 1,
                           .retention = PS_RETENTION_WORKQUEUE};
@@ -40,10 +40,9 @@ static int teardown(void **state)
 {
     fx *f = *state;
     ps_consumer_free(f->c);
-    ps_backend_close(f->b);
-    ps_backend_close(f->mem);
-    ps_clock_free(f->clock);
-    return 0;
+    if (ps_backend_close(f->b) != PS_OK)
+        return -1;
+    return test_mem_close(&f->m) == PS_OK ? 0 : -1;
 }
 
 static uint64_t stored(fx *f)
@@ -57,7 +56,7 @@ static uint64_t stored(fx *f)
 
 static void advance(fx *f, int64_t ns)
 {
-    ps_clock_advance(f->clock, ns);
+    ps_clock_advance(f->m.clock, ns);
     ps_backend_tick(f->b);
 }
 
@@ -148,13 +147,13 @@ static void test_same_seed_same_faults(void **state)
 {
     fx *f = *state;
     ps_backend *a = NULL, *b = NULL;
-    assert_int_equal(sim_shim_new(&a, f->mem, 7), PS_OK);
+    assert_int_equal(sim_shim_new(&a, f->m.b, 7), PS_OK);
     sim_shim_set(a, SIM_SHIM_LOSE_PUBACK, 3000);
     char pattern[2][64];
     for (int run = 0; run < 2; run++) {
         ps_backend *s = run ? b : a;
         if (run) {
-            assert_int_equal(sim_shim_new(&b, f->mem, 7), PS_OK);
+            assert_int_equal(sim_shim_new(&b, f->m.b, 7), PS_OK);
             s = b;
             sim_shim_set(s, SIM_SHIM_LOSE_PUBACK, 3000);
         }
@@ -221,7 +220,7 @@ static void test_knob_out_of_range_is_refused(void **state)
 {
     fx *f = *state;
     assert_int_equal(sim_shim_set(f->b, SIM_SHIM_DROP_ACK, 10001), PS_ERR_INVALID_ARG);
-    assert_int_equal(sim_shim_set(f->mem, SIM_SHIM_DROP_ACK, 1), PS_ERR_INVALID_ARG);
+    assert_int_equal(sim_shim_set(f->m.b, SIM_SHIM_DROP_ACK, 1), PS_ERR_INVALID_ARG);
 }
 
 /* ---- a backend with asynchronous publishing (version 2) ---------------------------------

@@ -14,21 +14,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "fixture.h"
 #include "ps_backend.h"
 #include "ps_clock.h"
 #include "ps_memory.h"
 
-typedef struct env {
-    ps_clock *clock;
-    ps_backend *b;
-} env;
+typedef test_mem env;
 
 static int setup(void **state)
 {
     static env e;
-    e.clock = ps_clock_manual_new(0);
-    ps_memory_options o = {.clock = e.clock, .seed = 7};
-    if (!e.clock || ps_memory_new(&e.b, &o) != PS_OK)
+    if (test_mem_open(&e, 0, &(ps_memory_options){.seed = 7}) != PS_OK)
         return -1;
     *state = &e;
     return 0;
@@ -36,10 +32,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    env *e = *state;
-    ps_backend_close(e->b);
-    ps_clock_free(e->clock);
-    return 0;
+    return test_mem_close(*state) == PS_OK ? 0 : -1;
 }
 
 static void add_stream(ps_backend *b, const char *name, const char *subj, ps_retention r,
@@ -200,21 +193,61 @@ static void test_ephemeral_names_are_deterministic(void **state)
     (void)state;
     char names[2][PS_NAME_MAX_BUF];
     for (int run = 0; run < 2; run++) {
-        ps_clock *clk = ps_clock_manual_new(0);
-        ps_backend *b = NULL;
-        ps_memory_options o = {.clock = clk, .seed = 42};
-        assert_int_equal(ps_memory_new(&b, &o), PS_OK);
-        add_stream(b, "E", "e.>", PS_RETENTION_LIMITS, PS_STORAGE_MEMORY);
+        test_mem m;
+        assert_int_equal(test_mem_open(&m, 0, &(ps_memory_options){.seed = 42}), PS_OK);
+        add_stream(m.b, "E", "e.>", PS_RETENTION_LIMITS, PS_STORAGE_MEMORY);
         ps_consumer_config cc = {0};
         ps_consumer *c = NULL;
-        assert_int_equal(ps_consumer_add(b, "E", &cc, &c), PS_OK);
+        assert_int_equal(ps_consumer_add(m.b, "E", &cc, &c), PS_OK);
         strcpy(names[run], c->name);
         assert_int_equal(strlen(c->name), 8);
         ps_consumer_free(c);
-        ps_backend_close(b);
-        ps_clock_free(clk);
+        assert_int_equal(test_mem_close(&m), PS_OK);
     }
     assert_string_equal(names[0], names[1]);
+}
+
+/* ---- closing ----------------------------------------------------------------- */
+
+/* A close with consumer handles still open is PS_ERR_BUSY and frees
+ * nothing, as uv_loop_close answers UV_EBUSY: the handles keep working.
+ * Once they are freed the close goes through (under ASan: nothing leaked,
+ * nothing used after free). */
+static void test_close_with_live_handles_is_busy(void **state)
+{
+    ps_backend *b = ((env *)*state)->b;
+    add_stream(b, "B", "b.>", PS_RETENTION_WORKQUEUE, PS_STORAGE_MEMORY);
+    ps_consumer *c = add_durable(b, "B", "C", PS_NS_PER_SEC);
+    ps_consumer *d = NULL;
+    assert_int_equal(ps_consumer_bind(b, "B", "C", &d), PS_OK);
+    assert_int_equal(ps_backend_close(b), PS_ERR_BUSY);
+    assert_int_equal(ps_last_status(), PS_ERR_BUSY);
+    assert_non_null(strstr(ps_last_error(), "2 open consumer handles"));
+    publish_n(b, "b.x", 1);
+    ps_msg_list l = {0};
+    assert_int_equal(ps_fetch_batch(c, 1, 0, &l), PS_OK);
+    assert_int_equal(ps_ack(l.msgs[0], PS_ACK, 0), PS_OK);
+    ps_msg_list_free(&l);
+    ps_consumer_free(c);
+    assert_int_equal(ps_backend_close(b), PS_ERR_BUSY);
+    assert_non_null(strstr(ps_last_error(), "1 open consumer handle;"));
+    ps_consumer_free(d);
+    assert_int_equal(ps_backend_close(NULL), PS_OK);
+    /* the teardown's test_mem_close closes it, and fails on a handle left */
+}
+
+/* A failed consumer_add hands out no handle, so it does not hold the
+ * backend open. */
+static void test_failed_consumer_add_does_not_hold_close(void **state)
+{
+    ps_backend *b = ((env *)*state)->b;
+    ps_consumer_config cc = {.durable = "C"};
+    ps_consumer *c = NULL;
+    assert_int_equal(ps_consumer_add(b, "NOPE", &cc, &c), PS_ERR_STREAM_NOT_FOUND);
+    assert_int_equal(ps_consumer_bind(b, "NOPE", "C", &c), PS_ERR_STREAM_NOT_FOUND);
+    assert_null(c);
+    assert_int_equal(ps_backend_close(b), PS_OK);
+    ((env *)*state)->b = NULL; /* closed: the teardown has only the clock to free */
 }
 
 /* ---- the real clock: blocking fetch and several threads --------------------- */
@@ -256,6 +289,82 @@ static void test_real_clock_fetch_waits_for_publisher(void **state)
     ps_msg_list_free(&l);
     ps_consumer_free(c);
     ps_backend_close(b);
+}
+
+/* ---- a manual clock moved by another thread (manual_fetch_waits) ------------- */
+
+typedef struct fetch_arg {
+    ps_consumer *c;
+    ps_clock *clock;
+    ps_status status;
+    int count;
+    int64_t returned_at; /* the clock when the fetch returned */
+} fetch_arg;
+
+static void *fetch_5s(void *p)
+{
+    fetch_arg *a = p;
+    ps_msg_list l = {0};
+    a->status = ps_fetch_batch(a->c, 1, 5 * PS_NS_PER_SEC, &l);
+    a->count = l.count;
+    a->returned_at = ps_clock_now(a->clock);
+    for (int i = 0; i < l.count; i++)
+        ps_ack(l.msgs[i], PS_ACK, 0);
+    ps_msg_list_free(&l);
+    return NULL;
+}
+
+static void waiting_backend(test_mem *m)
+{
+    assert_int_equal(test_mem_open(m, 0, &(ps_memory_options){.manual_fetch_waits = true}), PS_OK);
+    add_stream(m->b, "M", "m.>", PS_RETENTION_WORKQUEUE, PS_STORAGE_MEMORY);
+}
+
+/* With manual_fetch_waits a fetch on a manual clock waits until another
+ * thread advances the clock to its expiry, and returns then, with the
+ * timeout, at exactly that virtual instant: no real time is involved. The
+ * test learns that the fetch waits from the clock, not by sleeping. */
+static void test_manual_clock_fetch_waits_for_an_advance(void **state)
+{
+    (void)state;
+    test_mem m;
+    waiting_backend(&m);
+    ps_clock *clk = m.clock;
+    ps_backend *b = m.b;
+    int64_t t0 = ps_clock_now(clk);
+    fetch_arg a = {add_durable(b, "M", "C", 30 * PS_NS_PER_SEC), clk, PS_OK, 0, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, fetch_5s, &a);
+    assert_int_equal(ps_clock_await_waiters(clk, 1), PS_OK);
+    assert_int_equal(ps_clock_advance(clk, 5 * PS_NS_PER_SEC), PS_OK);
+    pthread_join(th, NULL);
+    assert_int_equal(a.status, PS_ERR_TIMEOUT);
+    assert_int_equal(a.returned_at, t0 + 5 * PS_NS_PER_SEC);
+    ps_consumer_free(a.c);
+    assert_int_equal(test_mem_close(&m), PS_OK);
+}
+
+/* ... and returns as soon as another thread publishes, the clock unmoved. */
+static void test_manual_clock_fetch_waits_for_a_publish(void **state)
+{
+    (void)state;
+    test_mem m;
+    waiting_backend(&m);
+    ps_clock *clk = m.clock;
+    ps_backend *b = m.b;
+    int64_t t0 = ps_clock_now(clk);
+    fetch_arg a = {add_durable(b, "M", "C", 30 * PS_NS_PER_SEC), clk, PS_OK, 0, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, fetch_5s, &a);
+    assert_int_equal(ps_clock_await_waiters(clk, 1), PS_OK);
+    publish_n(b, "m.x", 1);
+    pthread_join(th, NULL);
+    assert_int_equal(a.status, PS_OK);
+    assert_int_equal(a.count, 1);
+    assert_int_equal(a.returned_at, t0);
+    assert_int_equal(stream_msgs(b, "M"), 0);
+    ps_consumer_free(a.c);
+    assert_int_equal(test_mem_close(&m), PS_OK);
 }
 
 typedef struct work_arg {
@@ -319,7 +428,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_power_loss_drops_unsynced_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_loses_memory_streams, setup, teardown),
         cmocka_unit_test(test_ephemeral_names_are_deterministic),
+        cmocka_unit_test_setup_teardown(test_close_with_live_handles_is_busy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_consumer_add_does_not_hold_close, setup, teardown),
         cmocka_unit_test(test_real_clock_fetch_waits_for_publisher),
+        cmocka_unit_test(test_manual_clock_fetch_waits_for_an_advance),
+        cmocka_unit_test(test_manual_clock_fetch_waits_for_a_publish),
         cmocka_unit_test(test_real_clock_competing_workers),
     };
     return cmocka_run_group_tests_name("memory backend", tests, NULL, NULL);

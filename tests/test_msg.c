@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "ps_msg.h"
+#include "ps_backend_impl.h"
 
 static void assert_error_has(const char *text)
 {

@@ -17,10 +17,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "fixture.h"
 #include "ps_backend.h"
 #include "ps_clock.h"
 #include "ps_memory.h"
 #include "ps_publisher.h"
+#include "ps_backend_impl.h"
 
 /* ---- fixture ------------------------------------------------------------------- */
 
@@ -74,8 +76,7 @@ static const ps_backend_ops shim_ops = {
 };
 
 typedef struct env {
-    ps_clock *clock;
-    ps_backend *b;
+    test_mem m;
     shim sh;
 } env;
 
@@ -83,13 +84,11 @@ static int setup(void **state)
 {
     static env e;
     memset(&e, 0, sizeof e);
-    e.clock = ps_clock_manual_new(0);
-    ps_memory_options o = {.clock = e.clock, .seed = 1};
-    if (!e.clock || ps_memory_new(&e.b, &o) != PS_OK)
+    if (test_mem_open(&e.m, 0, &(ps_memory_options){.seed = 1}) != PS_OK)
         return -1;
     e.sh.base.ops = &shim_ops;
-    e.sh.inner = e.b;
-    e.sh.clock = e.clock;
+    e.sh.inner = e.m.b;
+    e.sh.clock = e.m.clock;
     *state = &e;
     return 0;
 }
@@ -97,9 +96,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     env *e = *state;
-    ps_backend_close(e->b);
-    ps_clock_free(e->clock);
-    return 0;
+    return test_mem_close(&e->m) == PS_OK ? 0 : -1;
 }
 
 static void add_stream(ps_backend *b, const char *name, const char *subj)
@@ -177,23 +174,23 @@ static ps_status send(ps_publisher *p, const char *subject, const char *msg_id, 
 static void test_prefix_is_joined_with_a_dot(void **state)
 {
     env *e = *state;
-    add_stream(e->b, "ORDERS", "orders.>");
+    add_stream(e->m.b, "ORDERS", "orders.>");
     seen sn = {0};
-    ps_publisher_config cfg = {.subject_prefix = "orders", .clock = e->clock,
+    ps_publisher_config cfg = {.subject_prefix = "orders", .clock = e->m.clock,
                                .on_publish = on_publish, .user = &sn};
-    ps_publisher *p = new_pub(e->b, &cfg);
+    ps_publisher *p = new_pub(e->m.b, &cfg);
     ps_pub_ack ack;
     assert_int_equal(send(p, "created", NULL, &ack), PS_OK);
     assert_string_equal(ack.stream, "ORDERS");
     assert_int_equal(ack.seq, 1);
     ps_stored_msg sm = {0};
-    assert_int_equal(ps_msg_get(e->b, "ORDERS", 1, NULL, &sm), PS_OK);
+    assert_int_equal(ps_msg_get(e->m.b, "ORDERS", 1, NULL, &sm), PS_OK);
     assert_string_equal(sm.subject, "orders.created");
     ps_stored_msg_clear(&sm);
     assert_string_equal(sn.subject, "orders.created");
     /* the buffer grows for a longer subject */
     assert_int_equal(send(p, "eu.west.shipped.with.a.rather.long.subject.name", NULL, NULL), PS_OK);
-    assert_int_equal(ps_msg_get(e->b, "ORDERS", 2, NULL, &sm), PS_OK);
+    assert_int_equal(ps_msg_get(e->m.b, "ORDERS", 2, NULL, &sm), PS_OK);
     assert_string_equal(sm.subject, "orders.eu.west.shipped.with.a.rather.long.subject.name");
     ps_stored_msg_clear(&sm);
     ps_publisher_free(p);
@@ -202,17 +199,17 @@ static void test_prefix_is_joined_with_a_dot(void **state)
 static void test_null_or_empty_prefix_sends_subject_as_is(void **state)
 {
     env *e = *state;
-    add_stream(e->b, "ORDERS", "orders.>");
-    ps_publisher_config cfg = {.subject_prefix = NULL, .clock = e->clock};
-    ps_publisher *p = new_pub(e->b, &cfg);
+    add_stream(e->m.b, "ORDERS", "orders.>");
+    ps_publisher_config cfg = {.subject_prefix = NULL, .clock = e->m.clock};
+    ps_publisher *p = new_pub(e->m.b, &cfg);
     assert_int_equal(send(p, "orders.created", NULL, NULL), PS_OK);
     ps_publisher_free(p);
     cfg.subject_prefix = "";
-    p = new_pub(e->b, &cfg);
+    p = new_pub(e->m.b, &cfg);
     assert_int_equal(send(p, "orders.paid", NULL, NULL), PS_OK);
     ps_publisher_free(p);
     ps_stored_msg sm = {0};
-    assert_int_equal(ps_msg_get(e->b, "ORDERS", 2, NULL, &sm), PS_OK);
+    assert_int_equal(ps_msg_get(e->m.b, "ORDERS", 2, NULL, &sm), PS_OK);
     assert_string_equal(sm.subject, "orders.paid");
     ps_stored_msg_clear(&sm);
 }
@@ -220,8 +217,8 @@ static void test_null_or_empty_prefix_sends_subject_as_is(void **state)
 static void test_cfg_null_publishes_plainly(void **state)
 {
     env *e = *state;
-    add_stream(e->b, "ORDERS", "orders.>");
-    ps_publisher *p = new_pub(e->b, NULL);
+    add_stream(e->m.b, "ORDERS", "orders.>");
+    ps_publisher *p = new_pub(e->m.b, NULL);
     assert_int_equal(send(p, "orders.created", NULL, NULL), PS_OK);
     assert_int_equal(stats_of(p).published, 1);
     ps_publisher_free(p);
@@ -236,9 +233,9 @@ static void test_auto_create_makes_stream_and_republishes(void **state)
     const char *subs[] = {"orders.>"};
     ps_stream_config sc = {.name = "ORDERS", .subjects = subs, .subjects_len = 1,
                            .retention = PS_RETENTION_WORKQUEUE};
-    ps_publisher_config cfg = {.subject_prefix = "orders", .auto_create = &sc, .clock = e->clock,
+    ps_publisher_config cfg = {.subject_prefix = "orders", .auto_create = &sc, .clock = e->m.clock,
                                .on_publish = on_publish, .user = &sn};
-    ps_publisher *p = new_pub(e->b, &cfg);
+    ps_publisher *p = new_pub(e->m.b, &cfg);
     /* the config was copied: scribbling over ours changes nothing */
     sc.name = "CHANGED";
     subs[0] = "changed.>";
@@ -251,9 +248,9 @@ static void test_auto_create_makes_stream_and_republishes(void **state)
     assert_int_equal(st.streams_created, 1);
     assert_int_equal(st.retries, 0);
     assert_int_equal(st.published, 1);
-    assert_int_equal(stream_msgs(e->b, "ORDERS"), 1);
+    assert_int_equal(stream_msgs(e->m.b, "ORDERS"), 1);
     ps_stream_info si = {0};
-    assert_int_equal(ps_stream_info_get(e->b, "ORDERS", &si), PS_OK);
+    assert_int_equal(ps_stream_info_get(e->m.b, "ORDERS", &si), PS_OK);
     assert_int_equal(si.config.retention, PS_RETENTION_WORKQUEUE);
     ps_stream_info_clear(&si);
     /* the stream exists now: one attempt, no creation */
@@ -267,8 +264,8 @@ static void test_no_responders_without_auto_create_is_final(void **state)
 {
     env *e = *state;
     seen sn = {0};
-    ps_publisher_config cfg = {.max_retries = 5, .clock = e->clock, .on_publish = on_publish, .user = &sn};
-    ps_publisher *p = new_pub(e->b, &cfg);
+    ps_publisher_config cfg = {.max_retries = 5, .clock = e->m.clock, .on_publish = on_publish, .user = &sn};
+    ps_publisher *p = new_pub(e->m.b, &cfg);
     ps_pub_ack ack = {.seq = 777};
     assert_int_equal(send(p, "orders.created", NULL, &ack), PS_ERR_NO_RESPONDERS);
     assert_int_equal(ack.seq, 777); /* out untouched on failure */
@@ -292,8 +289,8 @@ static void test_no_responders_after_auto_create_is_retried(void **state)
     const char *subs[] = {"other.>"};
     ps_stream_config sc = {.name = "OTHER", .subjects = subs, .subjects_len = 1};
     ps_publisher_config cfg = {.auto_create = &sc, .max_retries = 3, .retry_wait_ns = PS_NS_PER_SEC,
-                               .clock = e->clock, .on_publish = on_publish, .user = &sn};
-    ps_publisher *p = new_pub(e->b, &cfg);
+                               .clock = e->m.clock, .on_publish = on_publish, .user = &sn};
+    ps_publisher *p = new_pub(e->m.b, &cfg);
     assert_int_equal(send(p, "orders.created", NULL, NULL), PS_ERR_NO_RESPONDERS);
     assert_int_equal(sn.attempts, 5); /* first, after creation, 3 retries */
     ps_publisher_stats st = stats_of(p);
@@ -306,13 +303,13 @@ static void test_no_responders_after_auto_create_is_retried(void **state)
 static void test_auto_create_conflict_is_returned_not_retried(void **state)
 {
     env *e = *state;
-    add_stream(e->b, "AUDIT", "orders.audit");
+    add_stream(e->m.b, "AUDIT", "orders.audit");
     seen sn = {0};
     const char *subs[] = {"orders.>"};
     ps_stream_config sc = {.name = "ORDERS", .subjects = subs, .subjects_len = 1};
-    ps_publisher_config cfg = {.auto_create = &sc, .max_retries = 3, .clock = e->clock,
+    ps_publisher_config cfg = {.auto_create = &sc, .max_retries = 3, .clock = e->m.clock,
                                .on_publish = on_publish, .user = &sn};
-    ps_publisher *p = new_pub(e->b, &cfg);
+    ps_publisher *p = new_pub(e->m.b, &cfg);
     assert_int_equal(send(p, "orders.created", NULL, NULL), PS_ERR_STREAM_SUBJECT_OVERLAP);
     assert_int_equal(sn.attempts, 1);
     assert_int_equal(stats_of(p).retries, 0);
@@ -325,11 +322,11 @@ static void test_auto_create_conflict_is_returned_not_retried(void **state)
 static void test_transient_failures_are_retried_until_success(void **state)
 {
     env *e = *state;
-    add_stream(e->b, "ORDERS", "orders.>");
+    add_stream(e->m.b, "ORDERS", "orders.>");
     seen sn = {0};
     e->sh.fail_left = 2;
     e->sh.fail_with = PS_ERR_TIMEOUT;
-    ps_publisher_config cfg = {.max_retries = 5, .clock = e->clock, .on_publish = on_publish, .user = &sn};
+    ps_publisher_config cfg = {.max_retries = 5, .clock = e->m.clock, .on_publish = on_publish, .user = &sn};
     ps_publisher *p = new_pub(&e->sh.base, &cfg);
     assert_int_equal(send(p, "orders.created", NULL, NULL), PS_OK);
     assert_int_equal(e->sh.publishes, 3);
@@ -338,16 +335,16 @@ static void test_transient_failures_are_retried_until_success(void **state)
     assert_int_equal(st.retries, 2);
     assert_int_equal(st.published, 1);
     assert_int_equal(st.failed, 0);
-    assert_int_equal(stream_msgs(e->b, "ORDERS"), 1);
+    assert_int_equal(stream_msgs(e->m.b, "ORDERS"), 1);
     ps_publisher_free(p);
 }
 
 static void test_each_transient_status_is_retried(void **state)
 {
     env *e = *state;
-    add_stream(e->b, "ORDERS", "orders.>");
+    add_stream(e->m.b, "ORDERS", "orders.>");
     ps_status transient[] = {PS_ERR_TIMEOUT, PS_ERR_UNAVAILABLE, PS_ERR_IO};
-    ps_publisher_config cfg = {.max_retries = 1, .clock = e->clock};
+    ps_publisher_config cfg = {.max_retries = 1, .clock = e->m.clock};
     ps_publisher *p = new_pub(&e->sh.base, &cfg);
     for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++) {
         e->sh.fail_left = 1;
@@ -361,11 +358,11 @@ static void test_each_transient_status_is_retried(void **state)
 static void test_gives_up_after_max_retries_with_last_error(void **state)
 {
     env *e = *state;
-    add_stream(e->b, "ORDERS", "orders.>");
-    seen sn = {.clobber_error = true, .b = e->b};
+    add_stream(e->m.b, "ORDERS", "orders.>");
+    seen sn = {.clobber_error = true, .b = e->m.b};
     e->sh.fail_left = 100;
     e->sh.fail_with = PS_ERR_UNAVAILABLE;
-    ps_publisher_config cfg = {.max_retries = 2, .clock = e->clock, .on_publish = on_publish, .user = &sn};
+    ps_publisher_config cfg = {.max_retries = 2, .clock = e->m.clock, .on_publish = on_publish, .user = &sn};
     ps_publisher *p = new_pub(&e->sh.base, &cfg);
     assert_int_equal(send(p, "orders.created", NULL, NULL), PS_ERR_UNAVAILABLE);
     /* the callback's own failure did not overwrite the detail */
@@ -376,17 +373,17 @@ static void test_gives_up_after_max_retries_with_last_error(void **state)
     ps_publisher_stats st = stats_of(p);
     assert_int_equal(st.retries, 2);
     assert_int_equal(st.failed, 1);
-    assert_int_equal(stream_msgs(e->b, "ORDERS"), 0);
+    assert_int_equal(stream_msgs(e->m.b, "ORDERS"), 0);
     ps_publisher_free(p);
 }
 
 static void test_zero_max_retries_does_not_retry(void **state)
 {
     env *e = *state;
-    add_stream(e->b, "ORDERS", "orders.>");
+    add_stream(e->m.b, "ORDERS", "orders.>");
     e->sh.fail_left = 1;
     e->sh.fail_with = PS_ERR_TIMEOUT;
-    ps_publisher_config cfg = {.clock = e->clock};
+    ps_publisher_config cfg = {.clock = e->m.clock};
     ps_publisher *p = new_pub(&e->sh.base, &cfg);
     assert_int_equal(send(p, "orders.created", NULL, NULL), PS_ERR_TIMEOUT);
     assert_int_equal(e->sh.publishes, 1);
@@ -397,10 +394,10 @@ static void test_zero_max_retries_does_not_retry(void **state)
 static void test_non_transient_failure_is_not_retried(void **state)
 {
     env *e = *state;
-    add_stream(e->b, "ORDERS", "orders.>");
+    add_stream(e->m.b, "ORDERS", "orders.>");
     seen sn = {0};
-    ps_publisher_config cfg = {.max_retries = 5, .clock = e->clock, .on_publish = on_publish, .user = &sn};
-    ps_publisher *p = new_pub(e->b, &cfg);
+    ps_publisher_config cfg = {.max_retries = 5, .clock = e->m.clock, .on_publish = on_publish, .user = &sn};
+    ps_publisher *p = new_pub(e->m.b, &cfg);
     ps_out_msg m = {.subject = "orders.created", .has_expected_last_seq = true, .expected_last_seq = 9};
     assert_int_equal(ps_publisher_publish(p, &m, NULL), PS_ERR_WRONG_LAST_SEQUENCE);
     assert_int_equal(ps_last_error_code(), 10071);
@@ -415,21 +412,21 @@ static void test_non_transient_failure_is_not_retried(void **state)
 static void test_manual_clock_skips_retry_waits(void **state)
 {
     env *e = *state;
-    add_stream(e->b, "ORDERS", "orders.>");
+    add_stream(e->m.b, "ORDERS", "orders.>");
     seen sn = {0};
     e->sh.fail_left = 2;
     e->sh.fail_with = PS_ERR_TIMEOUT;
-    ps_publisher_config cfg = {.max_retries = 2, .retry_wait_ns = 2 * PS_NS_PER_SEC, .clock = e->clock,
+    ps_publisher_config cfg = {.max_retries = 2, .retry_wait_ns = 2 * PS_NS_PER_SEC, .clock = e->m.clock,
                                .on_publish = on_publish, .user = &sn};
     ps_publisher *p = new_pub(&e->sh.base, &cfg);
-    int64_t virt0 = ps_clock_now(e->clock);
+    int64_t virt0 = ps_clock_now(e->m.clock);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     assert_int_equal(send(p, "orders.created", NULL, NULL), PS_OK);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     int64_t real_ns = (int64_t)(t1.tv_sec - t0.tv_sec) * PS_NS_PER_SEC + (t1.tv_nsec - t0.tv_nsec);
     assert_true(real_ns < PS_NS_PER_SEC);
-    assert_int_equal(ps_clock_now(e->clock), virt0);
+    assert_int_equal(ps_clock_now(e->m.clock), virt0);
     assert_int_equal(sn.latency_ns, 0);
     assert_int_equal(stats_of(p).retries, 2);
     ps_publisher_free(p);
@@ -439,7 +436,7 @@ static void test_manual_clock_skips_retry_waits(void **state)
 static void test_real_clock_waits_between_retries(void **state)
 {
     env *e = *state;
-    add_stream(e->b, "ORDERS", "orders.>");
+    add_stream(e->m.b, "ORDERS", "orders.>");
     seen sn = {0};
     e->sh.fail_left = 2;
     e->sh.fail_with = PS_ERR_IO;
@@ -461,8 +458,8 @@ static void test_real_clock_waits_between_retries(void **state)
 static void test_same_msg_id_is_a_duplicate(void **state)
 {
     env *e = *state;
-    add_stream(e->b, "ORDERS", "orders.>");
-    ps_publisher *p = new_pub(e->b, &(ps_publisher_config){.clock = e->clock});
+    add_stream(e->m.b, "ORDERS", "orders.>");
+    ps_publisher *p = new_pub(e->m.b, &(ps_publisher_config){.clock = e->m.clock});
     ps_pub_ack a1, a2;
     assert_int_equal(send(p, "orders.created", "job-1", &a1), PS_OK);
     assert_false(a1.duplicate);
@@ -472,7 +469,7 @@ static void test_same_msg_id_is_a_duplicate(void **state)
     ps_publisher_stats st = stats_of(p);
     assert_int_equal(st.published, 2);
     assert_int_equal(st.duplicates, 1);
-    assert_int_equal(stream_msgs(e->b, "ORDERS"), 1);
+    assert_int_equal(stream_msgs(e->m.b, "ORDERS"), 1);
     ps_publisher_free(p);
 }
 
@@ -481,12 +478,12 @@ static void test_same_msg_id_is_a_duplicate(void **state)
 static void test_retry_after_lost_ack_is_a_duplicate(void **state)
 {
     env *e = *state;
-    add_stream(e->b, "ORDERS", "orders.>");
+    add_stream(e->m.b, "ORDERS", "orders.>");
     seen sn = {0};
     e->sh.fail_left = 1;
     e->sh.fail_with = PS_ERR_TIMEOUT;
     e->sh.store_first = true;
-    ps_publisher_config cfg = {.subject_prefix = "orders", .max_retries = 3, .clock = e->clock,
+    ps_publisher_config cfg = {.subject_prefix = "orders", .max_retries = 3, .clock = e->m.clock,
                                .on_publish = on_publish, .user = &sn};
     ps_publisher *p = new_pub(&e->sh.base, &cfg);
     ps_pub_ack ack;
@@ -498,7 +495,7 @@ static void test_retry_after_lost_ack_is_a_duplicate(void **state)
     ps_publisher_stats st = stats_of(p);
     assert_int_equal(st.retries, 1);
     assert_int_equal(st.duplicates, 1);
-    assert_int_equal(stream_msgs(e->b, "ORDERS"), 1);
+    assert_int_equal(stream_msgs(e->m.b, "ORDERS"), 1);
     ps_publisher_free(p);
 }
 
@@ -507,12 +504,12 @@ static void test_retry_after_lost_ack_is_a_duplicate(void **state)
 static void test_callback_reports_status_ack_latency_attempts(void **state)
 {
     env *e = *state;
-    add_stream(e->b, "ORDERS", "orders.>");
+    add_stream(e->m.b, "ORDERS", "orders.>");
     seen sn = {0};
     e->sh.fail_left = 1;
     e->sh.fail_with = PS_ERR_TIMEOUT;
     e->sh.step_ns = 3 * PS_NS_PER_MS;
-    ps_publisher_config cfg = {.subject_prefix = "orders", .max_retries = 1, .clock = e->clock,
+    ps_publisher_config cfg = {.subject_prefix = "orders", .max_retries = 1, .clock = e->m.clock,
                                .on_publish = on_publish, .user = &sn};
     ps_publisher *p = new_pub(&e->sh.base, &cfg);
     assert_int_equal(send(p, "created", "job-7", NULL), PS_OK);
@@ -533,8 +530,8 @@ static void test_callback_not_called_for_argument_errors(void **state)
 {
     env *e = *state;
     seen sn = {0};
-    ps_publisher_config cfg = {.clock = e->clock, .on_publish = on_publish, .user = &sn};
-    ps_publisher *p = new_pub(e->b, &cfg);
+    ps_publisher_config cfg = {.clock = e->m.clock, .on_publish = on_publish, .user = &sn};
+    ps_publisher *p = new_pub(e->m.b, &cfg);
     assert_int_equal(ps_publisher_publish(NULL, &(ps_out_msg){.subject = "a"}, NULL), PS_ERR_INVALID_ARG);
     assert_int_equal(ps_publisher_publish(p, NULL, NULL), PS_ERR_INVALID_ARG);
     assert_non_null(strstr(ps_last_error(), "message"));
@@ -559,18 +556,18 @@ static void test_new_rejects_bad_arguments(void **state)
 {
     env *e = *state;
     ps_publisher *p = NULL;
-    assert_int_equal(ps_publisher_new(NULL, e->b, NULL), PS_ERR_INVALID_ARG);
+    assert_int_equal(ps_publisher_new(NULL, e->m.b, NULL), PS_ERR_INVALID_ARG);
     assert_non_null(strstr(ps_last_error(), "out"));
     expect_new_fails(NULL, NULL, "backend");
-    expect_new_fails(e->b, &(ps_publisher_config){.max_retries = -1}, "max_retries");
-    expect_new_fails(e->b, &(ps_publisher_config){.retry_wait_ns = -1}, "retry_wait_ns");
-    expect_new_fails(e->b, &(ps_publisher_config){.subject_prefix = "orders.*"}, "prefix");
-    expect_new_fails(e->b, &(ps_publisher_config){.subject_prefix = "orders..eu"}, "prefix");
-    expect_new_fails(e->b, &(ps_publisher_config){.auto_create = &(ps_stream_config){0}}, "name");
-    expect_new_fails(e->b, &(ps_publisher_config){.auto_create = &(ps_stream_config){
+    expect_new_fails(e->m.b, &(ps_publisher_config){.max_retries = -1}, "max_retries");
+    expect_new_fails(e->m.b, &(ps_publisher_config){.retry_wait_ns = -1}, "retry_wait_ns");
+    expect_new_fails(e->m.b, &(ps_publisher_config){.subject_prefix = "orders.*"}, "prefix");
+    expect_new_fails(e->m.b, &(ps_publisher_config){.subject_prefix = "orders..eu"}, "prefix");
+    expect_new_fails(e->m.b, &(ps_publisher_config){.auto_create = &(ps_stream_config){0}}, "name");
+    expect_new_fails(e->m.b, &(ps_publisher_config){.auto_create = &(ps_stream_config){
                                .name = "S", .subjects_len = 2}}, "subjects");
     assert_int_equal(ps_publisher_stats_get(NULL, &(ps_publisher_stats){0}), PS_ERR_INVALID_ARG);
-    p = new_pub(e->b, NULL);
+    p = new_pub(e->m.b, NULL);
     assert_int_equal(ps_publisher_stats_get(p, NULL), PS_ERR_INVALID_ARG);
     ps_publisher_free(p);
     ps_publisher_free(NULL);
@@ -582,9 +579,9 @@ static void test_invalid_full_subject_fails_once(void **state)
 {
     env *e = *state;
     seen sn = {0};
-    ps_publisher_config cfg = {.subject_prefix = "orders", .max_retries = 3, .clock = e->clock,
+    ps_publisher_config cfg = {.subject_prefix = "orders", .max_retries = 3, .clock = e->m.clock,
                                .on_publish = on_publish, .user = &sn};
-    ps_publisher *p = new_pub(e->b, &cfg);
+    ps_publisher *p = new_pub(e->m.b, &cfg);
     assert_int_equal(send(p, "", NULL, NULL), PS_ERR_INVALID_ARG);
     assert_int_equal(sn.calls, 1);
     assert_int_equal(sn.attempts, 1);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ps_status.h"
+#include "ps_backend_impl.h"
 
 static void test_status_names_come_from_the_list(void **state)
 {

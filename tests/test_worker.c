@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "ps_backend.h"
 #include "ps_clock.h"
 #include "ps_memory.h"
@@ -25,22 +26,13 @@
 
 /* ---- fixture ------------------------------------------------------------------- */
 
-typedef struct env {
-    ps_clock *clock;
-    ps_backend *b;
-} env;
+typedef test_mem env;
 
 static int setup(void **state)
 {
     static env e;
-    e.clock = ps_clock_manual_new(0);
-    ps_memory_options o = {.clock = e.clock, .seed = 1};
-    if (!e.clock || ps_memory_new(&e.b, &o) != PS_OK)
-        return -1;
-    const char *subs[] = {"jobs.>"};
-    ps_stream_config c = {.name = "JOBS", .subjects = subs, .subjects_len = 1,
-                          .retention = PS_RETENTION_WORKQUEUE};
-    if (ps_stream_add(e.b, &c, NULL) != PS_OK)
+    if (test_mem_open(&e, 0, &(ps_memory_options){.seed = 1}) != PS_OK ||
+        test_mem_add_stream(&e, "JOBS", "jobs.>", PS_RETENTION_WORKQUEUE) != PS_OK)
         return -1;
     *state = &e;
     return 0;
@@ -48,10 +40,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    env *e = *state;
-    ps_backend_close(e->b);
-    ps_clock_free(e->clock);
-    return 0;
+    return test_mem_close(*state) == PS_OK ? 0 : -1;
 }
 
 static void publish_n(env *e, int from, int n)

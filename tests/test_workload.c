@@ -20,6 +20,7 @@
 
 #include "capture.h"
 #include "engine.h"
+#include "fixture.h"
 #include "ps_clock.h"
 #include "ps_memory.h"
 #include "ps_msg.h"
@@ -271,21 +272,18 @@ static void publish(ps_backend *b, ps_clock *c, const char *subject, size_t len,
 }
 
 /* ORDERS on a manual clock: 5 messages 0, 2, 5, 9, 9 ms after t0; seq 2 deleted. */
-static ps_backend *orders_stream(ps_clock **c)
+static ps_backend *orders_stream(test_mem *m)
 {
-    *c = ps_clock_manual_new(1000 * PS_NS_PER_SEC);
-    ps_memory_options o = {.clock = *c, .seed = 1};
-    ps_backend *b = NULL;
-    assert_int_equal(ps_memory_new(&b, &o), PS_OK);
-    const char *subs[] = {"orders.>"};
-    ps_stream_config sc = {.name = "ORDERS", .subjects = subs, .subjects_len = 1};
-    assert_int_equal(ps_stream_add(b, &sc, NULL), PS_OK);
-    int64_t t0 = ps_clock_now(*c);
-    publish(b, *c, "orders.created", 10, "id-1", 1, t0);
-    publish(b, *c, "orders.gone", 5, NULL, 0, t0 + 2 * PS_NS_PER_MS);
-    publish(b, *c, "orders.paid", 300, NULL, 0, t0 + 5 * PS_NS_PER_MS);
-    publish(b, *c, "orders.many", 0, NULL, 70, t0 + 9 * PS_NS_PER_MS);
-    publish(b, *c, "orders.same.time", 1, NULL, 0, t0 + 9 * PS_NS_PER_MS);
+    assert_int_equal(test_mem_open(m, 1000 * PS_NS_PER_SEC, &(ps_memory_options){.seed = 1}), PS_OK);
+    assert_int_equal(test_mem_add_stream(m, "ORDERS", "orders.>", PS_RETENTION_LIMITS), PS_OK);
+    ps_backend *b = m->b;
+    ps_clock *c = m->clock;
+    int64_t t0 = ps_clock_now(c);
+    publish(b, c, "orders.created", 10, "id-1", 1, t0);
+    publish(b, c, "orders.gone", 5, NULL, 0, t0 + 2 * PS_NS_PER_MS);
+    publish(b, c, "orders.paid", 300, NULL, 0, t0 + 5 * PS_NS_PER_MS);
+    publish(b, c, "orders.many", 0, NULL, 70, t0 + 9 * PS_NS_PER_MS);
+    publish(b, c, "orders.same.time", 1, NULL, 0, t0 + 9 * PS_NS_PER_MS);
     assert_int_equal(ps_msg_delete(b, "ORDERS", 2, false), PS_OK);
     return b;
 }
@@ -293,8 +291,8 @@ static ps_backend *orders_stream(ps_clock **c)
 static void test_capture_reads_subjects_sizes_headers_and_gaps(void **state)
 {
     (void)state;
-    ps_clock *c;
-    ps_backend *b = orders_stream(&c);
+    test_mem m;
+    ps_backend *b = orders_stream(&m);
     sim_workload w;
     uint64_t first, last;
     assert_int_equal(sim_capture(b, "ORDERS", 0, &w, &first, &last), PS_OK);
@@ -327,15 +325,14 @@ static void test_capture_reads_subjects_sizes_headers_and_gaps(void **state)
     free(text);
     sim_workload_free(&r);
     sim_workload_free(&w);
-    ps_backend_close(b);
-    ps_clock_free(c);
+    assert_int_equal(test_mem_close(&m), PS_OK);
 }
 
 static void test_capture_stops_at_max_and_reports_a_missing_stream(void **state)
 {
     (void)state;
-    ps_clock *c;
-    ps_backend *b = orders_stream(&c);
+    test_mem m;
+    ps_backend *b = orders_stream(&m);
     sim_workload w;
     uint64_t first, last;
     assert_int_equal(sim_capture(b, "ORDERS", 2, &w, &first, &last), PS_OK);
@@ -354,15 +351,14 @@ static void test_capture_stops_at_max_and_reports_a_missing_stream(void **state)
     assert_int_equal(w.count, 0);
     assert_int_equal(first, 0);
     sim_workload_free(&w);
-    ps_backend_close(b);
-    ps_clock_free(c);
+    assert_int_equal(test_mem_close(&m), PS_OK);
 }
 
 static void test_captured_workload_replays_in_a_scenario(void **state)
 {
     (void)state;
-    ps_clock *c;
-    ps_backend *b = orders_stream(&c);
+    test_mem m;
+    ps_backend *b = orders_stream(&m);
     sim_workload w;
     uint64_t first, last;
     assert_int_equal(sim_capture(b, "ORDERS", 2, &w, &first, &last), PS_OK);
@@ -396,8 +392,7 @@ static void test_captured_workload_replays_in_a_scenario(void **state)
     assert_int_not_equal(sim_run(&s, text, 1, ":memory:", NULL, &r), PS_OK);
     assert_non_null(strstr(ps_last_error(), "message 1: subject orders.created does not match"));
     unlink(path);
-    ps_backend_close(b);
-    ps_clock_free(c);
+    assert_int_equal(test_mem_close(&m), PS_OK);
 }
 
 /* sim_capture_main with stdout and stderr sent to /dev/null. */

@@ -18,6 +18,7 @@
 
 #include "ps_backend.h"
 #include "ps_jetstream.h"
+#include "ps_backend_impl.h"
 
 typedef struct jsb_async jsb_async; /* async publish bookkeeping (jsb_publish.c) */
 

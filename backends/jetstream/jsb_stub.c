@@ -12,6 +12,7 @@
 
 #include "ps_jetstream.h"
 #include "ps_status.h"
+#include "ps_backend_impl.h"
 
 ps_status ps_jetstream_new(ps_backend **out, const ps_jetstream_options *opts)
 {

@@ -76,7 +76,7 @@ typedef struct ps_jetstream_options {
 
 /* Connects to the server described by `opts` (NULL: all defaults), checks
  * that JetStream is enabled, and writes a new backend to *out. Free it with
- * ps_backend_close. The backend may be used from several threads; a
+ * ps_backend_close, after its consumer handles. The backend may be used from several threads; a
  * consumer handle from one thread at a time (see ps_backend.h).
  *
  * Errors: PS_ERR_INVALID_ARG (out is NULL, or contradictory options),

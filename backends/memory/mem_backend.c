@@ -1,9 +1,10 @@
 /* mem_backend.c — the memory backend's ops table, construction, locking and
  * timed work.
  *
- * On a manual clock the backend is single-threaded and takes no locks; on
- * the real clock one mutex guards everything and a condition variable wakes
- * fetches that wait for messages. Timed work (dedup and MaxAge expiry,
+ * On a manual clock the backend is single-threaded and takes no locks
+ * (unless asked to let fetch wait, ps_memory_options.manual_fetch_waits);
+ * on the real clock one mutex guards everything and a waiter of the clock
+ * (ps_clock_waiter) wakes fetches that wait for messages or their expiry. Timed work (dedup and MaxAge expiry,
  * ack-wait expiry, ephemeral inactivity) runs lazily at the start of every
  * call, so results never depend on when a timer thread happened to run:
  * there is none.
@@ -27,8 +28,7 @@ void mem_unlock(mem_backend *mb)
 
 void mem_signal(mem_backend *mb)
 {
-    if (mb->locking)
-        pthread_cond_broadcast(&mb->cond);
+    ps_clock_waiter_signal(mb->waiter);
 }
 
 int64_t mem_now(mem_backend *mb)
@@ -100,8 +100,8 @@ static void mem_close(ps_backend *b)
     while (mb->nstreams)
         mem_stream_free(mb->streams[--mb->nstreams]);
     free(mb->streams);
+    ps_clock_waiter_free(mb->waiter);
     pthread_mutex_destroy(&mb->lock);
-    pthread_cond_destroy(&mb->cond);
     free(mb);
 }
 
@@ -147,11 +147,18 @@ ps_status ps_memory_new(ps_backend **out, const ps_memory_options *opts)
     mb->base.ops = &mem_ops;
     mb->clock = opts && opts->clock ? opts->clock : ps_clock_real();
     mb->manual = ps_clock_is_manual(mb->clock);
-    mb->locking = !mb->manual;
+    mb->locking = !mb->manual || (opts && opts->manual_fetch_waits);
     mb->max_payload = opts && opts->max_payload ? opts->max_payload : 1024 * 1024;
     ps_rand_seed(&mb->rng, opts ? opts->seed : 0);
     pthread_mutex_init(&mb->lock, NULL);
-    pthread_cond_init(&mb->cond, NULL);
+    if (mb->locking) {
+        ps_status s = ps_clock_waiter_new(mb->clock, &mb->lock, &mb->waiter);
+        if (s) {
+            pthread_mutex_destroy(&mb->lock);
+            free(mb);
+            return s;
+        }
+    }
     *out = &mb->base;
     return PS_OK;
 }

@@ -626,14 +626,11 @@ static ps_status admit(mem_consumer *c, const ps_fetch_request *r)
     return PS_OK;
 }
 
-static void wait_until(mem_backend *mb, int64_t t_ns)
-{
-    struct timespec ts = {(time_t)(t_ns / PS_NS_PER_SEC), (long)(t_ns % PS_NS_PER_SEC)};
-    pthread_cond_timedwait(&mb->cond, &mb->lock, &ts);
-}
-
-/* Real clock only: waits for more messages until the request's expiry, the
- * batch is full, or (no_wait) nothing more is immediately available. */
+/* A backend with a waiter only (the real clock, or a manual clock with
+ * manual_fetch_waits): waits for more messages until the request's expiry
+ * on the backend's clock, the batch is full, or (no_wait) nothing more is
+ * immediately available. A publish, an ack or a tick signals the waiter;
+ * the clock wakes it at `wake` (an advance, on a manual clock). */
 static ps_status wait_more(mem_handle *h, mem_consumer *c, const ps_fetch_request *req,
                            ps_msg_list *out, fill_state *fs)
 {
@@ -650,7 +647,7 @@ static ps_status wait_more(mem_handle *h, mem_consumer *c, const ps_fetch_reques
         if (now >= deadline)
             break;
         int64_t wake = mem_deliver_next_deadline(c);
-        wait_until(mb, wake < deadline ? wake : deadline);
+        ps_clock_wait_until(mb->waiter, wake < deadline ? wake : deadline);
         now = mem_now(mb);
         ps_status s = mem_run_timers(mb, now);
         c = mem_handle_resolve(h);
@@ -688,7 +685,7 @@ ps_status mem_fetch(ps_consumer *hc, const ps_fetch_request *req, ps_msg_list *o
         fill_state fs = {req->max_bytes > 0 ? req->max_bytes : INT64_MAX, false, false};
         c->last_activity_ns = now;
         s = fill(h, c, req, now, out, &fs);
-        if (s == PS_OK && !mb->manual && req->expires_ns > 0)
+        if (s == PS_OK && mb->waiter && req->expires_ns > 0)
             s = wait_more(h, c, req, out, &fs);
         if (s == PS_OK && out->count == 0)
             s = fs.max_bytes_hit ? ps_error(PS_ERR_MAX_BYTES, 0, "Message Size Exceeds MaxBytes")

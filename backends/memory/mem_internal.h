@@ -21,6 +21,7 @@
 #include "ps_clock.h"
 #include "ps_memory.h"
 #include "ps_rand.h"
+#include "ps_backend_impl.h"
 
 /* ---- containers (mem_util.c) -------------------------------------------- */
 
@@ -268,9 +269,11 @@ struct mem_backend {
     ps_backend base;
     ps_clock *clock;
     bool manual;
-    bool locking;
+    bool locking;            /* several threads may call: `lock` guards everything */
     pthread_mutex_t lock;
-    pthread_cond_t cond;
+    /* where a fetch waits for messages or its expiry, on the backend's
+     * clock; NULL when fetch never blocks (a manual clock, by default) */
+    ps_clock_waiter *waiter;
     ps_rand rng;
     int64_t max_payload;
     uint64_t epoch;          /* bumps when a stream or consumer goes away */

@@ -33,10 +33,18 @@ typedef struct ps_memory_options {
     /* Largest message (headers + data) the "server" accepts; 0 -> 1 MiB,
      * nats-server's default max_payload. */
     int64_t max_payload;
+    /* On a manual clock: a fetch with an expiry waits, as on the real
+     * clock, until messages come or another thread advances the clock to
+     * its expiry (or to an ack-wait expiry that redelivers), and the
+     * backend takes locks so several threads may call it. For testing code
+     * that blocks in a fetch while the test moves time; the test learns
+     * that the fetch waits with ps_clock_await_waiters. Ignored on the real
+     * clock. Default false: a fetch on a manual clock never blocks. */
+    bool manual_fetch_waits;
 } ps_memory_options;
 
 /* A new memory backend. `opts` may be NULL (real clock, seed 0). Free it
- * with ps_backend_close. PS_ERR_NO_MEMORY on allocation failure. */
+ * with ps_backend_close, after its consumer handles. PS_ERR_NO_MEMORY on allocation failure. */
 ps_status ps_memory_new(ps_backend **out, const ps_memory_options *opts);
 
 /* True when `b` is a memory backend. */

@@ -15,6 +15,7 @@
 #include "ps_msg.h"
 #include "ps_url.h"
 #include "report.h"
+#include "ps_backend_impl.h"
 
 /* Appends stored message m to out, its headers decoded, gap_ns after the
  * previous one kept. */

@@ -3,6 +3,7 @@
  * result lists are compared row by row and the first difference named.
  */
 #include "diff.h"
+#include "ps_backend_impl.h"
 
 #include <inttypes.h>
 #include <sqlite3.h>

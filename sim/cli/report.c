@@ -23,6 +23,7 @@
 #include "scenario.h"
 #include "real.h"
 #include "servers.h"
+#include "ps_backend_impl.h"
 
 /* The largest scenario file read (the parser's own limit is the same). */
 #define REPORT_FILE_MAX (4u << 20)

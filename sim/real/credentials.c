@@ -2,6 +2,7 @@
  * secrets read from files (credentials.h).
  */
 #include "credentials.h"
+#include "ps_backend_impl.h"
 
 #include <errno.h>
 #include <stdio.h>

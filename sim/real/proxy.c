@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "ps_clock.h"
+#include "ps_backend_impl.h"
 
 #define HELD_MAX ((size_t)4 << 20) /* bytes queued per direction before reading stops */
 #define READ_MAX 65536

@@ -25,6 +25,7 @@
 
 #include "credentials.h"
 #include "proxy.h"
+#include "ps_backend_impl.h"
 #include "ps_jetstream.h"
 #include "ps_url.h"
 #include "servers.h"

@@ -9,6 +9,7 @@
  * Not: the faults' schedule (faults.c decides when), nor the proxy.
  */
 #include "servers.h"
+#include "ps_backend_impl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

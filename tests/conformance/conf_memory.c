@@ -11,6 +11,7 @@
 #include "conformance.h"
 
 #include "ps_memory.h"
+#include "ps_backend_impl.h"
 
 #define FIXTURE_SEED 20260101u
 

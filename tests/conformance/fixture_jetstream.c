@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "ps_jetstream.h"
+#include "ps_backend_impl.h"
 
 #ifdef PS_HAVE_NATS
 #include <nats/nats.h>

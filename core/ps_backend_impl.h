@@ -1,0 +1,82 @@
+/* ps_backend_impl.h — for backend authors: what a backend (or a shim, or a
+ * core module) calls and an application never does.
+ *
+ * An application includes ps_backend.h and the headers of the backends it
+ * builds, and never needs this one. A backend author includes it to record
+ * an error with its detail, to hand advisories and async publish results to
+ * the handlers the application registered, and to fill the message list of
+ * a fetch. The in-tree backends (memory, JetStream), the fault shim and the
+ * simulator use it; so may a backend written outside this tree and linked
+ * against libjetsim, which is why these functions stay exported from the
+ * shared library and `make install` installs this header with the others
+ * (include/jetsim/ps_backend_impl.h): it is part of the backend-author API,
+ * under the same versioning as ps_backend_ops.
+ *
+ * This header is not: a second application API. Nothing here is needed to
+ * use a backend.
+ */
+#ifndef PS_BACKEND_IMPL_H
+#define PS_BACKEND_IMPL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "ps_backend.h"
+#include "ps_msg.h"
+#include "ps_status.h"
+#include "ps_api.h"
+
+PS_API_BEGIN
+
+/* ---- errors (ps_status.h has the reading side) --------------------------- */
+
+/* Records the detail of a failure on the calling thread and returns `s`, so
+ * a failure reads `return ps_error(PS_ERR_X, 10052, "fmt", ...)`.
+ * `js_code` is the JetStream err_code (0 for none); the native code is
+ * reset to 0. A NULL fmt records the status text. Never fails: a detail
+ * longer than the buffer is cut. */
+ps_status ps_error(ps_status s, int js_code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* ps_error with a va_list. */
+ps_status ps_error_v(ps_status s, int js_code, const char *fmt, va_list ap);
+
+/* Sets the backend-native code (a cnats natsStatus, say) of the error last
+ * recorded on this thread; call it right after ps_error. */
+void ps_error_set_native(int native_code);
+
+/* ---- handing results to the application's handlers ----------------------- */
+
+/* Hands an advisory to the handler set by ps_backend_set_advisory_handler,
+ * if any, on the calling thread. Everything in `adv` is borrowed for the
+ * call. NULL `b` or `adv` does nothing. Call it without holding a lock the
+ * handler could need: the handler must not call back into the backend, but
+ * it may take the application's locks. */
+void ps_backend_emit_advisory(ps_backend *b, const ps_advisory *adv);
+
+/* Hands the result of one ps_publish_async to the handler set by
+ * ps_backend_set_pub_result_handler, if any. It must be called on the
+ * thread of the application's ps_publish_async or
+ * ps_publish_async_complete (ps_backend.h promises that), exactly once per
+ * async publish that returned PS_OK. NULL `b` or `r` does nothing. */
+void ps_backend_emit_pub_result(ps_backend *b, const ps_pub_result *r);
+
+/* ---- filling a fetch -------------------------------------------------- */
+
+/* Appends a message to a fetch's list, copying its subject (subj_len
+ * bytes), header block (hdr_len bytes; hdr may be NULL when 0) and data
+ * (len bytes; NUL-terminated in the copy). Returns it with meta and the
+ * private members zeroed, for the backend to set meta, consumer_ and
+ * backend_ref_. NULL, recording nothing, on allocation failure or when `l`
+ * or `subject` is NULL or hdr/data is NULL with a length: the caller
+ * reports PS_ERR_NO_MEMORY. The list owns the message. */
+ps_msg *ps_msg_list_push(ps_msg_list *l, const char *subject, size_t subj_len,
+                         const void *hdr, size_t hdr_len, const void *data,
+                         size_t len);
+
+PS_API_END
+
+#endif
