@@ -332,6 +332,12 @@ $(BUILD)/bench/%: bench/%.c $(SIM_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(INC_ALL) $(JS_CFLAGS) -O2 -o $@ $< $(SIM_OBJ) $(STATIC) $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3
 
+# the user-code benchmark runs the charge_card example's handler
+$(BUILD)/bench/bench_user: bench/bench_user.c examples/charge_card/charge_card.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(INC_ALL) -O2 -o $@ bench/bench_user.c examples/charge_card/charge_card.c $(STATIC) \
+	  $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3
+
 bench: $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do \
 	  case $$b in \

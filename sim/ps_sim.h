@@ -28,8 +28,8 @@
  * reaches the broker after that time. A crash of the worker in between
  * loses the answer: your database work is committed, the broker never
  * hears of it, and the job comes back (the classic double-processing
- * window). A crash discards the worker's state: teardown is not called,
- * and init runs again when the worker restarts.
+ * window). A crash discards the worker's state (teardown runs only to
+ * free it), and init runs again when the worker restarts.
  *
  * Determinism: a run on the model is a pure function of (scenario, seed)
  * only if your code takes time from ps_sim_now, randomness from
@@ -78,7 +78,9 @@ typedef struct ps_sim_handler {
      * (may stay NULL). Non-zero fails the worker's start (retried later,
      * counted as a harness error if it never starts). May be NULL. */
     int (*init)(ps_sim_ctx *ctx, void **state);
-    /* At the end of the run, for a worker that did not crash. May be NULL. */
+    /* At the end of the run; and when the worker crashes, to free `state`
+     * only (the process is gone: ps_sim_db returns NULL, and nothing it
+     * would do reaches anyone). May be NULL. */
     void (*teardown)(ps_sim_ctx *ctx, void *state);
     /* One delivery. msg->data and msg->len are the payload; msg->meta the
      * JetStream metadata (num_delivered: the attempt). Required. */

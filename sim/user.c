@@ -54,6 +54,9 @@ struct sim_user {
     bool down[SIM_MAX_SERVICES];
     ledger_row *ledger;
     size_t nledger, capledger;
+    /* the keys services acted on: open addressing over ledger rows (index + 1; 0 empty) */
+    size_t *acted;
+    size_t nacted, capacted;
     sim_user_publish_fn publish;
     void *engine;
 };
@@ -65,6 +68,7 @@ struct ps_sim_ctx {
     int64_t now0;    /* when the call began */
     int64_t elapsed; /* time it spent */
     ps_rand *rng;
+    bool crashed;    /* a teardown after a crash: no database, no services */
 };
 
 bool sim_user_needed(const sim_scenario *sc)
@@ -321,6 +325,7 @@ void sim_user_close(sim_user *u)
     for (size_t i = 0; i < u->nledger; i++)
         free(u->ledger[i].key);
     free(u->ledger);
+    free(u->acted);
     free(u->w);
     free(u);
 }
@@ -349,7 +354,14 @@ ps_status sim_user_worker_start(sim_user *u, int wi)
 void sim_user_worker_crash(sim_user *u, int wi)
 {
     uworker *w = &u->w[wi];
-    w->live = false; /* the process is gone: no teardown */
+    if (w->live && w->h && w->h->teardown) { /* the memory only: the process is gone, and its database with it */
+        close_worker_db(w);
+        ps_sim_ctx c;
+        ctx_init(&c, u, wi, 0, ps_clock_now(u->clock));
+        c.crashed = true;
+        w->h->teardown(&c, w->state);
+    }
+    w->live = false;
     w->state = NULL;
     close_worker_db(w);
 }
@@ -457,7 +469,7 @@ uint64_t ps_sim_job(const ps_sim_ctx *ctx)
 
 struct sqlite3 *ps_sim_db(ps_sim_ctx *ctx)
 {
-    if (!ctx || !ctx->u->vfs || ctx->wi < 0)
+    if (!ctx || !ctx->u->vfs || ctx->wi < 0 || ctx->crashed)
         return NULL;
     uworker *w = &ctx->u->w[ctx->wi];
     if (!w->db && open_db(ctx->u, &w->db) == PS_OK)
@@ -472,6 +484,8 @@ static int service_index(const sim_scenario *sc, const char *name)
             return i;
     return -1;
 }
+
+static bool acted_add(sim_user *u, size_t r);
 
 static void ledger_add(sim_user *u, const ps_sim_ctx *c, int si, const char *key, bool done)
 {
@@ -488,15 +502,61 @@ static void ledger_add(sim_user *u, const ps_sim_ctx *c, int si, const char *key
         return;
     u->ledger[u->nledger++] = (ledger_row){.t_ns = ps_sim_now(c), .service = si, .key = k,
                                            .worker = c->wi + 1, .job = c->job, .done = done};
+    if (done && k)
+        acted_add(u, u->nledger - 1);
+}
+
+static uint64_t key_hash(int si, const char *key)
+{
+    uint64_t h = UINT64_C(14695981039346656037) ^ (uint64_t)si;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * UINT64_C(1099511628211);
+    return h;
 }
 
 /* Whether service si already acted on a call with this key. */
 static bool acted_on(const sim_user *u, int si, const char *key)
 {
-    for (size_t i = u->nledger; i-- > 0;)
-        if (u->ledger[i].service == si && u->ledger[i].done && u->ledger[i].key && strcmp(u->ledger[i].key, key) == 0)
+    if (!u->capacted)
+        return false;
+    for (size_t i = key_hash(si, key) & (u->capacted - 1);; i = (i + 1) & (u->capacted - 1)) {
+        size_t r = u->acted[i];
+        if (!r)
+            return false;
+        const ledger_row *row = &u->ledger[r - 1];
+        if (row->service == si && strcmp(row->key, key) == 0)
             return true;
-    return false;
+    }
+}
+
+/* Remembers that ledger row `r` (done, with a key) acted. False when out
+ * of memory (the key may then act again: the run goes on). */
+static bool acted_add(sim_user *u, size_t r)
+{
+    if (2 * (u->nacted + 1) > u->capacted) {
+        size_t ncap = u->capacted ? 2 * u->capacted : 1024;
+        size_t *n = calloc(ncap, sizeof *n);
+        if (!n)
+            return false;
+        for (size_t i = 0; i < u->capacted; i++) {
+            size_t x = u->acted[i];
+            if (!x)
+                continue;
+            size_t j = key_hash(u->ledger[x - 1].service, u->ledger[x - 1].key) & (ncap - 1);
+            while (n[j])
+                j = (j + 1) & (ncap - 1);
+            n[j] = x;
+        }
+        free(u->acted);
+        u->acted = n;
+        u->capacted = ncap;
+    }
+    size_t j = key_hash(u->ledger[r].service, u->ledger[r].key) & (u->capacted - 1);
+    while (u->acted[j])
+        j = (j + 1) & (u->capacted - 1);
+    u->acted[j] = r + 1;
+    u->nacted++;
+    return true;
 }
 
 ps_status ps_sim_call(ps_sim_ctx *ctx, const char *service, const char *key)

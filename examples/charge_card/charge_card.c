@@ -66,37 +66,78 @@ static int parse(const ps_msg *msg, char *card, size_t cap, long *amount)
     return *amount > 0 ? 0 : -1;
 }
 
-/* 1: job already charged and recorded; 0: not; -1: the database failed. */
-static int recorded(sqlite3 *db, uint64_t job)
+/* A worker's prepared statements, for the connection they were made on
+ * (after a database power loss the worker gets a new one). */
+typedef struct worker_state {
+    sqlite3 *db;
+    sqlite3_stmt *find, *insert, *replace;
+} worker_state;
+
+static void forget(worker_state *w)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM charges WHERE job = ?", -1, &st, NULL) != SQLITE_OK)
+    sqlite3_finalize(w->find);
+    sqlite3_finalize(w->insert);
+    sqlite3_finalize(w->replace);
+    w->find = w->insert = w->replace = NULL;
+    w->db = NULL;
+}
+
+static int prepared(worker_state *w, sqlite3 *db)
+{
+    if (w->db == db)
+        return 0;
+    forget(w);
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM charges WHERE job = ?", -1, &w->find, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT INTO charges(job, card, amount, charged_ns) VALUES (?, ?, ?, ?)", -1,
+                           &w->insert, NULL) != SQLITE_OK ||
+        /* the buggy handler's insert never fails on a job it saw before: its
+         * retries "work", and hide that each one charged again */
+        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO charges(job, card, amount, charged_ns) VALUES (?, ?, ?, ?)",
+                           -1, &w->replace, NULL) != SQLITE_OK) {
+        forget(w);
         return -1;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)job);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    }
+    w->db = db;
+    return 0;
+}
+
+static int init(ps_sim_ctx *ctx, void **state)
+{
+    (void)ctx;
+    *state = calloc(1, sizeof(worker_state));
+    return *state ? 0 : -1;
+}
+
+/* At the end, and when the worker crashes (then only to free memory). */
+static void teardown(ps_sim_ctx *ctx, void *state)
+{
+    (void)ctx;
+    forget(state);
+    free(state);
+}
+
+/* 1: job already charged and recorded; 0: not; -1: the database failed. */
+static int recorded(worker_state *w, uint64_t job)
+{
+    sqlite3_bind_int64(w->find, 1, (sqlite3_int64)job);
+    int rc = sqlite3_step(w->find);
+    sqlite3_reset(w->find);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* The buggy handler's insert never fails on a job it saw before (INSERT OR
- * REPLACE): its retries "work", and hide that each one charged again. */
-static int record(ps_sim_ctx *ctx, sqlite3 *db, uint64_t job, const char *card, long amount, int buggy)
+static int record(ps_sim_ctx *ctx, worker_state *w, uint64_t job, const char *card, long amount, int buggy)
 {
-    sqlite3_stmt *st = NULL;
-    const char *sql = buggy ? "INSERT OR REPLACE INTO charges(job, card, amount, charged_ns) VALUES (?, ?, ?, ?)"
-                            : "INSERT INTO charges(job, card, amount, charged_ns) VALUES (?, ?, ?, ?)";
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return -1;
+    sqlite3_stmt *st = buggy ? w->replace : w->insert;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)job);
     sqlite3_bind_text(st, 2, card, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 3, amount);
     sqlite3_bind_int64(st, 4, ps_sim_now(ctx));
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-static ps_sim_outcome charge(ps_sim_ctx *ctx, const ps_msg *msg, int buggy)
+static ps_sim_outcome charge(ps_sim_ctx *ctx, worker_state *w, const ps_msg *msg, int buggy)
 {
     sqlite3 *db = ps_sim_db(ctx);
     uint64_t job = ps_sim_job(ctx);
@@ -104,11 +145,11 @@ static ps_sim_outcome charge(ps_sim_ctx *ctx, const ps_msg *msg, int buggy)
     long amount = 0;
     if (parse(msg, card, sizeof card, &amount) != 0)
         return answer(PS_SIM_TERM, 0); /* a malformed request never gets better */
-    if (!db)
+    if (!db || prepared(w, db) != 0)
         return answer(PS_SIM_RETRY, 500 * MS);
     ps_sim_sleep(ctx, 2 * MS); /* validation, fraud checks */
     if (!buggy) {
-        int done = recorded(db, job);
+        int done = recorded(w, job);
         if (done < 0)
             return answer(PS_SIM_RETRY, 200 * MS);
         if (done)
@@ -118,26 +159,24 @@ static ps_sim_outcome charge(ps_sim_ctx *ctx, const ps_msg *msg, int buggy)
     snprintf(key, sizeof key, "charge-%" PRIu64, job); /* the gateway acts once per key */
     if (ps_sim_call(ctx, "gateway", buggy ? NULL : key) != PS_OK)
         return answer(PS_SIM_RETRY, 500 * MS); /* refused or timed out: try again later */
-    if (record(ctx, db, job, card, amount, buggy) != 0)
+    if (record(ctx, w, job, card, amount, buggy) != 0)
         return answer(PS_SIM_RETRY, 200 * MS);
     return answer(PS_SIM_ACK, 0);
 }
 
 static ps_sim_outcome charge_card(ps_sim_ctx *ctx, void *state, const ps_msg *msg)
 {
-    (void)state;
-    return charge(ctx, msg, 0);
+    return charge(ctx, state, msg, 0);
 }
 
 static ps_sim_outcome charge_card_buggy(ps_sim_ctx *ctx, void *state, const ps_msg *msg)
 {
-    (void)state;
-    return charge(ctx, msg, 1);
+    return charge(ctx, state, msg, 1);
 }
 
 static const ps_sim_handler handlers[] = {
-    {.name = "charge_card", .handle = charge_card},
-    {.name = "charge_card_buggy", .handle = charge_card_buggy},
+    {.name = "charge_card", .init = init, .teardown = teardown, .handle = charge_card},
+    {.name = "charge_card_buggy", .init = init, .teardown = teardown, .handle = charge_card_buggy},
 };
 
 static const ps_sim_payload payloads[] = {
