@@ -51,7 +51,8 @@ void eng_trace(engine *e, sim_trace_kind kind, uint64_t job, int worker_id, int6
         if (e->record)
             r->hashes[r->nhashes++] = h;
     }
-    sim_master_trace(e->m, t, kind, job, worker_id, arg);
+    if (e->keep_trace)
+        sim_master_trace(e->m, t, kind, job, worker_id, arg);
 }
 
 int64_t eng_now(const engine *e)
@@ -193,6 +194,7 @@ static ps_status setup(engine *e, uint64_t seed)
     e->base = e->quiet_after = ps_clock_now(e->clock);
     if ((s = sim_shim_new(&e->b, e->inner, seed)))
         return s;
+    sim_shim_forward_advisories(e->b, false); /* the engine reads none: the model need not build them */
     for (int i = 0; i < sc->nstreams && !s; i++) {
         const sim_stream *st = &sc->streams[i];
         const char *subs[SIM_MAX_SUBJECTS];
@@ -319,7 +321,9 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
                      FILE *log, sim_result *out, bool record, sim_target *t)
 {
     engine e = {.sc = sc, .log = log, .nc = sc->nconsumers, .res = out, .record = record, .t = t,
-                .wake_at = INT64_MAX, .woke_at = INT64_MIN};
+                .wake_at = INT64_MAX, .woke_at = INT64_MIN,
+                /* a database in memory dies with the run: its trace rows would be read by no one */
+                .keep_trace = db_path && strcmp(db_path, ":memory:") != 0};
     memset(out, 0, sizeof *out);
     sim_target *model = NULL;
     ps_status s = PS_OK;

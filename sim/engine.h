@@ -51,7 +51,9 @@ typedef struct sim_result {
 } sim_result;
 
 /* Runs `sc` with `seed`, writing the master database to `db_path`
- * (":memory:" for none) with `scenario_text` recorded. Reports to `log`
+ * (":memory:" for none: then no trace rows are written, as no one could
+ * read them; the trace hash is kept all the same) with `scenario_text`
+ * recorded. Reports to `log`
  * (may be NULL). PS_OK whatever the verdict (it is in *out); an error for
  * a harness failure. */
 ps_status sim_run(const sim_scenario *sc, const char *scenario_text, uint64_t seed, const char *db_path,

@@ -118,6 +118,7 @@ typedef struct engine {
     sim_result *res;
     uint64_t since_commit;
     bool record;
+    bool keep_trace;     /* trace rows in the master (a run database on disk); the hash is always kept */
     size_t caphashes;
     uint64_t completions;   /* for row.done_order */
     ps_consumer_config ccfg[SIM_MAX_CONSUMERS]; /* as created (durations scaled) */

@@ -306,6 +306,12 @@ ps_status sim_shim_new(ps_backend **out, ps_backend *inner, uint64_t seed)
     return PS_OK;
 }
 
+void sim_shim_forward_advisories(ps_backend *b, bool on)
+{
+    shim *s = as_shim(b);
+    ps_backend_set_advisory_handler(s->inner, on ? forward_advisory : NULL, on ? s : NULL);
+}
+
 ps_status sim_shim_set(ps_backend *b, sim_shim_knob knob, int bp)
 {
     if (!b || b->ops != &shim_ops)

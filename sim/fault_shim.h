@@ -55,6 +55,11 @@ typedef struct sim_shim_stats {
  * backend stays open. */
 ps_status sim_shim_new(ps_backend **out, ps_backend *inner, uint64_t seed);
 
+/* Whether the inner backend's advisories reach the shim's handler (on by
+ * default). Off, the inner backend has no handler and (the memory model)
+ * builds no advisory at all: what a caller that reads none should ask. */
+void sim_shim_forward_advisories(ps_backend *b, bool on);
+
 /* Sets a fault's probability, 0 to 10000 basis points (0: off). */
 ps_status sim_shim_set(ps_backend *shim, sim_shim_knob knob, int bp);
 

@@ -598,38 +598,146 @@ ps_status ps_sim_publish(ps_sim_ctx *ctx, const char *subject, const void *data,
 
 /* ---- expect sql ------------------------------------------------------------------------------- */
 
+/* ---- the service ledger as a table: jetsim.service_calls ------------------------------------
+ *
+ * A read-only virtual table over the ledger in memory (SQLite's virtual
+ * table interface): the checks read the calls where they are. */
+
+typedef struct ledger_vtab {
+    sqlite3_vtab base;
+    const sim_user *u;
+} ledger_vtab;
+
+typedef struct ledger_cursor {
+    sqlite3_vtab_cursor base;
+    size_t row;
+} ledger_cursor;
+
+static int lv_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out, char **err)
+{
+    (void)argc;
+    (void)argv;
+    (void)err;
+    int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(t_ns INTEGER, service TEXT, key TEXT, worker INTEGER, "
+                                      "job INTEGER, done INTEGER)");
+    if (rc != SQLITE_OK)
+        return rc;
+    ledger_vtab *v = sqlite3_malloc(sizeof *v);
+    if (!v)
+        return SQLITE_NOMEM;
+    memset(v, 0, sizeof *v);
+    v->u = aux;
+    *out = &v->base;
+    return SQLITE_OK;
+}
+
+static int lv_disconnect(sqlite3_vtab *v)
+{
+    sqlite3_free(v);
+    return SQLITE_OK;
+}
+
+static int lv_best_index(sqlite3_vtab *v, sqlite3_index_info *info)
+{
+    (void)v;
+    info->estimatedCost = 1e6; /* a full scan, the only way */
+    return SQLITE_OK;
+}
+
+static int lv_open(sqlite3_vtab *v, sqlite3_vtab_cursor **out)
+{
+    (void)v;
+    ledger_cursor *c = sqlite3_malloc(sizeof *c);
+    if (!c)
+        return SQLITE_NOMEM;
+    memset(c, 0, sizeof *c);
+    *out = &c->base;
+    return SQLITE_OK;
+}
+
+static int lv_close(sqlite3_vtab_cursor *c)
+{
+    sqlite3_free(c);
+    return SQLITE_OK;
+}
+
+static int lv_filter(sqlite3_vtab_cursor *c, int idx, const char *idxs, int argc, sqlite3_value **argv)
+{
+    (void)idx;
+    (void)idxs;
+    (void)argc;
+    (void)argv;
+    ((ledger_cursor *)c)->row = 0;
+    return SQLITE_OK;
+}
+
+static int lv_next(sqlite3_vtab_cursor *c)
+{
+    ((ledger_cursor *)c)->row++;
+    return SQLITE_OK;
+}
+
+static int lv_eof(sqlite3_vtab_cursor *c)
+{
+    const ledger_vtab *v = (const ledger_vtab *)c->pVtab;
+    return ((ledger_cursor *)c)->row >= v->u->nledger;
+}
+
+static int lv_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
+{
+    const ledger_vtab *v = (const ledger_vtab *)c->pVtab;
+    const ledger_row *r = &v->u->ledger[((ledger_cursor *)c)->row];
+    switch (col) {
+    case 0: sqlite3_result_int64(ctx, r->t_ns); break;
+    case 1: sqlite3_result_text(ctx, v->u->sc->services[r->service].name, -1, SQLITE_STATIC); break;
+    case 2:
+        if (r->key)
+            sqlite3_result_text(ctx, r->key, -1, SQLITE_STATIC);
+        else
+            sqlite3_result_null(ctx);
+        break;
+    case 3: sqlite3_result_int(ctx, r->worker); break;
+    case 4: sqlite3_result_int64(ctx, (sqlite3_int64)r->job); break;
+    default: sqlite3_result_int(ctx, r->done); break;
+    }
+    return SQLITE_OK;
+}
+
+static int lv_rowid(sqlite3_vtab_cursor *c, sqlite3_int64 *rowid)
+{
+    *rowid = (sqlite3_int64)((ledger_cursor *)c)->row + 1;
+    return SQLITE_OK;
+}
+
+static const sqlite3_module ledger_module = {
+    .xCreate = lv_connect,
+    .xConnect = lv_connect,
+    .xBestIndex = lv_best_index,
+    .xDisconnect = lv_disconnect,
+    .xDestroy = lv_disconnect,
+    .xOpen = lv_open,
+    .xClose = lv_close,
+    .xFilter = lv_filter,
+    .xNext = lv_next,
+    .xEof = lv_eof,
+    .xColumn = lv_column,
+    .xRowid = lv_rowid,
+};
+
 static ps_status load_ledger(sim_user *u, sqlite3 *db)
 {
     char *err = NULL;
-    if (sqlite3_exec(db,
-                     "ATTACH ':memory:' AS jetsim;"
-                     "CREATE TABLE jetsim.service_calls(t_ns INTEGER, service TEXT, key TEXT, worker INTEGER,"
-                     " job INTEGER, done INTEGER);",
-                     NULL, NULL, &err) != SQLITE_OK) {
-        ps_status s = ps_error(PS_ERR_IO, 0, "the service ledger: %s", err ? err : "error");
+    int rc = sqlite3_create_module(db, "jetsim_ledger", &ledger_module, u);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db,
+                          "ATTACH ':memory:' AS jetsim;"
+                          "CREATE VIRTUAL TABLE jetsim.service_calls USING jetsim_ledger;",
+                          NULL, NULL, &err);
+    if (rc != SQLITE_OK) {
+        ps_status s = ps_error(sqlite_status(rc), 0, "the service ledger: %s", err ? err : sqlite3_errstr(rc));
         sqlite3_free(err);
         return s;
     }
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "INSERT INTO jetsim.service_calls VALUES (?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
-        return ps_error(PS_ERR_IO, 0, "the service ledger: %s", sqlite3_errmsg(db));
-    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-    for (size_t i = 0; i < u->nledger; i++) {
-        const ledger_row *r = &u->ledger[i];
-        sqlite3_bind_int64(st, 1, r->t_ns);
-        sqlite3_bind_text(st, 2, u->sc->services[r->service].name, -1, SQLITE_STATIC);
-        if (r->key)
-            sqlite3_bind_text(st, 3, r->key, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, 3);
-        sqlite3_bind_int(st, 4, r->worker);
-        sqlite3_bind_int64(st, 5, (sqlite3_int64)r->job);
-        sqlite3_bind_int(st, 6, r->done);
-        sqlite3_step(st);
-        sqlite3_reset(st);
-    }
-    sqlite3_finalize(st);
-    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     return PS_OK;
 }
 

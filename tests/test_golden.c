@@ -61,9 +61,9 @@ static const golden table[] = {
     {"steady_workqueue", 1, UINT64_C(0x067125f3c4d1484f)},
     {"steady_workqueue", 2, UINT64_C(0xf5ca2bcb305096af)},
     {"steady_workqueue", 3, UINT64_C(0x150be8a704e6273c)},
-    {"workqueue_crashes", 1, UINT64_C(0x1b9bcec907d58de6)},
-    {"workqueue_crashes", 2, UINT64_C(0x632224a0219c2c47)},
-    {"workqueue_crashes", 3, UINT64_C(0x19a65387c0efd9db)},
+    {"workqueue_crashes", 1, UINT64_C(0xb2a676b9d8192a63)},
+    {"workqueue_crashes", 2, UINT64_C(0xa9960d4c13845cc5)},
+    {"workqueue_crashes", 3, UINT64_C(0x564e54094c5bbe59)},
 };
 
 #define NROWS (sizeof table / sizeof table[0])

@@ -207,6 +207,40 @@ static void test_ephemeral_names_are_deterministic(void **state)
     assert_string_equal(names[0], names[1]);
 }
 
+static void count_advisory(void *user, const ps_advisory *adv)
+{
+    (void)adv;
+    ++*(int *)user;
+}
+
+/* Listening to advisories changes no other draw of the model: with and
+ * without a handler, the same seed names the second ephemeral consumer
+ * alike (before, advisory ids came from the model's one generator, and a
+ * listener shifted ephemeral names and restart jitter). */
+static void test_an_advisory_handler_changes_no_other_draw(void **state)
+{
+    (void)state;
+    char names[2][PS_NAME_MAX_BUF];
+    int heard = 0;
+    for (int run = 0; run < 2; run++) {
+        test_mem m;
+        assert_int_equal(test_mem_open(&m, 0, &(ps_memory_options){.seed = 42}), PS_OK);
+        if (run == 1)
+            ps_backend_set_advisory_handler(m.b, count_advisory, &heard);
+        add_stream(m.b, "E", "e.>", PS_RETENTION_LIMITS, PS_STORAGE_MEMORY);
+        ps_consumer_config cc = {0};
+        ps_consumer *a = NULL, *b = NULL;
+        assert_int_equal(ps_consumer_add(m.b, "E", &cc, &a), PS_OK); /* an advisory each */
+        assert_int_equal(ps_consumer_add(m.b, "E", &cc, &b), PS_OK);
+        strcpy(names[run], b->name);
+        ps_consumer_free(a);
+        ps_consumer_free(b);
+        assert_int_equal(test_mem_close(&m), PS_OK);
+    }
+    assert_true(heard >= 3); /* the stream and both consumers were announced */
+    assert_string_equal(names[0], names[1]);
+}
+
 /* ---- closing ----------------------------------------------------------------- */
 
 /* A close with consumer handles still open is PS_ERR_BUSY and frees
@@ -428,6 +462,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_power_loss_drops_unsynced_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_loses_memory_streams, setup, teardown),
         cmocka_unit_test(test_ephemeral_names_are_deterministic),
+        cmocka_unit_test(test_an_advisory_handler_changes_no_other_draw),
         cmocka_unit_test_setup_teardown(test_close_with_live_handles_is_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_consumer_add_does_not_hold_close, setup, teardown),
         cmocka_unit_test(test_real_clock_fetch_waits_for_publisher),

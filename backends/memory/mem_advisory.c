@@ -43,7 +43,7 @@ static void make_id(mem_backend *mb, char id[23])
 {
     static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     for (int i = 0; i < 22; i++)
-        id[i] = a[ps_rand_below(&mb->rng, sizeof a - 1)];
+        id[i] = a[ps_rand_below(&mb->adv_rng, sizeof a - 1)];
     id[22] = '\0';
 }
 

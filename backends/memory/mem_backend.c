@@ -150,6 +150,7 @@ ps_status ps_memory_new(ps_backend **out, const ps_memory_options *opts)
     mb->locking = !mb->manual || (opts && opts->manual_fetch_waits);
     mb->max_payload = opts && opts->max_payload ? opts->max_payload : 1024 * 1024;
     ps_rand_seed(&mb->rng, opts ? opts->seed : 0);
+    mb->adv_rng = ps_rand_derive(opts ? opts->seed : 0, 0xad);
     pthread_mutex_init(&mb->lock, NULL);
     if (mb->locking) {
         ps_status s = ps_clock_waiter_new(mb->clock, &mb->lock, &mb->waiter);

@@ -275,6 +275,7 @@ struct mem_backend {
      * clock; NULL when fetch never blocks (a manual clock, by default) */
     ps_clock_waiter *waiter;
     ps_rand rng;
+    ps_rand adv_rng; /* advisory ids: apart, so that listening or not changes no other draw */
     int64_t max_payload;
     uint64_t epoch;          /* bumps when a stream or consumer goes away */
     uint64_t next_uid;
