@@ -147,9 +147,12 @@ uint64_t ps_sim_job(const ps_sim_ctx *ctx);
  * refused call, and for a repeated key). PS_ERR_INVALID_ARG for
  * a service the scenario does not declare. */
 ps_status ps_sim_call(ps_sim_ctx *ctx, const char *service, const char *key);
-/* Publishes a follow-up job (a pipeline's next step) to `subject` with
- * `data` (len bytes) now: it becomes a job of the run like the
- * publishers' (checked by no_loss; its job number is in ps_sim_job). */
+/* Publishes a follow-up message (a pipeline's next step) to `subject`
+ * with `data` (len bytes) now, through the run's broker and its faults;
+ * an idle worker of a consumer that takes it wakes. It is not one of the
+ * run's numbered jobs: its handler sees ps_sim_job 0, and jetsim's own
+ * checks (no_loss, attempts) do not follow it; check its effects with
+ * expect sql. PS_OK, or the publish's failure. */
 ps_status ps_sim_publish(ps_sim_ctx *ctx, const char *subject, const void *data, size_t len);
 
 /* ---- running a simulation from C --------------------------------------- */

@@ -370,6 +370,34 @@ static void test_complete_retry_uses_backoff(void **state)
     ps_worker_free(w);
 }
 
+/* ps_worker_complete_ex: a nak with its own delay (not the configured
+ * backoff), and DEFER that releases the message without an answer (it
+ * comes back after AckWait). */
+static void test_complete_ex_delay_and_no_answer(void **state)
+{
+    env *e = *state;
+    rec r = {.script = {PS_HANDLE_DEFER, PS_HANDLE_DEFER}, .script_len = 2, .result = PS_HANDLE_ACK};
+    ps_worker_config cfg = base_cfg(&r);
+    const int64_t backoff[] = {2 * SEC};
+    cfg.nak_backoff_ns = backoff;
+    cfg.nak_backoff_len = 1;
+    ps_worker *w = new_worker(e, &r, &cfg);
+    publish_n(e, 0, 2);
+    assert_int_equal(poll_ok(w), 2);
+    assert_int_equal(ps_worker_complete_ex(w, r.held[0], PS_HANDLE_RETRY, 500 * MS), PS_OK);
+    assert_int_equal(ps_worker_complete_ex(w, r.held[1], PS_HANDLE_DEFER, 0), PS_OK);
+    assert_int_equal(stats_of(w).in_flight, 0);
+    assert_int_equal(stats_of(w).naked, 1);
+    advance(e, 499 * MS);
+    assert_int_equal(poll_ok(w), 0);
+    advance(e, 1 * MS); /* the nak's own 500 ms, not the backoff's 2 s */
+    assert_int_equal(poll_ok(w), 1);
+    assert_int_equal(ack_pending(w), 1); /* the deferred one: pending until its AckWait */
+    ps_msg stranger = {0};
+    assert_int_equal(ps_worker_complete_ex(w, &stranger, PS_HANDLE_ACK, -1), PS_ERR_INVALID_ARG);
+    ps_worker_free(w);
+}
+
 static void test_complete_rejects_bad_calls(void **state)
 {
     env *e = *state;
@@ -706,6 +734,7 @@ int main(void)
         T(test_term_result_is_never_redelivered),
         T(test_defer_then_complete),
         T(test_complete_retry_uses_backoff),
+        T(test_complete_ex_delay_and_no_answer),
         T(test_complete_rejects_bad_calls),
         T(test_handler_cannot_complete_itself_or_poll),
         T(test_max_in_flight_bounds_fetches),

@@ -114,11 +114,11 @@ static const char *userinfo(const char *url)
     return buf;
 }
 
+/* Faults a proxy in front of the server carries out (SIM_FAULTS' reach). */
 static bool has_network_faults(const sim_scenario *sc)
 {
     for (int i = 0; i < sc->nfaults; i++)
-        if (sc->faults[i].kind == SIM_FAULT_CUT_CONNECTIONS || sc->faults[i].kind == SIM_FAULT_DROP_CONNECTIONS ||
-            sc->faults[i].kind == SIM_FAULT_DELAY_CONNECTIONS)
+        if (sim_fault_info_of(sc->faults[i].kind)->reach == SIM_REACH_LOOPBACK)
             return true;
     return false;
 }
