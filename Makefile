@@ -128,9 +128,13 @@ $(SHARED): $(SHARED_SO)
 	ln -sf $(SONAME) $@
 
 # The CLI exports the library's ps_ functions to the libraries it loads
-# (--handlers LIB.so): the user's handlers call into this jetsim's engine.
+# (--handlers LIB.so): the user's handlers call into this jetsim's engine;
+# and its clock and random functions (sim/cli/interpose.c), which give
+# handler code that calls them directly the run's virtual time and seed.
+CLI_EXPORTS := ps_* clock_gettime gettimeofday time rand random getrandom
 $(CLI): $(BUILD)/obj/sim/cli/main.o $(SIM_OBJ) $(STATIC)
-	$(CC) $(CFLAGS_ALL) $(INC_ALL) -Wl,--export-dynamic-symbol='ps_*' -o $@ $^ $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3
+	$(CC) $(CFLAGS_ALL) $(INC_ALL) $(foreach s,$(CLI_EXPORTS),-Wl,--export-dynamic-symbol='$(s)') -o $@ $^ \
+	  $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3
 
 $(BUILD)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(dir $@)

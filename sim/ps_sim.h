@@ -35,8 +35,13 @@
  * only if your code takes time from ps_sim_now, randomness from
  * ps_sim_rand, and does its I/O through ctx (the database connection,
  * services, publishes); it must not start threads or keep state outside
- * `state` that survives a crash. `jetsim run --check-determinism` runs a
- * seed twice and names the first event where the two runs part.
+ * `state` (globals outlive a run and a crash). `jetsim run
+ * --check-determinism` runs a seed twice and shows the first event where
+ * the two runs part. Code loaded by the jetsim program (--handlers) that
+ * calls clock_gettime, gettimeofday, time, rand, random or getrandom
+ * itself gets the run's virtual time and the worker's seeded randomness
+ * from them while it runs in a simulation; from ps_sim_run in your own
+ * program those are the C library's (use ps_sim_now and ps_sim_rand).
  *
  * Threads: one run calls your functions from one thread, one call at a
  * time. A process may run several simulations one after another (a test

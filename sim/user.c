@@ -71,6 +71,15 @@ struct ps_sim_ctx {
     bool crashed;    /* a teardown after a crash: no database, no services */
 };
 
+/* The context of the user's function running on this thread, if any
+ * (sim_user_current). */
+static _Thread_local ps_sim_ctx *current;
+
+ps_sim_ctx *sim_user_current(void)
+{
+    return current;
+}
+
 bool sim_user_needed(const sim_scenario *sc)
 {
     if (sc->has_database || sc->nservices > 0 || sc->nsql > 0)
@@ -317,7 +326,9 @@ void sim_user_close(sim_user *u)
         if (w->live && w->h && w->h->teardown) {
             ps_sim_ctx c;
             ctx_init(&c, u, i, 0, ps_clock_now(u->clock));
+            current = &c;
             w->h->teardown(&c, w->state);
+            current = NULL;
         }
         close_worker_db(w);
     }
@@ -344,7 +355,10 @@ ps_status sim_user_worker_start(sim_user *u, int wi)
     if (w->h->init) {
         ps_sim_ctx c;
         ctx_init(&c, u, wi, 0, ps_clock_now(u->clock));
-        if (w->h->init(&c, &w->state) != 0)
+        current = &c;
+        int rc = w->h->init(&c, &w->state);
+        current = NULL;
+        if (rc != 0)
             return ps_error(PS_ERR_INTERNAL, 0, "handler %s: init failed for worker %d", w->h->name, wi + 1);
     }
     w->live = true;
@@ -359,7 +373,9 @@ void sim_user_worker_crash(sim_user *u, int wi)
         ps_sim_ctx c;
         ctx_init(&c, u, wi, 0, ps_clock_now(u->clock));
         c.crashed = true;
+        current = &c;
         w->h->teardown(&c, w->state);
+        current = NULL;
     }
     w->live = false;
     w->state = NULL;
@@ -380,7 +396,9 @@ void sim_user_handle(sim_user *u, int wi, uint64_t job, const ps_msg *m, int64_t
     uworker *w = &u->w[wi];
     ps_sim_ctx c;
     ctx_init(&c, u, wi, job, now);
+    current = &c;
     out->outcome = w->h->handle(&c, w->state, m);
+    current = NULL;
     out->elapsed_ns = c.elapsed;
     out->crashed = w->dead;
     if (w->dead) { /* the crash point: the process died inside the handler */
@@ -404,7 +422,9 @@ ps_status sim_user_payload(sim_user *u, int pi, uint64_t job, int64_t key, int64
     ctx_init(&c, u, -1, job, now);
     ps_rand rng = ps_rand_derive(u->payload_seed, job); /* a retry resends the same bytes */
     c.rng = &rng;
+    current = &c;
     int n = u->payload[pi]->make(&c, job, key, buf, cap);
+    current = NULL;
     if (n < 0 || (size_t)n > cap)
         return ps_error(PS_ERR_INVALID_ARG, 0, "payload %s failed for job %" PRIu64 " (returned %d, room %zu)",
                         u->payload[pi]->name, job, n, cap);
@@ -444,6 +464,11 @@ void sim_user_service_down(sim_user *u, int si, bool on)
 int64_t ps_sim_now(const ps_sim_ctx *ctx)
 {
     return ctx ? ctx->now0 + ctx->elapsed - ctx->u->base : 0;
+}
+
+int64_t sim_user_wall_ns(const ps_sim_ctx *ctx)
+{
+    return ctx->now0 + ctx->elapsed; /* the manual clock reads a wall-clock date */
 }
 
 uint64_t ps_sim_rand(ps_sim_ctx *ctx)

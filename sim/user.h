@@ -85,6 +85,15 @@ void sim_user_power_loss(sim_user *u);
 /* Service si (the scenario's order) refuses every call while on. */
 void sim_user_service_down(sim_user *u, int si, bool on);
 
+/* The context of the user's function (handler, init, teardown, payload
+ * maker) running on this thread now, or NULL: what lets the jetsim
+ * program hand the wall clock and rand() of handler code that calls them
+ * directly the run's virtual time and seeded randomness
+ * (sim/cli/interpose.c). */
+ps_sim_ctx *sim_user_current(void);
+/* The virtual time as a wall-clock reading (ns since the epoch). */
+int64_t sim_user_wall_ns(const ps_sim_ctx *ctx);
+
 /* Runs the scenario's `expect sql` checks against the user's database
  * (with the service ledger as jetsim.service_calls). The first failing
  * one is written into `violation` (naming its line and, for rows that

@@ -176,6 +176,26 @@ static void user_deliver(engine *e, worker *w, int wi, ps_msg *m, uint64_t job, 
     eng_push(e, now + a.elapsed_ns, EV_COMMIT, wi, (uint64_t)w->epoch);
 }
 
+/* jetsim's record that the user's handler said the job is done (no_loss,
+ * drain). Whatever attempt says so: unlike the built-in job system, whose
+ * versioned commit lets only the latest attempt complete a job, the
+ * user's code keeps its own records, and its answer is the fact. */
+static void user_done(engine *e, int wi, uint64_t r, int64_t now)
+{
+    sim_job_view v;
+    bool applied = false;
+    int64_t version = sim_master_job_view(e->m, r, &v) ? v.version : 0;
+    ps_status s = sim_master_job_complete(e->m, r, wi + 1, version, now, &applied);
+    if (s == PS_ERR_NO_MEMORY)
+        eng_fail(e, s);
+    eng_trace(e, s == PS_OK ? SIM_TR_COMMIT : SIM_TR_DB_ERROR, r, wi + 1, version);
+    if (s == PS_OK) {
+        eng_settle(e, r);
+        if (!e->rows[r].done_order)
+            e->rows[r].done_order = ++e->completions;
+    }
+}
+
 static void user_answer(engine *e, worker *w, int wi)
 {
     ps_msg *m = w->cur;
@@ -185,8 +205,8 @@ static void user_answer(engine *e, worker *w, int wi)
     int64_t now = ps_clock_now(e->clock);
     switch (w->answer.answer) {
     case PS_SIM_ACK:
-        if (ours) /* jetsim's record that the job was handled (no_loss, drain) */
-            commit(e, w, wi, r);
+        if (ours)
+            user_done(e, wi, r, now);
         if (w->crash_after_commit) { /* committed, and the ack never leaves */
             w->crash_after_commit = false;
             eng_crash(e, w, now + w->crash_for_ns);

@@ -5,8 +5,9 @@
 # buggy handler failing a 200-seed swarm with the double charge named and
 # the replay command carrying --handlers; shrink keeping that failure; the
 # correct handler passing 200 seeds and --check-determinism; a handler
-# that reads the wall clock failing --check-determinism, which names the
-# first event where the two runs part; a bad --handlers library refused.
+# that reads the wall clock passing it (the jetsim program hands it the
+# run's clock), one with global state that outlives a run failing it, with
+# the first event where the two runs part; a bad --handlers library refused.
 set -u
 J="$1"
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -54,12 +55,18 @@ grep -q -- "--mix --handlers $LIB" "$tmp/buggy.out" || bad "swarm's replay comma
 "$JI" run "$tmp/ex/charge_card.scn" --seed 3 --mix --check-determinism --handlers "$LIB" >"$tmp/det.out"; rc=$?
 [ $rc -eq 0 ] || bad "--check-determinism on charge_card: exit $rc"
 
-# a handler that reads the wall clock
+# a handler that reads the wall clock: the jetsim program gives it the
+# run's clock, so two runs agree; one whose global state outlives a run
+# does not, and --check-determinism shows the first event where they part
 cc -std=c11 -Wall -Wextra -Werror -fPIC -shared -I"$INC" -o "$tmp/wallclock.so" \
   tests/handlers/wallclock.c || bad "building tests/handlers/wallclock.c"
 "$JI" run tests/handlers/wallclock.scn --check-determinism --handlers "$tmp/wallclock.so" >"$tmp/wall.out"; rc=$?
-[ $rc -eq 1 ] || bad "--check-determinism on the wall-clock handler: exit $rc, not 1"
-grep -qiE 'first differ|part' "$tmp/wall.out" || { cat "$tmp/wall.out"; bad "--check-determinism does not name the first differing event"; }
+[ $rc -eq 0 ] || { cat "$tmp/wall.out"; bad "--check-determinism on the wall-clock handler: exit $rc, not 0"; }
+"$JI" run tests/handlers/leaky.scn --check-determinism --handlers "$tmp/wallclock.so" >"$tmp/leaky.out"; rc=$?
+[ $rc -eq 1 ] || bad "--check-determinism on the leaky handler: exit $rc, not 1"
+grep -q 'the runs part at trace event' "$tmp/leaky.out" && grep -q '  first run : at ' "$tmp/leaky.out" &&
+  grep -q '  second run: at ' "$tmp/leaky.out" ||
+  { cat "$tmp/leaky.out"; bad "--check-determinism does not show the first differing event of both runs"; }
 
 # a library that is not one
 "$JI" run "$tmp/ex/charge_card.scn" --handlers "$tmp/nothing.so" >/dev/null 2>"$tmp/err.out"; rc=$?

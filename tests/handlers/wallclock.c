@@ -1,8 +1,14 @@
-/* wallclock.c — a handler that breaks the determinism rules (ps_sim.h): it
- * reads the wall clock itself instead of ps_sim_now, and lets it decide
- * whether a job fails. `jetsim run --check-determinism` must catch it and
- * name the first event where two runs of one seed part
- * (tests/cli/user_code.sh).
+/* wallclock.c — handlers that break ps_sim.h's determinism rules
+ * (tests/cli/user_code.sh):
+ *
+ *   wallclock  reads the wall clock itself instead of ps_sim_now, and lets
+ *              it decide whether a job fails. Loaded by the jetsim program,
+ *              the clock it reads is the run's (sim/cli/interpose.c), so a
+ *              seed still gives one run: --check-determinism passes.
+ *   leaky      keeps a flag in a global that outlives the run (the
+ *              process's first job fails), so the second run of a seed in
+ *              one process starts from another state: --check-determinism
+ *              fails and names the first event where the two runs part.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <time.h>
@@ -20,8 +26,23 @@ static ps_sim_outcome wallclock(ps_sim_ctx *ctx, void *state, const ps_msg *msg)
     return o;
 }
 
-static const ps_sim_handler handlers[] = {{.name = "wallclock", .handle = wallclock}};
-static const ps_sim_module module = {.version = PS_SIM_MODULE_VERSION, .handlers = handlers, .nhandlers = 1};
+static int warmed_up; /* survives from one run to the next: the bug */
+
+static ps_sim_outcome leaky(ps_sim_ctx *ctx, void *state, const ps_msg *msg)
+{
+    (void)ctx;
+    (void)state;
+    (void)msg;
+    ps_sim_outcome o = {.answer = warmed_up ? PS_SIM_ACK : PS_SIM_RETRY}; /* the process's first job fails */
+    warmed_up = 1;
+    return o;
+}
+
+static const ps_sim_handler handlers[] = {
+    {.name = "wallclock", .handle = wallclock},
+    {.name = "leaky", .handle = leaky},
+};
+static const ps_sim_module module = {.version = PS_SIM_MODULE_VERSION, .handlers = handlers, .nhandlers = 2};
 
 const ps_sim_module *jetsim_module(void);
 
