@@ -446,43 +446,22 @@ ps_status ps_worker_poll(ps_worker *w, int *handled)
 
 /* ---- completing deferred messages --------------------------------------------------- */
 
-ps_status ps_worker_complete(ps_worker *w, ps_msg *m, ps_handle_result result)
+/* Completes deferred message m: the answer for `result` (a nak with
+ * delay_ns, or the configured backoff when it is negative), or none at
+ * all for PS_HANDLE_DEFER when `defer_ok`. `fn` names the caller in errors. */
+static ps_status wk_complete(const char *fn, ps_worker *w, ps_msg *m, ps_handle_result result, int64_t delay_ns,
+                             bool defer_ok)
 {
-    const char *fn = "ps_worker_complete";
-    ps_error_clear();
-    if (!w || !m)
-        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: %s is NULL", fn, w ? "message" : "worker");
-    if (w->stopped)
-        return ps_error(PS_ERR_CLOSED, 0, "%s: the worker is stopped (its messages were naked)", fn);
-    if (result != PS_HANDLE_ACK && result != PS_HANDLE_RETRY && result != PS_HANDLE_TERM)
-        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: result %d is not ACK, RETRY or TERM", fn, (int)result);
-    int i = 0;
-    wk_batch *bt = wk_find(w, m, &i);
-    if (!bt)
-        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: the message is not held by this worker", fn);
-    if (bt->slots[i] != WK_DEFERRED)
-        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: the message is %s, not deferred", fn,
-                        bt->slots[i] == WK_HANDLING ? "being handled (return the result instead)"
-                        : bt->slots[i] == WK_DONE   ? "already completed"
-                                                    : "not handled yet");
-    wk_finish(w, bt, i, result);
-    wk_stop_if_requested(w);
-    ps_error_clear();
-    return PS_OK;
-}
-
-ps_status ps_worker_complete_ex(ps_worker *w, ps_msg *m, ps_handle_result result, int64_t delay_ns)
-{
-    const char *fn = "ps_worker_complete_ex";
     ps_error_clear();
     if (!w || !m)
         return ps_error(PS_ERR_INVALID_ARG, 0, "%s: %s is NULL", fn, w ? "message" : "worker");
     if (w->stopped)
         return ps_error(PS_ERR_CLOSED, 0, "%s: the worker is stopped (its messages were naked)", fn);
     if (result != PS_HANDLE_ACK && result != PS_HANDLE_RETRY && result != PS_HANDLE_TERM &&
-        result != PS_HANDLE_DEFER)
-        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: result %d is not ACK, RETRY, TERM or DEFER", fn, (int)result);
-    if (delay_ns < 0 || delay_ns > PS_DURATION_MAX_NS)
+        !(defer_ok && result == PS_HANDLE_DEFER))
+        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: result %d is not ACK, RETRY, TERM%s", fn, (int)result,
+                        defer_ok ? " or DEFER" : "");
+    if (delay_ns > PS_DURATION_MAX_NS)
         return ps_error(PS_ERR_INVALID_ARG, 0, "%s: delay %lld ns is out of range", fn, (long long)delay_ns);
     int i = 0;
     wk_batch *bt = wk_find(w, m, &i);
@@ -499,6 +478,19 @@ ps_status ps_worker_complete_ex(ps_worker *w, ps_msg *m, ps_handle_result result
     wk_stop_if_requested(w);
     ps_error_clear();
     return PS_OK;
+}
+
+ps_status ps_worker_complete(ps_worker *w, ps_msg *m, ps_handle_result result)
+{
+    return wk_complete("ps_worker_complete", w, m, result, -1, false);
+}
+
+ps_status ps_worker_complete_ex(ps_worker *w, ps_msg *m, ps_handle_result result, int64_t delay_ns)
+{
+    if (delay_ns < 0)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "ps_worker_complete_ex: delay %lld ns is out of range",
+                        (long long)delay_ns);
+    return wk_complete("ps_worker_complete_ex", w, m, result, delay_ns, true);
 }
 
 ps_status ps_worker_in_progress(ps_worker *w, ps_msg *m)
