@@ -73,8 +73,11 @@ struct dbv_handle {
     sqlite3_file base; /* first: SQLite hands us this pointer */
     sim_dbvfs *v;
     dbv_file *f;
+    dbv_handle *prev, *next; /* the VFS's open handles */
     uint64_t epoch;
-    int lock; /* SQLITE_LOCK_* */
+    uint32_t process; /* sim_dbvfs_set_process when it was opened */
+    bool killed;      /* its process crashed */
+    int lock;         /* SQLITE_LOCK_* */
 };
 
 struct sim_dbvfs {
@@ -88,7 +91,12 @@ struct sim_dbvfs {
     bool torn;
     unsigned crash_kinds;     /* sim_dbvfs_power_loss_at: calls counted */
     uint64_t crash_countdown; /* ... calls to go, the last one loses power; 0: off */
+    uint32_t process;         /* owner of the handles opened now */
+    uint32_t kill_process;    /* sim_dbvfs_process_crash_at: whose calls count */
+    unsigned kill_kinds;      /* ... which calls */
+    uint64_t kill_countdown;  /* ... calls to go, the last one kills; 0: off */
     dbv_file *files;
+    dbv_handle *handles;
     sim_dbvfs_stats st;
 };
 
@@ -260,10 +268,17 @@ static bool dbv_inject(sim_dbvfs *v, unsigned kind)
     return p > 0 && ps_rand_below(&v->fault_rng, 100) < (uint64_t)p;
 }
 
-/* Is the handle's file from before the last power loss? Counts it. */
+/* Did a power loss or its process's crash come after the handle was
+ * opened? */
+static bool dbv_gone(const dbv_handle *h)
+{
+    return h->killed || h->epoch != h->f->epoch;
+}
+
+/* dbv_gone, counting the refused call. */
 static bool dbv_dead(dbv_handle *h)
 {
-    if (h->epoch == h->f->epoch)
+    if (!dbv_gone(h))
         return false;
     h->v->st.dead_handle_errors++;
     return true;
@@ -347,17 +362,35 @@ static void dbv_power_loss_locked(sim_dbvfs *v)
     }
 }
 
-/* If this is the call sim_dbvfs_power_loss_at chose, the power goes
- * before it does anything: the handle it came on is then dead. */
-static void dbv_crash_point(sim_dbvfs *v, unsigned kind)
+static int dbv_unlock_locked(dbv_handle *h, int level);
+
+/* A process crashes: its handles lose their locks and fail from now on.
+ * What they wrote stays (the operating system has it). */
+static void dbv_kill_process(sim_dbvfs *v, uint32_t process)
 {
+    v->st.process_crashes++;
+    for (dbv_handle *h = v->handles; h; h = h->next) {
+        if (h->process != process || h->killed)
+            continue;
+        dbv_unlock_locked(h, SQLITE_LOCK_NONE);
+        h->killed = true;
+    }
+}
+
+/* If this is the call sim_dbvfs_power_loss_at or sim_dbvfs_process_crash_at
+ * chose, the power goes or the process dies before it does anything: the
+ * handle it came on is then dead. */
+static void dbv_crash_point(dbv_handle *h, unsigned kind)
+{
+    sim_dbvfs *v = h->v;
     if ((v->crash_kinds & kind) && v->crash_countdown > 0 && --v->crash_countdown == 0)
         dbv_power_loss_locked(v);
+    if ((v->kill_kinds & kind) && h->process == v->kill_process && !dbv_gone(h) && v->kill_countdown > 0 &&
+        --v->kill_countdown == 0)
+        dbv_kill_process(v, v->kill_process);
 }
 
 /* ---- io methods -------------------------------------------------------- */
-
-static int dbv_unlock_locked(dbv_handle *h, int level);
 
 static int dbv_close(sqlite3_file *pf)
 {
@@ -365,6 +398,12 @@ static int dbv_close(sqlite3_file *pf)
     sim_dbvfs *v = h->v;
     pthread_mutex_lock(&v->mu);
     dbv_unlock_locked(h, SQLITE_LOCK_NONE);
+    if (h->prev)
+        h->prev->next = h->next;
+    else
+        v->handles = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
     dbv_file *f = h->f;
     if (--f->refs == 0 && !f->linked)
         dbv_file_drop(v, f);
@@ -411,7 +450,7 @@ static int dbv_write_locked(dbv_handle *h, const void *buf, size_t n, size_t off
 {
     sim_dbvfs *v = h->v;
     dbv_file *f = h->f;
-    dbv_crash_point(v, SIM_DBVFS_WRITE);
+    dbv_crash_point(h, SIM_DBVFS_WRITE);
     if (dbv_dead(h))
         return SQLITE_IOERR_WRITE;
     if (dbv_inject(v, SIM_DBVFS_WRITE)) {
@@ -482,7 +521,7 @@ static int dbv_sync(sqlite3_file *pf, int flags)
     sim_dbvfs *v = h->v;
     int rc = SQLITE_OK;
     pthread_mutex_lock(&v->mu);
-    dbv_crash_point(v, SIM_DBVFS_SYNC);
+    dbv_crash_point(h, SIM_DBVFS_SYNC);
     if (dbv_dead(h)) {
         rc = SQLITE_IOERR_FSYNC;
     } else if (dbv_inject(v, SIM_DBVFS_SYNC)) {
@@ -566,7 +605,7 @@ static int dbv_unlock_locked(dbv_handle *h, int level)
     if (h->lock <= level)
         return SQLITE_OK;
     dbv_file *f = h->f;
-    if (h->epoch == f->epoch) {
+    if (!dbv_gone(h)) {
         if (f->writer == h)
             f->writer = NULL;
         if (level == SQLITE_LOCK_NONE)
@@ -675,7 +714,11 @@ static int dbv_xopen(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int f
     int rc = dbv_open_file(v, name, flags, &f);
     if (rc == SQLITE_OK) {
         f->refs++;
-        *h = (dbv_handle){.base = {.pMethods = &dbv_io}, .v = v, .f = f, .epoch = f->epoch};
+        *h = (dbv_handle){.base = {.pMethods = &dbv_io}, .v = v, .f = f, .next = v->handles, .epoch = f->epoch,
+                          .process = v->process};
+        if (v->handles)
+            v->handles->prev = h;
+        v->handles = h;
         if (out_flags)
             *out_flags = flags;
     }
@@ -941,6 +984,41 @@ ps_status sim_dbvfs_power_loss_at(sim_dbvfs *v, unsigned kinds, uint64_t n)
     pthread_mutex_lock(&v->mu);
     v->crash_kinds = kinds;
     v->crash_countdown = n;
+    pthread_mutex_unlock(&v->mu);
+    return PS_OK;
+}
+
+ps_status sim_dbvfs_set_process(sim_dbvfs *v, uint32_t process)
+{
+    if (!v)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_dbvfs_set_process: no VFS");
+    pthread_mutex_lock(&v->mu);
+    v->process = process;
+    pthread_mutex_unlock(&v->mu);
+    return PS_OK;
+}
+
+ps_status sim_dbvfs_process_crash(sim_dbvfs *v, uint32_t process)
+{
+    if (!v)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_dbvfs_process_crash: no VFS");
+    pthread_mutex_lock(&v->mu);
+    dbv_kill_process(v, process);
+    pthread_mutex_unlock(&v->mu);
+    return PS_OK;
+}
+
+ps_status sim_dbvfs_process_crash_at(sim_dbvfs *v, uint32_t process, unsigned kinds, uint64_t n)
+{
+    if (!v)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_dbvfs_process_crash_at: no VFS");
+    if (n > 0 && (kinds == 0 || (kinds & ~(unsigned)(SIM_DBVFS_WRITE | SIM_DBVFS_SYNC))))
+        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_dbvfs_process_crash_at: kinds 0x%x is not a set of "
+                        "SIM_DBVFS_WRITE and SIM_DBVFS_SYNC", kinds);
+    pthread_mutex_lock(&v->mu);
+    v->kill_process = process;
+    v->kill_kinds = kinds;
+    v->kill_countdown = n;
     pthread_mutex_unlock(&v->mu);
     return PS_OK;
 }

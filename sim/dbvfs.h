@@ -138,7 +138,8 @@ typedef struct sim_dbvfs_stats {
     uint64_t busy_errors;  /* injected SQLITE_BUSY (not real conflicts) */
     uint64_t full_errors;  /* SQLITE_FULL from the disk-full cap */
     uint64_t power_losses;
-    uint64_t dead_handle_errors; /* I/O refused on a handle a power loss killed */
+    uint64_t process_crashes;
+    uint64_t dead_handle_errors; /* I/O refused on a handle a power loss or crash killed */
     uint64_t sectors_lost;       /* power loss: unsynced sectors with their old content */
     uint64_t sectors_kept;       /* torn power loss: unsynced sectors that made it */
     uint64_t sectors_garbage;    /* torn power loss: unsynced sectors left as garbage */
@@ -192,6 +193,26 @@ ps_status sim_dbvfs_power_loss(sim_dbvfs *v);
  * sync of a transaction puts the power loss at every point of its commit.
  * PS_ERR_INVALID_ARG for kinds other than those two. */
 ps_status sim_dbvfs_power_loss_at(sim_dbvfs *v, unsigned kinds, uint64_t n);
+
+/* Processes: a simulated host runs several processes (workers) on one
+ * disk. Handles opened after sim_dbvfs_set_process(v, id) belong to
+ * process `id` (0 until set); a connection's journal is opened inside its
+ * transactions, so the caller sets the process around each stretch of a
+ * worker's database work. sim_dbvfs_process_crash(v, id) is that
+ * process's death (kill -9), not a power loss: its handles lose their
+ * locks and fail every later call as a power loss's do (closing
+ * succeeds), while everything they wrote stays in the files, synced or
+ * not, as the operating system keeps it. The next connection finds the
+ * crashed one's hot journal and rolls its open transaction back. */
+ps_status sim_dbvfs_set_process(sim_dbvfs *v, uint32_t process);
+ps_status sim_dbvfs_process_crash(sim_dbvfs *v, uint32_t process);
+
+/* The crash inside SQLite's work: counting from now, the n-th call of a
+ * kind in `kinds` (SIM_DBVFS_WRITE, SIM_DBVFS_SYNC) made on a live handle
+ * of `process` crashes that process as it starts, and the call fails
+ * (SQLITE_IOERR_WRITE or _FSYNC). One shot; n == 0 disarms.
+ * PS_ERR_INVALID_ARG for other kinds. */
+ps_status sim_dbvfs_process_crash_at(sim_dbvfs *v, uint32_t process, unsigned kinds, uint64_t n);
 
 /* Copies the counters into *out. */
 ps_status sim_dbvfs_stats_get(sim_dbvfs *v, sim_dbvfs_stats *out);

@@ -428,13 +428,16 @@ static void test_wal_needs_exclusive_locking_and_then_survives_power_loss(void *
     sqlite3_close(db);
 }
 
+/* What a crash-point run crashes: the power, or the writer's process. */
+typedef enum crash_kind { CRASH_POWER, CRASH_PROCESS } crash_kind;
+
 /* One crash-point run: ten transactions on a fresh database, each adding
- * a row to two tables and bumping a counter, with the power lost at the
- * n-th write or sync from the first. Records what SQLite reported; stops
- * at the first failure (the power loss), whose transaction is in flight.
- * Returns whether the power loss happened. */
-static bool crash_point_run(ps_clock *clock, uint64_t seed, bool torn, const char *mode, uint64_t n,
-                            workload_result *r, int *in_flight)
+ * a row to two tables and bumping a counter, with the power lost (or the
+ * process crashed) at the n-th write or sync from the first. Records what
+ * SQLite reported; stops at the first failure (the crash), whose
+ * transaction is in flight. Returns whether the crash happened. */
+static bool crash_point_run(ps_clock *clock, crash_kind kind, uint64_t seed, bool torn, const char *mode,
+                            uint64_t n, workload_result *r, int *in_flight)
 {
     char sql[200];
     sim_dbvfs *v = NULL;
@@ -442,12 +445,16 @@ static bool crash_point_run(ps_clock *clock, uint64_t seed, bool torn, const cha
     *in_flight = 0;
     assert_int_equal(sim_dbvfs_new(&v, "crash", seed, clock), PS_OK);
     assert_int_equal(sim_dbvfs_set_torn(v, torn), PS_OK);
+    assert_int_equal(sim_dbvfs_set_process(v, 1), PS_OK);
     sqlite3 *db = open_db(v, "c.db");
     snprintf(sql, sizeof sql, "PRAGMA journal_mode=%s; PRAGMA synchronous=FULL", mode);
     exec_ok(db, sql);
     exec_ok(db, "CREATE TABLE t(k INTEGER PRIMARY KEY, pad BLOB); CREATE TABLE log(k INTEGER);"
                 "CREATE TABLE counter(n INTEGER); INSERT INTO counter VALUES (0)");
-    assert_int_equal(sim_dbvfs_power_loss_at(v, SIM_DBVFS_WRITE | SIM_DBVFS_SYNC, n), PS_OK);
+    if (kind == CRASH_POWER)
+        assert_int_equal(sim_dbvfs_power_loss_at(v, SIM_DBVFS_WRITE | SIM_DBVFS_SYNC, n), PS_OK);
+    else
+        assert_int_equal(sim_dbvfs_process_crash_at(v, 1, SIM_DBVFS_WRITE | SIM_DBVFS_SYNC, n), PS_OK);
     for (int i = 1; i <= 10 && *in_flight == 0; i++) {
         snprintf(sql, sizeof sql, "BEGIN; INSERT INTO t VALUES (%d, zeroblob(%d)); UPDATE counter SET n = n + 1;"
                  "INSERT INTO log VALUES (%d); COMMIT", i, 300 * i, i);
@@ -462,8 +469,9 @@ static bool crash_point_run(ps_clock *clock, uint64_t seed, bool torn, const cha
     assert_int_equal(sim_dbvfs_stats_get(v, &st), PS_OK);
     sqlite3_close_v2(db);
 
-    /* The host is back: committed transactions whole, the one in flight
-     * whole or not at all, nothing else. */
+    /* The host is back (or another process looks): committed transactions
+     * whole, the one in flight whole or not at all, nothing else. */
+    assert_int_equal(sim_dbvfs_set_process(v, 2), PS_OK);
     db = open_db(v, "c.db");
     assert_integrity_ok(db);
     int64_t rows = query_int(db, "SELECT count(*) FROM t");
@@ -474,7 +482,7 @@ static bool crash_point_run(ps_clock *clock, uint64_t seed, bool torn, const cha
     assert_true(rows == r->committed || (*in_flight && rows == r->committed + 1));
     sqlite3_close(db);
     sim_dbvfs_free(v);
-    return st.power_losses > 0;
+    return st.power_losses + st.process_crashes > 0;
 }
 
 /* The power goes at every write and every sync of ten commits in turn (the
@@ -489,7 +497,7 @@ static void test_power_loss_at_every_write_and_sync_of_a_commit(void **state)
     for (size_t m = 0; m < sizeof journal_modes / sizeof *journal_modes; m++) {
         for (int torn = 0; torn <= 1; torn++) {
             uint64_t n = 1;
-            while (crash_point_run(fx->clock, n, torn, journal_modes[m], n, &r, &in_flight)) {
+            while (crash_point_run(fx->clock, CRASH_POWER, n, torn, journal_modes[m], n, &r, &in_flight)) {
                 assert_int_not_equal(in_flight, 0);
                 points++;
                 n++;
@@ -498,6 +506,69 @@ static void test_power_loss_at_every_write_and_sync_of_a_commit(void **state)
             assert_int_equal(r.committed, 10);
             assert_true(n > 40);
         }
+    }
+    print_message("    %d crash points swept\n", points);
+}
+
+/* ---- process crashes ---------------------------------------------------- */
+
+/* A worker killed in the middle of a transaction: what it wrote stays
+ * (no power was lost, nothing needed a sync), its locks are gone, and the
+ * next connection rolls its transaction back from the hot journal. Other
+ * processes' connections go on. */
+static void test_process_crash_leaves_a_hot_journal_that_the_next_connection_rolls_back(void **state)
+{
+    fixture *fx = *state;
+    assert_int_equal(sim_dbvfs_set_process(fx->v, 1), PS_OK);
+    sqlite3 *a = open_db(fx->v, "proc.db");
+    exec_ok(a, "PRAGMA synchronous=OFF; CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT)");
+    exec_ok(a, "INSERT INTO t(v) SELECT hex(zeroblob(200)) FROM "
+               "(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<100) SELECT i FROM n)");
+    assert_int_equal(sim_dbvfs_set_process(fx->v, 3), PS_OK);
+    sqlite3 *bystander = open_db(fx->v, "proc.db");
+    assert_int_equal(query_int(bystander, "SELECT count(*) FROM t"), 100);
+
+    assert_int_equal(sim_dbvfs_set_process(fx->v, 1), PS_OK);
+    exec_ok(a, "PRAGMA cache_size=10; BEGIN; UPDATE t SET v = 'changed'");
+    assert_int_equal(sim_dbvfs_process_crash(fx->v, 1), PS_OK);
+    assert_int_not_equal(exec(a, "COMMIT"), SQLITE_OK);
+    sqlite3_close_v2(a);
+
+    /* Unsynced, yet all there: a crash is not a power loss. */
+    assert_int_equal(sim_dbvfs_set_process(fx->v, 2), PS_OK);
+    sqlite3 *b = open_db(fx->v, "proc.db");
+    assert_int_equal(query_int(b, "SELECT count(*) FROM t"), 100);
+    assert_int_equal(query_int(b, "SELECT count(*) FROM t WHERE v = 'changed'"), 0);
+    assert_integrity_ok(b);
+    exec_ok(bystander, "INSERT INTO t(v) VALUES ('after')");
+    assert_int_equal(query_int(b, "SELECT count(*) FROM t"), 101);
+    sim_dbvfs_stats st;
+    assert_int_equal(sim_dbvfs_stats_get(fx->v, &st), PS_OK);
+    assert_int_equal(st.process_crashes, 1);
+    assert_int_equal(st.power_losses, 0);
+    assert_int_equal(sim_dbvfs_process_crash_at(fx->v, 1, SIM_DBVFS_READ, 1), PS_ERR_INVALID_ARG);
+    assert_int_equal(sim_dbvfs_process_crash(NULL, 1), PS_ERR_INVALID_ARG);
+    sqlite3_close(b);
+    sqlite3_close(bystander);
+}
+
+/* The worker killed at every write and sync of ten commits in turn (the
+ * issue's "crash at the handler's N-th database write"): the next
+ * connection always finds the committed transactions and the interrupted
+ * one whole or absent. */
+static void test_process_crash_at_every_write_and_sync_of_a_commit(void **state)
+{
+    fixture *fx = *state;
+    static workload_result r;
+    int in_flight = 0, points = 0;
+    for (size_t m = 0; m < sizeof journal_modes / sizeof *journal_modes; m++) {
+        uint64_t n = 1;
+        while (crash_point_run(fx->clock, CRASH_PROCESS, n, false, journal_modes[m], n, &r, &in_flight)) {
+            assert_int_not_equal(in_flight, 0);
+            points++;
+            n++;
+        }
+        assert_int_equal(r.committed, 10);
     }
     print_message("    %d crash points swept\n", points);
 }
@@ -766,6 +837,8 @@ int main(void)
         T(test_synchronous_off_loses_committed_transactions),
         T(test_wal_needs_exclusive_locking_and_then_survives_power_loss),
         T(test_power_loss_at_every_write_and_sync_of_a_commit),
+        T(test_process_crash_leaves_a_hot_journal_that_the_next_connection_rolls_back),
+        T(test_process_crash_at_every_write_and_sync_of_a_commit),
         T(test_each_fault_kind_gives_its_error),
         T(test_disk_full_refuses_growth_and_keeps_the_database),
         T(test_write_and_sync_faults_never_lose_or_invent_a_commit),
