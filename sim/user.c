@@ -80,6 +80,23 @@ ps_sim_ctx *sim_user_current(void)
     return current;
 }
 
+/* The user's code of context c runs from here to leave(): the clock and
+ * randomness it asks the jetsim program for are the run's, and the
+ * database handles it opens belong to its worker's process (dbvfs.h). */
+static void enter(ps_sim_ctx *c)
+{
+    current = c;
+    if (c->u->vfs && c->wi >= 0)
+        sim_dbvfs_set_process(c->u->vfs, (uint32_t)c->wi + 1);
+}
+
+static void leave(ps_sim_ctx *c)
+{
+    current = NULL;
+    if (c->u->vfs && c->wi >= 0)
+        sim_dbvfs_set_process(c->u->vfs, 0);
+}
+
 bool sim_user_needed(const sim_scenario *sc)
 {
     if (sc->has_database || sc->nservices > 0 || sc->nsql > 0)
@@ -326,9 +343,9 @@ void sim_user_close(sim_user *u)
         if (w->live && w->h && w->h->teardown) {
             ps_sim_ctx c;
             ctx_init(&c, u, i, 0, ps_clock_now(u->clock));
-            current = &c;
+            enter(&c);
             w->h->teardown(&c, w->state);
-            current = NULL;
+            leave(&c);
         }
         close_worker_db(w);
     }
@@ -355,9 +372,9 @@ ps_status sim_user_worker_start(sim_user *u, int wi)
     if (w->h->init) {
         ps_sim_ctx c;
         ctx_init(&c, u, wi, 0, ps_clock_now(u->clock));
-        current = &c;
+        enter(&c);
         int rc = w->h->init(&c, &w->state);
-        current = NULL;
+        leave(&c);
         if (rc != 0)
             return ps_error(PS_ERR_INTERNAL, 0, "handler %s: init failed for worker %d", w->h->name, wi + 1);
     }
@@ -368,14 +385,16 @@ ps_status sim_user_worker_start(sim_user *u, int wi)
 void sim_user_worker_crash(sim_user *u, int wi)
 {
     uworker *w = &u->w[wi];
+    if (u->vfs) /* kill -9: its handles die holding what they wrote; the next connection rolls back */
+        sim_dbvfs_process_crash(u->vfs, (uint32_t)wi + 1);
     if (w->live && w->h && w->h->teardown) { /* the memory only: the process is gone, and its database with it */
         close_worker_db(w);
         ps_sim_ctx c;
         ctx_init(&c, u, wi, 0, ps_clock_now(u->clock));
         c.crashed = true;
-        current = &c;
+        enter(&c);
         w->h->teardown(&c, w->state);
-        current = NULL;
+        leave(&c);
     }
     w->live = false;
     w->state = NULL;
@@ -396,9 +415,9 @@ void sim_user_handle(sim_user *u, int wi, uint64_t job, const ps_msg *m, int64_t
     uworker *w = &u->w[wi];
     ps_sim_ctx c;
     ctx_init(&c, u, wi, job, now);
-    current = &c;
+    enter(&c);
     out->outcome = w->h->handle(&c, w->state, m);
-    current = NULL;
+    leave(&c);
     out->elapsed_ns = c.elapsed;
     out->crashed = w->dead;
     if (w->dead) { /* the crash point: the process died inside the handler */
@@ -422,9 +441,9 @@ ps_status sim_user_payload(sim_user *u, int pi, uint64_t job, int64_t key, int64
     ctx_init(&c, u, -1, job, now);
     ps_rand rng = ps_rand_derive(u->payload_seed, job); /* a retry resends the same bytes */
     c.rng = &rng;
-    current = &c;
+    enter(&c);
     int n = u->payload[pi]->make(&c, job, key, buf, cap);
-    current = NULL;
+    leave(&c);
     if (n < 0 || (size_t)n > cap)
         return ps_error(PS_ERR_INVALID_ARG, 0, "payload %s failed for job %" PRIu64 " (returned %d, room %zu)",
                         u->payload[pi]->name, job, n, cap);
