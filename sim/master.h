@@ -74,6 +74,23 @@ ps_status sim_master_add_workload(sim_master *m, int publisher, const char *path
  * error (ps_last_error() names the file). */
 ps_status sim_master_file_hash(const char *path, uint64_t *out);
 
+/* What reading the trace needs: the clock at the run's start (the
+ * views' relative times count from it) and the number of consumers
+ * (trace and jobs rows are per job and consumer). */
+ps_status sim_master_set_origin(sim_master *m, int64_t start_ns, int consumers);
+
+/* The run's fault `fault` (0-based, in scenario order, after the seed's
+ * mix if any): its sim_fault_kind, start and duration (0: none) counted
+ * from the run's start, worker (0: not a worker fault), percentage in
+ * basis points (0: none) and scenario line. */
+ps_status sim_master_add_fault(sim_master *m, int fault, int kind, int64_t at_ns, int64_t duration_ns, int64_t worker,
+                               int bp, int line);
+
+/* The job named by the first violation (0: none, or a check that names no
+ * job, as `expect sql` does): run.first_bad_job, where `jetsim explain`
+ * starts. */
+ps_status sim_master_set_first_bad_job(sim_master *m, uint64_t job);
+
 /* The run ended: commits everything pending, then records the verdict
  * ("pass", "safety", "liveness"), the first violation (NULL or "": none),
  * the trace hash and the number of trace events, and marks the run

@@ -1,7 +1,7 @@
 /* main.c — the `jetsim` command line: argument parsing and dispatch only.
  *
- * Subcommands: run, diff, replay, swarm, shrink (report.c, swarm.c,
- * shrink.c), capture (capture.c), demo (demo.c), version, help.
+ * Subcommands: run, diff, replay, swarm, shrink, explain (report.c,
+ * swarm.c, shrink.c, explain.c), capture (capture.c), demo (demo.c), version, help.
  * Exit codes (report.h): 0 pass, 1 safety violation, 2 bad input, 3
  * liveness failure, 4 harness error, 130 interrupted; every command's help
  * lists them. Usage errors go to stderr with the relevant usage text.
@@ -16,6 +16,7 @@
 
 #include "capture.h"
 #include "demo.h"
+#include "explain.h"
 #include "handlers.h"
 #include "report.h"
 #include "scenario.h"
@@ -38,6 +39,7 @@ static const char usage_main[] =
     "  diff      run a scenario on the model and on a real server; compare\n"
     "  capture   read a live stream's messages into a workload file (replay)\n"
     "  replay    run again what a run database recorded\n"
+    "  explain   tell the story of a run, a job or a worker from its run database\n"
     "  swarm     run many seeds of a scenario on all cores\n"
     "  shrink    make a failing scenario small, and write it out\n"
     "  demo      run a small job system end to end on the memory backend\n"
@@ -513,6 +515,59 @@ static int cmd_replay(int argc, char **argv)
     return sim_report_replay(argv[1]);
 }
 
+static const char usage_explain[] =
+    "usage: jetsim explain RUN.db [--job N] [--worker W]\n"
+    "\n"
+    "Tells what happened in a run, from its run database (jetsim run --db):\n"
+    "times from the run's start (+2.315 s), stream sequences, workers, faults\n"
+    "by name, job states in words, and what each step meant (\"delivered to\n"
+    "worker 2 (attempt 2, after AckWait expired: the ack of worker 1 was\n"
+    "lost)\"). For a failing run: the verdict, the first violation and the\n"
+    "story of the job it names; for a passing one, how its jobs ended.\n"
+    "\n"
+    "options:\n"
+    "  --job N     the story of job N: published, delivered, answered,\n"
+    "              committed, and the faults that touched it\n"
+    "  --worker W  the steps of worker W (with --job: only that worker's\n"
+    "              steps of the job)\n"
+    "\n"
+    "The same facts in SQL: the views story, jobs_named and faults_named of\n"
+    "the run database (README: Simulating a job system).\n"
+    "\n"
+    "exit codes: 0 told, 2 bad input (not a run database of this jetsim, no\n"
+    "            such job or worker)\n";
+
+static int cmd_explain(int argc, char **argv)
+{
+    const char *path = NULL;
+    unsigned long long job = 0, worker = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int missing = 0;
+        if (is_help(a)) {
+            fputs(usage_explain, stdout);
+            return 0;
+        } else if ((v = option_value(argc, argv, &i, "--job", &missing))) {
+            if (parse_u64(v, 1, UINT64_MAX, &job) != 0)
+                return usage_error(usage_explain, "explain: --job wants a job number from 1, not '%s'", v);
+        } else if ((v = option_value(argc, argv, &i, "--worker", &missing))) {
+            if (parse_u64(v, 1, 1000000, &worker) != 0)
+                return usage_error(usage_explain, "explain: --worker wants a worker number from 1, not '%s'", v);
+        } else if (missing) {
+            return usage_error(usage_explain, "explain: option %s needs a value", a);
+        } else if (a[0] == '-') {
+            return usage_error(usage_explain, "explain: unknown option '%s'", a);
+        } else if (path) {
+            return usage_error(usage_explain, "explain: unexpected argument '%s'", a);
+        } else {
+            path = a;
+        }
+    }
+    if (!path)
+        return usage_error(usage_explain, "%s", "explain: no run database given");
+    return sim_explain(path, job, (int)worker);
+}
+
 static const char usage_diff[] =
     "usage: jetsim diff SCENARIO [--seed N] [--url URL | --spawn [single|cluster]]\n"
     "                   [--time-scale X] [--without-faults] [--keep DIR]\n"
@@ -608,6 +663,8 @@ static int cmd_help(int argc, char **argv)
         fputs(usage_replay, stdout);
     else if (strcmp(topic, "diff") == 0)
         fputs(usage_diff, stdout);
+    else if (strcmp(topic, "explain") == 0)
+        fputs(usage_explain, stdout);
     else if (strcmp(topic, "capture") == 0) {
         char *args[] = {"capture", "--help", NULL};
         return sim_capture_main(2, args);
@@ -649,6 +706,8 @@ int main(int argc, char **argv)
         return cmd_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "diff") == 0)
         return cmd_diff(argc - 1, argv + 1);
+    if (strcmp(cmd, "explain") == 0)
+        return cmd_explain(argc - 1, argv + 1);
     if (strcmp(cmd, "capture") == 0)
         return sim_capture_main(argc - 1, argv + 1);
     if (strcmp(cmd, "swarm") == 0)
