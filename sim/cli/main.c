@@ -395,30 +395,49 @@ static const char usage_replay[] =
     "            5 NOT REPRODUCED (the replay differs from the recorded run)\n";
 
 static const char usage_swarm[] =
-    "usage: jetsim swarm SCENARIO --seeds N [--first S] [--jobs J] [--handlers LIB.so]\n"
+    "usage: jetsim swarm SCENARIO --seeds N [--first S] [--jobs J] [--list]\n"
+    "                    [--json FILE] [--junit FILE] [--handlers LIB.so]\n"
     "\n"
     "Runs seeds S..S+N-1 (S default 1) of the scenario, J processes at a time\n"
-    "(default: one per core), shows progress on a terminal, and lists every\n"
-    "failing seed with the command that replays it. Each seed runs the\n"
-    "scenario's faults mixed for that seed (jetsim run --mix replays it).\n"
+    "(default: one per core), shows progress on a terminal, and groups the\n"
+    "failing seeds by check and signature (the violation with its numbers\n"
+    "taken out), each group with its count, a few example seeds and the\n"
+    "command that replays the first. Each seed runs the scenario's faults\n"
+    "mixed for that seed (jetsim run --mix replays it).\n"
     "\n"
     "The summary counts safety violations, liveness failures and harness\n"
     "errors (seeds that got no verdict) apart.\n"
     "\n"
+    "options:\n"
+    "  --list        also list every failing seed (up to 10000): \"  seed N:\n"
+    "                safety: VIOLATION\" and its \"      replay: ...\" line\n"
+    "  --json FILE   write the summary, the groups and the failing seeds as\n"
+    "                one JSON object to FILE (\"-\": stdout, instead of the table)\n"
+    "  --junit FILE  write JUnit XML to FILE (\"-\": stdout): a testcase per\n"
+    "                seed; a failure carries the violation and the replay command\n"
+    "\n"
     "exit codes: 0 every seed passed, 1 a seed violated safety, 2 bad input,\n"
     "            3 a seed failed liveness (and none safety), 4 harness errors\n"
-    "            only (some seeds got no verdict), 130 interrupted\n";
+    "            only (some seeds got no verdict, or a --json/--junit file\n"
+    "            could not be written), 130 interrupted\n";
 
 static int cmd_swarm(int argc, char **argv)
 {
     const char *path = NULL;
     unsigned long long seeds = 0, first = 1, jobs = 0;
+    sim_swarm_options o = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int missing = 0;
         if (is_help(a)) {
             fputs(usage_swarm, stdout);
             return 0;
+        } else if (strcmp(a, "--list") == 0) {
+            o.list = true;
+        } else if ((v = option_value(argc, argv, &i, "--json", &missing))) {
+            o.out.json = v;
+        } else if ((v = option_value(argc, argv, &i, "--junit", &missing))) {
+            o.out.junit = v;
         } else if ((v = option_value(argc, argv, &i, "--seeds", &missing))) {
             if (parse_u64(v, 1, 100000000, &seeds) != 0)
                 return usage_error(usage_swarm, "swarm: --seeds wants a number from 1 to 100000000, not '%s'", v);
@@ -442,7 +461,9 @@ static int cmd_swarm(int argc, char **argv)
         return usage_error(usage_swarm, "%s", "swarm: no scenario file given");
     if (!seeds)
         return usage_error(usage_swarm, "%s", "swarm: --seeds N is required");
-    return sim_swarm(path, first, seeds, (int)jobs);
+    if (o.out.json && o.out.junit && strcmp(o.out.json, "-") == 0 && strcmp(o.out.junit, "-") == 0)
+        return usage_error(usage_swarm, "%s", "swarm: --json and --junit cannot both go to stdout");
+    return sim_swarm(path, first, seeds, (int)jobs, &o);
 }
 
 static const char usage_shrink[] =
