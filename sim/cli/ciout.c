@@ -5,16 +5,43 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
+
+static int kept_stdout = -1; /* the process's stdout, once ci_claim_stdout moved it */
 
 bool ci_to_stdout(const sim_ci_outputs *o)
 {
     return o && ((o->json && strcmp(o->json, "-") == 0) || (o->junit && strcmp(o->junit, "-") == 0));
 }
 
+bool ci_claim_stdout(void)
+{
+    fflush(stdout);
+    kept_stdout = dup(STDOUT_FILENO);
+    if (kept_stdout < 0)
+        return false;
+    if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+        close(kept_stdout);
+        kept_stdout = -1;
+        return false;
+    }
+    return true;
+}
+
 FILE *ci_open(const char *path, const char *who)
 {
-    if (strcmp(path, "-") == 0)
+    if (strcmp(path, "-") == 0 && kept_stdout < 0)
         return stdout;
+    if (strcmp(path, "-") == 0) {
+        int fd = dup(kept_stdout);
+        FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+        if (!f) {
+            fprintf(stderr, "%s: cannot write to stdout: %s\n", who, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+        }
+        return f;
+    }
     FILE *f = fopen(path, "w");
     if (!f)
         fprintf(stderr, "%s: cannot write %s: %s\n", who, path, strerror(errno));
@@ -69,12 +96,12 @@ void ci_xml(FILE *f, const char *s)
 }
 
 void ci_junit_begin(FILE *f, const char *name, unsigned long long tests, unsigned long long failures,
-                    unsigned long long errors, double seconds)
+                    unsigned long long errors, unsigned long long skipped, double seconds)
 {
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"", f);
     ci_xml(f, name);
-    fprintf(f, "\" tests=\"%llu\" failures=\"%llu\" errors=\"%llu\" skipped=\"0\" time=\"%.3f\">\n", tests, failures,
-            errors, seconds);
+    fprintf(f, "\" tests=\"%llu\" failures=\"%llu\" errors=\"%llu\" skipped=\"%llu\" time=\"%.3f\">\n", tests,
+            failures, errors, skipped, seconds);
 }
 
 void ci_junit_end(FILE *f)
@@ -100,4 +127,15 @@ void ci_junit_case(FILE *f, const char *classname, const char *name, const char 
     fputs("\">", f);
     ci_xml(f, detail ? detail : failure);
     fputs("</failure>\n    </testcase>\n", f);
+}
+
+void ci_junit_skip(FILE *f, const char *classname, const char *name, const char *why)
+{
+    fputs("    <testcase classname=\"", f);
+    ci_xml(f, classname);
+    fputs("\" name=\"", f);
+    ci_xml(f, name);
+    fputs("\">\n      <skipped message=\"", f);
+    ci_xml(f, why);
+    fputs("\"/>\n    </testcase>\n", f);
 }

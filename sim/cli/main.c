@@ -85,7 +85,7 @@ static const char usage_version[] =
 
 static const char usage_run[] =
     "usage: jetsim run SCENARIO [--seed N] [--db FILE] [--mix] [--check-determinism]\n"
-    "                  [--handlers LIB.so]\n"
+    "                  [--json FILE] [--junit FILE] [--handlers LIB.so]\n"
     "                  [--backend memory|jetstream [--url URL | --spawn [single|cluster]]\n"
     "                   [--time-scale X]] [--namespace NAME] [credentials]\n"
     "\n"
@@ -116,6 +116,11 @@ static const char usage_run[] =
     "  --check-determinism  run twice (with --mix: the seed's mix) and say\n"
     "              whether the traces match, or at which trace event they\n"
     "              part (exit 0 match, 1 not)\n"
+    "  --json FILE  also write the run's summary, verdict, first violation and\n"
+    "              replay command as one JSON object to FILE (\"-\": stdout;\n"
+    "              everything else printed then goes to stderr)\n"
+    "  --junit FILE  also write JUnit XML to FILE (\"-\": stdout): one testcase,\n"
+    "              the seed; a failure carries the violation and the replay command\n"
     "  --backend B memory (default) or jetstream\n"
     "  --url URL   jetstream: an existing server (default $NATS_URL, else\n"
     "              nats://127.0.0.1:4222); the run creates the scenario's\n"
@@ -215,6 +220,22 @@ static const char *option_value(int argc, char **argv, int *i, const char *name,
         return NULL;
     }
     return argv[++*i];
+}
+
+/* --json and --junit: not both on stdout; with one on stdout, the rest
+ * of the command's output moves to stderr (ciout.h). Nonzero: said. */
+static int ci_outputs_check(const sim_ci_outputs *o, const char *usage, const char *cmd)
+{
+    if (o->json && o->junit && strcmp(o->json, "-") == 0 && strcmp(o->junit, "-") == 0) {
+        fprintf(stderr, "jetsim: %s: --json and --junit cannot both go to stdout\n\n", cmd);
+        fputs(usage, stderr);
+        return 2;
+    }
+    if (ci_to_stdout(o) && !ci_claim_stdout()) {
+        fprintf(stderr, "jetsim: %s: cannot keep stdout for the document: %s\n", cmd, strerror(errno));
+        return 2;
+    }
+    return 0;
 }
 
 static int cmd_demo(int argc, char **argv)
@@ -337,6 +358,7 @@ static int cmd_run(int argc, char **argv)
     unsigned long long seed = 1;
     bool determinism = false, mix = false;
     sim_where where = {0};
+    sim_ci_outputs out = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int missing = 0, took;
@@ -355,6 +377,10 @@ static int cmd_run(int argc, char **argv)
             determinism = true;
         } else if ((v = option_value(argc, argv, &i, "--db", &missing))) {
             db = v;
+        } else if ((v = option_value(argc, argv, &i, "--json", &missing))) {
+            out.json = v;
+        } else if ((v = option_value(argc, argv, &i, "--junit", &missing))) {
+            out.junit = v;
         } else if (missing) {
             return usage_error(usage_run, "run: option %s needs a value", a);
         } else if (a[0] == '-') {
@@ -374,8 +400,16 @@ static int cmd_run(int argc, char **argv)
         return usage_error(usage_run, "%s", "run: --check-determinism is for the memory backend (a real "
                                             "server's timing is not a function of the seed)");
     }
+    if ((out.json || out.junit) && determinism) {
+        sim_credentials_free(&where.creds);
+        return usage_error(usage_run, "%s", "run: --json and --junit report a run, not --check-determinism");
+    }
+    if (ci_outputs_check(&out, usage_run, "run")) {
+        sim_credentials_free(&where.creds);
+        return 2;
+    }
     int rc = determinism ? sim_report_check_determinism(path, seed, mix)
-                         : sim_report_run(path, seed, db, mix, &where);
+                         : sim_report_run(path, seed, db, mix, &where, &out);
     sim_credentials_free(&where.creds);
     return rc;
 }
@@ -412,7 +446,8 @@ static const char usage_swarm[] =
     "  --list        also list every failing seed (up to 10000): \"  seed N:\n"
     "                safety: VIOLATION\" and its \"      replay: ...\" line\n"
     "  --json FILE   write the summary, the groups and the failing seeds as\n"
-    "                one JSON object to FILE (\"-\": stdout, instead of the table)\n"
+    "                one JSON object to FILE (\"-\": stdout; the table then\n"
+    "                goes to stderr)\n"
     "  --junit FILE  write JUnit XML to FILE (\"-\": stdout): a testcase per\n"
     "                seed; a failure carries the violation and the replay command\n"
     "\n"
@@ -461,8 +496,8 @@ static int cmd_swarm(int argc, char **argv)
         return usage_error(usage_swarm, "%s", "swarm: no scenario file given");
     if (!seeds)
         return usage_error(usage_swarm, "%s", "swarm: --seeds N is required");
-    if (o.out.json && o.out.junit && strcmp(o.out.json, "-") == 0 && strcmp(o.out.junit, "-") == 0)
-        return usage_error(usage_swarm, "%s", "swarm: --json and --junit cannot both go to stdout");
+    if (ci_outputs_check(&o.out, usage_swarm, "swarm"))
+        return 2;
     return sim_swarm(path, first, seeds, (int)jobs, &o);
 }
 
@@ -592,7 +627,7 @@ static int cmd_explain(int argc, char **argv)
 static const char usage_diff[] =
     "usage: jetsim diff SCENARIO [--seed N] [--url URL | --spawn [single|cluster]]\n"
     "                   [--time-scale X] [--without-faults] [--keep DIR]\n"
-    "                   [--namespace NAME] [credentials]\n"
+    "                   [--namespace NAME] [--json FILE] [--junit FILE] [credentials]\n"
     "\n"
     "Runs the scenario with the seed on the memory model and on a real\n"
     "nats-server (spawned single by default), then compares the two\n"
@@ -614,6 +649,10 @@ static const char usage_diff[] =
     "  --without-faults  drop the scenario's faults (compare the workload only)\n"
     "  --keep DIR        keep the two run databases as DIR/model.db and\n"
     "                    DIR/server.db (DIR must exist)\n"
+    "  --json FILE       also write the verdicts and each rule's outcome as one\n"
+    "                    JSON object to FILE (\"-\": stdout; the rest to stderr)\n"
+    "  --junit FILE      also write JUnit XML to FILE (\"-\": stdout): a testcase\n"
+    "                    per compared rule; a divergence is a failure\n"
     "\n"
     "credentials, for --url:\n"
     SIM_CREDENTIALS_HELP
@@ -628,6 +667,7 @@ static int cmd_diff(int argc, char **argv)
     unsigned long long seed = 1;
     bool strip = false;
     sim_where where = {.jetstream = true};
+    sim_ci_outputs out = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int missing = 0, took;
@@ -644,6 +684,10 @@ static int cmd_diff(int argc, char **argv)
                 return usage_error(usage_diff, "diff: --seed wants a number from 0 to 2^64-1, not '%s'", v);
         } else if ((v = option_value(argc, argv, &i, "--keep", &missing))) {
             keep = v;
+        } else if ((v = option_value(argc, argv, &i, "--json", &missing))) {
+            out.json = v;
+        } else if ((v = option_value(argc, argv, &i, "--junit", &missing))) {
+            out.junit = v;
         } else if (strcmp(a, "--without-faults") == 0) {
             strip = true;
         } else if (missing) {
@@ -662,7 +706,11 @@ static int cmd_diff(int argc, char **argv)
         where.spawn = 1;
     if (where_check(&where, usage_diff))
         return 2;
-    int rc = sim_report_diff(path, seed, &where, strip, keep);
+    if (ci_outputs_check(&out, usage_diff, "diff")) {
+        sim_credentials_free(&where.creds);
+        return 2;
+    }
+    int rc = sim_report_diff(path, seed, &where, strip, keep, &out);
     sim_credentials_free(&where.creds);
     return rc;
 }

@@ -268,7 +268,7 @@ static void write_junit(FILE *o, const findings *f, const char *path, uint64_t f
     uint64_t ran = 0;
     for (uint64_t i = 0; i < count; i++)
         ran += f->verdicts[i] != 254;
-    ci_junit_begin(o, suite, ran, by_kind[0] + by_kind[1], by_kind[2], dt);
+    ci_junit_begin(o, suite, ran, by_kind[0] + by_kind[1], by_kind[2], 0, dt);
     uint64_t k = 0; /* f->bad is sorted by seed */
     for (uint64_t i = 0; i < count; i++) {
         uint64_t seed = first + i;
@@ -331,7 +331,6 @@ static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint6
     }
     if (f.verdicts)
         memset(f.verdicts, 254, count); /* not run (yet) */
-    bool quiet = ci_to_stdout(&opt->out); /* stdout is the JSON or XML document */
     bool oom = false;
     bool tty = isatty(STDERR_FILENO);
     uint64_t next = first, done = 0, failed = 0;
@@ -339,8 +338,7 @@ static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint6
     int alive = 0;
     char spawn_err[128] = ""; /* why a seed could not be started: no more are */
     double t0 = now_s();
-    if (!quiet)
-        printf("swarm: %s, seeds %" PRIu64 "..%" PRIu64 ", %d at a time\n", path, first, first + count - 1, jobs);
+    printf("swarm: %s, seeds %" PRIu64 "..%" PRIu64 ", %d at a time\n", path, first, first + count - 1, jobs);
     fflush(stdout);
     while (done < count) {
         while (alive < jobs && next < first + count && !spawn_err[0]) {
@@ -418,15 +416,13 @@ static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint6
     double dt = now_s() - t0;
     qsort(f.groups, f.ngroups, sizeof *f.groups, by_count);
     qsort(f.bad, f.nbad, sizeof *f.bad, by_seed);
-    if (!quiet) {
-        printf("swarm: %" PRIu64 " seeds in %.2f s, %" PRIu64 " failed: %" PRIu64 " safety, %" PRIu64 " liveness, %"
-               PRIu64 " harness errors\n", done, dt, failed, safety, liveness, harness);
-        print_groups(&f, path);
-        if (opt->list)
-            print_list(&f, path);
-        if (f.nbad < failed && (opt->list || opt->out.json || opt->out.junit))
-            printf("  (%" PRIu64 " failing seeds listed one by one, of %" PRIu64 ")\n", f.nbad, failed);
-    }
+    printf("swarm: %" PRIu64 " seeds in %.2f s, %" PRIu64 " failed: %" PRIu64 " safety, %" PRIu64 " liveness, %"
+           PRIu64 " harness errors\n", done, dt, failed, safety, liveness, harness);
+    print_groups(&f, path);
+    if (opt->list)
+        print_list(&f, path);
+    if (f.nbad < failed && (opt->list || opt->out.json || opt->out.junit))
+        printf("  (%" PRIu64 " failing seeds listed one by one, of %" PRIu64 ")\n", f.nbad, failed);
     if (oom)
         fprintf(stderr, "jetsim swarm: out of memory grouping the failing seeds: the groups are incomplete\n");
     /* the gravest finding decides; a harness error only says some seeds got no verdict */
