@@ -33,7 +33,7 @@ typedef struct run_head {
     uint64_t seed, bad_job;
     bool mix, finished;
     int consumers;
-    int64_t start_ns, jobs, rows;
+    int64_t start_ns, jobs, rows; /* jobs: the run's job numbers are 1..jobs */
     char backend[400], verdict[16], why[600];
 } run_head;
 
@@ -74,7 +74,7 @@ static bool read_head(explain *x)
     sqlite3_stmt *st = NULL;
     bool ok = sqlite3_prepare_v2(x->db, "SELECT seed, backend, mix, finished, verdict, first_violation,"
                                         " coalesce(first_bad_job, 0), consumers, coalesce(start_ns, 0),"
-                                        " (SELECT count(*) FROM trace WHERE kind = 0),"
+                                        " (SELECT count(*) FROM jobs) / max(consumers, 1),"
                                         " (SELECT count(*) FROM trace) FROM run", -1, &st, NULL) == SQLITE_OK &&
               sqlite3_step(st) == SQLITE_ROW;
     if (ok) {
@@ -95,7 +95,9 @@ static bool read_head(explain *x)
     return ok;
 }
 
-static bool read_faults(explain *x)
+/* The faults table into x->faults. false: not readable (*oom: out of
+ * memory). */
+static bool read_faults(explain *x, bool *oom)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(x->db, "SELECT kind, at_ns, duration_ns, coalesce(worker, 0), coalesce(pct, 0), line"
@@ -106,6 +108,7 @@ static bool read_faults(explain *x)
         fault_row *n = realloc(x->faults, (size_t)(x->nfaults + 1) * sizeof *n);
         if (!n) {
             ok = false;
+            *oom = true;
             break;
         }
         x->faults = n;
@@ -465,9 +468,13 @@ static int story_of_worker(explain *x, int worker)
     sqlite3_stmt *st = NULL;
     int64_t nrows = x->h.jobs * x->h.consumers;
     job_walk *walks = calloc((size_t)nrows + 1, sizeof *walks);
-    if (!walks || sqlite3_prepare_v2(x->db, "SELECT t_ns - ?1, job, kind, arg, worker FROM trace ORDER BY rowid", -1,
-                                     &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "jetsim explain: %s\n", walks ? sqlite3_errmsg(x->db) : "out of memory");
+    if (!walks) {
+        fprintf(stderr, "jetsim explain: harness error: out of memory\n");
+        return SIM_EXIT_HARNESS;
+    }
+    if (sqlite3_prepare_v2(x->db, "SELECT t_ns - ?1, job, kind, arg, worker FROM trace ORDER BY rowid", -1, &st,
+                           NULL) != SQLITE_OK) {
+        fprintf(stderr, "jetsim explain: %s\n", sqlite3_errmsg(x->db));
         free(walks);
         return SIM_EXIT_USAGE;
     }
@@ -506,7 +513,7 @@ static int story_of_worker(explain *x, int worker)
 static void print_head(const explain *x, const char *path)
 {
     const run_head *h = &x->h;
-    printf("run %s: seed %" PRIu64 "%s on %s; %" PRId64 " jobs published, %" PRId64 " trace rows\n", path, h->seed,
+    printf("run %s: seed %" PRIu64 "%s on %s; %" PRId64 " jobs, %" PRId64 " trace rows\n", path, h->seed,
            h->mix ? " with its fault mix" : "", h->backend, h->jobs, h->rows);
     if (!h->finished)
         printf("the run did not finish (killed, or a harness error): what follows is what it committed\n");
@@ -541,13 +548,17 @@ static void print_jobs(explain *x)
 int sim_explain(const char *db_path, uint64_t job, int worker)
 {
     explain x = {0};
+    bool oom = false;
     if (sqlite3_open_v2(db_path, &x.db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK || !read_head(&x) ||
-        !read_faults(&x)) {
-        fprintf(stderr, "jetsim explain: %s: not a run database of this jetsim (%s); `jetsim run --db FILE` "
-                        "writes one\n", db_path, sqlite3_errmsg(x.db));
+        !read_faults(&x, &oom)) {
+        if (oom)
+            fprintf(stderr, "jetsim explain: harness error: out of memory\n");
+        else
+            fprintf(stderr, "jetsim explain: %s: not a run database of this jetsim (%s); `jetsim run --db FILE` "
+                            "writes one\n", db_path, sqlite3_errmsg(x.db));
         sqlite3_close(x.db);
         free(x.faults);
-        return SIM_EXIT_USAGE;
+        return oom ? SIM_EXIT_HARNESS : SIM_EXIT_USAGE;
     }
     int rc = 0;
     print_head(&x, db_path);

@@ -17,7 +17,7 @@
 /* Prints the story to stdout. job 0: the run's (the failing job's when
  * one is named); worker 0: every worker. Exit codes (report.h): 0
  * printed, 2 bad input (not a run database of this version, no such job
- * or worker). */
+ * or worker), 4 harness error (out of memory). */
 int sim_explain(const char *db_path, uint64_t job, int worker);
 
 #endif

@@ -591,7 +591,7 @@ static const char usage_explain[] =
     "the run database (README: Simulating a job system).\n"
     "\n"
     "exit codes: 0 told, 2 bad input (not a run database of this jetsim, no\n"
-    "            such job or worker)\n";
+    "            such job or worker), 4 harness error (out of memory)\n";
 
 static int cmd_explain(int argc, char **argv)
 {
