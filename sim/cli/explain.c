@@ -57,6 +57,8 @@ typedef struct job_walk {
     int last_worker;
     int64_t last_arg;  /* an unsent answer's ack kind */
     int nak_by;        /* a worker that nak'ed it since its last delivery, 0 none */
+    int stale_by;      /* a worker whose commit was refused as stale, until it answers */
+    int deliveries;    /* deliveries seen in the trace */
     int lost_by;       /* a crash of this worker lost it (its answer never left) */
     bool acked, committed;
     bool settled;      /* done and acked, or terminated: the broker and the master agree it is over */
@@ -101,7 +103,7 @@ static bool read_faults(explain *x, bool *oom)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(x->db, "SELECT kind, at_ns, duration_ns, coalesce(worker, 0), coalesce(pct, 0), line"
-                                  " FROM faults ORDER BY fault", -1, &st, NULL) != SQLITE_OK)
+                                  " FROM faults ORDER BY at_ns, fault", -1, &st, NULL) != SQLITE_OK)
         return false;
     bool ok = true;
     while (ok && sqlite3_step(st) == SQLITE_ROW) {
@@ -187,7 +189,10 @@ static void redelivery_reason(const explain *x, const job_walk *w, char *out, si
 static void say_deliver(const explain *x, const job_walk *w, const event *ev)
 {
     char why[300] = "";
-    if (ev->arg > 1)
+    if (ev->arg > 1 && w->deliveries == 0)
+        snprintf(why, sizeof why, ", after AckWait expired: attempt %" PRId64 " was fetched but never handed to a "
+                 "handler (its worker crashed with it in its batch, or the server restarted)", ev->arg - 1);
+    else if (ev->arg > 1)
         redelivery_reason(x, w, why, sizeof why);
     else if (w->last != -1)
         snprintf(why, sizeof why, ", again as new: the server forgot it was delivered");
@@ -199,8 +204,10 @@ static void say_ack(const explain *x, const job_walk *w, const event *ev)
     char f[160];
     const fault_row *drop = active(x, SIM_FAULT_DROP_ACKS, 0, ev->t_ns);
     printf("acked by worker %d: %s", ev->worker,
-           w->committed ? "the stream forgets it; the job is over"
-                        : "the stream forgets it, before the master has it done (commit=after_ack)");
+           w->committed                 ? "the stream forgets it; the job is over"
+           : w->stale_by == ev->worker ? "the stream forgets it, although its commit was refused: the master "
+                                          "does not have it done"
+                                        : "the stream forgets it, before the master has it done (commit=after_ack)");
     if (drop)
         printf("; %s was on: this ack may be lost", fault_words(drop, f, sizeof f));
     printf("\n");
@@ -343,7 +350,9 @@ static void walk(job_walk *w, const event *ev)
         w->holder = ev->worker;
         w->lost_by = 0;
         w->nak_by = 0;
+        w->deliveries++;
         break;
+    case SIM_TR_STALE: w->stale_by = ev->worker; break;
     case SIM_TR_COMMIT:
         w->committed = true;
         w->settled |= w->acked;
