@@ -419,8 +419,10 @@ static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint6
     if (tty)
         fputc('\n', stderr);
     double dt = now_s() - t0;
-    qsort(f.groups, f.ngroups, sizeof *f.groups, by_count);
-    qsort(f.bad, f.nbad, sizeof *f.bad, by_seed);
+    if (f.ngroups) /* qsort wants an array, even of none */
+        qsort(f.groups, f.ngroups, sizeof *f.groups, by_count);
+    if (f.nbad)
+        qsort(f.bad, f.nbad, sizeof *f.bad, by_seed);
     printf("swarm: %" PRIu64 " seeds in %.2f s, %" PRIu64 " failed: %" PRIu64 " safety, %" PRIu64 " liveness, %"
            PRIu64 " harness errors\n", done, dt, failed, safety, liveness, harness);
     print_groups(&f, path);
