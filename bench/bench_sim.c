@@ -94,7 +94,7 @@ int main(int argc, char **argv)
     int saved = dup(STDOUT_FILENO), devnull = open("/dev/null", O_WRONLY);
     dup2(devnull, STDOUT_FILENO);
     double t0 = now_s();
-    int rc = sim_swarm(path, 1, 1000, 0);
+    int rc = sim_swarm(path, 1, 1000, 0, NULL);
     double dt = now_s() - t0;
     fflush(stdout);
     dup2(saved, STDOUT_FILENO);

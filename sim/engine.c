@@ -304,6 +304,19 @@ static ps_status record_inputs(engine *e)
     return s;
 }
 
+/* Records what a person reading the trace needs (jetsim explain, the
+ * database's views): where the run's time starts, how rows map to
+ * consumers, and the faults as this run had them (a seed's mix included). */
+static ps_status record_story(engine *e)
+{
+    ps_status s = sim_master_set_origin(e->m, e->base, e->nc);
+    for (int i = 0; i < e->sc->nfaults && !s; i++) {
+        const sim_fault *f = &e->sc->faults[i];
+        s = sim_master_add_fault(e->m, i, (int)f->kind, f->at_ns, f->duration_ns, f->worker, f->bp, f->pos.line);
+    }
+    return s;
+}
+
 static void not_drained(engine *e, int64_t drain)
 {
     e->res->verdict = SIM_LIVENESS_FAILURE;
@@ -337,6 +350,8 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
         s = record_inputs(&e);
     if (!s)
         s = setup(&e, seed);
+    if (!s)
+        s = record_story(&e);
     int64_t drain = sc->expect.drained_within_ns ? sc->expect.drained_within_ns : DEFAULT_DRAIN_NS;
     sim_event ev;
     bool ended = false; /* drained, or given up on: not merely out of events */
@@ -397,6 +412,8 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
             s = harness_error(&e);
             ps_error_save(&why);
         }
+        if (!s)
+            s = sim_master_set_first_bad_job(e.m, out->first_bad_job);
         if (!s)
             s = sim_master_finish(e.m, verdict_name(out->verdict), out->first_violation, out->trace_hash,
                                   out->trace_events);

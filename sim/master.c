@@ -13,6 +13,7 @@
  */
 #include "master.h"
 #include "ps_backend_impl.h"
+#include "scenario.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -57,7 +58,8 @@ static const char schema[] =
     "BEGIN;" /* the tables and the run row appear together (committed in sim_master_open) */
     "CREATE TABLE run(scenario TEXT NOT NULL, seed INTEGER NOT NULL, backend TEXT NOT NULL DEFAULT 'memory',"
     " mix INTEGER NOT NULL DEFAULT 0, finished INTEGER NOT NULL DEFAULT 0, verdict TEXT, first_violation TEXT,"
-    " trace_hash TEXT, trace_events INTEGER, replay TEXT);"
+    " trace_hash TEXT, trace_events INTEGER, replay TEXT, start_ns INTEGER, consumers INTEGER NOT NULL DEFAULT 1,"
+    " first_bad_job INTEGER);"
     "CREATE TABLE workloads(publisher INTEGER PRIMARY KEY, path TEXT NOT NULL, hash TEXT NOT NULL);"
     "CREATE TABLE jobs(id INTEGER PRIMARY KEY, key INTEGER, state INTEGER NOT NULL,"
     " attempts INTEGER NOT NULL, completions INTEGER NOT NULL, version INTEGER NOT NULL,"
@@ -70,7 +72,33 @@ static const char schema[] =
     " (4,'commit'),(5,'stale'),(6,'ack'),(7,'nak'),(8,'term'),(9,'fault'),(10,'db_error'),"
     " (11,'unsent');"
     "CREATE VIEW trace_named AS SELECT t_ns, name AS kind, job, worker, arg FROM trace"
-    " JOIN trace_kinds USING (kind);";
+    " JOIN trace_kinds USING (kind);"
+    /* what the integers mean, for a person reading the database (master.h lists it) */
+    "CREATE TABLE job_states(state INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+    "INSERT INTO job_states VALUES (0,'published'),(1,'running'),(2,'done'),(3,'failed');"
+    "CREATE TABLE ack_kinds(kind INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+    "INSERT INTO ack_kinds VALUES (0,'ack'),(1,'nak'),(2,'in_progress'),(3,'term');"
+    "CREATE TABLE fault_kinds(kind INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+    "CREATE TABLE faults(fault INTEGER PRIMARY KEY, kind INTEGER NOT NULL, at_ns INTEGER NOT NULL,"
+    " duration_ns INTEGER NOT NULL, worker INTEGER, pct REAL, line INTEGER);"
+    /* trace and jobs rows are per (job, consumer): row = (job-1)*consumers + consumer + 1, except the
+     * publisher's rows, which name the job itself */
+    "CREATE VIEW story AS SELECT t.rowid AS n, (t.t_ns - coalesce(r.start_ns, 0)) / 1e9 AS t_s, k.name AS kind,"
+    " CASE WHEN t.kind IN (0,1) THEN t.job WHEN t.job > 0 THEN (t.job - 1) / r.consumers + 1 END AS job,"
+    " CASE WHEN t.kind IN (0,1) OR t.job = 0 THEN NULL ELSE t.job END AS row,"
+    " CASE WHEN t.kind IN (0,1) OR t.job = 0 THEN NULL ELSE (t.job - 1) % r.consumers END AS consumer,"
+    " CASE WHEN t.worker > 0 THEN t.worker END AS worker,"
+    " CASE t.kind WHEN 0 THEN t.arg END AS stream_seq, CASE t.kind WHEN 1 THEN t.arg END AS tries,"
+    " CASE t.kind WHEN 2 THEN t.arg END AS attempt, CASE WHEN t.kind IN (4,5) THEN t.arg END AS version,"
+    " CASE t.kind WHEN 9 THEN (SELECT name FROM fault_kinds f WHERE f.kind = t.arg) END AS fault,"
+    " CASE t.kind WHEN 11 THEN (SELECT name FROM ack_kinds a WHERE a.kind = t.arg) END AS unsent,"
+    " t.t_ns, t.arg FROM trace t JOIN trace_kinds k ON k.kind = t.kind, run r;"
+    "CREATE VIEW jobs_named AS SELECT j.id AS row, (j.id - 1) / r.consumers + 1 AS job,"
+    " (j.id - 1) % r.consumers AS consumer, j.key, s.name AS state, j.attempts, j.completions, j.version,"
+    " (j.published_ns - coalesce(r.start_ns, 0)) / 1e9 AS published_s, (j.done_ns - coalesce(r.start_ns, 0)) / 1e9"
+    " AS done_s FROM jobs j JOIN job_states s USING (state), run r;"
+    "CREATE VIEW faults_named AS SELECT f.fault, k.name, f.at_ns / 1e9 AS at_s, f.duration_ns / 1e9 AS for_s,"
+    " f.worker, f.pct, f.line FROM faults f JOIN fault_kinds k USING (kind);";
 
 static ps_status db_fail(sqlite3 *db, const char *what)
 {
@@ -162,6 +190,21 @@ static bool replaceable(const char *path)
     return ok;
 }
 
+/* The fault_kinds table, from the scenario language's own list of faults
+ * (the trace's fault rows carry a sim_fault_kind). */
+static ps_status fault_kinds(sim_master *m)
+{
+    sqlite3_stmt *st = NULL;
+    ps_status s = prepare(m, "INSERT INTO fault_kinds VALUES (?,?)", &st);
+    for (int k = 0; !s && k < SIM_FAULT_KIND_COUNT; k++) {
+        sqlite3_bind_int(st, 1, k);
+        sqlite3_bind_text(st, 2, sim_fault_name((sim_fault_kind)k), -1, SQLITE_STATIC);
+        s = step(m, st, "recording the fault kinds");
+    }
+    sqlite3_finalize(st);
+    return s;
+}
+
 ps_status sim_master_open(sim_master **out, const char *path, const char *scenario_text, uint64_t seed)
 {
     if (!out || !path)
@@ -202,6 +245,8 @@ ps_status sim_master_open(sim_master **out, const char *path, const char *scenar
         s = step(m, run, "recording the run");
     }
     sqlite3_finalize(run);
+    if (!s)
+        s = fault_kinds(m);
     if (!s)
         s = exec(m, "COMMIT", "creating the run database");
     if (!s)
@@ -475,6 +520,46 @@ ps_status sim_master_add_workload(sim_master *m, int publisher, const char *path
     const char *t[4] = {NULL, path, hex};
     const int64_t i[4] = {publisher};
     return run_write(m, "INSERT OR REPLACE INTO workloads VALUES (?,?,?)", "itt", t, i, "recording a workload");
+}
+
+ps_status sim_master_set_origin(sim_master *m, int64_t start_ns, int consumers)
+{
+    const char *t[4] = {NULL};
+    const int64_t i[4] = {start_ns, consumers > 0 ? consumers : 1};
+    return run_write(m, "UPDATE run SET start_ns = ?, consumers = ?", "ii", t, i, "recording the run's start");
+}
+
+ps_status sim_master_add_fault(sim_master *m, int fault, int kind, int64_t at_ns, int64_t duration_ns, int64_t worker,
+                               int bp, int line)
+{
+    sqlite3_stmt *st = NULL;
+    ps_status s = prepare(m, "INSERT OR REPLACE INTO faults VALUES (?,?,?,?,?,?,?)", &st);
+    if (!s) {
+        sqlite3_bind_int(st, 1, fault);
+        sqlite3_bind_int(st, 2, kind);
+        sqlite3_bind_int64(st, 3, at_ns);
+        sqlite3_bind_int64(st, 4, duration_ns);
+        if (worker > 0)
+            sqlite3_bind_int64(st, 5, worker);
+        else
+            sqlite3_bind_null(st, 5);
+        if (bp > 0)
+            sqlite3_bind_double(st, 6, bp / 100.0);
+        else
+            sqlite3_bind_null(st, 6);
+        sqlite3_bind_int(st, 7, line);
+        s = step(m, st, "recording a fault");
+    }
+    sqlite3_finalize(st);
+    return s;
+}
+
+ps_status sim_master_set_first_bad_job(sim_master *m, uint64_t job)
+{
+    const char *t[4] = {NULL};
+    const int64_t i[4] = {(int64_t)job};
+    return run_write(m, job ? "UPDATE run SET first_bad_job = ?" : "UPDATE run SET first_bad_job = NULL",
+                     job ? "i" : "", t, i, "recording the first bad job");
 }
 
 ps_status sim_master_finish(sim_master *m, const char *verdict, const char *first_violation, uint64_t trace_hash,

@@ -20,6 +20,34 @@
  * would (I/O error, or a lock held too long); the failed write changes
  * nothing.
  *
+ * The schema (README: Simulating a job system, has the same as a table):
+ *   run(scenario, seed, backend, mix, finished, verdict, first_violation,
+ *       trace_hash, trace_events, replay, start_ns, consumers,
+ *       first_bad_job): one row; start_ns is the clock at the run's start,
+ *       first_bad_job the job the first violation names (NULL: none);
+ *   jobs(id, key, state, attempts, completions, version, published_ns,
+ *       done_ns): a row per job and consumer, id = (job-1)*consumers +
+ *       consumer + 1 (consumer 0-based);
+ *   workers(id, heartbeat_ns, lease_until_ns);
+ *   trace(t_ns, kind, job, worker, arg): integers only, its columns fixed
+ *       (the trace hash is over the same five values); job is the job
+ *       number in publish and publish_failed rows, 0 in fault rows, the
+ *       jobs row id in the others; worker is 1-based (-1: a publisher, 0:
+ *       no worker); arg by kind: publish the stream sequence,
+ *       publish_failed the try, deliver the attempt (num_delivered),
+ *       commit and stale the version, fault its sim_fault_kind, unsent
+ *       the answer's ps_ack_kind, nak 1 when the commit was refused;
+ *   workloads(publisher, path, hash);
+ *   faults(fault, kind, at_ns, duration_ns, worker, pct, line): the run's
+ *       faults as it had them (a seed's mix drawn), times from the start;
+ *   trace_kinds, job_states, fault_kinds, ack_kinds (kind|state, name):
+ *       the names of the integers above;
+ *   views: trace_named (trace with kind names); story (trace for people:
+ *       t_s from the run's start, kind by name, job number, row,
+ *       consumer, worker, and arg split into stream_seq, tries, attempt,
+ *       version, fault, unsent); jobs_named (jobs with job, consumer,
+ *       state by name, published_s, done_s); faults_named.
+ *
  * This module is not: the checkers (they query it) nor the workers (they
  * call it through the application's own logic).
  */
@@ -73,6 +101,23 @@ ps_status sim_master_add_workload(sim_master *m, int publisher, const char *path
  * bytes. PS_ERR_INVALID_ARG when it cannot be opened, PS_ERR_IO on a read
  * error (ps_last_error() names the file). */
 ps_status sim_master_file_hash(const char *path, uint64_t *out);
+
+/* What reading the trace needs: the clock at the run's start (the
+ * views' relative times count from it) and the number of consumers
+ * (trace and jobs rows are per job and consumer). */
+ps_status sim_master_set_origin(sim_master *m, int64_t start_ns, int consumers);
+
+/* The run's fault `fault` (0-based, in scenario order, after the seed's
+ * mix if any): its sim_fault_kind, start and duration (0: none) counted
+ * from the run's start, worker (0: not a worker fault), percentage in
+ * basis points (0: none) and scenario line. */
+ps_status sim_master_add_fault(sim_master *m, int fault, int kind, int64_t at_ns, int64_t duration_ns, int64_t worker,
+                               int bp, int line);
+
+/* The job named by the first violation (0: none, or a check that names no
+ * job, as `expect sql` does): run.first_bad_job, where `jetsim explain`
+ * starts. */
+ps_status sim_master_set_first_bad_job(sim_master *m, uint64_t job);
 
 /* The run ended: commits everything pending, then records the verdict
  * ("pass", "safety", "liveness"), the first violation (NULL or "": none),

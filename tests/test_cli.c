@@ -133,7 +133,7 @@ static void test_every_help_lists_the_exit_codes(void **state)
 {
     (void)state;
     const char *cmds[] = {"--help", "run --help", "replay --help", "diff --help", "swarm --help",
-                          "shrink --help", "capture --help", "demo --help"};
+                          "shrink --help", "capture --help", "demo --help", "explain --help"};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         char *out;
         assert_int_equal(cli("", cmds[i], &out), 0);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "master.h"
+#include "scenario.h"
 
 static int64_t query_int(sim_master *m, const char *sql)
 {
@@ -62,6 +63,56 @@ static void test_trace_rows_are_all_recorded(void **state)
     assert_int_equal(query_int(m, "SELECT count(*) FROM trace"), 1000);
     assert_int_equal(query_int(m, "SELECT sum(t_ns) FROM trace"), 999 * 1000 / 2);
     assert_int_equal(query_int(m, "SELECT count(*) FROM trace_named WHERE kind='deliver'"), 1000);
+    sim_master_close(m);
+}
+
+static const char *query_text(sim_master *m, const char *sql, char *buf, size_t cap)
+{
+    assert_int_equal(sim_master_commit(m), PS_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(sim_master_db(m), sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    const unsigned char *v = sqlite3_column_text(st, 0);
+    snprintf(buf, cap, "%s", v ? (const char *)v : "(null)");
+    sqlite3_finalize(st);
+    return buf;
+}
+
+/* What a person reads (issue 14): states, fault kinds and ack kinds by
+ * name; times from the run's start; per-(job, consumer) rows mapped back
+ * to job numbers; the first bad job on the run row. */
+static void test_views_name_the_integers_and_count_time_from_the_start(void **state)
+{
+    (void)state;
+    sim_master *m = NULL;
+    char buf[256];
+    const int64_t t0 = 1000000000000; /* a clock that does not start at 0 */
+    assert_int_equal(sim_master_open(&m, ":memory:", "", 1), PS_OK);
+    assert_int_equal(sim_master_set_origin(m, t0, 2), PS_OK); /* two consumers: rows 3 and 4 are job 2's */
+    assert_int_equal(sim_master_add_fault(m, 0, SIM_FAULT_PARTITION_WORKER, 3000000000, 2000000000, 2, 0, 7), PS_OK);
+    for (uint64_t r = 1; r <= 4; r++)
+        assert_int_equal(sim_master_job_add(m, r, -1, t0 + 5), PS_OK);
+    int64_t v = 0;
+    assert_int_equal(sim_master_job_start(m, 4, 2, t0 + 2500000000, &v), PS_OK);
+    assert_int_equal(sim_master_trace(m, t0 + 1500000000, SIM_TR_PUBLISH, 2, -1, 17), PS_OK);
+    assert_int_equal(sim_master_trace(m, t0 + 2500000000, SIM_TR_DELIVER, 4, 2, 1), PS_OK);
+    assert_int_equal(sim_master_trace(m, t0 + 3000000000, SIM_TR_FAULT, 0, 2, SIM_FAULT_PARTITION_WORKER), PS_OK);
+    assert_int_equal(sim_master_trace(m, t0 + 3500000000, SIM_TR_UNSENT, 4, 2, 0), PS_OK);
+    assert_int_equal(sim_master_set_first_bad_job(m, 2), PS_OK);
+    assert_string_equal(query_text(m, "SELECT name FROM job_states WHERE state = 1", buf, sizeof buf), "running");
+    assert_string_equal(query_text(m, "SELECT state FROM jobs_named WHERE job = 2 AND consumer = 1", buf, sizeof buf),
+                        "running");
+    assert_string_equal(query_text(m, "SELECT t_s || ' ' || stream_seq FROM story WHERE kind = 'publish'", buf,
+                                   sizeof buf), "1.5 17");
+    assert_string_equal(query_text(m, "SELECT job || ' ' || consumer || ' ' || attempt FROM story WHERE kind ="
+                                      " 'deliver'", buf, sizeof buf), "2 1 1");
+    assert_string_equal(query_text(m, "SELECT fault FROM story WHERE kind = 'fault'", buf, sizeof buf),
+                        sim_fault_name(SIM_FAULT_PARTITION_WORKER));
+    assert_string_equal(query_text(m, "SELECT unsent FROM story WHERE kind = 'unsent'", buf, sizeof buf), "ack");
+    assert_string_equal(query_text(m, "SELECT name || ' ' || at_s || ' ' || for_s || ' ' || worker || ' ' || line"
+                                      " FROM faults_named", buf, sizeof buf), "partition worker 3.0 2.0 2 7");
+    assert_int_equal(query_int(m, "SELECT first_bad_job FROM run"), 2);
+    assert_int_equal(query_int(m, "SELECT count(*) FROM fault_kinds"), SIM_FAULT_KIND_COUNT);
     sim_master_close(m);
 }
 
@@ -252,6 +303,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stale_version_changes_nothing),
         cmocka_unit_test(test_trace_rows_are_all_recorded),
+        cmocka_unit_test(test_views_name_the_integers_and_count_time_from_the_start),
         cmocka_unit_test(test_injected_fault_fails_the_write_and_changes_nothing),
         cmocka_unit_test(test_run_database_on_disk_keeps_scenario_and_seed),
         cmocka_unit_test(test_job_ids_must_be_dense),

@@ -44,7 +44,7 @@ static char *captured(int (*f)(void *), void *arg, int *rc)
 static void test_run_of_an_endless_file_is_refused_at_the_size_cap(void **state)
 {
     (void)state;
-    assert_int_equal(sim_report_run("/dev/zero", 1, NULL, false, NULL), SIM_EXIT_USAGE);
+    assert_int_equal(sim_report_run("/dev/zero", 1, NULL, false, NULL, NULL), SIM_EXIT_USAGE);
     assert_non_null(strstr(ps_last_error(), "/dev/zero: larger than 4 MiB"));
 }
 
@@ -52,9 +52,9 @@ static void test_run_of_an_endless_file_is_refused_at_the_size_cap(void **state)
 static void test_run_of_a_directory_says_it_is_a_directory(void **state)
 {
     (void)state;
-    assert_int_equal(sim_report_run("sim", 1, NULL, false, NULL), SIM_EXIT_USAGE);
+    assert_int_equal(sim_report_run("sim", 1, NULL, false, NULL, NULL), SIM_EXIT_USAGE);
     assert_non_null(strstr(ps_last_error(), "sim: is a directory"));
-    assert_int_equal(sim_report_diff("sim", 1, NULL, false, NULL), SIM_EXIT_USAGE);
+    assert_int_equal(sim_report_diff("sim", 1, NULL, false, NULL, NULL), SIM_EXIT_USAGE);
     assert_int_equal(sim_report_check_determinism("sim", 1, false), SIM_EXIT_USAGE);
 }
 
@@ -91,7 +91,7 @@ static void test_replay_of_a_null_scenario_is_refused(void **state)
 static int diff_keep_missing(void *unused)
 {
     (void)unused;
-    return sim_report_diff("sim/scenarios/workqueue_crashes.scn", 1, NULL, true, "/nonexistent/keep");
+    return sim_report_diff("sim/scenarios/workqueue_crashes.scn", 1, NULL, true, "/nonexistent/keep", NULL);
 }
 
 /* Issue 10 item 7: with a missing --keep DIR, diff printed "run databases:
@@ -125,7 +125,7 @@ static void test_swarm_that_cannot_start_a_seed_does_not_pass(void **state)
     for (int fd; n < 64 && (fd = dup(0)) >= 0;)
         held[n++] = fd; /* every free descriptor below the limit ... */
     close(held[--n]); /* ... but one */
-    int rc = sim_swarm("sim/scenarios/workqueue_crashes.scn", 1, 3, 1);
+    int rc = sim_swarm("sim/scenarios/workqueue_crashes.scn", 1, 3, 1, NULL);
     while (n > 0)
         close(held[--n]);
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);

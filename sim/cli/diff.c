@@ -75,9 +75,27 @@ static const rule rules[] = {
                                  " ORDER BY key, done_ns, id"},
 };
 
+/* Prints rule k's line and keeps it in res[k] (res may be NULL). */
+static void say(FILE *out, sim_diff_rule_result *res, size_t k, int outcome, const char *line)
+{
+    fprintf(out, "  %-26s %s\n", rules[k].name, line);
+    if (res) {
+        res[k].outcome = outcome;
+        snprintf(res[k].detail, sizeof res[k].detail, "%s", line);
+    }
+}
+
 int sim_diff_dbs(const char *model_db, const char *server_db, const sim_scenario *sc, FILE *out)
 {
+    return sim_diff_dbs_rules(model_db, server_db, sc, out, NULL);
+}
+
+int sim_diff_dbs_rules(const char *model_db, const char *server_db, const sim_scenario *sc, FILE *out,
+                       sim_diff_rule_result res[SIM_DIFF_RULES])
+{
     sqlite3 *a = NULL, *b = NULL;
+    for (size_t k = 0; res && k < SIM_DIFF_RULES; k++)
+        res[k] = (sim_diff_rule_result){.name = rules[k].name, .outcome = -1, .detail = "not reached"};
     int diverged = 0;
     if (sqlite3_open_v2(model_db, &a, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
         sqlite3_open_v2(server_db, &b, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
@@ -86,7 +104,7 @@ int sim_diff_dbs(const char *model_db, const char *server_db, const sim_scenario
     }
     for (size_t k = 0; k < sizeof rules / sizeof rules[0] && diverged >= 0; k++) {
         if (k == 3 && !sc->expect.per_key_order) {
-            fprintf(out, "  %-26s not compared (the scenario does not expect per_key_order)\n", rules[k].name);
+            say(out, res, k, -1, "not compared (the scenario does not expect per_key_order)");
             continue;
         }
         rows ra = {0}, rb = {0};
@@ -100,20 +118,23 @@ int sim_diff_dbs(const char *model_db, const char *server_db, const sim_scenario
         while (i < n && i < ra.n && i < rb.n &&
                memcmp(&ra.v[i * ra.cols], &rb.v[i * rb.cols], ra.cols * sizeof(int64_t)) == 0)
             i++;
+        char line[400];
         if (i == n && k == 2) { /* the histogram is short: show it */
-            fprintf(out, "  %-26s same:", rules[k].name);
-            for (size_t r = 0; r < ra.n; r++)
-                fprintf(out, " %" PRId64 " job(s) delivered %" PRId64 "x%s", ra.v[2 * r + 1], ra.v[2 * r],
-                        r + 1 < ra.n ? "," : "");
-            fputc('\n', out);
+            size_t off = (size_t)snprintf(line, sizeof line, "same:");
+            for (size_t r = 0; r < ra.n && off < sizeof line; r++)
+                off += (size_t)snprintf(line + off, sizeof line - off, " %" PRId64 " job(s) delivered %" PRId64 "x%s",
+                                        ra.v[2 * r + 1], ra.v[2 * r], r + 1 < ra.n ? "," : "");
+            say(out, res, k, 0, line);
         } else if (i == n) {
-            fprintf(out, "  %-26s same (%zu rows)\n", rules[k].name, ra.n);
+            snprintf(line, sizeof line, "same (%zu rows)", ra.n);
+            say(out, res, k, 0, line);
         } else {
             char x[128], y[128];
             row_text(&ra, i, x, sizeof x);
             row_text(&rb, i, y, sizeof y);
-            fprintf(out, "  %-26s DIVERGE at row %zu (%s): model %s, server %s (%zu vs %zu rows)\n", rules[k].name,
-                    i + 1, rules[k].columns, x, y, ra.n, rb.n);
+            snprintf(line, sizeof line, "DIVERGE at row %zu (%s): model %s, server %s (%zu vs %zu rows)", i + 1,
+                     rules[k].columns, x, y, ra.n, rb.n);
+            say(out, res, k, 1, line);
             diverged++;
         }
         free(ra.v);

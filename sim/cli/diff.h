@@ -28,4 +28,18 @@
  * a database cannot be read (ps_last_error() says why). */
 int sim_diff_dbs(const char *model_db, const char *server_db, const sim_scenario *sc, FILE *out);
 
+/* The rules above, in that order. */
+#define SIM_DIFF_RULES 4
+
+/* One rule's outcome, for a report besides the printed lines (CI). */
+typedef struct sim_diff_rule_result {
+    const char *name; /* "acknowledged set", ... */
+    int outcome;      /* 0 the same, 1 diverged, -1 not compared (or not reached: a database unreadable) */
+    char detail[400]; /* the line printed for it, without the name */
+} sim_diff_rule_result;
+
+/* sim_diff_dbs, also filling res[0..SIM_DIFF_RULES-1]. */
+int sim_diff_dbs_rules(const char *model_db, const char *server_db, const sim_scenario *sc, FILE *out,
+                       sim_diff_rule_result res[SIM_DIFF_RULES]);
+
 #endif

@@ -1,7 +1,7 @@
 /* main.c — the `jetsim` command line: argument parsing and dispatch only.
  *
- * Subcommands: run, diff, replay, swarm, shrink (report.c, swarm.c,
- * shrink.c), capture (capture.c), demo (demo.c), version, help.
+ * Subcommands: run, diff, replay, swarm, shrink, explain (report.c,
+ * swarm.c, shrink.c, explain.c), capture (capture.c), demo (demo.c), version, help.
  * Exit codes (report.h): 0 pass, 1 safety violation, 2 bad input, 3
  * liveness failure, 4 harness error, 130 interrupted; every command's help
  * lists them. Usage errors go to stderr with the relevant usage text.
@@ -16,6 +16,7 @@
 
 #include "capture.h"
 #include "demo.h"
+#include "explain.h"
 #include "handlers.h"
 #include "report.h"
 #include "scenario.h"
@@ -38,6 +39,7 @@ static const char usage_main[] =
     "  diff      run a scenario on the model and on a real server; compare\n"
     "  capture   read a live stream's messages into a workload file (replay)\n"
     "  replay    run again what a run database recorded\n"
+    "  explain   tell the story of a run, a job or a worker from its run database\n"
     "  swarm     run many seeds of a scenario on all cores\n"
     "  shrink    make a failing scenario small, and write it out\n"
     "  demo      run a small job system end to end on the memory backend\n"
@@ -83,7 +85,7 @@ static const char usage_version[] =
 
 static const char usage_run[] =
     "usage: jetsim run SCENARIO [--seed N] [--db FILE] [--mix] [--check-determinism]\n"
-    "                  [--handlers LIB.so]\n"
+    "                  [--json FILE] [--junit FILE] [--handlers LIB.so]\n"
     "                  [--backend memory|jetstream [--url URL | --spawn [single|cluster]]\n"
     "                   [--time-scale X]] [--namespace NAME] [credentials]\n"
     "\n"
@@ -114,6 +116,11 @@ static const char usage_run[] =
     "  --check-determinism  run twice (with --mix: the seed's mix) and say\n"
     "              whether the traces match, or at which trace event they\n"
     "              part (exit 0 match, 1 not)\n"
+    "  --json FILE  also write the run's summary, verdict, first violation and\n"
+    "              replay command as one JSON object to FILE (\"-\": stdout;\n"
+    "              everything else printed then goes to stderr)\n"
+    "  --junit FILE  also write JUnit XML to FILE (\"-\": stdout): one testcase,\n"
+    "              the seed; a failure carries the violation and the replay command\n"
     "  --backend B memory (default) or jetstream\n"
     "  --url URL   jetstream: an existing server (default $NATS_URL, else\n"
     "              nats://127.0.0.1:4222); the run creates the scenario's\n"
@@ -213,6 +220,22 @@ static const char *option_value(int argc, char **argv, int *i, const char *name,
         return NULL;
     }
     return argv[++*i];
+}
+
+/* --json and --junit: not both on stdout; with one on stdout, the rest
+ * of the command's output moves to stderr (ciout.h). Nonzero: said. */
+static int ci_outputs_check(const sim_ci_outputs *o, const char *usage, const char *cmd)
+{
+    if (o->json && o->junit && strcmp(o->json, "-") == 0 && strcmp(o->junit, "-") == 0) {
+        fprintf(stderr, "jetsim: %s: --json and --junit cannot both go to stdout\n\n", cmd);
+        fputs(usage, stderr);
+        return 2;
+    }
+    if (ci_to_stdout(o) && !ci_claim_stdout()) {
+        fprintf(stderr, "jetsim: %s: cannot keep stdout for the document: %s\n", cmd, strerror(errno));
+        return 2;
+    }
+    return 0;
 }
 
 static int cmd_demo(int argc, char **argv)
@@ -335,6 +358,7 @@ static int cmd_run(int argc, char **argv)
     unsigned long long seed = 1;
     bool determinism = false, mix = false;
     sim_where where = {0};
+    sim_ci_outputs out = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int missing = 0, took;
@@ -353,6 +377,10 @@ static int cmd_run(int argc, char **argv)
             determinism = true;
         } else if ((v = option_value(argc, argv, &i, "--db", &missing))) {
             db = v;
+        } else if ((v = option_value(argc, argv, &i, "--json", &missing))) {
+            out.json = v;
+        } else if ((v = option_value(argc, argv, &i, "--junit", &missing))) {
+            out.junit = v;
         } else if (missing) {
             return usage_error(usage_run, "run: option %s needs a value", a);
         } else if (a[0] == '-') {
@@ -372,8 +400,16 @@ static int cmd_run(int argc, char **argv)
         return usage_error(usage_run, "%s", "run: --check-determinism is for the memory backend (a real "
                                             "server's timing is not a function of the seed)");
     }
+    if ((out.json || out.junit) && determinism) {
+        sim_credentials_free(&where.creds);
+        return usage_error(usage_run, "%s", "run: --json and --junit report a run, not --check-determinism");
+    }
+    if (ci_outputs_check(&out, usage_run, "run")) {
+        sim_credentials_free(&where.creds);
+        return 2;
+    }
     int rc = determinism ? sim_report_check_determinism(path, seed, mix)
-                         : sim_report_run(path, seed, db, mix, &where);
+                         : sim_report_run(path, seed, db, mix, &where, &out);
     sim_credentials_free(&where.creds);
     return rc;
 }
@@ -393,30 +429,50 @@ static const char usage_replay[] =
     "            5 NOT REPRODUCED (the replay differs from the recorded run)\n";
 
 static const char usage_swarm[] =
-    "usage: jetsim swarm SCENARIO --seeds N [--first S] [--jobs J] [--handlers LIB.so]\n"
+    "usage: jetsim swarm SCENARIO --seeds N [--first S] [--jobs J] [--list]\n"
+    "                    [--json FILE] [--junit FILE] [--handlers LIB.so]\n"
     "\n"
     "Runs seeds S..S+N-1 (S default 1) of the scenario, J processes at a time\n"
-    "(default: one per core), shows progress on a terminal, and lists every\n"
-    "failing seed with the command that replays it. Each seed runs the\n"
-    "scenario's faults mixed for that seed (jetsim run --mix replays it).\n"
+    "(default: one per core), shows progress on a terminal, and groups the\n"
+    "failing seeds by check and signature (the violation with its numbers\n"
+    "taken out), each group with its count, a few example seeds and the\n"
+    "command that replays the first. Each seed runs the scenario's faults\n"
+    "mixed for that seed (jetsim run --mix replays it).\n"
     "\n"
     "The summary counts safety violations, liveness failures and harness\n"
     "errors (seeds that got no verdict) apart.\n"
     "\n"
+    "options:\n"
+    "  --list        also list every failing seed (up to 10000): \"  seed N:\n"
+    "                safety: VIOLATION\" and its \"      replay: ...\" line\n"
+    "  --json FILE   write the summary, the groups and the failing seeds as\n"
+    "                one JSON object to FILE (\"-\": stdout; the table then\n"
+    "                goes to stderr)\n"
+    "  --junit FILE  write JUnit XML to FILE (\"-\": stdout): a testcase per\n"
+    "                seed; a failure carries the violation and the replay command\n"
+    "\n"
     "exit codes: 0 every seed passed, 1 a seed violated safety, 2 bad input,\n"
     "            3 a seed failed liveness (and none safety), 4 harness errors\n"
-    "            only (some seeds got no verdict), 130 interrupted\n";
+    "            only (some seeds got no verdict, or a --json/--junit file\n"
+    "            could not be written), 130 interrupted\n";
 
 static int cmd_swarm(int argc, char **argv)
 {
     const char *path = NULL;
     unsigned long long seeds = 0, first = 1, jobs = 0;
+    sim_swarm_options o = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int missing = 0;
         if (is_help(a)) {
             fputs(usage_swarm, stdout);
             return 0;
+        } else if (strcmp(a, "--list") == 0) {
+            o.list = true;
+        } else if ((v = option_value(argc, argv, &i, "--json", &missing))) {
+            o.out.json = v;
+        } else if ((v = option_value(argc, argv, &i, "--junit", &missing))) {
+            o.out.junit = v;
         } else if ((v = option_value(argc, argv, &i, "--seeds", &missing))) {
             if (parse_u64(v, 1, 100000000, &seeds) != 0)
                 return usage_error(usage_swarm, "swarm: --seeds wants a number from 1 to 100000000, not '%s'", v);
@@ -440,7 +496,9 @@ static int cmd_swarm(int argc, char **argv)
         return usage_error(usage_swarm, "%s", "swarm: no scenario file given");
     if (!seeds)
         return usage_error(usage_swarm, "%s", "swarm: --seeds N is required");
-    return sim_swarm(path, first, seeds, (int)jobs);
+    if (ci_outputs_check(&o.out, usage_swarm, "swarm"))
+        return 2;
+    return sim_swarm(path, first, seeds, (int)jobs, &o);
 }
 
 static const char usage_shrink[] =
@@ -513,10 +571,63 @@ static int cmd_replay(int argc, char **argv)
     return sim_report_replay(argv[1]);
 }
 
+static const char usage_explain[] =
+    "usage: jetsim explain RUN.db [--job N] [--worker W]\n"
+    "\n"
+    "Tells what happened in a run, from its run database (jetsim run --db):\n"
+    "times from the run's start (+2.315 s), stream sequences, workers, faults\n"
+    "by name, job states in words, and what each step meant (\"delivered to\n"
+    "worker 2 (attempt 2, after AckWait expired: the ack of worker 1 was\n"
+    "lost)\"). For a failing run: the verdict, the first violation and the\n"
+    "story of the job it names; for a passing one, how its jobs ended.\n"
+    "\n"
+    "options:\n"
+    "  --job N     the story of job N: published, delivered, answered,\n"
+    "              committed, and the faults that touched it\n"
+    "  --worker W  the steps of worker W (with --job: only that worker's\n"
+    "              steps of the job)\n"
+    "\n"
+    "The same facts in SQL: the views story, jobs_named and faults_named of\n"
+    "the run database (README: Simulating a job system).\n"
+    "\n"
+    "exit codes: 0 told, 2 bad input (not a run database of this jetsim, no\n"
+    "            such job or worker), 4 harness error (out of memory)\n";
+
+static int cmd_explain(int argc, char **argv)
+{
+    const char *path = NULL;
+    unsigned long long job = 0, worker = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int missing = 0;
+        if (is_help(a)) {
+            fputs(usage_explain, stdout);
+            return 0;
+        } else if ((v = option_value(argc, argv, &i, "--job", &missing))) {
+            if (parse_u64(v, 1, UINT64_MAX, &job) != 0)
+                return usage_error(usage_explain, "explain: --job wants a job number from 1, not '%s'", v);
+        } else if ((v = option_value(argc, argv, &i, "--worker", &missing))) {
+            if (parse_u64(v, 1, 1000000, &worker) != 0)
+                return usage_error(usage_explain, "explain: --worker wants a worker number from 1, not '%s'", v);
+        } else if (missing) {
+            return usage_error(usage_explain, "explain: option %s needs a value", a);
+        } else if (a[0] == '-') {
+            return usage_error(usage_explain, "explain: unknown option '%s'", a);
+        } else if (path) {
+            return usage_error(usage_explain, "explain: unexpected argument '%s'", a);
+        } else {
+            path = a;
+        }
+    }
+    if (!path)
+        return usage_error(usage_explain, "%s", "explain: no run database given");
+    return sim_explain(path, job, (int)worker);
+}
+
 static const char usage_diff[] =
     "usage: jetsim diff SCENARIO [--seed N] [--url URL | --spawn [single|cluster]]\n"
     "                   [--time-scale X] [--without-faults] [--keep DIR]\n"
-    "                   [--namespace NAME] [credentials]\n"
+    "                   [--namespace NAME] [--json FILE] [--junit FILE] [credentials]\n"
     "\n"
     "Runs the scenario with the seed on the memory model and on a real\n"
     "nats-server (spawned single by default), then compares the two\n"
@@ -538,6 +649,10 @@ static const char usage_diff[] =
     "  --without-faults  drop the scenario's faults (compare the workload only)\n"
     "  --keep DIR        keep the two run databases as DIR/model.db and\n"
     "                    DIR/server.db (DIR must exist)\n"
+    "  --json FILE       also write the verdicts and each rule's outcome as one\n"
+    "                    JSON object to FILE (\"-\": stdout; the rest to stderr)\n"
+    "  --junit FILE      also write JUnit XML to FILE (\"-\": stdout): a testcase\n"
+    "                    per compared rule; a divergence is a failure\n"
     "\n"
     "credentials, for --url:\n"
     SIM_CREDENTIALS_HELP
@@ -552,6 +667,7 @@ static int cmd_diff(int argc, char **argv)
     unsigned long long seed = 1;
     bool strip = false;
     sim_where where = {.jetstream = true};
+    sim_ci_outputs out = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int missing = 0, took;
@@ -568,6 +684,10 @@ static int cmd_diff(int argc, char **argv)
                 return usage_error(usage_diff, "diff: --seed wants a number from 0 to 2^64-1, not '%s'", v);
         } else if ((v = option_value(argc, argv, &i, "--keep", &missing))) {
             keep = v;
+        } else if ((v = option_value(argc, argv, &i, "--json", &missing))) {
+            out.json = v;
+        } else if ((v = option_value(argc, argv, &i, "--junit", &missing))) {
+            out.junit = v;
         } else if (strcmp(a, "--without-faults") == 0) {
             strip = true;
         } else if (missing) {
@@ -586,7 +706,11 @@ static int cmd_diff(int argc, char **argv)
         where.spawn = 1;
     if (where_check(&where, usage_diff))
         return 2;
-    int rc = sim_report_diff(path, seed, &where, strip, keep);
+    if (ci_outputs_check(&out, usage_diff, "diff")) {
+        sim_credentials_free(&where.creds);
+        return 2;
+    }
+    int rc = sim_report_diff(path, seed, &where, strip, keep, &out);
     sim_credentials_free(&where.creds);
     return rc;
 }
@@ -608,6 +732,8 @@ static int cmd_help(int argc, char **argv)
         fputs(usage_replay, stdout);
     else if (strcmp(topic, "diff") == 0)
         fputs(usage_diff, stdout);
+    else if (strcmp(topic, "explain") == 0)
+        fputs(usage_explain, stdout);
     else if (strcmp(topic, "capture") == 0) {
         char *args[] = {"capture", "--help", NULL};
         return sim_capture_main(2, args);
@@ -649,6 +775,8 @@ int main(int argc, char **argv)
         return cmd_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "diff") == 0)
         return cmd_diff(argc - 1, argv + 1);
+    if (strcmp(cmd, "explain") == 0)
+        return cmd_explain(argc - 1, argv + 1);
     if (strcmp(cmd, "capture") == 0)
         return sim_capture_main(argc - 1, argv + 1);
     if (strcmp(cmd, "swarm") == 0)

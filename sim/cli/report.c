@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <sqlite3.h>
 #include <unistd.h>
@@ -236,13 +237,72 @@ int sim_report_run_text(const char *name, const char *text, uint64_t seed, const
     return rc >= 0 ? rc : report(&r, db_path);
 }
 
-int sim_report_run(const char *path, uint64_t seed, const char *db_path, bool mix, const sim_where *where)
+/* Seconds on the monotonic clock: how long a command took, for CI. */
+static double wall_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The run for CI (ciout.h): JSON, JUnit XML. `r` NULL: the run got no
+ * verdict (exit code `rc` says why). false when a file could not be
+ * written. */
+static bool run_ci(const sim_ci_outputs *out, const char *path, uint64_t seed, bool mix, const char *hint,
+                   const sim_where *where, const sim_result *r, const char *db_path, int rc, double seconds)
+{
+    const char *verdict = !r ? "error" : r->verdict == SIM_PASS ? "pass"
+                                       : r->verdict == SIM_SAFETY_VIOLATION ? "safety" : "liveness";
+    bool ok = true;
+    FILE *o;
+    if (out && out->json && (ok = (o = ci_open(out->json, "jetsim run")) != NULL)) {
+        fputs("{\"command\": \"run\", \"scenario\": ", o);
+        ci_json_string(o, path);
+        fprintf(o, ", \"seed\": %" PRIu64 ", \"mix\": %s, \"backend\": ", seed, mix ? "true" : "false");
+        ci_json_string(o, target_name(where));
+        fprintf(o, ", \"verdict\": \"%s\", \"exit_code\": %d, \"first_violation\": ", verdict, rc);
+        ci_json_string(o, r && r->first_violation[0] ? r->first_violation : NULL);
+        if (r)
+            fprintf(o, ", \"first_bad_job\": %" PRIu64 ", \"jobs_published\": %" PRIu64 ", \"publishes_given_up\": %"
+                    PRIu64 ", \"jobs_done\": %" PRIu64 ", \"jobs_failed\": %" PRIu64 ", \"lost\": %" PRIu64
+                    ", \"completed_twice\": %" PRIu64 ", \"over_attempts\": %" PRIu64 ", \"stored_twice\": %" PRIu64
+                    ", \"out_of_key_order\": %" PRIu64 ", \"virtual_time_s\": %.3f, \"events\": %" PRIu64
+                    ", \"trace_hash\": \"%016" PRIx64 "\"", r->first_bad_job, r->jobs_published, r->publish_failures,
+                    r->jobs_done, r->jobs_failed, r->lost, r->double_completed, r->over_attempts, r->dedup_failures,
+                    r->order_failures, (double)r->end_ns / 1e9, r->events, r->trace_hash);
+        fputs(", \"database\": ", o);
+        ci_json_string(o, db_path);
+        fputs(", \"replay\": ", o);
+        ci_json_string(o, hint);
+        fputs("}\n", o);
+        ok = ci_close(o, out->json, "jetsim run");
+    }
+    if (out && out->junit && (o = ci_open(out->junit, "jetsim run")) != NULL) {
+        char suite[1100], name[64], detail[2400];
+        snprintf(suite, sizeof suite, "jetsim run %s", path);
+        snprintf(name, sizeof name, "seed %" PRIu64, seed);
+        bool failed = !r || r->verdict != SIM_PASS;
+        const char *why = r ? r->first_violation : "the run got no verdict (see its error output)";
+        snprintf(detail, sizeof detail, "%s\nreplay: %s", why, hint);
+        ci_junit_begin(o, suite, 1, failed && r, !r, 0, seconds);
+        ci_junit_case(o, "jetsim.run", name, r ? verdict : "harness error", failed ? why : NULL, detail);
+        ci_junit_end(o);
+        ok = ci_close(o, out->junit, "jetsim run") && ok;
+    } else if (out && out->junit) {
+        ok = false;
+    }
+    return ok;
+}
+
+int sim_report_run(const char *path, uint64_t seed, const char *db_path, bool mix, const sim_where *where,
+                   const sim_ci_outputs *out)
 {
     char *text = read_all(path);
     if (!text) {
         fprintf(stderr, "jetsim run: %s\n", ps_last_error());
         return SIM_EXIT_USAGE;
     }
+    double t0 = wall_s();
     char hint[1200];
     replay_hint(hint, sizeof hint, path, seed, mix, where);
     printf("seed: %" PRIu64 "  (replay: %s)\n", seed, hint);
@@ -258,10 +318,79 @@ int sim_report_run(const char *path, uint64_t seed, const char *db_path, bool mi
         rc = run_text(path, text, seed, db_path, &r, mix, &t);
     target_close(&t);
     free(text);
-    return rc >= 0 ? rc : report(&r, db_path);
+    bool verdict = rc < 0;
+    if (verdict)
+        rc = report(&r, db_path);
+    if (!run_ci(out, path, seed, mix, hint, where, verdict ? &r : NULL, db_path, rc, wall_s() - t0) &&
+        rc == SIM_EXIT_PASS)
+        rc = SIM_EXIT_HARNESS; /* CI asked for a file it will not find: not a pass */
+    return rc;
 }
 
-int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, bool strip_faults, const char *keep_dir)
+/* The diff for CI (ciout.h): JSON, and JUnit XML with a testcase per
+ * compared rule. `res` NULL: no comparison happened (exit code `rc`).
+ * false when a file could not be written. */
+static bool diff_ci(const sim_ci_outputs *out, const char *path, uint64_t seed, bool strip,
+                    const sim_diff_rule_result *res, const sim_result *ra, const sim_result *rb, int rc, double seconds)
+{
+    bool ok = true;
+    FILE *o;
+    char replay[1200];
+    snprintf(replay, sizeof replay, "jetsim diff %s --seed %" PRIu64 "%s", path, seed, strip ? " --without-faults" : "");
+    if (out && out->json && (ok = (o = ci_open(out->json, "jetsim diff")) != NULL)) {
+        fputs("{\"command\": \"diff\", \"scenario\": ", o);
+        ci_json_string(o, path);
+        fprintf(o, ", \"seed\": %" PRIu64 ", \"without_faults\": %s, \"exit_code\": %d, \"diverged\": %s", seed,
+                strip ? "true" : "false", rc, rc == 1 ? "true" : "false");
+        if (res) {
+            fprintf(o, ", \"model_verdict\": \"%s\", \"server_verdict\": \"%s\", \"rules\": [",
+                    ra->verdict == SIM_PASS ? "pass" : "fail", rb->verdict == SIM_PASS ? "pass" : "fail");
+            for (int k = 0; k < SIM_DIFF_RULES; k++) {
+                fprintf(o, "%s{\"rule\": ", k ? ", " : "");
+                ci_json_string(o, res[k].name);
+                fprintf(o, ", \"outcome\": \"%s\", \"detail\": ",
+                        res[k].outcome == 0 ? "same" : res[k].outcome > 0 ? "diverged" : "not compared");
+                ci_json_string(o, res[k].detail);
+                fputc('}', o);
+            }
+            fputc(']', o);
+        }
+        fputs(", \"replay\": ", o);
+        ci_json_string(o, replay);
+        fputs("}\n", o);
+        ok = ci_close(o, out->json, "jetsim diff");
+    }
+    if (out && out->junit && (o = ci_open(out->junit, "jetsim diff")) != NULL) {
+        char suite[1100], detail[1700];
+        snprintf(suite, sizeof suite, "jetsim diff %s seed %" PRIu64, path, seed);
+        int failures = 0;
+        for (int k = 0; res && k < SIM_DIFF_RULES; k++)
+            failures += res[k].outcome > 0;
+        int skipped = 0;
+        for (int k = 0; res && k < SIM_DIFF_RULES; k++)
+            skipped += res[k].outcome < 0;
+        ci_junit_begin(o, suite, res ? SIM_DIFF_RULES : 1, (unsigned)failures, !res, (unsigned)skipped, seconds);
+        for (int k = 0; res && k < SIM_DIFF_RULES; k++) {
+            snprintf(detail, sizeof detail, "%s\nreplay: %s", res[k].detail, replay);
+            if (res[k].outcome < 0)
+                ci_junit_skip(o, "jetsim.diff", res[k].name, res[k].detail);
+            else
+                ci_junit_case(o, "jetsim.diff", res[k].name, "divergence", res[k].outcome > 0 ? res[k].detail : NULL,
+                              detail);
+        }
+        if (!res)
+            ci_junit_case(o, "jetsim.diff", "comparison", "harness error", "the runs did not finish (see the error "
+                          "output)", NULL);
+        ci_junit_end(o);
+        ok = ci_close(o, out->junit, "jetsim diff") && ok;
+    } else if (out && out->junit) {
+        ok = false;
+    }
+    return ok;
+}
+
+int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, bool strip_faults, const char *keep_dir,
+                    const sim_ci_outputs *out)
 {
     sim_scenario *sc = new_scenario("jetsim diff");
     if (!sc)
@@ -306,11 +435,14 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
     }
     snprintf(a, sizeof a, "%s/model.db", dir);
     snprintf(b, sizeof b, "%s/server.db", dir);
+    double t0 = wall_s();
     printf("diff: %s seed %" PRIu64 "%s: the memory model against %s\n", path, seed,
            strip_faults ? " without its faults" : "", target_name(where));
     cli_target t;
     int rc = target_open(where, NULL, &t);
     sim_result ra, rb;
+    sim_diff_rule_result res[SIM_DIFF_RULES];
+    bool compared = false;
     ps_status s = PS_OK;
     if (rc == 0) {
         s = sim_run_on(sc, text, seed, a, NULL, NULL, &ra);
@@ -334,13 +466,14 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
             printf("  %-26s %s\n", "model failed", ra.first_violation);
         if (rb.verdict != SIM_PASS)
             printf("  %-26s %s\n", "server failed", rb.first_violation);
-        int d = sim_diff_dbs(a, b, sc, stdout);
+        int d = sim_diff_dbs_rules(a, b, sc, stdout, res);
         if (d < 0) {
             fprintf(stderr, "jetsim diff: harness error: %s\n", ps_last_error());
             rc = SIM_EXIT_HARNESS;
         } else {
             printf("%s\n", d == 0 ? "no divergence" : "DIVERGED");
             rc = d == 0 ? 0 : 1;
+            compared = true;
         }
     }
     if (keep_dir) {
@@ -355,6 +488,9 @@ int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, boo
     }
     free(text);
     sim_scenario_free(sc);
+    if (rc != SIM_EXIT_USAGE &&
+        !diff_ci(out, path, seed, strip_faults, compared ? res : NULL, &ra, &rb, rc, wall_s() - t0) && rc == 0)
+        rc = SIM_EXIT_HARNESS; /* CI asked for a file it will not find: not a pass */
     return rc;
 }
 

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ciout.h"
 #include "credentials.h"
 
 /* Exit codes of jetsim; each means one thing, for every command. */
@@ -38,8 +39,13 @@ typedef struct sim_where {
 } sim_where;
 
 /* Runs the scenario file at `path` with `seed`, the master database at
- * `db_path` (NULL: in memory). Returns one of the exit codes above. */
-int sim_report_run(const char *path, uint64_t seed, const char *db_path, bool mix, const sim_where *where);
+ * `db_path` (NULL: in memory). With `out` (may be NULL), also writes the
+ * run as JSON (the summary's numbers, the verdict, the first violation,
+ * the replay command) and as JUnit XML (one testcase, the seed) where
+ * it names. Returns one of the exit codes above (a file that cannot be
+ * written turns a pass into SIM_EXIT_HARNESS). */
+int sim_report_run(const char *path, uint64_t seed, const char *db_path, bool mix, const sim_where *where,
+                   const sim_ci_outputs *out);
 
 /* Runs the scenario `text` (named `name` in messages) on the model with
  * `seed`, reporting as sim_report_run does (`jetsim demo` runs its
@@ -49,8 +55,11 @@ int sim_report_run_text(const char *name, const char *text, uint64_t seed, const
 /* `jetsim diff`: runs the scenario on the model and on `where` (a real
  * server), compares the two under diff.h's rule. Exit 0 no divergence,
  * 1 divergence, 2 bad input or harness error, 130 interrupted. With
- * `keep_dir`, the two run databases stay there (model.db, server.db). */
-int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, bool strip_faults, const char *keep_dir);
+ * `keep_dir`, the two run databases stay there (model.db, server.db).
+ * With `out` (may be NULL): JSON and JUnit XML (a testcase per compared
+ * rule) as for sim_report_run. */
+int sim_report_diff(const char *path, uint64_t seed, const sim_where *where, bool strip_faults, const char *keep_dir,
+                    const sim_ci_outputs *out);
 
 /* `jetsim run --check-determinism [--mix]`: runs twice (with the seed's
  * fault mix when `mix`) and says whether the two traces are the same, or

@@ -8,6 +8,7 @@
  */
 #include "swarm.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -37,6 +38,32 @@ typedef struct child {
     uint64_t seed;
 } child;
 
+/* Failing seeds kept one by one (for --list, --json, --junit); more are
+ * still counted in their groups. */
+#define KEEP_MAX 10000
+/* Groups printed; the rest are counted in one line. */
+#define GROUPS_SHOWN 12
+
+/* One bug, as far as its text tells: failing seeds whose violations are
+ * the same once numbers are taken out. */
+typedef struct group {
+    int verdict;
+    char sig[512];
+    uint64_t n;
+    uint64_t eg[3]; /* the smallest seeds, ascending */
+    int neg;
+    char why[512];  /* the violation of eg[0] */
+} group;
+
+/* What a swarm found, gathered as the seeds' records arrive. */
+typedef struct findings {
+    record *bad; /* the first KEEP_MAX failing seeds to arrive */
+    uint64_t nbad;
+    group *groups;
+    size_t ngroups, capgroups;
+    unsigned char *verdicts; /* per seed, for --junit: 0 pass, 1 + sim_verdict, 255 harness error; NULL unless asked */
+} findings;
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -65,22 +92,253 @@ static void run_child(const sim_scenario *base, uint64_t seed, int fd)
     _exit(w == (ssize_t)sizeof rec ? 0 : 1);
 }
 
-static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint64_t count, int jobs)
+/* The violation with its numbers taken out: each run of digits is "N",
+ * except in the check's name before the first ':' ("attempts<=5", "sql
+ * (line 23)"), which is the same for every seed. */
+static void signature(const char *why, char *out, size_t cap)
+{
+    size_t n = strcspn(why, ":");
+    if (!why[n] || n + 2 >= cap)
+        n = 0; /* no check named: all of it is the signature */
+    memcpy(out, why, n);
+    for (const char *p = why + n; *p && n + 2 < cap; p++) {
+        if (isdigit((unsigned char)*p)) {
+            out[n++] = 'N';
+            while (isdigit((unsigned char)p[1]))
+                p++;
+        } else {
+            out[n++] = *p;
+        }
+    }
+    out[n] = '\0';
+}
+
+static const char *verdict_word(int v)
+{
+    return v == SIM_SAFETY_VIOLATION ? "safety" : v == SIM_LIVENESS_FAILURE ? "liveness" : "harness error";
+}
+
+/* Adds a failing seed to its group (a new one if none fits). false: out
+ * of memory. */
+static bool group_add(findings *f, const record *rec)
+{
+    char sig[512];
+    signature(rec->why, sig, sizeof sig);
+    group *g = NULL;
+    for (size_t i = 0; i < f->ngroups && !g; i++)
+        if (f->groups[i].verdict == rec->verdict && strcmp(f->groups[i].sig, sig) == 0)
+            g = &f->groups[i];
+    if (!g) {
+        if (f->ngroups == f->capgroups) {
+            size_t ncap = f->capgroups ? f->capgroups * 2 : 16;
+            group *n = realloc(f->groups, ncap * sizeof *n);
+            if (!n)
+                return false;
+            f->groups = n;
+            f->capgroups = ncap;
+        }
+        g = &f->groups[f->ngroups++];
+        memset(g, 0, sizeof *g);
+        g->verdict = rec->verdict;
+        snprintf(g->sig, sizeof g->sig, "%s", sig);
+    }
+    g->n++;
+    int at = g->neg; /* seeds arrive out of order: keep the smallest three */
+    while (at > 0 && g->eg[at - 1] > rec->seed)
+        at--;
+    if (at < 3) {
+        for (int k = (g->neg < 3 ? g->neg : 2); k > at; k--)
+            g->eg[k] = g->eg[k - 1];
+        g->eg[at] = rec->seed;
+        g->neg += g->neg < 3;
+        if (at == 0)
+            snprintf(g->why, sizeof g->why, "%s", rec->why);
+    }
+    return true;
+}
+
+static int by_count(const void *a, const void *b)
+{
+    const group *x = a, *y = b;
+    if (x->n != y->n)
+        return x->n > y->n ? -1 : 1;
+    return x->eg[0] < y->eg[0] ? -1 : x->eg[0] > y->eg[0];
+}
+
+static int by_seed(const void *a, const void *b)
+{
+    const record *x = a, *y = b;
+    return x->seed < y->seed ? -1 : x->seed > y->seed;
+}
+
+/* "jetsim run S --seed N --mix [--handlers LIB]" */
+static void replay_cmd(char *out, size_t cap, const char *path, uint64_t seed)
+{
+    snprintf(out, cap, "jetsim run %s --seed %" PRIu64 " --mix%s%s", path, seed,
+             cli_handlers_path() ? " --handlers " : "", cli_handlers_path() ? cli_handlers_path() : "");
+}
+
+/* The check a violation names: its text up to the first ':'. */
+static void check_of(const char *why, char *out, size_t cap)
+{
+    size_t n = strcspn(why, ":");
+    snprintf(out, cap, "%.*s", (int)n, why);
+}
+
+static void print_groups(const findings *f, const char *path)
+{
+    if (!f->ngroups)
+        return;
+    printf("failing seeds by check and signature (the violation, numbers taken out as N):\n");
+    for (size_t i = 0; i < f->ngroups && i < GROUPS_SHOWN; i++) {
+        const group *g = &f->groups[i];
+        char check[128], cmd[1200];
+        check_of(g->sig, check, sizeof check);
+        const char *rest = g->sig + strlen(check);
+        rest += strspn(rest, ": ");
+        printf("  %s (%s): %" PRIu64 " seed%s, e.g. ", check, verdict_word(g->verdict), g->n, g->n == 1 ? "" : "s");
+        for (int k = 0; k < g->neg; k++)
+            printf("%s%" PRIu64, k ? ", " : "", g->eg[k]);
+        replay_cmd(cmd, sizeof cmd, path, g->eg[0]);
+        printf("\n      %s\n      replay: %s\n", *rest ? rest : g->sig, cmd);
+    }
+    if (f->ngroups > GROUPS_SHOWN)
+        printf("  ... and %zu more signatures (--list shows every failing seed)\n", f->ngroups - GROUPS_SHOWN);
+}
+
+static void print_list(const findings *f, const char *path)
+{
+    for (uint64_t i = 0; i < f->nbad; i++) {
+        char cmd[1200];
+        replay_cmd(cmd, sizeof cmd, path, f->bad[i].seed);
+        printf("  seed %" PRIu64 ": %s: %s\n      replay: %s\n", f->bad[i].seed, verdict_word(f->bad[i].verdict),
+               f->bad[i].why, cmd);
+    }
+}
+
+/* The swarm as one JSON object (ciout.h). */
+static void write_json(FILE *o, const findings *f, const char *path, uint64_t first, uint64_t done, double dt,
+                       const uint64_t by_kind[3], int rc)
+{
+    fputs("{\"command\": \"swarm\", \"scenario\": ", o);
+    ci_json_string(o, path);
+    fprintf(o, ", \"first_seed\": %" PRIu64 ", \"seeds\": %" PRIu64 ", \"seconds\": %.3f, \"failed\": %" PRIu64
+            ", \"safety\": %" PRIu64 ", \"liveness\": %" PRIu64 ", \"harness_errors\": %" PRIu64
+            ", \"exit_code\": %d,\n \"groups\": [", first, done, dt, by_kind[0] + by_kind[1] + by_kind[2], by_kind[0],
+            by_kind[1], by_kind[2], rc);
+    for (size_t i = 0; i < f->ngroups; i++) {
+        const group *g = &f->groups[i];
+        char check[128], cmd[1200];
+        check_of(g->sig, check, sizeof check);
+        replay_cmd(cmd, sizeof cmd, path, g->eg[0]);
+        fprintf(o, "%s\n  {\"check\": ", i ? "," : "");
+        ci_json_string(o, check);
+        fprintf(o, ", \"verdict\": \"%s\", \"seeds\": %" PRIu64 ", \"signature\": ", verdict_word(g->verdict), g->n);
+        ci_json_string(o, g->sig);
+        fputs(", \"example_seeds\": [", o);
+        for (int k = 0; k < g->neg; k++)
+            fprintf(o, "%s%" PRIu64, k ? ", " : "", g->eg[k]);
+        fputs("], \"example\": ", o);
+        ci_json_string(o, g->why);
+        fputs(", \"replay\": ", o);
+        ci_json_string(o, cmd);
+        fputc('}', o);
+    }
+    fputs("],\n \"failing_seeds\": [", o);
+    for (uint64_t i = 0; i < f->nbad; i++) {
+        char cmd[1200];
+        replay_cmd(cmd, sizeof cmd, path, f->bad[i].seed);
+        fprintf(o, "%s\n  {\"seed\": %" PRIu64 ", \"verdict\": \"%s\", \"violation\": ", i ? "," : "", f->bad[i].seed,
+                verdict_word(f->bad[i].verdict));
+        ci_json_string(o, f->bad[i].why);
+        fputs(", \"replay\": ", o);
+        ci_json_string(o, cmd);
+        fputc('}', o);
+    }
+    fprintf(o, "],\n \"failing_seeds_listed\": %" PRIu64 "}\n", f->nbad);
+}
+
+/* The swarm as JUnit XML: a testcase per seed that ran. A failing seed
+ * beyond the ones kept one by one carries its group's example. */
+static void write_junit(FILE *o, const findings *f, const char *path, uint64_t first, uint64_t count, double dt,
+                        const uint64_t by_kind[3])
+{
+    char suite[1100], cls[1100];
+    snprintf(suite, sizeof suite, "jetsim swarm %s", path);
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    size_t blen = strlen(base);
+    if (blen > 4 && strcmp(base + blen - 4, ".scn") == 0)
+        blen -= 4;
+    snprintf(cls, sizeof cls, "jetsim.swarm.%.*s", (int)blen, base); /* a dot-separated name: no path in it */
+    uint64_t ran = 0;
+    for (uint64_t i = 0; i < count; i++)
+        ran += f->verdicts[i] != 254;
+    ci_junit_begin(o, suite, ran, by_kind[0] + by_kind[1], by_kind[2], 0, dt);
+    uint64_t k = 0; /* f->bad is sorted by seed */
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t seed = first + i;
+        if (f->verdicts[i] == 254)
+            continue; /* never ran */
+        char name[64], cmd[1200], detail[1800];
+        snprintf(name, sizeof name, "seed %" PRIu64, seed);
+        while (k < f->nbad && f->bad[k].seed < seed)
+            k++;
+        if (f->verdicts[i] == 0) {
+            ci_junit_case(o, cls, name, NULL, NULL, NULL);
+            continue;
+        }
+        const char *why = k < f->nbad && f->bad[k].seed == seed ? f->bad[k].why : "(not kept: see --list limits)";
+        int v = f->verdicts[i] == 255 ? -1 : f->verdicts[i] - 1;
+        replay_cmd(cmd, sizeof cmd, path, seed);
+        snprintf(detail, sizeof detail, "%s\nreplay: %s", why, cmd);
+        ci_junit_case(o, cls, name, v < 0 ? "harness error" : verdict_word(v), why, detail);
+    }
+    ci_junit_end(o);
+}
+
+/* Writes the --json and --junit files; false when one could not be. */
+static bool write_ci(const findings *f, const sim_swarm_options *opt, const char *path, uint64_t first,
+                     uint64_t count, uint64_t done, double dt, const uint64_t by_kind[3], int rc)
+{
+    bool ok = true;
+    FILE *o;
+    if (opt->out.json && (o = ci_open(opt->out.json, "jetsim swarm")) != NULL) {
+        write_json(o, f, path, first, done, dt, by_kind, rc);
+        ok &= ci_close(o, opt->out.json, "jetsim swarm");
+    } else if (opt->out.json) {
+        ok = false;
+    }
+    if (opt->out.junit && f->verdicts && (o = ci_open(opt->out.junit, "jetsim swarm")) != NULL) {
+        write_junit(o, f, path, first, count, dt, by_kind);
+        ok &= ci_close(o, opt->out.junit, "jetsim swarm");
+    } else if (opt->out.junit) {
+        ok = false;
+    }
+    return ok;
+}
+
+static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint64_t count, int jobs,
+                 const sim_swarm_options *opt)
 {
     if (jobs <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         jobs = n > 0 ? (int)n : 1;
     }
     child *kids = calloc((size_t)jobs, sizeof *kids);
-    record *bad = calloc(count < 1000 ? count : 1000, sizeof *bad);
-    if (!kids || !bad) {
+    findings f = {.bad = calloc(count < KEEP_MAX ? count : KEEP_MAX, sizeof *f.bad),
+                  .verdicts = opt->out.junit ? malloc(count) : NULL};
+    if (!kids || !f.bad || (opt->out.junit && !f.verdicts)) {
         free(kids);
-        free(bad);
+        free(f.bad);
+        free(f.verdicts);
         fprintf(stderr, "jetsim swarm: out of memory\n");
         return SIM_EXIT_USAGE;
     }
+    if (f.verdicts)
+        memset(f.verdicts, 254, count); /* not run (yet) */
+    bool oom = false;
     bool tty = isatty(STDERR_FILENO);
-    uint64_t next = first, done = 0, failed = 0, nbad = 0;
+    uint64_t next = first, done = 0, failed = 0;
     uint64_t safety = 0, liveness = 0, harness = 0; /* failed, by kind: harness errors gave no verdict */
     int alive = 0;
     char spawn_err[128] = ""; /* why a seed could not be started: no more are */
@@ -142,13 +400,17 @@ static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint6
             c->pid = 0;
             alive--;
             done++;
+            if (f.verdicts && rec.seed >= first && rec.seed - first < count)
+                f.verdicts[rec.seed - first] = rec.verdict == SIM_PASS ? 0 : rec.verdict < 0 ? 255
+                                                                                        : (unsigned char)(1 + rec.verdict);
             if (rec.verdict != SIM_PASS) {
                 failed++;
                 safety += rec.verdict == SIM_SAFETY_VIOLATION;
                 liveness += rec.verdict == SIM_LIVENESS_FAILURE;
                 harness += rec.verdict != SIM_SAFETY_VIOLATION && rec.verdict != SIM_LIVENESS_FAILURE;
-                if (nbad < 1000)
-                    bad[nbad++] = rec;
+                if (f.nbad < KEEP_MAX)
+                    f.bad[f.nbad++] = rec;
+                oom |= !group_add(&f, &rec);
             }
             if (tty)
                 fprintf(stderr, "\r%" PRIu64 "/%" PRIu64 " seeds, %" PRIu64 " failed", done, count, failed);
@@ -157,30 +419,42 @@ static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint6
     if (tty)
         fputc('\n', stderr);
     double dt = now_s() - t0;
-    printf("swarm: %" PRIu64 " seeds in %.2f s, %" PRIu64 " failed: %" PRIu64 " safety, %" PRIu64 " liveness, %" PRIu64
-           " harness errors\n", done, dt, failed, safety, liveness, harness);
-    for (uint64_t i = 0; i < nbad; i++)
-        printf("  seed %" PRIu64 ": %s %s\n      replay: jetsim run %s --seed %" PRIu64 " --mix%s%s\n",
-               bad[i].seed,
-               bad[i].verdict == SIM_SAFETY_VIOLATION ? "safety:" : bad[i].verdict == SIM_LIVENESS_FAILURE
-                                                                      ? "liveness:" : "harness error:",
-               bad[i].why, path, bad[i].seed, cli_handlers_path() ? " --handlers " : "",
-               cli_handlers_path() ? cli_handlers_path() : "");
+    if (f.ngroups) /* qsort wants an array, even of none */
+        qsort(f.groups, f.ngroups, sizeof *f.groups, by_count);
+    if (f.nbad)
+        qsort(f.bad, f.nbad, sizeof *f.bad, by_seed);
+    printf("swarm: %" PRIu64 " seeds in %.2f s, %" PRIu64 " failed: %" PRIu64 " safety, %" PRIu64 " liveness, %"
+           PRIu64 " harness errors\n", done, dt, failed, safety, liveness, harness);
+    print_groups(&f, path);
+    if (opt->list)
+        print_list(&f, path);
+    if (f.nbad < failed && (opt->list || opt->out.json || opt->out.junit))
+        printf("  (%" PRIu64 " failing seeds listed one by one, of %" PRIu64 ")\n", f.nbad, failed);
+    if (oom)
+        fprintf(stderr, "jetsim swarm: out of memory grouping the failing seeds: the groups are incomplete\n");
+    /* the gravest finding decides; a harness error only says some seeds got no verdict */
+    int rc = safety ? SIM_EXIT_SAFETY : liveness ? SIM_EXIT_LIVENESS : harness ? SIM_EXIT_HARNESS : SIM_EXIT_PASS;
+    if (done < count)
+        rc = SIM_EXIT_HARNESS;
+    const uint64_t by_kind[3] = {safety, liveness, harness};
+    if (!write_ci(&f, opt, path, first, count, done, dt, by_kind, rc) && rc == SIM_EXIT_PASS)
+        rc = SIM_EXIT_HARNESS; /* CI asked for a file it will not find: not a pass */
     free(kids);
-    free(bad);
+    free(f.bad);
+    free(f.groups);
+    free(f.verdicts);
     if (done < count) {
         /* Seeds that never ran are not seeds that passed. */
         fprintf(stderr, "jetsim swarm: harness error: %" PRIu64 " of %" PRIu64 " seeds never ran (seed %" PRIu64
                 " could not start: %s)\n", count - done, count, first + done,
                 spawn_err[0] ? spawn_err : "poll failed");
-        return SIM_EXIT_HARNESS;
     }
-    /* the gravest finding decides; a harness error only says some seeds got no verdict */
-    return safety ? SIM_EXIT_SAFETY : liveness ? SIM_EXIT_LIVENESS : harness ? SIM_EXIT_HARNESS : SIM_EXIT_PASS;
+    return rc;
 }
 
-int sim_swarm(const char *path, uint64_t first, uint64_t count, int jobs)
+int sim_swarm(const char *path, uint64_t first, uint64_t count, int jobs, const sim_swarm_options *o)
 {
+    const sim_swarm_options none = {0};
     sim_scenario *sc = sim_scenario_new();
     int rc;
     if (!sc) {
@@ -191,7 +465,7 @@ int sim_swarm(const char *path, uint64_t first, uint64_t count, int jobs)
         rc = SIM_EXIT_USAGE;
     } else {
         cli_handlers_attach(sc);
-        rc = swarm(sc, path, first, count, jobs);
+        rc = swarm(sc, path, first, count, jobs, o ? o : &none);
     }
     sim_scenario_free(sc);
     return rc;

@@ -1,7 +1,11 @@
 /* swarm.h — `jetsim swarm`: many seeds of one scenario on all cores. Each
  * seed runs in a child process (fork), J at a time; the parent gathers the
- * verdicts through pipes, shows progress on a terminal, and lists every
- * failing seed with the command that replays it.
+ * verdicts through pipes, shows progress on a terminal, and groups the
+ * failing seeds by check and signature (the violation with its numbers
+ * taken out: one bug is one group, however many seeds hit it), each group
+ * with a few example seeds and the command that replays the first. --list
+ * lists every failing seed as well ("  seed N: safety: ..." and its
+ * "      replay: ..." line); --json and --junit write the same for CI.
  *
  * Each seed runs the scenario's faults mixed for that seed
  * (sim_scenario_mix: which faults, when, how hard), as `jetsim run --mix`
@@ -12,13 +16,23 @@
 #ifndef SIM_SWARM_H
 #define SIM_SWARM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "ciout.h"
+
+/* How a swarm reports, besides its grouped summary. */
+typedef struct sim_swarm_options {
+    bool list;           /* every failing seed, one line and its replay command each */
+    sim_ci_outputs out;  /* --json, --junit */
+} sim_swarm_options;
+
 /* Runs seeds first..first+count-1 with `jobs` processes at a time (0: the
- * number of cores). Returns jetsim's exit code (report.h): 0 all passed,
- * 1 a seed violated safety, 2 bad input, 3 liveness only, 4 harness errors
+ * number of cores), reporting as `o` asks (NULL: the grouped summary).
+ * Returns jetsim's exit code (report.h): 0 all passed, 1 a seed violated
+ * safety, 2 bad input, 3 liveness only, 4 harness errors
  * only (a seed could not be started: pipe or fork failed; the seeds that
  * never ran are not counted as passed), 130 interrupted. */
-int sim_swarm(const char *path, uint64_t first, uint64_t count, int jobs);
+int sim_swarm(const char *path, uint64_t first, uint64_t count, int jobs, const sim_swarm_options *o);
 
 #endif

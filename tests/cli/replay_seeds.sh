@@ -17,7 +17,7 @@ trap 'rm -rf "$tmp"' EXIT
 fails=0
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
-"$J" swarm "$S" --seeds 60 --jobs 2 >"$tmp/swarm.out"
+"$J" swarm "$S" --seeds 60 --jobs 2 --list >"$tmp/swarm.out"
 seeds="$(grep -oE '^  seed [0-9]+:' "$tmp/swarm.out" | tr -dc '0-9\n' | sort -n | head -20)"
 [ "$(echo "$seeds" | wc -w)" -eq 20 ] || bad "swarm found fewer than 20 failing seeds"
 for seed in $seeds; do

@@ -1,0 +1,589 @@
+/* explain.c — `jetsim explain` (see explain.h): reads a run database and
+ * tells what happened in words. Each trace row becomes one line; what a
+ * row means often depends on the rows before it (a delivery's attempt 2
+ * is "after its nak" or "after AckWait expired: the ack was lost"), so a
+ * job's story is told by walking its rows in order with a little state:
+ * who holds the job, what its last answer was, whether it is committed.
+ *
+ * The trace stores integers (master.h): kinds, fault kinds, ack kinds,
+ * and per-(job, consumer) rows; the words come from the same lists the
+ * run database's views use, so this and SQL over the views agree.
+ */
+#include "explain.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "master.h"
+#include "report.h"
+#include "scenario.h"
+
+typedef struct fault_row {
+    int kind, line;
+    int64_t at_ns, dur_ns, worker;
+    double pct;
+} fault_row;
+
+typedef struct run_head {
+    uint64_t seed, bad_job;
+    bool mix, finished;
+    int consumers;
+    int64_t start_ns, jobs, rows; /* jobs: the run's job numbers are 1..jobs */
+    char backend[400], verdict[16], why[600];
+} run_head;
+
+typedef struct explain {
+    sqlite3 *db;
+    run_head h;
+    fault_row *faults;
+    int nfaults;
+} explain;
+
+/* One trace row, time counted from the run's start. */
+typedef struct event {
+    int64_t t_ns, job, arg;
+    int kind, worker;
+} event;
+
+/* What the rows so far say about one (job, consumer) row. */
+typedef struct job_walk {
+    int holder;        /* the worker that has it now, 0 none */
+    int last;          /* the kind of its last answer (SIM_TR_*), -1 none */
+    int last_worker;
+    int64_t last_arg;  /* an unsent answer's ack kind */
+    int nak_by;        /* a worker that nak'ed it since its last delivery, 0 none */
+    int stale_by;      /* a worker whose commit was refused as stale, until it answers */
+    int deliveries;    /* deliveries seen in the trace */
+    int lost_by;       /* a crash of this worker lost it (its answer never left) */
+    bool acked, committed;
+    bool settled;      /* done and acked, or terminated: the broker and the master agree it is over */
+    int64_t ack_t;
+} job_walk;
+
+static void column_copy(sqlite3_stmt *st, int col, char *out, size_t cap)
+{
+    const unsigned char *v = sqlite3_column_text(st, col);
+    snprintf(out, cap, "%s", v ? (const char *)v : "");
+}
+
+static bool read_head(explain *x)
+{
+    sqlite3_stmt *st = NULL;
+    bool ok = sqlite3_prepare_v2(x->db, "SELECT seed, backend, mix, finished, verdict, first_violation,"
+                                        " coalesce(first_bad_job, 0), consumers, coalesce(start_ns, 0),"
+                                        " (SELECT count(*) FROM jobs) / max(consumers, 1),"
+                                        " (SELECT count(*) FROM trace) FROM run", -1, &st, NULL) == SQLITE_OK &&
+              sqlite3_step(st) == SQLITE_ROW;
+    if (ok) {
+        run_head *h = &x->h;
+        h->seed = (uint64_t)sqlite3_column_int64(st, 0);
+        column_copy(st, 1, h->backend, sizeof h->backend);
+        h->mix = sqlite3_column_int(st, 2) != 0;
+        h->finished = sqlite3_column_int(st, 3) != 0;
+        column_copy(st, 4, h->verdict, sizeof h->verdict);
+        column_copy(st, 5, h->why, sizeof h->why);
+        h->bad_job = (uint64_t)sqlite3_column_int64(st, 6);
+        h->consumers = sqlite3_column_int(st, 7) > 0 ? sqlite3_column_int(st, 7) : 1;
+        h->start_ns = sqlite3_column_int64(st, 8);
+        h->jobs = sqlite3_column_int64(st, 9);
+        h->rows = sqlite3_column_int64(st, 10);
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
+/* The faults table into x->faults. false: not readable (*oom: out of
+ * memory). */
+static bool read_faults(explain *x, bool *oom)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(x->db, "SELECT kind, at_ns, duration_ns, coalesce(worker, 0), coalesce(pct, 0), line"
+                                  " FROM faults ORDER BY at_ns, fault", -1, &st, NULL) != SQLITE_OK)
+        return false;
+    bool ok = true;
+    while (ok && sqlite3_step(st) == SQLITE_ROW) {
+        fault_row *n = realloc(x->faults, (size_t)(x->nfaults + 1) * sizeof *n);
+        if (!n) {
+            ok = false;
+            *oom = true;
+            break;
+        }
+        x->faults = n;
+        x->faults[x->nfaults++] = (fault_row){sqlite3_column_int(st, 0), sqlite3_column_int(st, 5),
+                                              sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+                                              sqlite3_column_int64(st, 3), sqlite3_column_double(st, 4)};
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
+/* "crash worker 1 after_commit", "drop acks 5% for 30 s": a fault as the
+ * scenario wrote it (the seed's mix drawn). */
+static const char *fault_words(const fault_row *f, char *buf, size_t cap)
+{
+    const sim_fault_info *fi = sim_fault_info_of((sim_fault_kind)f->kind);
+    if (!fi) {
+        snprintf(buf, cap, "fault kind %d", f->kind);
+        return buf;
+    }
+    int n = snprintf(buf, cap, "%s", fi->name);
+    if ((fi->args & SIM_FARG_WORKER) && n >= 0 && (size_t)n < cap)
+        n += snprintf(buf + n, cap - (size_t)n, " %" PRId64, f->worker);
+    if ((fi->args & SIM_FARG_AFTER_COMMIT) && n >= 0 && (size_t)n < cap)
+        n += snprintf(buf + n, cap - (size_t)n, " after_commit");
+    if ((fi->args & SIM_FARG_BEFORE_HANDLE) && n >= 0 && (size_t)n < cap)
+        n += snprintf(buf + n, cap - (size_t)n, " before_handle");
+    if (f->pct > 0 && n >= 0 && (size_t)n < cap)
+        n += snprintf(buf + n, cap - (size_t)n, " %g%%", f->pct);
+    if (f->dur_ns > 0 && n >= 0 && (size_t)n < cap)
+        snprintf(buf + n, cap - (size_t)n, " for %.3f s", (double)f->dur_ns / 1e9);
+    return buf;
+}
+
+/* The fault of kind `kind` (on `worker`, 0 any) active at t_ns, or NULL. */
+static const fault_row *active(const explain *x, int kind, int64_t worker, int64_t t_ns)
+{
+    for (int i = 0; i < x->nfaults; i++) {
+        const fault_row *f = &x->faults[i];
+        if (f->kind == kind && (!worker || f->worker == worker) && t_ns >= f->at_ns &&
+            (f->dur_ns == 0 ? t_ns == f->at_ns : t_ns < f->at_ns + f->dur_ns))
+            return f;
+    }
+    return NULL;
+}
+
+static void when(int64_t t_ns)
+{
+    printf("  %+10.3f s  ", (double)t_ns / 1e9);
+}
+
+static const char *ack_word(int64_t kind)
+{
+    return kind == 0 ? "ack" : kind == 1 ? "nak" : kind == 2 ? "in-progress" : kind == 3 ? "term" : "answer";
+}
+
+/* Why attempt `attempt` came: what the job's last answer was. */
+static void redelivery_reason(const explain *x, const job_walk *w, char *out, size_t cap)
+{
+    char f[160];
+    const fault_row *drop = w->last == SIM_TR_ACK ? active(x, SIM_FAULT_DROP_ACKS, 0, w->ack_t) : NULL;
+    if (w->nak_by)
+        snprintf(out, cap, ", after the nak of worker %d", w->nak_by);
+    else if (w->lost_by)
+        snprintf(out, cap, ", after AckWait expired: worker %d crashed holding it", w->lost_by);
+    else if (w->last == SIM_TR_UNSENT)
+        snprintf(out, cap, ", after AckWait expired: the %s of worker %d never arrived", ack_word(w->last_arg),
+                 w->last_worker);
+    else if (w->last == SIM_TR_ACK)
+        snprintf(out, cap, ", after AckWait expired: the ack of worker %d was lost%s%s%s", w->last_worker,
+                 drop ? " (" : "", drop ? fault_words(drop, f, sizeof f) : "", drop ? ")" : "");
+    else
+        snprintf(out, cap, ", after AckWait (or its BackOff step) expired with no answer");
+}
+
+static void say_deliver(const explain *x, const job_walk *w, const event *ev)
+{
+    char why[300] = "";
+    if (ev->arg > 1 && w->deliveries == 0)
+        snprintf(why, sizeof why, ", after AckWait expired: attempt %" PRId64 " was fetched but never handed to a "
+                 "handler (its worker crashed with it in its batch, or the server restarted)", ev->arg - 1);
+    else if (ev->arg > 1)
+        redelivery_reason(x, w, why, sizeof why);
+    else if (w->last != -1)
+        snprintf(why, sizeof why, ", again as new: the server forgot it was delivered");
+    printf("delivered to worker %d (attempt %" PRId64 "%s)\n", ev->worker, ev->arg, why);
+}
+
+static void say_ack(const explain *x, const job_walk *w, const event *ev)
+{
+    char f[160];
+    const fault_row *drop = active(x, SIM_FAULT_DROP_ACKS, 0, ev->t_ns);
+    printf("acked by worker %d: %s", ev->worker,
+           w->committed                 ? "the stream forgets it; the job is over"
+           : w->stale_by == ev->worker ? "the stream forgets it, although its commit was refused: the master "
+                                          "does not have it done"
+                                        : "the stream forgets it, before the master has it done (commit=after_ack)");
+    if (drop)
+        printf("; %s was on: this ack may be lost", fault_words(drop, f, sizeof f));
+    printf("\n");
+}
+
+/* An answer the broker never got: the worker was cut off (a partition,
+ * the connections cut or dropped), or the handler gave none. */
+static void say_unsent(const explain *x, const event *ev)
+{
+    static const int cuts[] = {SIM_FAULT_CUT_CONNECTIONS, SIM_FAULT_DROP_CONNECTIONS, SIM_FAULT_PAUSE_SERVER};
+    char f[160];
+    if (active(x, SIM_FAULT_PARTITION_WORKER, ev->worker, ev->t_ns)) {
+        printf("the %s of worker %d was never sent: partition of worker %d (cut off from the server)\n",
+               ack_word(ev->arg), ev->worker, ev->worker);
+        return;
+    }
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        const fault_row *c = active(x, cuts[i], 0, ev->t_ns);
+        if (c) {
+            printf("the %s of worker %d never reached the server: %s (line %d)\n", ack_word(ev->arg), ev->worker,
+                   fault_words(c, f, sizeof f), c->line);
+            return;
+        }
+    }
+    if (ev->arg == PS_NAK)
+        printf("worker %d gave no answer (the handler deferred it): it comes back after AckWait\n", ev->worker);
+    else
+        printf("the %s of worker %d never reached the server\n", ack_word(ev->arg), ev->worker);
+}
+
+static void say_commit(const explain *x, const job_walk *w, const event *ev)
+{
+    (void)x;
+    if (ev->kind == SIM_TR_STALE) {
+        printf("worker %d's commit refused: version %" PRId64 " is stale (a later attempt owns the job)\n",
+               ev->worker, ev->arg);
+        return;
+    }
+    printf("committed to the master by worker %d (version %" PRId64 "): done%s\n", ev->worker, ev->arg,
+           w->acked ? ", after its ack" : "");
+}
+
+/* Whether `worker` has the job in hand: it holds the delivery, or it
+ * has just acked it and is about to commit (commit=after_ack). */
+static bool in_hand(const job_walk *w, const event *ev)
+{
+    return ev->worker > 0 && (ev->worker == w->holder || (w->last == SIM_TR_ACK && !w->committed &&
+                                                          ev->worker == w->last_worker && ev->t_ns == w->ack_t));
+}
+
+/* A crash of the worker holding the job: what it cost the job. */
+static void say_crash(const job_walk *w, const event *ev)
+{
+    printf("worker %d crashed holding it", ev->worker);
+    if (w->acked && !w->committed)
+        printf(": its ack had gone, its commit never happened: the stream forgot the job and the master never "
+               "saw it done\n");
+    else if (w->committed && !w->acked)
+        printf(": committed to the master, the ack never left: it comes back after AckWait\n");
+    else
+        printf(": its answer never left: it comes back after AckWait\n");
+}
+
+static void say_fault(const explain *x, const job_walk *w, const event *ev)
+{
+    char f[160];
+    const fault_row *armed = NULL;
+    for (int i = 0; i < x->nfaults; i++)
+        if (x->faults[i].kind == ev->arg && x->faults[i].at_ns == ev->t_ns &&
+            (!ev->worker || x->faults[i].worker == ev->worker))
+            armed = &x->faults[i];
+    if (ev->arg == SIM_FAULT_CRASH_WORKER && in_hand(w, ev)) {
+        say_crash(w, ev);
+        return;
+    }
+    if (armed)
+        printf("fault: %s (line %d)%s\n", fault_words(armed, f, sizeof f), armed->line,
+               armed->kind == SIM_FAULT_CRASH_AFTER_COMMIT ? ": the worker dies after its next commit (with "
+                                                             "commit=after_ack: right after its next ack)"
+               : armed->kind == SIM_FAULT_CRASH_BEFORE_HANDLE ? ": the worker dies as its next message arrives"
+                                                             : "");
+    else
+        printf("fault: %s on worker %d\n", sim_fault_name((sim_fault_kind)ev->arg), ev->worker);
+}
+
+/* Whether a fault row belongs in a job's story: one on the worker that
+ * holds the job, or one not on any worker while the job is alive. */
+static bool fault_concerns(const job_walk *w, const event *ev, bool alive)
+{
+    if (ev->worker > 0)
+        return in_hand(w, ev);
+    return alive && !w->settled;
+}
+
+static void say_event(const explain *x, const job_walk *w, const event *ev, const char *prefix)
+{
+    char f[160];
+    const fault_row *fr;
+    when(ev->t_ns);
+    fputs(prefix, stdout);
+    switch (ev->kind) {
+    case SIM_TR_PUBLISH:
+        printf("published: the stream stored it at sequence %" PRId64 " (PubAck)\n", ev->arg);
+        break;
+    case SIM_TR_PUBLISH_FAILED:
+        fr = active(x, SIM_FAULT_LOSE_PUBACKS, 0, ev->t_ns);
+        printf("publish try %" PRId64 " got no PubAck%s%s%s\n", ev->arg, fr ? " (" : "",
+               fr ? fault_words(fr, f, sizeof f) : "", fr ? ")" : "");
+        break;
+    case SIM_TR_DELIVER: say_deliver(x, w, ev); break;
+    case SIM_TR_COMMIT:
+    case SIM_TR_STALE: say_commit(x, w, ev); break;
+    case SIM_TR_ACK: say_ack(x, w, ev); break;
+    case SIM_TR_NAK:
+        printf("nak'ed by worker %d: %s\n", ev->worker,
+               ev->arg == 1 ? "its commit was refused; try again later" : "the handler failed; deliver it again");
+        break;
+    case SIM_TR_TERM:
+        printf("terminated by worker %d: the stream forgets it, no more attempts (failed)\n", ev->worker);
+        break;
+    case SIM_TR_DB_ERROR:
+        fr = active(x, SIM_FAULT_FAIL_DB, 0, ev->t_ns);
+        if (!fr)
+            fr = active(x, SIM_FAULT_LOCK_DB, 0, ev->t_ns);
+        printf("worker %d's commit to the master failed: a database error%s%s%s\n", ev->worker, fr ? " (" : "",
+               fr ? fault_words(fr, f, sizeof f) : "", fr ? ")" : "");
+        break;
+    case SIM_TR_UNSENT: say_unsent(x, ev); break;
+    case SIM_TR_FAULT: say_fault(x, w, ev); break;
+    default: printf("trace kind %d, worker %d, arg %" PRId64 "\n", ev->kind, ev->worker, ev->arg); break;
+    }
+}
+
+/* What a step changes in the walk (say_event reads the walk as it was
+ * before the step). */
+static void walk(job_walk *w, const event *ev)
+{
+    switch (ev->kind) {
+    case SIM_TR_DELIVER:
+        w->holder = ev->worker;
+        w->lost_by = 0;
+        w->nak_by = 0;
+        w->deliveries++;
+        break;
+    case SIM_TR_STALE: w->stale_by = ev->worker; break;
+    case SIM_TR_COMMIT:
+        w->committed = true;
+        w->settled |= w->acked;
+        break;
+    case SIM_TR_FAULT:
+        if (ev->arg == SIM_FAULT_CRASH_WORKER && in_hand(w, ev)) {
+            w->lost_by = w->acked ? 0 : ev->worker;
+            w->holder = 0;
+        }
+        break;
+    case SIM_TR_ACK:
+        w->acked = true;
+        w->ack_t = ev->t_ns;
+        __attribute__((fallthrough)); /* an answer, as the next ones */
+    case SIM_TR_NAK:
+    case SIM_TR_TERM:
+    case SIM_TR_UNSENT:
+        w->last = ev->kind;
+        w->last_worker = ev->worker;
+        w->last_arg = ev->arg;
+        w->holder = 0;
+        if (ev->kind == SIM_TR_NAK)
+            w->nak_by = ev->worker;
+        w->settled |= ev->kind == SIM_TR_TERM || (ev->kind == SIM_TR_ACK && w->committed);
+        break;
+    default: break;
+    }
+}
+
+static bool read_event(sqlite3_stmt *st, event *ev)
+{
+    if (sqlite3_step(st) != SQLITE_ROW)
+        return false;
+    *ev = (event){sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 3),
+                  sqlite3_column_int(st, 2), sqlite3_column_int(st, 4)};
+    return true;
+}
+
+/* The story of job `job` on consumer `ci` (its publisher's rows too),
+ * only worker `worker`'s steps when it is not 0. */
+static int job_story(explain *x, uint64_t job, int ci, int worker)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t row = (int64_t)(job - 1) * x->h.consumers + ci + 1;
+    if (sqlite3_prepare_v2(x->db, "SELECT t.t_ns - ?3, t.job, t.kind, t.arg, t.worker FROM trace t"
+                                  " WHERE (t.kind IN (0, 1) AND t.job = ?1) OR (t.kind NOT IN (0, 1, 9) AND"
+                                  " t.job = ?2) OR t.kind = 9 ORDER BY t.rowid", -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "jetsim explain: %s\n", sqlite3_errmsg(x->db));
+        return SIM_EXIT_USAGE;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)job);
+    sqlite3_bind_int64(st, 2, row);
+    sqlite3_bind_int64(st, 3, x->h.start_ns);
+    job_walk w = {.last = -1};
+    event ev, prev = {.kind = -1};
+    bool alive = false;
+    while (read_event(st, &ev)) {
+        bool mine = ev.kind != SIM_TR_FAULT;
+        alive |= mine;
+        if (!mine && (!fault_concerns(&w, &ev, alive) ||
+                      (prev.kind == SIM_TR_FAULT && prev.t_ns == ev.t_ns && prev.worker == ev.worker &&
+                       prev.arg == ev.arg)))
+            continue; /* a scheduled crash is traced twice: as the fault, and as the crash */
+        if (!worker || ev.worker == worker)
+            say_event(x, &w, &ev, "");
+        walk(&w, &ev); /* a step left out (another worker's) still moves the walk */
+        prev = ev;
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* "in the master: running, 1 attempt, never completed". */
+static void job_end(explain *x, uint64_t job, int ci)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(x->db, "SELECT state, attempts, completions, key FROM jobs_named WHERE job = ?"
+                                  " AND consumer = ?", -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)job);
+    sqlite3_bind_int(st, 2, ci);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        int done = sqlite3_column_int(st, 2);
+        printf("  in the master at the end: %s, %d attempt(s), %s%s", sqlite3_column_text(st, 0),
+               sqlite3_column_int(st, 1), done == 0 ? "never completed" : done == 1 ? "completed once"
+                                                                                  : "completed more than once",
+               sqlite3_column_type(st, 3) == SQLITE_NULL ? "" : ", key ");
+        if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+            printf("%lld", (long long)sqlite3_column_int64(st, 3));
+        printf("\n");
+    }
+    sqlite3_finalize(st);
+}
+
+static int story_of_job(explain *x, uint64_t job, int worker)
+{
+    if (job == 0 || (int64_t)job > x->h.jobs) {
+        fprintf(stderr, "jetsim explain: no job %" PRIu64 " in this run (its jobs are 1..%" PRId64 ")\n", job,
+                x->h.jobs);
+        return SIM_EXIT_USAGE;
+    }
+    for (int ci = 0; ci < x->h.consumers; ci++) {
+        printf("\nstory of job %" PRIu64, job);
+        if (x->h.consumers > 1)
+            printf(" on consumer %d", ci + 1);
+        if (worker)
+            printf(", the steps of worker %d", worker);
+        printf(":\n");
+        int rc = job_story(x, job, ci, worker);
+        if (rc)
+            return rc;
+        job_end(x, job, ci);
+    }
+    return 0;
+}
+
+/* A worker's steps, one line each, every job it touched. Every row of
+ * the trace is walked (another worker's answer changes what this
+ * worker's next delivery of a job means); only this worker's are told. */
+static int story_of_worker(explain *x, int worker)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t nrows = x->h.jobs * x->h.consumers;
+    job_walk *walks = calloc((size_t)nrows + 1, sizeof *walks);
+    if (!walks) {
+        fprintf(stderr, "jetsim explain: harness error: out of memory\n");
+        return SIM_EXIT_HARNESS;
+    }
+    if (sqlite3_prepare_v2(x->db, "SELECT t_ns - ?1, job, kind, arg, worker FROM trace ORDER BY rowid", -1, &st,
+                           NULL) != SQLITE_OK) {
+        fprintf(stderr, "jetsim explain: %s\n", sqlite3_errmsg(x->db));
+        free(walks);
+        return SIM_EXIT_USAGE;
+    }
+    for (int64_t r = 0; r <= nrows; r++)
+        walks[r].last = -1;
+    sqlite3_bind_int64(st, 1, x->h.start_ns);
+    printf("\nthe steps of worker %d:\n", worker);
+    event ev, prev = {.kind = -1};
+    int n = 0;
+    while (read_event(st, &ev)) {
+        bool fault = ev.kind == SIM_TR_FAULT;
+        bool twice = fault && prev.kind == SIM_TR_FAULT && prev.t_ns == ev.t_ns && prev.arg == ev.arg &&
+                     prev.worker == ev.worker; /* a scheduled crash is traced twice */
+        prev = ev;
+        job_walk none = {.last = -1}, *w = &none;
+        if (!fault && ev.kind != SIM_TR_PUBLISH && ev.kind != SIM_TR_PUBLISH_FAILED && ev.job >= 1 && ev.job <= nrows)
+            w = &walks[ev.job];
+        if (ev.worker == worker && !twice) {
+            char prefix[48] = "";
+            if (!fault)
+                snprintf(prefix, sizeof prefix, "job %" PRId64 ": ", (ev.job - 1) / x->h.consumers + 1);
+            say_event(x, w, &ev, prefix);
+            n++;
+        }
+        walk(w, &ev);
+    }
+    sqlite3_finalize(st);
+    free(walks);
+    if (!n) {
+        fprintf(stderr, "jetsim explain: worker %d took no step in this run\n", worker);
+        return SIM_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static void print_head(const explain *x, const char *path)
+{
+    const run_head *h = &x->h;
+    printf("run %s: seed %" PRIu64 "%s on %s; %" PRId64 " jobs, %" PRId64 " trace rows\n", path, h->seed,
+           h->mix ? " with its fault mix" : "", h->backend, h->jobs, h->rows);
+    if (!h->finished)
+        printf("the run did not finish (killed, or a harness error): what follows is what it committed\n");
+    else if (strcmp(h->verdict, "pass") == 0)
+        printf("verdict: PASS\n");
+    else
+        printf("verdict: FAIL (%s): %s\n", h->verdict, h->why);
+    if (x->nfaults)
+        printf("faults:\n");
+    for (int i = 0; i < x->nfaults; i++) {
+        char f[160];
+        when(x->faults[i].at_ns);
+        printf("%s (line %d)\n", fault_words(&x->faults[i], f, sizeof f), x->faults[i].line);
+    }
+}
+
+/* A run without a named job: how its jobs ended, and a few open ones. */
+static void print_jobs(explain *x)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(x->db, "SELECT state, count(*), min(job) FROM jobs_named GROUP BY state ORDER BY"
+                                  " min(row)", -1, &st, NULL) != SQLITE_OK)
+        return;
+    printf("jobs by state at the end:");
+    while (sqlite3_step(st) == SQLITE_ROW)
+        printf(" %s %lld (e.g. job %lld);", sqlite3_column_text(st, 0), (long long)sqlite3_column_int64(st, 1),
+               (long long)sqlite3_column_int64(st, 2));
+    printf("\n`jetsim explain RUN.db --job N` tells one job's story, --worker W one worker's\n");
+    sqlite3_finalize(st);
+}
+
+int sim_explain(const char *db_path, uint64_t job, int worker)
+{
+    explain x = {0};
+    bool oom = false;
+    if (sqlite3_open_v2(db_path, &x.db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK || !read_head(&x) ||
+        !read_faults(&x, &oom)) {
+        if (oom)
+            fprintf(stderr, "jetsim explain: harness error: out of memory\n");
+        else
+            fprintf(stderr, "jetsim explain: %s: not a run database of this jetsim (%s); `jetsim run --db FILE` "
+                            "writes one\n", db_path, sqlite3_errmsg(x.db));
+        sqlite3_close(x.db);
+        free(x.faults);
+        return oom ? SIM_EXIT_HARNESS : SIM_EXIT_USAGE;
+    }
+    int rc = 0;
+    print_head(&x, db_path);
+    if (x.h.rows == 0)
+        printf("no trace rows: the run kept none (a run database in memory keeps none)\n");
+    else if (job)
+        rc = story_of_job(&x, job, worker);
+    else if (worker)
+        rc = story_of_worker(&x, worker);
+    else if (x.h.bad_job) {
+        printf("the first violation names job %" PRIu64 ":", x.h.bad_job);
+        rc = story_of_job(&x, x.h.bad_job, 0);
+    } else {
+        print_jobs(&x);
+    }
+    sqlite3_close(x.db);
+    free(x.faults);
+    return rc;
+}
