@@ -7,7 +7,8 @@
  *   dbvfs.c        SQLite's io_methods and vfs over them, the faults,
  *                  the locks between handles, and the public API (dbvfs.h)
  *
- * Every function here is called with the VFS's mutex held.
+ * The store's functions are called with the VFS's mutex held (but for
+ * sim_dbvfs_free, when no one else may use the VFS).
  *
  * Not a public header (dbvfs.h is), not installed.
  */
