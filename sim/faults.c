@@ -60,6 +60,9 @@ void eng_on_fault(engine *e, int fi, bool end)
     case SIM_FAULT_FAIL_SERVICE:
         sim_user_service_down(e->user, (int)f->service, !end);
         break;
+    case SIM_FAULT_SLOW_SERVICE:
+        sim_user_service_slow(e->user, (int)f->service, end ? 0 : f->delay_ns);
+        break;
     case SIM_FAULT_SLOW_WORKER:
         if (w) {
             w->slow_until = now + f->duration_ns;

@@ -11,6 +11,7 @@
  *   publish  charges.new rate=200/s count=2000 msg_id=job payload=charge
  *   workers  4 handler=charge_card
  *   at 10s   fail service gateway for 5s
+ *   at 15s   slow service gateway 300ms for 5s
  *   at 20s   fail db 10% for 5s
  *   at 40s   power_loss db
  *   expect   no_loss sql "SELECT card FROM charges GROUP BY card HAVING count(*) > 1" empty

@@ -222,7 +222,9 @@ typedef enum sim_fault_reach {
     /* the user's database host loses power: writes not synced are lost */                        \
     X(POWER_LOSS_DB, "power_loss", "db", 0, SIM_REACH_ANY)                                         \
     /* the service refuses every call */                                                           \
-    X(FAIL_SERVICE, "fail", "service", SIM_FARG_SERVICE | SIM_FARG_FOR, SIM_REACH_ANY)
+    X(FAIL_SERVICE, "fail", "service", SIM_FARG_SERVICE | SIM_FARG_FOR, SIM_REACH_ANY)             \
+    /* every call to the service takes delay_ns longer (past its timeout=: it acts, the caller gives up) */ \
+    X(SLOW_SERVICE, "slow", "service", SIM_FARG_SERVICE | SIM_FARG_DELAY | SIM_FARG_FOR, SIM_REACH_ANY)
 
 #define SIM_FAULT_ENUM_(kind, verb, object, args, reach) SIM_FAULT_##kind,
 typedef enum sim_fault_kind { SIM_FAULTS(SIM_FAULT_ENUM_) SIM_FAULT_KIND_COUNT } sim_fault_kind;
@@ -252,7 +254,7 @@ typedef struct sim_fault {
     int bp;                /* percentage faults, basis points */
     ps_restart_kind restart;
     int64_t node;          /* server faults: 1-based node, 0 the default, -1 the stream leader */
-    int64_t delay_ns;      /* delay connections */
+    int64_t delay_ns;      /* delay connections, slow service */
     int64_t count;         /* crash worker N at_db_write=COUNT */
     int64_t service;       /* fail service: the service's index in the scenario */
     sim_pos pos;

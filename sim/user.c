@@ -52,6 +52,7 @@ struct sim_user {
     ps_rand payload_rng;
     uint64_t payload_seed;
     bool down[SIM_MAX_SERVICES];
+    int64_t slower_ns[SIM_MAX_SERVICES]; /* slow service: added to every call's latency */
     ledger_row *ledger;
     size_t nledger, capledger;
     /* the keys services acted on: open addressing over ledger rows (index + 1; 0 empty) */
@@ -478,6 +479,12 @@ void sim_user_service_down(sim_user *u, int si, bool on)
         u->down[si] = on;
 }
 
+void sim_user_service_slow(sim_user *u, int si, int64_t extra_ns)
+{
+    if (u && si >= 0 && si < SIM_MAX_SERVICES)
+        u->slower_ns[si] = extra_ns;
+}
+
 /* ---- inside a handler: ps_sim.h --------------------------------------------------------------- */
 
 int64_t ps_sim_now(const ps_sim_ctx *ctx)
@@ -612,7 +619,7 @@ ps_status ps_sim_call(ps_sim_ctx *ctx, const char *service, const char *key)
     if (si < 0)
         return ps_error(PS_ERR_INVALID_ARG, 0, "ps_sim_call: the scenario declares no service '%s'", service);
     const sim_service *sv = &u->sc->services[si];
-    int64_t latency = ps_rand_range(ctx->rng, sv->latency_min_ns, sv->latency_max_ns);
+    int64_t latency = ps_rand_range(ctx->rng, sv->latency_min_ns, sv->latency_max_ns) + u->slower_ns[si];
     bool again = key && acted_on(u, si, key); /* an idempotency key seen before: no second effect */
     if (u->down[si] || (sv->fail_bp && ps_rand_below(ctx->rng, 10000) < (uint64_t)sv->fail_bp)) {
         ctx->elapsed += sv->latency_min_ns; /* refused at once */

@@ -82,8 +82,10 @@ bool sim_user_has_payload(const sim_user *u, int pi);
 void sim_user_db_fail(sim_user *u, bool lock, int bp);
 void sim_user_power_loss(sim_user *u);
 
-/* Service si (the scenario's order) refuses every call while on. */
+/* Service si (the scenario's order) refuses every call while on; or
+ * takes extra_ns longer to answer every call (0: back to normal). */
 void sim_user_service_down(sim_user *u, int si, bool on);
+void sim_user_service_slow(sim_user *u, int si, int64_t extra_ns);
 
 /* The context of the user's function (handler, init, teardown, payload
  * maker) running on this thread now, or NULL: what lets the jetsim

@@ -200,6 +200,31 @@ static void test_service_faults_and_idempotency_keys(void **state)
         fail_msg("%s", r.violation);
 }
 
+/* A slow service answers past the caller's timeout: calls in its window
+ * time out and are retried (a repeat of the key: no second act), and every
+ * job was acted on once. Without the fault, no call is repeated. */
+static void test_a_slow_service_times_out_and_still_acts(void **state)
+{
+    (void)state;
+    ps_sim_result r = run(HEAD "publish s.a rate=10/s count=20\n"
+                               "workers 1 handler=gateway\n"
+                               "service gw latency=10ms timeout=100ms\n"
+                               "at 0s slow service gw 200ms for 1s\n"
+                               "expect no_loss\n"
+                               "expect sql \"SELECT count(DISTINCT job) >= 3 FROM jetsim.service_calls WHERE done = 0\" =1\n"
+                               "expect sql \"SELECT count(*) FROM jetsim.service_calls WHERE done = 1\" =20\n",
+                          1);
+    if (r.verdict != PS_SIM_PASS)
+        fail_msg("%s", r.violation);
+    r = run(HEAD "publish s.a rate=10/s count=20\n"
+                 "workers 1 handler=gateway\n"
+                 "service gw latency=10ms timeout=100ms\n"
+                 "expect sql \"SELECT count(*) FROM jetsim.service_calls WHERE done = 0\" =0\n",
+            1);
+    if (r.verdict != PS_SIM_PASS)
+        fail_msg("without the fault: %s", r.violation);
+}
+
 /* A payload maker's bytes reach the handler; the job number travels apart. */
 static void test_payloads_reach_the_handler(void **state)
 {
@@ -278,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_crash_before_handle_skips_the_handler),
         cmocka_unit_test(test_a_failing_sql_check_names_its_line_and_rows),
         cmocka_unit_test(test_service_faults_and_idempotency_keys),
+        cmocka_unit_test(test_a_slow_service_times_out_and_still_acts),
         cmocka_unit_test(test_payloads_reach_the_handler),
         cmocka_unit_test(test_user_code_runs_are_deterministic),
         cmocka_unit_test(test_an_unknown_handler_is_named_with_what_there_is),
