@@ -440,7 +440,8 @@ static unsigned digits(uint64_t v)
 static int64_t wire_size(const mem_consumer *c, const mem_handle *h, const next_msg *n)
 {
     uint64_t pending = mem_consumer_npc_peek(c, n->kind != NEXT_RDQ);
-    size_t reply = 8 + strlen(h->base.stream) + strlen(h->base.name) + 7 + digits(n->dc) +
+    /* "$JS.ACK." then 7 fields and the 6 dots between them (JS 6.10) */
+    size_t reply = 8 + strlen(h->base.stream) + strlen(h->base.name) + 6 + digits(n->dc) +
                    digits(n->seq) + digits(c->dseq) + digits((uint64_t)n->m->ts) + digits(pending);
     if (c->cfg.headers_only) {
         /* JS 6.12: the server sizes the converted message (deliverMsg

@@ -431,3 +431,25 @@ CONF_TEST(test_dt_filter_covering_the_stream_is_rechecked_after_a_stream_update)
     conf_pub(f, "fs.b", "x");
     conf_fetch_none(c);
 }
+
+/* A delivery counts len(subject) + len(ack reply) + headers + payload
+ * against max_bytes (nats-server 2.9.10 loopAndGatherMsgs): one that fits
+ * exactly is delivered, one byte more is 409. The model counted one byte
+ * more than the ack subject has (found by the 408 pending bytes of an
+ * asynchronous pull, conf_apull.c). */
+CONF_TEST(test_dt_max_bytes_equal_to_the_delivery_delivers_it)
+{
+    conf_stream(f, "MX", "mx", PS_RETENTION_LIMITS);
+    ps_consumer *c = conf_durable(f, "MX", "D", 0);
+    conf_pub_n(f, "mx", 3);
+    ps_msg *m = conf_fetch_one(c, 1, 1);
+    /* the next deliveries' ack subjects have as many digits as this one's */
+    int64_t size = (int64_t)(strlen(m->subject) + strlen(ps_msg_reply(m)) + m->hdr_len + m->len);
+    ps_fetch_request req = {.batch = 2, .expires_ns = CONF_EXPIRES_NS, .max_bytes = size};
+    ps_msg_list *l = NULL;
+    conf_ok(conf_fetch_req(c, &req, &l));
+    assert_int_equal(l->count, 1);
+    assert_int_equal(l->msgs[0]->meta.stream_seq, 2);
+    req.max_bytes = size - 1;
+    conf_expect_error(conf_fetch_req(c, &req, &l), PS_ERR_MAX_BYTES, 0, NULL);
+}
