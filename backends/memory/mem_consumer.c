@@ -618,6 +618,7 @@ void mem_consumer_free(mem_consumer *c)
 {
     if (!c)
         return;
+    mem_pulls_consumer_gone(c, false);
     free(c->sig_filter);
     free(c->pend);
     mem_u64map_free(&c->pend_idx);
@@ -639,6 +640,7 @@ void mem_consumer_destroy(mem_consumer *c, bool advisory)
 {
     mem_stream *st = c->st;
     mem_backend *mb = st->mb;
+    mem_pulls_consumer_gone(c, true); /* JS 5.5: 409 Consumer Deleted */
     for (int i = 0; i < st->nconsumers; i++)
         if (st->consumers[i] == c) {
             memmove(&st->consumers[i], &st->consumers[i + 1],
@@ -718,7 +720,7 @@ static ps_status fill_info(const mem_consumer *c, ps_consumer_info *out)
     out->ack_floor = c->floor.consumer_seq ? c->floor : c->zero_floor;
     out->num_ack_pending = c->pend_len;
     out->num_redelivered = c->rdc.len;
-    out->num_waiting = (uint64_t)c->nwaiting;
+    out->num_waiting = (uint64_t)(c->nwaiting + c->npulls);
     out->num_pending = c->npc < 0 ? 0 : (uint64_t)c->npc; /* just recounted */
     return PS_OK;
 }

@@ -603,7 +603,8 @@ static ps_status fill(mem_handle *h, mem_consumer *c, const ps_fetch_request *re
     return PS_OK;
 }
 
-static ps_status admit(mem_consumer *c, const ps_fetch_request *r)
+/* JS 8.2. `one_shot`: the request goes to the server as no_wait. */
+ps_status mem_admit(mem_consumer *c, const ps_fetch_request *r, bool one_shot)
 {
     const ps_consumer_config *k = &c->cfg;
     char d[32];
@@ -617,12 +618,15 @@ static ps_status admit(mem_consumer *c, const ps_fetch_request *r)
                         k->max_request_max_bytes);
     /* A one-shot request goes out as no_wait (jsb_fetch), and the server's
      * no_wait path asks numPending(), which recounts when npcm is 0. */
-    if ((r->no_wait || r->expires_ns == 0) && c->npcm == 0)
+    if (one_shot && c->npcm == 0)
         mem_consumer_npc_reset(c);
     uint64_t avail = c->npend_new + c->rdq_live;
     if (r->no_wait && avail == 0 && r->expires_ns == 0)
         return ps_error(PS_ERR_NO_MESSAGES, 0, "No Messages");
-    if (c->nwaiting >= k->max_waiting)
+    /* More is there, but the requests already waiting want it all. */
+    if (one_shot && avail > 0 && avail < mem_pulls_batch_pending(c))
+        return ps_error(PS_ERR_TIMEOUT, 0, "Requests Pending");
+    if (c->nwaiting + c->npulls >= k->max_waiting)
         return ps_error(PS_ERR_MAX_WAITING, 0, "Exceeded MaxWaiting");
     return PS_OK;
 }
@@ -685,7 +689,7 @@ ps_status mem_fetch(ps_consumer *hc, const ps_fetch_request *req, ps_msg_list *o
          * cnats then reports a timeout. */
         s = ps_error(PS_ERR_TIMEOUT, 0, "consumer %s on stream %s does not exist (pull request dropped)",
                      hc->name, hc->stream);
-    } else if ((s = admit(c, req)) == PS_OK) {
+    } else if ((s = mem_admit(c, req, req->no_wait || req->expires_ns == 0)) == PS_OK) {
         fill_state fs = {req->max_bytes > 0 ? req->max_bytes : INT64_MAX, false, false};
         c->last_activity_ns = now;
         s = fill(h, c, req, now, out, &fs);
@@ -699,6 +703,37 @@ ps_status mem_fetch(ps_consumer *hc, const ps_fetch_request *req, ps_msg_list *o
     if (s != PS_OK)
         ps_msg_list_clear(out);
     return s;
+}
+
+/* ---- serving waiting pull requests (mem_pull.c) ------------------------------------------- */
+
+int mem_serve_peek(mem_consumer *c, int64_t *size)
+{
+    next_msg n = peek(c);
+    switch (n.kind) {
+    case NEXT_NO_MEMORY: return MEM_SERVE_NO_MEMORY;
+    case NEXT_STALL: return MEM_SERVE_STALL;
+    case NEXT_NONE: return MEM_SERVE_NONE;
+    default: break;
+    }
+    mem_handle names = {.base = {.stream = c->st->name, .name = c->name}};
+    *size = wire_size(c, &names, &n);
+    return MEM_SERVE_MSG;
+}
+
+bool mem_serve_commit(mem_handle *h, mem_consumer *c, int64_t now, ps_msg_list *out)
+{
+    next_msg n = peek(c);
+    if (n.kind != NEXT_RDQ && n.kind != NEXT_LPS && n.kind != NEXT_NEW)
+        return false;
+    mem_snap_before_change(c, now);
+    return commit(h, c, &n, now, out);
+}
+
+bool mem_serve_redo(mem_consumer *c, int64_t now)
+{
+    next_msg n = peek(c);
+    return n.kind == NEXT_NO_MEMORY ? false : redo_after_max_bytes(c, &n, now);
 }
 
 /* ---- acknowledgements (JS 7) ------------------------------------------------------------- */
