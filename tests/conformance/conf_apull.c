@@ -206,3 +206,62 @@ CONF_TEST(test_js8_3_waiting_pull_receives_an_ack_wait_redelivery)
     assert_int_equal(r.msgs[0]->meta.num_delivered, 2);
     conf_expect_pull_end(&r, PS_OK, 0, "");
 }
+
+/* JS 8.2.6: a no_wait request when less is there than the waiting requests
+ * still want: 408 Requests Pending at once. */
+CONF_TEST(test_js8_2_no_wait_behind_larger_waiting_requests_408_requests_pending)
+{
+    ps_consumer_config cc = {.durable = "C", .max_ack_pending = 1};
+    ps_consumer *c = apull_consumer(f, &cc, 3);
+    conf_fetch_one(c, 1, 1); /* MaxAckPending reached: 2 and 3 wait */
+    ps_pull *big = conf_pull_start(c, waiting(5, PULL_WAIT_MS));
+    expect_waiting(f, big);
+    ps_pull *p = conf_pull_start(c, (ps_fetch_request){.batch = 1, .no_wait = true});
+    conf_pulled r;
+    conf_pull_collect(f, p, true, &r);
+    conf_expect_pull_end(&r, PS_ERR_TIMEOUT, 408, "Requests Pending");
+    assert_int_equal(r.count, 0);
+}
+
+/* JS 8.4, 6.8: a no_wait one-shot is not ended while MaxAckPending holds
+ * deliveries back, not even after it got a message (the delivery stalls
+ * the consumer again); it ends with 408 once an ack makes room and
+ * nothing more is there. */
+CONF_TEST(test_js8_4_one_shot_waits_while_max_ack_pending_stalls)
+{
+    ps_consumer_config cc = {.durable = "C", .max_ack_pending = 1};
+    ps_consumer *c = apull_consumer(f, &cc, 2);
+    ps_msg *m = conf_fetch_one(c, 1, 1);
+    ps_pull *p = conf_pull_start(c, (ps_fetch_request){.batch = 3, .no_wait = true});
+    expect_waiting(f, p);
+    conf_ack(m, PS_ACK);
+    conf_pulled r;
+    conf_pull_collect(f, p, false, &r);
+    assert_int_equal(r.count, 1);
+    assert_int_equal(r.msgs[0]->meta.stream_seq, 2);
+    assert_false(r.end.done);
+    conf_ack(r.msgs[0], PS_ACK);
+    conf_pull_collect(f, p, true, &r);
+    assert_int_equal(r.count, 0);
+    conf_expect_pull_end(&r, PS_ERR_TIMEOUT, 408, "Request Timeout");
+    assert_int_equal(r.end.pending_msgs, 2);
+}
+
+/* JS 8.4: a freed pull (its reply subject lost interest) is dropped: a
+ * later message goes to the next request instead. */
+CONF_TEST(test_js8_4_freed_pull_is_dropped_from_the_queue)
+{
+    ps_consumer *c = plain(f, 0);
+    ps_pull *p = NULL;
+    ps_fetch_request req = waiting(1, PULL_WAIT_MS);
+    conf_ok(ps_pull_start(c, &req, &p));
+    ps_pull *q = conf_pull_start(c, waiting(1, PULL_WAIT_MS));
+    expect_waiting(f, q);
+    ps_pull_free(p);
+    conf_settle(f);
+    conf_pub(f, "ap.a", "one");
+    conf_pulled r;
+    conf_pull_collect(f, q, true, &r);
+    assert_int_equal(r.count, 1);
+    conf_expect_pull_end(&r, PS_OK, 0, "");
+}

@@ -206,6 +206,9 @@
     X(test_js8_4_no_wait_one_shot_ends_408_after_what_is_there)              \
     X(test_js8_3_waiting_pulls_take_turns)                                   \
     X(test_js8_3_waiting_pull_receives_an_ack_wait_redelivery)               \
+    X(test_js8_2_no_wait_behind_larger_waiting_requests_408_requests_pending) \
+    X(test_js8_4_one_shot_waits_while_max_ack_pending_stalls)                \
+    X(test_js8_4_freed_pull_is_dropped_from_the_queue)                       \
     /* conf_ack_send.c */                                                    \
     X(test_js7_9_second_ack_is_answered_and_changes_nothing)                 \
     X(test_js7_6_nak_sent_after_ack_is_ignored)                              \
