@@ -516,6 +516,7 @@ static ps_status update(mem_consumer *c, const ps_consumer_config *n)
         }
     }
     mem_consumer_recount(c); /* the filter may have changed */
+    c->wake = c->npulls > 0;
     mem_signal(c->st->mb); /* MaxAckPending may have grown */
     return PS_OK;
 }

@@ -244,6 +244,7 @@ bool mem_deliver_expire(mem_consumer *c, int64_t now)
             return false; /* it stays in the heap, due: the next run tries again */
         heap_remove(c, idx);
         rdq_push(c, &c->pend[idx]);
+        c->wake = c->npulls > 0; /* checkPending signals when it queued redeliveries */
     }
     return true;
 }
@@ -266,6 +267,8 @@ void mem_on_stored(mem_stream *st, const mem_smsg *m)
             c->npc++;
         if (m->seq >= c->sseq && mem_consumer_matches(c, m->subj))
             c->npend_new++;
+        if (c->npulls && mem_consumer_signalled(c, m->subj))
+            c->wake = true;
     }
 }
 
@@ -798,6 +801,7 @@ static ps_status process_nak(mem_consumer *c, const ps_msg_meta *md, int64_t del
     }
     heap_remove(c, (uint32_t)(p - c->pend));
     rdq_push(c, p); /* reserved: cannot fail */
+    c->wake = c->npulls > 0; /* a plain NAK signals the delivery loop; a delayed one does not */
     return PS_OK;
 }
 
@@ -830,6 +834,10 @@ ps_status mem_ack(ps_msg *m, ps_ack_kind kind, int64_t delay_ns)
     } else {
         mem_snap_before_change(c, now);
         c->last_activity_ns = now;
+        /* processAckMsg signals when the consumer was at MaxAckPending */
+        if (c->cfg.max_ack_pending > 0 && c->pend_len >= (uint64_t)c->cfg.max_ack_pending &&
+            (kind == PS_ACK || kind == PS_TERM) && mem_pend_get(c, md->stream_seq))
+            c->wake = c->npulls > 0;
         switch (kind) {
         case PS_ACK:
             process_ack(c, md->stream_seq, md->consumer_seq, now);

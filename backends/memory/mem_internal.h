@@ -250,6 +250,10 @@ struct mem_consumer {
     int nwaiting;
     struct mem_pull **pulls;
     int npulls, pulls_cap;
+    /* The server's delivery loop was signalled (signalNewMessages): waiting
+     * pulls are served at the next mem_pulls_serve_all. Without a signal
+     * the server does not look, not even to scan past other subjects. */
+    bool wake;
     /* durability model */
     mem_csnap snap;
     bool snap_failed;       /* a snapshot could not be taken (no memory): the next restart reports it */

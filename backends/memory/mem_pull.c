@@ -131,6 +131,7 @@ static void deliver_to(mem_consumer *c, mem_pull *p, int64_t size, int64_t now)
 static void serve(mem_consumer *c, int64_t now)
 {
     bool stalled = false;
+    c->wake = false;
     while (c->npulls) {
         int64_t size = 0;
         int k = mem_serve_peek(c, &size);
@@ -165,9 +166,12 @@ void mem_pulls_serve_all(mem_backend *mb, int64_t now)
 {
     for (int i = 0; mb->npulls && i < mb->nstreams; i++) {
         mem_stream *st = mb->streams[i];
-        for (int j = 0; j < st->nconsumers; j++)
-            if (st->consumers[j]->npulls)
-                serve(st->consumers[j], now);
+        for (int j = 0; j < st->nconsumers; j++) {
+            mem_consumer *c = st->consumers[j];
+            if (c->npulls && c->wake)
+                serve(c, now);
+            c->wake = false;
+        }
     }
 }
 

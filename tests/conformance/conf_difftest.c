@@ -453,3 +453,30 @@ CONF_TEST(test_dt_max_bytes_equal_to_the_delivery_delivers_it)
     req.max_bytes = size - 1;
     conf_expect_error(conf_fetch_req(c, &req, &l), PS_ERR_MAX_BYTES, 0, NULL);
 }
+
+/* A store signals only the consumers its subject concerns (the filtered
+ * signal of processStreamSignal): a waiting pull on another filter is not
+ * served, so the consumer does not scan past the new message, while a
+ * new pull request makes it look (getNextMsg moves the scan position past
+ * the stream's end). Found by difftest seeds 87 and 383 once pulls could
+ * wait. */
+CONF_TEST(test_dt_waiting_pull_is_not_woken_by_another_subject)
+{
+    conf_stream(f, "WS", "ws.>", PS_RETENTION_LIMITS);
+    ps_consumer_config cc = {.durable = "D", .filter_subject = "ws.b"};
+    ps_consumer *c = conf_consumer(f, "WS", &cc);
+    ps_pull *p = conf_pull_start(c, (ps_fetch_request){.batch = 1, .expires_ns = 1000 * CONF_MS});
+    conf_settle(f); /* the server looks at the new request before the store */
+    conf_pub(f, "ws.a", "x");
+    conf_settle(f);
+    const ps_consumer_info *ci = conf_cinfo(c);
+    conf_expect_pair(ci->delivered, 0, 0);
+    assert_int_equal(ci->num_waiting, 1);
+    ps_pull *q = conf_pull_start(c, (ps_fetch_request){.batch = 1, .expires_ns = 1000 * CONF_MS});
+    conf_settle(f);
+    ci = conf_cinfo(c);
+    conf_expect_pair(ci->delivered, 0, 1);
+    assert_int_equal(ci->num_waiting, 2);
+    (void)p;
+    (void)q;
+}
