@@ -131,6 +131,10 @@ static void test_timed_events_reach_a_waiting_pull_in_order(void **state)
     assert_int_equal(ps_publish_data(e->b, "p.a", "x", 1, NULL, NULL), PS_OK);
     assert_int_equal(ps_fetch_batch(e->c, 1, 0, &e->l), PS_OK);
     ps_pull *p = start(e, 2, 1500);
+    ps_pull *q = start(e, 1, 5000);
+    assert_int_equal(ps_memory_check(e->b), PS_OK); /* the queue and the counts agree */
+    ps_pull_free(q);
+    assert_int_equal(ps_memory_check(e->b), PS_OK);
     ps_clock_advance(e->clock, 2000 * MS);
     ps_pull_end end = poll_pull(e, p);
     assert_int_equal(e->l.count, 1);

@@ -428,6 +428,8 @@ int64_t mem_pulls_next_event(mem_backend *mb);
 void mem_pulls_consumer_gone(mem_consumer *c, bool deleted);
 /* A restart: every waiting pull is lost with the server's state (JS 13.1). */
 void mem_pulls_lose_all(mem_backend *mb);
+/* ps_memory_check: the queues and the backend's count agree. */
+ps_status mem_pulls_check(const mem_backend *mb);
 /* The batch the waiting pulls still want (the server's brp). */
 uint64_t mem_pulls_batch_pending(const mem_consumer *c);
 

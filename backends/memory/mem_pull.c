@@ -233,6 +233,29 @@ void mem_pulls_lose_all(mem_backend *mb)
             mem_pulls_consumer_gone(mb->streams[i]->consumers[j], false);
 }
 
+/* ---- consistency (ps_memory_check) ------------------------------------------------------- */
+
+ps_status mem_pulls_check(const mem_backend *mb)
+{
+    int total = 0;
+    for (int i = 0; i < mb->nstreams; i++)
+        for (int j = 0; j < mb->streams[i]->nconsumers; j++) {
+            const mem_consumer *c = mb->streams[i]->consumers[j];
+            for (int k = 0; k < c->npulls; k++) {
+                const mem_pull *p = c->pulls[k];
+                if (p->c != c || p->end.done || p->n <= 0)
+                    return ps_error(PS_ERR_INTERNAL, 0, "consumer %s/%s: waiting pull %d is %s", c->st->name,
+                                    c->name, k, p->c != c ? "linked to another consumer"
+                                              : p->end.done ? "already over" : "without a batch left");
+            }
+            total += c->npulls;
+        }
+    if (total != mb->npulls)
+        return ps_error(PS_ERR_INTERNAL, 0, "%d pulls wait on the consumers, the backend counts %d", total,
+                        mb->npulls);
+    return PS_OK;
+}
+
 /* ---- the ops ------------------------------------------------------------------------ */
 
 /* The pull status a refusal by mem_admit stands for (JS 8.2). */
