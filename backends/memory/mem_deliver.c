@@ -282,11 +282,21 @@ void mem_npc_removed(mem_stream *st, const mem_smsg *m)
     }
 }
 
-/* JS 7.3: the consumer side of an explicit ack (also TERM). */
+/* processAckMsg signals the delivery loop when the consumer was at
+ * MaxAckPending: an ack may let a waiting pull go on (or end). */
+static void wake_if_stalled(mem_consumer *c)
+{
+    if (c->npulls && c->cfg.max_ack_pending > 0 && c->pend_len >= (uint64_t)c->cfg.max_ack_pending)
+        c->wake = true;
+}
+
+/* JS 7.3: the consumer side of an explicit ack (also TERM, and the removal
+ * of a pending message, JS 4.8). */
 static void ack_explicit(mem_consumer *c, uint64_t sseq, uint64_t dseq)
 {
     mem_pend *p = mem_pend_get(c, sseq);
     if (p) {
+        wake_if_stalled(c);
         dseq = p->dseq;
         pend_remove_at(c, p);
     }
@@ -746,6 +756,7 @@ static void ack_all(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t now)
     /* JS 7.4: acks at or below the floor are ignored. */
     if (dseq <= c->floor.consumer_seq || sseq <= c->floor.stream_seq)
         return;
+    wake_if_stalled(c);
     uint64_t from = c->floor.stream_seq + 1;
     c->floor = (ps_seq_pair){dseq, sseq};
     for (uint64_t s = from; s <= sseq; s++) {
@@ -834,10 +845,6 @@ ps_status mem_ack(ps_msg *m, ps_ack_kind kind, int64_t delay_ns)
     } else {
         mem_snap_before_change(c, now);
         c->last_activity_ns = now;
-        /* processAckMsg signals when the consumer was at MaxAckPending */
-        if (c->cfg.max_ack_pending > 0 && c->pend_len >= (uint64_t)c->cfg.max_ack_pending &&
-            (kind == PS_ACK || kind == PS_TERM) && mem_pend_get(c, md->stream_seq))
-            c->wake = c->npulls > 0;
         switch (kind) {
         case PS_ACK:
             process_ack(c, md->stream_seq, md->consumer_seq, now);

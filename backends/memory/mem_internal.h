@@ -420,8 +420,9 @@ void mem_pull_free(ps_pull *p);
 void mem_pulls_serve_all(mem_backend *mb, int64_t now);
 /* Ends with 408 the waiting pulls whose expiry is at or before `now`. */
 void mem_pulls_expire(mem_backend *mb, int64_t now);
-/* The earliest instant at which a waiting pull may change: its expiry, or
- * an ack-wait deadline of its consumer; INT64_MAX when none. */
+/* The earliest instant at which a waiting pull may change: its expiry, an
+ * ack-wait deadline of its consumer, a MaxAge expiry of its stream;
+ * INT64_MAX when none. */
 int64_t mem_pulls_next_event(mem_backend *mb);
 /* The consumer goes: its waiting pulls end with 409 Consumer Deleted
  * (`deleted`), or are lost without an answer (a restart, a close). */

@@ -201,7 +201,10 @@ int64_t mem_pulls_next_event(mem_backend *mb)
             mem_consumer *c = st->consumers[j];
             if (!c->npulls)
                 continue;
-            int64_t d = mem_deliver_next_deadline(c);
+            /* MaxAge removes pending messages, which frees MaxAckPending room */
+            int64_t d = mem_store_next_expiry(st);
+            next = d < next ? d : next;
+            d = mem_deliver_next_deadline(c);
             next = d < next ? d : next;
             for (int k = 0; k < c->npulls; k++)
                 next = c->pulls[k]->expires_at < next ? c->pulls[k]->expires_at : next;

@@ -480,3 +480,27 @@ CONF_TEST(test_dt_waiting_pull_is_not_woken_by_another_subject)
     (void)p;
     (void)q;
 }
+
+/* Removing a pending message (here by MaxAge) is processed as a TERM
+ * (decStreamPending, JS 4.8), and an ack of a consumer at MaxAckPending
+ * signals its delivery loop (processAckMsg): a no_wait one-shot stalled
+ * after its first message then finds nothing more and ends with 408.
+ * Found by the timed differential tester, seed 285. */
+CONF_TEST(test_dt_removed_pending_message_wakes_a_stalled_pull)
+{
+    ps_stream_config sc = {.name = "MA", CONF_SUBJ("ma"), .max_age_ns = 500 * CONF_MS};
+    conf_stream_cfg(f, &sc);
+    ps_consumer_config cc = {.durable = "D", .max_ack_pending = 1};
+    ps_consumer *c = conf_consumer(f, "MA", &cc);
+    conf_pub(f, "ma", "x");
+    ps_pull *p = conf_pull_start(c, (ps_fetch_request){.batch = 2, .no_wait = true});
+    conf_pulled r;
+    conf_pull_collect(f, p, false, &r);
+    assert_int_equal(r.count, 1);
+    assert_false(r.end.done);
+    conf_advance_ms(f, 500 + 2 * CONF_MARGIN_MS);
+    conf_pull_collect(f, p, true, &r);
+    conf_expect_pull_end(&r, PS_ERR_TIMEOUT, 408, "Request Timeout");
+    assert_int_equal(r.end.pending_msgs, 1);
+    assert_int_equal(conf_cinfo(c)->num_ack_pending, 0);
+}
