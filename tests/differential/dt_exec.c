@@ -248,6 +248,22 @@ static void out_consumer_info(dt_ctx *x, const ps_consumer_info *i, bool with_co
         i->num_pending);
 }
 
+/* On a server, while a pull may wait, what the previous operation set off
+ * (a delivery to the pull, its scan of the stream, a 409) happens on the
+ * consumer's own goroutine a moment later; the next operation waits for
+ * it, or it would race that goroutine. The model does it at once. */
+#define DT_PULL_SETTLE_MS 5
+
+static void settle_pulls(const dt_ctx *x)
+{
+    bool live = false;
+    for (int i = 0; i < DT_PULLS; i++)
+        live |= x->pull[i] && !x->pull_over[i];
+    struct timespec ts = {0, DT_PULL_SETTLE_MS * 1000 * 1000};
+    if (live && !x->clock)
+        nanosleep(&ts, NULL);
+}
+
 static int retire(dt_ctx *x, int slot)
 {
     if (!x->slot[slot])
@@ -294,6 +310,7 @@ static int do_consumer_add(dt_ctx *x, const dt_op *op)
         return -1;
     }
     x->slot[slot] = h;
+    settle_pulls(x); /* an update may have let a waiting pull be served */
     ps_consumer_info info = {0};
     s = ps_consumer_info_get(h, &info);
     out(x, " name=%s info:", op->dur ? h->name : "eph");
@@ -513,22 +530,6 @@ static void release(dt_ctx *x)
     free(x->lists);
     free(x->retired);
     free(x->held);
-}
-
-/* On a server, while a pull may wait, what the previous operation set off
- * (a delivery to the pull, its scan of the stream, a 409) happens on the
- * consumer's own goroutine a moment later; the next operation waits for
- * it, or it would race that goroutine. The model does it at once. */
-#define DT_PULL_SETTLE_MS 5
-
-static void settle_pulls(const dt_ctx *x)
-{
-    bool live = false;
-    for (int i = 0; i < DT_PULLS; i++)
-        live |= x->pull[i] && !x->pull_over[i];
-    struct timespec ts = {0, DT_PULL_SETTLE_MS * 1000 * 1000};
-    if (live && !x->clock)
-        nanosleep(&ts, NULL);
 }
 
 static int run(dt_ctx *x, const dt_seq *seq, dt_transcript *t)
