@@ -607,7 +607,9 @@ void mem_consumer_free_handle(ps_consumer *c)
 mem_consumer *mem_handle_resolve(mem_handle *h)
 {
     mem_backend *mb = h->mb;
-    if (h->epoch == mb->epoch)
+    /* The epoch moves only when something goes away, so a miss is looked
+     * up again: the consumer may have been created (again) since. */
+    if (h->epoch == mb->epoch && h->cached)
         return h->cached;
     mem_stream *st = mem_stream_find(mb, h->base.stream);
     h->cached = st ? find(st, h->base.name) : NULL;

@@ -504,3 +504,22 @@ CONF_TEST(test_dt_removed_pending_message_wakes_a_stalled_pull)
     assert_int_equal(r.end.pending_msgs, 1);
     assert_int_equal(conf_cinfo(c)->num_ack_pending, 0);
 }
+
+/* A handle of a deleted consumer reaches the consumer re-created under its
+ * name: the server routes acks and pulls by name. The model cached the
+ * miss of a pull made in between and answered the later ack with no
+ * responders (found by difftest, seed 5204). */
+CONF_TEST(test_dt_old_handle_reaches_a_consumer_recreated_under_its_name)
+{
+    conf_stream(f, "RC", "rc", PS_RETENTION_LIMITS);
+    ps_consumer *old = conf_durable(f, "RC", "D", 0);
+    conf_pub(f, "rc", "x");
+    ps_msg *m = conf_fetch_one(old, 1, 1);
+    conf_ok(ps_consumer_delete(f->b, "RC", "D"));
+    ps_msg_list *l = NULL;
+    ps_fetch_request req = {.batch = 1, .expires_ns = CONF_EXPIRES_NS};
+    conf_expect_error(conf_fetch_req(old, &req, &l), PS_ERR_TIMEOUT, 0, NULL);
+    conf_durable(f, "RC", "D", 0);
+    conf_ok(ps_ack_send(m, PS_ACK, 0)); /* not pending in the new consumer: ignored */
+    conf_fetch_one(old, 1, 1); /* the new consumer delivers it anew */
+}
