@@ -7,6 +7,7 @@
  * what the server itself would reject is the backend's to report, with the
  * server's err_code.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -494,6 +495,116 @@ ps_status ps_ack(ps_msg *m, ps_ack_kind kind, int64_t nak_delay_ns)
     if (s == PS_OK && kind != PS_IN_PROGRESS)
         m->acked_ = true;
     return s;
+}
+
+ps_status ps_ack_send(ps_msg *m, ps_ack_kind kind, int64_t nak_delay_ns)
+{
+    ps_error_clear();
+    if (!m)
+        return null_arg("ps_ack_send", "message");
+    if (!m->consumer_ || !m->consumer_->backend || !m->consumer_->backend->ops)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "ps_ack_send: the message was not fetched from a consumer");
+    if ((unsigned)kind > PS_TERM)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "ps_ack_send: unknown ack kind %d", (int)kind);
+    if (nak_delay_ns < 0)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "ps_ack_send: negative nak delay");
+    if (nak_delay_ns > PS_DURATION_MAX_NS)
+        return check_duration("ps_ack_send", "nak delay", nak_delay_ns);
+    ps_status s = PS_OK;
+    NEED_SLOT(s, m->consumer_->backend, ack, "ps_ack_send");
+    return s ? s : m->consumer_->backend->ops->ack(m, kind, kind == PS_NAK ? nak_delay_ns : 0);
+}
+
+/* ---- asynchronous pull requests ---------------------------------------------------- */
+
+/* Version 3 slots exist only in tables that say so. */
+#define HAS_V3(b, slot) ((b)->ops->version >= 3 && (b)->ops->slot != NULL)
+
+static ps_status need_pulls(const ps_backend *b, const char *fn)
+{
+    if (b->ops->version < 3)
+        return ps_error(PS_ERR_NOT_SUPPORTED, 0, "%s: the %s backend's ops table is version %d; "
+                        "asynchronous pulls need version 3", fn, b->ops->name ? b->ops->name : "unnamed",
+                        b->ops->version);
+    if (!HAS_V3(b, pull_start) || !HAS_V3(b, pull_poll) || !HAS_V3(b, pull_free))
+        return not_supported(b, fn);
+    return PS_OK;
+}
+
+ps_status ps_pull_start(ps_consumer *c, const ps_fetch_request *req, ps_pull **out)
+{
+    const char *fn = "ps_pull_start";
+    ps_status s = need_consumer(c, fn);
+    if (!s && !req)
+        s = null_arg(fn, "request");
+    if (!s && !out)
+        s = null_arg(fn, "out");
+    if (!s && req->batch < 1)
+        s = ps_error(PS_ERR_INVALID_ARG, 0, "%s: batch %d is less than 1", fn, req->batch);
+    if (!s && req->expires_ns < 0)
+        s = ps_error(PS_ERR_INVALID_ARG, 0, "%s: expires_ns is negative", fn);
+    if (!s)
+        s = check_duration(fn, "expires_ns", req->expires_ns);
+    if (!s && req->max_bytes < 0)
+        s = ps_error(PS_ERR_INVALID_ARG, 0, "%s: max_bytes is negative", fn);
+    if (!s)
+        s = need_pulls(c->backend, fn);
+    return s ? s : c->backend->ops->pull_start(c, req, out);
+}
+
+ps_status ps_pull_poll(ps_pull *p, ps_msg_list *out, ps_pull_end *end)
+{
+    const char *fn = "ps_pull_poll";
+    ps_error_clear();
+    if (!p || !p->consumer || !p->consumer->backend || !p->consumer->backend->ops)
+        return null_arg(fn, "pull");
+    if (!out)
+        return null_arg(fn, "out");
+    if (!end)
+        return null_arg(fn, "end");
+    ps_status s = need_pulls(p->consumer->backend, fn);
+    if (s)
+        return s;
+    ps_msg_list_clear(out);
+    memset(end, 0, sizeof *end);
+    s = p->consumer->backend->ops->pull_poll(p, out, end);
+    if (s) {
+        ps_msg_list_clear(out);
+        memset(end, 0, sizeof *end);
+    }
+    return s;
+}
+
+void ps_pull_free(ps_pull *p)
+{
+    if (p && p->consumer && p->consumer->backend && p->consumer->backend->ops &&
+        HAS_V3(p->consumer->backend, pull_free))
+        p->consumer->backend->ops->pull_free(p);
+}
+
+void ps_pull_end_set(ps_pull_end *e, int code, const char *description, int64_t pending_msgs,
+                     int64_t pending_bytes, ps_status status_if_none)
+{
+    const char *d = description ? description : "";
+    e->done = true;
+    e->code = code;
+    snprintf(e->description, sizeof e->description, "%s", d);
+    e->pending_msgs = pending_msgs;
+    e->pending_bytes = pending_bytes;
+    if (code == 0)
+        e->status = status_if_none;
+    else if (code == 404)
+        e->status = PS_ERR_NO_MESSAGES;
+    else if (code == 408)
+        e->status = PS_ERR_TIMEOUT;
+    else if (strstr(d, "Consumer Deleted"))
+        e->status = PS_ERR_CONSUMER_DELETED;
+    else if (strstr(d, "Exceeded MaxWaiting"))
+        e->status = PS_ERR_MAX_WAITING;
+    else if (strstr(d, "Message Size Exceeds MaxBytes"))
+        e->status = PS_ERR_MAX_BYTES;
+    else
+        e->status = PS_ERR_PULL_REJECTED;
 }
 
 /* ---- backend-wide ------------------------------------------------------------------ */

@@ -213,6 +213,40 @@ typedef struct ps_fetch_request {
     bool no_wait;
 } ps_fetch_request;
 
+/* ---- asynchronous pull requests (JS 8) -------------------------------------- */
+
+/* A pull request started with ps_pull_start and not yet freed. Backends
+ * embed it as their pull handle's first member. */
+typedef struct ps_pull {
+    ps_consumer *consumer; /* the handle it was started from */
+} ps_pull;
+
+/* How a pull request ended (JS 8.4), as ps_pull_poll reports it. */
+typedef struct ps_pull_end {
+    bool done;          /* false: still waiting; the other fields are zero */
+    /* PS_OK: the batch was filled (the server sends no status then).
+     * PS_ERR_TIMEOUT: 408 (Request Timeout at expiry, or at once for a
+     * no_wait one-shot that got messages and found no more; Requests
+     * Pending), or code 0 when the client gave up on a server that never
+     * answered. PS_ERR_NO_MESSAGES: 404. PS_ERR_CONSUMER_DELETED,
+     * PS_ERR_MAX_WAITING, PS_ERR_MAX_BYTES, PS_ERR_PULL_REJECTED: the 409s
+     * (and a 400). PS_ERR_NO_MEMORY: the backend could not go on. */
+    ps_status status;
+    int code;           /* the server's status code (404, 408, 409, 400); 0: none */
+    char description[96]; /* its Description ("Request Timeout"), "" when none */
+    /* Nats-Pending-Messages / Nats-Pending-Bytes of a 408 or 409 (what the
+     * request still wanted: batch left, max_bytes left or 0); -1 when the
+     * status carried none. */
+    int64_t pending_msgs;
+    int64_t pending_bytes;
+} ps_pull_end;
+
+/* For backends: fills `e` as ended with the server's status `code` and
+ * `description` (mapped to a status as in ps_pull_end), or with code 0 and
+ * `status_if_none`. */
+void ps_pull_end_set(ps_pull_end *e, int code, const char *description, int64_t pending_msgs,
+                     int64_t pending_bytes, ps_status status_if_none);
+
 typedef enum ps_ack_kind {
     PS_ACK = 0,        /* +ACK */
     PS_NAK,            /* -NAK, with an optional delay */
@@ -340,7 +374,7 @@ struct ps_consumer {
  * backend; neither handler may call back into the backend.
  */
 struct ps_backend_ops {
-    int version; /* 1 or 2; the table only grows by appending members */
+    int version; /* 1, 2 or 3; the table only grows by appending members */
     const char *name; /* "memory", "jetstream"; never NULL in a real table */
 
     /* -- version 1: streams -- */
@@ -512,6 +546,14 @@ struct ps_backend_ops {
      * passes: then PS_ERR_TIMEOUT, and the rest are emitted as
      * PS_ERR_TIMEOUT results before it returns. */
     ps_status (*publish_async_complete)(ps_backend *b, int64_t timeout_ns);
+
+    /* -- version 3: asynchronous pull requests (JS 8); optional (NULL:
+     * PS_ERR_NOT_SUPPORTED). See ps_pull_start and ps_pull_poll for the
+     * contract; the wrappers have checked the arguments. -- */
+    ps_status (*pull_start)(ps_consumer *c, const ps_fetch_request *req, ps_pull **out);
+    /* Never blocks. `out` has been cleared; `end` zeroed. */
+    ps_status (*pull_poll)(ps_pull *p, ps_msg_list *out, ps_pull_end *end);
+    void (*pull_free)(ps_pull *p);
 };
 
 /* ---- wrappers: the API applications call ---------------------------------- */
@@ -596,6 +638,47 @@ ps_status ps_fetch_batch(ps_consumer *c, int batch, int64_t expires_ns, ps_msg_l
  * and returns PS_OK, except PS_IN_PROGRESS, which may repeat. A consumer
  * deleted meanwhile: PS_ERR_NO_RESPONDERS. */
 ps_status ps_ack(ps_msg *m, ps_ack_kind kind, int64_t nak_delay_ns);
+
+/* Sends an acknowledgement of `kind` for `m` whatever this message object
+ * sent before: a second ACK, a NAK or TERM after an ACK, an ACK of a stale
+ * delivery (one redelivered since). The server applies or ignores it by its
+ * own rules (JS 7.3-7.9: keyed by stream sequence; a NAK of a message no
+ * longer pending is ignored; TERM always emits its advisory), and answers
+ * every ack that carries a reply (JS 7.2), so this returns PS_OK for all of
+ * them; PS_ERR_NO_RESPONDERS when the consumer is gone. ps_ack is this
+ * plus cnats's client-side rule (JS 14.2). Marks nothing on `m`. */
+ps_status ps_ack_send(ps_msg *m, ps_ack_kind kind, int64_t nak_delay_ns);
+
+/* Starts a pull request (JS 8.1) on consumer `c` and returns at once with
+ * its handle in *out; the messages and the status that ends it come through
+ * ps_pull_poll, which never blocks, so a single-threaded event loop can
+ * keep many pulls waiting. req: batch >= 1; expires_ns > 0: the server ends
+ * the request with 408 at now + expires_ns (on the backend's clock: a
+ * manual clock's tick does it, and ps_backend_next_deadline includes it);
+ * expires_ns 0: no expiry (with no_wait: 404 at once when nothing is
+ * there, else a one-shot that ends with 408 once it got messages and no
+ * more are there); max_bytes 0: no limit. Like the server, the backend
+ * admits or refuses the request after it was sent: a refusal (MaxWaiting,
+ * MaxRequestBatch...) is the pull's ending status, not this call's result.
+ * Errors here: PS_ERR_INVALID_ARG, PS_ERR_NOT_SUPPORTED (a backend of a
+ * table version below 3, or without the slots), PS_ERR_NO_MEMORY, a
+ * connection failure. On a missing consumer the server drops the request
+ * silently (JS 5.5): the pull ends only at its expiry, with PS_ERR_TIMEOUT
+ * and code 0. Free the handle with ps_pull_free before freeing `c`. */
+ps_status ps_pull_start(ps_consumer *c, const ps_fetch_request *req, ps_pull **out);
+
+/* Moves the messages delivered to the pull since the last poll into `out`
+ * (cleared first; acknowledge them as fetched messages) and says in `end`
+ * whether the request is over and how (ps_pull_end). Never blocks. Once a
+ * poll reported done, later polls report the same end with no messages.
+ * Returns PS_OK, or the failure of the poll itself (PS_ERR_NO_MEMORY, a
+ * connection error; `end` then zeroed). */
+ps_status ps_pull_poll(ps_pull *p, ps_msg_list *out, ps_pull_end *end);
+
+/* Withdraws the request if it still waits (the server drops a request
+ * whose reply subject lost interest, JS 8.4) and frees the handle; messages
+ * already polled stay valid. NULL is fine. */
+void ps_pull_free(ps_pull *p);
 
 /* Publishes without waiting for the PubAck (JS 3): the checks of
  * ps_publish, then the message goes out and its result reaches the handler

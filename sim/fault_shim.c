@@ -249,6 +249,52 @@ static ps_status sh_ack(ps_msg *m, ps_ack_kind kind, int64_t nak_delay_ns)
     return st;
 }
 
+/* ---- asynchronous pulls (version 3) ------------------------------------------------------ */
+
+typedef struct shim_pull {
+    ps_pull base; /* first: its consumer is the shim's handle */
+    ps_pull *inner;
+} shim_pull;
+
+static ps_status sh_pull_start(ps_consumer *c, const ps_fetch_request *req, ps_pull **out)
+{
+    shim_consumer *sc = (shim_consumer *)c;
+    if (cut_off(sc))
+        return ps_error(PS_ERR_TIMEOUT, 0, "pull: no answer (cut off from the broker, injected)");
+    shim_pull *p = calloc(1, sizeof *p);
+    if (!p)
+        return seen(as_shim(c->backend), ps_error(PS_ERR_NO_MEMORY, 0, "fault shim: out of memory"));
+    ps_status st = seen(as_shim(c->backend), ps_pull_start(sc->inner, req, &p->inner));
+    if (st) {
+        free(p);
+        return st;
+    }
+    p->base.consumer = c;
+    *out = &p->base;
+    return PS_OK;
+}
+
+/* Cut off, nothing arrives: the pull looks still waiting (the client
+ * gives up at its own expiry, as against a silent server). */
+static ps_status sh_pull_poll(ps_pull *pp, ps_msg_list *out, ps_pull_end *end)
+{
+    shim_pull *p = (shim_pull *)pp;
+    shim_consumer *sc = (shim_consumer *)pp->consumer;
+    if (cut_off(sc))
+        return PS_OK;
+    ps_status st = seen(as_shim(sc->base.backend), ps_pull_poll(p->inner, out, end));
+    for (int i = 0; st == PS_OK && i < out->count; i++)
+        out->msgs[i]->consumer_ = &sc->base; /* acks come back through the shim */
+    return st;
+}
+
+static void sh_pull_free(ps_pull *pp)
+{
+    shim_pull *p = (shim_pull *)pp;
+    ps_pull_free(p->inner);
+    free(p);
+}
+
 /* ---- lifetime ------------------------------------------------------------------------- */
 
 static void forward_advisory(void *user, const ps_advisory *adv)
@@ -265,7 +311,7 @@ static void sh_close(ps_backend *b)
 }
 
 static const ps_backend_ops shim_ops = {
-    .version = 2, /* every slot of the contract's current version */
+    .version = 3, /* every slot of the contract's current version */
     .name = "fault-shim",
     .stream_add = sh_stream_add,
     .stream_update = sh_stream_update,
@@ -288,6 +334,9 @@ static const ps_backend_ops shim_ops = {
     .restart = sh_restart,
     .publish_async = sh_publish_async,
     .publish_async_complete = sh_publish_async_complete,
+    .pull_start = sh_pull_start,
+    .pull_poll = sh_pull_poll,
+    .pull_free = sh_pull_free,
 };
 
 ps_status sim_shim_new(ps_backend **out, ps_backend *inner, uint64_t seed)

@@ -89,6 +89,51 @@ static int64_t f_next_deadline(ps_backend *b) { called(b); return 1234; }
 static ps_status f_tick(ps_backend *b) { return called(b); }
 static ps_status f_restart(ps_backend *b, ps_restart_kind k) { as_fake(b)->last_restart = k; return called(b); }
 
+/* Version 3: asynchronous pulls. */
+static ps_pull g_pull;
+static ps_status f_pull_start(ps_consumer *c, const ps_fetch_request *r, ps_pull **o)
+{
+    as_fake(c->backend)->last_fetch = *r;
+    g_pull.consumer = c;
+    *o = &g_pull;
+    return called(c->backend);
+}
+static ps_status f_pull_poll(ps_pull *p, ps_msg_list *o, ps_pull_end *e)
+{
+    (void)o;
+    ps_pull_end_set(e, 408, "Request Timeout", 2, 0, PS_OK);
+    return called(p->consumer->backend);
+}
+static void f_pull_free(ps_pull *p) { called(p->consumer->backend); }
+
+static const ps_backend_ops v3_ops = {
+    .version = 3, .name = "fake3",
+    .stream_add = f_stream_add, .stream_update = f_stream_add, .stream_info = f_stream_info,
+    .stream_delete = f_stream_delete, .stream_purge = f_stream_purge, .msg_get = f_msg_get,
+    .msg_delete = f_msg_delete, .publish = f_publish, .consumer_add = f_consumer_add,
+    .consumer_bind = f_consumer_bind, .consumer_info = f_consumer_info,
+    .consumer_delete = f_consumer_delete, .consumer_free = f_consumer_free, .fetch = f_fetch,
+    .ack = f_ack, .close = f_close,
+    .next_deadline = NULL, .tick = NULL, .restart = NULL,
+    .publish_async = NULL, .publish_async_complete = NULL,
+    .pull_start = f_pull_start, .pull_poll = f_pull_poll, .pull_free = f_pull_free,
+};
+
+/* A version 2 table that (wrongly) has the version 3 slots filled: the
+ * wrappers go by the version, as SQLite's iVersion. */
+static const ps_backend_ops v2_with_pull_ops = {
+    .version = 2, .name = "old",
+    .stream_add = f_stream_add, .stream_update = f_stream_add, .stream_info = f_stream_info,
+    .stream_delete = f_stream_delete, .stream_purge = f_stream_purge, .msg_get = f_msg_get,
+    .msg_delete = f_msg_delete, .publish = f_publish, .consumer_add = f_consumer_add,
+    .consumer_bind = f_consumer_bind, .consumer_info = f_consumer_info,
+    .consumer_delete = f_consumer_delete, .consumer_free = f_consumer_free, .fetch = f_fetch,
+    .ack = f_ack, .close = f_close,
+    .next_deadline = NULL, .tick = NULL, .restart = NULL,
+    .publish_async = NULL, .publish_async_complete = NULL,
+    .pull_start = f_pull_start, .pull_poll = f_pull_poll, .pull_free = f_pull_free,
+};
+
 static const ps_backend_ops full_ops = {
     .version = 1, .name = "fake",
     .stream_add = f_stream_add, .stream_update = f_stream_add, .stream_info = f_stream_info,
@@ -480,6 +525,109 @@ static void test_ack_failure_leaves_message_unmarked(void **state)
     assert_int_equal(w->f.acks, 2);
 }
 
+/* ps_ack_send reaches the backend every time, marks nothing and checks
+ * the same arguments as ps_ack. */
+static void test_ack_send_sends_every_ack(void **state)
+{
+    world *w = *state;
+    expect_invalid(w, ps_ack_send(NULL, PS_ACK, 0), "message");
+    expect_invalid(w, ps_ack_send(&w->m, (ps_ack_kind)9, 0), "ack kind");
+    expect_invalid(w, ps_ack_send(&w->m, PS_NAK, -1), "nak delay");
+    assert_int_equal(ps_ack(&w->m, PS_ACK, 0), PS_OK);
+    assert_int_equal(ps_ack_send(&w->m, PS_ACK, 0), PS_OK);
+    assert_int_equal(ps_ack_send(&w->m, PS_NAK, 5), PS_OK);
+    assert_int_equal(w->f.last_delay, 5);
+    assert_int_equal(ps_ack_send(&w->m, PS_TERM, 5), PS_OK);
+    assert_int_equal(w->f.last_delay, 0);
+    assert_int_equal(w->f.acks, 4);
+    w->f.ack_result = PS_ERR_NO_RESPONDERS;
+    assert_int_equal(ps_ack_send(&w->m, PS_ACK, 0), PS_ERR_NO_RESPONDERS);
+}
+
+/* ---- asynchronous pulls (version 3) ---------------------------------------------------- */
+
+static void test_pull_start_refuses_an_older_table_by_version(void **state)
+{
+    world *w = *state;
+    ps_pull *p = NULL;
+    ps_fetch_request r = {.batch = 1};
+    w->f.base.ops = &v2_with_pull_ops;
+    assert_int_equal(ps_pull_start(&w->c, &r, &p), PS_ERR_NOT_SUPPORTED);
+    assert_non_null(strstr(ps_last_error(), "version 2"));
+    assert_null(p);
+    w->f.base.ops = &full_ops;
+    assert_int_equal(ps_pull_start(&w->c, &r, &p), PS_ERR_NOT_SUPPORTED);
+    assert_non_null(strstr(ps_last_error(), "version 1"));
+    assert_int_equal(w->f.calls, 0);
+}
+
+static void test_pull_start_checks_request(void **state)
+{
+    world *w = *state;
+    ps_pull *p = NULL;
+    w->f.base.ops = &v3_ops;
+    ps_fetch_request r = {.batch = 0};
+    expect_invalid(w, ps_pull_start(NULL, &r, &p), "consumer");
+    expect_invalid(w, ps_pull_start(&w->c, NULL, &p), "request");
+    r.batch = 1;
+    expect_invalid(w, ps_pull_start(&w->c, &r, NULL), "out");
+    r.batch = 0;
+    expect_invalid(w, ps_pull_start(&w->c, &r, &p), "batch 0");
+    r = (ps_fetch_request){.batch = 1, .expires_ns = -1};
+    expect_invalid(w, ps_pull_start(&w->c, &r, &p), "expires_ns");
+    r = (ps_fetch_request){.batch = 1, .expires_ns = PS_DURATION_MAX_NS + 1};
+    expect_invalid(w, ps_pull_start(&w->c, &r, &p), "expires_ns");
+    r = (ps_fetch_request){.batch = 1, .max_bytes = -1};
+    expect_invalid(w, ps_pull_start(&w->c, &r, &p), "max_bytes");
+}
+
+static void test_pull_wrappers_forward_to_a_version_3_table(void **state)
+{
+    world *w = *state;
+    w->f.base.ops = &v3_ops;
+    ps_pull *p = NULL;
+    ps_fetch_request r = {.batch = 4, .expires_ns = 7, .max_bytes = 9, .no_wait = true};
+    assert_int_equal(ps_pull_start(&w->c, &r, &p), PS_OK);
+    assert_ptr_equal(p, &g_pull);
+    assert_int_equal(w->f.last_fetch.batch, 4);
+    assert_true(w->f.last_fetch.no_wait);
+    ps_msg_list l = {0};
+    ps_pull_end e;
+    w->f.calls = 0;
+    expect_invalid(w, ps_pull_poll(p, NULL, &e), "out");
+    expect_invalid(w, ps_pull_poll(p, &l, NULL), "end");
+    assert_int_equal(ps_pull_poll(p, &l, &e), PS_OK);
+    assert_true(e.done);
+    assert_int_equal(e.status, PS_ERR_TIMEOUT);
+    assert_int_equal(e.code, 408);
+    assert_string_equal(e.description, "Request Timeout");
+    assert_int_equal(e.pending_msgs, 2);
+    ps_pull_free(p);
+    ps_pull_free(NULL);
+    assert_int_equal(w->f.calls, 2);
+}
+
+/* The status a pull's ending code and description stand for. */
+static void test_pull_end_maps_server_statuses(void **state)
+{
+    (void)state;
+    ps_pull_end e;
+    ps_pull_end_set(&e, 404, "No Messages", -1, -1, PS_OK);
+    assert_int_equal(e.status, PS_ERR_NO_MESSAGES);
+    ps_pull_end_set(&e, 409, "Consumer Deleted", -1, -1, PS_OK);
+    assert_int_equal(e.status, PS_ERR_CONSUMER_DELETED);
+    ps_pull_end_set(&e, 409, "Exceeded MaxWaiting", -1, -1, PS_OK);
+    assert_int_equal(e.status, PS_ERR_MAX_WAITING);
+    ps_pull_end_set(&e, 409, "Message Size Exceeds MaxBytes", 1, 5, PS_OK);
+    assert_int_equal(e.status, PS_ERR_MAX_BYTES);
+    ps_pull_end_set(&e, 409, "Exceeded MaxRequestBatch of 2", -1, -1, PS_OK);
+    assert_int_equal(e.status, PS_ERR_PULL_REJECTED);
+    ps_pull_end_set(&e, 0, NULL, -1, -1, PS_OK);
+    assert_true(e.done);
+    assert_int_equal(e.status, PS_OK);
+    assert_string_equal(e.description, "");
+}
+
 /* ---- optional and missing slots ------------------------------------------------------------- */
 
 static void test_optional_slots_null_give_not_supported(void **state)
@@ -689,6 +837,11 @@ int main(void)
         T(test_ack_nak_and_term_also_mark_the_message),
         T(test_ack_in_progress_repeats_and_does_not_mark),
         T(test_ack_failure_leaves_message_unmarked),
+        T(test_ack_send_sends_every_ack),
+        T(test_pull_start_refuses_an_older_table_by_version),
+        T(test_pull_start_checks_request),
+        T(test_pull_wrappers_forward_to_a_version_3_table),
+        T(test_pull_end_maps_server_statuses),
         T(test_optional_slots_null_give_not_supported),
         T(test_optional_slots_present_are_called),
         T(test_required_slot_null_gives_not_supported),

@@ -216,6 +216,45 @@ static void test_a_cut_consumer_handle_reaches_nothing_others_do(void **state)
     ps_consumer_free(other);
 }
 
+/* Asynchronous pulls go through the shim (contract version 3): a waiting
+ * pull is served by a later publish, its messages ack through the shim
+ * (a dropped ack still drops), and a cut handle's pull hears nothing. */
+static void test_pulls_pass_through_and_feel_the_faults(void **state)
+{
+    fx *f = *state;
+    ps_pull *p = NULL;
+    ps_fetch_request req = {.batch = 1, .expires_ns = 10 * PS_NS_PER_SEC};
+    assert_int_equal(ps_pull_start(f->c, &req, &p), PS_OK);
+    ps_msg_list l = {0};
+    ps_pull_end end;
+    assert_int_equal(ps_pull_poll(p, &l, &end), PS_OK);
+    assert_int_equal(l.count, 0);
+    assert_false(end.done);
+    ps_publish_data(f->b, "j.a", "x", 1, NULL, NULL);
+    assert_int_equal(ps_pull_poll(p, &l, &end), PS_OK);
+    assert_int_equal(l.count, 1);
+    assert_true(end.done);
+    assert_ptr_equal(l.msgs[0]->consumer_, f->c);
+    assert_int_equal(sim_shim_set(f->b, SIM_SHIM_DROP_ACK, 10000), PS_OK);
+    assert_int_equal(ps_ack(l.msgs[0], PS_ACK, 0), PS_OK); /* dropped on the way */
+    assert_int_equal(sim_shim_set(f->b, SIM_SHIM_DROP_ACK, 0), PS_OK);
+    assert_int_equal(stored(f), 1);
+    ps_msg_list_free(&l);
+    ps_pull_free(p);
+
+    assert_int_equal(sim_shim_cut_consumer(f->c, true), PS_OK);
+    assert_int_equal(ps_pull_start(f->c, &req, &p), PS_ERR_TIMEOUT);
+    assert_int_equal(sim_shim_cut_consumer(f->c, false), PS_OK);
+    assert_int_equal(ps_pull_start(f->c, &req, &p), PS_OK);
+    assert_int_equal(sim_shim_cut_consumer(f->c, true), PS_OK);
+    advance(f, 2 * PS_NS_PER_SEC); /* the dropped ack's message is due again */
+    assert_int_equal(ps_pull_poll(p, &l, &end), PS_OK);
+    assert_int_equal(l.count, 0); /* cut off: nothing arrives */
+    assert_false(end.done);
+    assert_int_equal(sim_shim_cut_consumer(f->c, false), PS_OK);
+    ps_pull_free(p);
+}
+
 static void test_knob_out_of_range_is_refused(void **state)
 {
     fx *f = *state;
@@ -345,6 +384,7 @@ int main(void)
         T(test_same_seed_same_faults),
         T(test_unreachable_broker_stores_nothing_and_answers_nothing),
         T(test_a_cut_consumer_handle_reaches_nothing_others_do),
+        T(test_pulls_pass_through_and_feel_the_faults),
         T(test_knob_out_of_range_is_refused),
         cmocka_unit_test(test_async_publishing_passes_through_and_can_lose_pubacks),
     };

@@ -302,7 +302,7 @@ static void jsb_close(ps_backend *b)
 }
 
 static const ps_backend_ops jsb_ops = {
-    .version = 2,
+    .version = 3,
     .name = "jetstream",
     .stream_add = jsb_stream_add,
     .stream_update = jsb_stream_update,
@@ -325,6 +325,9 @@ static const ps_backend_ops jsb_ops = {
     .restart = NULL,       /* restarting a server is the scripts' job (ci/) */
     .publish_async = jsb_publish_async,
     .publish_async_complete = jsb_publish_async_complete,
+    .pull_start = jsb_pull_start,
+    .pull_poll = jsb_pull_poll,
+    .pull_free = jsb_pull_free,
 };
 
 static ps_status check_options(const ps_jetstream_options *o)

@@ -478,7 +478,7 @@ static ps_status pull_status(int code, const char *desc)
 
 /* Appends a delivered message to `out`, its metadata parsed from the ack
  * subject (JS 6.10). */
-static ps_status push_delivery(jsb_consumer *h, natsMsg *m, ps_msg_list *out)
+ps_status jsb_push_delivery(jsb_consumer *h, natsMsg *m, ps_msg_list *out)
 {
     const char *reply = natsMsg_GetReply(m);
     char small[512], *scratch = small;
@@ -580,7 +580,7 @@ ps_status jsb_fetch(ps_consumer *c, const ps_fetch_request *req, ps_msg_list *ou
             continue; /* heartbeats, and a late status of an earlier request */
         }
         /* A delivery, possibly answering an earlier request: it is ours to ack. */
-        s = push_delivery(h, m, out);
+        s = jsb_push_delivery(h, m, out);
         natsMsg_Destroy(m);
         if (s != PS_OK)
             break;

@@ -119,6 +119,14 @@ ps_status jsb_consumer_delete(ps_backend *b, const char *stream, const char *nam
 void jsb_consumer_free(ps_consumer *c);
 
 ps_status jsb_fetch(ps_consumer *c, const ps_fetch_request *req, ps_msg_list *out);
+/* Appends a delivery to `out`, its metadata parsed from its ack subject
+ * (JS 6.10), acked through `h`. */
+ps_status jsb_push_delivery(jsb_consumer *h, natsMsg *m, ps_msg_list *out);
+
+/* jsb_pull.c: asynchronous pull requests (JS 8) */
+ps_status jsb_pull_start(ps_consumer *c, const ps_fetch_request *req, ps_pull **out);
+ps_status jsb_pull_poll(ps_pull *p, ps_msg_list *out, ps_pull_end *end);
+void jsb_pull_free(ps_pull *p);
 ps_status jsb_ack(ps_msg *m, ps_ack_kind kind, int64_t nak_delay_ns);
 
 #endif

@@ -26,8 +26,12 @@ void mem_unlock(mem_backend *mb)
         pthread_mutex_unlock(&mb->lock);
 }
 
+/* Something may have become deliverable: waiting pulls are served at once,
+ * as the server's signalNewMessages wakes its delivery loop (JS 8.3). */
 void mem_signal(mem_backend *mb)
 {
+    if (mb->npulls)
+        mem_pulls_serve_all(mb, mem_now(mb));
     ps_clock_waiter_signal(mb->waiter);
 }
 
@@ -40,11 +44,11 @@ int64_t mem_now(mem_backend *mb)
  * server adds 0.1-1 s of jitter to its timer; the model does not). */
 static bool inactive(const mem_consumer *c, int64_t now)
 {
-    return c->ephemeral && c->nwaiting == 0 && c->cfg.inactive_threshold_ns > 0 &&
+    return c->ephemeral && c->nwaiting == 0 && c->npulls == 0 && c->cfg.inactive_threshold_ns > 0 &&
            now - c->last_activity_ns >= c->cfg.inactive_threshold_ns;
 }
 
-ps_status mem_run_timers(mem_backend *mb, int64_t now)
+static ps_status run_timers_at(mem_backend *mb, int64_t now)
 {
     ps_status s = PS_OK;
     for (int i = 0; i < mb->nstreams; i++) {
@@ -65,6 +69,26 @@ ps_status mem_run_timers(mem_backend *mb, int64_t now)
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+/* While pulls wait, the timed work runs event by event up to `now`, so that
+ * a redelivery due before a pull's expiry reaches it, at its own instant,
+ * and a pull expires before what is due after it (JS 8.3, 8.4). */
+ps_status mem_run_timers(mem_backend *mb, int64_t now)
+{
+    ps_status s = PS_OK;
+    for (int64_t t; !s && mb->npulls && (t = mem_pulls_next_event(mb)) <= now;) {
+        s = run_timers_at(mb, t);
+        mem_pulls_serve_all(mb, t);
+        mem_pulls_expire(mb, t);
+    }
+    if (!s)
+        s = run_timers_at(mb, now);
+    if (mb->npulls) {
+        mem_pulls_serve_all(mb, now);
+        mem_pulls_expire(mb, now);
+    }
+    return s;
+}
+
 static int64_t mem_next_deadline(ps_backend *b)
 {
     mem_backend *mb = (mem_backend *)b;
@@ -80,6 +104,7 @@ static int64_t mem_next_deadline(ps_backend *b)
                 next = min64(next, c->last_activity_ns + c->cfg.inactive_threshold_ns);
         }
     }
+    next = min64(next, mem_pulls_next_event(mb));
     mem_unlock(mb);
     return next;
 }
@@ -106,7 +131,7 @@ static void mem_close(ps_backend *b)
 }
 
 static const ps_backend_ops mem_ops = {
-    .version = 1,
+    .version = 3,
     .name = "memory",
     .stream_add = mem_stream_add,
     .stream_update = mem_stream_update,
@@ -127,6 +152,11 @@ static const ps_backend_ops mem_ops = {
     .next_deadline = mem_next_deadline,
     .tick = mem_tick,
     .restart = mem_restart,
+    .publish_async = NULL, /* the wrappers publish synchronously */
+    .publish_async_complete = NULL,
+    .pull_start = mem_pull_start,
+    .pull_poll = mem_pull_poll,
+    .pull_free = mem_pull_free,
 };
 
 bool ps_memory_is(const ps_backend *b)

@@ -133,6 +133,8 @@ ps_status ps_memory_check(ps_backend *b)
                 s = check_num_pending(st->consumers[j]);
         }
     }
+    if (!s)
+        s = mem_pulls_check(mb);
     mem_unlock(mb);
     return s;
 }

@@ -516,6 +516,7 @@ static ps_status update(mem_consumer *c, const ps_consumer_config *n)
         }
     }
     mem_consumer_recount(c); /* the filter may have changed */
+    c->wake = c->npulls > 0;
     mem_signal(c->st->mb); /* MaxAckPending may have grown */
     return PS_OK;
 }
@@ -606,7 +607,9 @@ void mem_consumer_free_handle(ps_consumer *c)
 mem_consumer *mem_handle_resolve(mem_handle *h)
 {
     mem_backend *mb = h->mb;
-    if (h->epoch == mb->epoch)
+    /* The epoch moves only when something goes away, so a miss is looked
+     * up again: the consumer may have been created (again) since. */
+    if (h->epoch == mb->epoch && h->cached)
         return h->cached;
     mem_stream *st = mem_stream_find(mb, h->base.stream);
     h->cached = st ? find(st, h->base.name) : NULL;
@@ -618,6 +621,7 @@ void mem_consumer_free(mem_consumer *c)
 {
     if (!c)
         return;
+    mem_pulls_consumer_gone(c, false);
     free(c->sig_filter);
     free(c->pend);
     mem_u64map_free(&c->pend_idx);
@@ -639,6 +643,7 @@ void mem_consumer_destroy(mem_consumer *c, bool advisory)
 {
     mem_stream *st = c->st;
     mem_backend *mb = st->mb;
+    mem_pulls_consumer_gone(c, true); /* JS 5.5: 409 Consumer Deleted */
     for (int i = 0; i < st->nconsumers; i++)
         if (st->consumers[i] == c) {
             memmove(&st->consumers[i], &st->consumers[i + 1],
@@ -718,7 +723,7 @@ static ps_status fill_info(const mem_consumer *c, ps_consumer_info *out)
     out->ack_floor = c->floor.consumer_seq ? c->floor : c->zero_floor;
     out->num_ack_pending = c->pend_len;
     out->num_redelivered = c->rdc.len;
-    out->num_waiting = (uint64_t)c->nwaiting;
+    out->num_waiting = (uint64_t)(c->nwaiting + c->npulls);
     out->num_pending = c->npc < 0 ? 0 : (uint64_t)c->npc; /* just recounted */
     return PS_OK;
 }

@@ -244,6 +244,7 @@ bool mem_deliver_expire(mem_consumer *c, int64_t now)
             return false; /* it stays in the heap, due: the next run tries again */
         heap_remove(c, idx);
         rdq_push(c, &c->pend[idx]);
+        c->wake = c->npulls > 0; /* checkPending signals when it queued redeliveries */
     }
     return true;
 }
@@ -266,6 +267,8 @@ void mem_on_stored(mem_stream *st, const mem_smsg *m)
             c->npc++;
         if (m->seq >= c->sseq && mem_consumer_matches(c, m->subj))
             c->npend_new++;
+        if (c->npulls && mem_consumer_signalled(c, m->subj))
+            c->wake = true;
     }
 }
 
@@ -279,11 +282,21 @@ void mem_npc_removed(mem_stream *st, const mem_smsg *m)
     }
 }
 
-/* JS 7.3: the consumer side of an explicit ack (also TERM). */
+/* processAckMsg signals the delivery loop when the consumer was at
+ * MaxAckPending: an ack may let a waiting pull go on (or end). */
+static void wake_if_stalled(mem_consumer *c)
+{
+    if (c->npulls && c->cfg.max_ack_pending > 0 && c->pend_len >= (uint64_t)c->cfg.max_ack_pending)
+        c->wake = true;
+}
+
+/* JS 7.3: the consumer side of an explicit ack (also TERM, and the removal
+ * of a pending message, JS 4.8). */
 static void ack_explicit(mem_consumer *c, uint64_t sseq, uint64_t dseq)
 {
     mem_pend *p = mem_pend_get(c, sseq);
     if (p) {
+        wake_if_stalled(c);
         dseq = p->dseq;
         pend_remove_at(c, p);
     }
@@ -440,7 +453,8 @@ static unsigned digits(uint64_t v)
 static int64_t wire_size(const mem_consumer *c, const mem_handle *h, const next_msg *n)
 {
     uint64_t pending = mem_consumer_npc_peek(c, n->kind != NEXT_RDQ);
-    size_t reply = 8 + strlen(h->base.stream) + strlen(h->base.name) + 7 + digits(n->dc) +
+    /* "$JS.ACK." then 7 fields and the 6 dots between them (JS 6.10) */
+    size_t reply = 8 + strlen(h->base.stream) + strlen(h->base.name) + 6 + digits(n->dc) +
                    digits(n->seq) + digits(c->dseq) + digits((uint64_t)n->m->ts) + digits(pending);
     if (c->cfg.headers_only) {
         /* JS 6.12: the server sizes the converted message (deliverMsg
@@ -602,7 +616,8 @@ static ps_status fill(mem_handle *h, mem_consumer *c, const ps_fetch_request *re
     return PS_OK;
 }
 
-static ps_status admit(mem_consumer *c, const ps_fetch_request *r)
+/* JS 8.2. `one_shot`: the request goes to the server as no_wait. */
+ps_status mem_admit(mem_consumer *c, const ps_fetch_request *r, bool one_shot)
 {
     const ps_consumer_config *k = &c->cfg;
     char d[32];
@@ -616,12 +631,15 @@ static ps_status admit(mem_consumer *c, const ps_fetch_request *r)
                         k->max_request_max_bytes);
     /* A one-shot request goes out as no_wait (jsb_fetch), and the server's
      * no_wait path asks numPending(), which recounts when npcm is 0. */
-    if ((r->no_wait || r->expires_ns == 0) && c->npcm == 0)
+    if (one_shot && c->npcm == 0)
         mem_consumer_npc_reset(c);
     uint64_t avail = c->npend_new + c->rdq_live;
     if (r->no_wait && avail == 0 && r->expires_ns == 0)
         return ps_error(PS_ERR_NO_MESSAGES, 0, "No Messages");
-    if (c->nwaiting >= k->max_waiting)
+    /* More is there, but the requests already waiting want it all. */
+    if (one_shot && avail > 0 && avail < mem_pulls_batch_pending(c))
+        return ps_error(PS_ERR_TIMEOUT, 0, "Requests Pending");
+    if (c->nwaiting + c->npulls >= k->max_waiting)
         return ps_error(PS_ERR_MAX_WAITING, 0, "Exceeded MaxWaiting");
     return PS_OK;
 }
@@ -681,7 +699,7 @@ ps_status mem_fetch(ps_consumer *hc, const ps_fetch_request *req, ps_msg_list *o
          * cnats then reports a timeout. */
         s = ps_error(PS_ERR_TIMEOUT, 0, "consumer %s on stream %s does not exist (pull request dropped)",
                      hc->name, hc->stream);
-    } else if ((s = admit(c, req)) == PS_OK) {
+    } else if ((s = mem_admit(c, req, req->no_wait || req->expires_ns == 0)) == PS_OK) {
         fill_state fs = {req->max_bytes > 0 ? req->max_bytes : INT64_MAX, false, false};
         c->last_activity_ns = now;
         s = fill(h, c, req, now, out, &fs);
@@ -697,6 +715,37 @@ ps_status mem_fetch(ps_consumer *hc, const ps_fetch_request *req, ps_msg_list *o
     return s;
 }
 
+/* ---- serving waiting pull requests (mem_pull.c) ------------------------------------------- */
+
+int mem_serve_peek(mem_consumer *c, int64_t *size)
+{
+    next_msg n = peek(c);
+    switch (n.kind) {
+    case NEXT_NO_MEMORY: return MEM_SERVE_NO_MEMORY;
+    case NEXT_STALL: return MEM_SERVE_STALL;
+    case NEXT_NONE: return MEM_SERVE_NONE;
+    default: break;
+    }
+    mem_handle names = {.base = {.stream = c->st->name, .name = c->name}};
+    *size = wire_size(c, &names, &n);
+    return MEM_SERVE_MSG;
+}
+
+bool mem_serve_commit(mem_handle *h, mem_consumer *c, int64_t now, ps_msg_list *out)
+{
+    next_msg n = peek(c);
+    if (n.kind != NEXT_RDQ && n.kind != NEXT_LPS && n.kind != NEXT_NEW)
+        return false;
+    mem_snap_before_change(c, now);
+    return commit(h, c, &n, now, out);
+}
+
+bool mem_serve_redo(mem_consumer *c, int64_t now)
+{
+    next_msg n = peek(c);
+    return n.kind == NEXT_NO_MEMORY ? false : redo_after_max_bytes(c, &n, now);
+}
+
 /* ---- acknowledgements (JS 7) ------------------------------------------------------------- */
 
 static void ack_all(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t now)
@@ -704,6 +753,7 @@ static void ack_all(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t now)
     /* JS 7.4: acks at or below the floor are ignored. */
     if (dseq <= c->floor.consumer_seq || sseq <= c->floor.stream_seq)
         return;
+    wake_if_stalled(c);
     uint64_t from = c->floor.stream_seq + 1;
     c->floor = (ps_seq_pair){dseq, sseq};
     for (uint64_t s = from; s <= sseq; s++) {
@@ -759,6 +809,7 @@ static ps_status process_nak(mem_consumer *c, const ps_msg_meta *md, int64_t del
     }
     heap_remove(c, (uint32_t)(p - c->pend));
     rdq_push(c, p); /* reserved: cannot fail */
+    c->wake = c->npulls > 0; /* a plain NAK signals the delivery loop; a delayed one does not */
     return PS_OK;
 }
 

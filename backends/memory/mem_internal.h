@@ -245,9 +245,16 @@ struct mem_consumer {
     uint64_t lps_resume;
     int64_t last_activity_ns;
     int64_t no_expiry_before_ns; /* after a restart (JS 13.1) */
-    /* waiting pull requests (real clock only) */
+    /* waiting pull requests: blocking fetches (real clock only), and
+     * asynchronous pulls in the server's FIFO order (mem_pull.c) */
     mem_waiter *waiters;
     int nwaiting;
+    struct mem_pull **pulls;
+    int npulls, pulls_cap;
+    /* The server's delivery loop was signalled (signalNewMessages): waiting
+     * pulls are served at the next mem_pulls_serve_all. Without a signal
+     * the server does not look, not even to scan past other subjects. */
+    bool wake;
     /* durability model */
     mem_csnap snap;
     bool snap_failed;       /* a snapshot could not be taken (no memory): the next restart reports it */
@@ -286,6 +293,7 @@ struct mem_backend {
      * and updates clear */
     char pub_subject[PS_NAME_MAX_BUF];
     mem_stream *pub_stream;
+    int npulls;              /* asynchronous pulls waiting on any consumer */
 };
 
 /* mem_backend.c */
@@ -384,6 +392,17 @@ bool mem_consumer_needs(const mem_consumer *c, uint64_t seq, const mem_subj *sub
 ps_status mem_fetch(ps_consumer *h, const ps_fetch_request *req, ps_msg_list *out);
 ps_status mem_ack(ps_msg *m, ps_ack_kind kind, int64_t delay_ns);
 bool mem_deliver_expire(mem_consumer *c, int64_t now); /* false: no memory, the rest stays due */
+/* JS 8.2: admits a pull request or answers the status that refuses it
+ * (PS_ERR_TIMEOUT for "Requests Pending"). `one_shot`: sent as no_wait. */
+ps_status mem_admit(mem_consumer *c, const ps_fetch_request *r, bool one_shot);
+/* For waiting pulls: what the next delivery would be (a MEM_SERVE_ value;
+ * with MEM_SERVE_MSG its size against max_bytes in *size, JS 8.3), its
+ * delivery into `out` (false: out of memory, or nothing to deliver), and
+ * the server's "redo" when no waiting request had room for it. */
+enum { MEM_SERVE_NONE, MEM_SERVE_STALL, MEM_SERVE_MSG, MEM_SERVE_NO_MEMORY };
+int mem_serve_peek(mem_consumer *c, int64_t *size);
+bool mem_serve_commit(mem_handle *h, mem_consumer *c, int64_t now, ps_msg_list *out);
+bool mem_serve_redo(mem_consumer *c, int64_t now);
 int64_t mem_deliver_next_deadline(const mem_consumer *c);
 void mem_pend_remove(mem_consumer *c, uint64_t sseq);
 mem_pend *mem_pend_get(mem_consumer *c, uint64_t sseq);
@@ -395,6 +414,29 @@ int64_t mem_wait_for(const mem_consumer *c, uint64_t sseq);
 bool mem_heap_push(mem_consumer *c, uint32_t idx); /* cannot fail for a record mem_pend_add made */
 void mem_consumer_touch(mem_consumer *c, int64_t now);
 void mem_stream_ack(mem_stream *st, uint64_t sseq, int64_t now);
+
+/* mem_pull.c: asynchronous pull requests and the waiting queue (JS 8) */
+ps_status mem_pull_start(ps_consumer *h, const ps_fetch_request *req, ps_pull **out);
+ps_status mem_pull_poll(ps_pull *p, ps_msg_list *out, ps_pull_end *end);
+void mem_pull_free(ps_pull *p);
+/* Serves every waiting pull what is deliverable at `now`, then ends the
+ * no_wait one-shots that got messages and find no more (JS 8.3, 8.4). */
+void mem_pulls_serve_all(mem_backend *mb, int64_t now);
+/* Ends with 408 the waiting pulls whose expiry is at or before `now`. */
+void mem_pulls_expire(mem_backend *mb, int64_t now);
+/* The earliest instant at which a waiting pull may change: its expiry, an
+ * ack-wait deadline of its consumer, a MaxAge expiry of its stream;
+ * INT64_MAX when none. */
+int64_t mem_pulls_next_event(mem_backend *mb);
+/* The consumer goes: its waiting pulls end with 409 Consumer Deleted
+ * (`deleted`), or are lost without an answer (a restart, a close). */
+void mem_pulls_consumer_gone(mem_consumer *c, bool deleted);
+/* A restart: every waiting pull is lost with the server's state (JS 13.1). */
+void mem_pulls_lose_all(mem_backend *mb);
+/* ps_memory_check: the queues and the backend's count agree. */
+ps_status mem_pulls_check(const mem_backend *mb);
+/* The batch the waiting pulls still want (the server's brp). */
+uint64_t mem_pulls_batch_pending(const mem_consumer *c);
 
 /* mem_advisory.c */
 void mem_adv_consumer(mem_backend *mb, ps_advisory_kind kind, const mem_consumer *c,

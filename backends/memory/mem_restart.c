@@ -237,6 +237,7 @@ ps_status mem_restart(ps_backend *b, ps_restart_kind kind)
     mem_lock(mb);
     int64_t now = mem_now(mb);
     mem_run_timers(mb, now); /* an expiry that cannot be queued stays due: the restart clears the queue */
+    mem_pulls_lose_all(mb);  /* the requests went with the server; no status reaches the client */
     bool ok = true;
     for (int i = mb->nstreams - 1; i >= 0; i--) {
         mem_stream *st = mb->streams[i];

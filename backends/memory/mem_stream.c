@@ -410,6 +410,7 @@ ps_status mem_stream_update(ps_backend *b, const ps_stream_config *cfg, ps_strea
             st->description = desc;
             st->cfg.description = desc;
             mem_adv_stream_action(mb, PS_ADV_STREAM_UPDATED, st->name);
+            mem_signal(mb); /* lowered limits may have removed pending messages */
             if (out)
                 s = fill_info(st, out);
         }

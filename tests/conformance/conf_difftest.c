@@ -431,3 +431,95 @@ CONF_TEST(test_dt_filter_covering_the_stream_is_rechecked_after_a_stream_update)
     conf_pub(f, "fs.b", "x");
     conf_fetch_none(c);
 }
+
+/* A delivery counts len(subject) + len(ack reply) + headers + payload
+ * against max_bytes (nats-server 2.9.10 loopAndGatherMsgs): one that fits
+ * exactly is delivered, one byte more is 409. The model counted one byte
+ * more than the ack subject has (found by the 408 pending bytes of an
+ * asynchronous pull, conf_apull.c). */
+CONF_TEST(test_dt_max_bytes_equal_to_the_delivery_delivers_it)
+{
+    conf_stream(f, "MX", "mx", PS_RETENTION_LIMITS);
+    ps_consumer *c = conf_durable(f, "MX", "D", 0);
+    conf_pub_n(f, "mx", 3);
+    ps_msg *m = conf_fetch_one(c, 1, 1);
+    /* the next deliveries' ack subjects have as many digits as this one's */
+    int64_t size = (int64_t)(strlen(m->subject) + strlen(ps_msg_reply(m)) + m->hdr_len + m->len);
+    ps_fetch_request req = {.batch = 2, .expires_ns = CONF_EXPIRES_NS, .max_bytes = size};
+    ps_msg_list *l = NULL;
+    conf_ok(conf_fetch_req(c, &req, &l));
+    assert_int_equal(l->count, 1);
+    assert_int_equal(l->msgs[0]->meta.stream_seq, 2);
+    req.max_bytes = size - 1;
+    conf_expect_error(conf_fetch_req(c, &req, &l), PS_ERR_MAX_BYTES, 0, NULL);
+}
+
+/* A store signals only the consumers its subject concerns (the filtered
+ * signal of processStreamSignal): a waiting pull on another filter is not
+ * served, so the consumer does not scan past the new message, while a
+ * new pull request makes it look (getNextMsg moves the scan position past
+ * the stream's end). Found by difftest seeds 87 and 383 once pulls could
+ * wait. */
+CONF_TEST(test_dt_waiting_pull_is_not_woken_by_another_subject)
+{
+    conf_stream(f, "WS", "ws.>", PS_RETENTION_LIMITS);
+    ps_consumer_config cc = {.durable = "D", .filter_subject = "ws.b"};
+    ps_consumer *c = conf_consumer(f, "WS", &cc);
+    ps_pull *p = conf_pull_start(c, (ps_fetch_request){.batch = 1, .expires_ns = 1000 * CONF_MS});
+    conf_settle(f); /* the server looks at the new request before the store */
+    conf_pub(f, "ws.a", "x");
+    conf_settle(f);
+    const ps_consumer_info *ci = conf_cinfo(c);
+    conf_expect_pair(ci->delivered, 0, 0);
+    assert_int_equal(ci->num_waiting, 1);
+    ps_pull *q = conf_pull_start(c, (ps_fetch_request){.batch = 1, .expires_ns = 1000 * CONF_MS});
+    conf_settle(f);
+    ci = conf_cinfo(c);
+    conf_expect_pair(ci->delivered, 0, 1);
+    assert_int_equal(ci->num_waiting, 2);
+    (void)p;
+    (void)q;
+}
+
+/* Removing a pending message (here by MaxAge) is processed as a TERM
+ * (decStreamPending, JS 4.8), and an ack of a consumer at MaxAckPending
+ * signals its delivery loop (processAckMsg): a no_wait one-shot stalled
+ * after its first message then finds nothing more and ends with 408.
+ * Found by the timed differential tester, seed 285. */
+CONF_TEST(test_dt_removed_pending_message_wakes_a_stalled_pull)
+{
+    ps_stream_config sc = {.name = "MA", CONF_SUBJ("ma"), .max_age_ns = 500 * CONF_MS};
+    conf_stream_cfg(f, &sc);
+    ps_consumer_config cc = {.durable = "D", .max_ack_pending = 1};
+    ps_consumer *c = conf_consumer(f, "MA", &cc);
+    conf_pub(f, "ma", "x");
+    ps_pull *p = conf_pull_start(c, (ps_fetch_request){.batch = 2, .no_wait = true});
+    conf_pulled r;
+    conf_pull_collect(f, p, false, &r);
+    assert_int_equal(r.count, 1);
+    assert_false(r.end.done);
+    conf_advance_ms(f, 500 + 2 * CONF_MARGIN_MS);
+    conf_pull_collect(f, p, true, &r);
+    conf_expect_pull_end(&r, PS_ERR_TIMEOUT, 408, "Request Timeout");
+    assert_int_equal(r.end.pending_msgs, 1);
+    assert_int_equal(conf_cinfo(c)->num_ack_pending, 0);
+}
+
+/* A handle of a deleted consumer reaches the consumer re-created under its
+ * name: the server routes acks and pulls by name. The model cached the
+ * miss of a pull made in between and answered the later ack with no
+ * responders (found by difftest, seed 5204). */
+CONF_TEST(test_dt_old_handle_reaches_a_consumer_recreated_under_its_name)
+{
+    conf_stream(f, "RC", "rc", PS_RETENTION_LIMITS);
+    ps_consumer *old = conf_durable(f, "RC", "D", 0);
+    conf_pub(f, "rc", "x");
+    ps_msg *m = conf_fetch_one(old, 1, 1);
+    conf_ok(ps_consumer_delete(f->b, "RC", "D"));
+    ps_msg_list *l = NULL;
+    ps_fetch_request req = {.batch = 1, .expires_ns = CONF_EXPIRES_NS};
+    conf_expect_error(conf_fetch_req(old, &req, &l), PS_ERR_TIMEOUT, 0, NULL);
+    conf_durable(f, "RC", "D", 0);
+    conf_ok(ps_ack_send(m, PS_ACK, 0)); /* not pending in the new consumer: ignored */
+    conf_fetch_one(old, 1, 1); /* the new consumer delivers it anew */
+}

@@ -1,14 +1,10 @@
 /* conf_pull.c — pull requests: admission, max_bytes, termination and the
  * results cnats reports for them (JETSTREAM.md §8, §14.1).
  *
- * Not covered here, on purpose: MaxWaiting (8.2 step 7), "408 Requests
- * Pending" (8.2 step 6) and "409 Consumer Deleted" for a request that is
- * still waiting (2.5, 5.5) all need two pull requests in flight at once.
- * Through the contract a fetch returns before the next call starts, and the
- * suite is single-threaded (the manual clock is not thread-safe), so these
- * cannot be expressed identically on both backends; they belong in the
- * backends' own threaded tests (tests/jetstream/test_server.c checks
- * MaxWaiting and Consumer Deleted against a real server).
+ * Not here: MaxWaiting (8.2 step 7), "408 Requests Pending" (8.2 step 6)
+ * and "409 Consumer Deleted" for a request that is still waiting (2.5,
+ * 5.5) need several requests in flight at once: conf_apull.c has them,
+ * through the asynchronous pulls of ps_pull_start.
  */
 #include "conformance.h"
 

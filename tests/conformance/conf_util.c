@@ -44,7 +44,8 @@ typedef enum conf_kind {
     TRACK_SINFO,
     TRACK_CINFO,
     TRACK_STORED,
-    TRACK_HEADERS
+    TRACK_HEADERS,
+    TRACK_PULL
 } conf_kind;
 
 typedef struct conf_tracked {
@@ -101,6 +102,9 @@ static void release_kind(conf_kind kind)
         case TRACK_HEADERS:
             ps_headers_free(t->ptr);
             break;
+        case TRACK_PULL:
+            ps_pull_free(t->ptr);
+            break;
         }
         t->ptr = NULL;
     }
@@ -124,6 +128,7 @@ void conf_track_end(conf_fixture *f)
     release_kind(TRACK_CINFO);
     release_kind(TRACK_STORED);
     release_kind(TRACK_HEADERS);
+    release_kind(TRACK_PULL); /* pulls before the handles they were started from */
     release_kind(TRACK_CONSUMER);
     free(g_tracked);
     g_tracked = NULL;
@@ -357,6 +362,53 @@ void conf_ack_all_impl(ps_msg_list *l, ps_ack_kind kind)
 {
     for (int i = 0; i < l->count; i++)
         conf_ack_impl(l->msgs[i], kind, 0);
+}
+
+/* ---- asynchronous pulls ----------------------------------------------------------------- */
+
+ps_pull *conf_pull_start_impl(ps_consumer *c, ps_fetch_request req)
+{
+    ps_pull *p = NULL;
+    conf_ok_impl(ps_pull_start(c, &req, &p), "ps_pull_start");
+    return track(TRACK_PULL, p);
+}
+
+/* One poll; its messages join `out`. */
+static void poll_once(ps_pull *p, conf_pulled *out)
+{
+    ps_msg_list *l = track(TRACK_LIST, calloc(1, sizeof *l));
+    ps_pull_end end;
+    conf_ok_impl(ps_pull_poll(p, l, &end), "ps_pull_poll");
+    for (int i = 0; i < l->count; i++) {
+        if (out->count == CONF_PULLED_MAX)
+            conf_failf("a pull returned more than %d messages", CONF_PULLED_MAX);
+        out->msgs[out->count++] = l->msgs[i];
+    }
+    out->end = end;
+}
+
+void conf_pull_collect_impl(conf_fixture *f, ps_pull *p, bool until_done, conf_pulled *out)
+{
+    memset(out, 0, sizeof *out);
+    poll_once(p, out);
+    /* A server's answers take a moment: poll a while, or until the end. */
+    int budget_ms = until_done ? 2000 : CONF_PULL_SETTLE_MS;
+    for (int waited = 0; f->real_time && waited < budget_ms && !out->end.done; waited += 10) {
+        f->advance(f, 10 * CONF_MS);
+        poll_once(p, out);
+    }
+    if (until_done && !out->end.done)
+        conf_failf("the pull did not end (%d message(s) came)", out->count);
+}
+
+void conf_expect_pull_end_impl(const conf_pulled *r, ps_status status, int code, const char *desc)
+{
+    if (!r->end.done)
+        conf_failf("the pull is still waiting; expected it ended with %s", ps_status_name(status));
+    if (r->end.status != status || r->end.code != code || strcmp(r->end.description, desc) != 0)
+        conf_failf("the pull ended with %s, %d \"%s\"; expected %s, %d \"%s\"",
+                   ps_status_name(r->end.status), r->end.code, r->end.description,
+                   ps_status_name(status), code, desc);
 }
 
 /* ---- time ------------------------------------------------------------------------------------ */

@@ -299,6 +299,35 @@ int conf_adv_count(const conf_adv_log *log, ps_advisory_kind kind, const char *c
 /* The nth (0-based) advisory of `kind`, or NULL. */
 const conf_adv *conf_adv_find(const conf_adv_log *log, ps_advisory_kind kind, int nth);
 
+/* ---- asynchronous pulls ------------------------------------------------------------- */
+
+/* Starts a pull (ps_pull_start), asserts PS_OK; tracked (freed after the
+ * test, before the consumer handles). */
+ps_pull *conf_pull_start_impl(ps_consumer *c, ps_fetch_request req);
+#define conf_pull_start(...) CONF_CALL(conf_pull_start_impl, __VA_ARGS__)
+
+#define CONF_PULLED_MAX 32
+/* How long a server gets to answer a pull that is not expected to end. */
+#define CONF_PULL_SETTLE_MS 150
+
+/* What polls of a pull gave: the messages (valid until the test ends) and
+ * the last poll's end. */
+typedef struct conf_pulled {
+    int count;
+    ps_msg *msgs[CONF_PULLED_MAX];
+    ps_pull_end end;
+} conf_pulled;
+
+/* Polls the pull. On a manual clock once; on a server, over
+ * CONF_PULL_SETTLE_MS, or with `until_done` until the pull ends (failing
+ * after 2 s), so that answers in flight arrive. */
+void conf_pull_collect_impl(conf_fixture *f, ps_pull *p, bool until_done, conf_pulled *out);
+#define conf_pull_collect(...) CONF_CALL(conf_pull_collect_impl, __VA_ARGS__)
+
+/* Asserts that the pull ended with this status, code and description. */
+void conf_expect_pull_end_impl(const conf_pulled *r, ps_status status, int code, const char *desc);
+#define conf_expect_pull_end(...) CONF_CALL(conf_expect_pull_end_impl, __VA_ARGS__)
+
 /* ---- restarts ---------------------------------------------------------------------- */
 
 /* Skips the test (printing why) when the fixture has no restart hook. */

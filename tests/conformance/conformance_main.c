@@ -196,6 +196,28 @@
     X(test_js7_8_term_stops_redelivery)                                      \
     X(test_js14_2_ack_after_nak_on_same_message_is_noop)                     \
     X(test_js14_2_nak_after_ack_on_same_message_is_noop)                     \
+    /* conf_apull.c */                                                       \
+    X(test_js8_3_waiting_pull_is_served_by_later_publishes)                  \
+    X(test_js8_4_expiry_408_carries_pending_messages_and_bytes)              \
+    X(test_js8_2_pull_beyond_max_waiting_409)                                \
+    X(test_js5_5_consumer_deleted_while_a_pull_waits_409)                    \
+    X(test_js2_5_stream_deleted_while_a_pull_waits_409)                      \
+    X(test_js8_2_no_wait_pull_on_empty_consumer_404)                         \
+    X(test_js8_4_no_wait_one_shot_ends_408_after_what_is_there)              \
+    X(test_js8_3_waiting_pulls_take_turns)                                   \
+    X(test_js8_3_waiting_pull_receives_an_ack_wait_redelivery)               \
+    X(test_js8_2_no_wait_behind_larger_waiting_requests_408_requests_pending) \
+    X(test_js8_4_one_shot_waits_while_max_ack_pending_stalls)                \
+    X(test_js8_4_freed_pull_is_dropped_from_the_queue)                       \
+    /* conf_ack_send.c */                                                    \
+    X(test_js7_9_second_ack_is_answered_and_changes_nothing)                 \
+    X(test_js7_6_nak_sent_after_ack_is_ignored)                              \
+    X(test_js7_8_term_sent_after_ack_still_advises)                          \
+    X(test_js7_3_ack_sent_after_nak_cancels_the_redelivery)                  \
+    X(test_js7_9_ack_of_a_stale_delivery_acks_the_message)                   \
+    X(test_js7_6_nak_of_a_stale_delivery_above_the_floor_redelivers)         \
+    X(test_js7_4_ack_all_repeated_acks_below_the_floor_are_ignored)          \
+    X(test_js7_7_in_progress_after_ack_does_nothing)                         \
     /* conf_pull.c */                                                        \
     X(test_js8_2_batch_above_max_request_batch_rejected)                     \
     X(test_js8_2_expires_above_max_request_expires_rejected)                 \
@@ -286,7 +308,11 @@
     X(test_dt_skipped_publish_msg_id_goes_at_the_next_dedup_purge)          \
     X(test_dt_headers_only_delivery_is_sized_without_its_payload)           \
     X(test_dt_ack_floor_walks_by_the_first_delivery_sequence)               \
-    X(test_dt_filter_covering_the_stream_is_rechecked_after_a_stream_update)
+    X(test_dt_filter_covering_the_stream_is_rechecked_after_a_stream_update) \
+    X(test_dt_max_bytes_equal_to_the_delivery_delivers_it)                  \
+    X(test_dt_waiting_pull_is_not_woken_by_another_subject)                 \
+    X(test_dt_removed_pending_message_wakes_a_stalled_pull)                 \
+    X(test_dt_old_handle_reaches_a_consumer_recreated_under_its_name)
 
 #define CONF_DECLARE(name) void name(void **state);
 CONF_TESTS(CONF_DECLARE)

@@ -35,12 +35,15 @@ typedef enum dt_kind {
     DT_FETCH,
     DT_ACK,
     DT_WAIT, /* timed mode: sleep on the server, advance the manual clock */
+    DT_PULL_START, /* an asynchronous pull (ps_pull_start) into a pull slot */
+    DT_PULL_POLL,  /* what a pull slot's pull got and whether it ended */
     DT_KIND_COUNT
 } dt_kind;
 
 #define DT_STR 48
 #define DT_STREAMS 2   /* stream names DA, DB */
 #define DT_SLOTS 4     /* consumer handle slots */
+#define DT_PULLS 4     /* asynchronous pull slots */
 
 /* One operation. Every field is a small number or a short string without
  * spaces, so that the text form is `kind key=value ...` listing the fields
@@ -60,6 +63,8 @@ typedef struct dt_op {
     int64_t m, ack, delay_ms;    /* ack: held message index, kind, nak delay */
     int64_t seq, keep, erase;    /* purge, msg delete, msg get */
     int64_t ms;                  /* wait */
+    int64_t ps;                  /* pull start and poll: the pull slot */
+    int64_t rs;                  /* ack: sent whatever was sent before (ps_ack_send) */
 } dt_op;
 
 typedef struct dt_seq {

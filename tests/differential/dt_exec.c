@@ -31,6 +31,8 @@ typedef struct dt_ctx {
     ps_backend *b;
     ps_clock *clock; /* the memory backend's manual clock; NULL on a server */
     ps_consumer *slot[DT_SLOTS];
+    ps_pull *pull[DT_PULLS];
+    bool pull_over[DT_PULLS]; /* the slot's pull was seen ending */
     ps_consumer **retired; /* replaced handles, freed at the end */
     int nretired, capretired;
     ps_msg_list **lists;   /* every fetch's list, freed at the end */
@@ -246,6 +248,22 @@ static void out_consumer_info(dt_ctx *x, const ps_consumer_info *i, bool with_co
         i->num_pending);
 }
 
+/* On a server, while a pull may wait, what the previous operation set off
+ * (a delivery to the pull, its scan of the stream, a 409) happens on the
+ * consumer's own goroutine a moment later; the next operation waits for
+ * it, or it would race that goroutine. The model does it at once. */
+#define DT_PULL_SETTLE_MS 5
+
+static void settle_pulls(const dt_ctx *x)
+{
+    bool live = false;
+    for (int i = 0; i < DT_PULLS; i++)
+        live |= x->pull[i] && !x->pull_over[i];
+    struct timespec ts = {0, DT_PULL_SETTLE_MS * 1000 * 1000};
+    if (live && !x->clock)
+        nanosleep(&ts, NULL);
+}
+
 static int retire(dt_ctx *x, int slot)
 {
     if (!x->slot[slot])
@@ -292,6 +310,7 @@ static int do_consumer_add(dt_ctx *x, const dt_op *op)
         return -1;
     }
     x->slot[slot] = h;
+    settle_pulls(x); /* an update may have let a waiting pull be served */
     ps_consumer_info info = {0};
     s = ps_consumer_info_get(h, &info);
     out(x, " name=%s info:", op->dur ? h->name : "eph");
@@ -367,7 +386,90 @@ static void do_ack(dt_ctx *x, const dt_op *op)
     }
     ps_msg *m = x->held[op->m % x->nheld];
     out(x, "s%" PRIu64 " d%" PRIu64 " ", m->meta.stream_seq, m->meta.consumer_seq);
-    out_status(x, ps_ack(m, (ps_ack_kind)op->ack, op->delay_ms * PS_NS_PER_MS));
+    ps_ack_kind kind = (ps_ack_kind)op->ack;
+    int64_t delay = op->delay_ms * PS_NS_PER_MS;
+    out_status(x, op->rs ? ps_ack_send(m, kind, delay) : ps_ack(m, kind, delay));
+}
+
+/* ---- asynchronous pulls ----------------------------------------------------------- */
+
+static void do_pull_start(dt_ctx *x, const dt_op *op)
+{
+    ps_consumer *h = x->slot[op->cs % DT_SLOTS];
+    if (!h) {
+        out(x, "no handle");
+        return;
+    }
+    int ps = (int)(op->ps % DT_PULLS);
+    ps_pull_free(x->pull[ps]); /* the one in the slot is withdrawn */
+    x->pull[ps] = NULL;
+    x->pull_over[ps] = false;
+    ps_fetch_request req = {.batch = (int)op->batch, .expires_ns = op->exp_ms * PS_NS_PER_MS,
+                            .max_bytes = op->mb, .no_wait = op->nw};
+    out_status(x, ps_pull_start(h, &req, &x->pull[ps]));
+}
+
+/* One poll; its messages are held for later acks and written out. */
+static int poll_once(dt_ctx *x, ps_pull *p, ps_pull_end *end, int *count)
+{
+    ps_msg_list *l = calloc(1, sizeof *l);
+    if (!l || grow(&x->lists, &x->caplists, x->nlists + 1, sizeof *x->lists) != 0) {
+        free(l);
+        return -1;
+    }
+    x->lists[x->nlists++] = l;
+    ps_status s = ps_pull_poll(p, l, end);
+    if (s != PS_OK) {
+        out_status(x, s);
+        return 1;
+    }
+    if (grow(&x->held, &x->capheld, x->nheld + l->count, sizeof *x->held) != 0)
+        return -1;
+    for (int i = 0; i < l->count; i++) {
+        const ps_msg *m = l->msgs[i];
+        out(x, " [%s s%" PRIu64 " d%" PRIu64 " n%" PRIu64 " p%" PRIu64 " len%zu]", m->subject,
+            m->meta.stream_seq, m->meta.consumer_seq, m->meta.num_delivered, m->meta.num_pending,
+            m->len);
+        x->held[x->nheld++] = l->msgs[i];
+    }
+    *count += l->count;
+    return 0;
+}
+
+/* On a server, deliveries and statuses are in flight for a moment after the
+ * operation that caused them: a poll listens this long. */
+#define DT_POLL_SETTLE_MS 15
+
+static int do_pull_poll(dt_ctx *x, const dt_op *op)
+{
+    ps_pull *p = x->pull[op->ps % DT_PULLS];
+    if (!p) {
+        out(x, "no pull");
+        return 0;
+    }
+    ps_pull_end end = {0};
+    int count = 0, rc = 0;
+    out(x, "got");
+    for (int waited = 0; rc == 0 && !end.done; waited += 3) {
+        rc = poll_once(x, p, &end, &count);
+        if (x->clock || waited >= DT_POLL_SETTLE_MS)
+            break;
+        struct timespec ts = {0, 3 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    out(x, " n=%d", count);
+    x->pull_over[op->ps % DT_PULLS] = end.done;
+    if (!end.done) {
+        out(x, " waiting");
+        return 0;
+    }
+    out(x, " end=%s/%d/", ps_status_name(end.status), end.code);
+    for (const char *c = end.description; *c; c++)
+        out(x, "%c", *c == ' ' ? '_' : *c);
+    out(x, "/%" PRId64 "/%" PRId64, end.pending_msgs, end.pending_bytes);
+    return 0;
 }
 
 static void do_wait(dt_ctx *x, const dt_op *op)
@@ -405,6 +507,8 @@ static int run_one(dt_ctx *x, const dt_op *op)
     case DT_FETCH: return do_fetch(x, op);
     case DT_ACK: do_ack(x, op); return 0;
     case DT_WAIT: do_wait(x, op); return 0;
+    case DT_PULL_START: do_pull_start(x, op); return 0;
+    case DT_PULL_POLL: return do_pull_poll(x, op);
     case DT_KIND_COUNT: break;
     }
     out(x, "bad op");
@@ -413,6 +517,8 @@ static int run_one(dt_ctx *x, const dt_op *op)
 
 static void release(dt_ctx *x)
 {
+    for (int i = 0; i < DT_PULLS; i++)
+        ps_pull_free(x->pull[i]); /* before the handles they were started from */
     for (int i = 0; i < x->nlists; i++) {
         ps_msg_list_free(x->lists[i]);
         free(x->lists[i]);
@@ -435,6 +541,7 @@ static int run(dt_ctx *x, const dt_seq *seq, dt_transcript *t)
     for (int i = 0; rc == 0 && i < seq->n; i++) {
         x->len = 0;
         x->line[0] = 0;
+        settle_pulls(x);
         if (x->rec_ns)
             x->rec_ns[i] = ps_clock_now(ps_clock_real()) - t0;
         if (x->at_ns && x->clock) {

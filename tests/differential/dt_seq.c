@@ -20,7 +20,7 @@
 static const char *const kind_names[DT_KIND_COUNT] = {
     "stream_add", "stream_update", "stream_delete", "stream_info", "publish", "purge",
     "msg_delete", "msg_get", "consumer_add", "consumer_info", "consumer_delete", "fetch",
-    "ack", "wait",
+    "ack", "wait", "pull_start", "pull_poll",
 };
 
 /* The fields of dt_op, by name: one table for both directions of the text
@@ -40,7 +40,7 @@ static const dt_field fields[] = {
     NUM(elid), NUM(cs), NUM(dur), NUM(dp), NUM(oss), NUM(ost), NUM(ap), NUM(aw_ms), NUM(md),
     NUM(mack), NUM(mwait), NUM(mrb), NUM(hdro), NUM(inact_ms), STR(bo), NUM(batch),
     NUM(exp_ms), NUM(nw), NUM(mb), NUM(m), NUM(ack), NUM(delay_ms), NUM(seq), NUM(keep),
-    NUM(erase), NUM(ms),
+    NUM(erase), NUM(ms), NUM(ps), NUM(rs),
 };
 #undef NUM
 #undef STR
@@ -275,6 +275,24 @@ static void gen_fetch(ps_rand *r, dt_op *op, bool timed)
         op->mb = PICK(r, 30, 100, 300);
 }
 
+/* An asynchronous pull. Untimed: no expiry (it waits until its batch is
+ * full or its consumer goes) or no_wait; timed: expiries 200 ms and more
+ * from the AckWaits and waits the generator draws. */
+static void gen_pull(ps_rand *r, dt_op *op, bool timed)
+{
+    op->cs = (int64_t)ps_rand_below(r, DT_SLOTS);
+    op->ps = (int64_t)ps_rand_below(r, DT_PULLS);
+    op->batch = PICK(r, 1, 1, 2, 3, 5);
+    int v = (int)ps_rand_below(r, 8);
+    if (timed)
+        op->exp_ms = v < 6 ? PICK(r, 600, 1700) : 0;
+    op->nw = v >= 6 || (timed && ps_rand_chance(r, 0.15));
+    if (op->nw && v == 7 && !timed)
+        op->exp_ms = 3600000; /* a one-shot with an expiry nobody reaches */
+    if (ps_rand_chance(r, 0.05))
+        op->mb = PICK(r, 60, 100, 300);
+}
+
 static void gen_one(ps_rand *r, dt_op *op, bool timed)
 {
     static const int weights[DT_KIND_COUNT] = {
@@ -282,6 +300,7 @@ static void gen_one(ps_rand *r, dt_op *op, bool timed)
         [DT_STREAM_INFO] = 5, [DT_PUBLISH] = 30, [DT_PURGE] = 4, [DT_MSG_DELETE] = 3,
         [DT_MSG_GET] = 3, [DT_CONSUMER_ADD] = 8, [DT_CONSUMER_INFO] = 6,
         [DT_CONSUMER_DELETE] = 2, [DT_FETCH] = 16, [DT_ACK] = 16, [DT_WAIT] = 0,
+        [DT_PULL_START] = 5, [DT_PULL_POLL] = 7,
     };
     /* Timed: mostly publish, fetch, ack and wait, so timers have work. */
     static const int timed_weights[DT_KIND_COUNT] = {
@@ -289,6 +308,7 @@ static void gen_one(ps_rand *r, dt_op *op, bool timed)
         [DT_STREAM_INFO] = 3, [DT_PUBLISH] = 22, [DT_PURGE] = 1, [DT_MSG_DELETE] = 1,
         [DT_MSG_GET] = 1, [DT_CONSUMER_ADD] = 2, [DT_CONSUMER_INFO] = 6,
         [DT_CONSUMER_DELETE] = 0, [DT_FETCH] = 24, [DT_ACK] = 18, [DT_WAIT] = 14,
+        [DT_PULL_START] = 4, [DT_PULL_POLL] = 6,
     };
     int total = 0, w[DT_KIND_COUNT];
     for (int k = 0; k < DT_KIND_COUNT; k++) {
@@ -336,8 +356,11 @@ static void gen_one(ps_rand *r, dt_op *op, bool timed)
         op->ack = PICK(r, 0, 0, 0, 1, 1, 2, 3);
         if (op->ack == 1 && ps_rand_chance(r, 0.4))
             op->delay_ms = timed ? PICK(r, 600, 1100) : 600000;
+        op->rs = ps_rand_chance(r, 0.5);
         break;
     case DT_WAIT: op->ms = PICK(r, 300, 500, 700, 1100); break;
+    case DT_PULL_START: gen_pull(r, op, timed); break;
+    case DT_PULL_POLL: op->ps = (int64_t)ps_rand_below(r, DT_PULLS); break;
     case DT_KIND_COUNT: break;
     }
 }
@@ -350,6 +373,8 @@ static void focus(ps_rand *r, dt_op *op)
         op->st = 0;
     if (ps_rand_chance(r, 0.8))
         op->cs = 0;
+    if (ps_rand_chance(r, 0.7))
+        op->ps = 0;
     if (op->kind == DT_CONSUMER_ADD) {
         op->mrb = op->mwait = 0; /* pulls are not refused */
         op->dur = 1;
