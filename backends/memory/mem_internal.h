@@ -89,6 +89,10 @@ typedef struct mem_subj {
     /* Memory storage: the server's own per-subject record (memStore.fss),
      * which a Compact leaves stale (mem_fss_*); fss_msgs 0: no record. */
     uint64_t fss_msgs, fss_first, fss_last;
+    /* File storage: the file store's per-subject record (msgBlock.fss, the
+     * model keeping one block), whose Last a removal never moves back
+     * (mem_blk_*); blk_msgs 0: no record. */
+    uint64_t blk_msgs, blk_first, blk_last;
     uint32_t len;
     char name[];
 } mem_subj;
@@ -331,6 +335,12 @@ void mem_store_enforce_limits(mem_stream *st, int64_t now, const char *subj_hint
  * (also the messages of a filtered purge), and a full purge's reset. */
 void mem_fss_removed(mem_stream *st, const mem_smsg *m);
 void mem_fss_reset(mem_stream *st);
+/* The file store's per-subject records (mem_subj.blk_*): a message stored
+ * or removed, all records rebuilt from the stored messages (a restart
+ * reads them back), all cleared (a full purge). */
+void mem_blk_rebuild(mem_stream *st);
+void mem_blk_clear(mem_stream *st);
+uint64_t mem_blk_last_seq(const mem_stream *st, const char *subj);
 /* Trims every subject to MaxMsgsPerSubject (an update that lowered it). */
 void mem_store_enforce_per_subject(mem_stream *st, int64_t now);
 void mem_store_expire(mem_stream *st, int64_t now);

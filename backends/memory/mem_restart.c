@@ -218,6 +218,8 @@ static bool restart_stream(mem_stream *st, ps_restart_kind kind, int64_t now)
             lose_unsynced(st, synced, now);
     }
     st->index_write_ns = now;
+    if (mem_is_file(st))
+        mem_blk_rebuild(st); /* the per-subject records, read back from the messages */
     ok &= rebuild_dedup(st, now);
     for (int i = st->nconsumers - 1; i >= 0; i--) {
         mem_consumer *c = st->consumers[i];

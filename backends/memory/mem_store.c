@@ -82,7 +82,7 @@ static mem_subj *subj_intern(mem_stream *st, const char *subj, size_t len)
 
 static void subj_release(mem_stream *st, mem_subj *r)
 {
-    if (r->count == 0 && r->tombs == 0 && r->fss_msgs == 0) {
+    if (r->count == 0 && r->tombs == 0 && r->fss_msgs == 0 && r->blk_msgs == 0) {
         if (st->last_subj == r)
             st->last_subj = NULL;
         mem_strmap_del(&st->subj_map, r->name, r->len);
@@ -182,6 +182,74 @@ static bool store_place(mem_stream *st, mem_smsg *m)
     return true;
 }
 
+/* ---- the file store's per-subject records (nats-server 2.9.10) -----------------
+ * msgBlock.fss keeps {Msgs, First, Last} per subject. Every removal (a
+ * delete, an ack, a limit, MaxAge, Compact, a filtered purge) goes through
+ * removeSeqPerSubject, which moves First forward but never Last back: once
+ * a subject's last message is removed while others of it remain, Last
+ * names a message that is gone, and a get of the subject's last message
+ * (loadLast: the block's Last) answers "no message found" until a new
+ * message on the subject moves Last again. A full purge clears the
+ * records; a restart reads them back from the messages. */
+
+static void blk_stored(mem_subj *r, uint64_t seq)
+{
+    if (r->blk_msgs++ == 0)
+        r->blk_first = seq;
+    r->blk_last = seq;
+}
+
+static void blk_removed(mem_stream *st, const mem_smsg *m)
+{
+    mem_subj *r = m->subj;
+    uint64_t seq = m->seq;
+    if (r->blk_msgs == 0)
+        return;
+    if (r->blk_msgs == 1) {
+        r->blk_msgs = 0;
+        return;
+    }
+    r->blk_msgs--;
+    if (seq != r->blk_first)
+        return; /* Last stays, even when seq was it */
+    if (r->blk_msgs == 1) {
+        r->blk_first = r->blk_last;
+        return;
+    }
+    for (uint64_t t = seq + 1; t <= r->blk_last; t++) {
+        const mem_smsg *o = mem_store_get(st, t);
+        if (o && o->subj == r) {
+            r->blk_first = t;
+            return;
+        }
+    }
+}
+
+void mem_blk_clear(mem_stream *st)
+{
+    for (uint32_t i = 0; st->subj_map.slots && i < st->subj_map.cap; i++) {
+        mem_subj *r = st->subj_map.slots[i].val;
+        if (r)
+            r->blk_msgs = 0;
+    }
+}
+
+void mem_blk_rebuild(mem_stream *st)
+{
+    mem_blk_clear(st);
+    for (uint64_t s = st->first_seq; st->msgs && s <= st->last_seq; s++) {
+        mem_smsg *m = mem_store_get(st, s);
+        if (m)
+            blk_stored(m->subj, s);
+    }
+}
+
+uint64_t mem_blk_last_seq(const mem_stream *st, const char *subj)
+{
+    const mem_subj *r = mem_strmap_get(&st->subj_map, subj, strlen(subj));
+    return r && r->blk_msgs ? r->blk_last : 0;
+}
+
 /* ---- the memory store's per-subject records (nats-server 2.9.10) ---------------
  * memStore keeps {Msgs, First, Last} per subject in a map that removeMsg
  * updates but Compact (a purge with seq > 1 or keep) never touches: the
@@ -276,6 +344,8 @@ bool mem_store_append(mem_stream *st, uint64_t seq, int64_t ts, const char *subj
     st->lseq_seen++; /* processJetStreamMsg: mset.lseq++ whatever seq the store took */
     if (!mem_is_file(st))
         fss_stored(st, r, seq);
+    else
+        blk_stored(r, seq);
     mem_on_stored(st, m);
     return true;
 }
@@ -380,6 +450,8 @@ void mem_store_remove(mem_stream *st, uint64_t seq, mem_removal why, int64_t now
     bool fifo = seq == st->first_seq;
     if (why != MEM_RM_PURGE && !mem_is_file(st))
         mem_fss_removed(st, m); /* memStore.removeMsg; purges see to their own */
+    if (mem_is_file(st))
+        blk_removed(st, m); /* every file store removal, a full purge's after its clear */
     store_unplace(st, m);
     mem_on_removed(st, m, now, why != MEM_RM_PURGE);
     if (mem_is_file(st) && (why == MEM_RM_ACK || why == MEM_RM_DELETE))

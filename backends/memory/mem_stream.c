@@ -548,6 +548,8 @@ static ps_status purge_messages(mem_stream *st, const ps_purge_opts *o, int64_t 
         if (keep == 0 && seq <= 1) {
             if (!mem_is_file(st))
                 mem_fss_reset(st); /* memStore.Purge starts a new map */
+            else
+                mem_blk_clear(st); /* fileStore.purge drops the blocks and their records */
             *purged = purge_below(st, UINT64_MAX, now);
             return PS_OK;
         }
@@ -710,8 +712,8 @@ ps_status mem_msg_get(ps_backend *b, const char *stream, uint64_t seq,
     if (!st) {
         s = not_found(stream);
     } else {
-        if (last_by_subj)
-            seq = mem_subject_last_seq(st, last_by_subj);
+        if (last_by_subj) /* the file store answers from its block's per-subject Last */
+            seq = mem_is_file(st) ? mem_blk_last_seq(st, last_by_subj) : mem_subject_last_seq(st, last_by_subj);
         mem_smsg *m = seq ? mem_store_get(st, seq) : NULL;
         s = m ? copy_stored(m, out)
               : ps_error(PS_ERR_MSG_NOT_FOUND, 10037, "stream %s: no message found", stream);

@@ -523,3 +523,37 @@ CONF_TEST(test_dt_old_handle_reaches_a_consumer_recreated_under_its_name)
     conf_ok(ps_ack_send(m, PS_ACK, 0)); /* not pending in the new consumer: ignored */
     conf_fetch_one(old, 1, 1); /* the new consumer delivers it anew */
 }
+
+/* nats-server 2.9.10's file store never moves a subject's Last back
+ * (msgBlock.removeSeqPerSubject moves First forward only): once the
+ * subject's last message is removed while an earlier one of it remains, a
+ * get of the subject's last message answers "no message found" (loadLast
+ * looks up the block's Last), until a new message on the subject moves
+ * Last. Found by difftest, seed 3852 (an ack on an interest stream removed
+ * the message); the model answered with the earlier one. A memory stream
+ * answers with it (memStore recomputes Last from its messages). */
+CONF_TEST(test_dt_file_store_get_last_stays_on_a_removed_message)
+{
+    conf_stream(f, "LS", "ls.>", PS_RETENTION_LIMITS);
+    conf_pub(f, "ls.y", "1");
+    conf_pub(f, "ls.z", "2");
+    conf_pub(f, "ls.y", "3");
+    conf_ok(ps_msg_delete(f->b, "LS", 3, false));
+    ps_stored_msg m = {0};
+    conf_expect_error(ps_msg_get(f->b, "LS", 0, "ls.y", &m), PS_ERR_MSG_NOT_FOUND, 10037, NULL);
+    conf_ok(ps_msg_get(f->b, "LS", 1, NULL, &m)); /* the earlier one is still there */
+    ps_stored_msg_clear(&m);
+    conf_pub(f, "ls.y", "4");
+    conf_ok(ps_msg_get(f->b, "LS", 0, "ls.y", &m));
+    assert_int_equal(m.seq, 4);
+    ps_stored_msg_clear(&m);
+
+    ps_stream_config sc = {.name = "LM", CONF_SUBJ("lm.>"), .storage = PS_STORAGE_MEMORY};
+    conf_stream_cfg(f, &sc);
+    conf_pub(f, "lm.y", "1");
+    conf_pub(f, "lm.y", "2");
+    conf_ok(ps_msg_delete(f->b, "LM", 2, false));
+    conf_ok(ps_msg_get(f->b, "LM", 0, "lm.y", &m));
+    assert_int_equal(m.seq, 1);
+    ps_stored_msg_clear(&m);
+}
