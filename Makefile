@@ -184,7 +184,7 @@ $(CONF_JS_BIN): $(CONF_OBJ) $(BUILD)/obj/tests/conformance/fixture_jetstream.o $
 # library's allocator (ALLOC_BYPASS): a failure in the test's own
 # bookkeeping is not the library's to report.
 ALLOC_BIN := $(BUILD)/tests/alloc_sweep
-ALLOC_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup,--wrap=ps_error,--wrap=ps_error_v
+ALLOC_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup,--wrap=mmap,--wrap=ps_error,--wrap=ps_error_v
 ALLOC_BYPASS := -Dmalloc=__real_malloc -Dcalloc=__real_calloc -Drealloc=__real_realloc -Dstrdup=__real_strdup
 CONF_AF_OBJ := $(CONF_SRC:%.c=$(BUILD)/obj-af/%.o)
 
