@@ -76,8 +76,8 @@ static void test_pool_keeps_at_most_its_bound(void **state)
     mem_pool_trim();
     test_mem a;
     open_stream(&a);
-    /* about 3 x the bound in messages */
-    int n = (int)(3 * MEM_POOL_MAX_BYTES / 512);
+    /* a quarter more than the bound in messages */
+    int n = (int)(5 * (MEM_POOL_MAX_BYTES / 4) / 512);
     publish_n(&a, n, 480);
     assert_int_equal(test_mem_close(&a), PS_OK);
     mem_pool_stats(&live, &cached);

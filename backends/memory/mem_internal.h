@@ -83,8 +83,10 @@ char *mem_strdup(const char *s);
 
 /* The unit of big memory: a transparent huge page on x86-64 and arm64. */
 #define MEM_REGION_SIZE ((size_t)2 << 20)
-/* Freed regions the process keeps for reuse, at most (beyond: unmapped). */
-#define MEM_POOL_MAX_BYTES ((size_t)64 << 20)
+/* Freed regions the process keeps for reuse, at most (beyond: unmapped):
+ * enough for a backend that stored a million messages to hand its memory
+ * to the next without a page fault. */
+#define MEM_POOL_MAX_BYTES ((size_t)256 << 20)
 
 /* `size` bytes (zeroed when `zero`), NULL when out of memory. From
  * MEM_REGION_SIZE up: a 2 MiB-aligned mapping advised for huge pages,
