@@ -9,9 +9,9 @@
  *    are plain malloc.
  *  - arenas (mem_arena_*): small objects (stored messages, dedup entries)
  *    cut in allocation order from blocks; a block goes when its last object
- *    does. A stream's first few blocks are 64 KiB from malloc, so that a
- *    small stream (a test creates thousands) costs little; a stream that
- *    grows past them cuts from whole regions.
+ *    does. Blocks are 64 KiB from malloc while a stream holds less than
+ *    SMALL_HELD_MAX of them, so that a small stream (a test creates
+ *    thousands) or one that keeps up costs little; beyond, whole regions.
  *
  * Why: on a virtual machine a page fault costs microseconds, and a store
  * that touches a fresh 4 KiB page every 25 messages spent most of a publish
@@ -208,7 +208,10 @@ void mem_pool_stats(size_t *live, size_t *cached_bytes)
 /* ---- arenas ------------------------------------------------------------------ */
 
 #define SMALL_BLOCK ((size_t)64 * 1024)
-#define SMALL_BLOCKS 4 /* a stream's malloc'd blocks before it moves to regions */
+/* Blocks held before new ones are regions: a stream that keeps up (a work
+ * queue acked as it goes) stays in a few small blocks and never pays for a
+ * huge page; one that holds a lot moves to regions. */
+#define SMALL_HELD_MAX ((size_t)1 << 20)
 
 typedef struct mem_block {
     uint32_t live; /* objects still allocated in it */
@@ -220,20 +223,21 @@ typedef struct mem_block {
 
 static mem_block *block_new(mem_arena *a)
 {
-    bool region = a->small_blocks >= SMALL_BLOCKS;
+    bool region = a->held >= SMALL_HELD_MAX;
     size_t size = region ? MEM_REGION_SIZE : SMALL_BLOCK;
     mem_block *b = region ? mem_big_alloc(size, false) : malloc(size);
     if (!b)
         return NULL;
-    a->small_blocks += !region;
+    a->held += size;
     b->live = 0;
     b->used = (uint32_t)BLOCK_HDR;
     b->size = (uint32_t)size;
     return b;
 }
 
-static void block_free(mem_block *b)
+static void block_free(mem_arena *a, mem_block *b)
 {
+    a->held -= b->size;
     if (b->size == MEM_REGION_SIZE)
         mem_big_free(b, MEM_REGION_SIZE);
     else
@@ -252,7 +256,7 @@ void *mem_arena_alloc(mem_arena *a, size_t size, uint16_t *tag)
     mem_block *b = a->cur;
     if (!b || b->used + size > b->size) {
         if (b && b->live == 0)
-            block_free(b);
+            block_free(a, b);
         /* else: it goes when its last object does */
         if (!(b = block_new(a))) {
             a->cur = NULL;
@@ -283,13 +287,13 @@ void mem_arena_free(mem_arena *a, void *p, uint16_t tag)
     if (b == a->cur)
         b->used = (uint32_t)BLOCK_HDR; /* empty: cut from its start again */
     else
-        block_free(b);
+        block_free(a, b);
 }
 
 void mem_arena_release(mem_arena *a)
 {
     if (a->cur && a->cur->live == 0) {
-        block_free(a->cur);
+        block_free(a, a->cur);
         a->cur = NULL;
     }
 }

@@ -110,7 +110,7 @@ void mem_pool_stats(size_t *live, size_t *cached_bytes);
  * lock covers it). A zeroed mem_arena is empty. */
 typedef struct mem_arena {
     struct mem_block *cur;  /* new objects are cut from it */
-    uint32_t small_blocks;  /* 64 KiB blocks cut so far; then regions */
+    size_t held;            /* bytes of blocks allocated: small ones, then regions */
 } mem_arena;
 
 #define MEM_ARENA_MAX_OBJ ((size_t)8 * 1024) /* larger: malloc'd alone */
