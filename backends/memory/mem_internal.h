@@ -1,6 +1,7 @@
 /* mem_internal.h — the memory backend's private types, shared by its files.
  *
- * Layout: mem_util.c (containers), mem_backend.c (ops table, locking,
+ * Layout: mem_util.c (containers), mem_arena.c (bulk memory: huge-page
+ * regions reused across backends, arenas of small objects), mem_backend.c (ops table, locking,
  * handles, timers), mem_store.c (message storage and removal), mem_stream.c
  * (stream admin), mem_publish.c (the publish pipeline of JS 3.4),
  * mem_consumer.c (consumer admin and info), mem_deliver.c (the delivery
