@@ -188,7 +188,7 @@ $(CONF_JS_BIN): $(CONF_OBJ) $(BUILD)/obj/tests/conformance/fixture_jetstream.o $
 # library's allocator (ALLOC_BYPASS): a failure in the test's own
 # bookkeeping is not the library's to report.
 ALLOC_BIN := $(BUILD)/tests/alloc_sweep
-ALLOC_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup,--wrap=ps_error,--wrap=ps_error_v
+ALLOC_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup,--wrap=mmap,--wrap=ps_error,--wrap=ps_error_v
 ALLOC_BYPASS := -Dmalloc=__real_malloc -Dcalloc=__real_calloc -Drealloc=__real_realloc -Dstrdup=__real_strdup
 CONF_AF_OBJ := $(CONF_SRC:%.c=$(BUILD)/obj-af/%.o)
 
@@ -342,13 +342,18 @@ $(BUILD)/bench/bench_user: bench/bench_user.c examples/charge_card/charge_card.c
 	$(CC) $(CFLAGS_ALL) $(INC_ALL) -O2 -o $@ bench/bench_user.c examples/charge_card/charge_card.c $(STATIC) \
 	  $(LDLIBS_ALL) $(JS_LIBS) -lsqlite3
 
+# The figures go to $(BUILD)/bench/results.txt as well, from which
+# bench/ratios.sh prints the ones that combine two benchmarks of this run.
 bench: $(BENCH_BIN)
-	@for b in $(BENCH_BIN); do \
+	@: > $(BUILD)/bench/results.txt; for b in $(BENCH_BIN); do \
 	  case $$b in \
-	    *bench_jetstream) ci/with-nats.sh $$b; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 77 ] || exit 1 ;; \
-	    *) $$b || exit 1 ;; \
+	    *bench_jetstream) ci/with-nats.sh $$b > $(BUILD)/bench/out.txt; rc=$$?; \
+	      cat $(BUILD)/bench/out.txt; cat $(BUILD)/bench/out.txt >> $(BUILD)/bench/results.txt; \
+	      [ $$rc -eq 0 ] || [ $$rc -eq 77 ] || exit 1 ;; \
+	    *) $$b > $(BUILD)/bench/out.txt || { cat $(BUILD)/bench/out.txt; exit 1; }; \
+	      cat $(BUILD)/bench/out.txt; cat $(BUILD)/bench/out.txt >> $(BUILD)/bench/results.txt ;; \
 	  esac; \
-	done
+	done; bench/ratios.sh $(BUILD)/bench/results.txt
 
 FUZZ_CC ?= clang
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)

@@ -8,6 +8,11 @@
  * 1,000 seeds of a 10,000-job chaos scenario (the shipped work-queue
  * scenario's faults) on all cores; one run, as it takes about half a
  * minute. `bench_sim --jobs-only` prints only the first number.
+ *
+ * Then `sim.swarm_scaling_2cores: <R>`: the throughput (seeds per second)
+ * of the same swarm over SCALING_SEEDS seeds with 2 processes divided by
+ * that with 1, both measured in this run (1 first, then 2, same seeds).
+ * On a 2-core machine shared with nothing, the ideal is 2.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,6 +29,7 @@
 
 #define RUNS 5
 #define JOBS 200000
+#define SCALING_SEEDS 100
 
 static const char text[] =
     "stream JOBS subjects=jobs.> retention=workqueue storage=file\n"
@@ -54,6 +60,23 @@ static int cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* Seeds 1..count of the swarm in `path` with `jobs` processes, its report
+ * sent to /dev/null; *dt: the wall time. Returns sim_swarm's code. */
+static int swarm_quietly(const char *path, uint64_t count, int jobs, double *dt)
+{
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO), devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, STDOUT_FILENO);
+    double t0 = now_s();
+    int rc = sim_swarm(path, 1, count, jobs, NULL);
+    *dt = now_s() - t0;
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO);
+    close(devnull);
+    close(saved);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -91,20 +114,16 @@ int main(int argc, char **argv)
         return 1;
     }
     close(fd);
-    int saved = dup(STDOUT_FILENO), devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, STDOUT_FILENO);
-    double t0 = now_s();
-    int rc = sim_swarm(path, 1, 1000, 0, NULL);
-    double dt = now_s() - t0;
-    fflush(stdout);
-    dup2(saved, STDOUT_FILENO);
-    close(devnull);
-    close(saved);
+    double dt = 0, dt1 = 0, dt2 = 0;
+    int rc = swarm_quietly(path, 1000, 0, &dt);
+    rc = rc ? rc : swarm_quietly(path, SCALING_SEEDS, 1, &dt1);
+    rc = rc ? rc : swarm_quietly(path, SCALING_SEEDS, 2, &dt2);
     unlink(path);
     if (rc != 0) {
         fprintf(stderr, "bench_sim: the swarm found failing seeds (rerun: jetsim swarm)\n");
         return 1;
     }
     printf("sim.swarm_1000x10k_s: %.1f\n", dt);
+    printf("sim.swarm_scaling_2cores: %.2f\n", dt1 / dt2);
     return 0;
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "ps_status.h"
@@ -17,7 +19,10 @@ void *__real_calloc(size_t k, size_t n);
 void *__real_realloc(void *p, size_t n);
 ps_status __real_ps_error_v(ps_status s, int js_code, const char *fmt, va_list ap);
 
+void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+
 void *__wrap_malloc(size_t n);
+void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 void *__wrap_calloc(size_t k, size_t n);
 void *__wrap_realloc(void *p, size_t n);
 char *__wrap_strdup(const char *s);
@@ -70,6 +75,13 @@ void *__wrap_calloc(size_t k, size_t n)
 void *__wrap_realloc(void *p, size_t n)
 {
     return fail_now() ? NULL : __real_realloc(p, n);
+}
+
+/* The memory backend maps its big regions (mem_arena.c): a failed mapping
+ * is an allocation failure like any other. */
+void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    return fail_now() ? MAP_FAILED : __real_mmap(addr, len, prot, flags, fd, off);
 }
 
 char *__wrap_strdup(const char *s)

@@ -1,7 +1,7 @@
 /* alloc_fail.h — allocation-failure injection for test builds (in the
  * manner of SQLite's test_malloc.c): the sweep binary is linked with
  * -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,
- * --wrap=strndup, so every allocation the library and the simulator make
+ * --wrap=strndup,--wrap=mmap, so every allocation the library and the simulator make
  * (core, the memory backend, sim/) goes through the counters here, and the
  * N-th one can be made to fail. No LD_PRELOAD, no change to the code under
  * test. Allocations inside shared libraries (libc, SQLite, cmocka) are not

@@ -33,6 +33,7 @@
 
 #include "dbvfs.h"
 #include "engine.h"
+#include "mem_internal.h"
 #include "ps_memory.h"
 #include "scenario.h"
 
@@ -250,6 +251,135 @@ static void sweep_sim(tally *t, const char *sim_text)
     printf("  simulator run: %" PRIu64 " allocations without injection\n", total);
 }
 
+/* ---- a stream that outgrows small blocks ----------------------------------------------------- */
+
+/* Enough ids that the dedup map's slots (16 B each, at most half full)
+ * pass one region, and enough bytes that messages and dedup entries are
+ * cut from regions: every big-memory path of mem_arena.c is reached. */
+#define BULK_MSGS 66000
+
+/* Publishes BULK_MSGS messages with ids on a fresh backend: 0 all went
+ * through, 1 one failed with PS_ERR_NO_MEMORY (the rest not tried), 2
+ * otherwise or the model was left inconsistent. *fired, *reported and
+ * *count: the injection counters as the publishes left them. */
+static int bulk_workload(ps_clock *clock, bool *fired, uint64_t *reported, uint64_t *count)
+{
+    ps_backend *b = NULL;
+    ps_memory_options mo = {.clock = clock, .seed = 1};
+    ps_status s = ps_memory_new(&b, &mo);
+    const char *subjects[] = {"bulk.>"};
+    ps_stream_config sc = {.name = "BULK", .subjects = subjects, .subjects_len = 1,
+                           .storage = PS_STORAGE_MEMORY, .duplicates_ns = 120 * PS_NS_PER_SEC};
+    if (s == PS_OK)
+        s = ps_stream_add(b, &sc, NULL);
+    char id[32], payload[64];
+    memset(payload, 'b', sizeof payload);
+    for (int i = 0; s == PS_OK && i < BULK_MSGS; i++) {
+        snprintf(id, sizeof id, "job-%d", i);
+        s = ps_publish_data(b, "bulk.jobs", payload, sizeof payload, id, NULL);
+    }
+    int out = s == PS_OK ? 0 : s == PS_ERR_NO_MEMORY ? 1 : 2;
+    *fired = alloc_fail_fired();
+    *reported = alloc_fail_reported();
+    *count = alloc_fail_count();
+    if (b) {
+        alloc_fail_arm(0); /* the check must see the model, not fail itself */
+        if (ps_memory_check(b) != PS_OK)
+            out = 2;
+    }
+    ps_backend_close(b);
+    return out;
+}
+
+static void sweep_bulk(tally *t)
+{
+    bool fired = false;
+    uint64_t reported = 0, total = 0;
+    alloc_fail_arm(0);
+    mem_pool_trim();
+    ps_clock *clock = ps_clock_manual_new(0); /* the test's, not swept */
+    if (!clock || bulk_workload(clock, &fired, &reported, &total) != 0) {
+        printf("  bulk memory workload FAILS WITHOUT INJECTION: %s\n", ps_last_error());
+        t->wrong++;
+        ps_clock_free(clock);
+        return;
+    }
+    printf("  bulk memory workload: %" PRIu64 " allocations without injection\n", total);
+    for (uint64_t n = 1;; n++) {
+        mem_pool_trim(); /* every region mapped afresh, so every mmap is reached */
+        alloc_fail_arm(n);
+        uint64_t count = 0;
+        int out = bulk_workload(clock, &fired, &reported, &count);
+        alloc_fail_arm(0);
+        size_t live = 0, cached = 0;
+        mem_pool_stats(&live, &cached);
+        if (!fired)
+            break;
+        t->points++;
+        if (out == 2 || (out == 1 && reported == 0)) {
+            printf("  WRONG bulk memory, allocation %" PRIu64 ": %s\n", n,
+                   out == 2 ? "not out of memory, or the model inconsistent" : "nothing reported");
+            t->wrong++;
+        } else {
+            t->errors += out == 1;
+            t->passed += out == 0;
+        }
+        if (live != 0 || leaked()) {
+            printf("  LEAK bulk memory, allocation %" PRIu64 " (%zu regions)\n", n, live);
+            t->leaks++;
+        }
+    }
+    ps_clock_free(clock);
+}
+
+/* ---- no allocation per message ------------------------------------------------------------------ */
+
+#define PER_MSG_N 20000
+
+/* Publishes (with ids) and acks PER_MSG_N messages on a work queue and
+ * counts the allocations each phase makes: the store, its indexes and the
+ * dedup window grow by blocks and doublings, so a phase may make a few
+ * dozen, never one per message. The fetches are not counted (each
+ * delivered message is the caller's ps_msg). Returns false when a phase
+ * allocated per message. */
+static bool per_message_allocations(void)
+{
+    ps_clock *clock = ps_clock_manual_new(0);
+    ps_backend *b = NULL;
+    ps_memory_options mo = {.clock = clock, .seed = 1};
+    const char *subjects[] = {"pm.>"};
+    ps_stream_config sc = {.name = "PM", .subjects = subjects, .subjects_len = 1,
+                           .retention = PS_RETENTION_WORKQUEUE, .storage = PS_STORAGE_MEMORY,
+                           .duplicates_ns = 120 * PS_NS_PER_SEC};
+    ps_consumer_config cc = {.durable = "W"};
+    ps_consumer *c = NULL;
+    bool ok = clock && ps_memory_new(&b, &mo) == PS_OK && ps_stream_add(b, &sc, NULL) == PS_OK &&
+              ps_consumer_add(b, "PM", &cc, &c) == PS_OK;
+    char id[32], payload[128] = {0};
+    alloc_fail_arm(0);
+    for (int i = 0; ok && i < PER_MSG_N; i++) {
+        snprintf(id, sizeof id, "job-%d", i);
+        ok = ps_publish_data(b, "pm.jobs", payload, sizeof payload, id, NULL) == PS_OK;
+    }
+    uint64_t published = alloc_fail_count();
+    ps_msg_list batch = {0};
+    uint64_t acks = 0;
+    while (ok && ps_fetch_batch(c, 100, 0, &batch) == PS_OK) {
+        alloc_fail_arm(0);
+        for (int i = 0; ok && i < batch.count; i++)
+            ok = ps_ack(batch.msgs[i], PS_ACK, 0) == PS_OK;
+        acks += alloc_fail_count();
+        ps_msg_list_clear(&batch);
+    }
+    ps_msg_list_free(&batch);
+    ps_consumer_free(c);
+    ps_backend_close(b);
+    ps_clock_free(clock);
+    printf("  per message: %d published with ids: %" PRIu64 " allocations; acked: %" PRIu64 "\n",
+           PER_MSG_N, published, acks);
+    return ok && published < PER_MSG_N / 100 && acks < PER_MSG_N / 100;
+}
+
 /* ---- the simulation VFS ---------------------------------------------------------------------- */
 
 /* Did a SQLite call fail for want of memory? The VFS answers SQLITE_NOMEM,
@@ -358,6 +488,8 @@ int main(int argc, char **argv)
 {
     /* alloc_sweep CASE N: that case with the N-th allocation failing, not
      * quiet (with ALLOC_FAIL_BACKTRACE=1 it shows the failing call). */
+    if (argc == 2 && strcmp(argv[1], "per-message") == 0) /* that check alone */
+        return per_message_allocations() ? 0 : 1;
     bool sim_only = argc == 2;
     conf_fixture f = conf_memory_fixture("memory (allocation failures)");
     f.check = sw_check; /* records the first inconsistency, which no verdict may hide */
@@ -404,6 +536,16 @@ int main(int argc, char **argv)
     print_tally("simulator runs", &sim);
     sweep_dbvfs(&dbv);
     print_tally("simulation VFS", &dbv);
+    tally bulk = {0};
+    sweep_bulk(&bulk);
+    print_tally("bulk memory (regions)", &bulk);
+    dbv.points += bulk.points; /* one tally for the closing lines */
+    dbv.wrong += bulk.wrong;
+    dbv.leaks += bulk.leaks;
+    if (!per_message_allocations()) {
+        printf("  WRONG: the publish or ack path allocates per message\n");
+        dbv.wrong++;
+    }
     bool ok = conf.wrong + conf.leaks + sim.wrong + sim.leaks + dbv.wrong + dbv.leaks == 0;
     /* closing lines in cmocka's form, which .ci/run's summary looks for */
     printf("[==========] %" PRIu64 " injection point(s) run.\n", conf.points + sim.points + dbv.points);

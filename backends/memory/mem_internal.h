@@ -1,6 +1,7 @@
 /* mem_internal.h — the memory backend's private types, shared by its files.
  *
- * Layout: mem_util.c (containers), mem_backend.c (ops table, locking,
+ * Layout: mem_util.c (containers), mem_arena.c (bulk memory: huge-page
+ * regions reused across backends, arenas of small objects), mem_backend.c (ops table, locking,
  * handles, timers), mem_store.c (message storage and removal), mem_stream.c
  * (stream admin), mem_publish.c (the publish pipeline of JS 3.4),
  * mem_consumer.c (consumer admin and info), mem_deliver.c (the delivery
@@ -79,6 +80,49 @@ void mem_fifo_free(mem_fifo *q);
 
 char *mem_strdup(const char *s);
 
+/* ---- bulk memory (mem_arena.c) ------------------------------------------- */
+
+/* The unit of big memory: a transparent huge page on x86-64 and arm64. */
+#define MEM_REGION_SIZE ((size_t)2 << 20)
+/* Freed regions the process keeps for reuse, at most (beyond: unmapped):
+ * enough for a backend that stored a million messages to hand its memory
+ * to the next without a page fault. */
+#define MEM_POOL_MAX_BYTES ((size_t)256 << 20)
+
+/* `size` bytes (zeroed when `zero`), NULL when out of memory. From
+ * MEM_REGION_SIZE up: a 2 MiB-aligned mapping advised for huge pages,
+ * taken from the process-wide pool when one of its size class is there;
+ * below: malloc. Free with mem_big_free and the same size. Thread-safe. */
+void *mem_big_alloc(size_t size, bool zero);
+void mem_big_free(void *p, size_t size);
+/* p (of old_size bytes, or NULL) made new_size bytes: the content stays at
+ * the same offsets, the rest is zero. A region's pages move to the new one
+ * (mremap) rather than being copied. NULL when out of memory: p is then
+ * untouched. */
+void *mem_big_grow(void *p, size_t old_size, size_t new_size);
+/* Unmaps every cached region (tests: makes the next big alloc map afresh). */
+void mem_pool_trim(void);
+/* Regions handed out and not freed, and the bytes cached for reuse. */
+void mem_pool_stats(size_t *live, size_t *cached_bytes);
+
+/* Small objects cut from blocks in allocation order; a block is freed when
+ * its last object is. Each object carries the 16-bit tag it was given,
+ * which is how it finds its block again. Not thread-safe (the backend's
+ * lock covers it). A zeroed mem_arena is empty. */
+typedef struct mem_arena {
+    struct mem_block *cur;  /* new objects are cut from it */
+    size_t held;            /* bytes of blocks allocated: small ones, then regions */
+} mem_arena;
+
+#define MEM_ARENA_MAX_OBJ ((size_t)8 * 1024) /* larger: malloc'd alone */
+#define MEM_ARENA_OWN UINT16_MAX             /* tag: malloc'd alone */
+#define MEM_ARENA_REGION (UINT16_MAX - 1)    /* tag: in a region block */
+
+void *mem_arena_alloc(mem_arena *a, size_t size, uint16_t *tag);
+void mem_arena_free(mem_arena *a, void *p, uint16_t tag);
+/* Frees the current block if nothing lives in it (the arena stays usable). */
+void mem_arena_release(mem_arena *a);
+
 /* ---- stored messages and streams ------------------------------------------ */
 
 typedef struct mem_subj {
@@ -103,7 +147,7 @@ typedef struct mem_smsg {
     mem_subj *subj;
     uint32_t data_len;
     uint16_t hdr_len;   /* headers are at most 65535 bytes (JS 3.4 step 9) */
-    uint16_t block_off; /* 8-byte units back to its arena block; see mem_store.c */
+    uint16_t block_off; /* its mem_arena tag (st->msg_arena) */
     char bytes[]; /* header block, then data */
 } mem_smsg;
 
@@ -117,6 +161,7 @@ typedef struct mem_tomb {
 typedef struct mem_dedup {
     uint64_t seq;
     int64_t ts;
+    uint16_t tag; /* its mem_arena tag (st->dedup_arena) */
     char id[];
 } mem_dedup;
 
@@ -141,7 +186,7 @@ typedef struct mem_stream {
     int64_t last_ts;
     mem_strmap subj_map;   /* name -> mem_subj */
     mem_subj *last_subj;   /* the last one published to: a lookup cache */
-    struct mem_block *block; /* arena block new messages are cut from */
+    mem_arena msg_arena;   /* stored messages are cut from it */
     uint64_t num_subjects;
     uint64_t fss_subjects;   /* memory storage: records in the server's fss */
     /* The stream's own last sequence (mset.lseq), which the expected-last-
@@ -152,6 +197,7 @@ typedef struct mem_stream {
     uint64_t lseq_seen;
     /* dedup (JS 3.6): id -> entry, FIFO in store order for expiry */
     mem_strmap dedup_map;
+    mem_arena dedup_arena; /* entries in store order, as they expire */
     mem_dedup **dedup_fifo;
     uint32_t dedup_cap, dedup_head, dedup_len;
     /* When the server's dedup purge timer (purgeMsgIds) runs next; 0: no
@@ -319,6 +365,7 @@ bool mem_store_append(mem_stream *st, uint64_t seq, int64_t ts, const char *subj
                       size_t subj_len, const char *hdr, size_t hdr_len,
                       const void *data, size_t len);
 mem_smsg *mem_store_get(const mem_stream *st, uint64_t seq);
+void mem_store_free_ring(mem_stream *st); /* the empty ring's memory */
 uint64_t mem_msg_bytes(const mem_stream *st, const mem_smsg *m);
 typedef enum mem_removal {
     MEM_RM_LIMITS,   /* MaxMsgs/MaxBytes/MaxAge/per-subject: not rolled back */

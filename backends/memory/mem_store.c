@@ -9,6 +9,7 @@
  * This file is not: the publish pipeline (mem_publish.c) or what consumers
  * do when a message goes away (mem_deliver.c, called from here).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,16 +40,33 @@ static bool ring_fits(mem_stream *st, uint64_t lo, uint64_t hi)
     uint64_t ncap = st->ring_cap ? st->ring_cap : 64;
     while (hi - lo >= ncap)
         ncap *= 2;
-    mem_smsg **nr = calloc(ncap, sizeof *nr);
+    if (ncap > SIZE_MAX / sizeof(mem_smsg *))
+        return false;
+    uint64_t ocap = st->ring_cap;
+    mem_smsg **nr = mem_big_grow(st->ring, ocap * sizeof *nr, ncap * sizeof *nr);
     if (!nr)
         return false;
+    /* Grown in place: a stored seq's slot moves from s & (ocap - 1) to
+     * s & (ncap - 1), which is either the same or in the new, empty part
+     * (the stored window is narrower than ocap), so no move overwrites. */
     if (st->msgs)
-        for (uint64_t s = st->first_seq; s <= st->last_seq; s++)
-            nr[s & (ncap - 1)] = st->ring[s & (st->ring_cap - 1)];
-    free(st->ring);
+        for (uint64_t s = st->first_seq; s <= st->last_seq; s++) {
+            uint64_t i = s & (ocap - 1), j = s & (ncap - 1);
+            if (i != j) {
+                nr[j] = nr[i];
+                nr[i] = NULL;
+            }
+        }
     st->ring = nr;
     st->ring_cap = ncap;
     return true;
+}
+
+void mem_store_free_ring(mem_stream *st)
+{
+    mem_big_free(st->ring, st->ring_cap * sizeof *st->ring);
+    st->ring = NULL;
+    st->ring_cap = 0;
 }
 
 mem_smsg *mem_store_get(const mem_stream *st, uint64_t seq)
@@ -90,70 +108,29 @@ static void subj_release(mem_stream *st, mem_subj *r)
     }
 }
 
-/* ---- message arena ----------------------------------------------------------
- * Messages are cut from 64 KiB blocks in publish order and a block is freed
- * when its last message goes. That is cheaper than malloc per message and
- * saves its per-chunk overhead; a block may outlive most of its messages
- * while one is still stored, much as a file store's block does. A message
- * finds its block through block_off; large ones are malloc'd alone. */
-
-#define BLOCK_SIZE ((size_t)64 * 1024)
-#define BLOCK_MAX_MSG (BLOCK_SIZE / 8)
-#define OWN_ALLOC UINT16_MAX /* block_off of a message malloc'd on its own */
-
-typedef struct mem_block {
-    uint32_t live; /* messages still allocated in it */
-    uint32_t used; /* bytes handed out, header included */
-} mem_block;
-
-#define BLOCK_HDR ((sizeof(mem_block) + 7) & ~(size_t)7)
+/* ---- message storage ----------------------------------------------------------
+ * Messages are cut from the stream's arena (mem_arena.c) in publish order:
+ * no malloc per message, no per-chunk overhead, and a block may outlive
+ * most of its messages while one is still stored, much as a file store's
+ * block does. */
 
 static size_t msg_size(size_t hdr_len, size_t len)
 {
-    return (sizeof(mem_smsg) + hdr_len + len + 7) & ~(size_t)7;
+    return sizeof(mem_smsg) + hdr_len + len;
 }
 
 static mem_smsg *msg_alloc(mem_stream *st, size_t hdr_len, size_t len)
 {
-    size_t sz = msg_size(hdr_len, len);
-    if (sz > BLOCK_MAX_MSG) {
-        mem_smsg *m = malloc(sz);
-        if (m)
-            m->block_off = OWN_ALLOC;
-        return m;
-    }
-    mem_block *b = st->block;
-    if (!b || b->used + sz > BLOCK_SIZE) {
-        if (b && b->live == 0)
-            free(b);
-        if (!(b = malloc(BLOCK_SIZE))) {
-            st->block = NULL;
-            return NULL;
-        }
-        b->live = 0;
-        b->used = (uint32_t)BLOCK_HDR;
-        st->block = b;
-    }
-    mem_smsg *m = (mem_smsg *)(void *)((char *)b + b->used);
-    m->block_off = (uint16_t)(b->used / 8);
-    b->used += (uint32_t)sz;
-    b->live++;
+    uint16_t tag = 0;
+    mem_smsg *m = mem_arena_alloc(&st->msg_arena, msg_size(hdr_len, len), &tag);
+    if (m)
+        m->block_off = tag;
     return m;
 }
 
 static void msg_dealloc(mem_stream *st, mem_smsg *m)
 {
-    if (m->block_off == OWN_ALLOC) {
-        free(m);
-        return;
-    }
-    mem_block *b = (mem_block *)(void *)((char *)m - (size_t)m->block_off * 8);
-    if (--b->live > 0)
-        return;
-    if (b == st->block)
-        b->used = (uint32_t)BLOCK_HDR; /* empty: cut from its start again */
-    else
-        free(b);
+    mem_arena_free(&st->msg_arena, m, m->block_off);
 }
 
 /* Puts an existing message object into its slot and updates the counters. */
@@ -571,10 +548,7 @@ void mem_store_free_all(mem_stream *st)
     st->bytes = 0;
     st->num_subjects = 0;
     st->first_seq = st->last_seq + 1;
-    if (st->block && st->block->live == 0) {
-        free(st->block);
-        st->block = NULL;
-    }
+    mem_arena_release(&st->msg_arena);
 }
 
 /* ---- dedup window (JS 3.6) ---------------------------------------------------- */
@@ -586,24 +560,26 @@ bool mem_stream_dedup_add(mem_stream *st, const char *id, uint64_t seq, int64_t 
     size_t n = strlen(id);
     if (st->dedup_len == st->dedup_cap) {
         uint32_t ncap = st->dedup_cap ? st->dedup_cap * 2 : 64;
-        mem_dedup **nf = malloc((size_t)ncap * sizeof *nf);
+        mem_dedup **nf = mem_big_alloc((size_t)ncap * sizeof *nf, false);
         if (!nf)
             return false;
         for (uint32_t i = 0; i < st->dedup_len; i++)
             nf[i] = st->dedup_fifo[(st->dedup_head + i) & (st->dedup_cap - 1)];
-        free(st->dedup_fifo);
+        mem_big_free(st->dedup_fifo, (size_t)st->dedup_cap * sizeof *nf);
         st->dedup_fifo = nf;
         st->dedup_cap = ncap;
         st->dedup_head = 0;
     }
-    mem_dedup *d = malloc(sizeof *d + n + 1);
+    uint16_t tag = 0;
+    mem_dedup *d = mem_arena_alloc(&st->dedup_arena, sizeof *d + n + 1, &tag);
     if (!d)
         return false;
     d->seq = seq;
     d->ts = ts;
+    d->tag = tag;
     memcpy(d->id, id, n + 1);
     if (!mem_strmap_put(&st->dedup_map, d)) {
-        free(d);
+        mem_arena_free(&st->dedup_arena, d, tag);
         return false;
     }
     st->dedup_fifo[(st->dedup_head + st->dedup_len) & (st->dedup_cap - 1)] = d;
@@ -621,7 +597,7 @@ static void dedup_pop(mem_stream *st)
     size_t n = strlen(d->id);
     if (mem_strmap_get(&st->dedup_map, d->id, n) == d)
         mem_strmap_del(&st->dedup_map, d->id, n);
-    free(d);
+    mem_arena_free(&st->dedup_arena, d, d->tag);
 }
 
 /* One run of nats-server 2.9.10's purgeMsgIds at time t: entries go, oldest
@@ -664,7 +640,8 @@ void mem_stream_dedup_clear(mem_stream *st)
     while (st->dedup_len)
         dedup_pop(st);
     mem_strmap_free(&st->dedup_map);
-    free(st->dedup_fifo);
+    mem_arena_release(&st->dedup_arena);
+    mem_big_free(st->dedup_fifo, (size_t)st->dedup_cap * sizeof *st->dedup_fifo);
     st->dedup_fifo = NULL;
     st->dedup_cap = st->dedup_head = 0;
 }

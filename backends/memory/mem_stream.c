@@ -439,7 +439,7 @@ void mem_stream_free(mem_stream *st)
     free(st->consumers);
     mem_store_free_all(st);
     free(st->tombs);
-    free(st->ring);
+    mem_store_free_ring(st);
     mem_strmap_free(&st->subj_map);
     mem_stream_dedup_clear(st);
     if (st->subjects)

@@ -4,6 +4,9 @@
  * there are no tombstones to slow lookups down) and a power-of-two FIFO.
  * They are used for lookups only: nothing iterates a map to decide an order.
  *
+ * Arrays come from mem_big_alloc: the large ones are huge-page regions the
+ * process reuses (mem_arena.c).
+ *
  * Not a general-purpose library: no shrinking, capacities are uint32_t.
  */
 #include <stdlib.h>
@@ -47,14 +50,20 @@ static inline uint64_t mem_hash64(uint64_t k)
 
 /* ---- u64 map ------------------------------------------------------------- */
 
+static void u64map_release(mem_u64map *m)
+{
+    mem_big_free(m->keys, (size_t)m->cap * sizeof *m->keys);
+    mem_big_free(m->vals, (size_t)m->cap * sizeof *m->vals);
+}
+
 static bool u64map_grow(mem_u64map *m)
 {
     uint32_t ncap = m->cap ? m->cap * 2 : 16;
-    uint64_t *nk = calloc(ncap, sizeof *nk);
-    uint64_t *nv = malloc((size_t)ncap * sizeof *nv);
-    if (!nk || !nv) {
-        free(nk);
-        free(nv);
+    size_t bytes = (size_t)ncap * sizeof(uint64_t);
+    uint64_t *nk = mem_big_alloc(bytes, true);
+    uint64_t *nv = nk ? mem_big_alloc(bytes, false) : NULL;
+    if (!nv) {
+        mem_big_free(nk, bytes);
         return false;
     }
     for (uint32_t i = 0; i < m->cap; i++) {
@@ -66,8 +75,7 @@ static bool u64map_grow(mem_u64map *m)
         nk[j] = m->keys[i];
         nv[j] = m->vals[i];
     }
-    free(m->keys);
-    free(m->vals);
+    u64map_release(m);
     m->keys = nk;
     m->vals = nv;
     m->cap = ncap;
@@ -152,8 +160,7 @@ void mem_u64map_clear(mem_u64map *m)
 
 void mem_u64map_free(mem_u64map *m)
 {
-    free(m->keys);
-    free(m->vals);
+    u64map_release(m);
     memset(m, 0, sizeof *m);
 }
 
@@ -162,7 +169,7 @@ void mem_u64map_free(mem_u64map *m)
 static bool strmap_grow(mem_strmap *m)
 {
     uint32_t ncap = m->cap ? m->cap * 2 : 16;
-    mem_strslot *ns = calloc(ncap, sizeof *ns);
+    mem_strslot *ns = mem_big_alloc((size_t)ncap * sizeof *ns, true);
     if (!ns)
         return false;
     for (uint32_t i = 0; i < m->cap; i++) {
@@ -173,7 +180,7 @@ static bool strmap_grow(mem_strmap *m)
             j = (j + 1) & (ncap - 1);
         ns[j] = m->slots[i];
     }
-    free(m->slots);
+    mem_big_free(m->slots, (size_t)m->cap * sizeof *m->slots);
     m->slots = ns;
     m->cap = ncap;
     return true;
@@ -253,7 +260,7 @@ void *mem_strmap_del(mem_strmap *m, const char *key, size_t len)
 
 void mem_strmap_free(mem_strmap *m)
 {
-    free(m->slots);
+    mem_big_free(m->slots, (size_t)m->cap * sizeof *m->slots);
     m->slots = NULL;
     m->cap = m->len = 0;
 }
@@ -265,12 +272,12 @@ bool mem_fifo_reserve(mem_fifo *q)
     if (q->len < q->cap)
         return true;
     uint32_t ncap = q->cap ? q->cap * 2 : 16;
-    uint64_t *nb = malloc((size_t)ncap * sizeof *nb);
+    uint64_t *nb = mem_big_alloc((size_t)ncap * sizeof *nb, false);
     if (!nb)
         return false;
     for (uint32_t i = 0; i < q->len; i++)
         nb[i] = q->buf[(q->head + i) & (q->cap - 1)];
-    free(q->buf);
+    mem_big_free(q->buf, (size_t)q->cap * sizeof *q->buf);
     q->buf = nb;
     q->cap = ncap;
     q->head = 0;
@@ -309,6 +316,6 @@ void mem_fifo_clear(mem_fifo *q)
 
 void mem_fifo_free(mem_fifo *q)
 {
-    free(q->buf);
+    mem_big_free(q->buf, (size_t)q->cap * sizeof *q->buf);
     memset(q, 0, sizeof *q);
 }
