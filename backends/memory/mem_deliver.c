@@ -705,6 +705,8 @@ ps_status mem_fetch(ps_consumer *hc, const ps_fetch_request *req, ps_msg_list *o
         s = fill(h, c, req, now, out, &fs);
         if (s == PS_OK && mb->waiter && req->expires_ns > 0)
             s = wait_more(h, c, req, out, &fs);
+        if (s == PS_OK && out->count == 0 && !fs.max_bytes_hit && req->expires_ns > 0 && !req->no_wait && c->npulls)
+            mem_pulls_eos(c); /* the request expired: its timer runs the eos pass (difftest timed 535) */
         if (s == PS_OK && out->count == 0)
             s = fs.max_bytes_hit ? ps_error(PS_ERR_MAX_BYTES, 0, "Message Size Exceeds MaxBytes")
                                  : ps_error(PS_ERR_TIMEOUT, 0, "no messages before the request expired");

@@ -480,6 +480,10 @@ void mem_pull_free(ps_pull *p);
  * no_wait one-shots that got messages and find no more (JS 8.3, 8.4). */
 void mem_pulls_serve_all(mem_backend *mb, int64_t now);
 /* Ends with 408 the waiting pulls whose expiry is at or before `now`. */
+/* The delivery loop's expiry timer fired for a pull request that is not
+ * in the queue (a blocking fetch's): processWaiting(eos=true) ends the
+ * no_wait one-shots that got something, with 408 (JS 8.4). */
+void mem_pulls_eos(mem_consumer *c);
 void mem_pulls_expire(mem_backend *mb, int64_t now);
 /* The earliest instant at which a waiting pull may change: its expiry, an
  * ack-wait deadline of its consumer, a MaxAge expiry of its stream;

@@ -175,15 +175,33 @@ void mem_pulls_serve_all(mem_backend *mb, int64_t now)
     }
 }
 
+void mem_pulls_eos(mem_consumer *c)
+{
+    for (int k = 0; k < c->npulls;) {
+        mem_pull *p = c->pulls[k];
+        if (p->no_wait && p->d > 0)
+            finish_pending(p, 408, "Request Timeout");
+        else
+            k++;
+    }
+}
+
 void mem_pulls_expire(mem_backend *mb, int64_t now)
 {
     for (int i = 0; mb->npulls && i < mb->nstreams; i++) {
         mem_stream *st = mb->streams[i];
         for (int j = 0; j < st->nconsumers; j++) {
             mem_consumer *c = st->consumers[j];
-            for (int k = 0; k < c->npulls;) {
+            /* An expiry is the delivery loop's wrExp timer firing, and it
+             * runs processWaiting(eos=true): in the same pass, in queue
+             * order, a no_wait one-shot that got something ends with 408
+             * too, even while MaxAckPending stalls it (difftest timed 535). */
+            bool due = false;
+            for (int k = 0; k < c->npulls && !due; k++)
+                due = c->pulls[k]->expires_at <= now;
+            for (int k = 0; due && k < c->npulls;) {
                 mem_pull *p = c->pulls[k];
-                if (p->expires_at <= now)
+                if (p->expires_at <= now || (p->no_wait && p->d > 0))
                     finish_pending(p, 408, "Request Timeout");
                 else
                     k++;
