@@ -100,7 +100,7 @@ static mem_subj *subj_intern(mem_stream *st, const char *subj, size_t len)
 
 static void subj_release(mem_stream *st, mem_subj *r)
 {
-    if (r->count == 0 && r->tombs == 0 && r->fss_msgs == 0 && r->blk_msgs == 0) {
+    if (r->count == 0 && r->tombs == 0 && r->fss_msgs == 0) { /* blk_*: with no message left, gone on the server too */
         if (st->last_subj == r)
             st->last_subj = NULL;
         mem_strmap_del(&st->subj_map, r->name, r->len);
@@ -534,6 +534,7 @@ uint64_t mem_subject_last_seq(const mem_stream *st, const char *subj)
 void mem_store_free_all(mem_stream *st)
 {
     mem_fss_reset(st);
+    mem_blk_clear(st);
     mem_tombs_persist(st);
     if (st->msgs)
         for (uint64_t s = st->first_seq; s <= st->last_seq; s++) {
