@@ -7,7 +7,7 @@
  * README's "Simulating your own service") names them:
  *
  *   database schema=schema.sql              # the user's database, faulted
- *   service  gateway latency=20ms..200ms fail=1% timeout=150ms
+ *   service  gateway latency=20ms..160ms fail=1% timeout=150ms
  *   publish  charges.new rate=200/s count=2000 msg_id=job payload=charge
  *   workers  4 handler=charge_card
  *   at 10s   fail service gateway for 5s
