@@ -23,6 +23,8 @@
 
 #include <sqlite3.h>
 
+#include "bench_util.h"
+
 #include "dbvfs.h"
 
 #define RUNS 5
@@ -41,12 +43,6 @@ static const config configs[] = {
     {"sqlite_memory", "", false},
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* One run: commits per second, or -1 on any error. */
 static double run_once(const config *c, int run, ps_clock *clock)
@@ -90,11 +86,6 @@ static double run_once(const config *c, int run, ps_clock *clock)
     return rate;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(void)
 {

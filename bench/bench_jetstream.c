@@ -48,6 +48,8 @@
 
 #include <nats/nats.h>
 
+#include "bench_util.h"
+
 #include "ps_backend.h"
 #include "ps_jetstream.h"
 
@@ -419,11 +421,6 @@ static double be_fetch_run(long n)
 
 /* ---- medians and output --------------------------------------------------------------- */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static double median(double *v)
 {

@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #include "ps_backend.h"
 #include "ps_clock.h"
 #include "ps_memory.h"
@@ -221,11 +223,6 @@ static double run_bytes_per_msg(long n_unused, int flag_unused)
     return per;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static long long median_of_runs(double (*run)(long, int), long n, int flag)
 {

@@ -23,6 +23,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #include "engine.h"
 #include "swarm.h"
 #include "scenario.h"
@@ -49,18 +51,7 @@ static const char chaos[] =
     "at 15s slow worker 3 handle=35s for 30s\n"
     "expect no_loss no_double_completion attempts<=5 drained_within=10m\n";
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* Seeds 1..count of the swarm in `path` with `jobs` processes, its report
  * sent to /dev/null; *dt: the wall time. Returns sim_swarm's code. */
@@ -101,7 +92,7 @@ int main(int argc, char **argv)
         }
         v[i] = JOBS / (now_s() - t0);
     }
-    qsort(v, RUNS, sizeof v[0], cmp);
+    qsort(v, RUNS, sizeof v[0], cmp_double);
     printf("sim.jobs_per_s: %.0f\n", v[RUNS / 2]);
     fflush(stdout);
     if (jobs_only)

@@ -9,24 +9,15 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #include "ps_sim.h"
 
 #define RUNS 5
 
 const ps_sim_module *jetsim_module(void); /* examples/charge_card/charge_card.c, linked in */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(void)
 {
@@ -41,7 +32,7 @@ int main(void)
         }
         v[i] = (double)r.jobs_done / (now_s() - t0);
     }
-    qsort(v, RUNS, sizeof v[0], cmp);
+    qsort(v, RUNS, sizeof v[0], cmp_double);
     printf("sim.user_jobs_per_s: %.0f\n", v[RUNS / 2]);
     return 0;
 }

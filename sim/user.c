@@ -388,8 +388,8 @@ void sim_user_worker_crash(sim_user *u, int wi)
     uworker *w = &u->w[wi];
     if (u->vfs) /* kill -9: its handles die holding what they wrote; the next connection rolls back */
         sim_dbvfs_process_crash(u->vfs, (uint32_t)wi + 1);
+    close_worker_db(w); /* a zombie until teardown finalizes its statements (sqlite3_close_v2) */
     if (w->live && w->h && w->h->teardown) { /* the memory only: the process is gone, and its database with it */
-        close_worker_db(w);
         ps_sim_ctx c;
         ctx_init(&c, u, wi, 0, ps_clock_now(u->clock));
         c.crashed = true;
@@ -399,7 +399,6 @@ void sim_user_worker_crash(sim_user *u, int wi)
     }
     w->live = false;
     w->state = NULL;
-    close_worker_db(w);
 }
 
 void sim_user_crash_at_write(sim_user *u, int wi, int64_t n)
