@@ -683,6 +683,25 @@ static ps_status wait_more(mem_handle *h, mem_consumer *c, const ps_fetch_reques
     return PS_OK;
 }
 
+/* Does this fetch's request stay on the server's waiting queue until its
+ * expiry timer fires? It must carry an expiry (jsb_fetch sends one unless
+ * asked for no_wait with expires 0; an expires-0 fetch goes out with a
+ * short one) and still want messages when the fetch returns: not full,
+ * not cut by max_bytes, and not a one-shot that got messages and found no
+ * more (the delivery loop ends that one at once). Such a request's expiry
+ * runs processWaiting(eos=true), which also ends every no_wait one-shot
+ * that got something and waits behind MaxAckPending (nats-server 2.9.10
+ * loopAndGatherMsgs, wrExp). The model's fetch does not wait, so that pass
+ * runs when it returns. */
+static bool ends_by_expiry(const ps_fetch_request *req, const ps_msg_list *out, const fill_state *fs)
+{
+    bool carries_expiry = req->expires_ns > 0 || !req->no_wait;
+    bool one_shot = req->no_wait || req->expires_ns == 0;
+    if (!carries_expiry || out->count >= req->batch || fs->max_bytes_hit)
+        return false;
+    return !(one_shot && out->count > 0 && !fs->stalled);
+}
+
 ps_status mem_fetch(ps_consumer *hc, const ps_fetch_request *req, ps_msg_list *out)
 {
     mem_handle *h = (mem_handle *)hc;
@@ -705,8 +724,8 @@ ps_status mem_fetch(ps_consumer *hc, const ps_fetch_request *req, ps_msg_list *o
         s = fill(h, c, req, now, out, &fs);
         if (s == PS_OK && mb->waiter && req->expires_ns > 0)
             s = wait_more(h, c, req, out, &fs);
-        if (s == PS_OK && out->count == 0 && !fs.max_bytes_hit && req->expires_ns > 0 && !req->no_wait && c->npulls)
-            mem_pulls_eos(c); /* the request expired: its timer runs the eos pass (difftest timed 535) */
+        if (s == PS_OK && c->npulls && ends_by_expiry(req, out, &fs))
+            mem_pulls_eos(c); /* its expiry timer runs the eos pass (difftest timed 535, 691) */
         if (s == PS_OK && out->count == 0)
             s = fs.max_bytes_hit ? ps_error(PS_ERR_MAX_BYTES, 0, "Message Size Exceeds MaxBytes")
                                  : ps_error(PS_ERR_TIMEOUT, 0, "no messages before the request expired");

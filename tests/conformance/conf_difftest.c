@@ -581,3 +581,28 @@ CONF_TEST(test_dt_another_requests_expiry_ends_a_stalled_one_shot)
     conf_expect_pull_end(&r, PS_ERR_TIMEOUT, 408, "Request Timeout");
     assert_int_equal(r.end.pending_msgs, 2);
 }
+
+/* The same with a fetch of what is there now (expires 0): to the server
+ * that is a one-shot with a short expiry (jsb_fetch), so when the stalled
+ * consumer has nothing for it, its expiry ends the other one-shot too.
+ * Found by difftest (timed 691): the model ran the eos pass only for
+ * fetches with an expiry of their own, and the one-shot stayed waiting to
+ * take the next message. */
+CONF_TEST(test_dt_a_fetch_of_what_is_there_ends_a_stalled_one_shot)
+{
+    conf_stream(f, "OS", "os", PS_RETENTION_LIMITS);
+    ps_consumer_config cc = {.durable = "D", .max_ack_pending = 1};
+    ps_consumer *c = conf_consumer(f, "OS", &cc);
+    conf_pub(f, "os", "x");
+    ps_pull *p = conf_pull_start(c, (ps_fetch_request){.batch = 3, .no_wait = true});
+    conf_pulled r;
+    conf_pull_collect(f, p, false, &r);
+    assert_int_equal(r.count, 1);
+    assert_false(r.end.done);
+    ps_msg_list *l = NULL;
+    ps_fetch_request req = {.batch = 1};
+    conf_expect_error(conf_fetch_req(c, &req, &l), PS_ERR_TIMEOUT, 0, NULL);
+    conf_pull_collect(f, p, true, &r);
+    conf_expect_pull_end(&r, PS_ERR_TIMEOUT, 408, "Request Timeout");
+    assert_int_equal(r.end.pending_msgs, 2);
+}
