@@ -84,7 +84,7 @@ static ps_status check_pending(const mem_consumer *c)
     if (live != c->pend_len || live != c->pend_idx.len)
         return BAD("consumer %s/%s: %" PRIu32 " pending records, pend_len %" PRIu32 ", index %" PRIu32, st, cn,
                    live, c->pend_len, c->pend_idx.len);
-    if (queued != c->rdq_live)
+    if (queued + c->rdq_bare.len != c->rdq_live)
         return BAD("consumer %s/%s: %" PRIu32 " records queued for redelivery, rdq_live %" PRIu32, st, cn,
                    queued, c->rdq_live);
     if (c->rdq_pushed - c->rdq_popped != c->rdq.len)

@@ -627,6 +627,7 @@ void mem_consumer_free(mem_consumer *c)
     mem_u64map_free(&c->pend_idx);
     free(c->heap);
     mem_u64map_free(&c->rdc);
+    mem_u64map_free(&c->rdq_bare);
     mem_fifo_free(&c->rdq);
     free(c->lps);
     mem_snap_free(&c->snap);

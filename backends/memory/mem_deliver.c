@@ -198,6 +198,7 @@ void mem_pend_clear(mem_consumer *c)
     c->rdq_live = 0;
     c->rdq_pushed = c->rdq_popped = 0;
     mem_fifo_clear(&c->rdq);
+    mem_u64map_clear(&c->rdq_bare);
 }
 
 /* ---- redelivery queue (JS 6.4) ----------------------------------------------------- */
@@ -230,6 +231,19 @@ static void rdq_unmark(mem_consumer *c, mem_pend *p)
         p->in_rdq = false;
         c->rdq_live--;
     }
+}
+
+/* A bare entry's ticket, if sseq has one queued. */
+static bool rdq_bare_ticket(const mem_consumer *c, uint64_t sseq, uint64_t *ticket)
+{
+    return c->rdq_bare.len && mem_u64map_get(&c->rdq_bare, sseq, ticket);
+}
+
+/* Takes sseq's bare entry off (if any); its FIFO slot turns stale. */
+static void rdq_unbare(mem_consumer *c, uint64_t sseq)
+{
+    if (c->rdq_bare.len && mem_u64map_del(&c->rdq_bare, sseq))
+        c->rdq_live--;
 }
 
 /* JS 6.5: expired entries join the queue in (deadline, sseq) order, which is
@@ -313,6 +327,7 @@ static void ack_explicit(mem_consumer *c, uint64_t sseq, uint64_t dseq)
         }
     }
     mem_u64map_del(&c->rdc, sseq);
+    rdq_unbare(c, sseq); /* removeFromRedeliverQueue, whatever was pending */
 }
 
 /* JS 4.8: a pending message removed from the stream is processed as TERM. */
@@ -369,9 +384,11 @@ typedef struct next_msg {
 static int peek_rdq(mem_consumer *c, next_msg *n)
 {
     while (c->rdq.len) {
-        uint64_t seq = mem_fifo_at(&c->rdq, 0);
+        uint64_t seq = mem_fifo_at(&c->rdq, 0), ticket = 0;
         mem_pend *p = mem_pend_get(c, seq);
-        if (!p || !p->in_rdq || p->rdq_ticket != c->rdq_popped) {
+        bool live = p ? p->in_rdq && p->rdq_ticket == c->rdq_popped
+                      : rdq_bare_ticket(c, seq, &ticket) && ticket == c->rdq_popped;
+        if (!live) {
             rdq_pop(c); /* stale: acked, re-queued later, or nak-delayed */
             continue;
         }
@@ -386,7 +403,10 @@ static int peek_rdq(mem_consumer *c, next_msg *n)
         if (m && !mem_u64map_reserve(&c->rdc, 1))
             return -1;
         rdq_pop(c);
-        rdq_unmark(c, p);
+        if (p)
+            rdq_unmark(c, p);
+        else
+            rdq_unbare(c, seq);
         if (m) {
             mem_u64map_put(&c->rdc, seq, rdc + 1);
             if (dc == (uint64_t)c->cfg.max_deliver + 1)
@@ -504,6 +524,7 @@ static bool commit(mem_handle *h, mem_consumer *c, const next_msg *n, int64_t no
     uint64_t dseq = c->dseq++;
     if (n->kind == NEXT_RDQ) {
         rdq_pop(c);
+        rdq_unbare(c, n->seq); /* delivered: it has a pending record below */
         mem_u64map_put(&c->rdc, n->seq, n->dc - 1);
     } else {
         if (n->kind == NEXT_LPS && ++c->lps_pos == c->lps_len)
@@ -569,6 +590,7 @@ static bool redo_after_max_bytes(mem_consumer *c, const next_msg *n, int64_t now
     mem_snap_before_change(c, now);
     mem_pend *p = mem_pend_get(c, n->seq);
     rdq_pop(c);
+    rdq_unbare(c, n->seq); /* without a pending record nothing brings it back */
     bool ok = mem_u64map_put(&c->rdc, n->seq, n->dc - 1);
     if (p) {
         rdq_unmark(c, p);
@@ -780,6 +802,7 @@ static void ack_all(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t now)
     for (uint64_t s = from; s <= sseq; s++) {
         mem_pend_remove(c, s);
         mem_u64map_del(&c->rdc, s);
+        rdq_unbare(c, s);
     }
     for (uint64_t s = from; s <= sseq; s++)
         mem_stream_ack(c->st, s, now);
@@ -808,6 +831,29 @@ static void reschedule(mem_consumer *c, mem_pend *p)
     (void)mem_heap_push(c, idx); /* its slot was freed just now: cannot fail */
 }
 
+/* A NAK while nothing is pending passes the server's pending check
+ * (processNak looks a sequence up only when pending is not empty): it gets
+ * its advisory and, without a delay, the sequence joins the redelivery
+ * queue though nothing is pending, so its message goes out again with the
+ * next delivery count (JS 7.6). A delayed one has no record to delay. */
+static ps_status nak_with_nothing_pending(mem_consumer *c, const ps_msg_meta *md, int64_t delay_ns)
+{
+    uint64_t ticket;
+    bool queue = delay_ns <= 0 && !rdq_bare_ticket(c, md->stream_seq, &ticket);
+    if (queue && (!mem_fifo_reserve(&c->rdq) || !mem_u64map_reserve(&c->rdq_bare, 1)))
+        return ps_error(PS_ERR_NO_MEMORY, 0, "consumer %s on stream %s: out of memory queueing a nak", c->name,
+                        c->st->name);
+    mem_adv_consumer(c->st->mb, PS_ADV_MSG_NAKED, c, md->stream_seq, md->consumer_seq,
+                     md->num_delivered);
+    if (!queue)
+        return PS_OK;
+    mem_fifo_push(&c->rdq, md->stream_seq);                            /* reserved */
+    mem_u64map_put(&c->rdq_bare, md->stream_seq, c->rdq_pushed++);     /* reserved */
+    c->rdq_live++;
+    c->wake = c->npulls > 0;
+    return PS_OK;
+}
+
 /* JS 7.6. PS_ERR_NO_MEMORY (nothing changed) when an immediate redelivery
  * cannot be queued. */
 static ps_status process_nak(mem_consumer *c, const ps_msg_meta *md, int64_t delay_ns, int64_t now)
@@ -815,6 +861,8 @@ static ps_status process_nak(mem_consumer *c, const ps_msg_meta *md, int64_t del
     if (md->consumer_seq <= c->floor.consumer_seq || md->consumer_seq > c->dseq)
         return PS_OK;
     mem_pend *p = mem_pend_get(c, md->stream_seq);
+    if (!p && c->pend_len == 0)
+        return nak_with_nothing_pending(c, md, delay_ns);
     if (!p)
         return PS_OK;
     if (delay_ns <= 0 && !p->in_rdq && !mem_fifo_reserve(&c->rdq))

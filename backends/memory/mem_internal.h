@@ -287,7 +287,10 @@ struct mem_consumer {
     uint32_t heap_len, heap_cap;
     mem_u64map rdc;         /* sseq -> redelivery count */
     mem_fifo rdq;           /* may hold stale entries; see rdq_live */
-    uint32_t rdq_live;      /* entries whose pending record has in_rdq set */
+    /* Redeliveries queued with no pending record: a plain NAK that came
+     * while nothing was pending (JS 7.6): sseq -> ticket. */
+    mem_u64map rdq_bare;
+    uint32_t rdq_live;      /* live entries: pending records with in_rdq set, and rdq_bare */
     uint64_t rdq_pushed, rdq_popped; /* tickets: absolute FIFO positions */
     uint64_t uid;
     uint64_t *lps;          /* last-per-subject skip list (JS 6.2) */

@@ -606,3 +606,38 @@ CONF_TEST(test_dt_a_fetch_of_what_is_there_ends_a_stalled_one_shot)
     conf_expect_pull_end(&r, PS_ERR_TIMEOUT, 408, "Request Timeout");
     assert_int_equal(r.end.pending_msgs, 2);
 }
+
+/* A plain NAK that comes while the consumer has nothing pending passes the
+ * server's pending check (processNak looks the sequence up only when
+ * pending is not empty) and queues the sequence for redelivery: the next
+ * fetch sends it with delivery count 2, and then, as the scan position has
+ * not passed it, once more as a new message. A later NAK of a sequence
+ * that is not pending, while another one is, is ignored. The model
+ * ignored every NAK of a sequence without a pending record (found while
+ * writing test_dt_old_handle_reaches_a_consumer_recreated_under_its_name). */
+CONF_TEST(test_dt_nak_with_nothing_pending_queues_a_redelivery)
+{
+    conf_stream(f, "NP", "np", PS_RETENTION_LIMITS);
+    ps_consumer *old = conf_durable(f, "NP", "D", 0);
+    conf_pub(f, "np", "x");
+    ps_msg *m = conf_fetch_one(old, 1, 1);
+    conf_ok(ps_consumer_delete(f->b, "NP", "D"));
+    ps_msg_list *l = NULL;
+    ps_fetch_request req = {.batch = 1, .expires_ns = CONF_EXPIRES_NS};
+    conf_expect_error(conf_fetch_req(old, &req, &l), PS_ERR_TIMEOUT, 0, NULL);
+    conf_durable(f, "NP", "D", 0);
+    conf_ok(ps_ack_send(m, PS_NAK, 0)); /* the new consumer has nothing pending */
+    assert_int_equal(conf_cinfo(old)->num_ack_pending, 0);
+    req = (ps_fetch_request){.batch = 2, .expires_ns = CONF_EXPIRES_NS};
+    conf_ok(conf_fetch_req(old, &req, &l));
+    assert_int_equal(l->count, 2);
+    assert_int_equal(l->msgs[0]->meta.stream_seq, 1);
+    assert_int_equal(l->msgs[0]->meta.num_delivered, 2);
+    assert_int_equal(l->msgs[0]->meta.consumer_seq, 1);
+    assert_int_equal(l->msgs[1]->meta.stream_seq, 1);
+    assert_int_equal(l->msgs[1]->meta.num_delivered, 1);
+    assert_int_equal(l->msgs[1]->meta.consumer_seq, 2);
+    assert_int_equal(conf_cinfo(old)->num_ack_pending, 1);
+    conf_ok(ps_ack_send(l->msgs[1], PS_NAK, 0)); /* pending: redelivered as count 3 */
+    conf_fetch_one(old, 1, 3);
+}
