@@ -655,7 +655,10 @@ ps_status mem_admit(mem_consumer *c, const ps_fetch_request *r, bool one_shot)
      * no_wait path asks numPending(), which recounts when npcm is 0. */
     if (one_shot && c->npcm == 0)
         mem_consumer_npc_reset(c);
-    uint64_t avail = c->npend_new + c->rdq_live;
+    /* msgsPending is numPending() + len(rdq): the cached count, stale as
+     * the server's is (difftest timed 954: after a removal it did not
+     * count, a no_wait pull with nothing there waits instead of 404). */
+    uint64_t avail = mem_consumer_npc_peek(c, false) + c->rdq_live;
     if (r->no_wait && avail == 0 && r->expires_ns == 0)
         return ps_error(PS_ERR_NO_MESSAGES, 0, "No Messages");
     /* More is there, but the requests already waiting want it all. */
@@ -743,7 +746,10 @@ ps_status mem_fetch(ps_consumer *hc, const ps_fetch_request *req, ps_msg_list *o
     } else if ((s = mem_admit(c, req, req->no_wait || req->expires_ns == 0)) == PS_OK) {
         fill_state fs = {req->max_bytes > 0 ? req->max_bytes : INT64_MAX, false, false};
         c->last_activity_ns = now;
-        s = fill(h, c, req, now, out, &fs);
+        if (c->npulls && !mb->waiter)
+            s = mem_pulls_fetch(h, c, req, now, out, &fs.stalled, &fs.max_bytes_hit);
+        else
+            s = fill(h, c, req, now, out, &fs);
         if (s == PS_OK && mb->waiter && req->expires_ns > 0)
             s = wait_more(h, c, req, out, &fs);
         if (s == PS_OK && c->npulls && ends_by_expiry(req, out, &fs))

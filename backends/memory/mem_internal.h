@@ -487,6 +487,14 @@ void mem_pulls_serve_all(mem_backend *mb, int64_t now);
  * in the queue (a blocking fetch's): processWaiting(eos=true) ends the
  * no_wait one-shots that got something, with 408 (JS 8.4). */
 void mem_pulls_eos(mem_consumer *c);
+/* A fetch on c while pulls wait there (JS 8.3): its request joins the back
+ * of the queue and the queue is served in order, so the fetch gets what
+ * the requests ahead of it leave (a delivery after a publish that did not
+ * signal the consumer goes to the oldest request). Its deliveries are
+ * appended to `out`; *stalled: MaxAckPending held one back; *max_bytes_hit:
+ * the request ended on its max_bytes. Not an error: PS_OK whatever came. */
+ps_status mem_pulls_fetch(mem_handle *h, mem_consumer *c, const ps_fetch_request *req, int64_t now,
+                          ps_msg_list *out, bool *stalled, bool *max_bytes_hit);
 void mem_pulls_expire(mem_backend *mb, int64_t now);
 /* The earliest instant at which a waiting pull may change: its expiry, an
  * ack-wait deadline of its consumer, a MaxAge expiry of its stream;

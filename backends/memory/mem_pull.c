@@ -128,7 +128,8 @@ static void deliver_to(mem_consumer *c, mem_pull *p, int64_t size, int64_t now)
     c->st->mb->npulls++;
 }
 
-static void serve(mem_consumer *c, int64_t now)
+/* True: MaxAckPending held a delivery back. */
+static bool serve(mem_consumer *c, int64_t now)
 {
     bool stalled = false;
     c->wake = false;
@@ -160,6 +161,24 @@ static void serve(mem_consumer *c, int64_t now)
         else
             i++;
     }
+    return stalled;
+}
+
+ps_status mem_pulls_fetch(mem_handle *h, mem_consumer *c, const ps_fetch_request *req, int64_t now,
+                          ps_msg_list *out, bool *stalled, bool *max_bytes_hit)
+{
+    if (!queue_reserve(c))
+        return ps_error(PS_ERR_NO_MEMORY, 0, "fetch on consumer %s: out of memory", c->name);
+    mem_pull p = {.base.consumer = &h->base, .mb = c->st->mb, .c = c, .expires_at = INT64_MAX,
+                  .n = req->batch, .b = req->max_bytes, .no_wait = req->no_wait || req->expires_ns == 0};
+    p.got = *out; /* moved in and back: its buffers are reused */
+    c->pulls[c->npulls++] = &p;
+    c->st->mb->npulls++;
+    *stalled = serve(c, now);
+    unqueue(&p); /* the fetch returns: the model's fetch does not wait */
+    *out = p.got;
+    *max_bytes_hit = (p.end.done && p.end.code == 409) || (req->max_bytes > 0 && p.b == 0 && p.n > 0);
+    return p.end.done ? p.end.status : PS_OK;
 }
 
 void mem_pulls_serve_all(mem_backend *mb, int64_t now)

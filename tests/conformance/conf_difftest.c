@@ -641,3 +641,57 @@ CONF_TEST(test_dt_nak_with_nothing_pending_queues_a_redelivery)
     conf_ok(ps_ack_send(l->msgs[1], PS_NAK, 0)); /* pending: redelivered as count 3 */
     conf_fetch_one(old, 1, 3);
 }
+
+/* A no_wait pull asks the consumer's cached NumPending (numPending() plus
+ * the redelivery queue), not a fresh count: a removal at or below the
+ * sequence the count was taken at does not lower it, so after such a
+ * removal a no_wait pull with nothing really there waits (no 404) and
+ * takes the next message. Found by difftest (timed 954, where MaxBytes
+ * removed the message); the model counted what was really there. */
+CONF_TEST(test_dt_no_wait_pull_asks_the_cached_pending_count)
+{
+    conf_stream(f, "NC", "nc", PS_RETENTION_LIMITS);
+    conf_pub(f, "nc", "1");
+    conf_pub(f, "nc", "2");
+    ps_consumer *c = conf_durable(f, "NC", "D", 0); /* counts 2 pending at seq 2 */
+    conf_ok(ps_msg_delete(f->b, "NC", 1, false));    /* at the counted seq: not subtracted */
+    ps_msg_list *l = conf_fetch(c, 5, 1);
+    assert_int_equal(l->msgs[0]->meta.stream_seq, 2);
+    ps_pull *p = conf_pull_start(c, (ps_fetch_request){.batch = 1, .no_wait = true});
+    conf_pulled r;
+    conf_pull_collect(f, p, false, &r);
+    assert_int_equal(r.count, 0);
+    assert_false(r.end.done); /* the stale count says one is there: it waits */
+    conf_pub(f, "nc", "3");
+    conf_pull_collect(f, p, true, &r);
+    assert_int_equal(r.count, 1);
+    assert_int_equal(r.msgs[0]->meta.stream_seq, 3);
+}
+
+/* A fetch's request joins the back of the waiting queue, and the delivery
+ * loop it wakes serves the queue from its head: a message that waited
+ * because its publish did not signal the consumer (the store signals by
+ * the filter the consumer was created with, JS 5.3) goes to the older
+ * pull, and the fetch gets nothing. Found by difftest (timed 898); the
+ * model served the fetch first. */
+CONF_TEST(test_dt_a_fetch_waits_behind_an_older_pull)
+{
+    conf_stream(f, "FQ", "fq.>", PS_RETENTION_LIMITS);
+    ps_consumer_config cc = {.durable = "D", .filter_subject = "fq.x"};
+    conf_consumer(f, "FQ", &cc);
+    cc.filter_subject = NULL; /* the update drops the filter; the signal keeps it */
+    ps_consumer *c = conf_consumer(f, "FQ", &cc);
+    ps_pull *p = conf_pull_start(c, (ps_fetch_request){.batch = 2, .expires_ns = 5 * PS_NS_PER_SEC});
+    conf_pub(f, "fq.x", "1");
+    conf_pub(f, "fq.y", "2"); /* stored, but nobody is signalled */
+    conf_pulled r;
+    conf_pull_collect(f, p, false, &r);
+    assert_int_equal(r.count, 1);
+    ps_msg_list *l = NULL;
+    ps_fetch_request req = {.batch = 3};
+    conf_expect_error(conf_fetch_req(c, &req, &l), PS_ERR_TIMEOUT, 0, NULL);
+    conf_pull_collect(f, p, true, &r); /* what came since the last collect */
+    assert_int_equal(r.count, 1);
+    assert_int_equal(r.msgs[0]->meta.stream_seq, 2);
+    assert_int_equal(r.end.status, PS_OK); /* its batch is full */
+}

@@ -316,7 +316,9 @@
     X(test_dt_file_store_get_last_stays_on_a_removed_message)              \
     X(test_dt_another_requests_expiry_ends_a_stalled_one_shot)           \
     X(test_dt_a_fetch_of_what_is_there_ends_a_stalled_one_shot)          \
-    X(test_dt_nak_with_nothing_pending_queues_a_redelivery)
+    X(test_dt_nak_with_nothing_pending_queues_a_redelivery)              \
+    X(test_dt_no_wait_pull_asks_the_cached_pending_count)                \
+    X(test_dt_a_fetch_waits_behind_an_older_pull)
 
 #define CONF_DECLARE(name) void name(void **state);
 CONF_TESTS(CONF_DECLARE)
