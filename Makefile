@@ -403,7 +403,7 @@ fuzz-ci:
 
 install: $(STATIC) $(SHARED_SO) $(CLI)
 	install -d $(DESTDIR)$(PREFIX)/include/jetsim $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
-	install -m 644 core/ps_*.h backends/memory/ps_memory.h backends/jetstream/ps_jetstream.h sim/ps_sim.h $(DESTDIR)$(PREFIX)/include/jetsim/
+	install -m 644 core/ps_*.h backends/memory/ps_memory.h backends/jetstream/ps_jetstream.h sim/ps_sim.h sim/ps_fault_shim.h $(DESTDIR)$(PREFIX)/include/jetsim/
 	install -m 644 $(STATIC) $(SHARED_SO) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libjetsim.so
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
