@@ -43,8 +43,8 @@
  * (ps_fault_set_unreachable: publishes, fetches and acks time out, nothing
  * is stored), or one consumer handle cut off from it as a partitioned or
  * crashed worker is (ps_fault_cut_consumer: its fetches and acks time out,
- * an asynchronous pull receives nothing; the server keeps its deliveries
- * pending until AckWait).
+ * a pull started meanwhile times out and one already waiting receives
+ * nothing; the server keeps its deliveries pending until AckWait).
  *
  * A server restart is the inner backend's own (ps_backend_restart passes
  * through). Threads: a shim is used from one thread at a time.
@@ -119,10 +119,10 @@ ps_status ps_fault_set_unreachable(ps_backend *shim, bool unreachable);
 
 /* One consumer handle, made through a shim, cut off from the broker (true)
  * or reconnected (false): while cut, its fetches and the acks of messages
- * fetched through it return PS_ERR_TIMEOUT, and its asynchronous pulls
- * receive nothing (they end at the client's own expiry). Other handles of
- * the same consumer are unaffected. PS_ERR_INVALID_ARG when `c` is NULL or
- * not a shim's handle. */
+ * fetched through it return PS_ERR_TIMEOUT, ps_pull_start on it too, and
+ * its pulls already waiting receive nothing (they end at the client's own
+ * expiry). Other handles of the same consumer are unaffected.
+ * PS_ERR_INVALID_ARG when `c` is NULL or not a shim's handle. */
 ps_status ps_fault_cut_consumer(ps_consumer *c, bool cut);
 
 /* Whether `c` (a shim's handle) is cut off now, by itself or because the
