@@ -28,14 +28,16 @@ CFLAGS_ALL = $(CFLAGS_BASE) $(OPT) $(EXTRA_CFLAGS) $(CFLAGS)
 # The layers, each compiled with the include paths of what it may use and
 # nothing above it (docs/ARCHITECTURE.md): core <- backends <- sim (the
 # engine) <- sim/real (the real-server harness) <- sim/cli (the command
-# line). Tests, benchmarks and examples see everything.
+# line). The test kit (testkit/, for users' tests) sits on the backends
+# beside the engine. Tests, benchmarks and examples see everything.
 INC_CORE := -Icore
 INC_MEM  := $(INC_CORE) -Ibackends/memory
 INC_JS   := $(INC_CORE) -Ibackends/jetstream
 INC_SIM  := $(INC_MEM) -Isim
 INC_REAL := $(INC_SIM) -Ibackends/jetstream -Isim/real
 INC_CLI  := $(INC_REAL) -Isim/cli
-INC_ALL  := $(INC_CLI)
+INC_KIT  := $(INC_CORE) -Ibackends/memory -Ibackends/jetstream -Itestkit
+INC_ALL  := $(INC_CLI) -Itestkit
 LDLIBS_ALL = -pthread -lm $(EXTRA_LDFLAGS)
 
 # cnats is optional: without it the JetStream backend builds as a stub.
@@ -63,7 +65,8 @@ endif
 # it. The server harness and the command line are the jetsim program's.
 ENGINE_SRC := $(wildcard sim/*.c)
 SIM_SRC  := $(filter-out sim/cli/main.c,$(wildcard sim/real/*.c sim/cli/*.c))
-LIB_SRC  := $(CORE_SRC) $(MEM_SRC) $(JS_SRC) $(ENGINE_SRC)
+KIT_SRC  := $(wildcard testkit/*.c)
+LIB_SRC  := $(CORE_SRC) $(MEM_SRC) $(JS_SRC) $(ENGINE_SRC) $(KIT_SRC)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 SIM_OBJ  := $(SIM_SRC:%.c=$(BUILD)/obj/%.o)
 
@@ -102,6 +105,10 @@ $(BUILD)/obj/backends/memory/%.o: backends/memory/%.c
 $(BUILD)/obj/backends/jetstream/%.o: backends/jetstream/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(VISIBILITY) $(INC_JS) $(JS_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/testkit/%.o: testkit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(VISIBILITY) $(INC_KIT) -MMD -MP -c $< -o $@
 
 $(BUILD)/obj/sim/cli/%.o: sim/cli/%.c
 	@mkdir -p $(dir $@)
@@ -403,7 +410,7 @@ fuzz-ci:
 
 install: $(STATIC) $(SHARED_SO) $(CLI)
 	install -d $(DESTDIR)$(PREFIX)/include/jetsim $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
-	install -m 644 core/ps_*.h backends/memory/ps_memory.h backends/jetstream/ps_jetstream.h sim/ps_sim.h $(DESTDIR)$(PREFIX)/include/jetsim/
+	install -m 644 core/ps_*.h backends/memory/ps_memory.h backends/jetstream/ps_jetstream.h sim/ps_sim.h sim/ps_fault_shim.h testkit/ps_testkit.h $(DESTDIR)$(PREFIX)/include/jetsim/
 	install -m 644 $(STATIC) $(SHARED_SO) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libjetsim.so
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/

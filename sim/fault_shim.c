@@ -1,7 +1,8 @@
 /* fault_shim.c — a ps_backend that injects faults and delegates to another
- * (see fault_shim.h). Each op either passes the call on unchanged or, on a
- * draw of the shim's generator, does what the fault does and then (or
- * instead) passes it on.
+ * (see ps_fault_shim.h, the public API, and fault_shim.h, the simulator's
+ * view of it). Each op either passes the call on unchanged or, when an armed
+ * count or a draw of the shim's generator says so, does what the fault does
+ * and then (or instead) passes it on.
  */
 #include "fault_shim.h"
 
@@ -16,8 +17,9 @@ typedef struct shim {
     ps_backend base; /* first: the contract's handle */
     ps_backend *inner;
     ps_rand rng;
-    int bp[SIM_SHIM_KNOB_COUNT];
-    sim_shim_stats stats;
+    int bp[PS_FAULT_COUNT];
+    uint64_t next[PS_FAULT_COUNT];     /* armed by ps_fault_next: certain, before any draw */
+    uint64_t injected[PS_FAULT_COUNT];
     bool unreachable; /* nothing reaches the broker */
     ps_status harness; /* the first out-of-memory status of the inner backend */
     char harness_msg[256];
@@ -48,13 +50,21 @@ static shim *as_shim(ps_backend *b)
     return (shim *)b;
 }
 
-/* A draw: true with the knob's probability; counts what it injects. */
-static bool draw(shim *s, sim_shim_knob k)
+/* Whether fault k is injected this time: certainly while an armed count
+ * lasts (which draws nothing, so a unit test's one-shot never shifts the
+ * simulator's random sequence), else with its probability. Counts what it
+ * injects. */
+static bool draw(shim *s, ps_fault k)
 {
+    if (s->next[k] > 0) {
+        s->next[k]--;
+        s->injected[k]++;
+        return true;
+    }
     if (s->bp[k] <= 0)
         return false;
     bool hit = ps_rand_below(&s->rng, 10000) < (uint64_t)s->bp[k];
-    s->stats.injected[k] += hit;
+    s->injected[k] += hit;
     return hit;
 }
 
@@ -118,11 +128,11 @@ static ps_status sh_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
         return ps_error(PS_ERR_TIMEOUT, 0, "publish %s: no answer (broker unreachable, injected)", m->subject);
     ps_pub_ack ack = {0};
     ps_status st = seen(s, ps_publish(s->inner, m, &ack));
-    if (st == PS_OK && draw(s, SIM_SHIM_DUP_PUBLISH)) {
+    if (st == PS_OK && draw(s, PS_FAULT_DUP_PUBLISH)) {
         ps_pub_ack again;
         seen(s, ps_publish(s->inner, m, &again)); /* its result is the lost retry's */
     }
-    if (st == PS_OK && draw(s, SIM_SHIM_LOSE_PUBACK))
+    if (st == PS_OK && draw(s, PS_FAULT_LOSE_PUBACK))
         return ps_error(PS_ERR_TIMEOUT, 0, "publish %s: no PubAck (lost, injected)", m->subject);
     if (st == PS_OK && out)
         *out = ack;
@@ -138,7 +148,7 @@ static ps_status sh_publish_async(ps_backend *b, const ps_out_msg *m, uint64_t t
     if (s->unreachable)
         return ps_error(PS_ERR_TIMEOUT, 0, "publish %s: no answer (broker unreachable, injected)", m->subject);
     ps_status st = seen(s, ps_publish_async(s->inner, m, token));
-    if (st == PS_OK && draw(s, SIM_SHIM_DUP_PUBLISH)) {
+    if (st == PS_OK && draw(s, PS_FAULT_DUP_PUBLISH)) {
         ps_pub_ack again;
         seen(s, ps_publish(s->inner, m, &again));
     }
@@ -156,7 +166,7 @@ static void forward_pub_result(void *user, const ps_pub_result *r)
 {
     shim *s = user;
     ps_pub_result out = *r;
-    if (out.status == PS_OK && draw(s, SIM_SHIM_LOSE_PUBACK)) {
+    if (out.status == PS_OK && draw(s, PS_FAULT_LOSE_PUBACK)) {
         out.status = PS_ERR_TIMEOUT;
         out.err_code = 0;
         out.ack = (ps_pub_ack){0};
@@ -216,7 +226,7 @@ static bool cut_off(const shim_consumer *sc)
     return sc->cut || as_shim(sc->base.backend)->unreachable;
 }
 
-bool sim_shim_is_cut_off(const ps_consumer *c)
+bool ps_fault_is_cut_off(const ps_consumer *c)
 {
     return c && c->backend && c->backend->ops == &shim_ops && cut_off((const shim_consumer *)c);
 }
@@ -237,11 +247,11 @@ static ps_status sh_ack(ps_msg *m, ps_ack_kind kind, int64_t nak_delay_ns)
     shim *s = as_shim(sc->base.backend);
     if (cut_off(sc))
         return ps_error(PS_ERR_TIMEOUT, 0, "ack: no answer (cut off from the broker, injected)");
-    if (kind == PS_ACK && draw(s, SIM_SHIM_DROP_ACK))
+    if (kind == PS_ACK && draw(s, PS_FAULT_DROP_ACK))
         return PS_OK; /* lost on the way: the client believes it acked */
-    if (kind == PS_ACK && draw(s, SIM_SHIM_NAK_STORM))
+    if (kind == PS_ACK && draw(s, PS_FAULT_ACK_AS_NAK))
         kind = PS_NAK;
-    else if (kind == PS_ACK && draw(s, SIM_SHIM_TERM_STORM))
+    else if (kind == PS_ACK && draw(s, PS_FAULT_ACK_AS_TERM))
         kind = PS_TERM;
     m->consumer_ = sc->inner;
     ps_status st = seen(s, ps_ack(m, kind, nak_delay_ns));
@@ -339,10 +349,10 @@ static const ps_backend_ops shim_ops = {
     .pull_free = sh_pull_free,
 };
 
-ps_status sim_shim_new(ps_backend **out, ps_backend *inner, uint64_t seed)
+ps_status ps_fault_shim_new(ps_backend **out, ps_backend *inner, uint64_t seed)
 {
     if (!out || !inner || !inner->ops)
-        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_shim_new: NULL argument");
+        return ps_error(PS_ERR_INVALID_ARG, 0, "ps_fault_shim_new: NULL argument");
     shim *s = calloc(1, sizeof *s);
     if (!s)
         return ps_error(PS_ERR_NO_MEMORY, 0, "fault shim: out of memory");
@@ -355,51 +365,89 @@ ps_status sim_shim_new(ps_backend **out, ps_backend *inner, uint64_t seed)
     return PS_OK;
 }
 
-void sim_shim_forward_advisories(ps_backend *b, bool on)
+bool ps_fault_shim_is(const ps_backend *b)
 {
-    shim *s = as_shim(b);
+    return b && b->ops == &shim_ops;
+}
+
+/* The shim behind `b`, or NULL with PS_ERR_INVALID_ARG recorded for `fn`. */
+static shim *shim_of(ps_backend *b, const char *fn)
+{
+    if (ps_fault_shim_is(b))
+        return as_shim(b);
+    ps_error(PS_ERR_INVALID_ARG, 0, "%s: not a fault shim (make one with ps_fault_shim_new)", fn);
+    return NULL;
+}
+
+ps_status ps_fault_forward_advisories(ps_backend *b, bool on)
+{
+    shim *s = shim_of(b, "ps_fault_forward_advisories");
+    if (!s)
+        return PS_ERR_INVALID_ARG;
     ps_backend_set_advisory_handler(s->inner, on ? forward_advisory : NULL, on ? s : NULL);
-}
-
-ps_status sim_shim_set(ps_backend *b, sim_shim_knob knob, int bp)
-{
-    if (!b || b->ops != &shim_ops)
-        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_shim_set: not a fault shim");
-    if ((unsigned)knob >= SIM_SHIM_KNOB_COUNT || bp < 0 || bp > 10000)
-        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_shim_set: knob %d or %d basis points out of range",
-                        (int)knob, bp);
-    as_shim(b)->bp[knob] = bp;
     return PS_OK;
 }
 
-ps_status sim_shim_stats_get(ps_backend *b, sim_shim_stats *out)
+static bool fault_valid(ps_fault f)
 {
-    if (!b || b->ops != &shim_ops || !out)
-        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_shim_stats_get: not a fault shim");
-    *out = as_shim(b)->stats;
+    return (unsigned)f < PS_FAULT_COUNT;
+}
+
+ps_status ps_fault_next(ps_backend *b, ps_fault fault, uint64_t n)
+{
+    shim *s = shim_of(b, "ps_fault_next");
+    if (!s)
+        return PS_ERR_INVALID_ARG;
+    if (!fault_valid(fault))
+        return ps_error(PS_ERR_INVALID_ARG, 0, "ps_fault_next: fault %d out of range", (int)fault);
+    s->next[fault] = n;
     return PS_OK;
+}
+
+uint64_t ps_fault_pending(const ps_backend *b, ps_fault fault)
+{
+    return ps_fault_shim_is(b) && fault_valid(fault) ? ((const shim *)b)->next[fault] : 0;
+}
+
+ps_status ps_fault_set_probability(ps_backend *b, ps_fault fault, int bp)
+{
+    shim *s = shim_of(b, "ps_fault_set_probability");
+    if (!s)
+        return PS_ERR_INVALID_ARG;
+    if (!fault_valid(fault) || bp < 0 || bp > 10000)
+        return ps_error(PS_ERR_INVALID_ARG, 0,
+                        "ps_fault_set_probability: fault %d or %d basis points out of range (0..10000)",
+                        (int)fault, bp);
+    s->bp[fault] = bp;
+    return PS_OK;
+}
+
+uint64_t ps_fault_injected(const ps_backend *b, ps_fault fault)
+{
+    return ps_fault_shim_is(b) && fault_valid(fault) ? ((const shim *)b)->injected[fault] : 0;
 }
 
 ps_status sim_shim_harness_error(ps_backend *b)
 {
-    shim *s = b && b->ops == &shim_ops ? as_shim(b) : NULL;
+    shim *s = ps_fault_shim_is(b) ? as_shim(b) : NULL;
     if (!s || !s->harness)
         return PS_OK;
     return ps_error(s->harness, 0, "%s", s->harness_msg);
 }
 
-ps_status sim_shim_set_unreachable(ps_backend *b, bool unreachable)
+ps_status ps_fault_set_unreachable(ps_backend *b, bool unreachable)
 {
-    if (!b || b->ops != &shim_ops)
-        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_shim_set_unreachable: not a fault shim");
-    as_shim(b)->unreachable = unreachable;
+    shim *s = shim_of(b, "ps_fault_set_unreachable");
+    if (!s)
+        return PS_ERR_INVALID_ARG;
+    s->unreachable = unreachable;
     return PS_OK;
 }
 
-ps_status sim_shim_cut_consumer(ps_consumer *c, bool cut)
+ps_status ps_fault_cut_consumer(ps_consumer *c, bool cut)
 {
-    if (!c || !c->backend || c->backend->ops != &shim_ops)
-        return ps_error(PS_ERR_INVALID_ARG, 0, "sim_shim_cut_consumer: not a handle of a fault shim");
+    if (!c || !ps_fault_shim_is(c->backend))
+        return ps_error(PS_ERR_INVALID_ARG, 0, "ps_fault_cut_consumer: not a handle made through a fault shim");
     ((shim_consumer *)c)->cut = cut;
     return PS_OK;
 }

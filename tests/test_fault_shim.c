@@ -1,5 +1,5 @@
 /* test_fault_shim.c — the fault model as a wrapping backend
- * (sim/fault_shim.c), over the memory backend on a manual clock: each
+ * (sim/fault_shim.c; public API sim/ps_fault_shim.h), over the memory backend on a manual clock: each
  * fault does what a job system would see, and without faults the shim
  * changes nothing.
  */
@@ -69,10 +69,8 @@ static void test_without_faults_it_passes_everything_through(void **state)
     assert_int_equal(ps_ack(l.msgs[0], PS_ACK, 0), PS_OK);
     ps_msg_list_free(&l);
     assert_int_equal(stored(f), 0); /* the work queue removed the acked job */
-    sim_shim_stats st;
-    assert_int_equal(sim_shim_stats_get(f->b, &st), PS_OK);
-    for (int k = 0; k < SIM_SHIM_KNOB_COUNT; k++)
-        assert_int_equal(st.injected[k], 0);
+    for (int k = 0; k < PS_FAULT_COUNT; k++)
+        assert_int_equal(ps_fault_injected(f->b, (ps_fault)k), 0);
 }
 
 static void test_dropped_ack_says_ok_and_the_job_comes_back(void **state)
@@ -262,6 +260,176 @@ static void test_knob_out_of_range_is_refused(void **state)
     assert_int_equal(sim_shim_set(f->m.b, SIM_SHIM_DROP_ACK, 1), PS_ERR_INVALID_ARG);
 }
 
+/* ---- counted triggers (the public API, ps_fault_shim.h) --------------------------------
+ *
+ * What a user's unit test says: "the next ack is lost", "the next N acks",
+ * deterministically, with no probability involved. */
+
+/* Publishes one job and fetches it through the test's consumer. */
+static ps_msg_list one_job(fx *f)
+{
+    ps_msg_list l = {0};
+    assert_int_equal(ps_publish_data(f->b, "j.a", "x", 1, NULL, NULL), PS_OK);
+    assert_int_equal(ps_fetch_batch(f->c, 1, 0, &l), PS_OK);
+    return l;
+}
+
+static void test_next_ack_is_dropped_once_then_acks_reach_the_server(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(ps_fault_next(f->b, PS_FAULT_DROP_ACK, 1), PS_OK);
+    assert_int_equal(ps_fault_pending(f->b, PS_FAULT_DROP_ACK), 1);
+    ps_msg_list l = one_job(f);
+    assert_int_equal(ps_ack(l.msgs[0], PS_ACK, 0), PS_OK); /* the client believes it */
+    ps_msg_list_free(&l);
+    assert_int_equal(ps_fault_pending(f->b, PS_FAULT_DROP_ACK), 0);
+    assert_int_equal(ps_fault_injected(f->b, PS_FAULT_DROP_ACK), 1);
+    assert_int_equal(stored(f), 1);
+    advance(f, 2 * PS_NS_PER_SEC); /* past AckWait: redelivered */
+    assert_int_equal(ps_fetch_batch(f->c, 1, 0, &l), PS_OK);
+    assert_int_equal(l.msgs[0]->meta.num_delivered, 2);
+    assert_int_equal(ps_ack(l.msgs[0], PS_ACK, 0), PS_OK); /* this one arrives */
+    ps_msg_list_free(&l);
+    assert_int_equal(stored(f), 0);
+    assert_int_equal(ps_fault_injected(f->b, PS_FAULT_DROP_ACK), 1);
+}
+
+static void test_the_next_n_acks_are_dropped_and_no_more(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(ps_fault_next(f->b, PS_FAULT_DROP_ACK, 3), PS_OK);
+    for (int i = 0; i < 4; i++) {
+        ps_msg_list l = one_job(f);
+        assert_int_equal(ps_ack(l.msgs[0], PS_ACK, 0), PS_OK);
+        ps_msg_list_free(&l);
+    }
+    assert_int_equal(stored(f), 3); /* the fourth ack removed its job */
+    assert_int_equal(ps_fault_injected(f->b, PS_FAULT_DROP_ACK), 3);
+    assert_int_equal(ps_fault_pending(f->b, PS_FAULT_DROP_ACK), 0);
+}
+
+/* Only positive acks count: a NAK or an in-progress passes unchanged and
+ * leaves the armed fault for the next ack. */
+static void test_an_armed_ack_fault_waits_for_a_positive_ack(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(ps_fault_next(f->b, PS_FAULT_ACK_AS_TERM, 1), PS_OK);
+    ps_msg_list l = one_job(f);
+    assert_int_equal(ps_ack(l.msgs[0], PS_IN_PROGRESS, 0), PS_OK);
+    assert_int_equal(ps_ack(l.msgs[0], PS_NAK, 0), PS_OK);
+    ps_msg_list_free(&l);
+    assert_int_equal(ps_fault_pending(f->b, PS_FAULT_ACK_AS_TERM), 1);
+    assert_int_equal(ps_fetch_batch(f->c, 1, 0, &l), PS_OK); /* the NAK arrived as a NAK */
+    assert_int_equal(l.msgs[0]->meta.num_delivered, 2);
+    assert_int_equal(ps_ack(l.msgs[0], PS_ACK, 0), PS_OK); /* arrives as a TERM */
+    ps_msg_list_free(&l);
+    assert_int_equal(ps_fault_pending(f->b, PS_FAULT_ACK_AS_TERM), 0);
+    advance(f, 5 * PS_NS_PER_SEC);
+    assert_int_equal(ps_fetch_batch(f->c, 1, 0, &l), PS_ERR_TIMEOUT); /* never again */
+    ps_msg_list_free(&l);
+}
+
+static void test_next_ack_arrives_as_a_nak(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(ps_fault_next(f->b, PS_FAULT_ACK_AS_NAK, 1), PS_OK);
+    ps_msg_list l = one_job(f);
+    assert_int_equal(ps_ack(l.msgs[0], PS_ACK, 0), PS_OK);
+    ps_msg_list_free(&l);
+    assert_int_equal(ps_fetch_batch(f->c, 1, 0, &l), PS_OK); /* at once, no AckWait */
+    assert_int_equal(l.msgs[0]->meta.num_delivered, 2);
+    assert_int_equal(ps_ack(l.msgs[0], PS_ACK, 0), PS_OK);
+    ps_msg_list_free(&l);
+    assert_int_equal(stored(f), 0);
+}
+
+static void test_next_puback_is_lost_once(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(ps_fault_next(f->b, PS_FAULT_LOSE_PUBACK, 1), PS_OK);
+    assert_int_equal(ps_publish_data(f->b, "j.a", "x", 1, "job-1", NULL), PS_ERR_TIMEOUT);
+    assert_int_equal(stored(f), 1); /* stored all the same */
+    ps_pub_ack ack;
+    assert_int_equal(ps_publish_data(f->b, "j.a", "x", 1, "job-1", &ack), PS_OK); /* the retry */
+    assert_true(ack.duplicate);
+    assert_int_equal(ps_publish_data(f->b, "j.a", "y", 1, "job-2", &ack), PS_OK);
+    assert_int_equal(stored(f), 2);
+    assert_int_equal(ps_fault_injected(f->b, PS_FAULT_LOSE_PUBACK), 1);
+}
+
+/* A publish the server refuses is not "a publish that succeeded": the
+ * armed fault waits for the next one that does. */
+static void test_an_armed_publish_fault_skips_a_refused_publish(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(ps_fault_next(f->b, PS_FAULT_DUP_PUBLISH, 1), PS_OK);
+    assert_int_equal(ps_publish_data(f->b, "nowhere", "x", 1, NULL, NULL), PS_ERR_NO_RESPONDERS);
+    assert_int_equal(ps_fault_pending(f->b, PS_FAULT_DUP_PUBLISH), 1);
+    ps_pub_ack ack;
+    assert_int_equal(ps_publish_data(f->b, "j.a", "x", 1, NULL, &ack), PS_OK);
+    assert_int_equal(ack.seq, 1); /* the caller sees the first PubAck */
+    assert_int_equal(stored(f), 2);
+    assert_int_equal(ps_publish_data(f->b, "j.a", "y", 1, NULL, NULL), PS_OK);
+    assert_int_equal(stored(f), 3);
+}
+
+/* Arming a count replaces what was pending; 0 disarms. */
+static void test_arming_replaces_the_count_and_zero_disarms(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(ps_fault_next(f->b, PS_FAULT_LOSE_PUBACK, 5), PS_OK);
+    assert_int_equal(ps_fault_next(f->b, PS_FAULT_LOSE_PUBACK, 2), PS_OK);
+    assert_int_equal(ps_fault_pending(f->b, PS_FAULT_LOSE_PUBACK), 2);
+    assert_int_equal(ps_fault_next(f->b, PS_FAULT_LOSE_PUBACK, 0), PS_OK);
+    assert_int_equal(ps_publish_data(f->b, "j.a", "x", 1, NULL, NULL), PS_OK);
+    assert_int_equal(ps_fault_injected(f->b, PS_FAULT_LOSE_PUBACK), 0);
+}
+
+/* A counted fault draws nothing from the generator: the probabilistic
+ * faults that follow are those of the same seed without it (the
+ * simulator's traces do not move when a test arms one). */
+static void test_a_counted_fault_does_not_shift_the_random_ones(void **state)
+{
+    fx *f = *state;
+    char pattern[2][41];
+    for (int run = 0; run < 2; run++) {
+        ps_backend *s = NULL;
+        assert_int_equal(ps_fault_shim_new(&s, f->m.b, 11), PS_OK);
+        assert_int_equal(ps_fault_set_probability(s, PS_FAULT_LOSE_PUBACK, 5000), PS_OK);
+        if (run == 1) {
+            assert_int_equal(ps_fault_next(s, PS_FAULT_LOSE_PUBACK, 1), PS_OK);
+            assert_int_equal(ps_publish_data(s, "j.a", "x", 1, NULL, NULL), PS_ERR_TIMEOUT);
+        }
+        for (int i = 0; i < 40; i++)
+            pattern[run][i] = ps_publish_data(s, "j.a", "x", 1, NULL, NULL) == PS_OK ? '.' : 'L';
+        pattern[run][40] = '\0';
+        ps_backend_close(s);
+    }
+    assert_string_equal(pattern[0], pattern[1]);
+}
+
+static void test_fault_calls_on_what_is_not_a_shim_are_refused(void **state)
+{
+    fx *f = *state;
+    assert_false(ps_fault_shim_is(f->m.b));
+    assert_true(ps_fault_shim_is(f->b));
+    assert_false(ps_fault_shim_is(NULL));
+    assert_int_equal(ps_fault_next(f->m.b, PS_FAULT_DROP_ACK, 1), PS_ERR_INVALID_ARG);
+    assert_non_null(strstr(ps_last_error(), "not a fault shim"));
+    assert_int_equal(ps_fault_next(NULL, PS_FAULT_DROP_ACK, 1), PS_ERR_INVALID_ARG);
+    assert_int_equal(ps_fault_next(f->b, PS_FAULT_COUNT, 1), PS_ERR_INVALID_ARG);
+    assert_non_null(strstr(ps_last_error(), "out of range"));
+    assert_int_equal(ps_fault_next(f->b, (ps_fault)-1, 1), PS_ERR_INVALID_ARG);
+    assert_int_equal(ps_fault_set_probability(f->b, PS_FAULT_DROP_ACK, -1), PS_ERR_INVALID_ARG);
+    assert_int_equal(ps_fault_set_unreachable(f->m.b, true), PS_ERR_INVALID_ARG);
+    assert_int_equal(ps_fault_forward_advisories(NULL, true), PS_ERR_INVALID_ARG);
+    assert_int_equal(ps_fault_pending(NULL, PS_FAULT_DROP_ACK), 0);
+    assert_int_equal(ps_fault_injected(f->m.b, PS_FAULT_DROP_ACK), 0);
+    assert_int_equal(ps_fault_pending(f->b, PS_FAULT_COUNT), 0);
+    assert_false(ps_fault_is_cut_off(NULL));
+    assert_int_equal(ps_fault_shim_new(NULL, f->m.b, 1), PS_ERR_INVALID_ARG);
+}
+
 /* ---- a backend with asynchronous publishing (version 2) ---------------------------------
  *
  * The memory backend publishes synchronously; this one stands in for the
@@ -359,14 +527,22 @@ static void test_async_publishing_passes_through_and_can_lose_pubacks(void **sta
     assert_int_equal(res.n, 2);
     assert_int_equal(res.timeouts, 1);
     assert_int_equal(res.last_token, 42);
-    sim_shim_stats st;
-    assert_int_equal(sim_shim_stats_get(b, &st), PS_OK);
-    assert_int_equal(st.injected[SIM_SHIM_LOSE_PUBACK], 1);
+    assert_int_equal(ps_fault_injected(b, PS_FAULT_LOSE_PUBACK), 1);
+
+    /* counted: the next async PubAck only */
+    sim_shim_set(b, SIM_SHIM_LOSE_PUBACK, 0);
+    assert_int_equal(ps_fault_next(b, PS_FAULT_LOSE_PUBACK, 1), PS_OK);
+    assert_int_equal(ps_publish_async(b, &m, 50), PS_OK);
+    assert_int_equal(ps_publish_async(b, &m, 51), PS_OK);
+    assert_int_equal(ps_publish_async_complete(b, PS_NS_PER_SEC), PS_OK);
+    assert_int_equal(res.n, 4);
+    assert_int_equal(res.timeouts, 2);
+    assert_int_equal(res.ok, 2);
 
     sim_shim_set(b, SIM_SHIM_LOSE_PUBACK, 0);
     assert_int_equal(sim_shim_set_unreachable(b, true), PS_OK);
     assert_int_equal(ps_publish_async(b, &m, 43), PS_ERR_TIMEOUT);
-    assert_int_equal(a.async_calls, 2);
+    assert_int_equal(a.async_calls, 4);
     ps_backend_close(b);
 }
 
@@ -386,6 +562,15 @@ int main(void)
         T(test_a_cut_consumer_handle_reaches_nothing_others_do),
         T(test_pulls_pass_through_and_feel_the_faults),
         T(test_knob_out_of_range_is_refused),
+        T(test_next_ack_is_dropped_once_then_acks_reach_the_server),
+        T(test_the_next_n_acks_are_dropped_and_no_more),
+        T(test_an_armed_ack_fault_waits_for_a_positive_ack),
+        T(test_next_ack_arrives_as_a_nak),
+        T(test_next_puback_is_lost_once),
+        T(test_an_armed_publish_fault_skips_a_refused_publish),
+        T(test_arming_replaces_the_count_and_zero_disarms),
+        T(test_a_counted_fault_does_not_shift_the_random_ones),
+        T(test_fault_calls_on_what_is_not_a_shim_are_refused),
         cmocka_unit_test(test_async_publishing_passes_through_and_can_lose_pubacks),
     };
     return cmocka_run_group_tests_name("fault shim", tests, NULL, NULL);
