@@ -218,9 +218,16 @@ static void list_add(page *p, sqlite3_stmt *st, int64_t row)
     p->list_of[row] = ++p->nlist;
 }
 
+/* Whether the i-th (0-based) of n candidates is one of the `keep` taken
+ * evenly from them (all when keep >= n): exactly min(keep, n) are. */
+static bool evenly(int64_t i, int64_t n, int64_t keep)
+{
+    return keep >= n || (i * keep) % n < keep;
+}
+
 /* Two passes over the jobs: the failing job's rows first (and counting
  * the candidates), then the rest: all of them in a small run, in a large
- * one the notable ones, every k-th when they are more than
+ * one the notable ones, evenly taken when they are more than
  * HTML_JOBS_LISTED, so that the listed jobs span the whole run. */
 static bool read_jobs(page *p)
 {
@@ -229,7 +236,7 @@ static bool read_jobs(page *p)
     if (!p->list_of || !p->list)
         return false;
     bool all = p->rows <= HTML_JOBS_LISTED;
-    int64_t stride = 1, seen = 0;
+    int64_t room = 0, seen = 0;
     for (int pass = 0; pass < 2; pass++) {
         sqlite3_stmt *st = NULL;
         if (sqlite3_prepare_v2(p->db, "SELECT id, state, attempts, completions, key, published_ns, done_ns"
@@ -248,13 +255,12 @@ static bool read_jobs(page *p)
                 if (bad)
                     list_add(p, st, row);
             } else if ((all || row_is_notable(state, sqlite3_column_int(st, 2), sqlite3_column_int(st, 3))) &&
-                       seen++ % stride == 0 && p->nlist < HTML_JOBS_LISTED) {
+                       evenly(seen++, p->candidates, room) && p->nlist < HTML_JOBS_LISTED) {
                 list_add(p, st, row);
             }
         }
         sqlite3_finalize(st);
-        int64_t room = HTML_JOBS_LISTED - p->nlist;
-        stride = room > 0 && p->candidates > room ? (p->candidates + room - 1) / room : 1;
+        room = HTML_JOBS_LISTED - p->nlist;
     }
     return true;
 }
@@ -617,19 +623,17 @@ static const char *kind_word(int kind)
 }
 
 /* The marks: the failing job's steps, and the deliveries of listed jobs,
- * every k-th when they are more than HTML_MARKS_MAX (k the smallest that
- * keeps them under it, so the marks cover the whole run). Returns how
- * many deliveries were left out. */
+ * HTML_MARKS_MAX of them evenly taken when they are more (so the marks
+ * cover the whole run). Returns how many deliveries were left out. */
 static int64_t write_marks(FILE *o, const page *p)
 {
     int64_t plain = 0, left_out = 0, seen = 0;
     for (int i = 0; i < p->nmarks; i++)
         plain += !p->list[p->marks[i].list].bad;
-    int64_t stride = (plain + HTML_MARKS_MAX - 1) / HTML_MARKS_MAX;
     for (int i = 0; i < p->nmarks; i++) {
         const step *s = &p->marks[i];
         const listed *l = &p->list[s->list];
-        if (!l->bad && stride > 1 && seen++ % stride != 0) {
+        if (!l->bad && !evenly(seen++, plain, HTML_MARKS_MAX)) {
             left_out++;
             continue;
         }
