@@ -104,7 +104,8 @@ else
 fi
 
 # ---- in a real browser ----
-CHROMIUM="${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}"
+# CHROMIUM names the browser (default: chromium or chromium-browser on PATH)
+CHROMIUM="${CHROMIUM-$(command -v chromium || command -v chromium-browser || true)}"
 # chromium [args...] URL: headless, its own profile, killed if it hangs
 browse() {
   local sandbox=()
