@@ -416,7 +416,8 @@ install: $(STATIC) $(SHARED_SO) $(CLI)
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBS@|$(JS_LIBS)|' jetsim.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/jetsim.pc
 
-DEB_PKGS := build-essential libnats-dev nats-server libsqlite3-dev sqlite3 libcmocka-dev gcovr clang libclang-rt-14-dev pkg-config python3
+# chromium: tests/cli/html_report.sh opens jetsim report's page in it (headless)
+DEB_PKGS := build-essential libnats-dev nats-server libsqlite3-dev sqlite3 libcmocka-dev gcovr clang libclang-rt-14-dev pkg-config python3 chromium
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \

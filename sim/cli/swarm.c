@@ -23,6 +23,7 @@
 
 #include "engine.h"
 #include "handlers.h"
+#include "htmlreport.h"
 #include "report.h"
 #include "scenario.h"
 
@@ -185,10 +186,31 @@ static void check_of(const char *why, char *out, size_t cap)
     snprintf(out, cap, "%.*s", (int)n, why);
 }
 
-static void print_groups(const findings *f, const char *path)
+/* --reports: the page of each example seed of group `g`, one line.
+ * false when a page could not be written (said on stderr). */
+static bool print_reports(const group *g, const sim_scenario *sc, const char *path, const char *dir)
 {
+    bool ok = true;
+    printf("      report%s:", g->neg > 1 ? "s" : "");
+    for (int k = 0; k < g->neg; k++) {
+        char page[4300];
+        fflush(stdout); /* a harness error said on stderr comes after what led to it */
+        if (sim_html_report_seed(sc, path, g->eg[k], dir, page, sizeof page) == 0)
+            printf("%s %s", k ? "," : "", page);
+        else
+            ok = false;
+    }
+    printf("\n");
+    return ok;
+}
+
+/* The groups, largest first; false when a --reports page could not be
+ * written. */
+static bool print_groups(const findings *f, const sim_scenario *sc, const char *path, const char *reports)
+{
+    bool ok = true;
     if (!f->ngroups)
-        return;
+        return true;
     printf("failing seeds by check and signature (the violation, numbers taken out as N):\n");
     for (size_t i = 0; i < f->ngroups && i < GROUPS_SHOWN; i++) {
         const group *g = &f->groups[i];
@@ -201,9 +223,12 @@ static void print_groups(const findings *f, const char *path)
             printf("%s%" PRIu64, k ? ", " : "", g->eg[k]);
         replay_cmd(cmd, sizeof cmd, path, g->eg[0]);
         printf("\n      %s\n      replay: %s\n", *rest ? rest : g->sig, cmd);
+        if (reports && g->verdict >= 0)
+            ok &= print_reports(g, sc, path, reports);
     }
     if (f->ngroups > GROUPS_SHOWN)
         printf("  ... and %zu more signatures (--list shows every failing seed)\n", f->ngroups - GROUPS_SHOWN);
+    return ok;
 }
 
 static void print_list(const findings *f, const char *path)
@@ -425,7 +450,7 @@ static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint6
         qsort(f.bad, f.nbad, sizeof *f.bad, by_seed);
     printf("swarm: %" PRIu64 " seeds in %.2f s, %" PRIu64 " failed: %" PRIu64 " safety, %" PRIu64 " liveness, %"
            PRIu64 " harness errors\n", done, dt, failed, safety, liveness, harness);
-    print_groups(&f, path);
+    bool pages = print_groups(&f, sc, path, opt->reports);
     if (opt->list)
         print_list(&f, path);
     if (f.nbad < failed && (opt->list || opt->out.json || opt->out.junit))
@@ -434,7 +459,7 @@ static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint6
         fprintf(stderr, "jetsim swarm: out of memory grouping the failing seeds: the groups are incomplete\n");
     /* the gravest finding decides; a harness error only says some seeds got no verdict */
     int rc = safety ? SIM_EXIT_SAFETY : liveness ? SIM_EXIT_LIVENESS : harness ? SIM_EXIT_HARNESS : SIM_EXIT_PASS;
-    if (done < count)
+    if (done < count || (!pages && rc == SIM_EXIT_PASS))
         rc = SIM_EXIT_HARNESS;
     const uint64_t by_kind[3] = {safety, liveness, harness};
     if (!write_ci(&f, opt, path, first, count, done, dt, by_kind, rc) && rc == SIM_EXIT_PASS)

@@ -5,7 +5,10 @@
  * taken out: one bug is one group, however many seeds hit it), each group
  * with a few example seeds and the command that replays the first. --list
  * lists every failing seed as well ("  seed N: safety: ..." and its
- * "      replay: ..." line); --json and --junit write the same for CI.
+ * "      replay: ..." line); --json and --junit write the same for CI;
+ * --reports DIR runs each example seed of the groups shown again with a
+ * run database and writes its page (htmlreport.h), printing its path
+ * under the group ("      report: DIR/seed-N.html").
  *
  * Each seed runs the scenario's faults mixed for that seed
  * (sim_scenario_mix: which faults, when, how hard), as `jetsim run --mix`
@@ -25,6 +28,7 @@
 typedef struct sim_swarm_options {
     bool list;           /* every failing seed, one line and its replay command each */
     sim_ci_outputs out;  /* --json, --junit */
+    const char *reports; /* --reports DIR: the HTML page of each example seed shown (NULL: none) */
 } sim_swarm_options;
 
 /* Runs seeds first..first+count-1 with `jobs` processes at a time (0: the

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# html_report.sh JETSIM — the HTML report of a run (issue 14, item 2),
+# opened in a real headless browser (Debian's chromium):
+#   - `jetsim report` on the shrunk buggy scenario's failing run (seed 1)
+#     writes one self-contained page (nothing fetched: no src=, no link to
+#     another host, no @import or url());
+#   - chromium renders it: a screenshot is taken (a PNG of the window's
+#     size, not one flat colour), the rendered DOM holds the failing job's
+#     element (id="failing-job", job 235) and the timeline, and the page
+#     logs no console message (a control page with a script error proves
+#     the check sees one);
+#   - a 20,000-job run's page stays under 5 MB;
+#   - text from the run database is escaped; bad input is a status;
+#   - swarm --reports and diff --reports (diff: when nats-server is
+#     installed) write the pages of the seeds they name and print them.
+# chromium missing fails the test; JETSIM_SKIP_BROWSER=1 skips only the
+# browser checks (say so in a CI that cannot install it).
+set -u
+J="$1"
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+has() { grep -qF -- "$2" "$1" || bad "$(basename "$1") lacks: $2"; }
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+t0=$(date +%s.%N)
+
+# ---- the page of the failing run ----
+S=tests/scenarios/buggy_ack_before_commit.shrunk.scn
+"$J" run "$S" --seed 1 --db "$tmp/bug.db" >/dev/null; rc=$?
+[ $rc -eq 1 ] || bad "the shrunk buggy scenario exited $rc, not 1"
+"$J" report "$tmp/bug.db" --html "$tmp/bug.html"; rc=$?
+[ $rc -eq 0 ] || bad "report exited $rc"
+P="$tmp/bug.html"
+has "$P" '<p id="verdict" class="verdict fail">FAIL (safety): no_loss: job 235'
+has "$P" '<tr class="bad" id="failing-job"><td>235 (failing)</td>'
+has "$P" '<a href="#failing-job">job 235</a>'
+has "$P" 'worker 1 crashed holding it'
+has "$P" '<title>crash worker 1 after_commit (line 7)</title>'
+has "$P" '<text x="4" y="'
+grep -qE '<a href="#failing-job"><rect class="ev k2 bad"' "$P" || bad "the failing job's delivery is not marked"
+grep -qE '<a href="#job-1"><rect class="ev k2"' "$P" || bad "job 1's delivery is not marked with a link"
+# self-contained: nothing to fetch
+grep -qiE '(src|href)="(https?:)?//|@import|url\(|<link|<script' "$P" && bad "the page refers to something outside it"
+size=$(wc -c <"$P")
+echo "page of the shrunk buggy run: $size bytes"
+
+# ---- escaping and bad input ----
+{ echo '# <script>nosuch()</script> & "quoted" <b>'; cat "$S"; } >"$tmp/esc.scn"
+"$J" run "$tmp/esc.scn" --seed 1 --db "$tmp/esc.db" >/dev/null
+"$J" report "$tmp/esc.db" --html "$tmp/esc.html" || bad "report of esc.db failed"
+has "$tmp/esc.html" '&lt;script&gt;nosuch()&lt;/script&gt; &amp; &quot;quoted&quot; &lt;b&gt;'
+grep -q '<script' "$tmp/esc.html" && bad "a scenario's text reached the page unescaped"
+"$J" report "$S" --html "$tmp/x.html" 2>"$tmp/e1"; rc=$?
+[ $rc -eq 2 ] && grep -q "not a run database" "$tmp/e1" || bad "report of a scenario file exited $rc"
+[ -e "$tmp/x.html" ] && bad "report of a scenario file wrote a page"
+"$J" report "$tmp/bug.db" --html "$tmp/no/such/dir/x.html" 2>"$tmp/e2"; rc=$?
+[ $rc -eq 4 ] && grep -q "cannot write" "$tmp/e2" || bad "an unwritable page exited $rc"
+"$J" report "$tmp/bug.db" >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] || bad "report without --html exited $rc"
+"$J" help report | grep -q "usage: jetsim report RUN.db --html FILE" || bad "jetsim help report"
+
+# ---- a 20,000-job run: under 5 MB ----
+# Every second attempt fails and 20% of acks are lost for 10 s: half the
+# jobs are tried more than once, the worst case for the page's size.
+sed -e 's/count=2000/count=20000/' -e 's/idempotent=yes/fail=50% idempotent=yes/' -e 's/attempts<=1/attempts<=5/' \
+  sim/scenarios/steady_workqueue.scn >"$tmp/big.scn"
+echo "at 5s drop acks 20% for 10s" >>"$tmp/big.scn"
+echo "at 2s crash worker 2" >>"$tmp/big.scn"
+"$J" run "$tmp/big.scn" --db "$tmp/big.db" >/dev/null; rc=$?
+[ $rc -le 1 ] || bad "the 20,000-job run exited $rc"
+"$J" report "$tmp/big.db" --html "$tmp/big.html" || bad "report of the 20,000-job run failed"
+bsize=$(wc -c <"$tmp/big.html")
+echo "page of a 20,000-job run: $bsize bytes"
+[ "$bsize" -lt 5000000 ] || bad "the 20,000-job page is $bsize bytes, not under 5 MB"
+has "$tmp/big.html" "2000 of 20000 job rows listed"
+has "$tmp/big.html" "the page marks at most 4000, evenly over the run"
+
+# ---- swarm --reports: the example seeds' pages ----
+mkdir "$tmp/swarm"
+"$J" swarm sim/scenarios/buggy_ack_before_commit.scn --seeds 20 --jobs 2 --reports "$tmp/swarm" >"$tmp/swarm.out"; rc=$?
+[ $rc -eq 1 ] || bad "swarm --reports exited $rc"
+line=$(grep -E '^      reports?: ' "$tmp/swarm.out" | head -n 1)
+[ -n "$line" ] || bad "swarm printed no report path"
+for f in $(echo "${line#*: }" | tr ',' ' '); do
+  [ -s "$f" ] && grep -q 'id="failing-job"' "$f" || bad "swarm's page $f is missing or has no failing job"
+  [ -s "${f%.html}.db" ] || bad "swarm kept no run database next to $f"
+done
+"$J" swarm "$S" --seeds 2 --reports "$tmp/nodir" >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] || bad "swarm --reports to no directory exited $rc"
+
+# ---- diff --reports: the diverging seed's pages (needs nats-server) ----
+if command -v nats-server >/dev/null 2>&1; then
+  mkdir "$tmp/diff"
+  "$J" diff tests/scenarios/memory_stream_kill.scn --spawn --reports "$tmp/diff" >"$tmp/diff.out" 2>&1; rc=$?
+  [ $rc -eq 1 ] || bad "diff of memory_stream_kill exited $rc, not 1 (diverged)"
+  has "$tmp/diff.out" "report of seed 1 on the server: $tmp/diff/seed-1.html"
+  has "$tmp/diff.out" "report of seed 1 on the model: $tmp/diff/seed-1-model.html"
+  has "$tmp/diff/seed-1.html" "<title>restart server (line 11)</title>"
+  has "$tmp/diff/seed-1.html" 'id="failing-job"'
+else
+  echo "diff --reports: SKIPPED (no nats-server)"
+fi
+
+# ---- in a real browser ----
+# CHROMIUM names the browser (default: chromium or chromium-browser on PATH)
+CHROMIUM="${CHROMIUM-$(command -v chromium || command -v chromium-browser || true)}"
+# chromium [args...] URL: headless, its own profile, killed if it hangs
+browse() {
+  local sandbox=()
+  [ "$(id -u)" = 0 ] && sandbox=(--no-sandbox) # root: chromium's sandbox refuses to start
+  HOME="$tmp/home" timeout -k 5 90 "$CHROMIUM" --headless "${sandbox[@]}" --disable-gpu --no-first-run \
+    --disable-extensions --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$tmp/profile" --enable-logging=stderr --v=0 "$@"
+}
+# the console messages a page logged (chromium's log lines "INFO:CONSOLE")
+console() { grep -E ':CONSOLE[(:]' "$1"; }
+if [ "${JETSIM_SKIP_BROWSER:-0}" = 1 ]; then
+  echo "browser checks: SKIPPED (JETSIM_SKIP_BROWSER=1)"
+elif [ -z "$CHROMIUM" ]; then
+  bad "chromium is not installed (make deps installs it; JETSIM_SKIP_BROWSER=1 skips these checks)"
+else
+  b0=$(date +%s.%N)
+  mkdir -p "$tmp/home"
+  browse --window-size=1280,1400 --screenshot="$tmp/shot.png" "file://$P" >"$tmp/shot.out" 2>"$tmp/shot.err"; rc=$?
+  [ $rc -eq 0 ] || bad "chromium --screenshot exited $rc: $(tail -n 3 "$tmp/shot.err")"
+  python3 - "$tmp/shot.png" <<'PY' || bad "the screenshot"
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+w, h = struct.unpack(">II", data[16:24])
+assert (w, h) == (1280, 1400), (w, h)
+idat, i = b"", 8
+while i < len(data):
+    n, kind = struct.unpack(">I4s", data[i:i + 8])
+    if kind == b"IDAT":
+        idat += data[i + 8:i + 8 + n]
+    i += 12 + n
+raw = zlib.decompress(idat)
+assert len(set(raw)) > 50, "the screenshot is (nearly) one colour"
+print("screenshot: %d bytes, %dx%d" % (len(data), w, h))
+PY
+  console "$tmp/shot.err" && bad "the page logged console messages"
+  browse --dump-dom "file://$P" >"$tmp/dom.html" 2>"$tmp/dom.err"; rc=$?
+  [ $rc -eq 0 ] || bad "chromium --dump-dom exited $rc"
+  grep -qE '<tr class="bad" id="failing-job"><td>235 \(failing\)</td>' "$tmp/dom.html" ||
+    bad "the rendered DOM has no failing job's element"
+  grep -q '<svg id="timeline"' "$tmp/dom.html" || bad "the rendered DOM has no timeline"
+  console "$tmp/dom.err" && bad "the page logged console messages (dump-dom)"
+  # the check above sees a script error when there is one
+  printf '<!DOCTYPE html><html><body><p>x</p><script>nosuch();</script></body></html>\n' >"$tmp/control.html"
+  browse --dump-dom "file://$tmp/control.html" >/dev/null 2>"$tmp/control.err"
+  console "$tmp/control.err" | grep -q "Uncaught ReferenceError" || bad "the console check does not see a script error"
+  echo "browser checks: $(since "$b0") s"
+fi
+echo "html_report.sh: $(since "$t0") s in all"
+
+# the closing line .ci/run's summary looks for
+echo "[==========] html_report.sh: every check run."
+[ $fails -eq 0 ] && echo "[  PASSED  ] html_report.sh" || echo "[  FAILED  ] html_report.sh: $fails failure(s)"
+[ $fails -eq 0 ]
