@@ -11,7 +11,8 @@
 #                   (SEEDS=300 FIRST=1 TIMED=1 REPLAY=file.seq); difftest-ci: CI's run
 #   make fuzz       libFuzzer targets (clang); FUZZ_SECONDS=60 make fuzz-run
 #   make fuzz-ci    every fuzz target for 20 s (FUZZ_SECONDS), as CI runs them
-#   make install    headers, libraries, jetsim.pc (PREFIX=/usr/local)
+#   make install    headers, libraries, the CLI, jetsim.pc, the man page and
+#                   the docs (PREFIX=/usr/local)
 #   make deps       installs the Debian packages that are missing
 #   make clean
 
@@ -408,6 +409,10 @@ fuzz-ci:
 
 # ---- install and housekeeping --------------------------------------------------
 
+# The reference pages make install puts in share/doc/jetsim, beside the
+# man page (man/jetsim.1) in share/man/man1.
+DOCS := $(wildcard docs/*.md)
+
 install: $(STATIC) $(SHARED_SO) $(CLI)
 	install -d $(DESTDIR)$(PREFIX)/include/jetsim $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 core/ps_*.h backends/memory/ps_memory.h backends/jetstream/ps_jetstream.h sim/ps_sim.h sim/ps_fault_shim.h testkit/ps_testkit.h $(DESTDIR)$(PREFIX)/include/jetsim/
@@ -415,9 +420,13 @@ install: $(STATIC) $(SHARED_SO) $(CLI)
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libjetsim.so
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBS@|$(JS_LIBS)|' jetsim.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/jetsim.pc
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/doc/jetsim
+	install -m 644 man/jetsim.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 README.md $(DOCS) $(DESTDIR)$(PREFIX)/share/doc/jetsim/
 
-# chromium: tests/cli/html_report.sh opens jetsim report's page in it (headless)
-DEB_PKGS := build-essential libnats-dev nats-server libsqlite3-dev sqlite3 libcmocka-dev gcovr clang libclang-rt-14-dev pkg-config python3 chromium
+# chromium: tests/cli/html_report.sh opens jetsim report's page in it (headless);
+# groff-base: tests/cli/man_page.sh renders the man page
+DEB_PKGS := build-essential libnats-dev nats-server libsqlite3-dev sqlite3 libcmocka-dev gcovr clang libclang-rt-14-dev pkg-config python3 chromium groff-base
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \

@@ -6,7 +6,7 @@
  * wrappers check arguments, return PS_ERR_NOT_SUPPORTED for an optional slot
  * a backend leaves NULL, and are the one place for tracing and fault hooks.
  *
- * Semantics follow nats-server 2.9.10 as JETSTREAM.md describes it; the rule
+ * Semantics follow nats-server 2.9.10 as docs/MODEL.md describes it; the rule
  * numbers (JS 3.4 ...) are cited at each declaration. Errors map one to one
  * onto the server's answers: the status says which kind, ps_last_error_code()
  * gives the JetStream err_code, ps_last_error() the description.

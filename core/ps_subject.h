@@ -1,4 +1,4 @@
-/* ps_subject.h — NATS subjects and JetStream names (JETSTREAM.md §1).
+/* ps_subject.h — NATS subjects and JetStream names (docs/MODEL.md, JS 1).
  *
  * Validation, wildcard matching, collision and subset tests, exactly as
  * nats-server 2.9.10 defines them. Pure functions over NUL-terminated

@@ -1,4 +1,4 @@
-/* subject.c — NATS subjects and JetStream names (JETSTREAM.md §1).
+/* subject.c — NATS subjects and JetStream names (docs/MODEL.md, JS 1).
  *
  * Validation, wildcard matching, collision and subset tests with the
  * semantics of nats-server 2.9.10's sublist.go, walked in place over the

@@ -286,7 +286,7 @@ static void test_drain_deadline_waits_for_the_publishers(void **state)
     assert_true(r.end_ns >= 29 * PS_NS_PER_SEC);
 }
 
-/* A memory-storage stream does not survive a crash (JETSTREAM.md §13):
+/* A memory-storage stream does not survive a crash (docs/MODEL.md, JS 13):
  * the jobs it had acknowledged are reported lost, with the evidence that
  * the server (here the model) no longer holds them, not as merely late. */
 static void test_acknowledged_messages_lost_by_the_server_are_a_finding(void **state)

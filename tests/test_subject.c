@@ -1,4 +1,4 @@
-/* test_subject.c — unit tests of core/subject.c against JETSTREAM.md §1.
+/* test_subject.c — unit tests of core/subject.c against docs/MODEL.md, JS 1.
  *
  * Every example of §1 is here, plus the nats-server 2.9.10 edge cases the
  * memory backend relies on (stream overlap, filter subsets, names).

@@ -1,4 +1,4 @@
-/* jsb_pull.c — asynchronous pull requests over cnats (JETSTREAM.md §8).
+/* jsb_pull.c — asynchronous pull requests over cnats (docs/MODEL.md, JS 8).
  *
  * A pull publishes its request JSON to $JS.API.CONSUMER.MSG.NEXT.<stream>.
  * <consumer> with a reply inbox of its own (natsConnection_PublishRequest),

@@ -1,4 +1,4 @@
-/* mem_advisory.c — JetStream advisories (JETSTREAM.md §11) as the memory
+/* mem_advisory.c — JetStream advisories (docs/MODEL.md, JS 11) as the memory
  * backend emits them: the subject, type and JSON body the server would
  * publish, handed to the callback registered on the backend.
  *

@@ -1,4 +1,4 @@
-/* mem_deliver.c — the delivery engine of a pull consumer (JETSTREAM.md §6-8).
+/* mem_deliver.c — the delivery engine of a pull consumer (docs/MODEL.md, JS 6-8).
  *
  * Per consumer: the pending set (a slab indexed by stream sequence, with a
  * min-heap on (deadline, sseq) for ack-wait expiry), the redelivery counts,

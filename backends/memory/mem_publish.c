@@ -1,4 +1,4 @@
-/* mem_publish.c — the publish pipeline of a stream leader (JETSTREAM.md §3).
+/* mem_publish.c — the publish pipeline of a stream leader (docs/MODEL.md, JS 3).
  *
  * Checks run in the server's order (JS 3.4); the first failing one decides
  * the answer, and a failed check consumes no sequence and records no

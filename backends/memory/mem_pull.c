@@ -1,5 +1,5 @@
 /* mem_pull.c — asynchronous pull requests and the server's waiting queue
- * (JETSTREAM.md §8), on the backend's clock.
+ * (docs/MODEL.md, JS 8), on the backend's clock.
  *
  * Each consumer keeps its waiting pulls in a FIFO, as nats-server 2.9.10's
  * waitQueue does: a delivery goes to the request at the head, which then

@@ -1,4 +1,4 @@
-/* mem_restart.c — what survives a server restart (JETSTREAM.md §13.1).
+/* mem_restart.c — what survives a server restart (docs/MODEL.md, JS 13.1).
  *
  * Memory streams are lost with everything on them. File streams keep their
  * messages and consumers, but:

@@ -1,5 +1,5 @@
 /* mem_stream.c — stream administration: create, update, info, delete, purge,
- * get and delete by sequence (JETSTREAM.md §2, §10).
+ * get and delete by sequence (docs/MODEL.md, JS 2, 10).
  *
  * Configs are validated and normalised as the server's checkStreamCfg does
  * (JS 2.1, 2.2), with the server's err_codes and descriptions. Message

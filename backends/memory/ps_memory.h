@@ -2,7 +2,7 @@
  *
  * Behaves like nats-server 2.9.10 for what a job system touches (streams,
  * retention, dedup, limits, durable pull consumers, the delivery engine,
- * advisories, restarts: JETSTREAM.md §15), on an injected clock. It never
+ * advisories, restarts: docs/MODEL.md, JS 15), on an injected clock. It never
  * reads the system clock except through a real ps_clock, never starts a
  * thread, and never lets pointer values or hash order decide what it
  * delivers, so a run on the manual clock is a pure function of its inputs.

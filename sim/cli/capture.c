@@ -85,8 +85,9 @@ ps_status sim_capture(ps_backend *b, const char *stream, uint64_t max_msgs, sim_
 static const char usage[] =
     "usage: jetsim capture STREAM [--url URL] [--out FILE] [--max N] [credentials]\n"
     "\n"
-    "Reads the stream's stored messages, first to last sequence, by direct\n"
-    "get (no consumer is created, nothing is acknowledged or removed), and\n"
+    "Reads the stream's stored messages, first to last sequence, one by one\n"
+    "with the stream's message-get API ($JS.API.STREAM.MSG.GET: no consumer\n"
+    "is created, nothing is acknowledged or removed), and\n"
     "writes a workload file: per message its gap to the previous one (from\n"
     "the stored timestamps), subject, payload size and headers, not the\n"
     "payload. A scenario replays it with\n"
@@ -105,7 +106,8 @@ static const char usage[] =
     "exit codes: 0 written, 2 bad input (usage, no such stream, a credential\n"
     "            file that cannot be read, an output file that cannot be\n"
     "            written), 4 harness error (no server answered, a read\n"
-    "            failed); 1, 3 and 130 are not used by capture\n";
+    "            failed); 1, 3 and 130 are not used by capture\n"
+    SIM_SEE_ALSO_HELP;
 
 static int usage_error(const char *msg, const char *arg)
 {

@@ -58,7 +58,8 @@ static const char usage_main[] =
     SIM_EXIT_CODES_HELP
     "            replay only: 5 NOT REPRODUCED (the replay differs from the\n"
     "            recorded run, or the run cannot be replayed on the model);\n"
-    "            shrink and --check-determinism say in their help what 1 means there\n";
+    "            shrink and --check-determinism say in their help what 1 means there\n"
+    SIM_SEE_ALSO_HELP;
 
 static const char usage_demo[] =
     "usage: jetsim demo [--jobs N] [--seed S]\n"
@@ -78,14 +79,16 @@ static const char usage_demo[] =
     "  --seed S    run seed, 0..2^64-1 (default 1)\n"
     "  --help      show this help\n"
     "\n"
-    SIM_EXIT_CODES_HELP;
+    SIM_EXIT_CODES_HELP
+    SIM_SEE_ALSO_HELP;
 
 static const char usage_version[] =
     "usage: jetsim version\n"
     "\n"
     "Prints the version of jetsim and which backends this build has.\n"
     "\n"
-    "exit codes: 0 printed, 2 bad input\n";
+    "exit codes: 0 printed, 2 bad input\n"
+    SIM_SEE_ALSO_HELP;
 
 static const char usage_run[] =
     "usage: jetsim run SCENARIO [--seed N] [--db FILE] [--mix] [--check-determinism]\n"
@@ -93,7 +96,7 @@ static const char usage_run[] =
     "                  [--backend memory|jetstream [--url URL | --spawn [single|cluster]]\n"
     "                   [--time-scale X]] [--namespace NAME] [credentials]\n"
     "\n"
-    "Runs the scenario (see sim/scenario.h for the language) on the memory\n"
+    "Runs the scenario (the language: docs/SCENARIO.md) on the memory\n"
     "backend in virtual time, with every random choice drawn from the seed,\n"
     "then checks the scenario's expectations against the master database.\n"
     "Prints the seed first, then a summary and the verdict.\n"
@@ -147,7 +150,8 @@ static const char usage_run[] =
     "            over its attempts), 2 bad input, 3 liveness failure (not\n"
     "            drained in time), 4 harness error (jetsim could not do the\n"
     "            run: no server, a stream in the way, ...), 130 interrupted\n"
-    "            (servers stopped); --check-determinism: 0 match, 1 not\n";
+    "            (servers stopped); --check-determinism: 0 match, 1 not\n"
+    SIM_SEE_ALSO_HELP;
 
 /* `run --help`: usage_run with the faults of SIM_FAULTS listed before
  * its exit codes, so the list can never miss one. */
@@ -176,7 +180,8 @@ static const char usage_help[] =
     "\n"
     "Shows the general help, or the help of one command.\n"
     "\n"
-    "exit codes: 0 shown, 2 bad input (an unknown command)\n";
+    "exit codes: 0 shown, 2 bad input (an unknown command)\n"
+    SIM_SEE_ALSO_HELP;
 
 static int usage_error(const char *usage, const char *fmt, const char *arg)
 {
@@ -448,7 +453,8 @@ static const char usage_replay[] =
     "run on a real server (whose command to rerun it is printed).\n"
     "\n"
     SIM_EXIT_CODES_HELP
-    "            5 NOT REPRODUCED (the replay differs from the recorded run)\n";
+    "            5 NOT REPRODUCED (the replay differs from the recorded run)\n"
+    SIM_SEE_ALSO_HELP;
 
 static const char usage_swarm[] =
     "usage: jetsim swarm SCENARIO --seeds N [--first S] [--jobs J] [--list]\n"
@@ -480,7 +486,8 @@ static const char usage_swarm[] =
     "exit codes: 0 every seed passed, 1 a seed violated safety, 2 bad input,\n"
     "            3 a seed failed liveness (and none safety), 4 harness errors\n"
     "            only (some seeds got no verdict, or a --json/--junit file\n"
-    "            could not be written), 130 interrupted\n";
+    "            could not be written), 130 interrupted\n"
+    SIM_SEE_ALSO_HELP;
 
 static int cmd_swarm(int argc, char **argv)
 {
@@ -543,7 +550,8 @@ static const char usage_shrink[] =
     "              holds the drawn faults, so it fails without --mix\n"
     "\n"
     "exit codes: 0 written, 1 the seed does not fail (nothing to shrink),\n"
-    "            2 bad input, 4 harness error, 130 interrupted\n";
+    "            2 bad input, 4 harness error, 130 interrupted\n"
+    SIM_SEE_ALSO_HELP;
 
 static int cmd_shrink(int argc, char **argv)
 {
@@ -619,7 +627,8 @@ static const char usage_explain[] =
     "the run database (README: Simulating a job system).\n"
     "\n"
     "exit codes: 0 told, 2 bad input (not a run database of this jetsim, no\n"
-    "            such job or worker), 4 harness error (out of memory)\n";
+    "            such job or worker), 4 harness error (out of memory)\n"
+    SIM_SEE_ALSO_HELP;
 
 static int cmd_explain(int argc, char **argv)
 {
@@ -670,7 +679,8 @@ static const char usage_report[] =
     "  --html FILE  the page to write (replaced)\n"
     "\n"
     "exit codes: 0 written, 2 bad input (not a run database of this jetsim),\n"
-    "            4 harness error (FILE cannot be written, out of memory)\n";
+    "            4 harness error (FILE cannot be written, out of memory)\n"
+    SIM_SEE_ALSO_HELP;
 
 static int cmd_report(int argc, char **argv)
 {
@@ -740,7 +750,8 @@ static const char usage_diff[] =
     "\n"
     "exit codes: 0 no divergence, 1 divergence, 2 bad input, 4 harness error\n"
     "            (no server, a stream in the way, ...), 130 interrupted\n"
-    "            (3 is not used by diff: a verdict is compared, not returned)\n";
+    "            (3 is not used by diff: a verdict is compared, not returned)\n"
+    SIM_SEE_ALSO_HELP;
 
 static int cmd_diff(int argc, char **argv)
 {

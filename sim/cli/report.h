@@ -21,7 +21,11 @@
 #define SIM_EXIT_NOT_REPRODUCED 5 /* jetsim replay: the trace or verdict differs from the recorded run */
 #define SIM_EXIT_INTERRUPTED 130 /* Ctrl-C: servers stopped, nothing left behind */
 
-/* The exit-code lines every command's help ends with. */
+/* The exit-code lines of every command's help. */
+/* The last line of every command's help: where the full reference is
+ * (man/jetsim.1, and docs/ as make install puts it under share/doc). */
+#define SIM_SEE_ALSO_HELP "\nsee man jetsim; docs: SCENARIO.md, MODEL.md in PREFIX/share/doc/jetsim\n"
+
 #define SIM_EXIT_CODES_HELP \
     "exit codes: 0 pass, 1 safety violation (a check failed), 2 bad input,\n" \
     "            3 liveness failure (not drained in time), 4 harness error\n" \

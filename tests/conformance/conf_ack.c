@@ -1,6 +1,6 @@
 /* conf_ack.c — acknowledgements: the ack floor, AckAll, AckNone, NAK with
  * and without delay, WPI, TERM, acks keyed by stream seq, and the client's
- * ack idempotence (JETSTREAM.md §7, §14.2).
+ * ack idempotence (docs/MODEL.md, JS 7, 14.2).
  *
  * Not here: what acks remove from WorkQueue/Interest streams
  * (conf_retention.c).
@@ -160,9 +160,9 @@ CONF_TEST(test_js7_6_nak_delay_longer_than_ack_wait)
 }
 
 /* JS 7.6: with BackOff the delayed redelivery comes after
- * d + BackOff[min(rdc, len-1)] - BackOff[0]. Code-derived, not measured in
- * JETSTREAM.md: BackOff [200ms, 600ms], second delivery (rdc 1), d = 300ms
- * gives 700 ms. */
+ * d + BackOff[min(rdc, len-1)] - BackOff[0]. Code-derived, not measured
+ * on the server: BackOff [200ms, 600ms], second delivery (rdc 1),
+ * d = 300ms gives 700 ms. */
 CONF_TEST(test_js7_6_nak_delay_with_backoff)
 {
     static const int64_t backoff[] = {200 * CONF_MS, 600 * CONF_MS};

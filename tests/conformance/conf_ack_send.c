@@ -1,6 +1,6 @@
 /* conf_ack_send.c — every acknowledgement a client can send (ps_ack_send):
  * a second ack, a nak or term after an ack, acks and naks of a stale
- * delivery, and what the server makes of each (JETSTREAM.md §7.2-7.9).
+ * delivery, and what the server makes of each (docs/MODEL.md, JS 7.2-7.9).
  *
  * Not here: the client-side rule of ps_ack, which drops a second ack
  * before it is sent (conf_ack.c, JS 14.2).

@@ -1,5 +1,5 @@
 /* conf_advisory.c — advisories: stream and consumer actions, NAK, TERM,
- * removal of pending messages, MaxDeliver (JETSTREAM.md §11, 4.8, 6.3).
+ * removal of pending messages, MaxDeliver (docs/MODEL.md, JS 11, 4.8, 6.3).
  *
  * A server publishes advisories asynchronously: every check follows a
  * conf_settle(), and each test uses a stream name of its own and counts

@@ -1,6 +1,6 @@
 /* conf_apull.c — asynchronous pull requests (ps_pull_start / ps_pull_poll):
  * the server's waiting-request queue and the statuses that end a request
- * (JETSTREAM.md §8.2-8.5, §5.5, §2.5).
+ * (docs/MODEL.md, JS 8.2-8.5, 5.5, 2.5).
  *
  * Several requests wait at once here, which the blocking fetch of
  * conf_pull.c cannot express. On the model the manual clock moves; on a

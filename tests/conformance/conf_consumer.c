@@ -1,6 +1,6 @@
 /* conf_consumer.c — consumers: WorkQueue restrictions, defaults,
- * validation, create-as-update, ephemerals and delete (JETSTREAM.md §4.3,
- * §5).
+ * validation, create-as-update, ephemerals and delete (docs/MODEL.md, JS 4.3,
+ * 5).
  *
  * Not here: where a consumer starts (conf_policy.c) and how it delivers
  * (conf_delivery.c, conf_ack.c).
@@ -379,8 +379,9 @@ CONF_TEST(test_js5_3_update_max_ack_pending_resumes_delivery)
 
 /* JS 5.3: FilterSubject on update. NOT identical on both backends, by
  * design: nats-server 2.9.10 replaces the filter (and mishandles a change
- * to a wildcard), while JETSTREAM.md asks the twin to reject any filter
- * change with 10012 so applications cannot come to rely on it. The test
+ * to a wildcard), while the rules once asked the model to reject any
+ * filter change with 10012 so applications could not come to rely on it
+ * (the model now follows the server: docs/MODEL.md, JS 5.3). The test
  * accepts exactly those two outcomes and checks the consumer is coherent
  * after either: with the new filter (num_pending 2, delivers 2 and 3) or
  * still with the old one (num_pending 1, delivers 1). */

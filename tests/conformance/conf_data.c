@@ -1,5 +1,5 @@
 /* conf_data.c — stream data operations: get, delete and purge messages,
- * and what a purge does to consumers (JETSTREAM.md §10).
+ * and what a purge does to consumers (docs/MODEL.md, JS 10).
  *
  * Not here: purge keeping LastSeq (conf_limits.c, JS 3.11).
  */

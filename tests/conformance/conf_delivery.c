@@ -1,6 +1,6 @@
 /* conf_delivery.c — the delivery engine: metadata, redelivery order,
  * ack-wait and BackOff timing, lazy MaxDeliver, MaxAckPending, competing
- * pullers (JETSTREAM.md §6.3-6.12, §12).
+ * pullers (docs/MODEL.md, JS 6.3-6.12, 12).
  *
  * Timing: every deadline is checked twice, "not yet" CONF_MARGIN_MS before
  * it with a short fetch, and "now" CONF_MARGIN_MS after it, so the same

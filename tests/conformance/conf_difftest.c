@@ -9,7 +9,7 @@
  * that matched nothing); the model copies them because code tested on it
  * must behave the same on the server.
  *
- * Not here: the rules JETSTREAM.md states on its own (the other conf_*.c).
+ * Not here: the rules docs/MODEL.md states on their own (the other conf_*.c).
  */
 #include "conformance.h"
 

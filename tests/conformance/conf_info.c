@@ -1,4 +1,4 @@
-/* conf_info.c — ConsumerInfo counters (JETSTREAM.md §9).
+/* conf_info.c — ConsumerInfo counters (docs/MODEL.md, JS 9).
  *
  * Not here: the config part of ConsumerInfo (conf_consumer.c) and the
  * positions set by deliver policies (conf_policy.c).

@@ -1,5 +1,5 @@
 /* conf_limits.c — stream limits, discard policies, byte accounting, MaxAge
- * and the sequence rules that go with them (JETSTREAM.md §3.7-3.11, 4.7).
+ * and the sequence rules that go with them (docs/MODEL.md, JS 3.7-3.11, 4.7).
  *
  * Not here: the publish checks before storage (conf_publish.c).
  */

@@ -1,5 +1,5 @@
 /* conf_policy.c — where a new consumer starts: the deliver policies and
- * the initial ack floor (JETSTREAM.md §6.2, with its examples).
+ * the initial ack floor (docs/MODEL.md, JS 6.2, with its examples).
  *
  * Not here: the validation of deliver-policy fields (conf_consumer.c).
  */

@@ -1,5 +1,5 @@
 /* conf_publish.c — publishing: PubAck, the order of checks, expectation
- * headers and the dedup window (JETSTREAM.md §3.1-3.6, 3.12).
+ * headers and the dedup window (docs/MODEL.md, JS 3.1-3.6, 3.12).
  *
  * Not here: limits and discard (conf_limits.c), retention (conf_retention.c).
  */

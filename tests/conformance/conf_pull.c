@@ -1,5 +1,5 @@
 /* conf_pull.c — pull requests: admission, max_bytes, termination and the
- * results cnats reports for them (JETSTREAM.md §8, §14.1).
+ * results cnats reports for them (docs/MODEL.md, JS 8, 14.1).
  *
  * Not here: MaxWaiting (8.2 step 7), "408 Requests Pending" (8.2 step 6)
  * and "409 Consumer Deleted" for a request that is still waiting (2.5,

@@ -1,4 +1,4 @@
-/* conf_restart.c — what survives a server restart (JETSTREAM.md §13.1),
+/* conf_restart.c — what survives a server restart (docs/MODEL.md, JS 13.1),
  * through the fixture's restart hook. A fixture without one skips these
  * tests with a printed reason; a fixture that cannot perform one kind
  * (PS_ERR_NOT_SUPPORTED) skips that test the same way.

@@ -1,5 +1,5 @@
 /* conf_retention.c — what removes a message under each retention policy
- * (JETSTREAM.md §4.1, 4.2, 4.4-4.6, 4.8).
+ * (docs/MODEL.md, JS 4.1, 4.2, 4.4-4.6, 4.8).
  *
  * Not here: the WorkQueue consumer restrictions of 4.3 (conf_consumer.c)
  * and limits as upper bounds, 4.7 (conf_limits.c).

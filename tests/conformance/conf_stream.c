@@ -1,5 +1,5 @@
 /* conf_stream.c — streams: subjects, defaults, validation, create, update,
- * delete, sealed and deny flags (JETSTREAM.md §1 and §2).
+ * delete, sealed and deny flags (docs/MODEL.md, JS 1 and 2).
  *
  * Not here: what happens to the messages of a stream (conf_limits.c,
  * conf_data.c) or to its consumers (conf_consumer.c).

@@ -1,7 +1,7 @@
 /* conformance.h — the one conformance suite every backend must pass.
  *
  * The suite is written only against the contract (the ps_* wrappers of
- * ps_backend.h) and checks the rules of JETSTREAM.md, each test citing the
+ * ps_backend.h) and checks the rules of docs/MODEL.md, each test citing the
  * rule it pins. A backend runs it through a small fixture (in the manner of
  * go-cloud's drivertest): fixture_memory.c builds the memory backend on a
  * manual clock; the JetStream backend's fixture starts from a real

@@ -1,8 +1,8 @@
 /* conformance_main.c — the one list of conformance tests, and the runner.
  *
  * Every test of tests/conformance/conf_*.c is listed here exactly once, in
- * the order of JETSTREAM.md. conf_run_all() runs them against a fixture:
- * each test gets a fresh backend from f->setup and loses it in
+ * the order of the rules of docs/MODEL.md. conf_run_all() runs them
+ * against a fixture: each test gets a fresh backend from f->setup and loses it in
  * f->teardown, after the suite has released what the test's helpers handed
  * out.
  *
