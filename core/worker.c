@@ -617,13 +617,20 @@ static void wk_nak_until_due(ps_worker *w, ps_msg *m, int64_t due_in)
 }
 
 /* Hands each message of a fresh batch to the handler, in delivery order,
- * until the batch is done or a stop is requested: one not yet due is naked
- * to its time, one of a busy key waits. Returns how many were handed. */
+ * until the batch is done or a stop is requested: one past
+ * dead_letter_after goes to the dead letter, one not yet due is naked to
+ * its time, one of a busy key waits. Returns how many were handed. */
 static int wk_run_handlers(ps_worker *w, wk_batch *bt)
 {
     int n = bt->list.count;
     int handled = 0;
     for (int i = 0; i < n && !w->stop_requested; i++) {
+        if (w->dl_subject && w->dl_after > 0 && bt->list.msgs[i]->meta.num_delivered > (uint64_t)w->dl_after) {
+            /* a spare delivery after a failed dead letter: try it again */
+            if (wk_finish(w, bt, i, PS_HANDLE_RETRY, -1))
+                break;
+            continue;
+        }
         int64_t due_in = wk_due_in(w, bt->list.msgs[i]);
         if (due_in > 0) {
             wk_nak_until_due(w, bt->list.msgs[i], due_in);

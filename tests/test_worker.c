@@ -1,7 +1,7 @@
 /* test_worker.c — unit tests of the worker (core/ps_worker.h) on the memory
  * backend with a manual clock: handler results mapped to ack / nak with
  * backoff / term, deferral, the in-flight bound, graceful stop, in-progress,
- * ack failures, argument errors.
+ * ack failures, argument errors; dead letters, delayed jobs, per-key order.
  *
  * Time moves only through ps_clock_advance followed by ps_backend_tick;
  * nothing here sleeps.
@@ -40,7 +40,10 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    return test_mem_close(*state) == PS_OK ? 0 : -1;
+    ps_status s = test_mem_close(*state);
+    if (s)
+        fprintf(stderr, "teardown: %s\n", ps_last_error());
+    return s == PS_OK ? 0 : -1;
 }
 
 static void publish_n(env *e, int from, int n)
@@ -721,6 +724,265 @@ static void test_new_rejects_bad_arguments(void **state)
     assert_null(ps_worker_consumer(NULL));
 }
 
+/* ---- dead letters, delayed jobs, per-key order ---------------------------------- */
+
+static void publish_hdr(env *e, const char *data, const char *name, const char *value)
+{
+    ps_headers *h = ps_headers_new();
+    assert_non_null(h);
+    assert_int_equal(ps_headers_add(h, name, value), PS_OK);
+    ps_out_msg out = {.subject = "jobs.run", .data = data, .len = strlen(data), .headers = h};
+    assert_int_equal(ps_publish(e->b, &out, NULL), PS_OK);
+    ps_headers_free(h);
+}
+
+/* Header `name` of DEAD's message `seq`, copied into out. */
+static void dead_header(env *e, uint64_t seq, const char *name, char *out, size_t cap)
+{
+    ps_stored_msg sm = {0};
+    assert_int_equal(ps_msg_get(e->b, "DEAD", seq, NULL, &sm), PS_OK);
+    ps_headers *h = NULL;
+    assert_int_equal(ps_headers_decode(&h, sm.hdr, sm.hdr_len), PS_OK);
+    const char *v = ps_headers_get(h, name);
+    snprintf(out, cap, "%s", v ? v : "(none)");
+    ps_headers_free(h);
+    ps_stored_msg_clear(&sm);
+}
+
+static uint64_t msgs_of(env *e, const char *stream)
+{
+    ps_stream_info si = {0};
+    assert_int_equal(ps_stream_info_get(e->b, stream, &si), PS_OK);
+    uint64_t n = si.state.msgs;
+    ps_stream_info_clear(&si);
+    return n;
+}
+
+/* A RETRY on the last delivery MaxDeliver allows: the message goes to the
+ * dead-letter subject with its headers and the reason, then the original
+ * is termed (gone from the work queue). */
+static void test_dead_letter_after_max_deliver(void **state)
+{
+    env *e = *state;
+    assert_int_equal(test_mem_add_stream(e, "DEAD", "dead.>", PS_RETENTION_LIMITS), PS_OK);
+    rec r = {.result = PS_HANDLE_RETRY};
+    ps_worker_config cfg = base_cfg(&r);
+    cfg.consumer.max_deliver = 2;
+    cfg.dead_letter_subject = "dead.jobs";
+    ps_worker *w = new_worker(e, &r, &cfg);
+    publish_hdr(e, "m0", "Jetsim-Job", "7");
+    assert_int_equal(poll_ok(w), 1);
+    assert_int_equal(msgs_of(e, "DEAD"), 0); /* delivery 1 of 2: a plain retry */
+    assert_int_equal(poll_ok(w), 1);
+    ps_worker_stats st = stats_of(w);
+    assert_int_equal(st.dead_lettered, 1);
+    assert_int_equal(st.termed, 1);
+    assert_int_equal(st.naked, 1);
+    assert_int_equal(stream_msgs(e), 0);
+    assert_int_equal(msgs_of(e, "DEAD"), 1);
+    char v[64];
+    dead_header(e, 1, PS_DEAD_REASON_HEADER, v, sizeof v);
+    assert_string_equal(v, "max_deliver");
+    dead_header(e, 1, "Jetsim-Job", v, sizeof v);
+    assert_string_equal(v, "7");
+    dead_header(e, 1, PS_DEAD_STREAM_HEADER, v, sizeof v);
+    assert_string_equal(v, "JOBS");
+    dead_header(e, 1, PS_DEAD_SEQ_HEADER, v, sizeof v);
+    assert_string_equal(v, "1");
+    dead_header(e, 1, PS_DEAD_SUBJECT_HEADER, v, sizeof v);
+    assert_string_equal(v, "jobs.run");
+    dead_header(e, 1, PS_DEAD_DELIVERIES_HEADER, v, sizeof v);
+    assert_string_equal(v, "2");
+    ps_stored_msg sm = {0};
+    assert_int_equal(ps_msg_get(e->b, "DEAD", 1, NULL, &sm), PS_OK);
+    assert_string_equal(sm.data, "m0");
+    ps_stored_msg_clear(&sm);
+    ps_worker_free(w);
+}
+
+/* A TERM dead-letters at once, whatever the delivery count. */
+static void test_dead_letter_on_term(void **state)
+{
+    env *e = *state;
+    assert_int_equal(test_mem_add_stream(e, "DEAD", "dead.>", PS_RETENTION_LIMITS), PS_OK);
+    rec r = {.result = PS_HANDLE_TERM};
+    ps_worker_config cfg = base_cfg(&r);
+    cfg.dead_letter_subject = "dead.jobs";
+    ps_worker *w = new_worker(e, &r, &cfg);
+    publish_n(e, 0, 1);
+    assert_int_equal(poll_ok(w), 1);
+    char v[64];
+    dead_header(e, 1, PS_DEAD_REASON_HEADER, v, sizeof v);
+    assert_string_equal(v, "term");
+    assert_int_equal(stats_of(w).dead_lettered, 1);
+    assert_int_equal(stream_msgs(e), 0);
+    ps_worker_free(w);
+}
+
+/* The republish fails (no stream takes the subject yet): the job is naked,
+ * not termed, and the failure reported; with dead_letter_after below
+ * max_deliver, the next delivery goes to the dead letter without the
+ * handler once the publish works. */
+static void test_failed_dead_letter_keeps_the_job(void **state)
+{
+    env *e = *state;
+    rec r = {.result = PS_HANDLE_RETRY};
+    ps_worker_config cfg = base_cfg(&r);
+    cfg.consumer.max_deliver = 3;
+    cfg.dead_letter_subject = "dead.jobs";
+    cfg.dead_letter_after = 2;
+    ps_worker *w = new_worker(e, &r, &cfg);
+    publish_n(e, 0, 1);
+    assert_int_equal(poll_ok(w), 1);
+    assert_int_equal(poll_ok(w), 1); /* delivery 2: dies, but nobody stores dead.jobs */
+    assert_int_equal(r.errors, 1);
+    assert_int_equal(r.error_kind, PS_NAK);
+    assert_non_null(strstr(r.error_detail, "dead.jobs"));
+    ps_worker_stats st = stats_of(w);
+    assert_int_equal(st.dead_lettered, 0);
+    assert_int_equal(st.termed, 0);
+    assert_int_equal(st.naked, 2);
+    assert_int_equal(stream_msgs(e), 1); /* not lost */
+
+    assert_int_equal(test_mem_add_stream(e, "DEAD", "dead.>", PS_RETENTION_LIMITS), PS_OK);
+    assert_int_equal(poll_ok(w), 0); /* delivery 3: straight to the dead letter */
+    assert_int_equal(r.calls, 2);
+    assert_int_equal(stats_of(w).dead_lettered, 1);
+    assert_int_equal(msgs_of(e, "DEAD"), 1);
+    assert_int_equal(stream_msgs(e), 0);
+    ps_worker_free(w);
+}
+
+/* Jetsim-Not-Before: delivered early, the message is naked to its time
+ * and the handler never sees it before then. */
+static void test_not_before_naks_until_due(void **state)
+{
+    env *e = *state;
+    rec r = {.result = PS_HANDLE_ACK};
+    ps_worker_config cfg = base_cfg(&r);
+    cfg.clock = e->clock;
+    ps_worker *w = new_worker(e, &r, &cfg);
+    char t[32];
+    snprintf(t, sizeof t, "%lld", (long long)(ps_clock_now(e->clock) + 10 * SEC));
+    publish_hdr(e, "later", PS_NOT_BEFORE_HEADER, t);
+    publish_hdr(e, "now", PS_NOT_BEFORE_HEADER, "0");
+    publish_hdr(e, "bad", PS_NOT_BEFORE_HEADER, "soon"); /* not a time: handled now */
+    assert_int_equal(poll_ok(w), 2);
+    assert_string_equal(r.data[0], "now");
+    assert_string_equal(r.data[1], "bad");
+    ps_worker_stats st = stats_of(w);
+    assert_int_equal(st.delayed, 1);
+    assert_int_equal(st.errors, 0);
+    advance(e, 10 * SEC - 1);
+    assert_int_equal(poll_ok(w), 0);
+    advance(e, 1);
+    assert_int_equal(poll_ok(w), 1);
+    assert_string_equal(r.data[2], "later");
+    assert_int_equal(r.delivered[2], 2);
+    assert_int_equal(stats_of(w).acked, 3);
+    ps_worker_free(w);
+}
+
+/* Without a clock the header means nothing. */
+static void test_not_before_ignored_without_clock(void **state)
+{
+    env *e = *state;
+    rec r = {.result = PS_HANDLE_ACK};
+    ps_worker_config cfg = base_cfg(&r);
+    ps_worker *w = new_worker(e, &r, &cfg);
+    publish_hdr(e, "later", PS_NOT_BEFORE_HEADER, "9999999999999999999");
+    assert_int_equal(poll_ok(w), 1);
+    assert_int_equal(stats_of(w).delayed, 0);
+    ps_worker_free(w);
+}
+
+/* key_header: one message per key at a time, keys in parallel; the next
+ * of a key goes out at the poll after its predecessor is done. */
+static void test_key_one_in_flight_per_key(void **state)
+{
+    env *e = *state;
+    rec r = {.result = PS_HANDLE_DEFER};
+    ps_worker_config cfg = base_cfg(&r);
+    cfg.key_header = "Key";
+    ps_worker *w = new_worker(e, &r, &cfg);
+    publish_hdr(e, "a1", "Key", "a");
+    publish_hdr(e, "a2", "Key", "a");
+    publish_hdr(e, "b1", "Key", "b");
+    publish_n(e, 0, 1); /* no key: waits for nothing */
+    publish_hdr(e, "a3", "Key", "a");
+    assert_int_equal(poll_ok(w), 3);
+    assert_string_equal(r.data[0], "a1");
+    assert_string_equal(r.data[1], "b1");
+    assert_string_equal(r.data[2], "m0");
+    ps_worker_stats st = stats_of(w);
+    assert_int_equal(st.held_back, 2);
+    assert_int_equal(st.in_flight, 5);
+    assert_int_equal(poll_ok(w), 0); /* a is still busy */
+    assert_int_equal(ps_worker_complete(w, r.held[0], PS_HANDLE_ACK), PS_OK);
+    assert_int_equal(poll_ok(w), 1);
+    assert_string_equal(r.data[3], "a2");
+    assert_int_equal(ps_worker_complete(w, r.held[3], PS_HANDLE_ACK), PS_OK);
+    assert_int_equal(poll_ok(w), 1);
+    assert_string_equal(r.data[4], "a3");
+    ps_worker_free(w);
+}
+
+/* A keyed message retried: it and the waiting ones of its key are naked
+ * plainly, in order, so they come back in order before anything new,
+ * whatever backoff is configured. */
+static void test_key_retry_keeps_order(void **state)
+{
+    env *e = *state;
+    rec r = {.result = PS_HANDLE_DEFER};
+    ps_worker_config cfg = base_cfg(&r);
+    cfg.key_header = "Key";
+    const int64_t backoff[] = {5 * SEC};
+    cfg.nak_backoff_ns = backoff;
+    cfg.nak_backoff_len = 1;
+    ps_worker *w = new_worker(e, &r, &cfg);
+    publish_hdr(e, "a1", "Key", "a");
+    publish_hdr(e, "a2", "Key", "a");
+    assert_int_equal(poll_ok(w), 1);
+    publish_hdr(e, "a3", "Key", "a");
+    assert_int_equal(ps_worker_complete(w, r.held[0], PS_HANDLE_RETRY), PS_OK);
+    ps_worker_stats st = stats_of(w);
+    assert_int_equal(st.naked, 2);
+    assert_int_equal(st.in_flight, 0);
+    assert_int_equal(poll_ok(w), 1); /* no backoff: a1 again at once, a2 waits behind it */
+    assert_string_equal(r.data[1], "a1");
+    assert_int_equal(r.delivered[1], 2);
+    assert_int_equal(ps_worker_complete(w, r.held[1], PS_HANDLE_ACK), PS_OK);
+    assert_int_equal(poll_ok(w), 1);
+    assert_string_equal(r.data[2], "a2");
+    assert_int_equal(ps_worker_complete(w, r.held[2], PS_HANDLE_ACK), PS_OK);
+    assert_int_equal(poll_ok(w), 1);
+    assert_string_equal(r.data[3], "a3");
+    ps_worker_free(w);
+}
+
+static void test_new_rejects_bad_pattern_options(void **state)
+{
+    env *e = *state;
+    rec r = {.result = PS_HANDLE_ACK};
+    ps_worker *w = NULL;
+    ps_worker_config cfg = base_cfg(&r);
+    cfg.dead_letter_subject = "dead.>";
+    assert_int_equal(ps_worker_new(&w, e->b, &cfg), PS_ERR_INVALID_ARG);
+    assert_non_null(strstr(ps_last_error(), "dead_letter_subject"));
+    cfg = base_cfg(&r);
+    cfg.dead_letter_after = 2;
+    assert_int_equal(ps_worker_new(&w, e->b, &cfg), PS_ERR_INVALID_ARG);
+    assert_non_null(strstr(ps_last_error(), "dead_letter_after"));
+    cfg.dead_letter_subject = "dead.jobs";
+    cfg.dead_letter_after = -1;
+    assert_int_equal(ps_worker_new(&w, e->b, &cfg), PS_ERR_INVALID_ARG);
+    cfg = base_cfg(&r);
+    cfg.key_header = "";
+    assert_int_equal(ps_worker_new(&w, e->b, &cfg), PS_ERR_INVALID_ARG);
+    assert_non_null(strstr(ps_last_error(), "key_header"));
+    assert_null(w);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -747,6 +1009,14 @@ int main(void)
         T(test_in_progress_extends_ack_wait),
         T(test_ack_failure_is_reported_not_fatal),
         T(test_new_rejects_bad_arguments),
+        T(test_dead_letter_after_max_deliver),
+        T(test_dead_letter_on_term),
+        T(test_failed_dead_letter_keeps_the_job),
+        T(test_not_before_naks_until_due),
+        T(test_not_before_ignored_without_clock),
+        T(test_key_one_in_flight_per_key),
+        T(test_key_retry_keeps_order),
+        T(test_new_rejects_bad_pattern_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
