@@ -99,6 +99,13 @@ typedef ps_handle_result (*ps_worker_handler_fn)(void *user, ps_msg *m);
 typedef void (*ps_worker_error_fn)(void *user, const ps_msg *m, ps_ack_kind kind, ps_status st,
                                    const char *detail);
 
+/* A dead letter of `m` was published (its PubAck came) for `reason`
+ * ("max_deliver" or "term"); the original's term follows. For the
+ * application's own records: read `m` (its headers too), do not complete
+ * it. `m` and `reason` are valid for the call only. Same restrictions as
+ * the handler. */
+typedef void (*ps_worker_dead_fn)(void *user, ps_msg *m, const char *reason);
+
 typedef struct ps_worker_config {
     const char *stream;            /* required */
     /* The consumer, created or updated with ps_consumer_add (JS 5.3).
@@ -144,6 +151,7 @@ typedef struct ps_worker_config {
      * deliveries for such retries. Without either, only TERMs
      * dead-letter. Requires dead_letter_subject. */
     int dead_letter_after;
+    ps_worker_dead_fn on_dead_letter; /* NULL for none */
     /* Delayed jobs: the clock PS_NOT_BEFORE_HEADER is read against (the
      * backend's: ps_memory's manual clock, ps_clock_real() for a real
      * server); NULL ignores the header. Borrowed: must outlive the worker. */

@@ -49,6 +49,7 @@ struct ps_worker {
     ps_consumer *consumer;
     ps_worker_handler_fn handler;
     ps_worker_error_fn on_error;
+    ps_worker_dead_fn on_dead;
     void *user;
     int64_t *backoff_ns;
     int backoff_len;
@@ -142,6 +143,7 @@ static bool wk_copy_config(ps_worker *w, const ps_worker_config *cfg)
     w->dl_after = cfg->dead_letter_after ? cfg->dead_letter_after
                   : cfg->consumer.max_deliver > 0 ? cfg->consumer.max_deliver : 0;
     w->clock = cfg->clock;
+    w->on_dead = cfg->on_dead_letter;
     return true;
 }
 
@@ -361,6 +363,11 @@ static ps_handle_result wk_dead_letter(ps_worker *w, ps_msg *m, ps_handle_result
     ps_status s = wk_dead_publish(w, m, reason);
     if (s == PS_OK) {
         w->stats.dead_lettered++;
+        if (w->on_dead) {
+            w->cb_depth++;
+            w->on_dead(w->user, m, reason);
+            w->cb_depth--;
+        }
         return PS_HANDLE_TERM;
     }
     char detail[384];
