@@ -99,7 +99,7 @@ ps_status eng_publishers_setup(engine *e, uint64_t seed)
         if (!s && ps->p->workload[0])
             s = load_replay(e, ps);
         if (!s)
-            s = sim_events_push(&e->q, e->base, EV_PUBLISH, i, 0);
+            s = sim_events_push(&e->q, e->base + ps->p->start_ns, EV_PUBLISH, i, 0);
     }
     return s;
 }
@@ -256,7 +256,7 @@ ps_status eng_on_publish(engine *e, int pi, uint64_t job)
             return s;
         ps->sent++;
         if (ps->sent < ps->count) {
-            int64_t next = e->base + (p->workload[0] ? ps->at_ns[ps->sent]
+            int64_t next = e->base + p->start_ns + (p->workload[0] ? ps->at_ns[ps->sent]
                                                      : (int64_t)((double)ps->sent * 1e9 / p->rate_per_s));
             /* A loop that has fallen behind real time (on a server) would
              * run every overdue publish before any worker; the publisher

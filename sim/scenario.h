@@ -15,14 +15,21 @@
  *            [start_seq=N] [start_time=DUR] [ack=explicit|none|all]
  *            (start_seq= with deliver=by_start_seq, required; start_time=
  *            with deliver=by_start_time: that long after the run's start,
- *            0 when left out; ack=none is refused on a workqueue stream)
+ *            0 when left out; the server picks the start position when
+ *            the consumer is created (JS 6.2), at the run's start, so on
+ *            the run's fresh stream both deliver everything published;
+ *            ack=none is refused on a workqueue stream)
  *   publish  SUBJECT [rate=N/s] [count=N] [msg_id=job|none] [keys=N]
  *            [retry=N] [retry_wait=DUR] [payload=NAME]
  *            [delay=DUR[..DUR]] [header=NAME:VALUE] [key_header=NAME]
+ *            [start=DUR]
  *            (delay=: delayed jobs, each with a Jetsim-Not-Before header
  *            (ps_worker.h) of its publish time plus a delay drawn per job;
  *            header=: one more header on every message; key_header=: the
- *            job's key, 0 to keys-1, in header NAME, requires keys=)
+ *            job's key, 0 to keys-1, in header NAME, requires keys=;
+ *            start=: the first publish that long after the run's start,
+ *            0 when left out: publishers that take turns number their
+ *            jobs the same way on every target, which jetsim diff needs)
  *   replay   WORKLOAD [rate=N/s] [count=N] [transform=SRC=>DST] [msg_id=job|none]
  *            [keys=N] [retry=N] [retry_wait=DUR]
  *            (a workload file from `jetsim capture`, relative to the
@@ -160,6 +167,7 @@ typedef struct sim_publisher {
      * [delay_min_ns, delay_max_ns] (a pure function of the seed and the
      * job, the same on every target); 0..0 for none */
     int64_t delay_min_ns, delay_max_ns;
+    int64_t start_ns;              /* start=DUR: the first publish that long after the run's start */
     char header[SIM_TEXT_MAX];     /* header=NAME:VALUE on every message, "" for none */
     char key_header[SIM_TEXT_MAX]; /* key_header=NAME: the job's key (0 .. keys-1) in header NAME */
     sim_pos pos;

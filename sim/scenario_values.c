@@ -247,6 +247,8 @@ static const option publish_rows[] = {
      .max = SIM_DURATION_MAX_NS, .aux = offsetof(sim_publisher, delay_max_ns)},
     {.name = "header", .off = offsetof(sim_publisher, header), .kind = OPT_HEADER},
     {.name = "key_header", .off = offsetof(sim_publisher, key_header), .kind = OPT_NAME},
+    {.name = "start", .off = offsetof(sim_publisher, start_ns), .kind = OPT_DUR, .min = 0,
+     .max = SIM_DURATION_MAX_NS},
 };
 
 static const option workers_rows[] = {
