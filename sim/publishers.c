@@ -317,7 +317,8 @@ ps_status eng_on_publish(engine *e, int pi, uint64_t job)
             eng_wake(e, ci);
     if (st == PS_OK) {
         e->pubseq[job] = ack.seq;
-        if (!e->acked[job]) {
+        bool first = !e->acked[job];
+        if (first) {
             e->acked[job] = 1;
             e->res->jobs_published++;
             for (int ci = 0; ci < e->nc; ci++) {
@@ -327,6 +328,9 @@ ps_status eng_on_publish(engine *e, int pi, uint64_t job)
             }
         }
         eng_trace(e, SIM_TR_PUBLISH, job, -1, (int64_t)ack.seq);
+        for (int ci = 0; first && e->not_before[job] && ci < e->nc; ci++) /* for the story of a delayed job */
+            if (e->rows[eng_row_of(e, job, ci)].owed)
+                eng_trace(e, SIM_TR_DELAYED, eng_row_of(e, job, ci), -1, e->not_before[job] - ps_clock_now(e->bclock));
     } else if (e->tries[job] <= p->retry) {
         eng_trace(e, SIM_TR_PUBLISH_FAILED, job, -1, e->tries[job]);
         eng_push(e, now + p->retry_wait_ns, EV_PUBLISH, pi, job);
