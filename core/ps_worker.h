@@ -184,7 +184,8 @@ typedef struct ps_worker_config {
 typedef struct ps_worker_stats {
     uint64_t fetched;   /* messages fetched (= handed to the handler, unless a stop came first) */
     uint64_t acked;     /* acks the backend accepted */
-    uint64_t naked;     /* naks accepted, the ones of ps_worker_stop included */
+    uint64_t naked;     /* naks accepted, the ones of ps_worker_stop, of not-before
+                           and of key_header's followers included */
     uint64_t termed;    /* terms accepted */
     uint64_t deferred;  /* PS_HANDLE_DEFER results */
     uint64_t in_flight; /* now: fetched and not completed */
@@ -220,7 +221,8 @@ ps_status ps_worker_new(ps_worker **out, ps_backend *b, const ps_worker_config *
  * fetch's PS_ERR_TIMEOUT and PS_ERR_NO_MESSAGES are normal for an idle
  * consumer and give PS_OK with *handled = 0. Other fetch failures
  * (PS_ERR_CONSUMER_DELETED, PS_ERR_MAX_WAITING, PS_ERR_PULL_REJECTED, ...)
- * are returned, counted in errors, with *handled = 0. Ack failures are not
+ * are returned, counted in errors, with *handled counting only the
+ * waiting messages handed out before the fetch (0 without key_header). Ack failures are not
  * returned (see on_error). PS_ERR_CLOSED after ps_worker_stop;
  * PS_ERR_INVALID_ARG for a NULL worker or a call from inside a handler.
  * If the handler calls ps_worker_stop, the poll hands out no more messages
@@ -239,7 +241,7 @@ ps_status ps_worker_complete(ps_worker *w, ps_msg *m, ps_handle_result result);
 
 /* As ps_worker_complete, with two more answers: PS_HANDLE_RETRY naks with
  * `delay_ns` (0 to PS_DURATION_MAX_NS) instead of the configured backoff
- * (ignored for ACK and TERM), and PS_HANDLE_DEFER releases the message
+ * (ignored for ACK and TERM, and for a keyed message: see key_header), and PS_HANDLE_DEFER releases the message
  * without answering at all (the server redelivers it after AckWait, as
  * for a handler that hung). Same errors as ps_worker_complete, and
  * PS_ERR_INVALID_ARG for a delay out of range. */
