@@ -91,6 +91,18 @@ static void dead_lettered(void *user, ps_msg *m, const char *reason)
     }
 }
 
+/* What the layer could not send. Broker faults are the run's business
+ * (the message comes back); running out of memory is the harness's. */
+static void layer_error(void *user, const ps_msg *m, ps_ack_kind kind, ps_status st, const char *detail)
+{
+    (void)m;
+    (void)kind;
+    (void)detail;
+    worker *w = user;
+    if (st == PS_ERR_NO_MEMORY)
+        eng_fail(w->eng, st);
+}
+
 static ps_status start(engine *e, worker *w)
 {
     const sim_workers *g = w->g;
@@ -100,6 +112,7 @@ static ps_status start(engine *e, worker *w)
                             .nak_backoff_len = g->nbackoff,
                             .dead_letter_subject = g->dead_letter[0] ? g->dead_letter : NULL,
                             .dead_letter_after = (int)g->dead_letter_after, .on_dead_letter = dead_lettered,
+                            .on_error = layer_error,
                             .clock = e->bclock, .key_header = g->key_header[0] ? g->key_header : NULL};
     ps_status s = ps_worker_new(&w->pw, e->b, &cfg);
     /* it adds the consumer again (idempotent); a cluster may be slow to answer */
