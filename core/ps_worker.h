@@ -158,25 +158,30 @@ typedef struct ps_worker_config {
     ps_clock *clock;
     /* Ordered per key: the header whose value is a message's key; NULL for
      * no ordering. A message without it has no key and waits for nothing.
-     * While a message of key K is handled or deferred, later messages of
-     * K wait in the worker (counted in max_in_flight, so a worker full of
-     * waiting messages fetches nothing more) and the next poll hands them
-     * out, oldest first, once K is free. A RETRY of a keyed message is a
-     * plain nak (no backoff, no explicit delay), and the messages of K
-     * waiting behind it are naked too, after it: JetStream redelivers
-     * naked messages before new ones, in nak order (JS 7.6), so the key's
-     * order holds; a delay would let later messages of K overtake it.
-     * Waiting locally rather than naking a busy key's messages is what
-     * keeps the order: a nak with a delay sends the message back to the
-     * server, which may deliver it while the key's earlier message is
-     * itself waiting there for redelivery, unknown to the worker.
+     * A key's messages are handed out one at a time, in stream-sequence
+     * (publish) order: while a message of key K is handled or deferred,
+     * or one of K with a lower sequence waits or is expected back, later
+     * messages of K wait in the worker (counted in max_in_flight, so a
+     * worker full of waiting messages fetches nothing more), and the next
+     * poll hands them out once K is free. Other keys go on meanwhile.
+     * A RETRY of a keyed message is a plain nak (no backoff, no explicit
+     * delay): JetStream redelivers naked messages before anything new
+     * (JS 7.6), so it comes back in the next fetches, and the messages of
+     * K waiting behind it stay in the worker until it does. Waiting
+     * locally is what keeps the order: a busy key's messages naked with a
+     * delay would go back to the server, which may deliver them while the
+     * key's earlier message waits there, unknown to the worker.
      * Limits: order holds inside one worker; several workers on one
      * consumer each take messages of any key (partition keys by filter
-     * subject, a consumer per partition); a crash or an expired AckWait
-     * returns a message after later ones of its key may have been
-     * delivered (only max_ack_pending=1 prevents that); a waiting
-     * message's AckWait runs; a delayed job (PS_NOT_BEFORE_HEADER) takes
-     * its key's turn when it is due. Borrowed for ps_worker_new only. */
+     * subject, a consumer per partition). A message that comes back only
+     * after AckWait (a crash, a lost ack or nak, a handler that outlives
+     * AckWait, PS_HANDLE_DEFER given to ps_worker_complete_ex) may come
+     * after later messages of its key (only max_ack_pending=1 prevents
+     * that): the worker stops waiting for a naked message once a fetch
+     * brings a new one (the server had no redelivery left) or when it is
+     * full of waiting messages. A waiting message's AckWait runs. A
+     * delayed job (PS_NOT_BEFORE_HEADER) takes its key's turn when it is
+     * due. Borrowed for ps_worker_new only. */
     const char *key_header;
 } ps_worker_config;
 

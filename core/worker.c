@@ -8,7 +8,14 @@
  * The patterns (ps_worker.h): a dead letter is published before the
  * original is termed; a message not yet due is naked to its time before
  * any handler sees it; a message of a busy key waits in its slot
- * (WK_WAITING) and the next poll offers it again.
+ * (WK_WAITING) and the next poll offers it again. A key's messages go out
+ * in stream-sequence order, and a keyed message naked for a retry leaves
+ * a blocker (its key and sequence): the key's later messages wait for it
+ * to come back, as it will in the next fetches, before anything new (JS
+ * 7.6). A fetch that brings a new message (the server had no redelivery
+ * left), or a worker full of waiting messages, ends the wait: the
+ * blocker is not coming soon (it went to another worker, or its nak was
+ * lost and it comes back after AckWait).
  *
  * Not simulation code and not a backend: it reaches the server only through
  * ps_fetch, ps_ack and (dead letters) ps_publish, reads only the clock it
@@ -36,6 +43,12 @@ typedef enum wk_slot {
     WK_WAITING     /* fetched, waiting for its key (key_header) to be free */
 } wk_slot;
 
+/* A keyed message naked for a retry, expected back (see above). */
+typedef struct wk_blocker {
+    char *key;
+    uint64_t seq;
+} wk_blocker;
+
 typedef struct wk_batch {
     ps_msg_list list;
     unsigned char *slots; /* wk_slot per message of list */
@@ -61,6 +74,9 @@ struct ps_worker {
     int64_t dl_after;      /* a RETRY of this delivery or later dies; 0: only TERMs */
     ps_clock *clock;       /* NULL: PS_NOT_BEFORE_HEADER ignored */
     char *key_header;      /* NULL: no per-key order */
+    int64_t max_deliver;   /* the consumer's; <= 0 unlimited */
+    wk_blocker *blockers;  /* at most one per key, the lowest sequence */
+    int nblockers, capblockers;
     wk_batch *head, *tail; /* held batches, oldest first */
     wk_batch *spares;      /* cleared batches, linked through next */
     int nspares;
@@ -119,8 +135,17 @@ static char *wk_strdup(const char *s)
     return d ? memcpy(d, s, n) : NULL;
 }
 
+static void wk_blockers_clear(ps_worker *w)
+{
+    for (int i = 0; i < w->nblockers; i++)
+        free(w->blockers[i].key);
+    w->nblockers = 0;
+}
+
 static void wk_free_config(ps_worker *w)
 {
+    wk_blockers_clear(w);
+    free(w->blockers);
     free(w->backoff_ns);
     free(w->dl_subject);
     free(w->key_header);
@@ -144,6 +169,7 @@ static bool wk_copy_config(ps_worker *w, const ps_worker_config *cfg)
                   : cfg->consumer.max_deliver > 0 ? cfg->consumer.max_deliver : 0;
     w->clock = cfg->clock;
     w->on_dead = cfg->on_dead_letter;
+    w->max_deliver = cfg->consumer.max_deliver;
     return true;
 }
 
@@ -295,6 +321,53 @@ static const char *wk_key(const ps_worker *w, ps_msg *m)
     return w->key_header && m->hdr ? ps_msg_header(m, w->key_header) : NULL;
 }
 
+/* The blocker of `key`, or NULL. */
+static wk_blocker *wk_blocker_of(ps_worker *w, const char *key)
+{
+    for (int i = 0; i < w->nblockers; i++)
+        if (!strcmp(w->blockers[i].key, key))
+            return &w->blockers[i];
+    return NULL;
+}
+
+/* Records that m (keyed) was naked and is expected back; false when it
+ * cannot be (out of memory: the caller naks the key's followers instead,
+ * as good an order as the server's redelivery queue gives). A key keeps
+ * its lowest sequence. */
+static bool wk_blocker_add(ps_worker *w, ps_msg *m, const char *key)
+{
+    wk_blocker *b = wk_blocker_of(w, key);
+    if (b) {
+        if (m->meta.stream_seq < b->seq)
+            b->seq = m->meta.stream_seq;
+        return true;
+    }
+    if (w->nblockers == w->capblockers) {
+        int ncap = w->capblockers ? w->capblockers * 2 : 8;
+        wk_blocker *nb = realloc(w->blockers, (size_t)ncap * sizeof *nb);
+        if (!nb)
+            return false;
+        w->blockers = nb;
+        w->capblockers = ncap;
+    }
+    char *k = wk_strdup(key);
+    if (!k)
+        return false;
+    w->blockers[w->nblockers++] = (wk_blocker){k, m->meta.stream_seq};
+    return true;
+}
+
+/* A fetch brought `m`: the blocker it is, if any, is gone. */
+static void wk_blocker_arrived(ps_worker *w, ps_msg *m)
+{
+    const char *key = wk_key(w, m);
+    wk_blocker *b = key ? wk_blocker_of(w, key) : NULL;
+    if (!b || b->seq != m->meta.stream_seq)
+        return;
+    free(b->key);
+    *b = w->blockers[--w->nblockers];
+}
+
 /* Why m dies with result r ("term", "max_deliver"), or NULL: it does not. */
 static const char *wk_dead_reason(const ps_worker *w, const ps_msg *m, ps_handle_result r)
 {
@@ -380,9 +453,10 @@ static ps_handle_result wk_dead_letter(ps_worker *w, ps_msg *m, ps_handle_result
 /* Sends the answer for result r (after its dead letter, if it dies) and
  * counts it; delay >= 0 overrides a nak's configured delay, except for a
  * keyed message, whose naks are plain (see key_header). Returns the kind
- * sent (refused or not). */
-static ps_ack_kind wk_send_delay(ps_worker *w, ps_msg *m, ps_handle_result r, int64_t delay)
+ * sent; *ok says whether the backend took it. */
+static ps_ack_kind wk_send_delay(ps_worker *w, ps_msg *m, ps_handle_result r, int64_t delay, bool *ok)
 {
+    *ok = false;
     ps_ack_kind kind;
     int64_t delay_ns = 0;
     bool dead_failed = false;
@@ -417,6 +491,7 @@ static ps_ack_kind wk_send_delay(ps_worker *w, ps_msg *m, ps_handle_result r, in
         wk_report(w, m, kind, s, ps_last_error());
         return kind;
     }
+    *ok = true;
     if (kind == PS_ACK)
         w->stats.acked++;
     else if (kind == PS_TERM)
@@ -471,12 +546,18 @@ static void wk_release_followers(ps_worker *w, wk_batch *bt, int i, bool nak)
 }
 
 /* Answers slot i of bt for result r (delay as wk_send_delay; r
- * PS_HANDLE_DEFER: no answer) and releases it. Returns true when bt was
- * released. */
+ * PS_HANDLE_DEFER: no answer) and releases it. A keyed message naked and
+ * due back (deliveries left) becomes its key's blocker, and the key's
+ * waiting messages stay; naked otherwise, or not answered, it takes them
+ * with it. Returns true when bt was released. */
 static bool wk_finish(ps_worker *w, wk_batch *bt, int i, ps_handle_result r, int64_t delay)
 {
-    int sent = r == PS_HANDLE_DEFER ? -1 : (int)wk_send_delay(w, bt->list.msgs[i], r, delay);
-    if (sent != PS_ACK && sent != PS_TERM)
+    ps_msg *m = bt->list.msgs[i];
+    bool ok = false;
+    int sent = r == PS_HANDLE_DEFER ? -1 : (int)wk_send_delay(w, m, r, delay, &ok);
+    const char *key = wk_key(w, m);
+    bool back = sent == PS_NAK && ok && (w->max_deliver <= 0 || m->meta.num_delivered < (uint64_t)w->max_deliver);
+    if (key && sent != PS_ACK && sent != PS_TERM && !(back && wk_blocker_add(w, m, key)))
         wk_release_followers(w, bt, i, sent == PS_NAK);
     return wk_release_slot(w, bt, i);
 }
@@ -513,6 +594,7 @@ static void wk_stop_now(ps_worker *w)
         wk_batch_destroy(bt);
     }
     w->nspares = 0;
+    wk_blockers_clear(w);
     w->in_flight = 0;
     w->stats.in_flight = 0;
 }
@@ -588,13 +670,18 @@ static int64_t wk_due_in(const ps_worker *w, ps_msg *m)
     return t - now > PS_DURATION_MAX_NS ? PS_DURATION_MAX_NS : t - now;
 }
 
-/* Is slot i of bt's key taken: a message of the key handled, deferred, or
- * waiting ahead of it? */
+/* Must slot i of bt wait for its key: is a message of the key handled or
+ * deferred, or one with a lower stream sequence waiting or expected back
+ * (a blocker)? (Copies of one sequence go in fetch order.) */
 static bool wk_key_blocked(ps_worker *w, wk_batch *bt, int i)
 {
-    const char *key = wk_key(w, bt->list.msgs[i]);
+    ps_msg *m = bt->list.msgs[i];
+    const char *key = wk_key(w, m);
     if (!key)
         return false;
+    const wk_blocker *b = wk_blocker_of(w, key);
+    if (b && b->seq < m->meta.stream_seq)
+        return true;
     bool ahead = true; /* slots before (bt, i) in fetch order */
     for (wk_batch *ot = w->head; ot; ot = ot->next)
         for (int j = 0; j < ot->list.count; j++) {
@@ -603,11 +690,38 @@ static bool wk_key_blocked(ps_worker *w, wk_batch *bt, int i)
                 continue;
             }
             wk_slot st = ot->slots[j];
-            bool holds = st == WK_HANDLING || st == WK_DEFERRED || (ahead && st == WK_WAITING);
+            uint64_t seq = ot->list.msgs[j]->meta.stream_seq;
+            bool before = seq < m->meta.stream_seq || (seq == m->meta.stream_seq && ahead);
+            bool holds = st == WK_HANDLING || st == WK_DEFERRED || (st == WK_WAITING && before);
             const char *k = holds ? wk_key(w, ot->list.msgs[j]) : NULL;
             if (k && !strcmp(k, key))
                 return true;
         }
+    return false;
+}
+
+/* A fresh batch: the blockers it brings back are gone; if it brings a
+ * new message, the server had no redelivery left, so the blockers still
+ * missing are not coming soon and nothing waits for them any more. */
+static void wk_blockers_update(ps_worker *w, wk_batch *bt)
+{
+    bool fresh = false;
+    for (int i = 0; i < bt->list.count && w->nblockers > 0; i++) {
+        wk_blocker_arrived(w, bt->list.msgs[i]);
+        fresh |= bt->list.msgs[i]->meta.num_delivered == 1;
+    }
+    if (fresh)
+        wk_blockers_clear(w);
+}
+
+/* Does any held message wait for something other than its key's blocker:
+ * one handled or deferred? */
+static bool wk_any_in_hand(const ps_worker *w)
+{
+    for (const wk_batch *bt = w->head; bt; bt = bt->next)
+        for (int i = 0; i < bt->list.count; i++)
+            if (bt->slots[i] == WK_HANDLING || bt->slots[i] == WK_DEFERRED)
+                return true;
     return false;
 }
 
@@ -693,6 +807,12 @@ ps_status ps_worker_poll(ps_worker *w, int *handled)
         return ps_error(PS_ERR_CLOSED, 0, "%s: the worker is stopped", fn);
     w->in_poll = true;
     int waited = wk_run_waiting(w);
+    if (w->nblockers > 0 && w->in_flight >= w->max_in_flight && !wk_any_in_hand(w)) {
+        /* full of messages waiting for blockers that cannot be fetched:
+         * stop waiting rather than stall until their AckWait */
+        wk_blockers_clear(w);
+        waited += wk_run_waiting(w);
+    }
     w->in_poll = false;
     if (handled)
         *handled = waited;
@@ -735,6 +855,7 @@ ps_status ps_worker_poll(ps_worker *w, int *handled)
     w->stats.fetched += (uint64_t)count;
 
     w->in_poll = true;
+    wk_blockers_update(w, bt);
     int done = wk_run_handlers(w, bt);
     w->in_poll = false;
     if (handled)

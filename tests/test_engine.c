@@ -219,35 +219,52 @@ static void test_parallel_workers_break_per_key_order(void **state)
 
 /* ---- the worker layer's patterns (workers key_header=, dead_letter=, publish delay=) ---- */
 
-/* One worker, MaxAckPending 64, handler failures, nak storms, lost acks
- * and a partition: with key_header the layer holds a key's later jobs
- * while one is in flight, and naks them behind a failed one, so each key
- * completes in publish order; without it the failures' redeliveries come
- * after later jobs of their key. */
+/* One worker, MaxAckPending 64 and handler failures, through nak and
+ * term storms, a worker slowed within AckWait, lost PubAcks and duplicate
+ * publishes, each seed with its own fault mix: with key_header the layer
+ * holds a key's later jobs while one is in flight or naked for a retry,
+ * so each key completes in publish order; without it the retries come
+ * after later jobs of their key. (A lost nak or ack, or a crash, returns
+ * a job only after AckWait, which order cannot survive: ps_worker.h.) */
 static const char key_retries[] =
     "stream S subjects=s.> retention=workqueue\n"
     "consumer S C ack_wait=5s max_ack_pending=64 max_deliver=50\n"
     "publish s.a rate=300/s count=1500 msg_id=job keys=8 key_header=K\n"
-    "workers 1 batch=8 max_in_flight=16 handle=1ms..3ms fail=10%%%s\n"
+    "workers 1 batch=8 max_in_flight=16 handle=1ms..3ms fail=10%%%s backoff=1s\n"
     "at 1s nak storm 10%% for 1s\n"
-    "at 2s drop acks 5%% for 1s\n"
-    "at 3s partition worker 1 for 1s\n"
+    "at 2s slow worker 1 handle=2s for 1s\n"
+    "at 3s term storm 5%% for 1s\n"
+    "at 4s lose pubacks 10%% for 1s\n"
+    "at 5s duplicate publishes 10%% for 1s\n"
     "expect no_loss no_double_completion per_key_order drained_within=1m\n";
+
+static sim_result run_mixed(const char *text, uint64_t seed)
+{
+    if (sim_scenario_parse(&sc, "t.scn", text, strlen(text)) != PS_OK)
+        fail_msg("%s", ps_last_error());
+    sim_scenario_mix(&sc, seed);
+    sim_result r;
+    if (sim_run(&sc, "", seed, ":memory:", NULL, &r) != PS_OK)
+        fail_msg("%s", ps_last_error());
+    return r;
+}
 
 static void test_key_header_keeps_per_key_order_through_retries(void **state)
 {
     (void)state;
     char text[1024];
     snprintf(text, sizeof text, key_retries, " key_header=K");
-    sim_result r = run_text(text);
-    if (r.verdict != SIM_PASS)
-        fail_msg("%s", r.first_violation);
-    assert_int_equal(r.order_failures, 0);
-    assert_int_equal(r.jobs_done, 1500);
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        sim_result r = run_mixed(text, seed);
+        if (r.verdict != SIM_PASS)
+            fail_msg("seed %llu: %s", (unsigned long long)seed, r.first_violation);
+    }
     snprintf(text, sizeof text, key_retries, "");
-    r = run_text(text);
-    assert_int_equal(r.verdict, SIM_SAFETY_VIOLATION);
-    assert_true(r.order_failures > 0);
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        sim_result r = run_mixed(text, seed);
+        assert_int_equal(r.verdict, SIM_SAFETY_VIOLATION);
+        assert_true(r.order_failures > 0);
+    }
 }
 
 /* dead_letter=: a job failing its last delivery is dead-lettered, which

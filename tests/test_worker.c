@@ -927,9 +927,9 @@ static void test_key_one_in_flight_per_key(void **state)
     ps_worker_free(w);
 }
 
-/* A keyed message retried: it and the waiting ones of its key are naked
- * plainly, in order, so they come back in order before anything new,
- * whatever backoff is configured. */
+/* A keyed message retried is naked plainly, whatever backoff is
+ * configured, and the waiting ones of its key stay in the worker until it
+ * comes back (the next fetch: redeliveries come first, JS 7.6). */
 static void test_key_retry_keeps_order(void **state)
 {
     env *e = *state;
@@ -946,17 +946,55 @@ static void test_key_retry_keeps_order(void **state)
     publish_hdr(e, "a3", "Key", "a");
     assert_int_equal(ps_worker_complete(w, r.held[0], PS_HANDLE_RETRY), PS_OK);
     ps_worker_stats st = stats_of(w);
-    assert_int_equal(st.naked, 2);
-    assert_int_equal(st.in_flight, 0);
-    assert_int_equal(poll_ok(w), 1); /* no backoff: a1 again at once, a2 waits behind it */
+    assert_int_equal(st.naked, 1);
+    assert_int_equal(st.in_flight, 1); /* a2 waits for a1 to come back */
+    assert_int_equal(poll_ok(w), 1);   /* no backoff: a1 again at once; a3, new, waits */
     assert_string_equal(r.data[1], "a1");
     assert_int_equal(r.delivered[1], 2);
     assert_int_equal(ps_worker_complete(w, r.held[1], PS_HANDLE_ACK), PS_OK);
     assert_int_equal(poll_ok(w), 1);
     assert_string_equal(r.data[2], "a2");
+    assert_int_equal(r.delivered[2], 1);
     assert_int_equal(ps_worker_complete(w, r.held[2], PS_HANDLE_ACK), PS_OK);
     assert_int_equal(poll_ok(w), 1);
     assert_string_equal(r.data[3], "a3");
+    ps_worker_free(w);
+}
+
+/* A key's messages go out in stream order even when the server hands
+ * them back out of it: a2 was naked before a1 failed again, so the
+ * redelivery queue holds a2 ahead of a1; a2 waits for a1. */
+static void test_key_order_is_stream_order_across_redeliveries(void **state)
+{
+    env *e = *state;
+    rec r = {.result = PS_HANDLE_DEFER};
+    ps_worker_config cfg = base_cfg(&r);
+    cfg.key_header = "Key";
+    cfg.batch = 2;
+    ps_worker *w = new_worker(e, &r, &cfg);
+    publish_hdr(e, "a1", "Key", "a");
+    publish_hdr(e, "a2", "Key", "a");
+    assert_int_equal(poll_ok(w), 1);
+    assert_int_equal(ps_worker_stop(w), PS_OK); /* naks a1, then a2 */
+    ps_worker_free(w);
+
+    rec r2 = {.result = PS_HANDLE_DEFER};
+    cfg = base_cfg(&r2);
+    cfg.key_header = "Key";
+    cfg.batch = 1;
+    cfg.max_in_flight = 2;
+    w = new_worker(e, &r2, &cfg);
+    assert_int_equal(poll_ok(w), 1);
+    assert_string_equal(r2.data[0], "a1");
+    assert_int_equal(ps_worker_complete(w, r2.held[0], PS_HANDLE_RETRY), PS_OK); /* queued behind a2 */
+    assert_int_equal(poll_ok(w), 0); /* a2 comes first and waits */
+    assert_int_equal(stats_of(w).held_back, 1);
+    assert_int_equal(poll_ok(w), 1);
+    assert_string_equal(r2.data[1], "a1");
+    assert_int_equal(r2.delivered[1], 3);
+    assert_int_equal(ps_worker_complete(w, r2.held[1], PS_HANDLE_ACK), PS_OK);
+    assert_int_equal(poll_ok(w), 1);
+    assert_string_equal(r2.data[2], "a2");
     ps_worker_free(w);
 }
 
@@ -1016,6 +1054,7 @@ int main(void)
         T(test_not_before_ignored_without_clock),
         T(test_key_one_in_flight_per_key),
         T(test_key_retry_keeps_order),
+        T(test_key_order_is_stream_order_across_redeliveries),
         T(test_new_rejects_bad_pattern_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
