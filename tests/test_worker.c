@@ -998,6 +998,39 @@ static void test_key_order_is_stream_order_across_redeliveries(void **state)
     ps_worker_free(w);
 }
 
+/* A naked keyed message that another worker takes is not waited for
+ * forever: once a fetch brings a new message (the server had no
+ * redelivery left for this worker), its key's waiting messages go out. */
+static void test_key_wait_ends_when_the_blocker_goes_elsewhere(void **state)
+{
+    env *e = *state;
+    rec r = {.result = PS_HANDLE_DEFER};
+    ps_worker_config cfg = base_cfg(&r);
+    cfg.key_header = "Key";
+    ps_worker *w = new_worker(e, &r, &cfg);
+    publish_hdr(e, "a1", "Key", "a");
+    publish_hdr(e, "a2", "Key", "a");
+    assert_int_equal(poll_ok(w), 1);
+    assert_int_equal(ps_worker_complete(w, r.held[0], PS_HANDLE_RETRY), PS_OK);
+
+    rec r2 = {.result = PS_HANDLE_DEFER};
+    ps_worker_config cfg2 = base_cfg(&r2);
+    cfg2.batch = 1;
+    ps_worker *other = NULL;
+    assert_int_equal(ps_worker_new(&other, e->b, &cfg2), PS_OK);
+    r2.w = other;
+    assert_int_equal(ps_worker_poll(other, NULL), PS_OK); /* takes a1 */
+    assert_string_equal(r2.data[0], "a1");
+
+    publish_hdr(e, "b1", "Key", "b");
+    assert_int_equal(poll_ok(w), 1); /* b1, new: a1 is not coming back here */
+    assert_string_equal(r.data[1], "b1");
+    assert_int_equal(poll_ok(w), 1);
+    assert_string_equal(r.data[2], "a2");
+    ps_worker_free(other);
+    ps_worker_free(w);
+}
+
 static void test_new_rejects_bad_pattern_options(void **state)
 {
     env *e = *state;
@@ -1055,6 +1088,7 @@ int main(void)
         T(test_key_one_in_flight_per_key),
         T(test_key_retry_keeps_order),
         T(test_key_order_is_stream_order_across_redeliveries),
+        T(test_key_wait_ends_when_the_blocker_goes_elsewhere),
         T(test_new_rejects_bad_pattern_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
