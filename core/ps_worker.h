@@ -179,7 +179,8 @@ typedef struct ps_worker_config {
      * after later messages of its key (only max_ack_pending=1 prevents
      * that): the worker stops waiting for a naked message once a fetch
      * brings a new one (the server had no redelivery left) or when it is
-     * full of waiting messages. A waiting message's AckWait runs. A
+     * full of waiting messages. A waiting message's AckWait runs
+     * (ps_worker_in_progress on its key's message restarts it too). A
      * delayed job (PS_NOT_BEFORE_HEADER) takes its key's turn when it is
      * due. Borrowed for ps_worker_new only. */
     const char *key_header;
@@ -253,7 +254,8 @@ ps_status ps_worker_complete(ps_worker *w, ps_msg *m, ps_handle_result result);
 ps_status ps_worker_complete_ex(ps_worker *w, ps_msg *m, ps_handle_result result, int64_t delay_ns);
 
 /* Sends +WPI for a message the worker holds (being handled or deferred),
- * restarting its ack wait (JS 7.7). Returns ps_ack's status (not counted in
+ * restarting its ack wait (JS 7.7), and for the messages waiting in the
+ * worker for its key (key_header), whose AckWait runs meanwhile. Returns ps_ack's status (not counted in
  * the stats, not reported to on_error); PS_ERR_INVALID_ARG for NULL
  * arguments or a message the worker does not hold; PS_ERR_CLOSED after
  * ps_worker_stop. */

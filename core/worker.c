@@ -913,6 +913,20 @@ ps_status ps_worker_complete_ex(ps_worker *w, ps_msg *m, ps_handle_result result
     return wk_complete("ps_worker_complete_ex", w, m, result, delay_ns, true);
 }
 
+/* The messages waiting for m's key wait as long as m is worked on: their
+ * AckWait restarts with its (best effort: a refusal is m's business too,
+ * and goes unreported as for m). */
+static void wk_followers_in_progress(ps_worker *w, ps_msg *m)
+{
+    const char *key = wk_key(w, m);
+    for (wk_batch *bt = w->head; key && bt; bt = bt->next)
+        for (int j = 0; j < bt->list.count; j++) {
+            const char *k = bt->slots[j] == WK_WAITING ? wk_key(w, bt->list.msgs[j]) : NULL;
+            if (k && !strcmp(k, key))
+                ps_ack(bt->list.msgs[j], PS_IN_PROGRESS, 0);
+        }
+}
+
 ps_status ps_worker_in_progress(ps_worker *w, ps_msg *m)
 {
     const char *fn = "ps_worker_in_progress";
@@ -925,7 +939,9 @@ ps_status ps_worker_in_progress(ps_worker *w, ps_msg *m)
     wk_batch *bt = wk_find(w, m, &i);
     if (!bt || bt->slots[i] == WK_DONE)
         return ps_error(PS_ERR_INVALID_ARG, 0, "%s: the message is not held by this worker", fn);
-    return ps_ack(m, PS_IN_PROGRESS, 0);
+    ps_status s = ps_ack(m, PS_IN_PROGRESS, 0);
+    wk_followers_in_progress(w, m);
+    return s;
 }
 
 /* ---- inspection ------------------------------------------------------------------ */

@@ -1031,6 +1031,30 @@ static void test_key_wait_ends_when_the_blocker_goes_elsewhere(void **state)
     ps_worker_free(w);
 }
 
+/* In progress on a keyed message keeps the messages waiting for its key
+ * alive too: without it a2's AckWait would end while a1 is worked on. */
+static void test_key_in_progress_covers_the_waiting(void **state)
+{
+    env *e = *state;
+    rec r = {.result = PS_HANDLE_DEFER};
+    ps_worker_config cfg = base_cfg(&r);
+    cfg.key_header = "Key";
+    ps_worker *w = new_worker(e, &r, &cfg);
+    publish_hdr(e, "a1", "Key", "a");
+    publish_hdr(e, "a2", "Key", "a");
+    assert_int_equal(poll_ok(w), 1);
+    advance(e, 20 * SEC);
+    assert_int_equal(ps_worker_in_progress(w, r.held[0]), PS_OK);
+    advance(e, 20 * SEC); /* 40 s since the fetch; AckWait is 30 s */
+    assert_int_equal(poll_ok(w), 0);
+    assert_int_equal(stats_of(w).fetched, 2); /* a2 was not delivered again */
+    assert_int_equal(ps_worker_complete(w, r.held[0], PS_HANDLE_ACK), PS_OK);
+    assert_int_equal(poll_ok(w), 1);
+    assert_string_equal(r.data[1], "a2");
+    assert_int_equal(r.delivered[1], 1);
+    ps_worker_free(w);
+}
+
 static void test_new_rejects_bad_pattern_options(void **state)
 {
     env *e = *state;
@@ -1089,6 +1113,7 @@ int main(void)
         T(test_key_retry_keeps_order),
         T(test_key_order_is_stream_order_across_redeliveries),
         T(test_key_wait_ends_when_the_blocker_goes_elsewhere),
+        T(test_key_in_progress_covers_the_waiting),
         T(test_new_rejects_bad_pattern_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
