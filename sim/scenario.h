@@ -42,6 +42,7 @@
  *            handle, fail, idempotent and commit do not apply)
  *            [max_in_flight=N] [backoff=DUR[,DUR...]]
  *            [dead_letter=SUBJECT] [dead_letter_after=N] [key_header=NAME]
+ *            [ignore_not_before=yes|no]
  *            (the worker layer's options, ps_worker.h: max_in_flight
  *            (default batch); backoff: the nak delays of a failed handler
  *            by delivery count (default none: immediate redelivery);
@@ -50,7 +51,9 @@
  *            dead_letter_after) or are termed go, with their reason;
  *            key_header: at most one job per key in flight, in publish
  *            order, the key read from that header (the publisher's
- *            key_header=). The workers always honour Jetsim-Not-Before.)
+ *            key_header=); the workers honour Jetsim-Not-Before unless
+ *            ignore_not_before=yes (a worker that predates delayed
+ *            jobs: what expect not_early catches).)
  *   database [schema=FILE]       the user's database (ps_sim.h): one SQLite
  *                                database the handlers share, created from
  *                                FILE (relative to the scenario) or the
@@ -191,6 +194,7 @@ typedef struct sim_workers {
     char dead_letter[SIM_TEXT_MAX]; /* the layer's dead_letter_subject; "" for none */
     int64_t dead_letter_after;   /* the layer's dead_letter_after; 0: the consumer's max_deliver */
     char key_header[SIM_TEXT_MAX]; /* the layer's key_header (per-key order); "" for none */
+    bool ignore_not_before;      /* a worker that predates delayed jobs: the layer gets no clock */
     sim_pos pos;
 } sim_workers;
 

@@ -270,6 +270,7 @@ static const option workers_rows[] = {
     {.name = "dead_letter_after", .off = offsetof(sim_workers, dead_letter_after), .kind = OPT_INT, .min = 1,
      .max = 1000000},
     {.name = "key_header", .off = offsetof(sim_workers, key_header), .kind = OPT_NAME},
+    {.name = "ignore_not_before", .off = offsetof(sim_workers, ignore_not_before), .kind = OPT_BOOL},
 };
 
 static const option service_rows[] = {

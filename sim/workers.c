@@ -113,7 +113,7 @@ static ps_status start(engine *e, worker *w)
                             .dead_letter_subject = g->dead_letter[0] ? g->dead_letter : NULL,
                             .dead_letter_after = (int)g->dead_letter_after, .on_dead_letter = dead_lettered,
                             .on_error = layer_error,
-                            .clock = e->bclock, .key_header = g->key_header[0] ? g->key_header : NULL};
+                            .clock = g->ignore_not_before ? NULL : e->bclock, .key_header = g->key_header[0] ? g->key_header : NULL};
     ps_status s = ps_worker_new(&w->pw, e->b, &cfg);
     /* it adds the consumer again (idempotent); a cluster may be slow to answer */
     for (int k = 0; k < 20 && (s == PS_ERR_TIMEOUT || s == PS_ERR_UNAVAILABLE); k++)

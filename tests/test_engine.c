@@ -351,6 +351,23 @@ static void test_delayed_jobs_wait_for_their_time(void **state)
     unlink(db);
 }
 
+/* not_early catches a worker that ignores Jetsim-Not-Before (one built
+ * before the fleet had delayed jobs), and names the job and how early. */
+static void test_not_early_catches_a_worker_that_ignores_the_time(void **state)
+{
+    (void)state;
+    sim_result r = run_text("stream S subjects=s.> retention=workqueue\n"
+                            "consumer S C ack_wait=30s\n"
+                            "publish s.a rate=100/s count=100 msg_id=job delay=2s\n"
+                            "workers 1 batch=8 handle=1ms\n"
+                            "workers 1 batch=8 handle=1ms ignore_not_before=yes\n"
+                            "expect no_loss not_early drained_within=1m\n");
+    assert_int_equal(r.verdict, SIM_SAFETY_VIOLATION);
+    assert_true(r.early > 0);
+    assert_non_null(strstr(r.first_violation, "not_early: job "));
+    assert_non_null(strstr(r.first_violation, "before its Jetsim-Not-Before"));
+}
+
 /* deliver=by_start_time reaches the consumer, and the model resolves it
  * as the server does (JS 6.2): when the consumer is created, at the run's
  * start, on an empty stream: every job published later comes. */
@@ -596,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_parallel_workers_break_per_key_order),
         cmocka_unit_test(test_key_header_keeps_per_key_order_through_retries),
         cmocka_unit_test(test_dead_letters_end_jobs_that_fail_for_good),
+        cmocka_unit_test(test_not_early_catches_a_worker_that_ignores_the_time),
         cmocka_unit_test(test_delayed_jobs_wait_for_their_time),
         cmocka_unit_test(test_deliver_by_start_time_is_resolved_at_creation),
         cmocka_unit_test(test_ack_policies_none_and_all),

@@ -115,7 +115,7 @@ static void test_pattern_options_read_and_write_back(void **state)
         "consumer J E deliver=by_start_seq start_seq=7 ack=none\n"
         "publish j.a rate=10/s count=5 keys=3 key_header=Key header=Tenant:acme delay=1s..2s start=500ms\n"
         "workers 1 consumer=J/C batch=2 max_in_flight=6 backoff=100ms,1s dead_letter=dead.j "
-        "dead_letter_after=3 key_header=Key\n"
+        "dead_letter_after=3 key_header=Key ignore_not_before=yes\n"
         "expect dead_or_done not_early per_key_order\n";
     parse_ok(&sc, text);
     assert_int_equal(sc.consumers[0].deliver, PS_DELIVER_BY_START_TIME);
@@ -137,6 +137,7 @@ static void test_pattern_options_read_and_write_back(void **state)
     assert_string_equal(w->dead_letter, "dead.j");
     assert_int_equal(w->dead_letter_after, 3);
     assert_string_equal(w->key_header, "Key");
+    assert_true(w->ignore_not_before);
     assert_true(sc.expect.dead_or_done && sc.expect.not_early);
     char *a = written(&sc);
     parse_ok(&sc2, a);
