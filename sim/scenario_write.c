@@ -52,6 +52,8 @@ static bool option_is_zero(const option *o, const void *base)
     case OPT_FILTER:
     case OPT_TRANSFORM:
     case OPT_NAME:
+    case OPT_LITERAL:
+    case OPT_HEADER:
     case OPT_REF: return *AT(b, o, char) == '\0';
     case OPT_SPAN: return *AT(b, o, int64_t) == 0 && *AUX(b, o, int64_t) == 0;
     }
@@ -80,6 +82,8 @@ static void write_value(FILE *f, const option *o, const void *base)
         break;
     case OPT_FILTER:
     case OPT_NAME:
+    case OPT_LITERAL:
+    case OPT_HEADER:
     case OPT_TRANSFORM: fputs(AT(b, o, char), f); break;
     case OPT_REF: fprintf(f, "%s/%s", AT(b, o, char), AUX(b, o, char)); break;
     case OPT_SPAN: fprintf(f, "%s..%s", dur(*AT(b, o, int64_t), t1), dur(*AUX(b, o, int64_t), t2)); break;

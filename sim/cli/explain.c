@@ -60,6 +60,7 @@ typedef struct job_walk {
     int stale_by;      /* a worker whose commit was refused as stale, until it answers */
     int deliveries;    /* deliveries seen in the trace */
     int lost_by;       /* a crash of this worker lost it (its answer never left) */
+    bool delayed;      /* a delayed job (Jetsim-Not-Before): the worker layer naks it until then */
     bool acked, committed;
     bool settled;      /* done and acked, or terminated: the broker and the master agree it is over */
     int64_t ack_t;
@@ -189,7 +190,10 @@ static void redelivery_reason(const explain *x, const job_walk *w, char *out, si
 static void say_deliver(const explain *x, const job_walk *w, const event *ev)
 {
     char why[300] = "";
-    if (ev->arg > 1 && w->deliveries == 0)
+    if (ev->arg > 1 && w->deliveries == 0 && w->delayed)
+        snprintf(why, sizeof why, ", at its Jetsim-Not-Before: the worker layer naked the earlier %s to that "
+                 "time (or AckWait expired after a crash)", ev->arg == 2 ? "delivery" : "deliveries");
+    else if (ev->arg > 1 && w->deliveries == 0)
         snprintf(why, sizeof why, ", after AckWait expired: attempt %" PRId64 " was fetched but never handed to a "
                  "handler (its worker crashed with it in its batch, or the server restarted)", ev->arg - 1);
     else if (ev->arg > 1)
@@ -337,6 +341,17 @@ static void say_event(const explain *x, const job_walk *w, const event *ev, cons
         break;
     case SIM_TR_UNSENT: say_unsent(x, ev); break;
     case SIM_TR_FAULT: say_fault(x, w, ev); break;
+    case SIM_TR_DEAD:
+        printf("dead-lettered by worker %d: %s; the worker layer republished it to the dead-letter subject\n",
+               ev->worker, ev->arg == 1 ? "its handler gave up on it (term)" : "it failed its last delivery");
+        break;
+    case SIM_TR_DELAYED:
+        printf("a delayed job: not to be handled for %.3f s (Jetsim-Not-Before)\n", (double)ev->arg / 1e9);
+        break;
+    case SIM_TR_EARLY:
+        printf("handed to worker %d's handler %.3f s before its Jetsim-Not-Before (not_early)\n", ev->worker,
+               (double)ev->arg / 1e9);
+        break;
     default: printf("trace kind %d, worker %d, arg %" PRId64 "\n", ev->kind, ev->worker, ev->arg); break;
     }
 }
@@ -353,6 +368,7 @@ static void walk(job_walk *w, const event *ev)
         w->deliveries++;
         break;
     case SIM_TR_STALE: w->stale_by = ev->worker; break;
+    case SIM_TR_DELAYED: w->delayed = true; break;
     case SIM_TR_COMMIT:
         w->committed = true;
         w->settled |= w->acked;
