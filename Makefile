@@ -3,7 +3,8 @@
 #   make            libjetsim.a, libjetsim.so and the jetsim CLI (in build/)
 #   make demo       builds and runs the example program (memory backend)
 #   make test       unit tests, the conformance suite, the allocation-failure sweep
-#   make test-cluster  the conformance suite against a 3-node JetStream cluster
+#   make test-cluster  the conformance suite against a 3-node JetStream cluster,
+#                   and the distributed swarm (swarm --queue, agents) on one
 #   make test-asan  the whole suite under AddressSanitizer + UBSan
 #   make coverage   line coverage with gcovr (HTML in build-cov/coverage/)
 #   make bench      benchmarks (medians of 5 runs)
@@ -238,13 +239,18 @@ test-run: $(UNIT_BIN) $(CONF_BIN) $(ALLOC_BIN) $(JS_TEST_BIN) $(CLI)
 # The same conformance suite against a 3-node cluster (ci/cluster.sh). Left
 # out, by design: the one case that a single server must refuse
 # (replicas > 1, 10074) and the restart cases (they restart one server).
+# Then the distributed swarm (tests/cluster/dist_swarm.sh: its own cluster,
+# 3 agents, one killed with -9; about 30 s).
 CLUSTER_SKIP := test_js2_2_replicas_need_a_cluster_10074
-test-cluster: $(JS_TEST_BIN)
+test-cluster: $(JS_TEST_BIN) $(CLI)
 	@if [ "$(HAVE_NATS)" != 1 ]; then echo "== cluster: SKIPPED: libnats (cnats) is not installed"; exit 0; fi; \
 	echo "== $(CONF_JS_BIN) on a 3-node cluster (left out: $(CLUSTER_SKIP), a cluster accepts replicas > 1)"; \
 	CONF_SKIP='$(CLUSTER_SKIP)' ci/with-cluster.sh tests/conformance/retry_timing.sh $(CONF_JS_BIN); rc=$$?; \
 	if [ $$rc -eq 77 ]; then echo "== cluster: SKIPPED (no nats-server)"; exit 0; fi; \
-	if [ $$rc -ne 0 ]; then echo "TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
+	fail=0; [ $$rc -eq 0 ] || fail=1; \
+	echo "== tests/cluster/dist_swarm.sh"; tests/cluster/dist_swarm.sh $(abspath $(CLI)); rc=$$?; \
+	if [ $$rc -eq 77 ]; then echo "== dist_swarm: SKIPPED"; elif [ $$rc -ne 0 ]; then fail=1; fi; \
+	if [ $$fail -ne 0 ]; then echo "TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
 
 # Chaos against a real nats-server that jetsim spawns itself: the work
 # queue with kill -9 / SIGTERM restarts and lost acks (timed: it must stay

@@ -169,6 +169,21 @@ static ps_status new_publisher(ps_backend *b, ps_publisher **out)
     return ps_publisher_new(out, b, &pc);
 }
 
+/* ps_publisher_publish, also retrying "no responders" for up to 10 s: a
+ * stream another process has just created on a cluster takes a moment to
+ * be reachable from every node (the publisher retries it only after a
+ * creation of its own). */
+static ps_status publish(ps_publisher *pub, const ps_out_msg *m, ps_pub_ack *ack)
+{
+    ps_status s = ps_publisher_publish(pub, m, ack);
+    for (int i = 0; s == PS_ERR_NO_RESPONDERS && i < 50 && !stop_signal; i++) {
+        struct timespec ts = {0, 200 * 1000000};
+        nanosleep(&ts, NULL);
+        s = ps_publisher_publish(pub, m, ack);
+    }
+    return s;
+}
+
 /* Closes without losing the reason of a failure to the close. */
 static void close_keeping_error(ps_backend *b)
 {
@@ -213,7 +228,7 @@ static ps_status submit(ps_backend *b, const char *run, const char *text, size_t
     snprintf(subject, sizeof subject, SUBJ_SCN ".%s", hash);
     ps_out_msg m = {.subject = subject, .data = text, .len = len, .msg_id = hash};
     if (!s)
-        s = ps_publisher_publish(pub, &m, NULL);
+        s = publish(pub, &m, NULL);
     if (s)
         s = ps_error(s, ps_last_error_code(), "storing the scenario: %s", ps_last_error());
     snprintf(subject, sizeof subject, SUBJ_JOBS ".%s", run);
@@ -224,7 +239,7 @@ static ps_status submit(ps_backend *b, const char *run, const char *text, size_t
         snprintf(id, sizeof id, "%s.%" PRIu64, run, seed);
         int n = snprintf(job, sizeof job, "v1 %s %" PRIu64 " %s", run, seed, hash);
         m = (ps_out_msg){.subject = subject, .data = job, .len = (size_t)n, .msg_id = id};
-        s = ps_publisher_publish(pub, &m, &ack);
+        s = publish(pub, &m, &ack);
         if (s)
             s = ps_error(s, ps_last_error_code(), "submitting seed %" PRIu64 ": %s", seed, ps_last_error());
         else
@@ -435,6 +450,7 @@ typedef struct agent {
     cached cache[CACHE_MAX];
     int cache_next; /* the entry to replace next */
     uint64_t ran, published, unpublished;
+    uint64_t twice; /* verdicts the results stream had already (by msg id) */
 } agent;
 
 /* "v1 <run> <seed> <hash>"; false if the job is not one. */
@@ -489,11 +505,17 @@ static ps_status publish_verdict(agent *a, const char *run, const sim_swarm_reco
     snprintf(id, sizeof id, "%s.%" PRIu64, run, r->seed);
     int n = snprintf(body, sizeof body, "v1 %" PRIu64 " %d %s", r->seed, r->verdict, r->why);
     ps_out_msg m = {.subject = subject, .data = body, .len = (size_t)n, .msg_id = id};
-    ps_status s = ps_publisher_publish(a->pub, &m, NULL);
+    ps_pub_ack ack = {0};
+    ps_status s = publish(a->pub, &m, &ack);
     if (s == PS_OK)
         a->published++;
     else
         a->unpublished++;
+    if (s == PS_OK && ack.duplicate) { /* said: a seed should run once, unless an agent died */
+        a->twice++;
+        fprintf(stderr, "jetsim agent: seed %" PRIu64 " of run %s: its verdict was stored already (another agent "
+                "ran it too, or ran it before dying)\n", r->seed, run);
+    }
     return s;
 }
 
@@ -702,8 +724,9 @@ int sim_dist_agent(const sim_dist_options *d)
         agent_stop(&a);
         ps_worker_stats st = {0};
         ps_worker_stats_get(a.w, &st);
-        printf("agent: stopped by %s: %" PRIu64 " seeds run, %" PRIu64 " verdicts stored, %" PRIu64
-               " jobs handed back\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM", a.ran, a.published, st.naked);
+        printf("agent: stopped by %s: %" PRIu64 " seeds run, %" PRIu64 " verdicts stored (%" PRIu64
+               " of them there already), %" PRIu64 " jobs handed back\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
+               a.ran, a.published, a.twice, st.naked);
     }
     ps_worker_free(a.w);
     ps_publisher_free(a.pub);
