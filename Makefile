@@ -8,6 +8,7 @@
 #   make test-asan  the whole suite under AddressSanitizer + UBSan
 #   make coverage   line coverage with gcovr (HTML in build-cov/coverage/)
 #   make bench      benchmarks (medians of 5 runs)
+#   make bench-dist the distributed swarm with 1 and 2 agents (medians of 3)
 #   make difftest   random sequences on the model and on a nats-server, compared
 #                   (SEEDS=300 FIRST=1 TIMED=1 REPLAY=file.seq); difftest-ci: CI's run
 #   make fuzz       libFuzzer targets (clang); FUZZ_SECONDS=60 make fuzz-run
@@ -84,7 +85,7 @@ SHARED := $(BUILD)/libjetsim.so
 CLI    := $(BUILD)/jetsim
 EXAMPLE := $(BUILD)/examples/workqueue
 
-.PHONY: all demo test test-run test-cluster chaos difftest difftest-ci test-asan coverage bench fuzz fuzz-run fuzz-ci install deps clean
+.PHONY: all demo test test-run test-cluster bench-dist chaos difftest difftest-ci test-asan coverage bench fuzz fuzz-run fuzz-ci install deps clean
 
 all: $(STATIC) $(SHARED) $(CLI) $(EXAMPLE)
 
@@ -360,6 +361,13 @@ bench: $(BENCH_BIN)
 	      cat $(BUILD)/bench/out.txt; cat $(BUILD)/bench/out.txt >> $(BUILD)/bench/results.txt ;; \
 	  esac; \
 	done; bench/ratios.sh $(BUILD)/bench/results.txt
+
+# The distributed swarm's seeds per second with 1 and with 2 agents on a
+# spawned nats-server (bench/dist_swarm.sh; about 2 minutes, so apart
+# from make bench). SEEDS, RUNS and SCENARIO as the script says.
+bench-dist: $(CLI)
+	@if [ "$(HAVE_NATS)" != 1 ]; then echo "dist.swarm: skipped (no libnats)"; exit 0; fi; \
+	bench/dist_swarm.sh $(CLI); rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 77 ]
 
 FUZZ_CC ?= clang
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
