@@ -451,6 +451,10 @@ typedef struct agent {
     int cache_next; /* the entry to replace next */
     uint64_t ran, published, unpublished;
     uint64_t twice; /* verdicts the results stream had already (by msg id) */
+    /* When the current poll's fetch was sent: the server's AckWait of what
+     * it delivers started after it, so this is a safe "last restart" for a
+     * job whose fork came late (a loaded host, a big process to copy). */
+    double poll_started;
 } agent;
 
 /* "v1 <run> <seed> <hash>"; false if the job is not one. */
@@ -582,7 +586,7 @@ static ps_handle_result on_job(void *user, ps_msg *m)
         fprintf(stderr, "jetsim agent: seed %" PRIu64 ": fork: %s\n", seed, strerror(fork_errno));
         return PS_HANDLE_RETRY;
     }
-    *h = (held){.m = m, .pid = pid, .fd = p[0], .seed = seed, .last_wpi = now_s()};
+    *h = (held){.m = m, .pid = pid, .fd = p[0], .seed = seed, .last_wpi = a->poll_started};
     snprintf(h->run, sizeof h->run, "%s", run);
     return PS_HANDLE_DEFER;
 }
@@ -667,6 +671,7 @@ static int agent_loop(agent *a)
         int in_flight = 0, handled = 0;
         for (int i = 0; i < a->k; i++)
             in_flight += a->slots[i].m != NULL;
+        a->poll_started = now_s();
         ps_status s = in_flight < a->k ? ps_worker_poll(a->w, &handled) : PS_OK;
         if (s != PS_OK && s != last) /* said once, not at every poll while the server is away */
             fprintf(stderr, "jetsim agent: fetching jobs: %s (trying again)\n", ps_last_error());
