@@ -152,8 +152,9 @@ if [ -n "$left" ]; then
   kill -9 $left 2>/dev/null
 fi
 
+echo "[==========] dist_swarm.sh: every check run."
 if [ $fails -ne 0 ]; then
-  echo "dist_swarm: $fails FAILED"
+  echo "[  FAILED  ] dist_swarm.sh: $fails failure(s)"
   exit 1
 fi
-echo "dist_swarm: all passed"
+echo "[  PASSED  ] dist_swarm.sh"
