@@ -225,7 +225,7 @@ enum {
     SIM_FARG_RESTART = 1 << 4,      /* [graceful|crash|power_loss], crash when left out (restart) */
     SIM_FARG_DELAY = 1 << 5,        /* DUR: how long each chunk is held (delay_ns) */
     SIM_FARG_FOR = 1 << 6,          /* for DUR: how long the fault lasts (duration_ns) */
-    SIM_FARG_FOR_OPT = 1 << 7,      /* [for DUR]: left out, the fault lasts to the end */
+    SIM_FARG_FOR_OPT = 1 << 7,      /* [for DUR]: a crash's downtime; left out, 1 s (then the worker restarts) */
     SIM_FARG_NODE = 1 << 8,         /* [node=N|node=leader]: the server (node) */
     SIM_FARG_BEFORE_HANDLE = 1 << 9, /* the word before_handle */
     SIM_FARG_AT_WRITE = 1 << 10,    /* at_db_write=N: the handler's N-th row write (count) */

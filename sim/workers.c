@@ -357,6 +357,11 @@ void eng_on_worker(engine *e, int wi)
             eng_fail(e, s); /* not an injected database fault */
         w->version = -1;
     }
+    if (w->crash_before_handle) { /* it dies as the message arrives: nothing handled, no answer */
+        w->crash_before_handle = false;
+        eng_crash(e, w, now + w->crash_for_ns);
+        return;
+    }
     int64_t handle = now < w->slow_until ? w->slow_ns
                                          : ps_rand_range(&w->rng, w->g->handle_min_ns, w->g->handle_max_ns);
     eng_push(e, now + handle, EV_COMMIT, wi, (uint64_t)w->epoch);

@@ -473,6 +473,23 @@ static void test_drain_deadline_waits_for_the_publishers(void **state)
     assert_true(r.end_ns >= 29 * PS_NS_PER_SEC);
 }
 
+/* crash worker N before_handle also kills a built-in worker as its next
+ * message arrives: that job is not handled then and comes back after
+ * AckWait, a second attempt (a user found the fault accepted and ignored). */
+static void test_crash_before_handle_kills_a_built_in_worker(void **state)
+{
+    (void)state;
+    sim_result r = run_text("stream S subjects=s.> retention=workqueue\n"
+                            "consumer S C ack_wait=2s\n"
+                            "publish s.a rate=1/s count=10 msg_id=job\n"
+                            "workers 1 batch=1 handle=1ms idempotent=yes\n"
+                            "at 1500ms crash worker 1 before_handle for 3s\n"
+                            "expect no_loss no_double_completion attempts<=1 drained_within=1m\n");
+    assert_int_equal(r.verdict, SIM_SAFETY_VIOLATION);
+    assert_int_equal(r.over_attempts, 1);
+    assert_int_equal(r.jobs_done, 10);
+}
+
 /* A memory-storage stream does not survive a crash (docs/MODEL.md, JS 13):
  * the jobs it had acknowledged are reported lost, with the evidence that
  * the server (here the model) no longer holds them, not as merely late. */
@@ -621,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_drain_deadline_waits_for_the_publishers),
         cmocka_unit_test(test_acknowledged_messages_lost_by_the_server_are_a_finding),
         cmocka_unit_test(test_a_published_job_is_delivered_at_once),
+        cmocka_unit_test(test_crash_before_handle_kills_a_built_in_worker),
         cmocka_unit_test(test_idle_workers_cost_no_events),
         cmocka_unit_test(test_a_run_with_nothing_due_ends_without_polling),
         cmocka_unit_test(test_url_run_refuses_faults_its_target_cannot_make),

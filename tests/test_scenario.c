@@ -317,6 +317,20 @@ static void test_every_fault_kind_reads_and_writes_back(void **state)
         char syntax[128];
         assert_true(strncmp(sim_fault_syntax((sim_fault_kind)k, syntax, sizeof syntax), r->name,
                             strlen(r->name)) == 0);
+        /* --help shows every piece the fault takes (a user found three missing) */
+        static const struct { int arg; const char *piece; } pieces[] = {
+            {SIM_FARG_WORKER, " N"}, {SIM_FARG_SERVICE, " NAME"}, {SIM_FARG_AFTER_COMMIT, " after_commit"},
+            {SIM_FARG_BEFORE_HANDLE, " before_handle"}, {SIM_FARG_AT_WRITE, " at_db_write=K"},
+            {SIM_FARG_HANDLE, " handle=DUR"}, {SIM_FARG_PCT, " P%"}, {SIM_FARG_RESTART, " [graceful|crash|power_loss]"},
+            {SIM_FARG_DELAY, " DUR"}, {SIM_FARG_FOR, " for DUR"}, {SIM_FARG_FOR_OPT, " [for DUR]"},
+            {SIM_FARG_NODE, " [node=N|node=leader]"}};
+        int covered = 0;
+        for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
+            covered |= pieces[i].arg;
+            if ((r->args & pieces[i].arg) && !strstr(syntax, pieces[i].piece))
+                fail_msg("the syntax of '%s' is '%s': no '%s'", line, syntax, pieces[i].piece);
+        }
+        assert_int_equal(r->args & ~covered, 0);
     }
     assert_null(sim_fault_info_of(SIM_FAULT_KIND_COUNT));
     assert_string_equal(sim_fault_name(SIM_FAULT_KIND_COUNT), "?");
