@@ -106,13 +106,22 @@ fi
 # ---- in a real browser ----
 # CHROMIUM names the browser (default: chromium or chromium-browser on PATH)
 CHROMIUM="${CHROMIUM-$(command -v chromium || command -v chromium-browser || true)}"
-# chromium [args...] URL: headless, its own profile, killed if it hangs
+# chromium [args...] URL: headless, its own profile, killed if it hangs;
+# a hung start (seen once on a loaded 2-core machine: the zygote's socket
+# closed) is tried once more with a fresh profile, a second hang fails
 browse() {
-  local sandbox=()
+  local sandbox=() try rc=0
   [ "$(id -u)" = 0 ] && sandbox=(--no-sandbox) # root: chromium's sandbox refuses to start
-  HOME="$tmp/home" timeout -k 5 90 "$CHROMIUM" --headless "${sandbox[@]}" --disable-gpu --no-first-run \
-    --disable-extensions --disable-background-networking --disable-component-update --disable-sync \
-    --user-data-dir="$tmp/profile" --enable-logging=stderr --v=0 "$@"
+  for try in 1 2; do
+    HOME="$tmp/home" timeout -k 5 90 "$CHROMIUM" --headless "${sandbox[@]}" --disable-gpu --no-first-run \
+      --disable-extensions --disable-background-networking --disable-component-update --disable-sync \
+      --user-data-dir="$tmp/profile" --enable-logging=stderr --v=0 "$@"
+    rc=$?
+    [ $rc -eq 124 ] || [ $rc -eq 137 ] || return $rc
+    echo "html_report.sh: chromium hung (exit $rc, try $try)" >&2
+    rm -rf "$tmp/profile"
+  done
+  return $rc
 }
 # the console messages a page logged (chromium's log lines "INFO:CONSOLE")
 console() { grep -E ':CONSOLE[(:]' "$1"; }
