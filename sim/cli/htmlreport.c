@@ -57,6 +57,7 @@ typedef struct listed {
     int state, attempts, completions, nsteps, more;
     bool has_key, has_done, bad;
     int holder, acked_by; /* walking the trace: who holds it, who acked it (0 none) */
+    int64_t ack_t;        /* when acked_by acked it */
     bool committed;
 } listed;
 
@@ -311,13 +312,24 @@ static void count(page *p, int lane, int64_t t_ns)
         p->density_max = v;
 }
 
+/* Whether worker `w` has job `l` in hand at t_ns: delivered to it, or
+ * acked by it at this very instant and not yet committed (a crash after
+ * the ack of commit=after_ack). An ack at an earlier time is an answer
+ * the worker already gave (an idempotent worker acks a job done before
+ * without committing): a later crash does not hold it (as explain's
+ * in_hand). */
+static bool holds(const listed *l, int w, int64_t t_ns)
+{
+    return l->holder == w || (l->acked_by == w && !l->committed && l->ack_t == t_ns);
+}
+
 /* A crash of worker `s->worker`: a step of every listed job it had in
- * hand (delivered to it, or acked by it and not yet committed). */
+ * hand (holds). */
 static bool crash_steps(page *p, step s)
 {
     for (int i = 0; i < p->nlist; i++) {
         listed *l = &p->list[i];
-        if (l->holder != s.worker && !(l->acked_by == s.worker && !l->committed))
+        if (!holds(l, s.worker, s.t_ns))
             continue;
         l->holder = 0;
         l->acked_by = 0;
@@ -357,6 +369,7 @@ static bool take(page *p, step s, int64_t job)
     } else if (s.kind == SIM_TR_ACK) {
         l->holder = 0;
         l->acked_by = s.worker;
+        l->ack_t = s.t_ns;
     } else if (s.kind == SIM_TR_COMMIT) {
         l->committed = true;
     } else if (s.kind == SIM_TR_NAK || s.kind == SIM_TR_TERM || s.kind == SIM_TR_UNSENT) {

@@ -46,6 +46,15 @@ grep -qiE '(src|href)="(https?:)?//|@import|url\(|<link|<script' "$P" && bad "th
 size=$(wc -c <"$P")
 echo "page of the shrunk buggy run: $size bytes"
 
+# ---- issue 14 (B1): a crash after the worker acked a job does not hold it ----
+# workqueue_crashes seed 1: job 126's attempt 2 is acked by worker 2 at
+# +1.422 s (idempotent: no commit); worker 2 crashes at +10 s.
+"$J" run sim/scenarios/workqueue_crashes.scn --seed 1 --db "$tmp/wq.db" >/dev/null || bad "workqueue_crashes seed 1 failed"
+"$J" report "$tmp/wq.db" --html "$tmp/wq.html" >/dev/null || bad "report of workqueue_crashes failed"
+grep -o '<tr id="job-126">.*' "$tmp/wq.html" >"$tmp/wq126"
+has "$tmp/wq126" '+1.422 s acked by worker 2</span>'
+grep -q 'crashed holding it' "$tmp/wq126" && bad "job 126: worker 2 'crashed holding' a job it had acked 8.6 s before"
+
 # ---- escaping and bad input ----
 { echo '# <script>nosuch()</script> & "quoted" <b>'; cat "$S"; } >"$tmp/esc.scn"
 "$J" run "$tmp/esc.scn" --seed 1 --db "$tmp/esc.db" >/dev/null
