@@ -1,7 +1,8 @@
 /* explain.c — `jetsim explain` (see explain.h): reads a run database and
  * tells what happened in words. Each trace row becomes one line; what a
  * row means often depends on the rows before it (a delivery's attempt 2
- * is "after its nak" or "after AckWait expired: the ack was lost"), so a
+ * is "after its nak" or "after AckWait expired: the ack was lost" when a
+ * fault dropped it, else "... came after AckWait expired"), so a
  * job's story is told by walking its rows in order with a little state:
  * who holds the job, what its last answer was, whether it is committed.
  *
@@ -180,9 +181,12 @@ static void redelivery_reason(const explain *x, const job_walk *w, char *out, si
     else if (w->last == SIM_TR_UNSENT)
         snprintf(out, cap, ", after AckWait expired: the %s of worker %d never arrived", ack_word(w->last_arg),
                  w->last_worker);
-    else if (w->last == SIM_TR_ACK)
-        snprintf(out, cap, ", after AckWait expired: the ack of worker %d was lost%s%s%s", w->last_worker,
-                 drop ? " (" : "", drop ? fault_words(drop, f, sizeof f) : "", drop ? ")" : "");
+    else if (w->last == SIM_TR_ACK && drop)
+        snprintf(out, cap, ", after AckWait expired: the ack of worker %d was lost (%s)", w->last_worker,
+                 fault_words(drop, f, sizeof f));
+    else if (w->last == SIM_TR_ACK) /* no fault lost it: the server had redelivered before it came */
+        snprintf(out, cap, ", the ack of worker %d came after AckWait expired",
+                 w->last_worker);
     else
         snprintf(out, cap, ", after AckWait (or its BackOff step) expired with no answer");
 }
