@@ -28,6 +28,7 @@ typedef struct fault_row {
     int kind, line;
     int64_t at_ns, dur_ns, worker;
     double pct;
+    char words[160]; /* as its line has it, but P% and "for" (sim_fault_words); "" when not found */
 } fault_row;
 
 typedef struct run_head {
@@ -116,12 +117,35 @@ static bool read_faults(explain *x, bool *oom)
             break;
         }
         x->faults = n;
-        x->faults[x->nfaults++] = (fault_row){sqlite3_column_int(st, 0), sqlite3_column_int(st, 5),
-                                              sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
-                                              sqlite3_column_int64(st, 3), sqlite3_column_double(st, 4)};
+        x->faults[x->nfaults++] = (fault_row){.kind = sqlite3_column_int(st, 0), .line = sqlite3_column_int(st, 5),
+                                              .at_ns = sqlite3_column_int64(st, 1),
+                                              .dur_ns = sqlite3_column_int64(st, 2),
+                                              .worker = sqlite3_column_int64(st, 3),
+                                              .pct = sqlite3_column_double(st, 4)};
     }
     sqlite3_finalize(st);
     return ok;
+}
+
+/* The faults' words as the scenario recorded in the run wrote them
+ * (matched by line and kind): the faults table keeps no restart mode,
+ * service or delay. A text that no longer parses (a schema file gone)
+ * leaves what the table has. */
+static void name_faults(explain *x)
+{
+    sqlite3_stmt *st = NULL;
+    sim_scenario *sc = sim_scenario_new();
+    if (sc && sqlite3_prepare_v2(x->db, "SELECT scenario FROM run", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+        const char *text = (const char *)sqlite3_column_text(st, 0);
+        if (sim_scenario_parse(sc, "scenario", text, strlen(text)) == PS_OK)
+            for (int k = 0; k < x->nfaults; k++)
+                for (int i = 0; i < sc->nfaults; i++)
+                    if (sc->faults[i].pos.line == x->faults[k].line && (int)sc->faults[i].kind == x->faults[k].kind)
+                        sim_fault_words(sc, &sc->faults[i], false, x->faults[k].words, sizeof x->faults[k].words);
+    }
+    sqlite3_finalize(st);
+    sim_scenario_free(sc);
 }
 
 /* "crash worker 1 after_commit", "drop acks 5% for 30 s": a fault as the
@@ -133,12 +157,13 @@ static const char *fault_words(const fault_row *f, char *buf, size_t cap)
         snprintf(buf, cap, "fault kind %d", f->kind);
         return buf;
     }
-    int n = snprintf(buf, cap, "%s", fi->name);
-    if ((fi->args & SIM_FARG_WORKER) && n >= 0 && (size_t)n < cap)
+    int n = snprintf(buf, cap, "%s", f->words[0] ? f->words : fi->name);
+    bool table = !f->words[0]; /* the words not found: what the faults table has */
+    if (table && (fi->args & SIM_FARG_WORKER) && n >= 0 && (size_t)n < cap)
         n += snprintf(buf + n, cap - (size_t)n, " %" PRId64, f->worker);
-    if ((fi->args & SIM_FARG_AFTER_COMMIT) && n >= 0 && (size_t)n < cap)
+    if (table && (fi->args & SIM_FARG_AFTER_COMMIT) && n >= 0 && (size_t)n < cap)
         n += snprintf(buf + n, cap - (size_t)n, " after_commit");
-    if ((fi->args & SIM_FARG_BEFORE_HANDLE) && n >= 0 && (size_t)n < cap)
+    if (table && (fi->args & SIM_FARG_BEFORE_HANDLE) && n >= 0 && (size_t)n < cap)
         n += snprintf(buf + n, cap - (size_t)n, " before_handle");
     if (f->pct > 0 && n >= 0 && (size_t)n < cap)
         n += snprintf(buf + n, cap - (size_t)n, " %g%%", f->pct);
@@ -172,7 +197,7 @@ static const char *ack_word(int64_t kind)
 /* Why attempt `attempt` came: what the job's last answer was. */
 static void redelivery_reason(const explain *x, const job_walk *w, char *out, size_t cap)
 {
-    char f[160];
+    char f[256];
     const fault_row *drop = w->last == SIM_TR_ACK ? active(x, SIM_FAULT_DROP_ACKS, 0, w->ack_t) : NULL;
     if (w->nak_by)
         snprintf(out, cap, ", after the nak of worker %d", w->nak_by);
@@ -209,7 +234,7 @@ static void say_deliver(const explain *x, const job_walk *w, const event *ev)
 
 static void say_ack(const explain *x, const job_walk *w, const event *ev)
 {
-    char f[160];
+    char f[256];
     const fault_row *drop = active(x, SIM_FAULT_DROP_ACKS, 0, ev->t_ns);
     printf("acked by worker %d: %s", ev->worker,
            w->committed                 ? "the stream forgets it; the job is over"
@@ -226,7 +251,7 @@ static void say_ack(const explain *x, const job_walk *w, const event *ev)
 static void say_unsent(const explain *x, const event *ev)
 {
     static const int cuts[] = {SIM_FAULT_CUT_CONNECTIONS, SIM_FAULT_DROP_CONNECTIONS, SIM_FAULT_PAUSE_SERVER};
-    char f[160];
+    char f[256];
     if (active(x, SIM_FAULT_PARTITION_WORKER, ev->worker, ev->t_ns)) {
         printf("the %s of worker %d was never sent: partition of worker %d (cut off from the server)\n",
                ack_word(ev->arg), ev->worker, ev->worker);
@@ -281,7 +306,7 @@ static void say_crash(const job_walk *w, const event *ev)
 
 static void say_fault(const explain *x, const job_walk *w, const event *ev)
 {
-    char f[160];
+    char f[256];
     const fault_row *armed = NULL;
     for (int i = 0; i < x->nfaults; i++)
         if (x->faults[i].kind == ev->arg && x->faults[i].at_ns == ev->t_ns &&
@@ -312,7 +337,7 @@ static bool fault_concerns(const job_walk *w, const event *ev, bool alive)
 
 static void say_event(const explain *x, const job_walk *w, const event *ev, const char *prefix)
 {
-    char f[160];
+    char f[256];
     const fault_row *fr;
     when(ev->t_ns);
     fputs(prefix, stdout);
@@ -553,7 +578,7 @@ static void print_head(const explain *x, const char *path)
     if (x->nfaults)
         printf("faults:\n");
     for (int i = 0; i < x->nfaults; i++) {
-        char f[160];
+        char f[256];
         when(x->faults[i].at_ns);
         printf("%s (line %d)\n", fault_words(&x->faults[i], f, sizeof f), x->faults[i].line);
     }
@@ -590,6 +615,7 @@ int sim_explain(const char *db_path, uint64_t job, int worker)
         return oom ? SIM_EXIT_HARNESS : SIM_EXIT_USAGE;
     }
     int rc = 0;
+    name_faults(&x);
     print_head(&x, db_path);
     if (x.h.rows == 0)
         printf("no trace rows: the run kept none (a run database in memory keeps none)\n");

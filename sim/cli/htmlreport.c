@@ -42,6 +42,7 @@ typedef struct fault_row {
     int kind, line;
     int64_t at_ns, dur_ns, worker, node; /* node: 0 default, -1 the stream leader, else 1-based */
     double pct;
+    char words[160]; /* as its line has it, but P% and "for" (sim_fault_words); "" when not found */
 } fault_row;
 
 /* One step of a listed job, or one mark on the timeline. */
@@ -186,8 +187,10 @@ static void read_scenario(page *p)
             p->workers = (int)n;
         for (int k = 0; k < p->nfaults; k++)
             for (int i = 0; i < sc->nfaults; i++)
-                if (sc->faults[i].pos.line == p->faults[k].line && (int)sc->faults[i].kind == p->faults[k].kind)
+                if (sc->faults[i].pos.line == p->faults[k].line && (int)sc->faults[i].kind == p->faults[k].kind) {
                     p->faults[k].node = sc->faults[i].node;
+                    sim_fault_words(sc, &sc->faults[i], false, p->faults[k].words, sizeof p->faults[k].words);
+                }
     }
     sim_scenario_free(sc);
     p->nodes = strstr(p->backend, "3-node cluster") ? 3 : 1;
@@ -450,14 +453,22 @@ static void job_id(FILE *o, const page *p, const listed *l)
         fprintf(o, "-c%" PRId64, (l->row - 1) % p->consumers + 1);
 }
 
+/* Which target ran: the model's runs record "memory" as their backend, a
+ * server's runs where the server was. diff --reports writes a page of
+ * each for the same seed: the title tells them apart. */
+static const char *target_word(const page *p)
+{
+    return p->backend[0] == '\0' || strcmp(p->backend, "memory") == 0 ? "model" : "server";
+}
+
 static void write_head(FILE *o, const page *p)
 {
     bool pass = p->finished && strcmp(p->verdict, "pass") == 0;
-    fprintf(o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>jetsim run, seed %"
-            PRIu64 ": %s</title>\n<style>%s</style></head>\n<body>\n", p->seed,
+    fprintf(o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>jetsim run on the %s, "
+            "seed %" PRIu64 ": %s</title>\n<style>%s</style></head>\n<body>\n", target_word(p), p->seed,
             !p->finished ? "did not finish" : pass ? "PASS" : "FAIL", css);
-    fprintf(o, "<h1>jetsim run, seed %" PRIu64 "</h1>\n<p id=\"verdict\" class=\"verdict %s\">", p->seed,
-            !p->finished ? "open" : pass ? "pass" : "fail");
+    fprintf(o, "<h1>jetsim run on the %s, seed %" PRIu64 "</h1>\n<p id=\"verdict\" class=\"verdict %s\">",
+            target_word(p), p->seed, !p->finished ? "open" : pass ? "pass" : "fail");
     if (!p->finished)
         fputs("The run did not finish (killed, or a harness error): this is what it committed.", o);
     else if (pass)
@@ -524,18 +535,23 @@ static int lane_y(int lane)
     return AXIS_H + lane * (LANE_H + LANE_GAP);
 }
 
-/* "drop acks 5% for 30.000 s (line 9)" */
+/* "drop acks 5% for 30.000 s (line 9)", "restart server graceful (line
+ * 11)": the fault as its line has it, with the values the run drew. */
 static void fault_words(FILE *o, const fault_row *f)
 {
     const sim_fault_info *fi = sim_fault_info_of((sim_fault_kind)f->kind);
-    fputs(fi ? fi->name : "fault", o);
-    if (fi && (fi->args & SIM_FARG_WORKER))
-        fprintf(o, " %" PRId64, f->worker);
-    if (fi && (fi->args & SIM_FARG_AFTER_COMMIT))
-        fputs(" after_commit", o);
-    if (fi && (fi->args & SIM_FARG_NODE))
-        f->node > 0 ? (void)fprintf(o, " node=%" PRId64, f->node) : f->node < 0 ? (void)fputs(" node=leader", o)
-                                                                               : (void)0;
+    if (f->words[0]) {
+        html_text(o, f->words); /* the worker, the node and the rest, as written */
+    } else { /* a scenario text that no longer parses: what the faults table has */
+        fputs(fi ? fi->name : "fault", o);
+        if (fi && (fi->args & SIM_FARG_WORKER))
+            fprintf(o, " %" PRId64, f->worker);
+        if (fi && (fi->args & SIM_FARG_AFTER_COMMIT))
+            fputs(" after_commit", o);
+        if (fi && (fi->args & SIM_FARG_NODE))
+            f->node > 0 ? (void)fprintf(o, " node=%" PRId64, f->node)
+            : f->node < 0 ? (void)fputs(" node=leader", o) : (void)0;
+    }
     if (f->pct > 0)
         fprintf(o, " %g%%", f->pct);
     if (f->dur_ns > 0)

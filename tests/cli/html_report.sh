@@ -55,6 +55,26 @@ grep -o '<tr id="job-126">.*' "$tmp/wq.html" >"$tmp/wq126"
 has "$tmp/wq126" '+1.422 s acked by worker 2</span>'
 grep -q 'crashed holding it' "$tmp/wq126" && bad "job 126: worker 2 'crashed holding' a job it had acked 8.6 s before"
 
+# ---- issue 14 (C7): a fault is shown as written, every argument ----
+cat >"$tmp/fw.scn" <<'SCN'
+# fault words
+stream S subjects=jobs.> retention=workqueue
+consumer S c
+database
+service pay latency=1ms
+publish jobs.x rate=100/s count=200
+workers 2 consumer=S/c
+at 1s restart server graceful
+at 1500ms slow service pay 200ms for 1s
+SCN
+"$J" run "$tmp/fw.scn" --seed 1 --db "$tmp/fw.db" >/dev/null || bad "the fault words scenario failed"
+"$J" report "$tmp/fw.db" --html "$tmp/fw.html" >/dev/null || bad "report of fw.db failed"
+has "$tmp/fw.html" '<td>restart server graceful (line 8)</td>'
+has "$tmp/fw.html" '<td>slow service pay 200ms for 1.000 s (line 9)</td>'
+"$J" explain "$tmp/fw.db" >"$tmp/fw.out" || bad "explain of fw.db failed"
+has "$tmp/fw.out" '+1.000 s  restart server graceful (line 8)'
+has "$tmp/fw.out" '+1.500 s  slow service pay 200ms for 1.000 s (line 9)'
+
 # ---- escaping and bad input ----
 { echo '# <script>nosuch()</script> & "quoted" <b>'; cat "$S"; } >"$tmp/esc.scn"
 "$J" run "$tmp/esc.scn" --seed 1 --db "$tmp/esc.db" >/dev/null
@@ -106,8 +126,12 @@ if command -v nats-server >/dev/null 2>&1; then
   [ $rc -eq 1 ] || bad "diff of memory_stream_kill exited $rc, not 1 (diverged)"
   has "$tmp/diff.out" "report of seed 1 on the server: $tmp/diff/seed-1.html"
   has "$tmp/diff.out" "report of seed 1 on the model: $tmp/diff/seed-1-model.html"
-  has "$tmp/diff/seed-1.html" "<title>restart server (line 11)</title>"
+  has "$tmp/diff/seed-1.html" "<title>restart server crash (line 11)</title>"
   has "$tmp/diff/seed-1.html" 'id="failing-job"'
+  # issue 14 (C6): the two pages say which target they show
+  has "$tmp/diff/seed-1.html" '<h1>jetsim run on the server, seed 1</h1>'
+  has "$tmp/diff/seed-1-model.html" '<h1>jetsim run on the model, seed 1</h1>'
+  has "$tmp/diff/seed-1-model.html" '<title>jetsim run on the model, seed 1: '
 else
   echo "diff --reports: SKIPPED (no nats-server)"
 fi
