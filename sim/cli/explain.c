@@ -20,6 +20,7 @@
 
 #include <sqlite3.h>
 
+#include "htmlreport.h"
 #include "master.h"
 #include "report.h"
 #include "scenario.h"
@@ -44,6 +45,7 @@ typedef struct explain {
     run_head h;
     fault_row *faults;
     int nfaults;
+    sim_scenario *sc; /* the scenario the run recorded, parsed; NULL when it no longer parses */
 } explain;
 
 /* One trace row, time counted from the run's start. */
@@ -138,11 +140,14 @@ static void name_faults(explain *x)
     if (sc && sqlite3_prepare_v2(x->db, "SELECT scenario FROM run", -1, &st, NULL) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
         const char *text = (const char *)sqlite3_column_text(st, 0);
-        if (sim_scenario_parse(sc, "scenario", text, strlen(text)) == PS_OK)
+        if (sim_scenario_parse(sc, "scenario", text, strlen(text)) == PS_OK) {
             for (int k = 0; k < x->nfaults; k++)
                 for (int i = 0; i < sc->nfaults; i++)
                     if (sc->faults[i].pos.line == x->faults[k].line && (int)sc->faults[i].kind == x->faults[k].kind)
                         sim_fault_words(sc, &sc->faults[i], false, x->faults[k].words, sizeof x->faults[k].words);
+            x->sc = sc;
+            sc = NULL;
+        }
     }
     sqlite3_finalize(st);
     sim_scenario_free(sc);
@@ -492,6 +497,25 @@ static void job_end(explain *x, uint64_t job, int ci)
     sqlite3_finalize(st);
 }
 
+/* Whether consumer ci's row of `job` is not for it (sim_job_not_for):
+ * its filter does not take the job's subject. */
+static bool job_not_for(explain *x, uint64_t job, int ci)
+{
+    sqlite3_stmt *st = NULL;
+    bool touched[SIM_MAX_CONSUMERS] = {false};
+    if (!x->sc || x->h.consumers < 2 || x->sc->nconsumers != x->h.consumers ||
+        sqlite3_prepare_v2(x->db, "SELECT id, state != 0 OR attempts > 0 FROM jobs WHERE id > ?1 AND id <= ?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return false;
+    int64_t first = (int64_t)(job - 1) * x->h.consumers;
+    sqlite3_bind_int64(st, 1, first);
+    sqlite3_bind_int64(st, 2, first + x->h.consumers);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        touched[(sqlite3_column_int64(st, 0) - first - 1) % x->h.consumers] = sqlite3_column_int(st, 1) != 0;
+    sqlite3_finalize(st);
+    return sim_job_not_for(x->sc, touched, ci);
+}
+
 static int story_of_job(explain *x, uint64_t job, int worker)
 {
     if (job == 0 || (int64_t)job > x->h.jobs) {
@@ -503,6 +527,13 @@ static int story_of_job(explain *x, uint64_t job, int worker)
         printf("\nstory of job %" PRIu64, job);
         if (x->h.consumers > 1)
             printf(" on consumer %d", ci + 1);
+        if (x->h.consumers > 1 && x->sc && x->sc->nconsumers == x->h.consumers)
+            printf(" (%s)", x->sc->consumers[ci].name);
+        if (job_not_for(x, job, ci)) {
+            printf(": not for this consumer: its filter %s does not take the job's subject\n",
+                   x->sc->consumers[ci].filter);
+            continue;
+        }
         if (worker)
             printf(", the steps of worker %d", worker);
         printf(":\n");
@@ -631,5 +662,6 @@ int sim_explain(const char *db_path, uint64_t job, int worker)
     }
     sqlite3_close(x.db);
     free(x.faults);
+    sim_scenario_free(x.sc);
     return rc;
 }

@@ -75,6 +75,33 @@ has "$tmp/fw.html" '<td>slow service pay 200ms for 1.000 s (line 9)</td>'
 has "$tmp/fw.out" '+1.000 s  restart server graceful (line 8)'
 has "$tmp/fw.out" '+1.500 s  slow service pay 200ms for 1.000 s (line 9)'
 
+# ---- issue 14 (B5): consumers with filters ----
+# Each job is for one of the two consumers; the other's row is not a job
+# of its: left out, not "published only", never the failing row.
+cat >"$tmp/ord.scn" <<'SCN'
+# two consumers with filters
+stream ORD subjects=orders.>,billing.* retention=interest storage=file
+consumer ORD o filter=orders.> max_ack_pending=20
+consumer ORD b filter=billing.*
+publish orders.new rate=500/s count=2000 keys=5
+publish billing.run rate=200/s count=2000
+workers 3 consumer=ORD/o batch=10 fail=5%
+workers 1 consumer=ORD/b
+at 1s drop acks 10% for 2s
+expect no_loss per_key_order
+SCN
+"$J" run "$tmp/ord.scn" --seed 3 --db "$tmp/ord.db" >/dev/null; rc=$?
+[ $rc -eq 1 ] || bad "the two-filter scenario seed 3 exited $rc, not 1 (per_key_order)"
+"$J" report "$tmp/ord.db" --html "$tmp/ord.html" >/dev/null || bad "report of ord.db failed"
+has "$tmp/ord.html" '0 published only; 4000 rows not for their consumer'
+has "$tmp/ord.html" '<tr class="bad" id="failing-job"><td>62 c1 (failing)</td>'
+[ "$(grep -c '<tr class="bad"' "$tmp/ord.html")" = 1 ] || bad "more than the violating consumer's row is marked failing"
+grep -q '<td>published</td>' "$tmp/ord.html" && bad "rows of jobs a consumer's filter never takes are listed"
+"$J" explain "$tmp/ord.db" --job 62 >"$tmp/ord62.out" || bad "explain --job 62 failed"
+has "$tmp/ord62.out" "story of job 62 on consumer 2 (b): not for this consumer: its filter billing.* does not take"
+has "$tmp/ord62.out" "story of job 62 on consumer 1 (o):"
+grep -q "never completed" "$tmp/ord62.out" && bad "explain tells a consumer's story of a job its filter excludes"
+
 # ---- escaping and bad input ----
 { echo '# <script>nosuch()</script> & "quoted" <b>'; cat "$S"; } >"$tmp/esc.scn"
 "$J" run "$tmp/esc.scn" --seed 1 --db "$tmp/esc.db" >/dev/null
