@@ -102,6 +102,21 @@ has "$tmp/ord62.out" "story of job 62 on consumer 2 (b): not for this consumer: 
 has "$tmp/ord62.out" "story of job 62 on consumer 1 (o):"
 grep -q "never completed" "$tmp/ord62.out" && bad "explain tells a consumer's story of a job its filter excludes"
 
+# ---- issue 14 (C2): an expect sql failure whose rows name jobs has a failing job ----
+mkdir -p "$tmp/inc"; cp core/ps_*.h sim/ps_sim.h "$tmp/inc/"
+if cc -std=c11 -O2 -Wall -Wextra -Werror -fPIC -shared -I"$tmp/inc" -o "$tmp/libchargecard.so" \
+  examples/charge_card/charge_card.c -lsqlite3; then
+  "$J" run examples/charge_card/buggy.scn --seed 1 --mix --handlers "$tmp/libchargecard.so" --db "$tmp/cc.db" \
+    >/dev/null; rc=$?
+  [ $rc -eq 1 ] || bad "charge_card buggy.scn seed 1 exited $rc, not 1"
+  "$J" report "$tmp/cc.db" --html "$tmp/cc.html" >/dev/null || bad "report of cc.db failed"
+  has "$tmp/cc.html" 'FAIL (safety): sql (line 24)'
+  has "$tmp/cc.html" '<tr class="bad" id="failing-job"><td>11 (failing)</td>'
+  has "$tmp/cc.html" '<a href="#failing-job">job 11</a>'
+else
+  bad "building the charge_card handler library"
+fi
+
 # ---- escaping and bad input ----
 { echo '# <script>nosuch()</script> & "quoted" <b>'; cat "$S"; } >"$tmp/esc.scn"
 "$J" run "$tmp/esc.scn" --seed 1 --db "$tmp/esc.db" >/dev/null
