@@ -548,8 +548,29 @@ static int story_of_job(explain *x, uint64_t job, int worker)
 /* A worker's steps, one line each, every job it touched. Every row of
  * the trace is walked (another worker's answer changes what this
  * worker's next delivery of a job means); only this worker's are told. */
+/* How many workers the run had: the scenario's worker groups, else the
+ * highest worker number in the trace. */
+static int64_t workers_of(explain *x)
+{
+    int64_t n = 0;
+    for (int i = 0; x->sc && i < x->sc->nworkers; i++)
+        n += x->sc->workers[i].count;
+    sqlite3_stmt *st = NULL;
+    if (!n && sqlite3_prepare_v2(x->db, "SELECT coalesce(max(worker), 0) FROM trace", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
 static int story_of_worker(explain *x, int worker)
 {
+    int64_t nworkers = workers_of(x);
+    if (nworkers > 0 && worker > nworkers) {
+        fprintf(stderr, "jetsim explain: no such worker %d in this run (its workers are 1..%" PRId64 ")\n", worker,
+                nworkers);
+        return SIM_EXIT_USAGE;
+    }
     sqlite3_stmt *st = NULL;
     int64_t nrows = x->h.jobs * x->h.consumers;
     job_walk *walks = calloc((size_t)nrows + 1, sizeof *walks);

@@ -65,6 +65,7 @@ typedef struct listed {
 
 typedef struct page {
     sqlite3 *db;
+    const char *db_path; /* as the user named it: the page's explain command line */
     /* the run */
     uint64_t seed, bad_job;
     bool mix, finished;
@@ -614,9 +615,12 @@ static void write_summary(FILE *o, const page *p)
     fputs("<tr><th>first violation</th><td>", o);
     html_text(o, p->why[0] ? p->why : "none");
     fputs("</td></tr>\n", o);
-    if (p->bad_job)
+    if (p->bad_job) {
         fprintf(o, "<tr><th>failing job</th><td><a href=\"#failing-job\">job %" PRIu64 "</a> (its row below; "
-                "<code>jetsim explain RUN.db</code> tells its story)</td></tr>\n", p->bad_job);
+                "<code>jetsim explain ", p->bad_job);
+        html_text(o, p->db_path);
+        fputs("</code> tells its story)</td></tr>\n", o);
+    }
     fputs("</table>\n<details><summary>scenario text</summary><pre>", o);
     html_text(o, p->scenario);
     fputs("</pre></details>\n", o);
@@ -909,7 +913,7 @@ static void page_free(page *p)
 
 int sim_html_report(const char *db_path, const char *html_path)
 {
-    page p = {0};
+    page p = {.db_path = db_path};
     struct stat sb;
     if (stat(db_path, &sb) != 0 || sqlite3_open_v2(db_path, &p.db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
         !read_head(&p) || !read_faults(&p)) {

@@ -40,7 +40,7 @@ has "$tmp/w1.out" "job 235: acked by worker 1"
 "$J" explain "$S" >/dev/null 2>"$tmp/e2"; rc=$?
 [ $rc -eq 2 ] && grep -q "not a run database" "$tmp/e2" || bad "explain of a scenario file exited $rc"
 "$J" explain "$tmp/bug.db" --worker 9 >/dev/null 2>"$tmp/e3"; rc=$?
-[ $rc -eq 2 ] && grep -q "worker 9 took no step" "$tmp/e3" || bad "explain --worker 9 exited $rc"
+[ $rc -eq 2 ] && grep -q "no such worker 9 in this run (its workers are 1..1)" "$tmp/e3" || bad "explain --worker 9 exited $rc"
 "$J" help explain | grep -q "usage: jetsim explain RUN.db" || bad "jetsim help explain"
 
 # ---- explain: why a job came back ----

@@ -30,9 +30,11 @@ t0=$(date +%s.%N)
 S=tests/scenarios/buggy_ack_before_commit.shrunk.scn
 "$J" run "$S" --seed 1 --db "$tmp/bug.db" >/dev/null; rc=$?
 [ $rc -eq 1 ] || bad "the shrunk buggy scenario exited $rc, not 1"
-"$J" report "$tmp/bug.db" --html "$tmp/bug.html"; rc=$?
+"$J" report "$tmp/bug.db" --html "$tmp/bug.html" >"$tmp/report.out"; rc=$?
 [ $rc -eq 0 ] || bad "report exited $rc"
 P="$tmp/bug.html"
+grep -qE "^wrote $tmp/bug.html \([0-9]+ bytes\)$" "$tmp/report.out" || bad "report did not say what it wrote"
+has "$P" "<code>jetsim explain $tmp/bug.db</code> tells its story"
 has "$P" '<p id="verdict" class="verdict fail">FAIL (safety): no_loss: job 235'
 has "$P" '<tr class="bad" id="failing-job"><td>235 (failing)</td>'
 has "$P" '<a href="#failing-job">job 235</a>'
