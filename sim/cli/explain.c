@@ -503,7 +503,7 @@ static bool job_not_for(explain *x, uint64_t job, int ci)
 {
     sqlite3_stmt *st = NULL;
     bool touched[SIM_MAX_CONSUMERS] = {false};
-    if (!x->sc || x->h.consumers < 2 || x->sc->nconsumers != x->h.consumers ||
+    if (!x->sc || x->sc->nconsumers != x->h.consumers ||
         sqlite3_prepare_v2(x->db, "SELECT id, state != 0 OR attempts > 0 FROM jobs WHERE id > ?1 AND id <= ?2",
                            -1, &st, NULL) != SQLITE_OK)
         return false;

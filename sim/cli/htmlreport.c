@@ -265,7 +265,7 @@ static bool read_not_for(page *p)
     if (!p->row_not_for)
         return false;
     p->bad_ci = violating_consumer(p);
-    if (!p->sc || p->consumers < 2 || p->sc->nconsumers != p->consumers)
+    if (!p->sc || p->sc->nconsumers != p->consumers)
         return true;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(p->db, "SELECT id, state != 0 OR attempts > 0 FROM jobs ORDER BY id", -1, &st, NULL) !=

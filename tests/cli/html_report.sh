@@ -122,7 +122,7 @@ fi
 # ---- escaping and bad input ----
 { echo '# <script>nosuch()</script> & "quoted" <b>'; cat "$S"; } >"$tmp/esc.scn"
 "$J" run "$tmp/esc.scn" --seed 1 --db "$tmp/esc.db" >/dev/null
-"$J" report "$tmp/esc.db" --html "$tmp/esc.html" || bad "report of esc.db failed"
+"$J" report "$tmp/esc.db" --html "$tmp/esc.html" >/dev/null || bad "report of esc.db failed"
 has "$tmp/esc.html" '&lt;script&gt;nosuch()&lt;/script&gt; &amp; &quot;quoted&quot; &lt;b&gt;'
 grep -q '<script' "$tmp/esc.html" && bad "a scenario's text reached the page unescaped"
 "$J" report "$S" --html "$tmp/x.html" 2>"$tmp/e1"; rc=$?
@@ -143,7 +143,7 @@ echo "at 5s drop acks 20% for 10s" >>"$tmp/big.scn"
 echo "at 2s crash worker 2" >>"$tmp/big.scn"
 "$J" run "$tmp/big.scn" --db "$tmp/big.db" >/dev/null; rc=$?
 [ $rc -le 1 ] || bad "the 20,000-job run exited $rc"
-"$J" report "$tmp/big.db" --html "$tmp/big.html" || bad "report of the 20,000-job run failed"
+"$J" report "$tmp/big.db" --html "$tmp/big.html" >/dev/null || bad "report of the 20,000-job run failed"
 bsize=$(wc -c <"$tmp/big.html")
 echo "page of a 20,000-job run: $bsize bytes"
 [ "$bsize" -lt 5000000 ] || bad "the 20,000-job page is $bsize bytes, not under 5 MB"
