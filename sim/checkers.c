@@ -167,7 +167,8 @@ static void check_user(engine *e)
     sim_result *r = e->res;
     bool failed = false;
     char why[512];
-    ps_status s = sim_user_check(e->user, why, sizeof why, &failed);
+    uint64_t job = 0;
+    ps_status s = sim_user_check(e->user, why, sizeof why, &failed, &job);
     if (s != PS_OK) {
         eng_fail(e, s);
         return;
@@ -175,8 +176,11 @@ static void check_user(engine *e)
     if (!failed)
         return;
     r->user_failures++;
-    if (r->verdict != SIM_SAFETY_VIOLATION || !r->first_violation[0])
+    if (r->verdict != SIM_SAFETY_VIOLATION || !r->first_violation[0]) {
         snprintf(r->first_violation, sizeof r->first_violation, "%s", why);
+        if (job && job <= e->njobs) /* the rows name a job: the report and explain show it */
+            r->first_bad_job = job;
+    }
     r->verdict = SIM_SAFETY_VIOLATION;
 }
 

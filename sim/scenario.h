@@ -374,6 +374,13 @@ ps_status sim_scenario_load(sim_scenario *out, const char *path);
  * in time order as stored), which parses back to an equal scenario. */
 void sim_scenario_write(const sim_scenario *s, FILE *f);
 
+/* Writes fault x of scenario s as its line has it after "at T" ("restart
+ * server graceful node=leader", "slow service pay 200ms for 5s") into buf
+ * (cap bytes, cut short if need be); returns buf ("" for no kind).
+ * `timed` false leaves out its P% and "for DUR", for a caller that shows
+ * the values a run drew (a seed's mix) in its own way. */
+const char *sim_fault_words(const sim_scenario *s, const sim_fault *x, bool timed, char *buf, size_t cap);
+
 /* Draws a fault mix for `seed` (what `jetsim swarm` runs, and `jetsim run
  * --mix` replays): each fault is kept with probability 3/4, its time and
  * duration scaled by a factor in [0.5, 1.5], its percentage likewise (at

@@ -102,13 +102,15 @@ static void write_options(FILE *f, const option_table *t, const void *base)
     }
 }
 
-static void write_fault(FILE *f, const sim_scenario *s, const sim_fault *x)
+/* A fault's words after "at T" (sim_fault_words); `timed`: with its P%
+ * and "for DUR". */
+static void write_fault_words(FILE *f, const sim_scenario *s, const sim_fault *x, bool timed)
 {
     char a[32];
     const sim_fault_info *r = sim_fault_info_of(x->kind);
     if (!r)
         return;
-    fprintf(f, "at %s %s", dur(x->at_ns, a), r->name);
+    fputs(r->name, f);
     if (r->args & SIM_FARG_SERVICE && x->service >= 0 && x->service < s->nservices)
         fprintf(f, " %s", s->services[x->service].name);
     if (r->args & SIM_FARG_WORKER)
@@ -121,7 +123,7 @@ static void write_fault(FILE *f, const sim_scenario *s, const sim_fault *x)
         fprintf(f, " at_db_write=%" PRId64, x->count);
     if (r->args & SIM_FARG_HANDLE)
         fprintf(f, " handle=%s", dur(x->handle_ns, a));
-    if (r->args & SIM_FARG_PCT) {
+    if (timed && r->args & SIM_FARG_PCT) {
         fputc(' ', f);
         write_pct(f, x->bp);
     }
@@ -129,11 +131,35 @@ static void write_fault(FILE *f, const sim_scenario *s, const sim_fault *x)
         fprintf(f, " %s", scn_restart_names[x->restart]);
     if (r->args & SIM_FARG_DELAY)
         fprintf(f, " %s", dur(x->delay_ns, a));
-    if (r->args & (SIM_FARG_FOR | SIM_FARG_FOR_OPT) && x->duration_ns)
+    if (timed && r->args & (SIM_FARG_FOR | SIM_FARG_FOR_OPT) && x->duration_ns)
         fprintf(f, " for %s", dur(x->duration_ns, a));
     if (r->args & SIM_FARG_NODE && x->node)
         x->node < 0 ? fprintf(f, " node=leader") : fprintf(f, " node=%" PRId64, x->node);
+}
+
+static void write_fault(FILE *f, const sim_scenario *s, const sim_fault *x)
+{
+    char a[32];
+    if (!sim_fault_info_of(x->kind))
+        return;
+    fprintf(f, "at %s ", dur(x->at_ns, a));
+    write_fault_words(f, s, x, true);
     fputc('\n', f);
+}
+
+const char *sim_fault_words(const sim_scenario *s, const sim_fault *x, bool timed, char *buf, size_t cap)
+{
+    if (!cap)
+        return buf;
+    buf[0] = '\0';
+    FILE *f = fmemopen(buf, cap, "w"); /* full: the text is cut short, still terminated */
+    if (!f)
+        return buf;
+    setbuf(f, NULL);
+    write_fault_words(f, s, x, timed);
+    fclose(f);
+    buf[cap - 1] = '\0';
+    return buf;
 }
 
 void sim_scenario_write(const sim_scenario *s, FILE *f)

@@ -857,7 +857,11 @@ static int cmd_report(int argc, char **argv)
         return usage_error(usage_report, "%s", "report: no run database given");
     if (!html)
         return usage_error(usage_report, "%s", "report: --html FILE is required");
-    return sim_html_report(path, html);
+    int rc = sim_html_report(path, html);
+    struct stat sb;
+    if (rc == 0 && stat(html, &sb) == 0) /* say it worked: a silent success looks like nothing happened */
+        printf("wrote %s (%lld bytes)\n", html, (long long)sb.st_size);
+    return rc;
 }
 
 static const char usage_diff[] =
