@@ -202,9 +202,9 @@ ps_status mem_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
         ps_out_msg_header_encode(m, hdr);
     }
     mem_key id = m->msg_id ? mem_key_of(m->msg_id) : (mem_key){0};
-    ps_pub_ack ack;
+    ps_pub_ack ack; /* *out is written on success only; no copy of the name without one */
     mem_lock(mb);
-    ps_status s = publish_locked(mb, m, m->msg_id ? &id : NULL, hdr, hdr_len, &ack);
+    ps_status s = publish_locked(mb, m, m->msg_id ? &id : NULL, hdr, hdr_len, out ? &ack : NULL);
     mem_unlock(mb);
     if (hdr != small)
         free(hdr);
