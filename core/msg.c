@@ -389,12 +389,17 @@ ps_status ps_ack_subject_parse(const char *reply, ps_msg_meta *out, char *scratc
 /* Slots [0, count) hold the fetched messages, [count, count + pool_) hold
  * released ones waiting for reuse, the rest are NULL. */
 
+/* Tested first: on a fetch loop's every push both are usually NULL. */
 static void msg_release_lazy(ps_msg *m)
 {
-    ps_headers_free(m->headers_);
-    m->headers_ = NULL;
-    free(m->reply_);
-    m->reply_ = NULL;
+    if (m->headers_) {
+        ps_headers_free(m->headers_);
+        m->headers_ = NULL;
+    }
+    if (m->reply_) {
+        free(m->reply_);
+        m->reply_ = NULL;
+    }
 }
 
 /* Frees nothing: a steady fetch loop must not allocate, so the messages and
