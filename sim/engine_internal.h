@@ -30,7 +30,11 @@ enum { EV_PUBLISH, EV_WORKER, EV_COMMIT, EV_FAULT, EV_FAULT_END, EV_WAKE };
  * payload (publish ... payload=NAME). */
 #define SIM_JOB_HEADER "Jetsim-Job"
 #define SIM_PAYLOAD_MAX 4096
-#define COMMIT_EVERY 4096
+/* Events per master transaction: a job row changed several times between
+ * two commits is written once, so fewer commits are fewer writes (at
+ * 4,096 most rows were written twice); a kill -9 loses at most this many
+ * events of the record. */
+#define COMMIT_EVERY 65536
 #define DEFAULT_DRAIN_NS (600 * PS_NS_PER_SEC)
 
 typedef struct worker {

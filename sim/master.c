@@ -24,6 +24,13 @@
 #include <unistd.h>
 
 #define TRACE_ROWS 64 /* rows per INSERT */
+/* Dirty job rows held back until a commit (or until this many are held):
+ * a job's add, start and completion between two commits are one row
+ * written once, not three (with a flush at 64 dirty rows most jobs were
+ * written two or three times, the run's largest cost). The engine commits
+ * every COMMIT_EVERY events, a few changes per job, so the list seldom
+ * fills. */
+#define DIRTY_ROWS 65536
 
 typedef struct trace_row {
     int64_t t_ns;
@@ -42,7 +49,7 @@ typedef struct job_row {
 struct sim_master {
     sqlite3 *db;
     sqlite3_stmt *job_one, *job_many, *heartbeat, *trace_many, *trace_one;
-    uint64_t dirty[TRACE_ROWS]; /* ids of rows to write */
+    uint64_t dirty[DIRTY_ROWS]; /* ids of rows to write, in the order they were first changed */
     int ndirty;
     job_row *jobs; /* index = job id; [0] unused */
     uint64_t njobs, capjobs;
@@ -279,33 +286,38 @@ static void bind_job(sqlite3_stmt *st, int b, uint64_t id, const job_row *r)
         sqlite3_bind_null(st, b + 8);
 }
 
-/* Writes the dirty job rows: 64 to a statement when the list is full,
- * one by one at a commit. */
+/* Writes the dirty job rows: 64 to a statement, the rest one by one.
+ * The rows a failed statement held stay dirty, for the next flush. */
 static ps_status flush_jobs(sim_master *m)
 {
-    int n = m->ndirty;
-    m->ndirty = 0;
-    sqlite3_stmt *st = n == TRACE_ROWS ? m->job_many : m->job_one;
-    for (int i = 0; i < n; i++) {
-        job_row *r = &m->jobs[m->dirty[i]];
-        r->dirty = false;
-        bind_job(st, n == TRACE_ROWS ? i * 8 : 0, m->dirty[i], r);
-        if (n != TRACE_ROWS) {
-            ps_status s = step(m, st, "write job");
-            if (s)
-                return s;
-        }
+    int n = m->ndirty, done = 0;
+    ps_status s = PS_OK;
+    while (!s && done < n) {
+        bool many = n - done >= TRACE_ROWS;
+        sqlite3_stmt *st = many ? m->job_many : m->job_one;
+        int rows = many ? TRACE_ROWS : 1;
+        for (int k = 0; k < rows; k++)
+            bind_job(st, k * 8, m->dirty[done + k], &m->jobs[m->dirty[done + k]]);
+        if (!(s = step(m, st, "write job")))
+            done += rows;
     }
-    return n == TRACE_ROWS ? step(m, st, "write job") : PS_OK;
+    for (int i = 0; i < done; i++)
+        m->jobs[m->dirty[i]].dirty = false;
+    memmove(m->dirty, m->dirty + done, (size_t)(n - done) * sizeof m->dirty[0]);
+    m->ndirty = n - done;
+    return s;
 }
 
 static ps_status mark_dirty(sim_master *m, uint64_t id)
 {
     if (m->jobs[id].dirty)
         return PS_OK;
+    ps_status s = m->ndirty == DIRTY_ROWS ? flush_jobs(m) : PS_OK; /* full after a failed flush */
+    if (s)
+        return s;
     m->jobs[id].dirty = true;
     m->dirty[m->ndirty++] = id;
-    return m->ndirty == TRACE_ROWS ? flush_jobs(m) : PS_OK;
+    return m->ndirty == DIRTY_ROWS ? flush_jobs(m) : PS_OK;
 }
 
 static ps_status flush_trace(sim_master *m)

@@ -9,7 +9,7 @@
  * (another worker got there first) changes nothing and says so.
  *
  * Writes are batched: everything since the last sim_master_commit is one
- * transaction (a run commits every few thousand events, and at the end),
+ * transaction (a run commits every 65,536 events, and at the end),
  * and rows go out 64 to a statement. An in-memory mirror of each job's
  * row decides every change (the version check included) and answers the
  * checks without reading back; changed rows are written behind, as
