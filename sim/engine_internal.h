@@ -123,6 +123,9 @@ typedef struct engine {
     uint64_t since_commit;
     bool record;
     bool keep_trace;     /* trace rows in the master (a run database on disk); the hash is always kept */
+    bool job_headers;    /* a message may name its job in a Jetsim-Job header (a user's payload, a
+                          * workload's captured headers); else its data alone does, and the
+                          * workers need not decode headers */
     size_t caphashes;
     uint64_t completions;   /* for row.done_order */
     ps_consumer_config ccfg[SIM_MAX_CONSUMERS]; /* as created (durations scaled) */

@@ -98,6 +98,7 @@ ps_status eng_publishers_setup(engine *e, uint64_t seed)
         s = ps_publisher_new(&ps->pw, e->b, &pc);
         if (!s && ps->p->workload[0])
             s = load_replay(e, ps);
+        e->job_headers |= ps->p->workload[0] != '\0' || sim_user_has_payload(e->user, i);
         if (!s)
             s = sim_events_push(&e->q, e->base, EV_PUBLISH, i, 0);
     }
@@ -185,6 +186,21 @@ static ps_status new_job(engine *e, int pi, uint64_t *out)
     return PS_OK;
 }
 
+/* Writes `v` in decimal and a NUL to `out` (room for 21 bytes): what
+ * snprintf "%" PRIu64 writes, at a tenth of its cost, once per publish. */
+static void format_u64(char *out, uint64_t v)
+{
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (int i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+}
+
 ps_status eng_on_publish(engine *e, int pi, uint64_t job)
 {
     pubstate *ps = &e->pub[pi];
@@ -213,9 +229,9 @@ ps_status eng_on_publish(engine *e, int pi, uint64_t job)
                 e->quiet_after = now;
         }
     }
-    char data[24], id[32];
-    snprintf(data, sizeof data, "%" PRIu64, job);
-    snprintf(id, sizeof id, "job-%" PRIu64, job);
+    char data[24], id[32] = "job-";
+    format_u64(data, job);
+    memcpy(id + 4, data, strlen(data) + 1);
     uint32_t mi = e->msgidx[job];
     ps_out_msg m = {.subject = subject_of(ps, mi), .data = data, .len = strlen(data),
                     .msg_id = p->msg_id == SIM_MSG_ID_JOB ? id : NULL};

@@ -30,10 +30,10 @@
 
 /* The job a message carries: its Jetsim-Job header (a payload made by
  * the user's code), else its data (the job number in decimal). 0: not one
- * of the run's jobs. */
-static uint64_t job_of(ps_msg *m)
+ * of the run's jobs. Headers are decoded only in a run that may set it. */
+static uint64_t job_of(const engine *e, ps_msg *m)
 {
-    const ps_headers *h = m->hdr ? ps_msg_headers(m) : NULL;
+    const ps_headers *h = m->hdr && e->job_headers ? ps_msg_headers(m) : NULL;
     const char *v = h ? ps_headers_get(h, SIM_JOB_HEADER) : NULL;
     return strtoull(v ? v : (const char *)m->data, NULL, 10);
 }
@@ -199,7 +199,7 @@ static void user_done(engine *e, int wi, uint64_t r, int64_t now)
 static void user_answer(engine *e, worker *w, int wi)
 {
     ps_msg *m = w->cur;
-    uint64_t job = job_of(m);
+    uint64_t job = job_of(e, m);
     bool ours = job > 0 && job <= e->njobs;
     uint64_t r = ours ? eng_row_of(e, job, w->ci) : 0;
     int64_t now = ps_clock_now(e->clock);
@@ -275,7 +275,7 @@ void eng_on_worker(engine *e, int wi)
     ps_msg *m = w->cur = w->held[w->head];
     w->head = (w->head + 1) % w->cap;
     w->nheld--;
-    uint64_t job = job_of(m);
+    uint64_t job = job_of(e, m);
     if (w->g->handler[0]) {
         user_deliver(e, w, wi, m, job, now);
         return;
@@ -378,7 +378,7 @@ void eng_on_commit(engine *e, int wi, uint64_t arg)
         return;
     }
     ps_msg *m = w->cur;
-    uint64_t r = eng_row_of(e, job_of(m), w->ci);
+    uint64_t r = eng_row_of(e, job_of(e, m), w->ci);
     const sim_consumer *c = &e->sc->consumers[w->ci];
     int64_t now = ps_clock_now(e->clock);
     if (handler_fails(e, w, r, m->meta.num_delivered)) {
