@@ -72,6 +72,10 @@ typedef struct pubstate {
     ps_headers **headers;
     int64_t *at_ns;
     ps_headers *jobhdr;  /* a user payload's Jetsim-Job header */
+    /* whether consumer ci is owed this publisher's jobs, when its subject
+     * is fixed (not a replay): matched once, not per job */
+    bool owed_known;
+    bool owed[SIM_MAX_CONSUMERS];
 } pubstate;
 
 typedef struct row {

@@ -125,6 +125,22 @@ void eng_publishers_free(engine *e)
     free(e->keys);
 }
 
+/* Whether consumer ci is owed a job published on `subject`: its stream
+ * stores the subject and its filter, if any, takes it. */
+static bool owed_by(const engine *e, int ci, const char *subject)
+{
+    const sim_consumer *c = &e->sc->consumers[ci];
+    bool owed = false;
+    for (int s = 0; s < e->sc->nstreams; s++) {
+        const sim_stream *st = &e->sc->streams[s];
+        if (strcmp(st->name, c->stream) != 0)
+            continue;
+        for (int k = 0; k < st->nsubjects; k++)
+            owed |= ps_subject_matches(st->subjects[k], subject);
+    }
+    return c->filter[0] ? owed && ps_subject_matches(c->filter, subject) : owed;
+}
+
 static ps_status new_job(engine *e, int pi, uint64_t *out)
 {
     if (e->njobs + 1 >= e->capjobs) {
@@ -164,18 +180,14 @@ static ps_status new_job(engine *e, int pi, uint64_t *out)
     int64_t key = p->keys ? (int64_t)ps_rand_below(&e->pub[pi].rng, (uint64_t)p->keys) : -1;
     e->keys[job] = (int32_t)key;
     int64_t now = ps_clock_now(e->clock);
+    pubstate *ps = &e->pub[pi];
+    if (!p->workload[0] && !ps->owed_known) {
+        for (int ci = 0; ci < e->nc; ci++)
+            ps->owed[ci] = owed_by(e, ci, subject);
+        ps->owed_known = true;
+    }
     for (int ci = 0; ci < e->nc; ci++) {
-        const sim_consumer *c = &e->sc->consumers[ci];
-        bool owed = false;
-        for (int s = 0; s < e->sc->nstreams; s++) {
-            const sim_stream *st = &e->sc->streams[s];
-            if (strcmp(st->name, c->stream) != 0)
-                continue;
-            for (int k = 0; k < st->nsubjects; k++)
-                owed |= ps_subject_matches(st->subjects[k], subject);
-        }
-        if (c->filter[0])
-            owed = owed && ps_subject_matches(c->filter, subject);
+        bool owed = p->workload[0] ? owed_by(e, ci, subject) : ps->owed[ci];
         uint64_t r = eng_row_of(e, job, ci);
         e->rows[r] = (row){.owed = owed};
         ps_status s = sim_master_job_add(e->m, r, key, now);
