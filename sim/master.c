@@ -9,7 +9,9 @@
  * decided there (the version compare-and-set included) and marks the row
  * dirty; dirty rows go out as upserts that only ever move a row's version
  * forward, before every commit. A job published and finished inside one
- * batch is therefore one row written once, not three statements.
+ * batch is therefore one row written once, not three statements. A
+ * database in memory, which only this process can read, gets its job rows
+ * when it is read (sim_master_db, sim_master_job_stored), not per commit.
  */
 #include "master.h"
 #include "ps_backend_impl.h"
@@ -57,6 +59,12 @@ struct sim_master {
     int npending;
     ps_status fault_status;
     int fault_count;
+    /* A database in memory is read by no one but this process, through
+     * sim_master_db and sim_master_job_stored: its job rows are written
+     * when one of those asks, not at every commit (a run that passes never
+     * writes them: the rows were the largest cost of a swarm's seed). */
+    bool write_on_read;
+    uint64_t unwritten; /* dirty rows not in the list (write_on_read) */
 };
 
 static const char schema[] =
@@ -236,6 +244,7 @@ ps_status sim_master_open(sim_master **out, const char *path, const char *scenar
         unlink(side);
     }
     ps_status s = PS_OK;
+    m->write_on_read = strcmp(path, ":memory:") == 0;
     /* one thread owns a run's database: no mutexes */
     if (sqlite3_open_v2(path, &m->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK)
@@ -308,10 +317,30 @@ static ps_status flush_jobs(sim_master *m)
     return s;
 }
 
+/* Writes every dirty row, those a database in memory held back included. */
+static ps_status write_all_jobs(sim_master *m)
+{
+    ps_status s = flush_jobs(m);
+    for (uint64_t id = 1; !s && m->unwritten > 0 && id <= m->njobs; id++) {
+        if (!m->jobs[id].dirty)
+            continue;
+        m->dirty[m->ndirty++] = id;
+        m->unwritten--;
+        if (m->ndirty == DIRTY_ROWS)
+            s = flush_jobs(m);
+    }
+    return s ? s : flush_jobs(m);
+}
+
 static ps_status mark_dirty(sim_master *m, uint64_t id)
 {
     if (m->jobs[id].dirty)
         return PS_OK;
+    if (m->write_on_read) {
+        m->jobs[id].dirty = true;
+        m->unwritten++;
+        return PS_OK;
+    }
     ps_status s = m->ndirty == DIRTY_ROWS ? flush_jobs(m) : PS_OK; /* full after a failed flush */
     if (s)
         return s;
@@ -344,7 +373,7 @@ static ps_status flush_trace(sim_master *m)
 
 ps_status sim_master_commit(sim_master *m)
 {
-    ps_status s = flush_jobs(m);
+    ps_status s = m->write_on_read ? PS_OK : flush_jobs(m);
     if (!s)
         s = flush_trace(m);
     return s ? s : exec(m, "COMMIT; BEGIN", "commit");
@@ -612,8 +641,10 @@ bool sim_master_job_view(const sim_master *m, uint64_t id, sim_job_view *out)
 ps_status sim_master_job_stored(sim_master *m, uint64_t id, sim_job_view *out)
 {
     sqlite3_stmt *st = NULL;
-    ps_status s = prepare(m, "SELECT state, attempts, completions, version, coalesce(key, -1) FROM jobs WHERE id = ?",
-                          &st);
+    ps_status s = write_all_jobs(m);
+    if (!s)
+        s = prepare(m, "SELECT state, attempts, completions, version, coalesce(key, -1) FROM jobs WHERE id = ?",
+                    &st);
     if (!s) {
         sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
         int rc = sqlite3_step(st);
@@ -637,5 +668,5 @@ uint64_t sim_master_jobs(const sim_master *m)
 
 struct sqlite3 *sim_master_db(sim_master *m)
 {
-    return m->db;
+    return write_all_jobs(m) == PS_OK ? m->db : NULL;
 }

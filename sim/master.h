@@ -178,7 +178,10 @@ ps_status sim_master_job_stored(sim_master *m, uint64_t id, sim_job_view *out);
 /* Number of jobs added so far. */
 uint64_t sim_master_jobs(const sim_master *m);
 
-/* The SQLite handle, for checkers' queries (commit first). */
+/* The SQLite handle, for checkers' queries (commit first). A database in
+ * memory gets its job rows here (and in sim_master_job_stored), not at
+ * each commit: no one else can read it. NULL: writing them failed
+ * (ps_last_error says why). */
 struct sqlite3 *sim_master_db(sim_master *m);
 
 #endif
