@@ -140,24 +140,33 @@ static ps_status prepare(sim_master *m, const char *sql, sqlite3_stmt **st)
                    " completions=excluded.completions, version=excluded.version, done_ns=excluded.done_ns" \
                    " WHERE excluded.version > jobs.version"
 
-static ps_status prepare_all(sim_master *m)
+/* The statements that write TRACE_ROWS rows at once, prepared when first
+ * needed: a run that writes fewer rows (a database in memory, a short
+ * run) does not pay for compiling them, a third of opening a database. */
+static ps_status prepare_job_many(sim_master *m)
 {
-    char many[64 + TRACE_ROWS * 12] = "INSERT INTO trace VALUES (?,?,?,?,?)";
-    for (int i = 1; i < TRACE_ROWS; i++)
-        strcat(many, ",(?,?,?,?,?)");
     char jobs_many[256 + TRACE_ROWS * 20] = "INSERT INTO jobs VALUES " JOB_COLS;
     for (int i = 1; i < TRACE_ROWS; i++)
         strcat(jobs_many, "," JOB_COLS);
     strcat(jobs_many, JOB_UPSERT);
+    return m->job_many ? PS_OK : prepare(m, jobs_many, &m->job_many);
+}
+
+static ps_status prepare_trace_many(sim_master *m)
+{
+    char many[64 + TRACE_ROWS * 12] = "INSERT INTO trace VALUES (?,?,?,?,?)";
+    for (int i = 1; i < TRACE_ROWS; i++)
+        strcat(many, ",(?,?,?,?,?)");
+    return m->trace_many ? PS_OK : prepare(m, many, &m->trace_many);
+}
+
+static ps_status prepare_all(sim_master *m)
+{
     ps_status s = prepare(m, "INSERT INTO jobs VALUES " JOB_COLS JOB_UPSERT, &m->job_one);
-    if (!s)
-        s = prepare(m, jobs_many, &m->job_many);
     if (!s)
         s = prepare(m, "INSERT INTO workers VALUES (?,?,?) ON CONFLICT(id) DO UPDATE SET"
                        " heartbeat_ns=excluded.heartbeat_ns, lease_until_ns=excluded.lease_until_ns",
                     &m->heartbeat);
-    if (!s)
-        s = prepare(m, many, &m->trace_many);
     if (!s)
         s = prepare(m, "INSERT INTO trace VALUES (?,?,?,?,?)", &m->trace_one);
     return s;
@@ -300,7 +309,7 @@ static void bind_job(sqlite3_stmt *st, int b, uint64_t id, const job_row *r)
 static ps_status flush_jobs(sim_master *m)
 {
     int n = m->ndirty, done = 0;
-    ps_status s = PS_OK;
+    ps_status s = n >= TRACE_ROWS ? prepare_job_many(m) : PS_OK;
     while (!s && done < n) {
         bool many = n - done >= TRACE_ROWS;
         sqlite3_stmt *st = many ? m->job_many : m->job_one;
@@ -352,7 +361,10 @@ static ps_status mark_dirty(sim_master *m, uint64_t id)
 static ps_status flush_trace(sim_master *m)
 {
     int n = m->npending;
-    m->npending = 0;
+    m->npending = 0; /* a failed write loses its rows, as a failed step does, and says so */
+    ps_status s = n == TRACE_ROWS ? prepare_trace_many(m) : PS_OK;
+    if (s)
+        return s;
     sqlite3_stmt *st = n == TRACE_ROWS ? m->trace_many : m->trace_one;
     for (int i = 0; i < n; i++) {
         const trace_row *r = &m->pending[i];
@@ -362,11 +374,8 @@ static ps_status flush_trace(sim_master *m)
         sqlite3_bind_int64(st, b + 3, (sqlite3_int64)r->job);
         sqlite3_bind_int(st, b + 4, r->worker);
         sqlite3_bind_int64(st, b + 5, r->arg);
-        if (n != TRACE_ROWS) {
-            ps_status s = step(m, st, "trace");
-            if (s)
-                return s;
-        }
+        if (n != TRACE_ROWS && (s = step(m, st, "trace")) != PS_OK)
+            return s;
     }
     return n == TRACE_ROWS ? step(m, st, "trace") : PS_OK;
 }
