@@ -13,7 +13,9 @@
  * and rows go out 64 to a statement. An in-memory mirror of each job's
  * row decides every change (the version check included) and answers the
  * checks without reading back; changed rows are written behind, as
- * upserts that only move a row's version forward, before each commit.
+ * upserts that only move a row's version forward, before each commit
+ * (a database in memory, which only this process can read: when it is
+ * read, through sim_master_db or sim_master_job_stored).
  * Read the tables after sim_master_commit.
  *
  * Faults: sim_master_set_fault makes the next write fail as a database
