@@ -3,10 +3,12 @@
 #   make            libjetsim.a, libjetsim.so and the jetsim CLI (in build/)
 #   make demo       builds and runs the example program (memory backend)
 #   make test       unit tests, the conformance suite, the allocation-failure sweep
-#   make test-cluster  the conformance suite against a 3-node JetStream cluster
+#   make test-cluster  the conformance suite against a 3-node JetStream cluster,
+#                   and the distributed swarm (swarm --queue, agents) on one
 #   make test-asan  the whole suite under AddressSanitizer + UBSan
 #   make coverage   line coverage with gcovr (HTML in build-cov/coverage/)
 #   make bench      benchmarks (medians of 5 runs)
+#   make bench-dist the distributed swarm with 1 and 2 agents (medians of 3)
 #   make difftest   random sequences on the model and on a nats-server, compared
 #                   (SEEDS=300 FIRST=1 TIMED=1 REPLAY=file.seq); difftest-ci: CI's run
 #   make fuzz       libFuzzer targets (clang); FUZZ_SECONDS=60 make fuzz-run
@@ -87,7 +89,7 @@ SHARED := $(BUILD)/libjetsim.so
 CLI    := $(BUILD)/jetsim
 EXAMPLE := $(BUILD)/examples/workqueue
 
-.PHONY: all demo test test-run test-cluster chaos difftest difftest-ci test-asan coverage bench fuzz fuzz-run fuzz-ci install deps clean
+.PHONY: all demo test test-run test-cluster bench-dist chaos difftest difftest-ci test-asan coverage bench fuzz fuzz-run fuzz-ci install deps clean
 
 all: $(STATIC) $(SHARED) $(CLI) $(EXAMPLE)
 
@@ -246,13 +248,18 @@ test-run: $(UNIT_BIN) $(CONF_BIN) $(ALLOC_BIN) $(JS_TEST_BIN) $(CLI)
 # The same conformance suite against a 3-node cluster (ci/cluster.sh). Left
 # out, by design: the one case that a single server must refuse
 # (replicas > 1, 10074) and the restart cases (they restart one server).
+# Then the distributed swarm (tests/cluster/dist_swarm.sh: its own cluster,
+# 3 agents, one killed with -9; about 30 s).
 CLUSTER_SKIP := test_js2_2_replicas_need_a_cluster_10074
-test-cluster: $(JS_TEST_BIN)
+test-cluster: $(JS_TEST_BIN) $(CLI)
 	@if [ "$(HAVE_NATS)" != 1 ]; then echo "== cluster: SKIPPED: libnats (cnats) is not installed"; exit 0; fi; \
 	echo "== $(CONF_JS_BIN) on a 3-node cluster (left out: $(CLUSTER_SKIP), a cluster accepts replicas > 1)"; \
 	CONF_SKIP='$(CLUSTER_SKIP)' ci/with-cluster.sh tests/conformance/retry_timing.sh $(CONF_JS_BIN); rc=$$?; \
 	if [ $$rc -eq 77 ]; then echo "== cluster: SKIPPED (no nats-server)"; exit 0; fi; \
-	if [ $$rc -ne 0 ]; then echo "TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
+	fail=0; [ $$rc -eq 0 ] || fail=1; \
+	echo "== tests/cluster/dist_swarm.sh"; tests/cluster/dist_swarm.sh $(abspath $(CLI)); rc=$$?; \
+	if [ $$rc -eq 77 ]; then echo "== dist_swarm: SKIPPED"; elif [ $$rc -ne 0 ]; then fail=1; fi; \
+	if [ $$fail -ne 0 ]; then echo "TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
 
 # Chaos against a real nats-server that jetsim spawns itself: the work
 # queue with kill -9 / SIGTERM restarts and lost acks (timed: it must stay
@@ -362,6 +369,13 @@ bench: $(BENCH_BIN)
 	      cat $(BUILD)/bench/out.txt; cat $(BUILD)/bench/out.txt >> $(BUILD)/bench/results.txt ;; \
 	  esac; \
 	done; bench/ratios.sh $(BUILD)/bench/results.txt
+
+# The distributed swarm's seeds per second with 1 and with 2 agents on a
+# spawned nats-server (bench/dist_swarm.sh; about 2 minutes, so apart
+# from make bench). SEEDS, RUNS and SCENARIO as the script says.
+bench-dist: $(CLI)
+	@if [ "$(HAVE_NATS)" != 1 ]; then echo "dist.swarm: skipped (no libnats)"; exit 0; fi; \
+	bench/dist_swarm.sh $(CLI); rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 77 ]
 
 FUZZ_CC ?= clang
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)

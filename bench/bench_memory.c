@@ -17,7 +17,11 @@
  * The footprint runs each in a fresh copy of this program (re-executed with
  * --rss-child), so memory an earlier run freed cannot hide the cost.
  *
- * Usage: bench_memory [MESSAGES_PER_RUN]   (default 1000000)
+ * Usage: bench_memory [--only publish|msgid|fetch_ack|redeliver|bytes]
+ *                     [MESSAGES_PER_RUN]   (default 1000000)
+ * --only runs one figure, so a profiler sees one phase; the timed part of
+ * each run is its own function (bench_publish_n, bench_drain) for
+ * `valgrind --tool=callgrind --toggle-collect=bench_drain`.
  *
  * This is not a test: it checks only that the runs completed, and `make
  * test` never runs it.
@@ -97,7 +101,7 @@ static void bench_id_next(char *digits, int *len)
     (*len)++;
 }
 
-static void bench_publish_n(bench *e, long n, int with_id)
+static __attribute__((noinline)) void bench_publish_n(bench *e, long n, int with_id)
 {
     char id[32] = "id-0";
     int digits = 1;
@@ -121,6 +125,28 @@ static double run_publish(long n, int with_id)
     return (double)n / dt;
 }
 
+/* Fetches and acks until the consumer has nothing left; returns the
+ * number acked. Not inlined: a profiler toggles on it. */
+static __attribute__((noinline)) long bench_drain(ps_consumer *c, int nak_first,
+                                                  ps_msg_list *batch)
+{
+    long acked = 0;
+    ps_status s;
+    while ((s = ps_fetch_batch(c, BENCH_BATCH, 0, batch)) == PS_OK) {
+        for (int i = 0; i < batch->count; i++) {
+            ps_msg *m = batch->msgs[i];
+            int nak = nak_first && m->meta.num_delivered == 1;
+            if ((s = ps_ack(m, nak ? PS_NAK : PS_ACK, 0)) != PS_OK)
+                bench_die("ack", s);
+            acked += !nak;
+        }
+        ps_msg_list_clear(batch);
+    }
+    if (s != PS_ERR_TIMEOUT && s != PS_ERR_NO_MESSAGES)
+        bench_die("fetch", s);
+    return acked;
+}
+
 /* Drains a filled work queue in batches; with `nak_first`, each message is
  * nak'ed on its first delivery (no delay: it is due again at once, ahead of
  * new messages, JS 6.4) and acked on its second. */
@@ -135,21 +161,9 @@ static double run_consume(long n, int nak_first)
         bench_die("consumer add", s);
 
     ps_msg_list batch = {0};
-    long acked = 0;
     double t0 = bench_now();
-    while ((s = ps_fetch_batch(c, BENCH_BATCH, 0, &batch)) == PS_OK) {
-        for (int i = 0; i < batch.count; i++) {
-            ps_msg *m = batch.msgs[i];
-            int nak = nak_first && m->meta.num_delivered == 1;
-            if ((s = ps_ack(m, nak ? PS_NAK : PS_ACK, 0)) != PS_OK)
-                bench_die("ack", s);
-            acked += !nak;
-        }
-        ps_msg_list_clear(&batch);
-    }
+    long acked = bench_drain(c, nak_first, &batch);
     double dt = bench_now() - t0;
-    if (s != PS_ERR_TIMEOUT && s != PS_ERR_NO_MESSAGES)
-        bench_die("fetch", s);
     if (acked != n) {
         fprintf(stderr, "bench_memory: acked %ld of %ld messages\n", acked, n);
         exit(1);
@@ -233,6 +247,21 @@ static long long median_of_runs(double (*run)(long, int), long n, int flag)
     return (long long)(v[BENCH_RUNS / 2] + 0.5);
 }
 
+static int bench_known_phase(const char *p)
+{
+    const char *known[] = {"publish", "msgid", "fetch_ack", "redeliver", "bytes"};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(p, known[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void bench_print(const char *name, const char *unit, long long v)
+{
+    printf("%s: %lld %s\n", name, v, unit);
+    fflush(stdout);
+}
+
 static void cpu_model(char *buf, size_t size)
 {
     snprintf(buf, size, "unknown CPU");
@@ -257,9 +286,17 @@ int main(int argc, char **argv)
     memset(bench_payload, 'j', sizeof bench_payload);
     if (argc == 2 && strcmp(argv[1], "--rss-child") == 0)
         return rss_child();
+    const char *only = NULL;
+    if (argc >= 3 && strcmp(argv[1], "--only") == 0) {
+        only = argv[2];
+        argc -= 2;
+        argv += 2;
+    }
     long n = 1000000;
-    if (argc > 2 || (argc == 2 && (n = strtol(argv[1], NULL, 10)) <= 0)) {
-        fprintf(stderr, "usage: bench_memory [MESSAGES_PER_RUN]\n");
+    if (argc > 2 || (argc == 2 && (n = strtol(argv[1], NULL, 10)) <= 0) ||
+        (only && !bench_known_phase(only))) {
+        fprintf(stderr, "usage: bench_memory [--only publish|msgid|fetch_ack|redeliver|bytes] "
+                        "[MESSAGES_PER_RUN]\n");
         return 2;
     }
 
@@ -270,14 +307,15 @@ int main(int argc, char **argv)
     printf("# jetsim bench: %s, %s, median of %d\n", date, cpu, BENCH_RUNS);
     fflush(stdout);
 
-    printf("memory.publish: %lld msg/s\n", median_of_runs(run_publish, n, 0));
-    fflush(stdout);
-    printf("memory.publish_msgid: %lld msg/s\n", median_of_runs(run_publish, n, 1));
-    fflush(stdout);
-    printf("memory.fetch_ack: %lld msg/s\n", median_of_runs(run_consume, n, 0));
-    fflush(stdout);
-    printf("memory.redeliver: %lld msg/s\n", median_of_runs(run_consume, n, 1));
-    fflush(stdout);
-    printf("memory.bytes_per_msg: %lld B\n", median_of_runs(run_bytes_per_msg, 0, 0));
+    if (!only || strcmp(only, "publish") == 0)
+        bench_print("memory.publish", "msg/s", median_of_runs(run_publish, n, 0));
+    if (!only || strcmp(only, "msgid") == 0)
+        bench_print("memory.publish_msgid", "msg/s", median_of_runs(run_publish, n, 1));
+    if (!only || strcmp(only, "fetch_ack") == 0)
+        bench_print("memory.fetch_ack", "msg/s", median_of_runs(run_consume, n, 0));
+    if (!only || strcmp(only, "redeliver") == 0)
+        bench_print("memory.redeliver", "msg/s", median_of_runs(run_consume, n, 1));
+    if (!only || strcmp(only, "bytes") == 0)
+        bench_print("memory.bytes_per_msg", "B", median_of_runs(run_bytes_per_msg, 0, 0));
     return 0;
 }

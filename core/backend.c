@@ -655,10 +655,29 @@ const char *ps_backend_name(const ps_backend *b)
 
 /* Unlike the other wrappers it leaves the last-error detail alone when it
  * succeeds: callers close on their way out of a failure and report it after. */
+void ps_backend_wrapped(ps_backend *inner, bool on)
+{
+    if (!inner)
+        return;
+    if (on) {
+        __atomic_add_fetch(&inner->wrappers_, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    long n = __atomic_load_n(&inner->wrappers_, __ATOMIC_RELAXED);
+    while (n > 0 && !__atomic_compare_exchange_n(&inner->wrappers_, &n, n - 1, false, __ATOMIC_RELAXED,
+                                                 __ATOMIC_RELAXED))
+        ;
+}
+
 ps_status ps_backend_close(ps_backend *b)
 {
     if (!b || !b->ops)
         return PS_OK;
+    long wrappers = __atomic_load_n(&b->wrappers_, __ATOMIC_ACQUIRE);
+    if (wrappers > 0)
+        return ps_error(PS_ERR_BUSY, 0, "ps_backend_close: the %s backend is still wrapped by %ld open "
+                        "backend%s (a fault shim): close %s first", ps_backend_name(b), wrappers,
+                        wrappers == 1 ? "" : "s", wrappers == 1 ? "it" : "them");
     long live = __atomic_load_n(&b->live_consumers_, __ATOMIC_ACQUIRE);
     if (live > 0)
         return ps_error(PS_ERR_BUSY, 0, "ps_backend_close: the %s backend still has %ld open "

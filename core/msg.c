@@ -198,72 +198,99 @@ ps_status ps_headers_decode(ps_headers **out, const char *buf, size_t len)
 typedef struct jsfield {
     const char *name;
     const char *value;
+    size_t name_len, value_len; /* measured once: a publish with an id pays for each strlen */
     char num[24];
 } jsfield;
 
-/* The JetStream headers of `m`, in wire order; returns how many. */
+static void js_field(jsfield *f, const char *name, const char *value)
+{
+    f->name = name;
+    f->name_len = strlen(name);
+    f->value = value;
+    f->value_len = strlen(value);
+}
+
+static void js_field_num(jsfield *f, const char *name, uint64_t v)
+{
+    snprintf(f->num, sizeof f->num, "%" PRIu64, v);
+    js_field(f, name, f->num);
+}
+
+/* The JetStream headers of `m`, in wire order; returns how many. Only the
+ * fields returned are written (no zero fill: this runs on every publish
+ * with a msg id). */
 static int js_fields(const ps_out_msg *m, jsfield f[5])
 {
     int n = 0;
     if (m->msg_id)
-        f[n++] = (jsfield){PS_HDR_MSG_ID, m->msg_id, ""};
+        js_field(&f[n++], PS_HDR_MSG_ID, m->msg_id);
     if (m->expected_stream)
-        f[n++] = (jsfield){PS_HDR_EXPECTED_STREAM, m->expected_stream, ""};
-    if (m->has_expected_last_seq) {
-        f[n] = (jsfield){PS_HDR_EXPECTED_LAST_SEQ, NULL, ""};
-        snprintf(f[n].num, sizeof f[n].num, "%" PRIu64, m->expected_last_seq);
-        f[n].value = f[n].num;
-        n++;
-    }
-    if (m->has_expected_last_subject_seq) {
-        f[n] = (jsfield){PS_HDR_EXPECTED_LAST_SUBJ_SEQ, NULL, ""};
-        snprintf(f[n].num, sizeof f[n].num, "%" PRIu64, m->expected_last_subject_seq);
-        f[n].value = f[n].num;
-        n++;
-    }
+        js_field(&f[n++], PS_HDR_EXPECTED_STREAM, m->expected_stream);
+    if (m->has_expected_last_seq)
+        js_field_num(&f[n++], PS_HDR_EXPECTED_LAST_SEQ, m->expected_last_seq);
+    if (m->has_expected_last_subject_seq)
+        js_field_num(&f[n++], PS_HDR_EXPECTED_LAST_SUBJ_SEQ, m->expected_last_subject_seq);
     if (m->expected_last_msg_id)
-        f[n++] = (jsfield){PS_HDR_EXPECTED_LAST_MSG_ID, m->expected_last_msg_id, ""};
+        js_field(&f[n++], PS_HDR_EXPECTED_LAST_MSG_ID, m->expected_last_msg_id);
     return n;
 }
 
-size_t ps_out_msg_header_len(const ps_out_msg *m)
+static bool has_header_fields(const ps_out_msg *m)
 {
-    if (!m)
-        return 0;
-    if (!m->headers && !m->msg_id && !m->expected_stream && !m->expected_last_msg_id &&
-        !m->has_expected_last_seq && !m->has_expected_last_subject_seq)
-        return 0;
-    jsfield f[5];
-    int n = js_fields(m, f);
+    return m->headers || m->msg_id || m->expected_stream || m->expected_last_msg_id ||
+           m->has_expected_last_seq || m->has_expected_last_subject_seq;
+}
+
+/* The encoded length of the n fields of `f` and m's other headers. */
+static size_t fields_len(const ps_out_msg *m, const jsfield *f, int n)
+{
     size_t len = 0;
     for (int i = 0; i < n; i++)
-        len += strlen(f[i].name) + 2 + strlen(f[i].value) + 2;
+        len += f[i].name_len + 2 + f[i].value_len + 2;
     size_t other = ps_headers_wire_len(m->headers);
     if (other)
         len += other - NATS_HDR_LINE_LEN - 2;
     return len ? NATS_HDR_LINE_LEN + len + 2 : 0;
 }
 
-static char *put(char *p, const char *s)
+size_t ps_out_msg_header_len(const ps_out_msg *m)
 {
-    size_t n = strlen(s);
+    if (!m || !has_header_fields(m))
+        return 0;
+    jsfield f[5];
+    int n = js_fields(m, f);
+    return fields_len(m, f, n);
+}
+
+static char *put_n(char *p, const char *s, size_t n)
+{
     memcpy(p, s, n);
     return p + n;
 }
 
+static char *put(char *p, const char *s)
+{
+    return put_n(p, s, strlen(s));
+}
+
 size_t ps_out_msg_header_encode(const ps_out_msg *m, char *buf)
 {
-    if (!ps_out_msg_header_len(m))
+    if (!m || !has_header_fields(m))
         return 0;
     jsfield f[5];
     int n = js_fields(m, f);
-    char *p = put(buf, NATS_HDR_LINE);
+    if (!fields_len(m, f, n))
+        return 0;
+    char *p = put_n(buf, NATS_HDR_LINE, NATS_HDR_LINE_LEN);
     for (int i = 0; i < n; i++) {
-        p = put(put(put(put(p, f[i].name), ": "), f[i].value), "\r\n");
+        p = put_n(p, f[i].name, f[i].name_len);
+        p = put_n(p, ": ", 2);
+        p = put_n(p, f[i].value, f[i].value_len);
+        p = put_n(p, "\r\n", 2);
     }
     for (int i = 0; m->headers && i < m->headers->n; i++)
         p = put(put(put(put(p, m->headers->names[i]), ": "), m->headers->values[i]), "\r\n");
-    p = put(p, "\r\n");
+    p = put_n(p, "\r\n", 2);
     return (size_t)(p - buf);
 }
 
@@ -362,12 +389,17 @@ ps_status ps_ack_subject_parse(const char *reply, ps_msg_meta *out, char *scratc
 /* Slots [0, count) hold the fetched messages, [count, count + pool_) hold
  * released ones waiting for reuse, the rest are NULL. */
 
+/* Tested first: on a fetch loop's every push both are usually NULL. */
 static void msg_release_lazy(ps_msg *m)
 {
-    ps_headers_free(m->headers_);
-    m->headers_ = NULL;
-    free(m->reply_);
-    m->reply_ = NULL;
+    if (m->headers_) {
+        ps_headers_free(m->headers_);
+        m->headers_ = NULL;
+    }
+    if (m->reply_) {
+        free(m->reply_);
+        m->reply_ = NULL;
+    }
 }
 
 /* Frees nothing: a steady fetch loop must not allocate, so the messages and

@@ -326,6 +326,10 @@ struct ps_backend {
      * ps_backend_close refuses to close while it is not 0. Private to
      * core/backend.c, which updates it atomically. */
     long live_consumers_;
+    /* Backends that wrap this one (a fault shim) and are not closed yet
+     * (ps_backend_wrapped in ps_backend_impl.h); ps_backend_close refuses
+     * to close while it is not 0. Private to core/backend.c. */
+    long wrappers_;
 };
 
 /* The handle a consumer_add or consumer_bind returns; backends embed it as
@@ -712,8 +716,10 @@ const char *ps_backend_name(const ps_backend *b);
 
 /* Closes the backend and frees it. PS_OK, also for NULL. PS_ERR_BUSY when
  * consumer handles made from it (ps_consumer_add, ps_consumer_bind) are
- * not all freed: then nothing is closed or freed, as libuv's uv_loop_close
- * answers UV_EBUSY, and the caller frees the handles and closes again.
+ * not all freed, or a backend that wraps it (a fault shim) is not closed:
+ * then nothing is closed or freed, as libuv's uv_loop_close answers
+ * UV_EBUSY, and the caller frees the handles, closes the wrapper first and
+ * closes again.
  * Not to be called while another thread still uses the backend. */
 ps_status ps_backend_close(ps_backend *b);
 

@@ -48,6 +48,14 @@ ps_status ps_error_v(ps_status s, int js_code, const char *fmt, va_list ap);
  * recorded on this thread; call it right after ps_error. */
 void ps_error_set_native(int native_code);
 
+/* ---- wrapping a backend ----------------------------------------------------- */
+
+/* A backend that wraps `inner` (delegates to it, as the fault shim does)
+ * says so when it is made (on = true) and when it is closed (false):
+ * meanwhile ps_backend_close(inner) answers PS_ERR_BUSY instead of freeing
+ * what the wrapper still points to. NULL does nothing. */
+void ps_backend_wrapped(ps_backend *inner, bool on);
+
 /* ---- handing results to the application's handlers ----------------------- */
 
 /* Hands an advisory to the handler set by ps_backend_set_advisory_handler,

@@ -44,6 +44,13 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f';
 }
 
+/* Bytes that end a run of ordinary subject characters: the token
+ * separator, the terminator and the whitespace of is_space. The scan skips
+ * everything else with one table load per byte. */
+static const unsigned char subject_stop[256] = {
+    ['\0'] = 1, ['.'] = 1, [' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1, ['\f'] = 1,
+};
+
 /* 0 when valid, else the 1-based column of the problem; *why names it.
  * One pass over the characters: this runs on every publish. */
 static size_t subject_problem(const char *s, bool allow_wild, const char **why)
@@ -54,13 +61,13 @@ static size_t subject_problem(const char *s, bool allow_wild, const char **why)
     }
     const char *start = s; /* of the current token */
     for (const char *p = s;; p++) {
+        while (!subject_stop[(unsigned char)*p])
+            p++;
         char c = *p;
         if (is_space(c)) {
             *why = "whitespace"; /* JS 1.1 */
             return (size_t)(p - s) + 1;
         }
-        if (c != '.' && c != '\0')
-            continue;
         size_t len = (size_t)(p - start);
         if (len == 0) {
             *why = "empty token"; /* JS 1.1 */

@@ -5,15 +5,33 @@
  * kept as a spare (up to WK_SPARES_MAX) so its buffers serve later fetches.
  * Each message has a slot state; a batch counts its open slots.
  *
+ * The patterns (ps_worker.h): a dead letter is published before the
+ * original is termed; a message not yet due is naked to its time before
+ * any handler sees it; a message of a busy key waits in its slot
+ * (WK_WAITING) and the next poll offers it again. A key's messages go out
+ * in stream-sequence order, and a keyed message naked for a retry leaves
+ * a blocker (its key and sequence): the key's later messages wait for it
+ * to come back, as it will in the next fetches, before anything new (JS
+ * 7.6). A fetch that brings a new message (the server had no redelivery
+ * left), or a worker full of waiting messages, ends the wait: the
+ * blocker is not coming soon (it went to another worker, or its nak was
+ * lost and it comes back after AckWait).
+ *
  * Not simulation code and not a backend: it reaches the server only through
- * ps_fetch and ps_ack, reads no clock and never sleeps.
+ * ps_fetch, ps_ack and (dead letters) ps_publish, reads only the clock it
+ * is given, and never sleeps.
  */
+#include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ps_worker.h"
 #include "ps_backend_impl.h"
+#include "ps_subject.h"
 
 #define WK_SPARES_MAX 4
 
@@ -21,8 +39,15 @@ typedef enum wk_slot {
     WK_QUEUED = 0, /* fetched, not yet handed to the handler */
     WK_HANDLING,   /* the handler is running on it */
     WK_DEFERRED,   /* the handler returned PS_HANDLE_DEFER */
-    WK_DONE        /* acked, naked or termed; released with its batch */
+    WK_DONE,       /* acked, naked or termed; released with its batch */
+    WK_WAITING     /* fetched, waiting for its key (key_header) to be free */
 } wk_slot;
+
+/* A keyed message naked for a retry, expected back (see above). */
+typedef struct wk_blocker {
+    char *key;
+    uint64_t seq;
+} wk_blocker;
 
 typedef struct wk_batch {
     ps_msg_list list;
@@ -33,9 +58,11 @@ typedef struct wk_batch {
 } wk_batch;
 
 struct ps_worker {
+    ps_backend *b;         /* for dead letters */
     ps_consumer *consumer;
     ps_worker_handler_fn handler;
     ps_worker_error_fn on_error;
+    ps_worker_dead_fn on_dead;
     void *user;
     int64_t *backoff_ns;
     int backoff_len;
@@ -43,6 +70,13 @@ struct ps_worker {
     int max_in_flight;
     int64_t fetch_expires_ns;
     bool fetch_no_wait;
+    char *dl_subject;      /* NULL: no dead letters */
+    int64_t dl_after;      /* a RETRY of this delivery or later dies; 0: only TERMs */
+    ps_clock *clock;       /* NULL: PS_NOT_BEFORE_HEADER ignored */
+    char *key_header;      /* NULL: no per-key order */
+    int64_t max_deliver;   /* the consumer's; <= 0 unlimited */
+    wk_blocker *blockers;  /* at most one per key, the lowest sequence */
+    int nblockers, capblockers;
     wk_batch *head, *tail; /* held batches, oldest first */
     wk_batch *spares;      /* cleared batches, linked through next */
     int nspares;
@@ -81,7 +115,62 @@ static ps_status wk_check_config(const ps_worker_config *cfg)
     for (int i = 0; i < cfg->nak_backoff_len; i++)
         if (cfg->nak_backoff_ns[i] < 0)
             return ps_error(PS_ERR_INVALID_ARG, 0, "%s: nak_backoff_ns[%d] is negative", fn, i);
+    if (cfg->dead_letter_subject && !ps_subject_is_literal(cfg->dead_letter_subject))
+        return ps_error(PS_ERR_INVALID_ARG, 0,
+                        "%s: dead_letter_subject '%s' is not a literal subject (no wildcards, no empty tokens)",
+                        fn, cfg->dead_letter_subject);
+    if (cfg->dead_letter_after < 0)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: dead_letter_after %d is negative", fn, cfg->dead_letter_after);
+    if (cfg->dead_letter_after > 0 && !cfg->dead_letter_subject)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: dead_letter_after is set but dead_letter_subject is NULL", fn);
+    if (cfg->key_header && !*cfg->key_header)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: key_header is empty (NULL for no per-key order)", fn);
     return PS_OK;
+}
+
+static char *wk_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    return d ? memcpy(d, s, n) : NULL;
+}
+
+static void wk_blockers_clear(ps_worker *w)
+{
+    for (int i = 0; i < w->nblockers; i++)
+        free(w->blockers[i].key);
+    w->nblockers = 0;
+}
+
+static void wk_free_config(ps_worker *w)
+{
+    wk_blockers_clear(w);
+    free(w->blockers);
+    free(w->backoff_ns);
+    free(w->dl_subject);
+    free(w->key_header);
+}
+
+/* Copies what the config only lends; false when out of memory. */
+static bool wk_copy_config(ps_worker *w, const ps_worker_config *cfg)
+{
+    if (cfg->nak_backoff_len > 0) {
+        w->backoff_ns = malloc((size_t)cfg->nak_backoff_len * sizeof *w->backoff_ns);
+        if (!w->backoff_ns)
+            return false;
+        memcpy(w->backoff_ns, cfg->nak_backoff_ns, (size_t)cfg->nak_backoff_len * sizeof *w->backoff_ns);
+        w->backoff_len = cfg->nak_backoff_len;
+    }
+    if (cfg->dead_letter_subject && !(w->dl_subject = wk_strdup(cfg->dead_letter_subject)))
+        return false;
+    if (cfg->key_header && !(w->key_header = wk_strdup(cfg->key_header)))
+        return false;
+    w->dl_after = cfg->dead_letter_after ? cfg->dead_letter_after
+                  : cfg->consumer.max_deliver > 0 ? cfg->consumer.max_deliver : 0;
+    w->clock = cfg->clock;
+    w->on_dead = cfg->on_dead_letter;
+    w->max_deliver = cfg->consumer.max_deliver;
+    return true;
 }
 
 ps_status ps_worker_new(ps_worker **out, ps_backend *b, const ps_worker_config *cfg)
@@ -98,21 +187,18 @@ ps_status ps_worker_new(ps_worker **out, ps_backend *b, const ps_worker_config *
     ps_worker *w = calloc(1, sizeof *w);
     if (!w)
         return ps_error(PS_ERR_NO_MEMORY, 0, "%s: out of memory", fn);
-    if (cfg->nak_backoff_len > 0) {
-        w->backoff_ns = malloc((size_t)cfg->nak_backoff_len * sizeof *w->backoff_ns);
-        if (!w->backoff_ns) {
-            free(w);
-            return ps_error(PS_ERR_NO_MEMORY, 0, "%s: out of memory", fn);
-        }
-        memcpy(w->backoff_ns, cfg->nak_backoff_ns, (size_t)cfg->nak_backoff_len * sizeof *w->backoff_ns);
-        w->backoff_len = cfg->nak_backoff_len;
+    if (!wk_copy_config(w, cfg)) {
+        wk_free_config(w);
+        free(w);
+        return ps_error(PS_ERR_NO_MEMORY, 0, "%s: out of memory", fn);
     }
     s = ps_consumer_add(b, cfg->stream, &cfg->consumer, &w->consumer);
     if (s) {
-        free(w->backoff_ns);
+        wk_free_config(w);
         free(w);
         return s; /* the detail is ps_consumer_add's */
     }
+    w->b = b;
     w->handler = cfg->handler;
     w->on_error = cfg->on_error;
     w->user = cfg->user;
@@ -229,13 +315,158 @@ static int64_t wk_nak_delay(const ps_worker *w, const ps_msg *m)
     return w->backoff_ns[k < last ? k : last];
 }
 
-/* Sends the ack a result asks for and counts it. */
-/* Sends the answer for result r; delay_ns >= 0 overrides a nak's
- * configured delay. */
-static void wk_send_delay(ps_worker *w, ps_msg *m, ps_handle_result r, int64_t delay)
+/* m's key (key_header), owned by m; NULL without per-key order or key. */
+static const char *wk_key(const ps_worker *w, ps_msg *m)
 {
+    return w->key_header && m->hdr ? ps_msg_header(m, w->key_header) : NULL;
+}
+
+/* The blocker of `key`, or NULL. */
+static wk_blocker *wk_blocker_of(ps_worker *w, const char *key)
+{
+    for (int i = 0; i < w->nblockers; i++)
+        if (!strcmp(w->blockers[i].key, key))
+            return &w->blockers[i];
+    return NULL;
+}
+
+/* Records that m (keyed) was naked and is expected back; false when it
+ * cannot be (out of memory: the caller naks the key's followers instead,
+ * as good an order as the server's redelivery queue gives). A key keeps
+ * its lowest sequence. */
+static bool wk_blocker_add(ps_worker *w, ps_msg *m, const char *key)
+{
+    wk_blocker *b = wk_blocker_of(w, key);
+    if (b) {
+        if (m->meta.stream_seq < b->seq)
+            b->seq = m->meta.stream_seq;
+        return true;
+    }
+    if (w->nblockers == w->capblockers) {
+        int ncap = w->capblockers ? w->capblockers * 2 : 8;
+        wk_blocker *nb = realloc(w->blockers, (size_t)ncap * sizeof *nb);
+        if (!nb)
+            return false;
+        w->blockers = nb;
+        w->capblockers = ncap;
+    }
+    char *k = wk_strdup(key);
+    if (!k)
+        return false;
+    w->blockers[w->nblockers++] = (wk_blocker){k, m->meta.stream_seq};
+    return true;
+}
+
+/* A fetch brought `m`: the blocker it is, if any, is gone. */
+static void wk_blocker_arrived(ps_worker *w, ps_msg *m)
+{
+    const char *key = wk_key(w, m);
+    wk_blocker *b = key ? wk_blocker_of(w, key) : NULL;
+    if (!b || b->seq != m->meta.stream_seq)
+        return;
+    free(b->key);
+    *b = w->blockers[--w->nblockers];
+}
+
+/* Why m dies with result r ("term", "max_deliver"), or NULL: it does not. */
+static const char *wk_dead_reason(const ps_worker *w, const ps_msg *m, ps_handle_result r)
+{
+    if (!w->dl_subject)
+        return NULL;
+    if (r == PS_HANDLE_TERM)
+        return "term";
+    if (r == PS_HANDLE_RETRY && w->dl_after > 0 && m->meta.num_delivered >= (uint64_t)w->dl_after)
+        return "max_deliver";
+    return NULL;
+}
+
+/* The dead letter's headers: m's own, except the JetStream ones (its
+ * Nats-Msg-Id kept under another name), then where and why it died. */
+static ps_status wk_dead_headers(ps_headers *h, ps_msg *m, const char *reason)
+{
+    const ps_headers *orig = m->hdr ? ps_msg_headers(m) : NULL;
+    ps_status s = PS_OK;
+    for (int i = 0; orig && s == PS_OK && i < ps_headers_count(orig); i++) {
+        const char *name = ps_headers_name_at(orig, i), *value = ps_headers_value_at(orig, i);
+        if (!strcasecmp(name, "Nats-Msg-Id"))
+            s = ps_headers_add(h, PS_DEAD_MSG_ID_HEADER, value);
+        else if (strncasecmp(name, "Nats-", 5))
+            s = ps_headers_add(h, name, value);
+    }
+    char seq[24], dc[24];
+    snprintf(seq, sizeof seq, "%" PRIu64, m->meta.stream_seq);
+    snprintf(dc, sizeof dc, "%" PRIu64, m->meta.num_delivered);
+    if (s == PS_OK)
+        s = ps_headers_set(h, PS_DEAD_REASON_HEADER, reason);
+    if (s == PS_OK)
+        s = ps_headers_set(h, PS_DEAD_STREAM_HEADER, m->meta.stream ? m->meta.stream : "");
+    if (s == PS_OK)
+        s = ps_headers_set(h, PS_DEAD_SEQ_HEADER, seq);
+    if (s == PS_OK)
+        s = ps_headers_set(h, PS_DEAD_SUBJECT_HEADER, m->subject);
+    if (s == PS_OK)
+        s = ps_headers_set(h, PS_DEAD_DELIVERIES_HEADER, dc);
+    return s;
+}
+
+/* Publishes m to the dead-letter subject; PS_OK only with its PubAck. */
+static ps_status wk_dead_publish(ps_worker *w, ps_msg *m, const char *reason)
+{
+    ps_headers *h = ps_headers_new();
+    if (!h)
+        return ps_error(PS_ERR_NO_MEMORY, 0, "out of memory");
+    ps_status s = wk_dead_headers(h, m, reason);
+    char id[PS_NAME_MAX_BUF + 48];
+    snprintf(id, sizeof id, "jetsim-dead:%s:%" PRIu64, m->meta.stream ? m->meta.stream : "", m->meta.stream_seq);
+    ps_out_msg out = {.subject = w->dl_subject, .data = m->data, .len = m->len, .msg_id = id, .headers = h};
+    if (s == PS_OK)
+        s = ps_publish(w->b, &out, NULL);
+    ps_headers_free(h);
+    return s;
+}
+
+/* For a result that kills m: publishes the dead letter and returns TERM,
+ * or, when that fails, reports it and returns RETRY (the job comes back
+ * while deliveries remain). Any other result is returned as it is. */
+static ps_handle_result wk_dead_letter(ps_worker *w, ps_msg *m, ps_handle_result r)
+{
+    const char *reason = wk_dead_reason(w, m, r);
+    if (!reason)
+        return r;
+    ps_status s = wk_dead_publish(w, m, reason);
+    if (s == PS_OK) {
+        w->stats.dead_lettered++;
+        if (w->on_dead) {
+            w->cb_depth++;
+            w->on_dead(w->user, m, reason);
+            w->cb_depth--;
+        }
+        return PS_HANDLE_TERM;
+    }
+    char detail[384];
+    snprintf(detail, sizeof detail, "dead letter (%s) to %s failed, naked for redelivery instead: %s", reason,
+             w->dl_subject, ps_last_error());
+    wk_report(w, m, PS_NAK, s, detail);
+    return PS_HANDLE_RETRY;
+}
+
+/* Sends the answer for result r (after its dead letter, if it dies) and
+ * counts it; delay >= 0 overrides a nak's configured delay, except for a
+ * keyed message, whose naks are plain (see key_header). Returns the kind
+ * sent; *ok says whether the backend took it. */
+static ps_ack_kind wk_send_delay(ps_worker *w, ps_msg *m, ps_handle_result r, int64_t delay, bool *ok)
+{
+    *ok = false;
     ps_ack_kind kind;
     int64_t delay_ns = 0;
+    bool dead_failed = false;
+    if (r == PS_HANDLE_RETRY || r == PS_HANDLE_TERM) {
+        ps_handle_result was = r;
+        r = wk_dead_letter(w, m, r);
+        dead_failed = was != r && r == PS_HANDLE_RETRY;
+    }
+    if (dead_failed)
+        delay = -1; /* the configured backoff, not a delay asked for another answer */
     switch (r) {
     case PS_HANDLE_ACK:
         kind = PS_ACK;
@@ -253,22 +484,21 @@ static void wk_send_delay(ps_worker *w, ps_msg *m, ps_handle_result r, int64_t d
         delay_ns = wk_nak_delay(w, m);
         break;
     }
+    if (kind == PS_NAK && wk_key(w, m))
+        delay_ns = 0; /* a delay would let its key's later messages overtake it */
     ps_status s = ps_ack(m, kind, delay_ns);
     if (s) {
         wk_report(w, m, kind, s, ps_last_error());
-        return;
+        return kind;
     }
+    *ok = true;
     if (kind == PS_ACK)
         w->stats.acked++;
     else if (kind == PS_TERM)
         w->stats.termed++;
     else
         w->stats.naked++;
-}
-
-static void wk_send(ps_worker *w, ps_msg *m, ps_handle_result r)
-{
-    wk_send_delay(w, m, r, -1);
+    return kind;
 }
 
 /* Marks slot i of bt done; releases bt when it was its last open slot.
@@ -286,9 +516,49 @@ static bool wk_release_slot(ps_worker *w, wk_batch *bt, int i)
     return true;
 }
 
-static bool wk_finish(ps_worker *w, wk_batch *bt, int i, ps_handle_result r)
+/* Slot i of bt is answered with a nak (nak true) or not at all: it comes
+ * back, so the messages of its key waiting behind it must come back after
+ * it, not be handled before it. Naked now, in order, they are redelivered
+ * behind it (JS 7.6); unanswered, their AckWait ends after its own. */
+static void wk_release_followers(ps_worker *w, wk_batch *bt, int i, bool nak)
 {
-    wk_send(w, bt->list.msgs[i], r);
+    const char *key = wk_key(w, bt->list.msgs[i]);
+    if (!key)
+        return;
+    wk_batch *next;
+    for (wk_batch *ft = w->head; ft; ft = next) {
+        next = ft->next; /* ft may be released below (never bt: slot i is open) */
+        for (int j = 0; j < ft->list.count; j++) {
+            ps_msg *f = ft->list.msgs[j];
+            if (ft->slots[j] != WK_WAITING || !wk_key(w, f) || strcmp(wk_key(w, f), key))
+                continue;
+            if (nak) {
+                ps_status s = ps_ack(f, PS_NAK, 0);
+                if (s)
+                    wk_report(w, f, PS_NAK, s, ps_last_error());
+                else
+                    w->stats.naked++;
+            }
+            if (wk_release_slot(w, ft, j))
+                break;
+        }
+    }
+}
+
+/* Answers slot i of bt for result r (delay as wk_send_delay; r
+ * PS_HANDLE_DEFER: no answer) and releases it. A keyed message naked and
+ * due back (deliveries left) becomes its key's blocker, and the key's
+ * waiting messages stay; naked otherwise, or not answered, it takes them
+ * with it. Returns true when bt was released. */
+static bool wk_finish(ps_worker *w, wk_batch *bt, int i, ps_handle_result r, int64_t delay)
+{
+    ps_msg *m = bt->list.msgs[i];
+    bool ok = false;
+    int sent = r == PS_HANDLE_DEFER ? -1 : (int)wk_send_delay(w, m, r, delay, &ok);
+    const char *key = wk_key(w, m);
+    bool back = sent == PS_NAK && ok && (w->max_deliver <= 0 || m->meta.num_delivered < (uint64_t)w->max_deliver);
+    if (key && sent != PS_ACK && sent != PS_TERM && !(back && wk_blocker_add(w, m, key)))
+        wk_release_followers(w, bt, i, sent == PS_NAK);
     return wk_release_slot(w, bt, i);
 }
 
@@ -324,6 +594,7 @@ static void wk_stop_now(ps_worker *w)
         wk_batch_destroy(bt);
     }
     w->nspares = 0;
+    wk_blockers_clear(w);
     w->in_flight = 0;
     w->stats.in_flight = 0;
 }
@@ -357,34 +628,167 @@ void ps_worker_free(ps_worker *w)
     if (!w->stopped)
         wk_stop_now(w);
     ps_consumer_free(w->consumer);
-    free(w->backoff_ns);
+    wk_free_config(w);
     free(w);
 }
 
 /* ---- polling --------------------------------------------------------------------- */
 
+/* Runs the handler on slot i of bt and applies its answer. Returns true
+ * when bt was released. */
+static bool wk_handle(ps_worker *w, wk_batch *bt, int i)
+{
+    bt->slots[i] = WK_HANDLING;
+    w->cb_depth++;
+    ps_handle_result r = w->handler(w->user, bt->list.msgs[i]);
+    w->cb_depth--;
+    if (r == PS_HANDLE_DEFER) {
+        bt->slots[i] = WK_DEFERRED;
+        w->stats.deferred++;
+        return false;
+    }
+    return wk_finish(w, bt, i, r, -1);
+}
+
+/* How long until m is due (PS_NOT_BEFORE_HEADER); 0 when it is, has no
+ * such header, or the worker has no clock. */
+static int64_t wk_due_in(const ps_worker *w, ps_msg *m)
+{
+    if (!w->clock || !m->hdr)
+        return 0;
+    const char *v = ps_msg_header(m, PS_NOT_BEFORE_HEADER);
+    if (!v || !*v)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    long long t = strtoll(v, &end, 10);
+    if (*end || errno) /* not a time: handled now, as documented */
+        return 0;
+    int64_t now = ps_clock_now(w->clock);
+    if (t <= now)
+        return 0;
+    return t - now > PS_DURATION_MAX_NS ? PS_DURATION_MAX_NS : t - now;
+}
+
+/* Must slot i of bt wait for its key: is a message of the key handled or
+ * deferred, or one with a lower stream sequence waiting or expected back
+ * (a blocker)? (Copies of one sequence go in fetch order.) */
+static bool wk_key_blocked(ps_worker *w, wk_batch *bt, int i)
+{
+    ps_msg *m = bt->list.msgs[i];
+    const char *key = wk_key(w, m);
+    if (!key)
+        return false;
+    const wk_blocker *b = wk_blocker_of(w, key);
+    if (b && b->seq < m->meta.stream_seq)
+        return true;
+    bool ahead = true; /* slots before (bt, i) in fetch order */
+    for (wk_batch *ot = w->head; ot; ot = ot->next)
+        for (int j = 0; j < ot->list.count; j++) {
+            if (ot == bt && j == i) {
+                ahead = false;
+                continue;
+            }
+            wk_slot st = ot->slots[j];
+            uint64_t seq = ot->list.msgs[j]->meta.stream_seq;
+            bool before = seq < m->meta.stream_seq || (seq == m->meta.stream_seq && ahead);
+            bool holds = st == WK_HANDLING || st == WK_DEFERRED || (st == WK_WAITING && before);
+            const char *k = holds ? wk_key(w, ot->list.msgs[j]) : NULL;
+            if (k && !strcmp(k, key))
+                return true;
+        }
+    return false;
+}
+
+/* A fresh batch: the blockers it brings back are gone; if it brings a
+ * new message, the server had no redelivery left, so the blockers still
+ * missing are not coming soon and nothing waits for them any more. */
+static void wk_blockers_update(ps_worker *w, wk_batch *bt)
+{
+    bool fresh = false;
+    for (int i = 0; i < bt->list.count && w->nblockers > 0; i++) {
+        wk_blocker_arrived(w, bt->list.msgs[i]);
+        fresh |= bt->list.msgs[i]->meta.num_delivered == 1;
+    }
+    if (fresh)
+        wk_blockers_clear(w);
+}
+
+/* Does any held message wait for something other than its key's blocker:
+ * one handled or deferred? */
+static bool wk_any_in_hand(const ps_worker *w)
+{
+    for (const wk_batch *bt = w->head; bt; bt = bt->next)
+        for (int i = 0; i < bt->list.count; i++)
+            if (bt->slots[i] == WK_HANDLING || bt->slots[i] == WK_DEFERRED)
+                return true;
+    return false;
+}
+
+/* Naks a message delivered before its time to that time. */
+static void wk_nak_until_due(ps_worker *w, ps_msg *m, int64_t due_in)
+{
+    ps_status s = ps_ack(m, PS_NAK, due_in);
+    if (s) {
+        wk_report(w, m, PS_NAK, s, ps_last_error());
+        return;
+    }
+    w->stats.naked++;
+    w->stats.delayed++;
+}
+
 /* Hands each message of a fresh batch to the handler, in delivery order,
- * until the batch is done or a stop is requested. Returns how many. */
+ * until the batch is done or a stop is requested: one past
+ * dead_letter_after goes to the dead letter, one not yet due is naked to
+ * its time, one of a busy key waits. Returns how many were handed. */
 static int wk_run_handlers(ps_worker *w, wk_batch *bt)
 {
     int n = bt->list.count;
     int handled = 0;
     for (int i = 0; i < n && !w->stop_requested; i++) {
-        ps_msg *m = bt->list.msgs[i];
-        bt->slots[i] = WK_HANDLING;
-        w->cb_depth++;
-        ps_handle_result r = w->handler(w->user, m);
-        w->cb_depth--;
-        handled++;
-        if (r == PS_HANDLE_DEFER) {
-            bt->slots[i] = WK_DEFERRED;
-            w->stats.deferred++;
+        if (w->dl_subject && w->dl_after > 0 && bt->list.msgs[i]->meta.num_delivered > (uint64_t)w->dl_after) {
+            /* a spare delivery after a failed dead letter: try it again */
+            if (wk_finish(w, bt, i, PS_HANDLE_RETRY, -1))
+                break;
             continue;
         }
+        int64_t due_in = wk_due_in(w, bt->list.msgs[i]);
+        if (due_in > 0) {
+            wk_nak_until_due(w, bt->list.msgs[i], due_in);
+            if (wk_release_slot(w, bt, i))
+                break;
+            continue;
+        }
+        if (wk_key_blocked(w, bt, i)) {
+            bt->slots[i] = WK_WAITING;
+            w->stats.held_back++;
+            continue;
+        }
+        handled++;
         /* Only the last open slot releases a batch, and the slots after i
          * are still queued, so a release ends the loop anyway. */
-        if (wk_finish(w, bt, i, r))
+        if (wk_handle(w, bt, i))
             break;
+    }
+    return handled;
+}
+
+/* Hands out the waiting messages whose key is free, oldest first; a
+ * handler's answer may free or release others, so each pass starts over.
+ * Returns how many were handed. */
+static int wk_run_waiting(ps_worker *w)
+{
+    int handled = 0;
+    bool again = w->key_header != NULL;
+    while (again && !w->stop_requested) {
+        again = false;
+        for (wk_batch *bt = w->head; bt && !again; bt = bt->next)
+            for (int i = 0; i < bt->list.count && !again; i++)
+                if (bt->slots[i] == WK_WAITING && !wk_key_blocked(w, bt, i)) {
+                    handled++;
+                    wk_handle(w, bt, i);
+                    again = true;
+                }
     }
     return handled;
 }
@@ -401,6 +805,22 @@ ps_status ps_worker_poll(ps_worker *w, int *handled)
         return ps_error(PS_ERR_INVALID_ARG, 0, "%s: called from inside a handler or on_error", fn);
     if (w->stopped)
         return ps_error(PS_ERR_CLOSED, 0, "%s: the worker is stopped", fn);
+    w->in_poll = true;
+    int waited = wk_run_waiting(w);
+    if (w->nblockers > 0 && w->in_flight >= w->max_in_flight && !wk_any_in_hand(w)) {
+        /* full of messages waiting for blockers that cannot be fetched:
+         * stop waiting rather than stall until their AckWait */
+        wk_blockers_clear(w);
+        waited += wk_run_waiting(w);
+    }
+    w->in_poll = false;
+    if (handled)
+        *handled = waited;
+    if (w->stop_requested) {
+        wk_stop_if_requested(w);
+        ps_error_clear();
+        return PS_OK;
+    }
     int room = w->max_in_flight - w->in_flight;
     int n = room < w->batch ? room : w->batch;
     if (n <= 0)
@@ -435,10 +855,11 @@ ps_status ps_worker_poll(ps_worker *w, int *handled)
     w->stats.fetched += (uint64_t)count;
 
     w->in_poll = true;
+    wk_blockers_update(w, bt);
     int done = wk_run_handlers(w, bt);
     w->in_poll = false;
     if (handled)
-        *handled = done;
+        *handled = waited + done;
     wk_stop_if_requested(w);
     ps_error_clear();
     return PS_OK;
@@ -472,9 +893,8 @@ static ps_status wk_complete(const char *fn, ps_worker *w, ps_msg *m, ps_handle_
                         bt->slots[i] == WK_HANDLING ? "being handled (return the result instead)"
                         : bt->slots[i] == WK_DONE   ? "already completed"
                                                     : "not handled yet");
-    if (result != PS_HANDLE_DEFER) /* DEFER: no answer at all; the server redelivers after AckWait */
-        wk_send_delay(w, bt->list.msgs[i], result, delay_ns);
-    wk_release_slot(w, bt, i);
+    /* DEFER: no answer at all; the server redelivers after AckWait */
+    wk_finish(w, bt, i, result, delay_ns);
     wk_stop_if_requested(w);
     ps_error_clear();
     return PS_OK;
@@ -493,6 +913,20 @@ ps_status ps_worker_complete_ex(ps_worker *w, ps_msg *m, ps_handle_result result
     return wk_complete("ps_worker_complete_ex", w, m, result, delay_ns, true);
 }
 
+/* The messages waiting for m's key wait as long as m is worked on: their
+ * AckWait restarts with its (best effort: a refusal is m's business too,
+ * and goes unreported as for m). */
+static void wk_followers_in_progress(ps_worker *w, ps_msg *m)
+{
+    const char *key = wk_key(w, m);
+    for (wk_batch *bt = w->head; key && bt; bt = bt->next)
+        for (int j = 0; j < bt->list.count; j++) {
+            const char *k = bt->slots[j] == WK_WAITING ? wk_key(w, bt->list.msgs[j]) : NULL;
+            if (k && !strcmp(k, key))
+                ps_ack(bt->list.msgs[j], PS_IN_PROGRESS, 0);
+        }
+}
+
 ps_status ps_worker_in_progress(ps_worker *w, ps_msg *m)
 {
     const char *fn = "ps_worker_in_progress";
@@ -505,7 +939,9 @@ ps_status ps_worker_in_progress(ps_worker *w, ps_msg *m)
     wk_batch *bt = wk_find(w, m, &i);
     if (!bt || bt->slots[i] == WK_DONE)
         return ps_error(PS_ERR_INVALID_ARG, 0, "%s: the message is not held by this worker", fn);
-    return ps_ack(m, PS_IN_PROGRESS, 0);
+    ps_status s = ps_ack(m, PS_IN_PROGRESS, 0);
+    wk_followers_in_progress(w, m);
+    return s;
 }
 
 /* ---- inspection ------------------------------------------------------------------ */

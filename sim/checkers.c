@@ -96,6 +96,33 @@ static void check_dedup(engine *e)
     }
 }
 
+/* dead_or_done: every job with a PubAck ends completed or dead-lettered:
+ * one that failed without a dead letter (termed by a handler, a term storm,
+ * or MaxDeliver with no dead_letter=) breaks it, and so does one still
+ * open on a consumer with nothing left to deliver (lost). A job open on a
+ * busy consumer is late, not wrong: drained_within judges that. */
+static void check_dead_or_done(engine *e, const bool *drained)
+{
+    for (uint64_t job = 1; job <= e->njobs; job++)
+        for (int ci = 0; ci < e->nc; ci++) {
+            uint64_t rid = eng_row_of(e, job, ci);
+            const row *rw = &e->rows[rid];
+            sim_job_view v;
+            if (!e->acked[job] || !rw->owed || rw->dead || !sim_master_job_view(e->m, rid, &v) ||
+                v.state == SIM_JOB_DONE)
+                continue;
+            bool failed = v.state == SIM_JOB_FAILED;
+            if (!failed && !drained[ci])
+                continue;
+            char why[240];
+            e->res->not_dead_or_done++;
+            snprintf(why, sizeof why, "dead_or_done: job %" PRIu64 " (consumer %s) %s after %d attempt(s), "
+                     "without a dead letter", job, e->sc->consumers[ci].name,
+                     failed ? "failed" : "was never completed", v.attempts);
+            first_bad(e, job, why);
+        }
+}
+
 /* per_key_order: per consumer, jobs of one key complete in the order they
  * were published (job ids are given in publish order). */
 static void check_key_order(engine *e)
@@ -140,7 +167,8 @@ static void check_user(engine *e)
     sim_result *r = e->res;
     bool failed = false;
     char why[512];
-    ps_status s = sim_user_check(e->user, why, sizeof why, &failed);
+    uint64_t job = 0;
+    ps_status s = sim_user_check(e->user, why, sizeof why, &failed, &job);
     if (s != PS_OK) {
         eng_fail(e, s);
         return;
@@ -148,8 +176,11 @@ static void check_user(engine *e)
     if (!failed)
         return;
     r->user_failures++;
-    if (r->verdict != SIM_SAFETY_VIOLATION || !r->first_violation[0])
+    if (r->verdict != SIM_SAFETY_VIOLATION || !r->first_violation[0]) {
         snprintf(r->first_violation, sizeof r->first_violation, "%s", why);
+        if (job && job <= e->njobs) /* the rows name a job: the report and explain show it */
+            r->first_bad_job = job;
+    }
     r->verdict = SIM_SAFETY_VIOLATION;
 }
 
@@ -211,11 +242,21 @@ void eng_check(engine *e)
                 snprintf(r->first_violation, sizeof r->first_violation, "%s", bad);
             }
         }
+    if (x->dead_or_done)
+        check_dead_or_done(e, drained);
+    if (x->not_early && r->early) {
+        char why[200];
+        snprintf(why, sizeof why, "not_early: job %" PRIu64 " reached a handler %.3f s before its "
+                 PS_NOT_BEFORE_HEADER " (%" PRIu64 " such deliveries)", e->first_early_job,
+                 (double)e->first_early_ns / 1e9, r->early);
+        first_bad(e, e->first_early_job, why);
+    }
     if (x->dedup)
         check_dedup(e);
     if (x->per_key_order)
         check_key_order(e);
-    if (r->lost || r->double_completed || r->over_attempts || r->dedup_failures || r->order_failures)
+    if (r->lost || r->double_completed || r->over_attempts || r->dedup_failures || r->order_failures ||
+        r->not_dead_or_done || (x->not_early && r->early))
         r->verdict = SIM_SAFETY_VIOLATION;
     check_user(e);
 }

@@ -192,6 +192,12 @@ static ps_status setup(engine *e, uint64_t seed)
     if (s)
         return s;
     e->base = e->quiet_after = ps_clock_now(e->clock);
+    e->bclock = e->t->ops->version >= 2 && e->t->ops->broker_clock ? e->t->ops->broker_clock(e->t) : NULL;
+    if (!e->bclock)
+        e->bclock = e->clock;
+    for (int g = 0; g < sc->nworkers; g++)
+        for (int k = 0; k < sc->workers[g].nbackoff; k++)
+            e->wbackoff[g][k] = eng_scaled(e, sc->workers[g].backoff_ns[k]);
     if ((s = sim_shim_new(&e->b, e->inner, seed)))
         return s;
     sim_shim_forward_advisories(e->b, false); /* the engine reads none: the model need not build them */
@@ -219,7 +225,11 @@ static ps_status setup(engine *e, uint64_t seed)
         e->ccfg[i] = (ps_consumer_config){.durable = c->name, .filter_subject = c->filter[0] ? c->filter : NULL,
                                           .deliver_policy = c->deliver, .ack_wait_ns = eng_scaled(e, c->ack_wait_ns),
                                           .max_deliver = c->max_deliver, .max_ack_pending = c->max_ack_pending,
-                                          .backoff_ns = c->nbackoff ? backoff : NULL, .backoff_len = c->nbackoff};
+                                          .backoff_ns = c->nbackoff ? backoff : NULL, .backoff_len = c->nbackoff,
+                                          .ack_policy = c->ack, .opt_start_seq = (uint64_t)c->start_seq,
+                                          .opt_start_time_ns = c->deliver == PS_DELIVER_BY_START_TIME
+                                                                   ? e->base + eng_scaled(e, c->start_time_ns)
+                                                                   : 0};
         const ps_consumer_config cc = e->ccfg[i];
         ps_consumer *h = NULL;
         s = ps_consumer_add(e->b, c->stream, &cc, &h);
@@ -240,6 +250,7 @@ static ps_status setup(engine *e, uint64_t seed)
     for (int g = 0; g < sc->nworkers && !s; g++)
         for (int k = 0; k < sc->workers[g].count && !s; k++) {
             worker *w = &e->w[e->nw];
+            w->eng = e;
             w->g = &sc->workers[g];
             for (int ci = 0; ci < sc->nconsumers; ci++)
                 if (!strcmp(sc->consumers[ci].stream, w->g->stream) && !strcmp(sc->consumers[ci].name, w->g->consumer))

@@ -38,6 +38,9 @@ typedef struct sim_result {
     uint64_t jobs_done, jobs_failed;
     uint64_t lost, double_completed, over_attempts, dedup_failures, order_failures;
     uint64_t user_failures;    /* the scenario's `expect sql` checks that failed */
+    uint64_t dead_lettered;    /* jobs the worker layer dead-lettered (workers dead_letter=) */
+    uint64_t not_dead_or_done; /* expect dead_or_done: jobs that ended neither way */
+    uint64_t early;            /* expect not_early: deliveries handled before their Jetsim-Not-Before */
     uint64_t first_bad_job;    /* the first job that broke a check, 0 if none */
     char first_violation[512];
     int64_t end_ns;            /* virtual time when the run ended */
@@ -77,7 +80,7 @@ ps_status sim_run(const sim_scenario *sc, const char *scenario_text, uint64_t se
  */
 typedef struct sim_target sim_target;
 
-#define SIM_TARGET_OPS_VERSION 1
+#define SIM_TARGET_OPS_VERSION 2
 
 typedef struct sim_target_ops {
     int version;      /* SIM_TARGET_OPS_VERSION */
@@ -141,6 +144,12 @@ typedef struct sim_target_ops {
     void (*close)(sim_target *t);
     /* Frees the target (after close). */
     void (*free)(sim_target *t);
+    /* -- version 2 -- */
+    /* The clock the broker keeps its own times on, which a nak delay
+     * counts on (delayed jobs' Jetsim-Not-Before is written and read on
+     * it); owned by the target. NULL (the slot or the answer): the run's
+     * clock, as on the model. */
+    ps_clock *(*broker_clock)(const sim_target *t);
 } sim_target_ops;
 
 struct sim_target {

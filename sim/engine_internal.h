@@ -37,7 +37,10 @@ enum { EV_PUBLISH, EV_WORKER, EV_COMMIT, EV_FAULT, EV_FAULT_END, EV_WAKE };
 #define COMMIT_EVERY 65536
 #define DEFAULT_DRAIN_NS (600 * PS_NS_PER_SEC)
 
+struct engine;
+
 typedef struct worker {
+    struct engine *eng;  /* for the worker layer's callbacks */
     const sim_workers *g;
     int ci;              /* consumer index */
     ps_consumer *c;      /* for consumer info (the checkers) */
@@ -80,6 +83,7 @@ typedef struct pubstate {
 
 typedef struct row {
     uint8_t owed, settled;
+    uint8_t dead;             /* the worker layer dead-lettered it */
     uint8_t copies;           /* distinct stream sequences delivered: copies stored */
     uint64_t seq;             /* the first copy's stream sequence */
     uint64_t done_order;      /* 1, 2, ... in the order jobs were completed */
@@ -109,6 +113,11 @@ typedef struct engine {
     uint64_t *pubseq;    /* per job: the stream sequence its PubAck named */
     uint32_t *msgidx;    /* per job: its place in its publisher's sequence (a replay's message) */
     int32_t *keys;       /* per job: its ordering key, -1 for none */
+    int64_t *not_before; /* per job: its Jetsim-Not-Before on bclock, 0 for none */
+    ps_clock *bclock;    /* the broker's clock (sim_target_ops.broker_clock) */
+    uint64_t first_early_job; /* expect not_early: the first job handled before its time */
+    int64_t first_early_ns;   /* ... and how early */
+    int64_t wbackoff[SIM_MAX_WORKER_GROUPS][SIM_MAX_BACKOFF]; /* workers backoff=, scaled */
     char upayload[SIM_PAYLOAD_MAX]; /* a user payload being published */
     char *payload;       /* a replay's largest message */
     size_t payload_cap;

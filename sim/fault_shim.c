@@ -317,6 +317,7 @@ static void sh_close(ps_backend *b)
     shim *s = as_shim(b);
     ps_backend_set_advisory_handler(s->inner, NULL, NULL);
     ps_backend_set_pub_result_handler(s->inner, NULL, NULL);
+    ps_backend_wrapped(s->inner, false);
     free(s);
 }
 
@@ -361,6 +362,7 @@ ps_status ps_fault_shim_new(ps_backend **out, ps_backend *inner, uint64_t seed)
     s->rng = ps_rand_derive(seed, 0x5a17);
     ps_backend_set_advisory_handler(inner, forward_advisory, s);
     ps_backend_set_pub_result_handler(inner, forward_pub_result, s);
+    ps_backend_wrapped(inner, true); /* the inner one refuses to close before this one */
     *out = &s->base;
     return PS_OK;
 }

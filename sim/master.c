@@ -85,7 +85,7 @@ static const char schema[] =
     "CREATE TABLE trace_kinds(kind INTEGER PRIMARY KEY, name TEXT NOT NULL);"
     "INSERT INTO trace_kinds VALUES (0,'publish'),(1,'publish_failed'),(2,'deliver'),(3,'start'),"
     " (4,'commit'),(5,'stale'),(6,'ack'),(7,'nak'),(8,'term'),(9,'fault'),(10,'db_error'),"
-    " (11,'unsent');"
+    " (11,'unsent'),(12,'dead_letter'),(13,'early'),(14,'delayed');"
     "CREATE VIEW trace_named AS SELECT t_ns, name AS kind, job, worker, arg FROM trace"
     " JOIN trace_kinds USING (kind);"
     /* what the integers mean, for a person reading the database (master.h lists it) */
@@ -108,6 +108,9 @@ static const char schema[] =
     " CASE t.kind WHEN 9 THEN (SELECT name FROM fault_kinds f WHERE f.kind = t.arg) END AS fault,"
     " CASE t.kind WHEN 11 THEN (SELECT name FROM ack_kinds a WHERE a.kind = t.arg) END AS unsent,"
     " t.t_ns, t.arg FROM trace t JOIN trace_kinds k ON k.kind = t.kind, run r;"
+    /* the jobs the worker layer dead-lettered (workers dead_letter=), with why */
+    "CREATE VIEW dead_letters AS SELECT job, consumer, worker, t_s,"
+    " CASE arg WHEN 1 THEN 'term' ELSE 'max_deliver' END AS reason FROM story WHERE kind = 'dead_letter';"
     "CREATE VIEW jobs_named AS SELECT j.id AS row, (j.id - 1) / r.consumers + 1 AS job,"
     " (j.id - 1) % r.consumers AS consumer, j.key, s.name AS state, j.attempts, j.completions, j.version,"
     " (j.published_ns - coalesce(r.start_ns, 0)) / 1e9 AS published_s, (j.done_ns - coalesce(r.start_ns, 0)) / 1e9"

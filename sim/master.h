@@ -75,6 +75,9 @@ typedef enum sim_trace_kind {
     SIM_TR_PUBLISH = 0, SIM_TR_PUBLISH_FAILED, SIM_TR_DELIVER, SIM_TR_START, SIM_TR_COMMIT,
     SIM_TR_STALE, SIM_TR_ACK, SIM_TR_NAK, SIM_TR_TERM, SIM_TR_FAULT, SIM_TR_DB_ERROR,
     SIM_TR_UNSENT, /* an ack/nak/term a partitioned worker could not send (arg: its ps_ack_kind) */
+    SIM_TR_DEAD,   /* the worker layer dead-lettered it (arg: 0 max_deliver, 1 term) */
+    SIM_TR_EARLY,  /* handed to a handler before its Jetsim-Not-Before (arg: how early, ns) */
+    SIM_TR_DELAYED, /* published as a delayed job (arg: its delay, ns, on the broker's clock) */
     SIM_TR_KIND_COUNT
 } sim_trace_kind;
 

@@ -100,7 +100,7 @@ ps_status eng_publishers_setup(engine *e, uint64_t seed)
             s = load_replay(e, ps);
         e->job_headers |= ps->p->workload[0] != '\0' || sim_user_has_payload(e->user, i);
         if (!s)
-            s = sim_events_push(&e->q, e->base, EV_PUBLISH, i, 0);
+            s = sim_events_push(&e->q, e->base + ps->p->start_ns, EV_PUBLISH, i, 0);
     }
     return s;
 }
@@ -123,6 +123,60 @@ void eng_publishers_free(engine *e)
     free(e->payload);
     free(e->msgidx);
     free(e->keys);
+    free(e->not_before);
+}
+
+/* A delayed job's Jetsim-Not-Before on the broker's clock: its first
+ * publish plus a delay from the publisher's delay= span, a pure function
+ * of the seed and the job (as handler_fails in workers.c), so that `jetsim
+ * diff` sees the same delays on the model and on a server. 0: no delay=. */
+static int64_t not_before_of(const engine *e, const sim_publisher *p, uint64_t job)
+{
+    if (p->delay_max_ns <= 0)
+        return 0;
+    uint64_t x = e->seed ^ (job * UINT64_C(0xD6E8FEB86659FD93)) ^ UINT64_C(0x5DE1A7ED);
+    x = (x ^ (x >> 30)) * UINT64_C(0xBF58476D1CE4E5B9); /* splitmix64's finaliser */
+    x = (x ^ (x >> 27)) * UINT64_C(0x94D049BB133111EB);
+    x ^= x >> 31;
+    uint64_t span = (uint64_t)(p->delay_max_ns - p->delay_min_ns) + 1;
+    return ps_clock_now(e->bclock) + eng_scaled(e, p->delay_min_ns + (int64_t)(x % span));
+}
+
+/* The headers of a job's message when the publisher adds some (header=,
+ * key_header=, delay=): a copy of `base` (may be NULL) with them; *out
+ * stays NULL when it adds none. */
+static ps_status job_headers(const engine *e, const sim_publisher *p, uint64_t job, const ps_headers *base,
+                             ps_headers **out)
+{
+    *out = NULL;
+    if (!p->header[0] && !(p->key_header[0] && e->keys[job] >= 0) && !e->not_before[job])
+        return PS_OK;
+    ps_headers *h = ps_headers_new();
+    if (!h)
+        return ps_error(PS_ERR_NO_MEMORY, 0, "engine: out of memory");
+    ps_status s = PS_OK;
+    for (int i = 0; base && s == PS_OK && i < ps_headers_count(base); i++)
+        s = ps_headers_add(h, ps_headers_name_at(base, i), ps_headers_value_at(base, i));
+    char v[SIM_TEXT_MAX];
+    if (s == PS_OK && p->header[0]) {
+        const char *colon = strchr(p->header, ':'); /* the parser saw to it */
+        snprintf(v, sizeof v, "%.*s", (int)(colon - p->header), p->header);
+        s = ps_headers_set(h, v, colon + 1);
+    }
+    if (s == PS_OK && p->key_header[0] && e->keys[job] >= 0) {
+        snprintf(v, sizeof v, "%" PRId32, e->keys[job]);
+        s = ps_headers_set(h, p->key_header, v);
+    }
+    if (s == PS_OK && e->not_before[job]) {
+        snprintf(v, sizeof v, "%" PRId64, e->not_before[job]);
+        s = ps_headers_set(h, PS_NOT_BEFORE_HEADER, v);
+    }
+    if (s != PS_OK) {
+        ps_headers_free(h);
+        return s;
+    }
+    *out = h;
+    return PS_OK;
 }
 
 /* Whether consumer ci is owed a job published on `subject`: its stream
@@ -162,10 +216,13 @@ static ps_status new_job(engine *e, int pi, uint64_t *out)
         int32_t *k = realloc(e->keys, ncap * sizeof *k);
         if (k)
             e->keys = k;
+        int64_t *nb = realloc(e->not_before, ncap * sizeof *nb);
+        if (nb)
+            e->not_before = nb;
         row *r = realloc(e->rows, (ncap * (uint64_t)e->nc + 1) * sizeof *r);
         if (r)
             e->rows = r;
-        if (!a || !t || !p || !q || !mi || !k || !r)
+        if (!a || !t || !p || !q || !mi || !k || !nb || !r)
             return ps_error(PS_ERR_NO_MEMORY, 0, "engine: out of memory");
         e->capjobs = ncap;
     }
@@ -179,6 +236,7 @@ static ps_status new_job(engine *e, int pi, uint64_t *out)
     const char *subject = subject_of(&e->pub[pi], e->pub[pi].sent);
     int64_t key = p->keys ? (int64_t)ps_rand_below(&e->pub[pi].rng, (uint64_t)p->keys) : -1;
     e->keys[job] = (int32_t)key;
+    e->not_before[job] = not_before_of(e, p, job);
     int64_t now = ps_clock_now(e->clock);
     pubstate *ps = &e->pub[pi];
     if (!p->workload[0] && !ps->owed_known) {
@@ -226,7 +284,7 @@ ps_status eng_on_publish(engine *e, int pi, uint64_t job)
             return s;
         ps->sent++;
         if (ps->sent < ps->count) {
-            int64_t next = e->base + (p->workload[0] ? ps->at_ns[ps->sent]
+            int64_t next = e->base + p->start_ns + (p->workload[0] ? ps->at_ns[ps->sent]
                                                      : (int64_t)((double)ps->sent * 1e9 / p->rate_per_s));
             /* A loop that has fallen behind real time (on a server) would
              * run every overdue publish before any worker; the publisher
@@ -270,9 +328,16 @@ ps_status eng_on_publish(engine *e, int pi, uint64_t job)
         m.len = len;
         m.headers = ps->jobhdr;
     }
+    ps_headers *extra = NULL;
+    ps_status hs = job_headers(e, p, job, m.headers, &extra);
+    if (hs)
+        return hs;
+    if (extra)
+        m.headers = extra;
     e->tries[job]++;
     ps_pub_ack ack;
     ps_status st = ps_publisher_publish(ps->pw, &m, &ack); /* the application's publisher layer */
+    ps_headers_free(extra);
     if (st == PS_ERR_NO_MEMORY)
         return st; /* the harness's failure, not a lost publish */
     for (int ci = 0; ci < e->nc; ci++) /* stored (a lost PubAck too): a waiting worker of each consumer owed it */
@@ -280,7 +345,8 @@ ps_status eng_on_publish(engine *e, int pi, uint64_t job)
             eng_wake(e, ci);
     if (st == PS_OK) {
         e->pubseq[job] = ack.seq;
-        if (!e->acked[job]) {
+        bool first = !e->acked[job];
+        if (first) {
             e->acked[job] = 1;
             e->res->jobs_published++;
             for (int ci = 0; ci < e->nc; ci++) {
@@ -290,6 +356,9 @@ ps_status eng_on_publish(engine *e, int pi, uint64_t job)
             }
         }
         eng_trace(e, SIM_TR_PUBLISH, job, -1, (int64_t)ack.seq);
+        for (int ci = 0; first && e->not_before[job] && ci < e->nc; ci++) /* for the story of a delayed job */
+            if (e->rows[eng_row_of(e, job, ci)].owed)
+                eng_trace(e, SIM_TR_DELAYED, eng_row_of(e, job, ci), -1, e->not_before[job] - ps_clock_now(e->bclock));
     } else if (e->tries[job] <= p->retry) {
         eng_trace(e, SIM_TR_PUBLISH_FAILED, job, -1, e->tries[job]);
         eng_push(e, now + p->retry_wait_ns, EV_PUBLISH, pi, job);

@@ -76,6 +76,11 @@ static ps_status parse_consumer(parser *p)
         s = scn_options(p, 3, &scn_consumer_opts, 0, "an option", c);
     if (s == PS_OK && c->nbackoff > 0 && c->max_deliver != 0 && c->max_deliver <= c->nbackoff)
         s = FAIL(p, c->pos.col, "max_deliver must be more than the %d backoff durations", c->nbackoff);
+    if (s == PS_OK && (c->deliver == PS_DELIVER_BY_START_SEQ) != (c->start_seq != 0))
+        s = FAIL(p, c->pos.col, c->start_seq ? "start_seq= goes with deliver=by_start_seq"
+                                             : "deliver=by_start_seq needs start_seq=N");
+    if (s == PS_OK && c->start_time_ns && c->deliver != PS_DELIVER_BY_START_TIME)
+        s = FAIL(p, c->pos.col, "start_time= goes with deliver=by_start_time");
     if (s == PS_OK)
         sc->nconsumers++;
     return s;
@@ -113,6 +118,8 @@ static ps_status parse_publish(parser *p)
         s = scn_expected(p, &p->w[1], "a literal subject (no wildcards) to publish on");
     if (s == PS_OK)
         s = scn_options(p, 2, &scn_publish_opts, OPT_REPLAY, "an option", pub);
+    if (s == PS_OK && pub->key_header[0] && !pub->keys)
+        s = FAIL(p, pub->pos.col, "key_header= needs keys=N (the keys it carries)");
     if (s == PS_OK)
         sc->npublishers++;
     return s;
@@ -222,6 +229,8 @@ static ps_status parse_workers(parser *p)
     ps_status s = scn_get_int(p, whole(&p->w[1]), 1, 1000, &wk->count);
     if (s == PS_OK)
         s = scn_options(p, 2, &scn_workers_opts, 0, "an option", wk);
+    if (s == PS_OK && wk->dead_letter_after && !wk->dead_letter[0])
+        s = FAIL(p, wk->pos.col, "dead_letter_after= needs dead_letter=SUBJECT");
     if (s == PS_OK)
         sc->nworkers++;
     return s;
@@ -429,6 +438,13 @@ static ps_status check_whole(parser *p)
         if (!found)
             return scn_fail_at(p, wk->pos.line, wk->pos.col, "expected a declared consumer, got '%s/%s'",
                            wk->stream, wk->consumer);
+        bool captured = !wk->dead_letter[0];
+        for (int j = 0; j < sc->nstreams; j++)
+            for (int k = 0; k < sc->streams[j].nsubjects; k++)
+                captured |= ps_subject_matches(sc->streams[j].subjects[k], wk->dead_letter);
+        if (!captured)
+            return scn_fail_at(p, wk->pos.line, wk->pos.col,
+                               "expected a dead_letter= subject some stream captures, got '%s'", wk->dead_letter);
     }
     for (int i = 0; i < sc->nfaults; i++) {
         const sim_fault *f = &sc->faults[i];

@@ -10,9 +10,26 @@
  *            [storage=file|memory] [dupe_window=DUR] [max_msgs=N]
  *            [max_bytes=N] [max_age=DUR] [discard=old|new] [replicas=N]
  *   consumer STREAM NAME [ack_wait=DUR] [max_deliver=N] [backoff=DUR[,DUR...]]
- *            [max_ack_pending=N] [filter=SUBJECT] [deliver=all|new|last]
+ *            [max_ack_pending=N] [filter=SUBJECT]
+ *            [deliver=all|new|last|by_start_seq|by_start_time]
+ *            [start_seq=N] [start_time=DUR] [ack=explicit|none|all]
+ *            (start_seq= with deliver=by_start_seq, required; start_time=
+ *            with deliver=by_start_time: that long after the run's start,
+ *            0 when left out; the server picks the start position when
+ *            the consumer is created (JS 6.2), at the run's start, so on
+ *            the run's fresh stream both deliver everything published;
+ *            ack=none is refused on a workqueue stream)
  *   publish  SUBJECT [rate=N/s] [count=N] [msg_id=job|none] [keys=N]
  *            [retry=N] [retry_wait=DUR] [payload=NAME]
+ *            [delay=DUR[..DUR]] [header=NAME:VALUE] [key_header=NAME]
+ *            [start=DUR]
+ *            (delay=: delayed jobs, each with a Jetsim-Not-Before header
+ *            (ps_worker.h) of its publish time plus a delay drawn per job;
+ *            header=: one more header on every message; key_header=: the
+ *            job's key, 0 to keys-1, in header NAME, requires keys=;
+ *            start=: the first publish that long after the run's start,
+ *            0 when left out: publishers that take turns number their
+ *            jobs the same way on every target, which jetsim diff needs)
  *   replay   WORKLOAD [rate=N/s] [count=N] [transform=SRC=>DST] [msg_id=job|none]
  *            [keys=N] [retry=N] [retry_wait=DUR]
  *            (a workload file from `jetsim capture`, relative to the
@@ -23,6 +40,20 @@
  *            [idempotent=yes|no] [commit=before_ack|after_ack]
  *            [handler=NAME]   (the user's handler, ps_sim.h: then batch,
  *            handle, fail, idempotent and commit do not apply)
+ *            [max_in_flight=N] [backoff=DUR[,DUR...]]
+ *            [dead_letter=SUBJECT] [dead_letter_after=N] [key_header=NAME]
+ *            [ignore_not_before=yes|no]
+ *            (the worker layer's options, ps_worker.h: max_in_flight
+ *            (default batch); backoff: the nak delays of a failed handler
+ *            by delivery count (default none: immediate redelivery);
+ *            dead_letter: a literal subject a stream captures, where jobs
+ *            that fail on their last delivery (max_deliver, or
+ *            dead_letter_after) or are termed go, with their reason;
+ *            key_header: at most one job per key in flight, in publish
+ *            order, the key read from that header (the publisher's
+ *            key_header=); the workers honour Jetsim-Not-Before unless
+ *            ignore_not_before=yes (a worker that predates delayed
+ *            jobs: what expect not_early catches).)
  *   database [schema=FILE]       the user's database (ps_sim.h): one SQLite
  *                                database the handlers share, created from
  *                                FILE (relative to the scenario) or the
@@ -34,6 +65,11 @@
  *   at TIME  FAULT               (see the fault list below)
  *   expect   CHECK...            no_loss no_double_completion attempts<=N
  *                                per_key_order dedup drained_within=DUR
+ *                                dead_or_done (every job with a PubAck ends
+ *                                completed or dead-lettered: none termed
+ *                                without a dead letter, none lost)
+ *                                not_early (no job reaches a handler before
+ *                                its Jetsim-Not-Before)
  *                                sql "QUERY" empty | sql "QUERY" =N (on the
  *                                user's database after the run; the
  *                                service calls are in jetsim.service_calls;
@@ -109,6 +145,9 @@ typedef struct sim_consumer {
     int64_t ack_wait_ns, max_deliver, max_ack_pending;
     int64_t backoff_ns[SIM_MAX_BACKOFF];
     int nbackoff;
+    ps_ack_policy ack;          /* ack=explicit|none|all */
+    int64_t start_seq;          /* deliver=by_start_seq: start_seq=N (>= 1) */
+    int64_t start_time_ns;      /* deliver=by_start_time: start_time=DUR after the run's start */
     sim_pos pos;
 } sim_consumer;
 
@@ -127,6 +166,13 @@ typedef struct sim_publisher {
     int64_t retry;      /* retries after a failed publish */
     int64_t retry_wait_ns;
     char payload[SIM_TEXT_MAX]; /* the user's payload maker (ps_sim.h), "" for the job number */
+    /* delayed jobs: Jetsim-Not-Before = publish time + a delay in
+     * [delay_min_ns, delay_max_ns] (a pure function of the seed and the
+     * job, the same on every target); 0..0 for none */
+    int64_t delay_min_ns, delay_max_ns;
+    int64_t start_ns;              /* start=DUR: the first publish that long after the run's start */
+    char header[SIM_TEXT_MAX];     /* header=NAME:VALUE on every message, "" for none */
+    char key_header[SIM_TEXT_MAX]; /* key_header=NAME: the job's key (0 .. keys-1) in header NAME */
     sim_pos pos;
 } sim_publisher;
 
@@ -142,6 +188,13 @@ typedef struct sim_workers {
     bool idempotent;
     sim_commit commit;
     char handler[SIM_TEXT_MAX];  /* the user's handler (ps_sim.h); "" for the built-in job system */
+    int64_t max_in_flight;       /* the layer's max_in_flight; 0: batch */
+    int64_t backoff_ns[SIM_MAX_BACKOFF]; /* nak delays of a failed handler (nak_backoff_ns) */
+    int nbackoff;
+    char dead_letter[SIM_TEXT_MAX]; /* the layer's dead_letter_subject; "" for none */
+    int64_t dead_letter_after;   /* the layer's dead_letter_after; 0: the consumer's max_deliver */
+    char key_header[SIM_TEXT_MAX]; /* the layer's key_header (per-key order); "" for none */
+    bool ignore_not_before;      /* a worker that predates delayed jobs: the layer gets no clock */
     sim_pos pos;
 } sim_workers;
 
@@ -172,7 +225,7 @@ enum {
     SIM_FARG_RESTART = 1 << 4,      /* [graceful|crash|power_loss], crash when left out (restart) */
     SIM_FARG_DELAY = 1 << 5,        /* DUR: how long each chunk is held (delay_ns) */
     SIM_FARG_FOR = 1 << 6,          /* for DUR: how long the fault lasts (duration_ns) */
-    SIM_FARG_FOR_OPT = 1 << 7,      /* [for DUR]: left out, the fault lasts to the end */
+    SIM_FARG_FOR_OPT = 1 << 7,      /* [for DUR]: a crash's downtime; left out, 1 s (then the worker restarts) */
     SIM_FARG_NODE = 1 << 8,         /* [node=N|node=leader]: the server (node) */
     SIM_FARG_BEFORE_HANDLE = 1 << 9, /* the word before_handle */
     SIM_FARG_AT_WRITE = 1 << 10,    /* at_db_write=N: the handler's N-th row write (count) */
@@ -262,6 +315,8 @@ typedef struct sim_fault {
 
 typedef struct sim_expect {
     bool no_loss, no_double_completion, per_key_order, dedup;
+    bool dead_or_done; /* every job with a PubAck ends completed or dead-lettered */
+    bool not_early;    /* no job reaches a handler before its Jetsim-Not-Before */
     int64_t attempts_max;     /* 0: not checked */
     int64_t drained_within_ns; /* 0: not checked */
     sim_pos pos;
@@ -318,6 +373,13 @@ ps_status sim_scenario_load(sim_scenario *out, const char *path);
 /* Writes the scenario in canonical form (every option spelled out, faults
  * in time order as stored), which parses back to an equal scenario. */
 void sim_scenario_write(const sim_scenario *s, FILE *f);
+
+/* Writes fault x of scenario s as its line has it after "at T" ("restart
+ * server graceful node=leader", "slow service pay 200ms for 5s") into buf
+ * (cap bytes, cut short if need be); returns buf ("" for no kind).
+ * `timed` false leaves out its P% and "for DUR", for a caller that shows
+ * the values a run drew (a seed's mix) in its own way. */
+const char *sim_fault_words(const sim_scenario *s, const sim_fault *x, bool timed, char *buf, size_t cap);
 
 /* Draws a fault mix for `seed` (what `jetsim swarm` runs, and `jetsim run
  * --mix` replays): each fault is kept with probability 3/4, its time and

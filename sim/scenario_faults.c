@@ -31,9 +31,12 @@ const char *sim_fault_name(sim_fault_kind k)
 static const struct {
     unsigned arg;
     const char *shown;
-} arg_syntax[] = {
+} arg_syntax[] = { /* in the order the pieces are written */
     {SIM_FARG_WORKER, "N"},
+    {SIM_FARG_SERVICE, "NAME"},
     {SIM_FARG_AFTER_COMMIT, "after_commit"},
+    {SIM_FARG_BEFORE_HANDLE, "before_handle"},
+    {SIM_FARG_AT_WRITE, "at_db_write=K"},
     {SIM_FARG_HANDLE, "handle=DUR"},
     {SIM_FARG_PCT, "P%"},
     {SIM_FARG_RESTART, "[graceful|crash|power_loss]"},

@@ -133,7 +133,9 @@ typedef enum opt_kind {
     OPT_TRANSFORM, /* char[SIM_TEXT_MAX]: SRC=>DST, as sim/workload.h reads it */
     OPT_REF,       /* char[SIM_TEXT_MAX] STREAM/NAME: the stream here, NAME at aux */
     OPT_SPAN,      /* int64_t ns DUR[..DUR]: the shortest here, the longest at aux */
-    OPT_NAME       /* char[SIM_TEXT_MAX]: letters, digits, '_', '-', '.' (a handler, a payload maker) */
+    OPT_NAME,      /* char[SIM_TEXT_MAX]: letters, digits, '_', '-', '.' (a handler, a payload maker) */
+    OPT_LITERAL,   /* char[SIM_TEXT_MAX]: a literal subject (no wildcards) */
+    OPT_HEADER     /* char[SIM_TEXT_MAX]: NAME:VALUE, NAME an OPT_NAME, VALUE printable, no spaces */
 } opt_kind;
 
 enum {

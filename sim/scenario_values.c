@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #include "ps_clock.h"
 #include "ps_subject.h"
@@ -172,7 +173,8 @@ ps_status scn_get_choice(parser *p, value v, const char *const *names, int n, in
 static const char *const retention_names[] = {"limits", "interest", "workqueue"};
 static const char *const storage_names[] = {"file", "memory"};
 static const char *const discard_names[] = {"old", "new"};
-static const char *const deliver_names[] = {"all", "last", "new"};
+static const char *const deliver_names[] = {"all", "last", "new", "by_start_seq", "by_start_time"};
+static const char *const ack_names[] = {"explicit", "none", "all"};
 static const char *const msg_id_names[] = {"job", "none"};
 static const char *const commit_names[] = {"before_ack", "after_ack"};
 const char *const scn_bool_names[] = {"no", "yes"};
@@ -183,8 +185,11 @@ _Static_assert(sizeof(ps_retention) == sizeof(int) && sizeof(ps_storage) == size
                    sizeof(ps_discard) == sizeof(int) && sizeof(ps_deliver_policy) == sizeof(int) &&
                    sizeof(sim_msg_id) == sizeof(int) && sizeof(sim_commit) == sizeof(int),
                "scenario enums are int-sized");
-_Static_assert(PS_DELIVER_ALL == 0 && PS_DELIVER_LAST == 1 && PS_DELIVER_NEW == 2,
+_Static_assert(PS_DELIVER_ALL == 0 && PS_DELIVER_LAST == 1 && PS_DELIVER_NEW == 2 &&
+                   PS_DELIVER_BY_START_SEQ == 3 && PS_DELIVER_BY_START_TIME == 4,
                "deliver_names follows ps_deliver_policy");
+_Static_assert(PS_ACK_EXPLICIT == 0 && PS_ACK_NONE == 1 && PS_ACK_ALL == 2 && sizeof(ps_ack_policy) == sizeof(int),
+               "ack_names follows ps_ack_policy");
 
 #define CHOICE(type, field, list)                                                                  \
     .off = offsetof(type, field), .kind = OPT_CHOICE, .max = NOPTS(list) - 1, .names = list,      \
@@ -216,6 +221,12 @@ static const option consumer_rows[] = {
     {.name = "filter", .off = offsetof(sim_consumer, filter), .kind = OPT_FILTER},
     {.name = "backoff", .off = offsetof(sim_consumer, backoff_ns), .kind = OPT_DURS, .min = 1,
      .max = SIM_MAX_BACKOFF, .aux = offsetof(sim_consumer, nbackoff)},
+    {.name = "start_seq", .off = offsetof(sim_consumer, start_seq), .kind = OPT_INT, .min = 1, .max = INT64_MAX},
+    {.name = "start_time", .off = offsetof(sim_consumer, start_time_ns), .kind = OPT_DUR, .min = 0,
+     .max = SIM_DURATION_MAX_NS},
+    /* not written when explicit, so that scenarios written before it read the same */
+    {.name = "ack", .off = offsetof(sim_consumer, ack), .kind = OPT_CHOICE, .max = NOPTS(ack_names) - 1,
+     .names = ack_names},
 };
 
 /* publish and replay: a publish's rate and count are never 0, so both
@@ -232,6 +243,12 @@ static const option publish_rows[] = {
      .max = SIM_DURATION_MAX_NS, .flags = OPT_ALWAYS},
     {.name = "keys", .off = offsetof(sim_publisher, keys), .kind = OPT_INT, .min = 1, .max = 100000000},
     {.name = "payload", .off = offsetof(sim_publisher, payload), .kind = OPT_NAME},
+    {.name = "delay", .off = offsetof(sim_publisher, delay_min_ns), .kind = OPT_SPAN, .min = 0,
+     .max = SIM_DURATION_MAX_NS, .aux = offsetof(sim_publisher, delay_max_ns)},
+    {.name = "header", .off = offsetof(sim_publisher, header), .kind = OPT_HEADER},
+    {.name = "key_header", .off = offsetof(sim_publisher, key_header), .kind = OPT_NAME},
+    {.name = "start", .off = offsetof(sim_publisher, start_ns), .kind = OPT_DUR, .min = 0,
+     .max = SIM_DURATION_MAX_NS},
 };
 
 static const option workers_rows[] = {
@@ -245,6 +262,15 @@ static const option workers_rows[] = {
     {.name = "idempotent", .off = offsetof(sim_workers, idempotent), .kind = OPT_BOOL, .flags = OPT_ALWAYS},
     {.name = "commit", CHOICE(sim_workers, commit, commit_names)},
     {.name = "handler", .off = offsetof(sim_workers, handler), .kind = OPT_NAME},
+    {.name = "max_in_flight", .off = offsetof(sim_workers, max_in_flight), .kind = OPT_INT, .min = 1,
+     .max = 10000},
+    {.name = "backoff", .off = offsetof(sim_workers, backoff_ns), .kind = OPT_DURS, .min = 1,
+     .max = SIM_MAX_BACKOFF, .aux = offsetof(sim_workers, nbackoff)},
+    {.name = "dead_letter", .off = offsetof(sim_workers, dead_letter), .kind = OPT_LITERAL},
+    {.name = "dead_letter_after", .off = offsetof(sim_workers, dead_letter_after), .kind = OPT_INT, .min = 1,
+     .max = 1000000},
+    {.name = "key_header", .off = offsetof(sim_workers, key_header), .kind = OPT_NAME},
+    {.name = "ignore_not_before", .off = offsetof(sim_workers, ignore_not_before), .kind = OPT_BOOL},
 };
 
 static const option service_rows[] = {
@@ -265,6 +291,8 @@ static const option expect_rows[] = {
     {.name = "dedup", .off = offsetof(sim_expect, dedup), .kind = OPT_FLAG, .sep = ""},
     {.name = "drained_within", .off = offsetof(sim_expect, drained_within_ns), .kind = OPT_DUR, .min = 1,
      .max = SIM_DURATION_MAX_NS},
+    {.name = "dead_or_done", .off = offsetof(sim_expect, dead_or_done), .kind = OPT_FLAG, .sep = ""},
+    {.name = "not_early", .off = offsetof(sim_expect, not_early), .kind = OPT_FLAG, .sep = ""},
 };
 
 #define TABLE(rows) {rows, NOPTS(rows)}
@@ -355,6 +383,24 @@ static ps_status read_span(parser *p, const option *o, void *base, value v)
     return s;
 }
 
+/* NAME:VALUE: a header name as OPT_NAME reads it (not a JetStream Nats-
+ * one), a value of printable characters (a word has no spaces). */
+static ps_status read_header(parser *p, const option *o, void *base, value v)
+{
+    const char *what = "NAME:VALUE (NAME of letters, digits, '_', '-' and '.', not Nats-...; VALUE printable)";
+    ps_status s = scn_get_text(p, v, AT(base, o, char), what);
+    if (s != PS_OK)
+        return s;
+    const char *h = AT(base, o, char), *colon = strchr(h, ':');
+    size_t nl = colon ? (size_t)(colon - h) : 0;
+    bool ok = colon && nl > 0 && colon[1] &&
+              strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == nl &&
+              strncasecmp(h, "Nats-", 5) != 0;
+    for (const char *c = colon ? colon + 1 : ""; ok && *c; c++)
+        ok = *c > ' ' && *c < 0x7f;
+    return ok ? PS_OK : scn_bad_value(p, v, what);
+}
+
 /* Reads v into the option's field of the statement at base. */
 static ps_status read_option(parser *p, const option *o, void *base, value v)
 {
@@ -395,6 +441,12 @@ static ps_status read_option(parser *p, const option *o, void *base, value v)
         if (strspn(AT(base, o, char), "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != v.len)
             return scn_bad_value(p, v, "a name of letters, digits, '_', '-' and '.'");
         return PS_OK;
+    case OPT_LITERAL:
+        if ((s = scn_get_text(p, v, AT(base, o, char), "a subject")) != PS_OK)
+            return s;
+        return ps_subject_is_literal(AT(base, o, char)) ? PS_OK
+                                                        : scn_bad_value(p, v, "a literal subject (no wildcards)");
+    case OPT_HEADER: return read_header(p, o, base, v);
     }
     return scn_bad_value(p, v, "a known kind of value");
 }

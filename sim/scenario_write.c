@@ -52,6 +52,8 @@ static bool option_is_zero(const option *o, const void *base)
     case OPT_FILTER:
     case OPT_TRANSFORM:
     case OPT_NAME:
+    case OPT_LITERAL:
+    case OPT_HEADER:
     case OPT_REF: return *AT(b, o, char) == '\0';
     case OPT_SPAN: return *AT(b, o, int64_t) == 0 && *AUX(b, o, int64_t) == 0;
     }
@@ -80,6 +82,8 @@ static void write_value(FILE *f, const option *o, const void *base)
         break;
     case OPT_FILTER:
     case OPT_NAME:
+    case OPT_LITERAL:
+    case OPT_HEADER:
     case OPT_TRANSFORM: fputs(AT(b, o, char), f); break;
     case OPT_REF: fprintf(f, "%s/%s", AT(b, o, char), AUX(b, o, char)); break;
     case OPT_SPAN: fprintf(f, "%s..%s", dur(*AT(b, o, int64_t), t1), dur(*AUX(b, o, int64_t), t2)); break;
@@ -98,13 +102,15 @@ static void write_options(FILE *f, const option_table *t, const void *base)
     }
 }
 
-static void write_fault(FILE *f, const sim_scenario *s, const sim_fault *x)
+/* A fault's words after "at T" (sim_fault_words); `timed`: with its P%
+ * and "for DUR". */
+static void write_fault_words(FILE *f, const sim_scenario *s, const sim_fault *x, bool timed)
 {
     char a[32];
     const sim_fault_info *r = sim_fault_info_of(x->kind);
     if (!r)
         return;
-    fprintf(f, "at %s %s", dur(x->at_ns, a), r->name);
+    fputs(r->name, f);
     if (r->args & SIM_FARG_SERVICE && x->service >= 0 && x->service < s->nservices)
         fprintf(f, " %s", s->services[x->service].name);
     if (r->args & SIM_FARG_WORKER)
@@ -117,7 +123,7 @@ static void write_fault(FILE *f, const sim_scenario *s, const sim_fault *x)
         fprintf(f, " at_db_write=%" PRId64, x->count);
     if (r->args & SIM_FARG_HANDLE)
         fprintf(f, " handle=%s", dur(x->handle_ns, a));
-    if (r->args & SIM_FARG_PCT) {
+    if (timed && r->args & SIM_FARG_PCT) {
         fputc(' ', f);
         write_pct(f, x->bp);
     }
@@ -125,11 +131,35 @@ static void write_fault(FILE *f, const sim_scenario *s, const sim_fault *x)
         fprintf(f, " %s", scn_restart_names[x->restart]);
     if (r->args & SIM_FARG_DELAY)
         fprintf(f, " %s", dur(x->delay_ns, a));
-    if (r->args & (SIM_FARG_FOR | SIM_FARG_FOR_OPT) && x->duration_ns)
+    if (timed && r->args & (SIM_FARG_FOR | SIM_FARG_FOR_OPT) && x->duration_ns)
         fprintf(f, " for %s", dur(x->duration_ns, a));
     if (r->args & SIM_FARG_NODE && x->node)
         x->node < 0 ? fprintf(f, " node=leader") : fprintf(f, " node=%" PRId64, x->node);
+}
+
+static void write_fault(FILE *f, const sim_scenario *s, const sim_fault *x)
+{
+    char a[32];
+    if (!sim_fault_info_of(x->kind))
+        return;
+    fprintf(f, "at %s ", dur(x->at_ns, a));
+    write_fault_words(f, s, x, true);
     fputc('\n', f);
+}
+
+const char *sim_fault_words(const sim_scenario *s, const sim_fault *x, bool timed, char *buf, size_t cap)
+{
+    if (!cap)
+        return buf;
+    buf[0] = '\0';
+    FILE *f = fmemopen(buf, cap, "w"); /* full: the text is cut short, still terminated */
+    if (!f)
+        return buf;
+    setbuf(f, NULL);
+    write_fault_words(f, s, x, timed);
+    fclose(f);
+    buf[cap - 1] = '\0';
+    return buf;
 }
 
 void sim_scenario_write(const sim_scenario *s, FILE *f)

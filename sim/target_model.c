@@ -126,6 +126,7 @@ static const sim_target_ops model_ops = {
     .open = model_open,
     .stream_config = model_stream_config,
     .scaled = model_scaled,
+    .broker_clock = NULL, /* the model's times are the run's */
     .stream_added = model_stream_added,
     .ready = model_ready,
     .wait_until = model_wait_until,

@@ -814,8 +814,19 @@ static void describe_rows(sqlite3_stmt *st, char *out, size_t cap)
         snprintf(out + n, n < cap ? cap - n : 0, " and %d more", rows - 3);
 }
 
+/* The job an unwanted row names: its first column is called job and
+ * holds a positive integer; else 0. */
+static uint64_t row_job(sqlite3_stmt *st)
+{
+    const char *name = sqlite3_column_name(st, 0);
+    if (!name || sqlite3_stricmp(name, "job") != 0 || sqlite3_column_type(st, 0) != SQLITE_INTEGER)
+        return 0;
+    int64_t job = sqlite3_column_int64(st, 0);
+    return job > 0 ? (uint64_t)job : 0;
+}
+
 static ps_status check_one(sqlite3 *db, const sim_scenario *sc, const sim_sql_expect *x, char *violation, size_t cap,
-                           bool *failed)
+                           bool *failed, uint64_t *job)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, x->sql, -1, &st, NULL) != SQLITE_OK)
@@ -830,6 +841,7 @@ static ps_status check_one(sqlite3 *db, const sim_scenario *sc, const sim_sql_ex
     }
     if (x->empty && rc == SQLITE_ROW) {
         char rows[300];
+        *job = row_job(st); /* before describe_rows steps past the first row */
         describe_rows(st, rows, sizeof rows);
         snprintf(violation, cap, "sql (line %d): expected no rows from \"%.120s\", got %s", x->pos.line, x->sql, rows);
         *failed = true;
@@ -845,9 +857,10 @@ static ps_status check_one(sqlite3 *db, const sim_scenario *sc, const sim_sql_ex
     return PS_OK;
 }
 
-ps_status sim_user_check(sim_user *u, char *violation, size_t cap, bool *failed)
+ps_status sim_user_check(sim_user *u, char *violation, size_t cap, bool *failed, uint64_t *job)
 {
     *failed = false;
+    *job = 0;
     if (!u || u->sc->nsql == 0)
         return PS_OK;
     sqlite3 *db = NULL;
@@ -862,7 +875,7 @@ ps_status sim_user_check(sim_user *u, char *violation, size_t cap, bool *failed)
     if (!s)
         s = load_ledger(u, db);
     for (int i = 0; i < u->sc->nsql && !s && !*failed; i++)
-        s = check_one(db, u->sc, &u->sc->sql[i], violation, cap, failed);
+        s = check_one(db, u->sc, &u->sc->sql[i], violation, cap, failed, job);
     sqlite3_close_v2(db);
     return s;
 }

@@ -99,8 +99,10 @@ int64_t sim_user_wall_ns(const ps_sim_ctx *ctx);
 /* Runs the scenario's `expect sql` checks against the user's database
  * (with the service ledger as jetsim.service_calls). The first failing
  * one is written into `violation` (naming its line and, for rows that
- * should not exist, the first few) and *failed set. PS_OK unless a check
- * could not run (a bad query: PS_ERR_INVALID_ARG naming the line). */
-ps_status sim_user_check(sim_user *u, char *violation, size_t cap, bool *failed);
+ * should not exist, the first few) and *failed set; *job is the job its
+ * first unwanted row names (a first column named job holding a job
+ * number), else 0. PS_OK unless a check could not run (a bad query:
+ * PS_ERR_INVALID_ARG naming the line). */
+ps_status sim_user_check(sim_user *u, char *violation, size_t cap, bool *failed, uint64_t *job);
 
 #endif

@@ -43,19 +43,82 @@ static uint64_t job_of(const engine *e, ps_msg *m)
     return job;
 }
 
+/* expect not_early: the layer hands out a delayed job only once it is due
+ * (Jetsim-Not-Before, on the broker's clock); this records one it did
+ * not. */
+static void check_due(engine *e, worker *w, ps_msg *m)
+{
+    uint64_t job = job_of(m);
+    if (job == 0 || job > e->njobs || !e->not_before[job])
+        return;
+    int64_t early = e->not_before[job] - ps_clock_now(e->bclock);
+    if (early <= 0)
+        return;
+    e->res->early++;
+    if (!e->first_early_job) {
+        e->first_early_job = job;
+        e->first_early_ns = early;
+    }
+    eng_trace(e, SIM_TR_EARLY, eng_row_of(e, job, w->ci), (int)(w - e->w) + 1, early);
+}
+
 /* The layer's handler: keep the message; the worker handles it in turn. */
 static ps_handle_result defer(void *user, ps_msg *m)
 {
     worker *w = user;
+    check_due(w->eng, w, m);
     w->held[(w->head + w->nheld++) % w->cap] = m;
     return PS_HANDLE_DEFER;
 }
 
+/* The layer published a dead letter for m: the job is over (failed), and
+ * the run database says how (SIM_TR_DEAD). A job dead-lettered again (a
+ * term lost on the way, a spare delivery) counts once. */
+static void dead_lettered(void *user, ps_msg *m, const char *reason)
+{
+    worker *w = user;
+    engine *e = w->eng;
+    uint64_t job = job_of(m);
+    if (job == 0 || job > e->njobs)
+        return;
+    uint64_t r = eng_row_of(e, job, w->ci);
+    eng_trace(e, SIM_TR_DEAD, r, (int)(w - e->w) + 1, strcmp(reason, "term") == 0);
+    if (e->rows[r].dead)
+        return;
+    e->rows[r].dead = 1;
+    e->res->dead_lettered++;
+    sim_job_view v;
+    if (sim_master_job_view(e->m, r, &v) && v.state != SIM_JOB_DONE && v.state != SIM_JOB_FAILED) {
+        ps_status s = sim_master_job_fail(e->m, r, ps_clock_now(e->clock));
+        if (s == PS_ERR_NO_MEMORY)
+            eng_fail(e, s);
+        eng_settle(e, r);
+    }
+}
+
+/* What the layer could not send. Broker faults are the run's business
+ * (the message comes back); running out of memory is the harness's. */
+static void layer_error(void *user, const ps_msg *m, ps_ack_kind kind, ps_status st, const char *detail)
+{
+    (void)m;
+    (void)kind;
+    (void)detail;
+    worker *w = user;
+    if (st == PS_ERR_NO_MEMORY)
+        eng_fail(w->eng, st);
+}
+
 static ps_status start(engine *e, worker *w)
 {
-    ps_worker_config cfg = {.stream = w->g->stream, .consumer = e->ccfg[w->ci], .batch = (int)w->g->batch,
-                            .max_in_flight = (int)w->g->batch, .handler = defer, .user = w,
-                            .fetch_no_wait = true};
+    const sim_workers *g = w->g;
+    ps_worker_config cfg = {.stream = g->stream, .consumer = e->ccfg[w->ci], .batch = (int)g->batch,
+                            .max_in_flight = w->cap, .handler = defer, .user = w, .fetch_no_wait = true,
+                            .nak_backoff_ns = g->nbackoff ? e->wbackoff[g - e->sc->workers] : NULL,
+                            .nak_backoff_len = g->nbackoff,
+                            .dead_letter_subject = g->dead_letter[0] ? g->dead_letter : NULL,
+                            .dead_letter_after = (int)g->dead_letter_after, .on_dead_letter = dead_lettered,
+                            .on_error = layer_error,
+                            .clock = g->ignore_not_before ? NULL : e->bclock, .key_header = g->key_header[0] ? g->key_header : NULL};
     ps_status s = ps_worker_new(&w->pw, e->b, &cfg);
     /* it adds the consumer again (idempotent); a cluster may be slow to answer */
     for (int k = 0; k < 20 && (s == PS_ERR_TIMEOUT || s == PS_ERR_UNAVAILABLE); k++)
@@ -69,7 +132,7 @@ static ps_status start(engine *e, worker *w)
 
 ps_status eng_workers_setup(engine *e, worker *w)
 {
-    w->cap = (int)w->g->batch;
+    w->cap = (int)(w->g->max_in_flight > w->g->batch ? w->g->max_in_flight : w->g->batch);
     w->held = calloc((size_t)w->cap, sizeof *w->held);
     return w->held ? start(e, w) : ps_error(PS_ERR_NO_MEMORY, 0, "engine: out of memory");
 }
@@ -299,6 +362,11 @@ void eng_on_worker(engine *e, int wi)
             eng_fail(e, s); /* not an injected database fault */
         w->version = -1;
     }
+    if (w->crash_before_handle) { /* it dies as the message arrives: nothing handled, no answer */
+        w->crash_before_handle = false;
+        eng_crash(e, w, now + w->crash_for_ns);
+        return;
+    }
     int64_t handle = now < w->slow_until ? w->slow_ns
                                          : ps_rand_range(&w->rng, w->g->handle_min_ns, w->g->handle_max_ns);
     eng_push(e, now + handle, EV_COMMIT, wi, (uint64_t)w->epoch);
@@ -314,11 +382,14 @@ static void reply_after(engine *e, worker *w, int wi, ps_msg *m, uint64_t r, ps_
     static const ps_handle_result res[] = {[PS_ACK] = PS_HANDLE_ACK, [PS_NAK] = PS_HANDLE_RETRY,
                                            [PS_TERM] = PS_HANDLE_TERM};
     bool cut = sim_shim_is_cut_off(ps_worker_consumer(w->pw)); /* the shim drops it */
+    bool was_dead = r && e->rows[r].dead;
     if (delay_ns > 0)
         ps_worker_complete_ex(w->pw, m, res[kind], delay_ns); /* m is the layer's again */
     else
         ps_worker_complete(w->pw, m, res[kind]);
     w->cur = NULL;
+    if (r && !was_dead && e->rows[r].dead)
+        kind = PS_TERM; /* the layer dead-lettered it, then termed it */
     eng_trace(e, cut ? SIM_TR_UNSENT : tr[kind], r, wi + 1, cut ? kind : arg);
 }
 
@@ -387,7 +458,9 @@ void eng_on_commit(engine *e, int wi, uint64_t arg)
     const sim_consumer *c = &e->sc->consumers[w->ci];
     int64_t now = ps_clock_now(e->clock);
     if (handler_fails(e, w, r, m->meta.num_delivered)) {
-        if (c->max_deliver > 0 && (int64_t)m->meta.num_delivered >= c->max_deliver) {
+        if (w->g->dead_letter[0]) {
+            reply(e, w, wi, m, r, PS_NAK, 0); /* the layer dead-letters it on its last delivery */
+        } else if (c->max_deliver > 0 && (int64_t)m->meta.num_delivered >= c->max_deliver) {
             sim_master_job_fail(e->m, r, now);
             eng_settle(e, r);
             reply(e, w, wi, m, r, PS_TERM, 0);

@@ -110,9 +110,9 @@ ps_status ps_testkit_advance(ps_testkit *k, int64_t ns);
 /* Deletes the streams the kit named that exist, closes the backend and
  * frees the kit (NULL: nothing, PS_OK). Close any fault shim over the
  * kit's backend before, and free every consumer handle of the test:
- * with a handle left, PS_ERR_BUSY and the kit stays open (its streams are
- * deleted already), so that a teardown reports the forgotten handle and
- * may free it and close again. Otherwise the kit is gone, and the first
+ * with a handle or a shim left, PS_ERR_BUSY and the kit stays open (its
+ * streams are deleted already), so that a teardown reports what it forgot
+ * and may free or close it and close again. Otherwise the kit is gone, and the first
  * failure to delete a stream (PS_ERR_IO, ...), if any, is returned. */
 ps_status ps_testkit_close(ps_testkit *k);
 

@@ -199,7 +199,8 @@ ps_status ps_testkit_close(ps_testkit *k)
     ps_status deleted = delete_named_streams(k, why, sizeof why);
     ps_status s = ps_backend_close(k->b); /* PS_OK or PS_ERR_BUSY */
     if (s)
-        return ps_error(s, 0, "ps_testkit_close: the test left a consumer handle open (free it first)");
+        return ps_error(s, 0, "ps_testkit_close: the test left a consumer handle or a fault shim open (%s)",
+                        ps_last_error());
     ps_clock_free(k->clock); /* the real clock ignores it */
     for (size_t i = 0; i < k->n_names; i++)
         free(k->names[i]);

@@ -133,7 +133,8 @@ static void test_every_help_lists_the_exit_codes(void **state)
 {
     (void)state;
     const char *cmds[] = {"--help", "run --help", "replay --help", "diff --help", "swarm --help",
-                          "shrink --help", "capture --help", "demo --help", "explain --help"};
+                          "shrink --help", "capture --help", "demo --help", "explain --help",
+                          "agent --help"};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         char *out;
         assert_int_equal(cli("", cmds[i], &out), 0);
@@ -166,6 +167,40 @@ static void test_harness_error_and_bad_input_have_distinct_exit_codes(void **sta
     write_file(path_in_tmp("bad.scn"), "stream\n");
     snprintf(args, sizeof args, "run %s", path_in_tmp("bad.scn"));
     assert_int_equal(cli("", args, &out), 2);
+    free(out);
+}
+
+/* swarm --queue and agent: bad input is 2 and said before any server is
+ * asked; no server is a harness error, 4, naming it. */
+static void test_distributed_swarm_bad_input_and_no_server(void **state)
+{
+    (void)state;
+    char *out, args[512];
+    const char *scn = path_in_tmp("dist.scn");
+    write_file(scn, small_scenario);
+    write_file(path_in_tmp("dist-bad.scn"), "stream\n");
+    struct {
+        const char *args, *says;
+        int rc;
+    } cases[] = {
+        {"agent", "--queue URL is required", 2},
+        {"agent --queue nats://127.0.0.1:1 --parallel 0", "--parallel wants a number", 2},
+        {"agent --queue nats://127.0.0.1:1 --ack-wait 10", "--ack-wait wants a duration", 2},
+        {"swarm %s --seeds 3 --run-id r1", "go with --queue", 2},
+        {"swarm %s --seeds 3 --queue nats://127.0.0.1:1 --jobs 2", "not --jobs", 2},
+        {"swarm %s --seeds 3 --queue nats://127.0.0.1:1 --run-id a.b", "--run-id wants", 2},
+        {"swarm %s --seeds 3 --queue nats://127.0.0.1:1", "harness error", 4},
+        {"agent --queue nats://127.0.0.1:1", "harness error", 4},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(args, sizeof args, cases[i].args, scn);
+        int rc = cli("", args, &out);
+        if (rc != cases[i].rc || !strstr(out, cases[i].says))
+            fail_msg("jetsim %s: exit %d, expected %d saying '%s':\n%s", args, rc, cases[i].rc, cases[i].says, out);
+        free(out);
+    }
+    snprintf(args, sizeof args, "swarm %s --seeds 3 --queue nats://127.0.0.1:1", path_in_tmp("dist-bad.scn"));
+    assert_int_equal(cli("", args, &out), 2); /* the scenario is checked before the server is asked */
     free(out);
 }
 
@@ -456,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_every_help_lists_the_exit_codes),
         cmocka_unit_test(test_harness_error_and_bad_input_have_distinct_exit_codes),
         cmocka_unit_test(test_swarm_counts_harness_errors_apart),
+        cmocka_unit_test(test_distributed_swarm_bad_input_and_no_server),
     };
     const struct CMUnitTest server_tests[] = {
         cmocka_unit_test(test_refused_run_leaves_the_existing_stream_intact),

@@ -240,6 +240,193 @@ static void test_parallel_workers_break_per_key_order(void **state)
     assert_non_null(strstr(r.first_violation, "per_key_order: job "));
 }
 
+/* ---- the worker layer's patterns (workers key_header=, dead_letter=, publish delay=) ---- */
+
+/* One worker, MaxAckPending 64 and handler failures, through nak and
+ * term storms, a worker slowed within AckWait, lost PubAcks and duplicate
+ * publishes, each seed with its own fault mix: with key_header the layer
+ * holds a key's later jobs while one is in flight or naked for a retry,
+ * so each key completes in publish order; without it the retries come
+ * after later jobs of their key. (A lost nak or ack, or a crash, returns
+ * a job only after AckWait, which order cannot survive: ps_worker.h.) */
+static const char key_retries[] =
+    "stream S subjects=s.> retention=workqueue\n"
+    "consumer S C ack_wait=5s max_ack_pending=64 max_deliver=50\n"
+    "publish s.a rate=300/s count=1500 msg_id=job keys=8 key_header=K\n"
+    "workers 1 batch=8 max_in_flight=16 handle=1ms..3ms fail=10%%%s backoff=1s\n"
+    "at 1s nak storm 10%% for 1s\n"
+    "at 2s slow worker 1 handle=2s for 1s\n"
+    "at 3s term storm 5%% for 1s\n"
+    "at 4s lose pubacks 10%% for 1s\n"
+    "at 5s duplicate publishes 10%% for 1s\n"
+    "expect no_loss no_double_completion per_key_order drained_within=1m\n";
+
+static sim_result run_mixed(const char *text, uint64_t seed)
+{
+    if (sim_scenario_parse(&sc, "t.scn", text, strlen(text)) != PS_OK)
+        fail_msg("%s", ps_last_error());
+    sim_scenario_mix(&sc, seed);
+    sim_result r;
+    if (sim_run(&sc, "", seed, ":memory:", NULL, &r) != PS_OK)
+        fail_msg("%s", ps_last_error());
+    return r;
+}
+
+static void test_key_header_keeps_per_key_order_through_retries(void **state)
+{
+    (void)state;
+    char text[1024];
+    snprintf(text, sizeof text, key_retries, " key_header=K");
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        sim_result r = run_mixed(text, seed);
+        if (r.verdict != SIM_PASS)
+            fail_msg("seed %llu: %s", (unsigned long long)seed, r.first_violation);
+    }
+    snprintf(text, sizeof text, key_retries, "");
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        sim_result r = run_mixed(text, seed);
+        assert_int_equal(r.verdict, SIM_SAFETY_VIOLATION);
+        assert_true(r.order_failures > 0);
+    }
+}
+
+/* dead_letter=: a job failing its last delivery is dead-lettered, which
+ * dead_or_done accepts; without it the job fails without one, which
+ * dead_or_done names. The run database lists them (view dead_letters). */
+static const char dead_text[] =
+    "stream S subjects=s.> retention=workqueue\n"
+    "stream D subjects=dead.> retention=limits\n"
+    "consumer S C ack_wait=5s max_deliver=2\n"
+    "publish s.a rate=200/s count=400 msg_id=job\n"
+    "workers 2 batch=4 handle=1ms..3ms fail=30%%%s\n"
+    "expect no_loss dead_or_done drained_within=1m\n";
+
+static void test_dead_letters_end_jobs_that_fail_for_good(void **state)
+{
+    (void)state;
+    char text[1024];
+    snprintf(text, sizeof text, dead_text, " dead_letter=dead.jobs");
+    char db[] = "/tmp/jetsim-test-dead-XXXXXX";
+    int fd = mkstemp(db);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(sim_scenario_parse(&sc, "t.scn", text, strlen(text)), PS_OK);
+    sim_result r;
+    assert_int_equal(sim_run(&sc, text, 1, db, NULL, &r), PS_OK);
+    if (r.verdict != SIM_PASS)
+        fail_msg("%s", r.first_violation);
+    assert_true(r.dead_lettered > 0); /* 9% of 400 fail twice */
+    assert_int_equal(r.jobs_failed, r.dead_lettered);
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*), min(reason), max(reason) FROM dead_letters", -1, &st,
+                                        NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int64(st, 0), (int64_t)r.dead_lettered);
+    assert_string_equal((const char *)sqlite3_column_text(st, 1), "max_deliver");
+    assert_string_equal((const char *)sqlite3_column_text(st, 2), "max_deliver");
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    unlink(db);
+
+    snprintf(text, sizeof text, dead_text, "");
+    r = run_text(text);
+    assert_int_equal(r.verdict, SIM_SAFETY_VIOLATION);
+    assert_int_equal(r.dead_lettered, 0);
+    assert_true(r.not_dead_or_done > 0);
+    assert_non_null(strstr(r.first_violation, "dead_or_done: job "));
+}
+
+/* publish delay=: every job carries Jetsim-Not-Before; the layer naks it
+ * to its time, so no handler sees it early and each one's first handled
+ * delivery is its second (the first was naked). */
+static void test_delayed_jobs_wait_for_their_time(void **state)
+{
+    (void)state;
+    static const char text[] = "stream S subjects=s.> retention=workqueue\n"
+                               "consumer S C ack_wait=30s\n"
+                               "publish s.a rate=100/s count=300 msg_id=job delay=2s..4s\n"
+                               "workers 2 batch=8 handle=1ms..3ms\n"
+                               "expect no_loss not_early drained_within=1m\n";
+    char db[] = "/tmp/jetsim-test-delay-XXXXXX";
+    int fd = mkstemp(db);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(sim_scenario_parse(&sc, "t.scn", text, strlen(text)), PS_OK);
+    sim_result r;
+    assert_int_equal(sim_run(&sc, text, 1, db, NULL, &r), PS_OK);
+    if (r.verdict != SIM_PASS)
+        fail_msg("%s", r.first_violation);
+    assert_int_equal(r.early, 0);
+    assert_int_equal(r.jobs_done, 300);
+    assert_true(r.end_ns >= 5 * PS_NS_PER_SEC); /* the last job is due 3 s + 2..4 s in */
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*), min(attempt) FROM story WHERE kind = 'deliver'", -1,
+                                        &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int64(st, 0), 300);
+    assert_int_equal(sqlite3_column_int64(st, 1), 2);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    unlink(db);
+}
+
+/* not_early catches a worker that ignores Jetsim-Not-Before (one built
+ * before the fleet had delayed jobs), and names the job and how early. */
+static void test_not_early_catches_a_worker_that_ignores_the_time(void **state)
+{
+    (void)state;
+    sim_result r = run_text("stream S subjects=s.> retention=workqueue\n"
+                            "consumer S C ack_wait=30s\n"
+                            "publish s.a rate=100/s count=100 msg_id=job delay=2s\n"
+                            "workers 1 batch=8 handle=1ms\n"
+                            "workers 1 batch=8 handle=1ms ignore_not_before=yes\n"
+                            "expect no_loss not_early drained_within=1m\n");
+    assert_int_equal(r.verdict, SIM_SAFETY_VIOLATION);
+    assert_true(r.early > 0);
+    assert_non_null(strstr(r.first_violation, "not_early: job "));
+    assert_non_null(strstr(r.first_violation, "before its Jetsim-Not-Before"));
+}
+
+/* deliver=by_start_time reaches the consumer, and the model resolves it
+ * as the server does (JS 6.2): when the consumer is created, at the run's
+ * start, on an empty stream: every job published later comes. */
+static void test_deliver_by_start_time_is_resolved_at_creation(void **state)
+{
+    (void)state;
+    sim_result r = run_text("stream S subjects=s.> retention=limits\n"
+                            "consumer S C ack_wait=30s deliver=by_start_time start_time=5s\n"
+                            "publish s.a rate=100/s count=1000 msg_id=job\n"
+                            "workers 1 batch=10 handle=1ms\n"
+                            "expect drained_within=1m\n");
+    assert_int_equal(r.verdict, SIM_PASS);
+    assert_int_equal(r.jobs_done, 1000);
+}
+
+/* ack=none and ack=all reach the consumer: the jobs still all complete
+ * (a limits stream; a work queue refuses ack=none). */
+static void test_ack_policies_none_and_all(void **state)
+{
+    (void)state;
+    const char *policies[] = {"none", "all"};
+    for (int i = 0; i < 2; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "stream S subjects=s.> retention=limits\n"
+                 "consumer S C ack_wait=30s ack=%s\n"
+                 "publish s.a rate=100/s count=200 msg_id=job\n"
+                 "workers 1 batch=10 handle=1ms\n"
+                 "expect no_loss drained_within=1m\n", policies[i]);
+        sim_result r = run_text(text);
+        if (r.verdict != SIM_PASS)
+            fail_msg("ack=%s: %s", policies[i], r.first_violation);
+        assert_int_equal(r.jobs_done, 200);
+    }
+}
+
 static const char partition[] =
     "stream S subjects=s.> retention=workqueue\n"
     "consumer S C ack_wait=2s max_deliver=5\n"
@@ -307,6 +494,23 @@ static void test_drain_deadline_waits_for_the_publishers(void **state)
         fail_msg("verdict %d: %s", (int)r.verdict, r.first_violation);
     assert_int_equal(r.jobs_done, 30);
     assert_true(r.end_ns >= 29 * PS_NS_PER_SEC);
+}
+
+/* crash worker N before_handle also kills a built-in worker as its next
+ * message arrives: that job is not handled then and comes back after
+ * AckWait, a second attempt (a user found the fault accepted and ignored). */
+static void test_crash_before_handle_kills_a_built_in_worker(void **state)
+{
+    (void)state;
+    sim_result r = run_text("stream S subjects=s.> retention=workqueue\n"
+                            "consumer S C ack_wait=2s\n"
+                            "publish s.a rate=1/s count=10 msg_id=job\n"
+                            "workers 1 batch=1 handle=1ms idempotent=yes\n"
+                            "at 1500ms crash worker 1 before_handle for 3s\n"
+                            "expect no_loss no_double_completion attempts<=1 drained_within=1m\n");
+    assert_int_equal(r.verdict, SIM_SAFETY_VIOLATION);
+    assert_int_equal(r.over_attempts, 1);
+    assert_int_equal(r.jobs_done, 10);
 }
 
 /* A memory-storage stream does not survive a crash (docs/MODEL.md, JS 13):
@@ -448,10 +652,17 @@ int main(void)
         cmocka_unit_test(test_a_lost_jobs_report_matches_its_database_row),
         cmocka_unit_test(test_a_lost_jobs_report_reads_a_database_in_memory),
         cmocka_unit_test(test_parallel_workers_break_per_key_order),
+        cmocka_unit_test(test_key_header_keeps_per_key_order_through_retries),
+        cmocka_unit_test(test_dead_letters_end_jobs_that_fail_for_good),
+        cmocka_unit_test(test_not_early_catches_a_worker_that_ignores_the_time),
+        cmocka_unit_test(test_delayed_jobs_wait_for_their_time),
+        cmocka_unit_test(test_deliver_by_start_time_is_resolved_at_creation),
+        cmocka_unit_test(test_ack_policies_none_and_all),
         cmocka_unit_test(test_partitioned_worker_commits_but_its_acks_are_lost),
         cmocka_unit_test(test_drain_deadline_waits_for_the_publishers),
         cmocka_unit_test(test_acknowledged_messages_lost_by_the_server_are_a_finding),
         cmocka_unit_test(test_a_published_job_is_delivered_at_once),
+        cmocka_unit_test(test_crash_before_handle_kills_a_built_in_worker),
         cmocka_unit_test(test_idle_workers_cost_no_events),
         cmocka_unit_test(test_a_run_with_nothing_due_ends_without_polling),
         cmocka_unit_test(test_url_run_refuses_faults_its_target_cannot_make),

@@ -87,6 +87,50 @@ static void test_next_deadline_is_ack_wait_expiry(void **state)
     ps_consumer_free(c);
 }
 
+/* JS 6.5: pending messages expire in deadline order whatever order the
+ * others were acked in. Acks taken out of the middle of the deadline heap,
+ * its internal order checked after each (ps_memory_check). */
+static void test_acks_in_any_order_keep_expiry_order(void **state)
+{
+    env *e = *state;
+    enum { N = 64 };
+    add_stream(e->b, "H", "h.>", PS_RETENTION_LIMITS, PS_STORAGE_MEMORY);
+    ps_consumer *c = add_durable(e->b, "H", "C", 10 * PS_NS_PER_SEC);
+    publish_n(e->b, "h.x", N);
+    ps_msg_list got[N] = {{0}};
+    for (int i = 0; i < N; i++) { /* one a millisecond: distinct deadlines */
+        assert_int_equal(ps_fetch_batch(c, 1, 0, &got[i]), PS_OK);
+        assert_int_equal(got[i].count, 1);
+        ps_clock_advance(e->clock, PS_NS_PER_MS);
+    }
+    bool acked[N] = {false};
+    for (int k = 0; k < N / 2; k++) {
+        int i = (k * 37 + 11) % N; /* scattered over the heap */
+        assert_int_equal(ps_ack(got[i].msgs[0], PS_ACK, 0), PS_OK);
+        acked[i] = true;
+        assert_int_equal(ps_memory_check(e->b), PS_OK);
+    }
+    ps_clock_advance(e->clock, 10 * PS_NS_PER_SEC);
+    assert_int_equal(ps_backend_tick(e->b), PS_OK);
+    assert_int_equal(ps_memory_check(e->b), PS_OK);
+    ps_msg_list l = {0};
+    assert_int_equal(ps_fetch_batch(c, N, 0, &l), PS_OK);
+    int j = 0;
+    for (int i = 0; i < N; i++) {
+        if (acked[i])
+            continue;
+        assert_true(j < l.count);
+        assert_int_equal(l.msgs[j]->meta.stream_seq, (uint64_t)i + 1);
+        assert_int_equal(l.msgs[j]->meta.num_delivered, 2);
+        j++;
+    }
+    assert_int_equal(l.count, j);
+    ps_msg_list_free(&l);
+    for (int i = 0; i < N; i++)
+        ps_msg_list_free(&got[i]);
+    ps_consumer_free(c);
+}
+
 /* JS 13.1: after a crash, an ack made within the last 100 ms is lost and
  * the WorkQueue message it removed comes back. */
 static void test_crash_rolls_back_recent_workqueue_ack(void **state)
@@ -456,6 +500,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_next_deadline_is_ack_wait_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_acks_in_any_order_keep_expiry_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_rolls_back_recent_workqueue_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_graceful_restart_keeps_acks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_keeps_removals_after_index_write, setup, teardown),

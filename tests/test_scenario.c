@@ -103,11 +103,75 @@ static void test_written_scenario_reads_back_the_same(void **state)
     free(b);
 }
 
+/* The patterns' options and the contract's (ps_worker.h, ps_backend.h):
+ * read into their fields, written back, read back the same. */
+static void test_pattern_options_read_and_write_back(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "stream J subjects=j.>\n"
+        "stream D subjects=dead.>\n"
+        "consumer J C deliver=by_start_time start_time=2s ack=all max_deliver=4\n"
+        "consumer J E deliver=by_start_seq start_seq=7 ack=none\n"
+        "publish j.a rate=10/s count=5 keys=3 key_header=Key header=Tenant:acme delay=1s..2s start=500ms\n"
+        "workers 1 consumer=J/C batch=2 max_in_flight=6 backoff=100ms,1s dead_letter=dead.j "
+        "dead_letter_after=3 key_header=Key ignore_not_before=yes\n"
+        "expect dead_or_done not_early per_key_order\n";
+    parse_ok(&sc, text);
+    assert_int_equal(sc.consumers[0].deliver, PS_DELIVER_BY_START_TIME);
+    assert_int_equal(sc.consumers[0].start_time_ns, 2 * PS_NS_PER_SEC);
+    assert_int_equal(sc.consumers[0].ack, PS_ACK_ALL);
+    assert_int_equal(sc.consumers[1].deliver, PS_DELIVER_BY_START_SEQ);
+    assert_int_equal(sc.consumers[1].start_seq, 7);
+    assert_int_equal(sc.consumers[1].ack, PS_ACK_NONE);
+    const sim_publisher *p = &sc.publishers[0];
+    assert_string_equal(p->key_header, "Key");
+    assert_string_equal(p->header, "Tenant:acme");
+    assert_int_equal(p->delay_min_ns, PS_NS_PER_SEC);
+    assert_int_equal(p->delay_max_ns, 2 * PS_NS_PER_SEC);
+    assert_int_equal(p->start_ns, 500 * PS_NS_PER_MS);
+    const sim_workers *w = &sc.workers[0];
+    assert_int_equal(w->max_in_flight, 6);
+    assert_int_equal(w->nbackoff, 2);
+    assert_int_equal(w->backoff_ns[1], PS_NS_PER_SEC);
+    assert_string_equal(w->dead_letter, "dead.j");
+    assert_int_equal(w->dead_letter_after, 3);
+    assert_string_equal(w->key_header, "Key");
+    assert_true(w->ignore_not_before);
+    assert_true(sc.expect.dead_or_done && sc.expect.not_early);
+    char *a = written(&sc);
+    parse_ok(&sc2, a);
+    char *b = written(&sc2);
+    assert_string_equal(a, b);
+    assert_non_null(strstr(a, "header=Tenant:acme"));
+    assert_non_null(strstr(a, "dead_letter=dead.j"));
+    free(a);
+    free(b);
+}
+
 /* One error per malformed scenario, with its position and words. */
 static const struct bad {
     const char *text;
     const char *want; /* the start of ps_last_error() */
 } bad[] = {
+    {"stream J subjects=j.>\nconsumer J C\npublish j.a key_header=K\nworkers 1\n",
+     "t.scn:3:1: key_header= needs keys=N"},
+    {"stream J subjects=j.>\nconsumer J C\npublish j.a header=Nats-Msg-Id:x\nworkers 1\n",
+     "t.scn:3:20: expected NAME:VALUE"},
+    {"stream J subjects=j.>\nconsumer J C\npublish j.a header=novalue\nworkers 1\n",
+     "t.scn:3:20: expected NAME:VALUE"},
+    {"stream J subjects=j.>\nconsumer J C deliver=by_start_seq\npublish j.a\nworkers 1\n",
+     "t.scn:2:1: deliver=by_start_seq needs start_seq=N"},
+    {"stream J subjects=j.>\nconsumer J C start_time=1s\npublish j.a\nworkers 1\n",
+     "t.scn:2:1: start_time= goes with deliver=by_start_time"},
+    {"stream J subjects=j.>\nconsumer J C ack=some\npublish j.a\nworkers 1\n",
+     "t.scn:2:18: expected one of explicit, none, all for ack=, got 'some'"},
+    {"stream J subjects=j.>\nconsumer J C\npublish j.a\nworkers 1 dead_letter=dead.>\n",
+     "t.scn:4:23: expected a literal subject"},
+    {"stream J subjects=j.>\nconsumer J C\npublish j.a\nworkers 1 dead_letter=dead.j\n",
+     "t.scn:4:1: expected a dead_letter= subject some stream captures, got 'dead.j'"},
+    {"stream J subjects=j.>\nconsumer J C\npublish j.a\nworkers 1 dead_letter_after=2\n",
+     "t.scn:4:1: dead_letter_after= needs dead_letter=SUBJECT"},
     {"strem X subjects=a\n", "t.scn:1:1: expected a statement"},
     {"stream X\n", "t.scn:1:9: expected subjects=... for stream X"},
     {"stream X subjects=a retention=forever\n", "t.scn:1:31: expected one of limits, interest, workqueue for retention=, got 'forever'"},
@@ -253,6 +317,20 @@ static void test_every_fault_kind_reads_and_writes_back(void **state)
         char syntax[128];
         assert_true(strncmp(sim_fault_syntax((sim_fault_kind)k, syntax, sizeof syntax), r->name,
                             strlen(r->name)) == 0);
+        /* --help shows every piece the fault takes (a user found three missing) */
+        static const struct { int arg; const char *piece; } pieces[] = {
+            {SIM_FARG_WORKER, " N"}, {SIM_FARG_SERVICE, " NAME"}, {SIM_FARG_AFTER_COMMIT, " after_commit"},
+            {SIM_FARG_BEFORE_HANDLE, " before_handle"}, {SIM_FARG_AT_WRITE, " at_db_write=K"},
+            {SIM_FARG_HANDLE, " handle=DUR"}, {SIM_FARG_PCT, " P%"}, {SIM_FARG_RESTART, " [graceful|crash|power_loss]"},
+            {SIM_FARG_DELAY, " DUR"}, {SIM_FARG_FOR, " for DUR"}, {SIM_FARG_FOR_OPT, " [for DUR]"},
+            {SIM_FARG_NODE, " [node=N|node=leader]"}};
+        int covered = 0;
+        for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
+            covered |= pieces[i].arg;
+            if ((r->args & pieces[i].arg) && !strstr(syntax, pieces[i].piece))
+                fail_msg("the syntax of '%s' is '%s': no '%s'", line, syntax, pieces[i].piece);
+        }
+        assert_int_equal(r->args & ~covered, 0);
     }
     assert_null(sim_fault_info_of(SIM_FAULT_KIND_COUNT));
     assert_string_equal(sim_fault_name(SIM_FAULT_KIND_COUNT), "?");
@@ -359,6 +437,7 @@ static const struct written_hash {
     {"sim/scenarios/dedup_lost_pubacks.scn", UINT64_C(0x8acb19de40f38ae6)},
     {"sim/scenarios/event_stream_consumers.scn", UINT64_C(0xe166981fbe804e36)},
     {"sim/scenarios/network_faults.scn", UINT64_C(0xe65cd4ab0ddbf81d)},
+    {"sim/scenarios/patterns.scn", UINT64_C(0x277f11a79b60821f)},
     {"sim/scenarios/per_key_order.scn", UINT64_C(0xd72a5bfd57fc3d59)},
     {"sim/scenarios/replay_orders.scn", UINT64_C(0x19cb15ccd7f437d7)},
     {"sim/scenarios/steady_event_stream.scn", UINT64_C(0x17ee98a70beb892a)},
@@ -472,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_out_of_range_option_names_itself_and_its_range),
         cmocka_unit_test(test_discard_option_is_read_by_name),
         cmocka_unit_test(test_each_malformed_scenario_gives_one_positioned_error),
+        cmocka_unit_test(test_pattern_options_read_and_write_back),
         cmocka_unit_test(test_text_with_nul_bytes_is_an_error_not_a_crash),
         cmocka_unit_test(test_missing_file_names_it),
         cmocka_unit_test(test_every_shipped_scenario_parses),

@@ -195,6 +195,22 @@ static void test_closing_with_a_handle_open_is_busy_and_can_be_retried(void **st
     assert_int_equal(ps_testkit_close(k), PS_OK);
 }
 
+/* Closing the kit under a fault shim that still wraps its backend is
+ * PS_ERR_BUSY, not a backend freed under the shim (a user's teardown in
+ * the wrong order wrote into freed memory); closing the shim first works. */
+static void test_closing_under_an_open_fault_shim_is_busy(void **state)
+{
+    (void)state;
+    ps_testkit *k = NULL;
+    assert_int_equal(ps_testkit_open(&k), PS_OK);
+    ps_backend *shim = NULL;
+    assert_int_equal(ps_fault_shim_new(&shim, ps_testkit_backend(k), 1), PS_OK);
+    assert_int_equal(ps_testkit_close(k), PS_ERR_BUSY);
+    assert_non_null(strstr(ps_last_error(), "fault shim"));
+    assert_int_equal(ps_backend_close(shim), PS_OK);
+    assert_int_equal(ps_testkit_close(k), PS_OK);
+}
+
 /* A URL where nothing listens: a status naming the URL, its secret
  * masked; nothing left open. */
 static void test_an_unreachable_url_is_a_status_with_the_url_masked(void **state)
@@ -226,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_a_fault_shim_over_the_kit_drops_the_next_ack),
         cmocka_unit_test(test_close_deletes_only_what_the_kit_named),
         cmocka_unit_test(test_closing_with_a_handle_open_is_busy_and_can_be_retried),
+        cmocka_unit_test(test_closing_under_an_open_fault_shim_is_busy),
         cmocka_unit_test(test_an_unreachable_url_is_a_status_with_the_url_masked),
     };
     const char *url = getenv(PS_TESTKIT_URL_ENV);

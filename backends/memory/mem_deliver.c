@@ -44,24 +44,6 @@ static void heap_up(mem_consumer *c, uint32_t pos)
     heap_set(c, pos, e);
 }
 
-static void heap_down(mem_consumer *c, uint32_t pos)
-{
-    mem_hent e = c->heap[pos];
-    for (;;) {
-        uint32_t l = 2 * pos + 1, best = pos;
-        const mem_hent *b = &e;
-        if (l < c->heap_len && hent_less(&c->heap[l], b))
-            best = l, b = &c->heap[l];
-        if (l + 1 < c->heap_len && hent_less(&c->heap[l + 1], b))
-            best = l + 1, b = &c->heap[l + 1];
-        if (best == pos)
-            break;
-        heap_set(c, pos, *b);
-        pos = best;
-    }
-    heap_set(c, pos, e);
-}
-
 /* Room in the heap for n entries. */
 static bool heap_reserve(mem_consumer *c, uint32_t n)
 {
@@ -98,12 +80,22 @@ static void heap_remove(mem_consumer *c, uint32_t idx)
     mem_hent last = c->heap[--c->heap_len];
     if (pos == c->heap_len)
         return;
-    bool up = pos > 0 && hent_less(&last, &c->heap[(pos - 1) / 2]);
+    /* Floyd's removal: the hole goes down to a leaf along the smaller
+     * children (one comparison a level), then the last entry fills it and
+     * rises. The last entry is usually among the latest deadlines (acks
+     * come in delivery order), so it rises little, where sifting it down
+     * from `pos` took two comparisons a level all the way. Which valid heap
+     * results does not matter: entries leave in (deadline, sseq) order. */
+    for (;;) {
+        uint32_t l = 2 * pos + 1;
+        if (l >= c->heap_len)
+            break;
+        uint32_t best = l + 1 < c->heap_len && hent_less(&c->heap[l + 1], &c->heap[l]) ? l + 1 : l;
+        heap_set(c, pos, c->heap[best]);
+        pos = best;
+    }
     heap_set(c, pos, last);
-    if (up)
-        heap_up(c, pos);
-    else
-        heap_down(c, pos);
+    heap_up(c, pos);
 }
 
 /* JS 6.5: AckWait, or with BackOff the step for the redelivery count. */

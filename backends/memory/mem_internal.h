@@ -59,6 +59,19 @@ typedef struct mem_strmap {
 uint64_t mem_hash(const char *s, size_t len);
 void *mem_strmap_get(const mem_strmap *m, const char *key, size_t len);
 bool mem_strmap_put(mem_strmap *m, void *val); /* replaces an equal key */
+/* A key measured and hashed once, for a lookup and then an insert of the
+ * same key (a publish with a msg id): `s` must outlive its use. */
+typedef struct mem_key {
+    const char *s;
+    size_t len;
+    uint64_t hash;
+} mem_key;
+mem_key mem_key_of(const char *s);
+void *mem_strmap_get_key(const mem_strmap *m, const mem_key *k);
+/* As mem_strmap_put, for a value whose key equals *k. */
+bool mem_strmap_put_key(mem_strmap *m, const mem_key *k, void *val);
+/* A hint that a lookup of *k follows: starts loading its first slot. */
+void mem_strmap_prefetch(const mem_strmap *m, const mem_key *k);
 void *mem_strmap_del(mem_strmap *m, const char *key, size_t len);
 void mem_strmap_free(mem_strmap *m);
 
@@ -398,6 +411,8 @@ int64_t mem_store_next_expiry(const mem_stream *st);
 void mem_store_free_all(mem_stream *st);
 void mem_stream_dedup_expire(mem_stream *st, int64_t now);
 bool mem_stream_dedup_add(mem_stream *st, const char *id, uint64_t seq, int64_t ts);
+/* The same, with the id measured and hashed by the caller. */
+bool mem_stream_dedup_add_key(mem_stream *st, const mem_key *id, uint64_t seq, int64_t ts);
 /* A change of the Duplicates window runs the dedup purge at once. */
 void mem_stream_dedup_window_changed(mem_stream *st, int64_t now);
 void mem_stream_dedup_clear(mem_stream *st);

@@ -115,7 +115,8 @@ ps_status mem_set_last_msgid(mem_stream *st, const char *id)
     return PS_OK;
 }
 
-static ps_status store(mem_stream *st, const ps_out_msg *m, const char *hdr,
+/* `id`: m->msg_id measured and hashed (NULL when it has none). */
+static ps_status store(mem_stream *st, const ps_out_msg *m, const mem_key *id, const char *hdr,
                        size_t hdr_len, int64_t now, ps_pub_ack *out)
 {
     uint64_t seq = st->last_seq + 1;
@@ -125,14 +126,14 @@ static ps_status store(mem_stream *st, const ps_out_msg *m, const char *hdr,
          * later answers with seq 0 (JS 3.6 quirk). */
         mem_store_skip(st, seq, ts);
         /* processJetStreamMsg keeps a skipped message's id with ts 0. */
-        if (m->msg_id && !mem_stream_dedup_add(st, m->msg_id, 0, 0))
+        if (id && !mem_stream_dedup_add_key(st, id, 0, 0))
             return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory");
         set_ack(out, st, seq, false);
         return mem_set_last_msgid(st, m->msg_id);
     }
     if (!mem_store_append(st, seq, ts, m->subject, strlen(m->subject), hdr, hdr_len, m->data, m->len))
         return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory storing message");
-    if (m->msg_id && !mem_stream_dedup_add(st, m->msg_id, seq, ts))
+    if (id && !mem_stream_dedup_add_key(st, id, seq, ts))
         return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory");
     ps_status s = mem_set_last_msgid(st, m->msg_id);
     mem_store_enforce_limits(st, now, st->cfg.max_msgs_per_subject > 0 ? m->subject : NULL);
@@ -140,9 +141,14 @@ static ps_status store(mem_stream *st, const ps_out_msg *m, const char *hdr,
     return s;
 }
 
-static ps_status publish_locked(mem_backend *mb, const ps_out_msg *m, const char *hdr,
-                                size_t hdr_len, ps_pub_ack *out)
+static ps_status publish_locked(mem_backend *mb, const ps_out_msg *m, const mem_key *id,
+                                const char *hdr, size_t hdr_len, ps_pub_ack *out)
 {
+    /* The id's slot in a large dedup map is a cache miss: start loading it
+     * now (on the stream of the last publish, most likely this one's), so
+     * that it arrives while the timers run and the stream is found. */
+    if (id && mb->pub_stream)
+        mem_strmap_prefetch(&mb->pub_stream->dedup_map, id);
     int64_t now = mem_now(mb);
     mem_run_timers(mb, now);
     mem_stream *st = mem_stream_for_subject(mb, m->subject);
@@ -154,8 +160,8 @@ static ps_status publish_locked(mem_backend *mb, const ps_out_msg *m, const char
                         st->name);
     if (m->expected_stream && strcmp(m->expected_stream, st->name) != 0)
         return ps_error(PS_ERR_WRONG_EXPECTED_STREAM, 10060, "expected stream does not match");
-    if (m->msg_id) {
-        const mem_dedup *d = mem_strmap_get(&st->dedup_map, m->msg_id, strlen(m->msg_id));
+    if (id) {
+        const mem_dedup *d = mem_strmap_get_key(&st->dedup_map, id);
         if (d) { /* JS 3.4 step 3: a duplicate wins over everything after it */
             set_ack(out, st, d->seq, true);
             return PS_OK;
@@ -172,7 +178,7 @@ static ps_status publish_locked(mem_backend *mb, const ps_out_msg *m, const char
         st->lseq_behind = false; /* a failed store resets mset.lseq to the store's */
         return s;
     }
-    if ((s = store(st, m, hdr, hdr_len, now, out)) != PS_OK)
+    if ((s = store(st, m, id, hdr, hdr_len, now, out)) != PS_OK)
         return s;
     mem_signal(mb);
     if (st->cfg.no_ack) /* JS 3.12: stored, but the request gets no answer */
@@ -195,9 +201,10 @@ ps_status mem_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
             return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory");
         ps_out_msg_header_encode(m, hdr);
     }
-    ps_pub_ack ack;
+    mem_key id = m->msg_id ? mem_key_of(m->msg_id) : (mem_key){0};
+    ps_pub_ack ack; /* *out is written on success only; no copy of the name without one */
     mem_lock(mb);
-    ps_status s = publish_locked(mb, m, hdr, hdr_len, &ack);
+    ps_status s = publish_locked(mb, m, m->msg_id ? &id : NULL, hdr, hdr_len, out ? &ack : NULL);
     mem_unlock(mb);
     if (hdr != small)
         free(hdr);

@@ -556,9 +556,15 @@ void mem_store_free_all(mem_stream *st)
 
 bool mem_stream_dedup_add(mem_stream *st, const char *id, uint64_t seq, int64_t ts)
 {
+    mem_key k = mem_key_of(id);
+    return mem_stream_dedup_add_key(st, &k, seq, ts);
+}
+
+bool mem_stream_dedup_add_key(mem_stream *st, const mem_key *id, uint64_t seq, int64_t ts)
+{
     if (!st->dedup_map.key_of)
         st->dedup_map.key_of = dedup_key;
-    size_t n = strlen(id);
+    size_t n = id->len;
     if (st->dedup_len == st->dedup_cap) {
         uint32_t ncap = st->dedup_cap ? st->dedup_cap * 2 : 64;
         mem_dedup **nf = mem_big_alloc((size_t)ncap * sizeof *nf, false);
@@ -578,8 +584,8 @@ bool mem_stream_dedup_add(mem_stream *st, const char *id, uint64_t seq, int64_t 
     d->seq = seq;
     d->ts = ts;
     d->tag = tag;
-    memcpy(d->id, id, n + 1);
-    if (!mem_strmap_put(&st->dedup_map, d)) {
+    memcpy(d->id, id->s, n + 1);
+    if (!mem_strmap_put_key(&st->dedup_map, id, d)) {
         mem_arena_free(&st->dedup_arena, d, tag);
         return false;
     }

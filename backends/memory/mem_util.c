@@ -56,7 +56,8 @@ static void u64map_release(mem_u64map *m)
     mem_big_free(m->vals, (size_t)m->cap * sizeof *m->vals);
 }
 
-static bool u64map_grow(mem_u64map *m)
+/* Out of line: inlined, its register saves made every reserve pay for it. */
+static __attribute__((noinline, cold)) bool u64map_grow(mem_u64map *m)
 {
     uint32_t ncap = m->cap ? m->cap * 2 : 16;
     size_t bytes = (size_t)ncap * sizeof(uint64_t);
@@ -166,7 +167,7 @@ void mem_u64map_free(mem_u64map *m)
 
 /* ---- string map ------------------------------------------------------------ */
 
-static bool strmap_grow(mem_strmap *m)
+static __attribute__((noinline, cold)) bool strmap_grow(mem_strmap *m) /* as u64map_grow */
 {
     uint32_t ncap = m->cap ? m->cap * 2 : 16;
     mem_strslot *ns = mem_big_alloc((size_t)ncap * sizeof *ns, true);
@@ -215,12 +216,35 @@ void *mem_strmap_get(const mem_strmap *m, const char *key, size_t len)
     return j < 0 ? NULL : m->slots[j].val;
 }
 
+mem_key mem_key_of(const char *s)
+{
+    size_t len = strlen(s);
+    return (mem_key){s, len, mem_hash(s, len)};
+}
+
+void *mem_strmap_get_key(const mem_strmap *m, const mem_key *k)
+{
+    int64_t j = strmap_find(m, k->s, k->len, k->hash);
+    return j < 0 ? NULL : m->slots[j].val;
+}
+
+void mem_strmap_prefetch(const mem_strmap *m, const mem_key *k)
+{
+    if (m->cap)
+        __builtin_prefetch(&m->slots[(uint32_t)k->hash & (m->cap - 1)]);
+}
+
 bool mem_strmap_put(mem_strmap *m, void *val)
 {
-    const char *key = m->key_of(val);
-    size_t len = strlen(key);
-    uint64_t h = mem_hash(key, len);
-    int64_t j = strmap_find(m, key, len, h);
+    mem_key k = mem_key_of(m->key_of(val));
+    return mem_strmap_put_key(m, &k, val);
+}
+
+bool mem_strmap_put_key(mem_strmap *m, const mem_key *key, void *val)
+{
+    size_t len = key->len;
+    uint64_t h = key->hash;
+    int64_t j = strmap_find(m, key->s, len, h);
     if (j >= 0) {
         m->slots[j].val = val;
         return true;

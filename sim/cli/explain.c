@@ -1,7 +1,8 @@
 /* explain.c — `jetsim explain` (see explain.h): reads a run database and
  * tells what happened in words. Each trace row becomes one line; what a
  * row means often depends on the rows before it (a delivery's attempt 2
- * is "after its nak" or "after AckWait expired: the ack was lost"), so a
+ * is "after its nak" or "after AckWait expired: the ack was lost" when a
+ * fault dropped it, else "... came after AckWait expired"), so a
  * job's story is told by walking its rows in order with a little state:
  * who holds the job, what its last answer was, whether it is committed.
  *
@@ -19,6 +20,7 @@
 
 #include <sqlite3.h>
 
+#include "htmlreport.h"
 #include "master.h"
 #include "report.h"
 #include "scenario.h"
@@ -27,6 +29,7 @@ typedef struct fault_row {
     int kind, line;
     int64_t at_ns, dur_ns, worker;
     double pct;
+    char words[160]; /* as its line has it, but P% and "for" (sim_fault_words); "" when not found */
 } fault_row;
 
 typedef struct run_head {
@@ -42,6 +45,7 @@ typedef struct explain {
     run_head h;
     fault_row *faults;
     int nfaults;
+    sim_scenario *sc; /* the scenario the run recorded, parsed; NULL when it no longer parses */
 } explain;
 
 /* One trace row, time counted from the run's start. */
@@ -60,6 +64,7 @@ typedef struct job_walk {
     int stale_by;      /* a worker whose commit was refused as stale, until it answers */
     int deliveries;    /* deliveries seen in the trace */
     int lost_by;       /* a crash of this worker lost it (its answer never left) */
+    bool delayed;      /* a delayed job (Jetsim-Not-Before): the worker layer naks it until then */
     bool acked, committed;
     bool settled;      /* done and acked, or terminated: the broker and the master agree it is over */
     int64_t ack_t;
@@ -114,12 +119,38 @@ static bool read_faults(explain *x, bool *oom)
             break;
         }
         x->faults = n;
-        x->faults[x->nfaults++] = (fault_row){sqlite3_column_int(st, 0), sqlite3_column_int(st, 5),
-                                              sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
-                                              sqlite3_column_int64(st, 3), sqlite3_column_double(st, 4)};
+        x->faults[x->nfaults++] = (fault_row){.kind = sqlite3_column_int(st, 0), .line = sqlite3_column_int(st, 5),
+                                              .at_ns = sqlite3_column_int64(st, 1),
+                                              .dur_ns = sqlite3_column_int64(st, 2),
+                                              .worker = sqlite3_column_int64(st, 3),
+                                              .pct = sqlite3_column_double(st, 4)};
     }
     sqlite3_finalize(st);
     return ok;
+}
+
+/* The faults' words as the scenario recorded in the run wrote them
+ * (matched by line and kind): the faults table keeps no restart mode,
+ * service or delay. A text that no longer parses (a schema file gone)
+ * leaves what the table has. */
+static void name_faults(explain *x)
+{
+    sqlite3_stmt *st = NULL;
+    sim_scenario *sc = sim_scenario_new();
+    if (sc && sqlite3_prepare_v2(x->db, "SELECT scenario FROM run", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+        const char *text = (const char *)sqlite3_column_text(st, 0);
+        if (sim_scenario_parse(sc, "scenario", text, strlen(text)) == PS_OK) {
+            for (int k = 0; k < x->nfaults; k++)
+                for (int i = 0; i < sc->nfaults; i++)
+                    if (sc->faults[i].pos.line == x->faults[k].line && (int)sc->faults[i].kind == x->faults[k].kind)
+                        sim_fault_words(sc, &sc->faults[i], false, x->faults[k].words, sizeof x->faults[k].words);
+            x->sc = sc;
+            sc = NULL;
+        }
+    }
+    sqlite3_finalize(st);
+    sim_scenario_free(sc);
 }
 
 /* "crash worker 1 after_commit", "drop acks 5% for 30 s": a fault as the
@@ -131,12 +162,13 @@ static const char *fault_words(const fault_row *f, char *buf, size_t cap)
         snprintf(buf, cap, "fault kind %d", f->kind);
         return buf;
     }
-    int n = snprintf(buf, cap, "%s", fi->name);
-    if ((fi->args & SIM_FARG_WORKER) && n >= 0 && (size_t)n < cap)
+    int n = snprintf(buf, cap, "%s", f->words[0] ? f->words : fi->name);
+    bool table = !f->words[0]; /* the words not found: what the faults table has */
+    if (table && (fi->args & SIM_FARG_WORKER) && n >= 0 && (size_t)n < cap)
         n += snprintf(buf + n, cap - (size_t)n, " %" PRId64, f->worker);
-    if ((fi->args & SIM_FARG_AFTER_COMMIT) && n >= 0 && (size_t)n < cap)
+    if (table && (fi->args & SIM_FARG_AFTER_COMMIT) && n >= 0 && (size_t)n < cap)
         n += snprintf(buf + n, cap - (size_t)n, " after_commit");
-    if ((fi->args & SIM_FARG_BEFORE_HANDLE) && n >= 0 && (size_t)n < cap)
+    if (table && (fi->args & SIM_FARG_BEFORE_HANDLE) && n >= 0 && (size_t)n < cap)
         n += snprintf(buf + n, cap - (size_t)n, " before_handle");
     if (f->pct > 0 && n >= 0 && (size_t)n < cap)
         n += snprintf(buf + n, cap - (size_t)n, " %g%%", f->pct);
@@ -170,7 +202,7 @@ static const char *ack_word(int64_t kind)
 /* Why attempt `attempt` came: what the job's last answer was. */
 static void redelivery_reason(const explain *x, const job_walk *w, char *out, size_t cap)
 {
-    char f[160];
+    char f[256];
     const fault_row *drop = w->last == SIM_TR_ACK ? active(x, SIM_FAULT_DROP_ACKS, 0, w->ack_t) : NULL;
     if (w->nak_by)
         snprintf(out, cap, ", after the nak of worker %d", w->nak_by);
@@ -179,9 +211,12 @@ static void redelivery_reason(const explain *x, const job_walk *w, char *out, si
     else if (w->last == SIM_TR_UNSENT)
         snprintf(out, cap, ", after AckWait expired: the %s of worker %d never arrived", ack_word(w->last_arg),
                  w->last_worker);
-    else if (w->last == SIM_TR_ACK)
-        snprintf(out, cap, ", after AckWait expired: the ack of worker %d was lost%s%s%s", w->last_worker,
-                 drop ? " (" : "", drop ? fault_words(drop, f, sizeof f) : "", drop ? ")" : "");
+    else if (w->last == SIM_TR_ACK && drop)
+        snprintf(out, cap, ", after AckWait expired: the ack of worker %d was lost (%s)", w->last_worker,
+                 fault_words(drop, f, sizeof f));
+    else if (w->last == SIM_TR_ACK) /* no fault lost it: the server had redelivered before it came */
+        snprintf(out, cap, ", the ack of worker %d came after AckWait expired",
+                 w->last_worker);
     else
         snprintf(out, cap, ", after AckWait (or its BackOff step) expired with no answer");
 }
@@ -189,7 +224,10 @@ static void redelivery_reason(const explain *x, const job_walk *w, char *out, si
 static void say_deliver(const explain *x, const job_walk *w, const event *ev)
 {
     char why[300] = "";
-    if (ev->arg > 1 && w->deliveries == 0)
+    if (ev->arg > 1 && w->deliveries == 0 && w->delayed)
+        snprintf(why, sizeof why, ", at its Jetsim-Not-Before: the worker layer naked the earlier %s to that "
+                 "time (or AckWait expired after a crash)", ev->arg == 2 ? "delivery" : "deliveries");
+    else if (ev->arg > 1 && w->deliveries == 0)
         snprintf(why, sizeof why, ", after AckWait expired: attempt %" PRId64 " was fetched but never handed to a "
                  "handler (its worker crashed with it in its batch, or the server restarted)", ev->arg - 1);
     else if (ev->arg > 1)
@@ -201,7 +239,7 @@ static void say_deliver(const explain *x, const job_walk *w, const event *ev)
 
 static void say_ack(const explain *x, const job_walk *w, const event *ev)
 {
-    char f[160];
+    char f[256];
     const fault_row *drop = active(x, SIM_FAULT_DROP_ACKS, 0, ev->t_ns);
     printf("acked by worker %d: %s", ev->worker,
            w->committed                 ? "the stream forgets it; the job is over"
@@ -218,7 +256,7 @@ static void say_ack(const explain *x, const job_walk *w, const event *ev)
 static void say_unsent(const explain *x, const event *ev)
 {
     static const int cuts[] = {SIM_FAULT_CUT_CONNECTIONS, SIM_FAULT_DROP_CONNECTIONS, SIM_FAULT_PAUSE_SERVER};
-    char f[160];
+    char f[256];
     if (active(x, SIM_FAULT_PARTITION_WORKER, ev->worker, ev->t_ns)) {
         printf("the %s of worker %d was never sent: partition of worker %d (cut off from the server)\n",
                ack_word(ev->arg), ev->worker, ev->worker);
@@ -273,7 +311,7 @@ static void say_crash(const job_walk *w, const event *ev)
 
 static void say_fault(const explain *x, const job_walk *w, const event *ev)
 {
-    char f[160];
+    char f[256];
     const fault_row *armed = NULL;
     for (int i = 0; i < x->nfaults; i++)
         if (x->faults[i].kind == ev->arg && x->faults[i].at_ns == ev->t_ns &&
@@ -304,7 +342,7 @@ static bool fault_concerns(const job_walk *w, const event *ev, bool alive)
 
 static void say_event(const explain *x, const job_walk *w, const event *ev, const char *prefix)
 {
-    char f[160];
+    char f[256];
     const fault_row *fr;
     when(ev->t_ns);
     fputs(prefix, stdout);
@@ -337,6 +375,17 @@ static void say_event(const explain *x, const job_walk *w, const event *ev, cons
         break;
     case SIM_TR_UNSENT: say_unsent(x, ev); break;
     case SIM_TR_FAULT: say_fault(x, w, ev); break;
+    case SIM_TR_DEAD:
+        printf("dead-lettered by worker %d: %s; the worker layer republished it to the dead-letter subject\n",
+               ev->worker, ev->arg == 1 ? "its handler gave up on it (term)" : "it failed its last delivery");
+        break;
+    case SIM_TR_DELAYED:
+        printf("a delayed job: not to be handled for %.3f s (Jetsim-Not-Before)\n", (double)ev->arg / 1e9);
+        break;
+    case SIM_TR_EARLY:
+        printf("handed to worker %d's handler %.3f s before its Jetsim-Not-Before (not_early)\n", ev->worker,
+               (double)ev->arg / 1e9);
+        break;
     default: printf("trace kind %d, worker %d, arg %" PRId64 "\n", ev->kind, ev->worker, ev->arg); break;
     }
 }
@@ -353,6 +402,7 @@ static void walk(job_walk *w, const event *ev)
         w->deliveries++;
         break;
     case SIM_TR_STALE: w->stale_by = ev->worker; break;
+    case SIM_TR_DELAYED: w->delayed = true; break;
     case SIM_TR_COMMIT:
         w->committed = true;
         w->settled |= w->acked;
@@ -447,6 +497,25 @@ static void job_end(explain *x, uint64_t job, int ci)
     sqlite3_finalize(st);
 }
 
+/* Whether consumer ci's row of `job` is not for it (sim_job_not_for):
+ * its filter does not take the job's subject. */
+static bool job_not_for(explain *x, uint64_t job, int ci)
+{
+    sqlite3_stmt *st = NULL;
+    bool touched[SIM_MAX_CONSUMERS] = {false};
+    if (!x->sc || x->sc->nconsumers != x->h.consumers ||
+        sqlite3_prepare_v2(x->db, "SELECT id, state != 0 OR attempts > 0 FROM jobs WHERE id > ?1 AND id <= ?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return false;
+    int64_t first = (int64_t)(job - 1) * x->h.consumers;
+    sqlite3_bind_int64(st, 1, first);
+    sqlite3_bind_int64(st, 2, first + x->h.consumers);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        touched[(sqlite3_column_int64(st, 0) - first - 1) % x->h.consumers] = sqlite3_column_int(st, 1) != 0;
+    sqlite3_finalize(st);
+    return sim_job_not_for(x->sc, touched, ci);
+}
+
 static int story_of_job(explain *x, uint64_t job, int worker)
 {
     if (job == 0 || (int64_t)job > x->h.jobs) {
@@ -458,6 +527,13 @@ static int story_of_job(explain *x, uint64_t job, int worker)
         printf("\nstory of job %" PRIu64, job);
         if (x->h.consumers > 1)
             printf(" on consumer %d", ci + 1);
+        if (x->h.consumers > 1 && x->sc && x->sc->nconsumers == x->h.consumers)
+            printf(" (%s)", x->sc->consumers[ci].name);
+        if (job_not_for(x, job, ci)) {
+            printf(": not for this consumer: its filter %s does not take the job's subject\n",
+                   x->sc->consumers[ci].filter);
+            continue;
+        }
         if (worker)
             printf(", the steps of worker %d", worker);
         printf(":\n");
@@ -472,8 +548,29 @@ static int story_of_job(explain *x, uint64_t job, int worker)
 /* A worker's steps, one line each, every job it touched. Every row of
  * the trace is walked (another worker's answer changes what this
  * worker's next delivery of a job means); only this worker's are told. */
+/* How many workers the run had: the scenario's worker groups, else the
+ * highest worker number in the trace. */
+static int64_t workers_of(explain *x)
+{
+    int64_t n = 0;
+    for (int i = 0; x->sc && i < x->sc->nworkers; i++)
+        n += x->sc->workers[i].count;
+    sqlite3_stmt *st = NULL;
+    if (!n && sqlite3_prepare_v2(x->db, "SELECT coalesce(max(worker), 0) FROM trace", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
 static int story_of_worker(explain *x, int worker)
 {
+    int64_t nworkers = workers_of(x);
+    if (nworkers > 0 && worker > nworkers) {
+        fprintf(stderr, "jetsim explain: no such worker %d in this run (its workers are 1..%" PRId64 ")\n", worker,
+                nworkers);
+        return SIM_EXIT_USAGE;
+    }
     sqlite3_stmt *st = NULL;
     int64_t nrows = x->h.jobs * x->h.consumers;
     job_walk *walks = calloc((size_t)nrows + 1, sizeof *walks);
@@ -533,7 +630,7 @@ static void print_head(const explain *x, const char *path)
     if (x->nfaults)
         printf("faults:\n");
     for (int i = 0; i < x->nfaults; i++) {
-        char f[160];
+        char f[256];
         when(x->faults[i].at_ns);
         printf("%s (line %d)\n", fault_words(&x->faults[i], f, sizeof f), x->faults[i].line);
     }
@@ -570,6 +667,7 @@ int sim_explain(const char *db_path, uint64_t job, int worker)
         return oom ? SIM_EXIT_HARNESS : SIM_EXIT_USAGE;
     }
     int rc = 0;
+    name_faults(&x);
     print_head(&x, db_path);
     if (x.h.rows == 0)
         printf("no trace rows: the run kept none (a run database in memory keeps none)\n");
@@ -585,5 +683,6 @@ int sim_explain(const char *db_path, uint64_t job, int worker)
     }
     sqlite3_close(x.db);
     free(x.faults);
+    sim_scenario_free(x.sc);
     return rc;
 }

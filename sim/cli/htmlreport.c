@@ -25,6 +25,7 @@
 
 #include "engine.h"
 #include "master.h"
+#include "ps_subject.h"
 #include "report.h"
 
 /* Timeline geometry, in SVG user units (= CSS pixels). */
@@ -42,6 +43,7 @@ typedef struct fault_row {
     int kind, line;
     int64_t at_ns, dur_ns, worker, node; /* node: 0 default, -1 the stream leader, else 1-based */
     double pct;
+    char words[160]; /* as its line has it, but P% and "for" (sim_fault_words); "" when not found */
 } fault_row;
 
 /* One step of a listed job, or one mark on the timeline. */
@@ -57,11 +59,13 @@ typedef struct listed {
     int state, attempts, completions, nsteps, more;
     bool has_key, has_done, bad;
     int holder, acked_by; /* walking the trace: who holds it, who acked it (0 none) */
+    int64_t ack_t;        /* when acked_by acked it */
     bool committed;
 } listed;
 
 typedef struct page {
     sqlite3 *db;
+    const char *db_path; /* as the user named it: the page's explain command line */
     /* the run */
     uint64_t seed, bad_job;
     bool mix, finished;
@@ -69,9 +73,13 @@ typedef struct page {
     int64_t start_ns, end_ns, rows, trace_rows;
     char backend[400], verdict[16], why[600];
     char *scenario;
+    sim_scenario *sc; /* the scenario parsed, NULL when its text no longer parses */
+    int bad_ci;       /* the consumer the first violation names, -1 none */
     fault_row *faults;
     int nfaults;
     int64_t by_state[4];
+    int64_t not_for;  /* rows of jobs their consumer's filter does not take */
+    uint8_t *row_not_for; /* per jobs row 1..rows: 1 not for its consumer (sim_job_not_for) */
     /* the jobs listed */
     int *list_of;   /* per jobs row 1..rows: index into list + 1, 0 not listed */
     listed *list;
@@ -178,6 +186,7 @@ static void read_scenario(page *p)
 {
     sim_scenario *sc = sim_scenario_new();
     if (sc && sim_scenario_parse(sc, "scenario", p->scenario, strlen(p->scenario)) == PS_OK) {
+        p->sc = sc;
         int64_t n = 0;
         for (int i = 0; i < sc->nworkers; i++)
             n += sc->workers[i].count;
@@ -185,10 +194,13 @@ static void read_scenario(page *p)
             p->workers = (int)n;
         for (int k = 0; k < p->nfaults; k++)
             for (int i = 0; i < sc->nfaults; i++)
-                if (sc->faults[i].pos.line == p->faults[k].line && (int)sc->faults[i].kind == p->faults[k].kind)
+                if (sc->faults[i].pos.line == p->faults[k].line && (int)sc->faults[i].kind == p->faults[k].kind) {
                     p->faults[k].node = sc->faults[i].node;
+                    sim_fault_words(sc, &sc->faults[i], false, p->faults[k].words, sizeof p->faults[k].words);
+                }
+    } else {
+        sim_scenario_free(sc);
     }
-    sim_scenario_free(sc);
     p->nodes = strstr(p->backend, "3-node cluster") ? 3 : 1;
     for (int k = 0; k < p->nfaults; k++) /* a worker fault names a worker that had a lane */
         if (p->faults[k].worker > p->workers && p->faults[k].worker < 100000)
@@ -197,7 +209,88 @@ static void read_scenario(page *p)
 
 static bool row_is_bad(const page *p, int64_t row)
 {
-    return p->bad_job && (uint64_t)((row - 1) / p->consumers + 1) == p->bad_job;
+    int ci = (int)((row - 1) % p->consumers);
+    return p->bad_job && (uint64_t)((row - 1) / p->consumers + 1) == p->bad_job && !p->row_not_for[row] &&
+           (p->bad_ci < 0 || ci == p->bad_ci);
+}
+
+static bool pub_owed(const sim_scenario *sc, int pi, int ci)
+{
+    const sim_publisher *pub = &sc->publishers[pi];
+    const sim_consumer *c = &sc->consumers[ci];
+    if (pub->workload[0])
+        return true; /* a subject per message: may be anything the streams take */
+    bool owed = false;
+    for (int i = 0; i < sc->nstreams; i++)
+        for (int k = 0; k < sc->streams[i].nsubjects && !strcmp(sc->streams[i].name, c->stream); k++)
+            owed |= ps_subject_matches(sc->streams[i].subjects[k], pub->subject);
+    return owed && (!c->filter[0] || ps_subject_matches(c->filter, pub->subject));
+}
+
+bool sim_job_not_for(const sim_scenario *sc, const bool *touched, int ci)
+{
+    if (!sc || ci < 0 || ci >= sc->nconsumers)
+        return false;
+    for (int pi = 0; pi < sc->npublishers; pi++) {
+        bool could = true; /* publisher pi can have published it: owed to every consumer that got it */
+        for (int c = 0; c < sc->nconsumers && could; c++)
+            could = !touched[c] || pub_owed(sc, pi, c);
+        if (could && pub_owed(sc, pi, ci))
+            return false;
+    }
+    return true;
+}
+
+/* The consumer a violation names ("no_loss: job 12 (consumer b) ..."),
+ * -1 when it names none (then every row of its job the job is for is
+ * the failing one). */
+static int violating_consumer(const page *p)
+{
+    const char *at = strstr(p->why, "(consumer ");
+    if (!at || !p->sc)
+        return -1;
+    at += strlen("(consumer ");
+    size_t n = strcspn(at, ")");
+    for (int ci = 0; ci < p->sc->nconsumers; ci++)
+        if (strlen(p->sc->consumers[ci].name) == n && !strncmp(p->sc->consumers[ci].name, at, n))
+            return ci;
+    return -1;
+}
+
+/* p->row_not_for from the jobs table: a job's rows are consecutive, the
+ * ones that show a delivery tell which publishers it can be from. */
+static bool read_not_for(page *p)
+{
+    p->row_not_for = calloc((size_t)p->rows + 1, 1);
+    if (!p->row_not_for)
+        return false;
+    p->bad_ci = violating_consumer(p);
+    if (!p->sc || p->sc->nconsumers != p->consumers)
+        return true;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(p->db, "SELECT id, state != 0 OR attempts > 0 FROM jobs ORDER BY id", -1, &st, NULL) !=
+        SQLITE_OK)
+        return false;
+    bool touched[SIM_MAX_CONSUMERS] = {false};
+    int64_t job = 0;
+    int rc;
+    for (;;) {
+        rc = sqlite3_step(st);
+        int64_t row = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        int64_t j = row >= 1 && row <= p->rows ? (row - 1) / p->consumers + 1 : 0;
+        if (j != job && job) { /* job's rows all read */
+            for (int ci = 0; ci < p->consumers; ci++)
+                p->row_not_for[(job - 1) * p->consumers + ci + 1] = sim_job_not_for(p->sc, touched, ci);
+            memset(touched, 0, sizeof touched);
+        }
+        if (rc != SQLITE_ROW)
+            break;
+        job = j;
+        if (j)
+            touched[(row - 1) % p->consumers] = sqlite3_column_int(st, 1) != 0;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE;
 }
 
 /* Whether a row is worth listing in a large run: it did not end as a
@@ -247,6 +340,10 @@ static bool read_jobs(page *p)
             int state = sqlite3_column_int(st, 1);
             if (row < 1 || row > p->rows || p->list_of[row])
                 continue;
+            if (p->row_not_for[row]) { /* its consumer's filter does not take it: not a job of that consumer */
+                p->not_for += pass == 0;
+                continue;
+            }
             bool bad = row_is_bad(p, row);
             if (pass == 0) {
                 p->by_state[state >= 0 && state < 4 ? state : 0]++;
@@ -311,13 +408,24 @@ static void count(page *p, int lane, int64_t t_ns)
         p->density_max = v;
 }
 
+/* Whether worker `w` has job `l` in hand at t_ns: delivered to it, or
+ * acked by it at this very instant and not yet committed (a crash after
+ * the ack of commit=after_ack). An ack at an earlier time is an answer
+ * the worker already gave (an idempotent worker acks a job done before
+ * without committing): a later crash does not hold it (as explain's
+ * in_hand). */
+static bool holds(const listed *l, int w, int64_t t_ns)
+{
+    return l->holder == w || (l->acked_by == w && !l->committed && l->ack_t == t_ns);
+}
+
 /* A crash of worker `s->worker`: a step of every listed job it had in
- * hand (delivered to it, or acked by it and not yet committed). */
+ * hand (holds). */
 static bool crash_steps(page *p, step s)
 {
     for (int i = 0; i < p->nlist; i++) {
         listed *l = &p->list[i];
-        if (l->holder != s.worker && !(l->acked_by == s.worker && !l->committed))
+        if (!holds(l, s.worker, s.t_ns))
             continue;
         l->holder = 0;
         l->acked_by = 0;
@@ -344,8 +452,11 @@ static bool take(page *p, step s, int64_t job)
     if (s.kind == SIM_TR_FAULT)
         /* a worker dies as crash worker; the other crash faults are traced when they are armed */
         return s.worker > 0 && s.arg == SIM_FAULT_CRASH_WORKER ? crash_steps(p, s) : true;
-    /* a publish names the job; its first consumer's row carries it */
-    int64_t row = pub ? (job - 1) * p->consumers + 1 : job;
+    /* a publish names the job; its first listed row carries it */
+    int64_t row = job;
+    for (int ci = 0; pub && ci < p->consumers; ci++)
+        if ((row = (job - 1) * p->consumers + ci + 1) >= 1 && row <= p->rows && p->list_of[row])
+            break;
     if (row < 1 || row > p->rows || !p->list_of[row])
         return true;
     s.list = p->list_of[row] - 1;
@@ -357,6 +468,7 @@ static bool take(page *p, step s, int64_t job)
     } else if (s.kind == SIM_TR_ACK) {
         l->holder = 0;
         l->acked_by = s.worker;
+        l->ack_t = s.t_ns;
     } else if (s.kind == SIM_TR_COMMIT) {
         l->committed = true;
     } else if (s.kind == SIM_TR_NAK || s.kind == SIM_TR_TERM || s.kind == SIM_TR_UNSENT) {
@@ -428,7 +540,7 @@ static const char css[] =
 
 static void job_id(FILE *o, const page *p, const listed *l)
 {
-    if (l->bad && (l->row - 1) % p->consumers == 0) {
+    if (l->bad && l == &p->list[0]) { /* the failing job's rows are listed first */
         fputs("failing-job", o);
         return;
     }
@@ -437,14 +549,22 @@ static void job_id(FILE *o, const page *p, const listed *l)
         fprintf(o, "-c%" PRId64, (l->row - 1) % p->consumers + 1);
 }
 
+/* Which target ran: the model's runs record "memory" as their backend, a
+ * server's runs where the server was. diff --reports writes a page of
+ * each for the same seed: the title tells them apart. */
+static const char *target_word(const page *p)
+{
+    return p->backend[0] == '\0' || strcmp(p->backend, "memory") == 0 ? "model" : "server";
+}
+
 static void write_head(FILE *o, const page *p)
 {
     bool pass = p->finished && strcmp(p->verdict, "pass") == 0;
-    fprintf(o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>jetsim run, seed %"
-            PRIu64 ": %s</title>\n<style>%s</style></head>\n<body>\n", p->seed,
+    fprintf(o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>jetsim run on the %s, "
+            "seed %" PRIu64 ": %s</title>\n<style>%s</style></head>\n<body>\n", target_word(p), p->seed,
             !p->finished ? "did not finish" : pass ? "PASS" : "FAIL", css);
-    fprintf(o, "<h1>jetsim run, seed %" PRIu64 "</h1>\n<p id=\"verdict\" class=\"verdict %s\">", p->seed,
-            !p->finished ? "open" : pass ? "pass" : "fail");
+    fprintf(o, "<h1>jetsim run on the %s, seed %" PRIu64 "</h1>\n<p id=\"verdict\" class=\"verdict %s\">",
+            target_word(p), p->seed, !p->finished ? "open" : pass ? "pass" : "fail");
     if (!p->finished)
         fputs("The run did not finish (killed, or a harness error): this is what it committed.", o);
     else if (pass)
@@ -481,9 +601,13 @@ static void write_summary(FILE *o, const page *p)
             p->mix ? " (with its fault mix, as jetsim swarm runs it)" : "");
     html_text(o, p->backend);
     fprintf(o, "</td></tr>\n<tr><th>jobs</th><td>%" PRId64 "%s: %" PRId64 " done, %" PRId64 " failed, %" PRId64
-            " running, %" PRId64 " published only</td></tr>\n", p->rows / p->consumers,
+            " running, %" PRId64 " published only", p->rows / p->consumers,
             p->consumers > 1 ? " (a row per consumer)" : "", p->by_state[SIM_JOB_DONE], p->by_state[SIM_JOB_FAILED],
             p->by_state[SIM_JOB_RUNNING], p->by_state[SIM_JOB_PUBLISHED]);
+    if (p->not_for)
+        fprintf(o, "; %" PRId64 " rows not for their consumer (its filter does not take the job's subject), "
+                "left out", p->not_for);
+    fputs("</td></tr>\n", o);
     fprintf(o, "<tr><th>workers, nodes</th><td>%d workers, %d server node%s</td></tr>\n", p->workers, p->nodes,
             p->nodes == 1 ? "" : "s");
     fprintf(o, "<tr><th>trace</th><td>%" PRId64 " rows over %.3f s, %" PRId64 " deliveries of listed jobs, %d "
@@ -491,9 +615,12 @@ static void write_summary(FILE *o, const page *p)
     fputs("<tr><th>first violation</th><td>", o);
     html_text(o, p->why[0] ? p->why : "none");
     fputs("</td></tr>\n", o);
-    if (p->bad_job)
+    if (p->bad_job) {
         fprintf(o, "<tr><th>failing job</th><td><a href=\"#failing-job\">job %" PRIu64 "</a> (its row below; "
-                "<code>jetsim explain RUN.db</code> tells its story)</td></tr>\n", p->bad_job);
+                "<code>jetsim explain ", p->bad_job);
+        html_text(o, p->db_path);
+        fputs("</code> tells its story)</td></tr>\n", o);
+    }
     fputs("</table>\n<details><summary>scenario text</summary><pre>", o);
     html_text(o, p->scenario);
     fputs("</pre></details>\n", o);
@@ -511,18 +638,23 @@ static int lane_y(int lane)
     return AXIS_H + lane * (LANE_H + LANE_GAP);
 }
 
-/* "drop acks 5% for 30.000 s (line 9)" */
+/* "drop acks 5% for 30.000 s (line 9)", "restart server graceful (line
+ * 11)": the fault as its line has it, with the values the run drew. */
 static void fault_words(FILE *o, const fault_row *f)
 {
     const sim_fault_info *fi = sim_fault_info_of((sim_fault_kind)f->kind);
-    fputs(fi ? fi->name : "fault", o);
-    if (fi && (fi->args & SIM_FARG_WORKER))
-        fprintf(o, " %" PRId64, f->worker);
-    if (fi && (fi->args & SIM_FARG_AFTER_COMMIT))
-        fputs(" after_commit", o);
-    if (fi && (fi->args & SIM_FARG_NODE))
-        f->node > 0 ? (void)fprintf(o, " node=%" PRId64, f->node) : f->node < 0 ? (void)fputs(" node=leader", o)
-                                                                               : (void)0;
+    if (f->words[0]) {
+        html_text(o, f->words); /* the worker, the node and the rest, as written */
+    } else { /* a scenario text that no longer parses: what the faults table has */
+        fputs(fi ? fi->name : "fault", o);
+        if (fi && (fi->args & SIM_FARG_WORKER))
+            fprintf(o, " %" PRId64, f->worker);
+        if (fi && (fi->args & SIM_FARG_AFTER_COMMIT))
+            fputs(" after_commit", o);
+        if (fi && (fi->args & SIM_FARG_NODE))
+            f->node > 0 ? (void)fprintf(o, " node=%" PRId64, f->node)
+            : f->node < 0 ? (void)fputs(" node=leader", o) : (void)0;
+    }
     if (f->pct > 0)
         fprintf(o, " %g%%", f->pct);
     if (f->dur_ns > 0)
@@ -769,6 +901,8 @@ static void page_free(page *p)
 {
     sqlite3_close(p->db);
     free(p->scenario);
+    sim_scenario_free(p->sc);
+    free(p->row_not_for);
     free(p->faults);
     free(p->list_of);
     free(p->list);
@@ -779,7 +913,7 @@ static void page_free(page *p)
 
 int sim_html_report(const char *db_path, const char *html_path)
 {
-    page p = {0};
+    page p = {.db_path = db_path};
     struct stat sb;
     if (stat(db_path, &sb) != 0 || sqlite3_open_v2(db_path, &p.db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
         !read_head(&p) || !read_faults(&p)) {
@@ -789,7 +923,7 @@ int sim_html_report(const char *db_path, const char *html_path)
         return SIM_EXIT_USAGE;
     }
     read_scenario(&p);
-    if (!read_jobs(&p) || !read_trace(&p)) {
+    if (!read_not_for(&p) || !read_jobs(&p) || !read_trace(&p)) {
         int ec = sqlite3_errcode(p.db); /* a read that failed with no SQLite error ran out of memory */
         fprintf(stderr, "jetsim report: harness error: reading %s: %s\n", db_path,
                 ec == SQLITE_OK || ec == SQLITE_ROW || ec == SQLITE_DONE ? "out of memory" : sqlite3_errmsg(p.db));

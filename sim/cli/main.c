@@ -18,6 +18,7 @@
 
 #include "capture.h"
 #include "demo.h"
+#include "dist.h"
 #include "explain.h"
 #include "handlers.h"
 #include "htmlreport.h"
@@ -44,7 +45,9 @@ static const char usage_main[] =
     "  replay    run again what a run database recorded\n"
     "  explain   tell the story of a run, a job or a worker from its run database\n"
     "  report    write a run database as one self-contained HTML page\n"
-    "  swarm     run many seeds of a scenario on all cores\n"
+    "  swarm     run many seeds of a scenario on all cores (or, --queue,\n"
+    "            on the agents of a JetStream server or cluster)\n"
+    "  agent     run seeds for distributed swarms (swarm --queue)\n"
     "  shrink    make a failing scenario small, and write it out\n"
     "  demo      run a small job system end to end on the memory backend\n"
     "  version   print the version and the backends built in\n"
@@ -459,6 +462,9 @@ static const char usage_replay[] =
 static const char usage_swarm[] =
     "usage: jetsim swarm SCENARIO --seeds N [--first S] [--jobs J] [--list]\n"
     "                    [--json FILE] [--junit FILE] [--reports DIR] [--handlers LIB.so]\n"
+    "       jetsim swarm SCENARIO --seeds N --queue URL [--run-id ID] [--replicas R]\n"
+    "                    [--first S] [--list] [--json FILE] [--junit FILE] [--reports DIR]\n"
+    "                    [credentials]\n"
     "\n"
     "Runs seeds S..S+N-1 (S default 1) of the scenario, J processes at a time\n"
     "(default: one per core), shows progress on a terminal, and groups the\n"
@@ -483,6 +489,24 @@ static const char usage_swarm[] =
     "                HTML page (jetsim report) to DIR/seed-N.html, printed under\n"
     "                the group (DIR must exist)\n"
     "\n"
+    "distributed, on JetStream (README: Swarms on several machines):\n"
+    "  --queue URL   publish one job per seed to the work-queue stream\n"
+    "                JETSIM_SWARM_JOBS on this server or cluster (streams are\n"
+    "                created if missing), wait for `jetsim agent`s on any hosts\n"
+    "                to run them, and report their verdicts as above, each seed\n"
+    "                counted once. The scenario's text travels by content hash\n"
+    "                (stream JETSIM_SWARM_SCENARIOS); --handlers does not travel\n"
+    "                and is refused; files a scenario replays must exist on the\n"
+    "                agents' hosts. --jobs is the agents' business (--parallel).\n"
+    "  --run-id ID   the run's id (default: date and a random suffix); jobs\n"
+    "                carry Nats-Msg-Id ID.SEED, so submitting the same run again\n"
+    "                adds no job twice and collects the verdicts already in\n"
+    "  --replicas R  replicas of the streams this command creates (default 1)\n"
+    "  Ctrl-C (or SIGTERM) withdraws the run's jobs no agent has taken; exit 130.\n"
+    "\n"
+    "credentials, for --queue:\n"
+    SIM_CREDENTIALS_HELP
+    "\n"
     "exit codes: 0 every seed passed, 1 a seed violated safety, 2 bad input,\n"
     "            3 a seed failed liveness (and none safety), 4 harness errors\n"
     "            only (some seeds got no verdict, or a --json/--junit file\n"
@@ -491,15 +515,27 @@ static const char usage_swarm[] =
 
 static int cmd_swarm(int argc, char **argv)
 {
-    const char *path = NULL;
-    unsigned long long seeds = 0, first = 1, jobs = 0;
+    const char *path = NULL, *cred_missing = NULL;
+    unsigned long long seeds = 0, first = 1, jobs = 0, replicas = 0;
     sim_swarm_options o = {0};
+    sim_dist_options d = {0};
+    sim_credentials creds = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
-        int missing = 0;
+        int missing = 0, took;
         if (is_help(a)) {
             fputs(usage_swarm, stdout);
             return 0;
+        } else if ((took = sim_credentials_option(argc, argv, &i, &creds, &cred_missing)) != 0) {
+            if (took < 0)
+                return usage_error(usage_swarm, "swarm: option %s needs a value", cred_missing);
+        } else if ((v = option_value(argc, argv, &i, "--queue", &missing))) {
+            d.url = v;
+        } else if ((v = option_value(argc, argv, &i, "--run-id", &missing))) {
+            d.run_id = v;
+        } else if ((v = option_value(argc, argv, &i, "--replicas", &missing))) {
+            if (parse_u64(v, 1, 5, &replicas) != 0)
+                return usage_error(usage_swarm, "swarm: --replicas wants a number from 1 to 5, not '%s'", v);
         } else if (strcmp(a, "--list") == 0) {
             o.list = true;
         } else if ((v = option_value(argc, argv, &i, "--json", &missing))) {
@@ -531,9 +567,123 @@ static int cmd_swarm(int argc, char **argv)
         return usage_error(usage_swarm, "%s", "swarm: no scenario file given");
     if (!seeds)
         return usage_error(usage_swarm, "%s", "swarm: --seeds N is required");
+    if (!d.url && (d.run_id || replicas || sim_credentials_any(&creds)))
+        return usage_error(usage_swarm, "%s", "swarm: --run-id, --replicas and credentials go with --queue URL");
+    if (d.url && jobs)
+        return usage_error(usage_swarm, "%s", "swarm: with --queue, the agents decide how many seeds run at once "
+                                              "(jetsim agent --parallel K), not --jobs");
+    if (d.url && cli_handlers_path())
+        return usage_error(usage_swarm, "%s", "swarm: --handlers cannot go with --queue: the library does not "
+                                              "travel to the agents, which run the built-in handlers only");
+    if (d.url && !ps_jetstream_available())
+        return usage_error(usage_swarm, "%s", "swarm: this jetsim was built without libnats: no --queue");
     if (ci_outputs_check(&o.out, usage_swarm, "swarm") || reports_dir_check(o.reports, "swarm"))
         return 2;
-    return sim_swarm(path, first, seeds, (int)jobs, &o);
+    if (!d.url)
+        return sim_swarm(path, first, seeds, (int)jobs, &o);
+    const char *bad = sim_credentials_check(&creds);
+    if (bad)
+        return usage_error(usage_swarm, "swarm: %s", bad);
+    if (sim_credentials_load(&creds) != PS_OK)
+        return usage_error(usage_swarm, "swarm: %s", ps_last_error());
+    d.creds = &creds;
+    d.replicas = (int)replicas;
+    int rc = sim_dist_swarm(path, first, seeds, &o, &d);
+    sim_credentials_free(&creds);
+    return rc;
+}
+
+static const char usage_agent[] =
+    "usage: jetsim agent --queue URL [--parallel K] [--ack-wait DUR] [--replicas R]\n"
+    "                    [credentials]\n"
+    "\n"
+    "Runs seeds for distributed swarms (jetsim swarm --queue), on any number\n"
+    "of hosts at once: pulls jobs from the work-queue stream JETSIM_SWARM_JOBS\n"
+    "through the durable consumer jetsim-agents (the library's ps_worker),\n"
+    "runs each seed in a child process, K at a time, stores its verdict in\n"
+    "JETSIM_SWARM_RESULTS and acks the job once the verdict's PubAck came.\n"
+    "A long seed's job is kept alive with in-progress acks (every AckWait/3).\n"
+    "An agent killed mid-seed loses nothing: the job comes back after\n"
+    "AckWait and another agent runs it. SIGINT or SIGTERM stops it cleanly:\n"
+    "the seeds it runs are dropped and their jobs naked, for others to take\n"
+    "at once. Streams are created if missing.\n"
+    "\n"
+    "options:\n"
+    "  --queue URL     the server or cluster (comma-separated URLs)\n"
+    "  --parallel K    seeds at once, 1..256 (default: one per core)\n"
+    "  --ack-wait DUR  AckWait of the consumer jetsim-agents, which every agent\n"
+    "                  shares: give all agents the same (default 30s; 100ms..1h;\n"
+    "                  units ms, s, m, h)\n"
+    "  --replicas R    replicas of the streams this agent creates (default 1)\n"
+    "\n"
+    "credentials:\n"
+    SIM_CREDENTIALS_HELP
+    "\n"
+    "exit codes: 0 stopped by SIGINT/SIGTERM, 2 bad input, 4 harness error (no\n"
+    "            server, a stream or the consumer could not be made)\n"
+    SIM_SEE_ALSO_HELP;
+
+/* "250ms", "2s", "1.5m", "1h" into nanoseconds; -1 when it is not one. */
+static int64_t parse_duration(const char *v)
+{
+    char *end = NULL;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (errno || end == v || !(x >= 0))
+        return -1;
+    double unit = strcmp(end, "ms") == 0 ? 1e6 : strcmp(end, "s") == 0 ? 1e9 : strcmp(end, "m") == 0 ? 60e9
+                  : strcmp(end, "h") == 0 ? 3600e9 : 0;
+    return unit ? (int64_t)(x * unit) : -1;
+}
+
+static int cmd_agent(int argc, char **argv)
+{
+    const char *cred_missing = NULL;
+    unsigned long long parallel = 0, replicas = 0;
+    sim_dist_options d = {0};
+    sim_credentials creds = {0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int missing = 0, took;
+        if (is_help(a)) {
+            fputs(usage_agent, stdout);
+            return 0;
+        } else if ((took = sim_credentials_option(argc, argv, &i, &creds, &cred_missing)) != 0) {
+            if (took < 0)
+                return usage_error(usage_agent, "agent: option %s needs a value", cred_missing);
+        } else if ((v = option_value(argc, argv, &i, "--queue", &missing))) {
+            d.url = v;
+        } else if ((v = option_value(argc, argv, &i, "--parallel", &missing))) {
+            if (parse_u64(v, 1, 256, &parallel) != 0)
+                return usage_error(usage_agent, "agent: --parallel wants a number from 1 to 256, not '%s'", v);
+        } else if ((v = option_value(argc, argv, &i, "--replicas", &missing))) {
+            if (parse_u64(v, 1, 5, &replicas) != 0)
+                return usage_error(usage_agent, "agent: --replicas wants a number from 1 to 5, not '%s'", v);
+        } else if ((v = option_value(argc, argv, &i, "--ack-wait", &missing))) {
+            d.ack_wait_ns = parse_duration(v);
+            if (d.ack_wait_ns < INT64_C(100000000) || d.ack_wait_ns > INT64_C(3600000000000))
+                return usage_error(usage_agent, "agent: --ack-wait wants a duration from 100ms to 1h, not '%s'", v);
+        } else if (missing) {
+            return usage_error(usage_agent, "agent: option %s needs a value", a);
+        } else {
+            return usage_error(usage_agent, "agent: unknown argument '%s'", a);
+        }
+    }
+    if (!d.url)
+        return usage_error(usage_agent, "%s", "agent: --queue URL is required");
+    if (!ps_jetstream_available())
+        return usage_error(usage_agent, "%s", "agent: this jetsim was built without libnats: no jetstream backend");
+    const char *bad = sim_credentials_check(&creds);
+    if (bad)
+        return usage_error(usage_agent, "agent: %s", bad);
+    if (sim_credentials_load(&creds) != PS_OK)
+        return usage_error(usage_agent, "agent: %s", ps_last_error());
+    d.creds = &creds;
+    d.parallel = (int)parallel;
+    d.replicas = (int)replicas;
+    int rc = sim_dist_agent(&d);
+    sim_credentials_free(&creds);
+    return rc;
 }
 
 static const char usage_shrink[] =
@@ -707,7 +857,11 @@ static int cmd_report(int argc, char **argv)
         return usage_error(usage_report, "%s", "report: no run database given");
     if (!html)
         return usage_error(usage_report, "%s", "report: --html FILE is required");
-    return sim_html_report(path, html);
+    int rc = sim_html_report(path, html);
+    struct stat sb;
+    if (rc == 0 && stat(html, &sb) == 0) /* say it worked: a silent success looks like nothing happened */
+        printf("wrote %s (%lld bytes)\n", html, (long long)sb.st_size);
+    return rc;
 }
 
 static const char usage_diff[] =
@@ -843,6 +997,8 @@ static int cmd_help(int argc, char **argv)
         fputs(usage_swarm, stdout);
     else if (strcmp(topic, "shrink") == 0)
         fputs(usage_shrink, stdout);
+    else if (strcmp(topic, "agent") == 0)
+        fputs(usage_agent, stdout);
     else if (strcmp(topic, "demo") == 0)
         fputs(usage_demo, stdout);
     else if (strcmp(topic, "version") == 0)
@@ -886,6 +1042,8 @@ int main(int argc, char **argv)
         return cmd_swarm(argc - 1, argv + 1);
     if (strcmp(cmd, "shrink") == 0)
         return cmd_shrink(argc - 1, argv + 1);
+    if (strcmp(cmd, "agent") == 0)
+        return cmd_agent(argc - 1, argv + 1);
     if (cmd[0] == '-')
         return usage_error(usage_main, "unknown option '%s'", cmd);
     return usage_error(usage_main, "unknown command '%s'", cmd);

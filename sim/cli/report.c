@@ -743,6 +743,11 @@ static int report(const sim_result *rp, const char *db_path)
     printf("%-28s %" PRIu64 "\n", "over attempts", r.over_attempts);
     printf("%-28s %" PRIu64 "\n", "stored twice (dedup)", r.dedup_failures);
     printf("%-28s %" PRIu64 "\n", "out of key order", r.order_failures);
+    if (r.dead_lettered || r.not_dead_or_done) /* only scenarios with dead letters or the check */
+        printf("%-28s %" PRIu64 " (neither done nor dead-lettered: %" PRIu64 ")\n", "dead-lettered",
+               r.dead_lettered, r.not_dead_or_done);
+    if (r.early)
+        printf("%-28s %" PRIu64 "\n", "handled before due", r.early);
     printf("%-28s %.3f s\n", "virtual time", (double)r.end_ns / 1e9);
     printf("%-28s %" PRIu64 "\n", "events", r.events);
     printf("%-28s %016" PRIx64 "\n", "trace hash", r.trace_hash);

@@ -24,7 +24,7 @@
 /* The exit-code lines of every command's help. */
 /* The last line of every command's help: where the full reference is
  * (man/jetsim.1, and docs/ as make install puts it under share/doc). */
-#define SIM_SEE_ALSO_HELP "\nsee man jetsim; docs: SCENARIO.md, MODEL.md in PREFIX/share/doc/jetsim\n"
+#define SIM_SEE_ALSO_HELP "\nsee man jetsim; SCENARIO.md, MODEL.md in docs/ (installed: share/doc/jetsim)\n"
 
 #define SIM_EXIT_CODES_HELP \
     "exit codes: 0 pass, 1 safety violation (a check failed), 2 bad input,\n" \

@@ -27,11 +27,7 @@
 #include "report.h"
 #include "scenario.h"
 
-typedef struct record {
-    uint64_t seed;
-    int verdict; /* sim_verdict, or -1 for a harness error */
-    char why[512];
-} record;
+typedef sim_swarm_record record;
 
 typedef struct child {
     pid_t pid;
@@ -72,23 +68,30 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void run_child(const sim_scenario *base, uint64_t seed, int fd)
+void sim_swarm_run_seed(const sim_scenario *base, uint64_t seed, sim_swarm_record *out)
 {
     sim_scenario *sc = sim_scenario_new();
-    record rec = {.seed = seed};
     sim_result r;
+    memset(out, 0, sizeof *out);
+    out->seed = seed;
     if (sc) {
         *sc = *base;
         sim_scenario_mix(sc, seed); /* this seed's own fault mix */
     }
     if (!sc || sim_run(sc, "", seed, ":memory:", NULL, &r) != PS_OK) {
-        rec.verdict = -1;
-        snprintf(rec.why, sizeof rec.why, "%s", ps_last_error());
+        out->verdict = -1;
+        snprintf(out->why, sizeof out->why, "%s", ps_last_error());
     } else {
-        rec.verdict = (int)r.verdict;
-        snprintf(rec.why, sizeof rec.why, "%s", r.first_violation);
+        out->verdict = (int)r.verdict;
+        snprintf(out->why, sizeof out->why, "%s", r.first_violation);
     }
     sim_scenario_free(sc);
+}
+
+static void run_child(const sim_scenario *base, uint64_t seed, int fd)
+{
+    record rec;
+    sim_swarm_run_seed(base, seed, &rec);
     ssize_t w = write(fd, &rec, sizeof rec);
     _exit(w == (ssize_t)sizeof rec ? 0 : 1);
 }
@@ -342,6 +345,101 @@ static bool write_ci(const findings *f, const sim_swarm_options *opt, const char
     return ok;
 }
 
+/* What sim_swarm_tally_* keep: the findings and the counts so far. */
+struct sim_swarm_tally {
+    findings f;
+    sim_swarm_options opt;
+    uint64_t first, count;
+    uint64_t done, failed;
+    uint64_t safety, liveness, harness; /* failed, by kind: harness errors gave no verdict */
+    bool oom;
+    bool tty;
+};
+
+sim_swarm_tally *sim_swarm_tally_new(uint64_t first, uint64_t count, const sim_swarm_options *o)
+{
+    sim_swarm_tally *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->opt = o ? *o : (sim_swarm_options){0};
+    t->first = first;
+    t->count = count;
+    t->tty = isatty(STDERR_FILENO);
+    t->f.bad = calloc(count < KEEP_MAX ? count : KEEP_MAX, sizeof *t->f.bad);
+    t->f.verdicts = t->opt.out.junit ? malloc(count) : NULL;
+    if (!t->f.bad || (t->opt.out.junit && !t->f.verdicts)) {
+        sim_swarm_tally_free(t);
+        return NULL;
+    }
+    if (t->f.verdicts)
+        memset(t->f.verdicts, 254, count); /* not run (yet) */
+    return t;
+}
+
+void sim_swarm_tally_add(sim_swarm_tally *t, const sim_swarm_record *rec)
+{
+    findings *f = &t->f;
+    t->done++;
+    if (f->verdicts && rec->seed >= t->first && rec->seed - t->first < t->count)
+        f->verdicts[rec->seed - t->first] = rec->verdict == SIM_PASS ? 0 : rec->verdict < 0 ? 255
+                                                                        : (unsigned char)(1 + rec->verdict);
+    if (rec->verdict != SIM_PASS) {
+        t->failed++;
+        t->safety += rec->verdict == SIM_SAFETY_VIOLATION;
+        t->liveness += rec->verdict == SIM_LIVENESS_FAILURE;
+        t->harness += rec->verdict != SIM_SAFETY_VIOLATION && rec->verdict != SIM_LIVENESS_FAILURE;
+        if (f->nbad < KEEP_MAX)
+            f->bad[f->nbad++] = *rec;
+        t->oom |= !group_add(f, rec);
+    }
+    if (t->tty)
+        fprintf(stderr, "\r%" PRIu64 "/%" PRIu64 " seeds, %" PRIu64 " failed", t->done, t->count, t->failed);
+}
+
+uint64_t sim_swarm_tally_done(const sim_swarm_tally *t)
+{
+    return t->done;
+}
+
+int sim_swarm_tally_report(sim_swarm_tally *t, const sim_scenario *sc, const char *path, double dt)
+{
+    findings *f = &t->f;
+    if (t->tty)
+        fputc('\n', stderr);
+    if (f->ngroups) /* qsort wants an array, even of none */
+        qsort(f->groups, f->ngroups, sizeof *f->groups, by_count);
+    if (f->nbad)
+        qsort(f->bad, f->nbad, sizeof *f->bad, by_seed);
+    printf("swarm: %" PRIu64 " seeds in %.2f s, %" PRIu64 " failed: %" PRIu64 " safety, %" PRIu64 " liveness, %"
+           PRIu64 " harness errors\n", t->done, dt, t->failed, t->safety, t->liveness, t->harness);
+    bool pages = print_groups(f, sc, path, t->opt.reports);
+    if (t->opt.list)
+        print_list(f, path);
+    if (f->nbad < t->failed && (t->opt.list || t->opt.out.json || t->opt.out.junit))
+        printf("  (%" PRIu64 " failing seeds listed one by one, of %" PRIu64 ")\n", f->nbad, t->failed);
+    if (t->oom)
+        fprintf(stderr, "jetsim swarm: out of memory grouping the failing seeds: the groups are incomplete\n");
+    /* the gravest finding decides; a harness error only says some seeds got no verdict */
+    int rc = t->safety ? SIM_EXIT_SAFETY : t->liveness ? SIM_EXIT_LIVENESS : t->harness ? SIM_EXIT_HARNESS
+                                                                                       : SIM_EXIT_PASS;
+    if (t->done < t->count || (!pages && rc == SIM_EXIT_PASS))
+        rc = SIM_EXIT_HARNESS;
+    const uint64_t by_kind[3] = {t->safety, t->liveness, t->harness};
+    if (!write_ci(f, &t->opt, path, t->first, t->count, t->done, dt, by_kind, rc) && rc == SIM_EXIT_PASS)
+        rc = SIM_EXIT_HARNESS; /* CI asked for a file it will not find: not a pass */
+    return rc;
+}
+
+void sim_swarm_tally_free(sim_swarm_tally *t)
+{
+    if (!t)
+        return;
+    free(t->f.bad);
+    free(t->f.groups);
+    free(t->f.verdicts);
+    free(t);
+}
+
 static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint64_t count, int jobs,
                  const sim_swarm_options *opt)
 {
@@ -350,27 +448,20 @@ static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint6
         jobs = n > 0 ? (int)n : 1;
     }
     child *kids = calloc((size_t)jobs, sizeof *kids);
-    findings f = {.bad = calloc(count < KEEP_MAX ? count : KEEP_MAX, sizeof *f.bad),
-                  .verdicts = opt->out.junit ? malloc(count) : NULL};
-    if (!kids || !f.bad || (opt->out.junit && !f.verdicts)) {
+    sim_swarm_tally *t = sim_swarm_tally_new(first, count, opt);
+    if (!kids || !t) {
         free(kids);
-        free(f.bad);
-        free(f.verdicts);
+        sim_swarm_tally_free(t);
         fprintf(stderr, "jetsim swarm: out of memory\n");
         return SIM_EXIT_USAGE;
     }
-    if (f.verdicts)
-        memset(f.verdicts, 254, count); /* not run (yet) */
-    bool oom = false;
-    bool tty = isatty(STDERR_FILENO);
-    uint64_t next = first, done = 0, failed = 0;
-    uint64_t safety = 0, liveness = 0, harness = 0; /* failed, by kind: harness errors gave no verdict */
+    uint64_t next = first;
     int alive = 0;
     char spawn_err[128] = ""; /* why a seed could not be started: no more are */
     double t0 = now_s();
     printf("swarm: %s, seeds %" PRIu64 "..%" PRIu64 ", %d at a time\n", path, first, first + count - 1, jobs);
     fflush(stdout);
-    while (done < count) {
+    while (t->done < count) {
         while (alive < jobs && next < first + count && !spawn_err[0]) {
             int p[2];
             if (pipe(p) != 0) {
@@ -424,50 +515,13 @@ static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint6
             waitpid(c->pid, NULL, 0);
             c->pid = 0;
             alive--;
-            done++;
-            if (f.verdicts && rec.seed >= first && rec.seed - first < count)
-                f.verdicts[rec.seed - first] = rec.verdict == SIM_PASS ? 0 : rec.verdict < 0 ? 255
-                                                                                        : (unsigned char)(1 + rec.verdict);
-            if (rec.verdict != SIM_PASS) {
-                failed++;
-                safety += rec.verdict == SIM_SAFETY_VIOLATION;
-                liveness += rec.verdict == SIM_LIVENESS_FAILURE;
-                harness += rec.verdict != SIM_SAFETY_VIOLATION && rec.verdict != SIM_LIVENESS_FAILURE;
-                if (f.nbad < KEEP_MAX)
-                    f.bad[f.nbad++] = rec;
-                oom |= !group_add(&f, &rec);
-            }
-            if (tty)
-                fprintf(stderr, "\r%" PRIu64 "/%" PRIu64 " seeds, %" PRIu64 " failed", done, count, failed);
+            sim_swarm_tally_add(t, &rec);
         }
     }
-    if (tty)
-        fputc('\n', stderr);
-    double dt = now_s() - t0;
-    if (f.ngroups) /* qsort wants an array, even of none */
-        qsort(f.groups, f.ngroups, sizeof *f.groups, by_count);
-    if (f.nbad)
-        qsort(f.bad, f.nbad, sizeof *f.bad, by_seed);
-    printf("swarm: %" PRIu64 " seeds in %.2f s, %" PRIu64 " failed: %" PRIu64 " safety, %" PRIu64 " liveness, %"
-           PRIu64 " harness errors\n", done, dt, failed, safety, liveness, harness);
-    bool pages = print_groups(&f, sc, path, opt->reports);
-    if (opt->list)
-        print_list(&f, path);
-    if (f.nbad < failed && (opt->list || opt->out.json || opt->out.junit))
-        printf("  (%" PRIu64 " failing seeds listed one by one, of %" PRIu64 ")\n", f.nbad, failed);
-    if (oom)
-        fprintf(stderr, "jetsim swarm: out of memory grouping the failing seeds: the groups are incomplete\n");
-    /* the gravest finding decides; a harness error only says some seeds got no verdict */
-    int rc = safety ? SIM_EXIT_SAFETY : liveness ? SIM_EXIT_LIVENESS : harness ? SIM_EXIT_HARNESS : SIM_EXIT_PASS;
-    if (done < count || (!pages && rc == SIM_EXIT_PASS))
-        rc = SIM_EXIT_HARNESS;
-    const uint64_t by_kind[3] = {safety, liveness, harness};
-    if (!write_ci(&f, opt, path, first, count, done, dt, by_kind, rc) && rc == SIM_EXIT_PASS)
-        rc = SIM_EXIT_HARNESS; /* CI asked for a file it will not find: not a pass */
+    uint64_t done = t->done;
+    int rc = sim_swarm_tally_report(t, sc, path, now_s() - t0);
     free(kids);
-    free(f.bad);
-    free(f.groups);
-    free(f.verdicts);
+    sim_swarm_tally_free(t);
     if (done < count) {
         /* Seeds that never ran are not seeds that passed. */
         fprintf(stderr, "jetsim swarm: harness error: %" PRIu64 " of %" PRIu64 " seeds never ran (seed %" PRIu64

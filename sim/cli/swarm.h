@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "ciout.h"
+#include "scenario.h"
 
 /* How a swarm reports, besides its grouped summary. */
 typedef struct sim_swarm_options {
@@ -30,6 +31,45 @@ typedef struct sim_swarm_options {
     sim_ci_outputs out;  /* --json, --junit */
     const char *reports; /* --reports DIR: the HTML page of each example seed shown (NULL: none) */
 } sim_swarm_options;
+
+/* One seed's outcome, as a swarm counts it (and as a swarm child sends it
+ * to its parent through a pipe: a fixed size, under PIPE_BUF). */
+typedef struct sim_swarm_record {
+    uint64_t seed;
+    int verdict; /* sim_verdict, or -1 for a harness error */
+    char why[512]; /* the first violation, or the harness error */
+} sim_swarm_record;
+
+/* Runs one seed as a swarm does: the scenario's fault mix for `seed`, no
+ * run database; fills *out (a harness error is verdict -1 and its reason).
+ * Runs in the calling thread; `base` is not changed. */
+void sim_swarm_run_seed(const sim_scenario *base, uint64_t seed, sim_swarm_record *out);
+
+/* The counting, grouping and reporting of a swarm, apart from where its
+ * seeds run (child processes here; agents on other hosts, dist.h). */
+typedef struct sim_swarm_tally sim_swarm_tally;
+
+/* A tally for seeds first..first+count-1 reported as `o` asks (NULL: the
+ * grouped summary; copied, its strings borrowed). NULL when out of memory. */
+sim_swarm_tally *sim_swarm_tally_new(uint64_t first, uint64_t count, const sim_swarm_options *o);
+
+/* Counts one seed's record, once per call: the caller counts each seed
+ * once. Shows progress on stderr when it is a terminal. */
+void sim_swarm_tally_add(sim_swarm_tally *t, const sim_swarm_record *r);
+
+/* Records counted so far. */
+uint64_t sim_swarm_tally_done(const sim_swarm_tally *t);
+
+/* Prints the summary line, the groups (and --list), writes --json and
+ * --junit, and returns the exit code as sim_swarm does (fewer records
+ * than seeds, or a --reports page not written: SIM_EXIT_HARNESS). `sc`
+ * is the scenario at `path` (--reports runs example seeds of it again);
+ * `path` names it in the replay commands; `dt` is the swarm's duration in
+ * seconds. Once per tally. */
+int sim_swarm_tally_report(sim_swarm_tally *t, const sim_scenario *sc, const char *path, double dt);
+
+/* NULL is fine. */
+void sim_swarm_tally_free(sim_swarm_tally *t);
 
 /* Runs seeds first..first+count-1 with `jobs` processes at a time (0: the
  * number of cores), reporting as `o` asks (NULL: the grouped summary).

@@ -70,6 +70,14 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * PS_NS_PER_SEC + ts.tv_nsec;
 }
 
+/* A server times nak delays on the wall clock, not on the run's virtual
+ * one. */
+static ps_clock *real_broker_clock(const sim_target *t)
+{
+    (void)t;
+    return ps_clock_real();
+}
+
 static int64_t real_scaled(const sim_target *t, int64_t ns)
 {
     const real_target *rt = (const real_target *)t;
@@ -662,6 +670,7 @@ static const sim_target_ops real_ops = {
     .open = real_open,
     .stream_config = real_stream_config,
     .scaled = real_scaled,
+    .broker_clock = real_broker_clock,
     .stream_added = real_stream_added,
     .ready = real_ready,
     .wait_until = real_wait_until,

@@ -1,0 +1,745 @@
+/* dist.c — the distributed swarm and its agents (dist.h).
+ *
+ * Not: the grouping and printing of findings (swarm.c, through its tally).
+ */
+#include "dist.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ps_backend_impl.h"
+#include "ps_jetstream.h"
+#include "ps_publisher.h"
+#include "ps_url.h"
+#include "ps_worker.h"
+#include "report.h"
+#include "scenario.h"
+
+#define SUBJ_JOBS "jetsim.swarm.jobs"
+#define SUBJ_RESULTS "jetsim.swarm.results"
+#define SUBJ_SCN "jetsim.swarm.scn"
+#define NS_PER_S INT64_C(1000000000)
+#define DAY_NS (INT64_C(86400) * NS_PER_S)
+/* A scenario travels in one message: the server's default max_payload. */
+#define SCENARIO_MAX (1024 * 1024)
+/* Parsed scenarios an agent keeps, by hash (runs of several swarms at once). */
+#define CACHE_MAX 8
+/* How long a collector's or an idle agent's wait lasts before it looks
+ * at the signal flag again: a signal may land on one of cnats's threads
+ * and interrupt nothing. */
+#define WAIT_MS 100
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+    stop_signal = sig;
+}
+
+/* SIGINT and SIGTERM set stop_signal instead of ending the process, so
+ * that the jobs held or queued are handed back first. */
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* 64-bit FNV-1a, as 16 hex digits: the key a scenario's text is stored
+ * under. The agent checks the text it reads against it. */
+static void content_hash(const char *text, size_t len, char out[17])
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)text[i];
+        h *= UINT64_C(1099511628211);
+    }
+    snprintf(out, 17, "%016" PRIx64, h);
+}
+
+/* A run id is a subject token and part of a msg id. */
+static bool run_id_ok(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > SIM_DIST_RUN_ID_MAX)
+        return false;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+              *p == '-'))
+            return false;
+    return true;
+}
+
+/* "20261202T064900-3fa9c1": when, and enough chance to tell two
+ * submissions of the same second apart. */
+static void new_run_id(char *out, size_t cap)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    char when[32];
+    uint32_t r = 0;
+    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+        r = (uint32_t)getpid() ^ (uint32_t)(now_s() * 1e6);
+    strftime(when, sizeof when, "%Y%m%dT%H%M%S", gmtime_r(&t, &tm));
+    snprintf(out, cap, "%s-%06x", when, r & 0xffffff);
+}
+
+/* ---- the server and its streams ------------------------------------------ */
+
+/* Connects as `name`; `shown` receives the URL without secrets. */
+static ps_status dist_connect(const sim_dist_options *d, const char *name, ps_backend **out, char *shown,
+                              size_t cap)
+{
+    const char *env = getenv("NATS_URL");
+    const char *url = d->url ? d->url : env && *env ? env : "nats://127.0.0.1:4222";
+    ps_url_redact(shown, cap, url);
+    const char *urls[] = {url};
+    ps_jetstream_options o = {.urls = urls, .urls_len = 1, .client_name = name};
+    sim_credentials_apply(d->creds, &o);
+    return ps_jetstream_new(out, &o);
+}
+
+/* Uses the stream if it exists, whatever its settings; creates it if not. */
+static ps_status ensure_stream(ps_backend *b, const ps_stream_config *cfg)
+{
+    ps_stream_info info = {0};
+    ps_status s = ps_stream_info_get(b, cfg->name, &info);
+    if (s == PS_OK) {
+        ps_stream_info_clear(&info);
+        return PS_OK;
+    }
+    if (s != PS_ERR_STREAM_NOT_FOUND)
+        return s;
+    s = ps_stream_add(b, cfg, NULL);
+    /* another agent or swarm made it meanwhile, with other replicas: use it */
+    return s == PS_ERR_STREAM_NAME_IN_USE ? PS_OK : s;
+}
+
+/* The three streams of dist.h. Jobs and verdicts are kept a week at most,
+ * so an abandoned run does not stay forever; msg ids are remembered a day
+ * (a resubmission within the day adds nothing). */
+static ps_status ensure_streams(ps_backend *b, int replicas)
+{
+    const char *jobs[] = {SUBJ_JOBS ".>"}, *results[] = {SUBJ_RESULTS ".>"}, *scn[] = {SUBJ_SCN ".>"};
+    int32_t r = replicas > 0 ? replicas : 1;
+    const ps_stream_config cfg[3] = {
+        {.name = SIM_DIST_JOBS_STREAM, .subjects = jobs, .subjects_len = 1, .retention = PS_RETENTION_WORKQUEUE,
+         .max_age_ns = 7 * DAY_NS, .duplicates_ns = DAY_NS, .replicas = r,
+         .description = "jetsim swarm --queue: one job per seed, taken by jetsim agent"},
+        {.name = SIM_DIST_RESULTS_STREAM, .subjects = results, .subjects_len = 1, .max_age_ns = 7 * DAY_NS,
+         .duplicates_ns = DAY_NS, .replicas = r,
+         .description = "jetsim swarm --queue: one verdict per seed, by jetsim agent"},
+        {.name = SIM_DIST_SCENARIOS_STREAM, .subjects = scn, .subjects_len = 1, .max_msgs_per_subject = 1,
+         .max_age_ns = 7 * DAY_NS, .duplicates_ns = DAY_NS, .replicas = r,
+         .description = "jetsim swarm --queue: scenario texts by content hash"},
+    };
+    for (int i = 0; i < 3; i++) {
+        ps_status s = ensure_stream(b, &cfg[i]);
+        if (s)
+            return ps_error(s, ps_last_error_code(), "stream %s: %s", cfg[i].name, ps_last_error());
+    }
+    return PS_OK;
+}
+
+/* Retries what a cluster's leader change or a lost PubAck makes fail for a
+ * moment; msg ids make the retries safe. */
+static ps_status new_publisher(ps_backend *b, ps_publisher **out)
+{
+    ps_publisher_config pc = {.max_retries = 10, .retry_wait_ns = NS_PER_S / 2};
+    return ps_publisher_new(out, b, &pc);
+}
+
+/* ps_publisher_publish, also retrying "no responders" for up to 10 s: a
+ * stream another process has just created on a cluster takes a moment to
+ * be reachable from every node (the publisher retries it only after a
+ * creation of its own). */
+static ps_status publish(ps_publisher *pub, const ps_out_msg *m, ps_pub_ack *ack)
+{
+    ps_status s = ps_publisher_publish(pub, m, ack);
+    for (int i = 0; s == PS_ERR_NO_RESPONDERS && i < 50 && !stop_signal; i++) {
+        struct timespec ts = {0, 200 * 1000000};
+        nanosleep(&ts, NULL);
+        s = ps_publisher_publish(pub, m, ack);
+    }
+    return s;
+}
+
+/* Closes without losing the reason of a failure to the close. */
+static void close_keeping_error(ps_backend *b)
+{
+    ps_error_saved why;
+    ps_error_save(&why);
+    ps_backend_close(b);
+    ps_error_restore(&why);
+}
+
+/* ---- swarm --queue: submit and collect -------------------------------------- */
+
+/* Reads a whole scenario file (at most SCENARIO_MAX bytes) into *out. */
+static ps_status read_text(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ps_error(PS_ERR_IO, 0, "cannot read %s: %s", path, strerror(errno));
+    char *buf = malloc(SCENARIO_MAX + 1);
+    size_t n = buf ? fread(buf, 1, SCENARIO_MAX + 1, f) : 0;
+    bool bad = ferror(f);
+    fclose(f);
+    if (!buf)
+        return ps_error(PS_ERR_NO_MEMORY, 0, "out of memory reading %s", path);
+    if (bad || n > SCENARIO_MAX) {
+        free(buf);
+        return ps_error(bad ? PS_ERR_IO : PS_ERR_INVALID_ARG, 0, "%s: %s", path,
+                        bad ? "read error" : "larger than 1 MiB, too big for one message");
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return PS_OK;
+}
+
+/* Stores the scenario under its hash, then one job per seed. */
+static ps_status submit(ps_backend *b, const char *run, const char *text, size_t len, const char *hash,
+                        uint64_t first, uint64_t count, uint64_t *already)
+{
+    ps_publisher *pub = NULL;
+    ps_status s = new_publisher(b, &pub);
+    char subject[128], id[128], job[256];
+    snprintf(subject, sizeof subject, SUBJ_SCN ".%s", hash);
+    ps_out_msg m = {.subject = subject, .data = text, .len = len, .msg_id = hash};
+    if (!s)
+        s = publish(pub, &m, NULL);
+    if (s)
+        s = ps_error(s, ps_last_error_code(), "storing the scenario: %s", ps_last_error());
+    snprintf(subject, sizeof subject, SUBJ_JOBS ".%s", run);
+    bool tty = isatty(STDERR_FILENO);
+    *already = 0;
+    for (uint64_t seed = first; !s && seed < first + count && !stop_signal; seed++) {
+        ps_pub_ack ack;
+        snprintf(id, sizeof id, "%s.%" PRIu64, run, seed);
+        int n = snprintf(job, sizeof job, "v1 %s %" PRIu64 " %s", run, seed, hash);
+        m = (ps_out_msg){.subject = subject, .data = job, .len = (size_t)n, .msg_id = id};
+        s = publish(pub, &m, &ack);
+        if (s)
+            s = ps_error(s, ps_last_error_code(), "submitting seed %" PRIu64 ": %s", seed, ps_last_error());
+        else
+            *already += ack.duplicate;
+        if (tty && ((seed - first) % 256 == 0 || seed + 1 == first + count))
+            fprintf(stderr, "\rsubmitted %" PRIu64 "/%" PRIu64 " seeds", seed - first + 1, count);
+    }
+    if (tty)
+        fputc('\n', stderr);
+    ps_publisher_free(pub);
+    return s;
+}
+
+/* "v1 <seed> <verdict> <violation>" into *r; false if it is not one. */
+static bool parse_verdict(const ps_msg *m, sim_swarm_record *r)
+{
+    char buf[sizeof r->why + 64];
+    size_t n = m->len < sizeof buf - 1 ? m->len : sizeof buf - 1;
+    memcpy(buf, m->data, n);
+    buf[n] = '\0';
+    int at = 0;
+    memset(r, 0, sizeof *r);
+    if (sscanf(buf, "v1 %" SCNu64 " %d %n", &r->seed, &r->verdict, &at) != 2 || at == 0)
+        return false;
+    snprintf(r->why, sizeof r->why, "%s", buf + at);
+    return true;
+}
+
+/* A consumer of this run's verdicts, from the first: ephemeral, so a
+ * collector that comes back (a retried submission) reads them all again. */
+static ps_status open_verdicts(ps_backend *b, const char *run, ps_consumer **out)
+{
+    char filter[128];
+    snprintf(filter, sizeof filter, SUBJ_RESULTS ".%s", run);
+    ps_consumer_config cc = {.filter_subject = filter, .ack_policy = PS_ACK_NONE,
+                             .inactive_threshold_ns = 60 * NS_PER_S};
+    return ps_consumer_add(b, SIM_DIST_RESULTS_STREAM, &cc, out);
+}
+
+/* Reads verdicts until every seed has one (or a signal): each seed counted
+ * once. *dups counts the verdicts of seeds already counted. */
+static ps_status collect(ps_backend *b, const char *run, uint64_t first, uint64_t count, sim_swarm_tally *t,
+                         uint64_t *dups)
+{
+    unsigned char *seen = calloc(count, 1);
+    ps_consumer *c = NULL;
+    ps_msg_list l = {0};
+    ps_status s = seen ? open_verdicts(b, run, &c) : ps_error(PS_ERR_NO_MEMORY, 0, "out of memory");
+    int failures = 0; /* in a row: a cluster electing a leader fails for seconds */
+    while (!s && sim_swarm_tally_done(t) < count && !stop_signal) {
+        ps_fetch_request req = {.batch = 256, .expires_ns = WAIT_MS * INT64_C(1000000)};
+        ps_status f = ps_fetch(c, &req, &l);
+        if (f == PS_ERR_TIMEOUT || f == PS_ERR_NO_MESSAGES)
+            continue;
+        if (f) {
+            /* the server away, a leader being elected, the ephemeral
+             * reaped: start again from the first verdict (seen[] counts
+             * each seed once), for a minute at most */
+            if (++failures >= 60) {
+                s = ps_error(f, ps_last_error_code(), "reading verdicts: %s", ps_last_error());
+                break;
+            }
+            ps_consumer_free(c);
+            c = NULL;
+            sleep(1);
+            while (!c && failures < 60 && !stop_signal && open_verdicts(b, run, &c) != PS_OK) {
+                failures++;
+                sleep(1);
+            }
+            if (!c && !stop_signal)
+                s = ps_error(PS_ERR_IO, 0, "reading verdicts: %s", ps_last_error());
+            continue;
+        }
+        failures = 0;
+        for (int i = 0; i < l.count; i++) {
+            sim_swarm_record r;
+            if (!parse_verdict(l.msgs[i], &r) || r.seed < first || r.seed - first >= count) {
+                continue; /* not this swarm's: another submission of the run with other seeds */
+            }
+            if (seen[r.seed - first]) {
+                ++*dups;
+                continue;
+            }
+            seen[r.seed - first] = 1;
+            sim_swarm_tally_add(t, &r);
+        }
+    }
+    ps_msg_list_free(&l);
+    if (c) {
+        ps_error_saved why;
+        ps_error_save(&why);
+        ps_consumer_delete(b, SIM_DIST_RESULTS_STREAM, c->name);
+        ps_consumer_free(c);
+        ps_error_restore(&why);
+    }
+    free(seen);
+    return s;
+}
+
+/* After SIGINT/SIGTERM: withdraws the jobs of the run that no agent took. */
+static void withdraw(ps_backend *b, const char *run)
+{
+    char filter[128];
+    uint64_t purged = 0;
+    snprintf(filter, sizeof filter, SUBJ_JOBS ".%s", run);
+    ps_purge_opts po = {.filter = filter};
+    if (ps_stream_purge(b, SIM_DIST_JOBS_STREAM, &po, &purged) == PS_OK)
+        fprintf(stderr, "jetsim swarm: interrupted: %" PRIu64 " jobs of run %s not yet taken were withdrawn\n",
+                purged, run);
+    else
+        fprintf(stderr, "jetsim swarm: interrupted; withdrawing the jobs of run %s failed: %s\n", run,
+                ps_last_error());
+}
+
+int sim_dist_swarm(const char *path, uint64_t first, uint64_t count, const sim_swarm_options *o,
+                   const sim_dist_options *d)
+{
+    char run[SIM_DIST_RUN_ID_MAX + 1], hash[17], shown[400];
+    if (d->run_id && !run_id_ok(d->run_id)) {
+        fprintf(stderr, "jetsim swarm: --run-id wants 1 to %d of A-Z a-z 0-9 _ -, not '%s'\n", SIM_DIST_RUN_ID_MAX,
+                d->run_id);
+        return SIM_EXIT_USAGE;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    sim_scenario *sc = sim_scenario_new();
+    ps_status s = sc ? read_text(path, &text, &len) : PS_ERR_NO_MEMORY;
+    if (!s)
+        s = sim_scenario_parse(sc, path, text, len); /* an agent must not be the first to see it is bad */
+    if (s) {
+        fprintf(stderr, "jetsim swarm: %s\n", ps_last_error());
+        sim_scenario_free(sc);
+        free(text);
+        return s == PS_ERR_NO_MEMORY ? SIM_EXIT_HARNESS : SIM_EXIT_USAGE;
+    }
+    content_hash(text, len, hash);
+    if (d->run_id)
+        snprintf(run, sizeof run, "%s", d->run_id);
+    else
+        new_run_id(run, sizeof run);
+    sim_swarm_tally *t = sim_swarm_tally_new(first, count, o);
+    ps_backend *b = NULL;
+    if (!t || (s = dist_connect(d, "jetsim-swarm", &b, shown, sizeof shown)) != PS_OK ||
+        (s = ensure_streams(b, d->replicas)) != PS_OK) {
+        fprintf(stderr, "jetsim swarm: harness error: %s\n", t ? ps_last_error() : "out of memory");
+        close_keeping_error(b);
+        sim_swarm_tally_free(t);
+        sim_scenario_free(sc);
+        free(text);
+        return SIM_EXIT_HARNESS;
+    }
+    catch_stop_signals();
+    printf("swarm: %s, seeds %" PRIu64 "..%" PRIu64 ", on the agents of %s (run %s)\n", path, first,
+           first + count - 1, shown, run);
+    fflush(stdout);
+    double t0 = now_s();
+    uint64_t already = 0, dups = 0;
+    s = submit(b, run, text, len, hash, first, count, &already);
+    free(text);
+    if (!s && already)
+        printf("swarm: %" PRIu64 " of the jobs were there already (run %s submitted before): not added twice\n",
+               already, run);
+    if (!s && !stop_signal)
+        s = collect(b, run, first, count, t, &dups);
+    int rc;
+    if (stop_signal) {
+        withdraw(b, run);
+        rc = SIM_EXIT_INTERRUPTED;
+    } else {
+        if (s)
+            fprintf(stderr, "jetsim swarm: harness error: %s\n", ps_last_error());
+        rc = sim_swarm_tally_report(t, sc, path, now_s() - t0); /* sc: --reports reruns seeds here */
+        if (dups)
+            printf("swarm: %" PRIu64 " seeds were finished twice (an agent stopped between its verdict and "
+                   "its ack); each was counted once\n", dups);
+        if (sim_swarm_tally_done(t) < count)
+            fprintf(stderr, "jetsim swarm: harness error: %" PRIu64 " of %" PRIu64 " seeds got no verdict\n",
+                    count - sim_swarm_tally_done(t), count);
+    }
+    sim_swarm_tally_free(t);
+    sim_scenario_free(sc);
+    ps_backend_close(b);
+    return rc;
+}
+
+/* ---- agent ------------------------------------------------------------------ */
+
+/* A job the agent holds: a seed running in a child process. */
+typedef struct held {
+    ps_msg *m; /* NULL: a free slot */
+    pid_t pid;
+    int fd;
+    uint64_t seed;
+    char run[SIM_DIST_RUN_ID_MAX + 1];
+    double last_wpi; /* when its ack wait last restarted */
+} held;
+
+typedef struct cached {
+    char hash[17];
+    sim_scenario *sc;
+} cached;
+
+typedef struct agent {
+    ps_backend *b;
+    ps_worker *w;
+    ps_publisher *pub;
+    held *slots;
+    int k;
+    double wpi_every_s;
+    cached cache[CACHE_MAX];
+    int cache_next; /* the entry to replace next */
+    uint64_t ran, published, unpublished;
+    uint64_t twice; /* verdicts the results stream had already (by msg id) */
+    /* When the current poll's fetch was sent: the server's AckWait of what
+     * it delivers started after it, so this is a safe "last restart" for a
+     * job whose fork came late (a loaded host, a big process to copy). */
+    double poll_started;
+} agent;
+
+/* "v1 <run> <seed> <hash>"; false if the job is not one. */
+static bool parse_job(const ps_msg *m, char run[SIM_DIST_RUN_ID_MAX + 1], uint64_t *seed, char hash[17])
+{
+    char buf[256];
+    if (m->len >= sizeof buf)
+        return false;
+    memcpy(buf, m->data, m->len);
+    buf[m->len] = '\0';
+    return sscanf(buf, "v1 %64s %" SCNu64 " %16s", run, seed, hash) == 3 && run_id_ok(run) && strlen(hash) == 16;
+}
+
+/* The parsed scenario stored under `hash`, from the cache or the stream.
+ * NULL with the last error set: PS_ERR_MSG_NOT_FOUND, PS_ERR_INVALID_ARG
+ * (a text that does not parse or does not match its hash) or a failure to
+ * read it. */
+static const sim_scenario *scenario_get(agent *a, const char *hash)
+{
+    for (int i = 0; i < CACHE_MAX; i++)
+        if (a->cache[i].sc && strcmp(a->cache[i].hash, hash) == 0)
+            return a->cache[i].sc;
+    char subject[64], name[64], got[17];
+    snprintf(subject, sizeof subject, SUBJ_SCN ".%s", hash);
+    ps_stored_msg sm = {0};
+    if (ps_msg_get(a->b, SIM_DIST_SCENARIOS_STREAM, 0, subject, &sm) != PS_OK)
+        return NULL;
+    content_hash(sm.data, sm.len, got);
+    sim_scenario *sc = sim_scenario_new();
+    snprintf(name, sizeof name, "scenario %s", hash);
+    ps_status s = strcmp(got, hash) != 0 ? ps_error(PS_ERR_INVALID_ARG, 0, "its text hashes to %s", got)
+                  : !sc                  ? PS_ERR_NO_MEMORY
+                                         : sim_scenario_parse(sc, name, sm.data, sm.len);
+    ps_stored_msg_clear(&sm);
+    if (s) {
+        sim_scenario_free(sc);
+        return NULL;
+    }
+    cached *c = &a->cache[a->cache_next];
+    a->cache_next = (a->cache_next + 1) % CACHE_MAX;
+    sim_scenario_free(c->sc);
+    c->sc = sc;
+    snprintf(c->hash, sizeof c->hash, "%s", hash);
+    return sc;
+}
+
+/* Publishes a seed's verdict and waits for its PubAck. */
+static ps_status publish_verdict(agent *a, const char *run, const sim_swarm_record *r)
+{
+    char subject[128], id[128], body[sizeof r->why + 64];
+    snprintf(subject, sizeof subject, SUBJ_RESULTS ".%s", run);
+    snprintf(id, sizeof id, "%s.%" PRIu64, run, r->seed);
+    int n = snprintf(body, sizeof body, "v1 %" PRIu64 " %d %s", r->seed, r->verdict, r->why);
+    ps_out_msg m = {.subject = subject, .data = body, .len = (size_t)n, .msg_id = id};
+    ps_pub_ack ack = {0};
+    ps_status s = publish(a->pub, &m, &ack);
+    if (s == PS_OK)
+        a->published++;
+    else
+        a->unpublished++;
+    if (s == PS_OK && ack.duplicate) { /* said: a seed should run once, unless an agent died */
+        a->twice++;
+        fprintf(stderr, "jetsim agent: seed %" PRIu64 " of run %s: its verdict was stored already (another agent "
+                "ran it too, or ran it before dying)\n", r->seed, run);
+    }
+    return s;
+}
+
+/* The child: runs the seed, sends its record, ends. */
+static void run_seed_child(const sim_scenario *sc, uint64_t seed, int fd, pid_t parent)
+{
+    /* the parent may have died before the death signal was set */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+        _exit(1);
+    signal(SIGINT, SIG_IGN); /* a terminal's Ctrl-C is the agent's to handle */
+    signal(SIGTERM, SIG_DFL);
+    sim_swarm_record rec;
+    sim_swarm_run_seed(sc, seed, &rec);
+    ssize_t w = write(fd, &rec, sizeof rec);
+    _exit(w == (ssize_t)sizeof rec ? 0 : 1);
+}
+
+/* The worker's handler: starts the job's seed in a child and keeps the
+ * job (PS_HANDLE_DEFER) until the child's verdict is stored. The fork
+ * happens in a process with cnats's threads: the child touches nothing
+ * of theirs (no connection, no lock they hold), only the simulator and
+ * malloc, which glibc keeps usable across fork. */
+static ps_handle_result on_job(void *user, ps_msg *m)
+{
+    agent *a = user;
+    char run[SIM_DIST_RUN_ID_MAX + 1], hash[17];
+    uint64_t seed;
+    if (!parse_job(m, run, &seed, hash)) {
+        fprintf(stderr, "jetsim agent: a message on %s is not a job: terminated\n", m->subject);
+        return PS_HANDLE_TERM;
+    }
+    const sim_scenario *sc = scenario_get(a, hash);
+    if (!sc) {
+        ps_status why = ps_last_status();
+        if (why != PS_ERR_MSG_NOT_FOUND && why != PS_ERR_INVALID_ARG) {
+            fprintf(stderr, "jetsim agent: seed %" PRIu64 " of run %s: reading scenario %s: %s (to try again)\n",
+                    seed, run, hash, ps_last_error());
+            return PS_HANDLE_RETRY;
+        }
+        /* it will never run: the swarm must hear why */
+        sim_swarm_record r = {.seed = seed, .verdict = -1};
+        snprintf(r.why, sizeof r.why, "agent: scenario %s: %s", hash,
+                 why == PS_ERR_MSG_NOT_FOUND ? "not in " SIM_DIST_SCENARIOS_STREAM : ps_last_error());
+        return publish_verdict(a, run, &r) == PS_OK ? PS_HANDLE_ACK : PS_HANDLE_RETRY;
+    }
+    held *h = NULL;
+    for (int i = 0; i < a->k && !h; i++)
+        if (!a->slots[i].m)
+            h = &a->slots[i];
+    int p[2];
+    if (!h || pipe(p) != 0) { /* no slot cannot happen: max_in_flight is k */
+        fprintf(stderr, "jetsim agent: seed %" PRIu64 ": %s\n", seed, h ? strerror(errno) : "no free slot");
+        return PS_HANDLE_RETRY;
+    }
+    pid_t parent = getpid(), pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        run_seed_child(sc, seed, p[1], parent);
+    }
+    int fork_errno = errno;
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        fprintf(stderr, "jetsim agent: seed %" PRIu64 ": fork: %s\n", seed, strerror(fork_errno));
+        return PS_HANDLE_RETRY;
+    }
+    *h = (held){.m = m, .pid = pid, .fd = p[0], .seed = seed, .last_wpi = a->poll_started};
+    snprintf(h->run, sizeof h->run, "%s", run);
+    return PS_HANDLE_DEFER;
+}
+
+/* A child's record is there (or its pipe closed): store the verdict, and
+ * ack the job only once the verdict's PubAck came; else nak it. */
+static void finish(agent *a, held *h)
+{
+    sim_swarm_record r;
+    ssize_t got = read(h->fd, &r, sizeof r);
+    int status = 0;
+    close(h->fd);
+    waitpid(h->pid, &status, 0);
+    if (got != (ssize_t)sizeof r) {
+        r = (sim_swarm_record){.seed = h->seed, .verdict = -1};
+        if (WIFSIGNALED(status))
+            snprintf(r.why, sizeof r.why, "the child died without a verdict (signal %d)", WTERMSIG(status));
+        else
+            snprintf(r.why, sizeof r.why, "the child died without a verdict");
+    }
+    a->ran++;
+    ps_status s = publish_verdict(a, h->run, &r);
+    if (s)
+        fprintf(stderr, "jetsim agent: seed %" PRIu64 " of run %s: verdict not stored (%s): naked, to run again\n",
+                h->seed, h->run, ps_last_error());
+    ps_worker_complete(a->w, h->m, s == PS_OK ? PS_HANDLE_ACK : PS_HANDLE_RETRY);
+    h->m = NULL;
+}
+
+/* Waits up to `ms` for children, finishes those done, and restarts the ack
+ * wait of the jobs held longer than a third of AckWait. */
+static void tend(agent *a, int ms)
+{
+    struct pollfd pf[256];
+    int map[256], n = 0;
+    for (int i = 0; i < a->k && n < 256; i++)
+        if (a->slots[i].m) {
+            pf[n] = (struct pollfd){a->slots[i].fd, POLLIN, 0};
+            map[n++] = i;
+        }
+    if (poll(pf, (nfds_t)n, ms) > 0)
+        for (int i = 0; i < n; i++)
+            if (pf[i].revents)
+                finish(a, &a->slots[map[i]]);
+    double now = now_s();
+    for (int i = 0; i < a->k; i++) {
+        held *h = &a->slots[i];
+        if (h->m && now - h->last_wpi >= a->wpi_every_s) {
+            ps_worker_in_progress(a->w, h->m); /* failed: AckWait will tell, and the seed runs again */
+            h->last_wpi = now;
+        }
+    }
+}
+
+static void on_worker_error(void *user, const ps_msg *m, ps_ack_kind kind, ps_status st, const char *detail)
+{
+    (void)user;
+    (void)st;
+    fprintf(stderr, "jetsim agent: %s of stream sequence %" PRIu64 " refused: %s (it comes back after AckWait)\n",
+            kind == PS_ACK ? "ack" : kind == PS_NAK ? "nak" : "term", m->meta.stream_seq, detail);
+}
+
+/* Stops: kills the children, naks what is held (ps_worker_stop). */
+static void agent_stop(agent *a)
+{
+    for (int i = 0; i < a->k; i++) {
+        held *h = &a->slots[i];
+        if (!h->m)
+            continue;
+        kill(h->pid, SIGKILL);
+        waitpid(h->pid, NULL, 0);
+        close(h->fd);
+        h->m = NULL;
+    }
+    ps_worker_stop(a->w);
+}
+
+static int agent_loop(agent *a)
+{
+    ps_status last = PS_OK;
+    while (!stop_signal) {
+        int in_flight = 0, handled = 0;
+        for (int i = 0; i < a->k; i++)
+            in_flight += a->slots[i].m != NULL;
+        a->poll_started = now_s();
+        ps_status s = in_flight < a->k ? ps_worker_poll(a->w, &handled) : PS_OK;
+        if (s != PS_OK && s != last) /* said once, not at every poll while the server is away */
+            fprintf(stderr, "jetsim agent: fetching jobs: %s (trying again)\n", ps_last_error());
+        last = s;
+        /* a full agent or one that just got work waits for its children;
+         * an idle one waits a little before asking again */
+        tend(a, handled && in_flight + handled < a->k ? 0 : s ? 1000 : WAIT_MS);
+    }
+    return 0;
+}
+
+int sim_dist_agent(const sim_dist_options *d)
+{
+    agent a = {.k = d->parallel};
+    if (a.k <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        a.k = n > 0 ? (int)n : 1;
+    }
+    int64_t ack_wait = d->ack_wait_ns ? d->ack_wait_ns : 30 * NS_PER_S;
+    a.wpi_every_s = (double)ack_wait / 3e9;
+    char shown[400];
+    const int64_t backoff[] = {NS_PER_S}; /* a seed that could not start waits a second */
+    ps_worker_config wc = {
+        .stream = SIM_DIST_JOBS_STREAM,
+        .consumer = {.durable = SIM_DIST_AGENTS, .ack_wait_ns = ack_wait},
+        .batch = a.k,
+        .max_in_flight = a.k,
+        .handler = on_job,
+        .nak_backoff_ns = backoff,
+        .nak_backoff_len = 1,
+        .on_error = on_worker_error,
+        .user = &a,
+        .fetch_no_wait = true,
+    };
+    a.slots = calloc((size_t)a.k, sizeof *a.slots);
+    ps_status s = a.slots ? dist_connect(d, "jetsim-agent", &a.b, shown, sizeof shown)
+                          : ps_error(PS_ERR_NO_MEMORY, 0, "out of memory");
+    if (!s)
+        s = ensure_streams(a.b, d->replicas);
+    if (!s)
+        s = new_publisher(a.b, &a.pub);
+    if (!s && (s = ps_worker_new(&a.w, a.b, &wc)) != PS_OK)
+        s = ps_error(s, ps_last_error_code(), "consumer %s on %s: %s", SIM_DIST_AGENTS, SIM_DIST_JOBS_STREAM,
+                     ps_last_error());
+    int rc = 0;
+    if (s) {
+        fprintf(stderr, "jetsim agent: harness error: %s\n", ps_last_error());
+        rc = SIM_EXIT_HARNESS;
+    } else {
+        catch_stop_signals();
+        printf("agent: running seeds from %s on %s, %d at a time, AckWait %.3g s\n", SIM_DIST_JOBS_STREAM, shown,
+               a.k, (double)ack_wait / 1e9);
+        fflush(stdout);
+        rc = agent_loop(&a);
+        agent_stop(&a);
+        ps_worker_stats st = {0};
+        ps_worker_stats_get(a.w, &st);
+        printf("agent: stopped by %s: %" PRIu64 " seeds run, %" PRIu64 " verdicts stored (%" PRIu64
+               " of them there already), %" PRIu64 " jobs handed back\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
+               a.ran, a.published, a.twice, st.naked);
+    }
+    ps_worker_free(a.w);
+    ps_publisher_free(a.pub);
+    for (int i = 0; i < CACHE_MAX; i++)
+        sim_scenario_free(a.cache[i].sc);
+    free(a.slots);
+    ps_backend_close(a.b);
+    return rc;
+}
