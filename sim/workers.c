@@ -48,7 +48,7 @@ static uint64_t job_of(const engine *e, ps_msg *m)
  * not. */
 static void check_due(engine *e, worker *w, ps_msg *m)
 {
-    uint64_t job = job_of(m);
+    uint64_t job = job_of(e, m);
     if (job == 0 || job > e->njobs || !e->not_before[job])
         return;
     int64_t early = e->not_before[job] - ps_clock_now(e->bclock);
@@ -78,7 +78,7 @@ static void dead_lettered(void *user, ps_msg *m, const char *reason)
 {
     worker *w = user;
     engine *e = w->eng;
-    uint64_t job = job_of(m);
+    uint64_t job = job_of(e, m);
     if (job == 0 || job > e->njobs)
         return;
     uint64_t r = eng_row_of(e, job, w->ci);
