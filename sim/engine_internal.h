@@ -30,7 +30,11 @@ enum { EV_PUBLISH, EV_WORKER, EV_COMMIT, EV_FAULT, EV_FAULT_END, EV_WAKE };
  * payload (publish ... payload=NAME). */
 #define SIM_JOB_HEADER "Jetsim-Job"
 #define SIM_PAYLOAD_MAX 4096
-#define COMMIT_EVERY 4096
+/* Events per master transaction: a job row changed several times between
+ * two commits is written once, so fewer commits are fewer writes (at
+ * 4,096 most rows were written twice); a kill -9 loses at most this many
+ * events of the record. */
+#define COMMIT_EVERY 65536
 #define DEFAULT_DRAIN_NS (600 * PS_NS_PER_SEC)
 
 struct engine;
@@ -71,6 +75,10 @@ typedef struct pubstate {
     ps_headers **headers;
     int64_t *at_ns;
     ps_headers *jobhdr;  /* a user payload's Jetsim-Job header */
+    /* whether consumer ci is owed this publisher's jobs, when its subject
+     * is fixed (not a replay): matched once, not per job */
+    bool owed_known;
+    bool owed[SIM_MAX_CONSUMERS];
 } pubstate;
 
 typedef struct row {
@@ -128,6 +136,9 @@ typedef struct engine {
     uint64_t since_commit;
     bool record;
     bool keep_trace;     /* trace rows in the master (a run database on disk); the hash is always kept */
+    bool job_headers;    /* a message may name its job in a Jetsim-Job header (a user's payload, a
+                          * workload's captured headers); else its data alone does, and the
+                          * workers need not decode headers */
     size_t caphashes;
     uint64_t completions;   /* for row.done_order */
     ps_consumer_config ccfg[SIM_MAX_CONSUMERS]; /* as created (durations scaled) */

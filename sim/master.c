@@ -9,7 +9,9 @@
  * decided there (the version compare-and-set included) and marks the row
  * dirty; dirty rows go out as upserts that only ever move a row's version
  * forward, before every commit. A job published and finished inside one
- * batch is therefore one row written once, not three statements.
+ * batch is therefore one row written once, not three statements. A
+ * database in memory, which only this process can read, gets its job rows
+ * when it is read (sim_master_db, sim_master_job_stored), not per commit.
  */
 #include "master.h"
 #include "ps_backend_impl.h"
@@ -24,6 +26,13 @@
 #include <unistd.h>
 
 #define TRACE_ROWS 64 /* rows per INSERT */
+/* Dirty job rows held back until a commit (or until this many are held):
+ * a job's add, start and completion between two commits are one row
+ * written once, not three (with a flush at 64 dirty rows most jobs were
+ * written two or three times, the run's largest cost). The engine commits
+ * every COMMIT_EVERY events, a few changes per job, so the list seldom
+ * fills. */
+#define DIRTY_ROWS 65536
 
 typedef struct trace_row {
     int64_t t_ns;
@@ -42,7 +51,7 @@ typedef struct job_row {
 struct sim_master {
     sqlite3 *db;
     sqlite3_stmt *job_one, *job_many, *heartbeat, *trace_many, *trace_one;
-    uint64_t dirty[TRACE_ROWS]; /* ids of rows to write */
+    uint64_t dirty[DIRTY_ROWS]; /* ids of rows to write, in the order they were first changed */
     int ndirty;
     job_row *jobs; /* index = job id; [0] unused */
     uint64_t njobs, capjobs;
@@ -50,6 +59,12 @@ struct sim_master {
     int npending;
     ps_status fault_status;
     int fault_count;
+    /* A database in memory is read by no one but this process, through
+     * sim_master_db and sim_master_job_stored: its job rows are written
+     * when one of those asks, not at every commit (a run that passes never
+     * writes them: the rows were the largest cost of a swarm's seed). */
+    bool write_on_read;
+    uint64_t unwritten; /* dirty rows not in the list (write_on_read) */
 };
 
 static const char schema[] =
@@ -128,24 +143,33 @@ static ps_status prepare(sim_master *m, const char *sql, sqlite3_stmt **st)
                    " completions=excluded.completions, version=excluded.version, done_ns=excluded.done_ns" \
                    " WHERE excluded.version > jobs.version"
 
-static ps_status prepare_all(sim_master *m)
+/* The statements that write TRACE_ROWS rows at once, prepared when first
+ * needed: a run that writes fewer rows (a database in memory, a short
+ * run) does not pay for compiling them, a third of opening a database. */
+static ps_status prepare_job_many(sim_master *m)
 {
-    char many[64 + TRACE_ROWS * 12] = "INSERT INTO trace VALUES (?,?,?,?,?)";
-    for (int i = 1; i < TRACE_ROWS; i++)
-        strcat(many, ",(?,?,?,?,?)");
     char jobs_many[256 + TRACE_ROWS * 20] = "INSERT INTO jobs VALUES " JOB_COLS;
     for (int i = 1; i < TRACE_ROWS; i++)
         strcat(jobs_many, "," JOB_COLS);
     strcat(jobs_many, JOB_UPSERT);
+    return m->job_many ? PS_OK : prepare(m, jobs_many, &m->job_many);
+}
+
+static ps_status prepare_trace_many(sim_master *m)
+{
+    char many[64 + TRACE_ROWS * 12] = "INSERT INTO trace VALUES (?,?,?,?,?)";
+    for (int i = 1; i < TRACE_ROWS; i++)
+        strcat(many, ",(?,?,?,?,?)");
+    return m->trace_many ? PS_OK : prepare(m, many, &m->trace_many);
+}
+
+static ps_status prepare_all(sim_master *m)
+{
     ps_status s = prepare(m, "INSERT INTO jobs VALUES " JOB_COLS JOB_UPSERT, &m->job_one);
-    if (!s)
-        s = prepare(m, jobs_many, &m->job_many);
     if (!s)
         s = prepare(m, "INSERT INTO workers VALUES (?,?,?) ON CONFLICT(id) DO UPDATE SET"
                        " heartbeat_ns=excluded.heartbeat_ns, lease_until_ns=excluded.lease_until_ns",
                     &m->heartbeat);
-    if (!s)
-        s = prepare(m, many, &m->trace_many);
     if (!s)
         s = prepare(m, "INSERT INTO trace VALUES (?,?,?,?,?)", &m->trace_one);
     return s;
@@ -232,6 +256,7 @@ ps_status sim_master_open(sim_master **out, const char *path, const char *scenar
         unlink(side);
     }
     ps_status s = PS_OK;
+    m->write_on_read = strcmp(path, ":memory:") == 0;
     /* one thread owns a run's database: no mutexes */
     if (sqlite3_open_v2(path, &m->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK)
@@ -282,39 +307,67 @@ static void bind_job(sqlite3_stmt *st, int b, uint64_t id, const job_row *r)
         sqlite3_bind_null(st, b + 8);
 }
 
-/* Writes the dirty job rows: 64 to a statement when the list is full,
- * one by one at a commit. */
+/* Writes the dirty job rows: 64 to a statement, the rest one by one.
+ * The rows a failed statement held stay dirty, for the next flush. */
 static ps_status flush_jobs(sim_master *m)
 {
-    int n = m->ndirty;
-    m->ndirty = 0;
-    sqlite3_stmt *st = n == TRACE_ROWS ? m->job_many : m->job_one;
-    for (int i = 0; i < n; i++) {
-        job_row *r = &m->jobs[m->dirty[i]];
-        r->dirty = false;
-        bind_job(st, n == TRACE_ROWS ? i * 8 : 0, m->dirty[i], r);
-        if (n != TRACE_ROWS) {
-            ps_status s = step(m, st, "write job");
-            if (s)
-                return s;
-        }
+    int n = m->ndirty, done = 0;
+    ps_status s = n >= TRACE_ROWS ? prepare_job_many(m) : PS_OK;
+    while (!s && done < n) {
+        bool many = n - done >= TRACE_ROWS;
+        sqlite3_stmt *st = many ? m->job_many : m->job_one;
+        int rows = many ? TRACE_ROWS : 1;
+        for (int k = 0; k < rows; k++)
+            bind_job(st, k * 8, m->dirty[done + k], &m->jobs[m->dirty[done + k]]);
+        if (!(s = step(m, st, "write job")))
+            done += rows;
     }
-    return n == TRACE_ROWS ? step(m, st, "write job") : PS_OK;
+    for (int i = 0; i < done; i++)
+        m->jobs[m->dirty[i]].dirty = false;
+    memmove(m->dirty, m->dirty + done, (size_t)(n - done) * sizeof m->dirty[0]);
+    m->ndirty = n - done;
+    return s;
+}
+
+/* Writes every dirty row, those a database in memory held back included. */
+static ps_status write_all_jobs(sim_master *m)
+{
+    ps_status s = flush_jobs(m);
+    for (uint64_t id = 1; !s && m->unwritten > 0 && id <= m->njobs; id++) {
+        if (!m->jobs[id].dirty)
+            continue;
+        m->dirty[m->ndirty++] = id;
+        m->unwritten--;
+        if (m->ndirty == DIRTY_ROWS)
+            s = flush_jobs(m);
+    }
+    return s ? s : flush_jobs(m);
 }
 
 static ps_status mark_dirty(sim_master *m, uint64_t id)
 {
     if (m->jobs[id].dirty)
         return PS_OK;
+    if (m->write_on_read) {
+        m->jobs[id].dirty = true;
+        m->unwritten++;
+        return PS_OK;
+    }
+    ps_status s = m->ndirty == DIRTY_ROWS ? flush_jobs(m) : PS_OK; /* full after a failed flush */
+    if (s)
+        return s;
     m->jobs[id].dirty = true;
     m->dirty[m->ndirty++] = id;
-    return m->ndirty == TRACE_ROWS ? flush_jobs(m) : PS_OK;
+    return m->ndirty == DIRTY_ROWS ? flush_jobs(m) : PS_OK;
 }
 
 static ps_status flush_trace(sim_master *m)
 {
     int n = m->npending;
-    m->npending = 0;
+    m->npending = 0; /* a failed write loses its rows, as a failed step does, and says so */
+    ps_status s = n == TRACE_ROWS ? prepare_trace_many(m) : PS_OK;
+    if (s)
+        return s;
     sqlite3_stmt *st = n == TRACE_ROWS ? m->trace_many : m->trace_one;
     for (int i = 0; i < n; i++) {
         const trace_row *r = &m->pending[i];
@@ -324,18 +377,15 @@ static ps_status flush_trace(sim_master *m)
         sqlite3_bind_int64(st, b + 3, (sqlite3_int64)r->job);
         sqlite3_bind_int(st, b + 4, r->worker);
         sqlite3_bind_int64(st, b + 5, r->arg);
-        if (n != TRACE_ROWS) {
-            ps_status s = step(m, st, "trace");
-            if (s)
-                return s;
-        }
+        if (n != TRACE_ROWS && (s = step(m, st, "trace")) != PS_OK)
+            return s;
     }
     return n == TRACE_ROWS ? step(m, st, "trace") : PS_OK;
 }
 
 ps_status sim_master_commit(sim_master *m)
 {
-    ps_status s = flush_jobs(m);
+    ps_status s = m->write_on_read ? PS_OK : flush_jobs(m);
     if (!s)
         s = flush_trace(m);
     return s ? s : exec(m, "COMMIT; BEGIN", "commit");
@@ -603,8 +653,10 @@ bool sim_master_job_view(const sim_master *m, uint64_t id, sim_job_view *out)
 ps_status sim_master_job_stored(sim_master *m, uint64_t id, sim_job_view *out)
 {
     sqlite3_stmt *st = NULL;
-    ps_status s = prepare(m, "SELECT state, attempts, completions, version, coalesce(key, -1) FROM jobs WHERE id = ?",
-                          &st);
+    ps_status s = write_all_jobs(m);
+    if (!s)
+        s = prepare(m, "SELECT state, attempts, completions, version, coalesce(key, -1) FROM jobs WHERE id = ?",
+                    &st);
     if (!s) {
         sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
         int rc = sqlite3_step(st);
@@ -628,5 +680,5 @@ uint64_t sim_master_jobs(const sim_master *m)
 
 struct sqlite3 *sim_master_db(sim_master *m)
 {
-    return m->db;
+    return write_all_jobs(m) == PS_OK ? m->db : NULL;
 }

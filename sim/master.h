@@ -9,11 +9,13 @@
  * (another worker got there first) changes nothing and says so.
  *
  * Writes are batched: everything since the last sim_master_commit is one
- * transaction (a run commits every few thousand events, and at the end),
+ * transaction (a run commits every 65,536 events, and at the end),
  * and rows go out 64 to a statement. An in-memory mirror of each job's
  * row decides every change (the version check included) and answers the
  * checks without reading back; changed rows are written behind, as
- * upserts that only move a row's version forward, before each commit.
+ * upserts that only move a row's version forward, before each commit
+ * (a database in memory, which only this process can read: when it is
+ * read, through sim_master_db or sim_master_job_stored).
  * Read the tables after sim_master_commit.
  *
  * Faults: sim_master_set_fault makes the next write fail as a database
@@ -181,7 +183,10 @@ ps_status sim_master_job_stored(sim_master *m, uint64_t id, sim_job_view *out);
 /* Number of jobs added so far. */
 uint64_t sim_master_jobs(const sim_master *m);
 
-/* The SQLite handle, for checkers' queries (commit first). */
+/* The SQLite handle, for checkers' queries (commit first). A database in
+ * memory gets its job rows here (and in sim_master_job_stored), not at
+ * each commit: no one else can read it. NULL: writing them failed
+ * (ps_last_error says why). */
 struct sqlite3 *sim_master_db(sim_master *m);
 
 #endif

@@ -98,6 +98,7 @@ ps_status eng_publishers_setup(engine *e, uint64_t seed)
         s = ps_publisher_new(&ps->pw, e->b, &pc);
         if (!s && ps->p->workload[0])
             s = load_replay(e, ps);
+        e->job_headers |= ps->p->workload[0] != '\0' || sim_user_has_payload(e->user, i);
         if (!s)
             s = sim_events_push(&e->q, e->base + ps->p->start_ns, EV_PUBLISH, i, 0);
     }
@@ -178,6 +179,22 @@ static ps_status job_headers(const engine *e, const sim_publisher *p, uint64_t j
     return PS_OK;
 }
 
+/* Whether consumer ci is owed a job published on `subject`: its stream
+ * stores the subject and its filter, if any, takes it. */
+static bool owed_by(const engine *e, int ci, const char *subject)
+{
+    const sim_consumer *c = &e->sc->consumers[ci];
+    bool owed = false;
+    for (int s = 0; s < e->sc->nstreams; s++) {
+        const sim_stream *st = &e->sc->streams[s];
+        if (strcmp(st->name, c->stream) != 0)
+            continue;
+        for (int k = 0; k < st->nsubjects; k++)
+            owed |= ps_subject_matches(st->subjects[k], subject);
+    }
+    return c->filter[0] ? owed && ps_subject_matches(c->filter, subject) : owed;
+}
+
 static ps_status new_job(engine *e, int pi, uint64_t *out)
 {
     if (e->njobs + 1 >= e->capjobs) {
@@ -221,18 +238,14 @@ static ps_status new_job(engine *e, int pi, uint64_t *out)
     e->keys[job] = (int32_t)key;
     e->not_before[job] = not_before_of(e, p, job);
     int64_t now = ps_clock_now(e->clock);
+    pubstate *ps = &e->pub[pi];
+    if (!p->workload[0] && !ps->owed_known) {
+        for (int ci = 0; ci < e->nc; ci++)
+            ps->owed[ci] = owed_by(e, ci, subject);
+        ps->owed_known = true;
+    }
     for (int ci = 0; ci < e->nc; ci++) {
-        const sim_consumer *c = &e->sc->consumers[ci];
-        bool owed = false;
-        for (int s = 0; s < e->sc->nstreams; s++) {
-            const sim_stream *st = &e->sc->streams[s];
-            if (strcmp(st->name, c->stream) != 0)
-                continue;
-            for (int k = 0; k < st->nsubjects; k++)
-                owed |= ps_subject_matches(st->subjects[k], subject);
-        }
-        if (c->filter[0])
-            owed = owed && ps_subject_matches(c->filter, subject);
+        bool owed = p->workload[0] ? owed_by(e, ci, subject) : ps->owed[ci];
         uint64_t r = eng_row_of(e, job, ci);
         e->rows[r] = (row){.owed = owed};
         ps_status s = sim_master_job_add(e->m, r, key, now);
@@ -241,6 +254,21 @@ static ps_status new_job(engine *e, int pi, uint64_t *out)
     }
     *out = job;
     return PS_OK;
+}
+
+/* Writes `v` in decimal and a NUL to `out` (room for 21 bytes): what
+ * snprintf "%" PRIu64 writes, at a tenth of its cost, once per publish. */
+static void format_u64(char *out, uint64_t v)
+{
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (int i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
 }
 
 ps_status eng_on_publish(engine *e, int pi, uint64_t job)
@@ -271,9 +299,9 @@ ps_status eng_on_publish(engine *e, int pi, uint64_t job)
                 e->quiet_after = now;
         }
     }
-    char data[24], id[32];
-    snprintf(data, sizeof data, "%" PRIu64, job);
-    snprintf(id, sizeof id, "job-%" PRIu64, job);
+    char data[24], id[32] = "job-";
+    format_u64(data, job);
+    memcpy(id + 4, data, strlen(data) + 1);
     uint32_t mi = e->msgidx[job];
     ps_out_msg m = {.subject = subject_of(ps, mi), .data = data, .len = strlen(data),
                     .msg_id = p->msg_id == SIM_MSG_ID_JOB ? id : NULL};

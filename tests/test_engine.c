@@ -202,6 +202,29 @@ static void test_a_lost_jobs_report_matches_its_database_row(void **state)
     unlink(db);
 }
 
+/* The same run with its database in memory (whose job rows are written
+ * only when read): the report still quotes the row, and it agrees. */
+static void test_a_lost_jobs_report_reads_a_database_in_memory(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "stream S subjects=s.> retention=limits\n"
+        "consumer S A ack_wait=30s max_deliver=5\n"
+        "consumer S B ack_wait=30s max_deliver=5\n"
+        "publish s.x rate=200/s count=1000 msg_id=job\n"
+        "workers 2 consumer=S/A batch=10 handle=5ms..20ms idempotent=yes\n"
+        "workers 2 consumer=S/B batch=10 handle=5ms..20ms idempotent=yes commit=after_ack\n"
+        "at 3s crash worker 3 after_commit\n"
+        "expect no_loss\n";
+    assert_int_equal(sim_scenario_parse(&sc, "t.scn", text, strlen(text)), PS_OK);
+    sim_result r;
+    assert_int_equal(sim_run(&sc, text, 1, ":memory:", NULL, &r), PS_OK);
+    assert_int_equal(r.verdict, SIM_SAFETY_VIOLATION);
+    if (!strstr(r.first_violation, "(jobs row ") || strstr(r.first_violation, "not readable") ||
+        strstr(r.first_violation, "NOT what the run saw"))
+        fail_msg("the violation does not quote its row as the run saw it: %s", r.first_violation);
+}
+
 /* Four workers and no MaxAckPending cap complete jobs of one key out of
  * publish order: the per-key-order check names one. */
 static void test_parallel_workers_break_per_key_order(void **state)
@@ -627,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_retry_outside_the_dedup_window_is_caught),
         cmocka_unit_test(test_redelivery_after_a_server_crash_is_not_a_dedup_failure),
         cmocka_unit_test(test_a_lost_jobs_report_matches_its_database_row),
+        cmocka_unit_test(test_a_lost_jobs_report_reads_a_database_in_memory),
         cmocka_unit_test(test_parallel_workers_break_per_key_order),
         cmocka_unit_test(test_key_header_keeps_per_key_order_through_retries),
         cmocka_unit_test(test_dead_letters_end_jobs_that_fail_for_good),

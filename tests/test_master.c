@@ -66,6 +66,72 @@ static void test_trace_rows_are_all_recorded(void **state)
     sim_master_close(m);
 }
 
+/* A job added, started and completed between two commits is one row
+ * written once: the three changes meet in the mirror, not in SQLite. */
+static void test_job_changes_between_commits_are_one_write(void **state)
+{
+    (void)state;
+    sim_master *m = NULL;
+    assert_int_equal(sim_master_open(&m, ":memory:", "", 1), PS_OK);
+    int before = sqlite3_total_changes(sim_master_db(m));
+    for (uint64_t id = 1; id <= 1000; id++) {
+        int64_t v = 0;
+        bool applied = false;
+        assert_int_equal(sim_master_job_add(m, id, -1, 10), PS_OK);
+        assert_int_equal(sim_master_job_start(m, id, 1, 20, &v), PS_OK);
+        assert_int_equal(sim_master_job_complete(m, id, 1, v, 30, &applied), PS_OK);
+        assert_true(applied);
+    }
+    assert_int_equal(sim_master_commit(m), PS_OK);
+    assert_int_equal(sqlite3_total_changes(sim_master_db(m)) - before, 1000);
+    assert_int_equal(query_int(m, "SELECT count(*) FROM jobs WHERE state = 2 AND completions = 1 AND done_ns = 30"),
+                     1000);
+    sim_master_close(m);
+}
+
+/* More changed rows than the master holds back between commits: all of
+ * them reach the table, each with its last state. */
+static void test_many_dirty_rows_all_reach_the_table(void **state)
+{
+    (void)state;
+    sim_master *m = NULL;
+    assert_int_equal(sim_master_open(&m, ":memory:", "", 1), PS_OK);
+    for (uint64_t id = 1; id <= 70001; id++)
+        assert_int_equal(sim_master_job_add(m, id, (int64_t)id, 10), PS_OK);
+    for (uint64_t id = 1; id <= 70001; id += 2) {
+        int64_t v = 0;
+        assert_int_equal(sim_master_job_start(m, id, 1, 20, &v), PS_OK);
+    }
+    assert_int_equal(query_int(m, "SELECT count(*) FROM jobs"), 70001);
+    assert_int_equal(query_int(m, "SELECT count(*) FROM jobs WHERE state = 1 AND attempts = 1 AND id % 2 = 1"),
+                     35001);
+    assert_int_equal(query_int(m, "SELECT sum(key) FROM jobs"), (int64_t)70001 * 70002 / 2);
+    sim_master_close(m);
+}
+
+/* A database in memory: rows written, then changed again, then read
+ * through sim_master_job_stored: the last state, as the mirror has it. */
+static void test_database_in_memory_reads_the_last_state(void **state)
+{
+    (void)state;
+    sim_master *m = NULL;
+    assert_int_equal(sim_master_open(&m, ":memory:", "", 1), PS_OK);
+    for (uint64_t id = 1; id <= 100; id++)
+        assert_int_equal(sim_master_job_add(m, id, -1, 10), PS_OK);
+    assert_int_equal(query_int(m, "SELECT count(*) FROM jobs WHERE state = 0"), 100);
+    int64_t v = 0;
+    assert_int_equal(sim_master_job_start(m, 7, 1, 20, &v), PS_OK);
+    assert_int_equal(sim_master_commit(m), PS_OK);
+    sim_job_view jv;
+    assert_int_equal(sim_master_job_stored(m, 7, &jv), PS_OK);
+    assert_int_equal(jv.state, SIM_JOB_RUNNING);
+    assert_int_equal(jv.attempts, 1);
+    assert_int_equal(jv.version, v);
+    assert_int_equal(sim_master_job_stored(m, 8, &jv), PS_OK);
+    assert_int_equal(jv.state, SIM_JOB_PUBLISHED);
+    sim_master_close(m);
+}
+
 static const char *query_text(sim_master *m, const char *sql, char *buf, size_t cap)
 {
     assert_int_equal(sim_master_commit(m), PS_OK);
@@ -303,6 +369,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stale_version_changes_nothing),
         cmocka_unit_test(test_trace_rows_are_all_recorded),
+        cmocka_unit_test(test_job_changes_between_commits_are_one_write),
+        cmocka_unit_test(test_many_dirty_rows_all_reach_the_table),
+        cmocka_unit_test(test_database_in_memory_reads_the_last_state),
         cmocka_unit_test(test_views_name_the_integers_and_count_time_from_the_start),
         cmocka_unit_test(test_injected_fault_fails_the_write_and_changes_nothing),
         cmocka_unit_test(test_run_database_on_disk_keeps_scenario_and_seed),
