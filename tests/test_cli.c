@@ -129,6 +129,26 @@ static const char refused_scenario[] =
 
 /* ---- exit codes (item 9) ------------------------------------------------------------- */
 
+/* A usage error shows its message, the command's synopsis and where the
+ * options are, not the whole help (which pushed the message off screen). */
+static void test_a_usage_error_fits_a_few_lines(void **state)
+{
+    (void)state;
+    char *out;
+    assert_int_equal(cli("", "report /nonexistent.db --html", &out), 2);
+    int lines = 0;
+    for (const char *c = out; *c; c++)
+        lines += *c == '\n';
+    if (lines > 8 || !strstr(out, "option --html needs a value") || !strstr(out, "usage: jetsim report") ||
+        !strstr(out, "jetsim help report"))
+        fail_msg("a usage error of report printed %d lines:\n%s", lines, out);
+    free(out);
+    assert_int_equal(cli("", "frob", &out), 2);
+    if (!strstr(out, "unknown command 'frob'") || !strstr(out, "jetsim --help"))
+        fail_msg("an unknown command says:\n%s", out);
+    free(out);
+}
+
 static void test_every_help_lists_the_exit_codes(void **state)
 {
     (void)state;
@@ -488,6 +508,7 @@ int main(void)
         return 1;
     }
     const struct CMUnitTest cli_tests[] = {
+        cmocka_unit_test(test_a_usage_error_fits_a_few_lines),
         cmocka_unit_test(test_every_help_lists_the_exit_codes),
         cmocka_unit_test(test_harness_error_and_bad_input_have_distinct_exit_codes),
         cmocka_unit_test(test_swarm_counts_harness_errors_apart),

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
@@ -113,7 +114,9 @@ static int usage_error(const char *msg, const char *arg)
 {
     fprintf(stderr, "jetsim capture: ");
     fprintf(stderr, msg, arg);
-    fprintf(stderr, "\n\n%s", usage);
+    const char *end = strstr(usage, "\n\n"); /* the synopsis only, as main.c's usage errors */
+    fprintf(stderr, "\n\n%.*s(jetsim help capture for every option)\n",
+            (int)(end ? end - usage + 1 : (ptrdiff_t)strlen(usage)), usage);
     return 2;
 }
 

@@ -186,12 +186,22 @@ static const char usage_help[] =
     "exit codes: 0 shown, 2 bad input (an unknown command)\n"
     SIM_SEE_ALSO_HELP;
 
+/* The message, then only the usage's synopsis (up to its first blank
+ * line) and where the rest is: the whole help after an error pushed the
+ * message off the screen (a user said so). */
 static int usage_error(const char *usage, const char *fmt, const char *arg)
 {
     fputs("jetsim: ", stderr);
     fprintf(stderr, fmt, arg);
     fputs("\n\n", stderr);
-    fputs(usage, stderr);
+    const char *end = strstr(usage, "\n\n");
+    fwrite(usage, 1, end ? (size_t)(end - usage) + 1 : strlen(usage), stderr);
+    const char *cmd = strncmp(usage, "usage: jetsim ", 14) == 0 ? usage + 14 : "";
+    size_t n = strcspn(cmd, " \n");
+    if (n > 0 && cmd[0] != '[' && cmd[0] != '<' && strncmp(cmd, "COMMAND", 7) != 0)
+        fprintf(stderr, "(jetsim help %.*s for every option)\n", (int)n, cmd);
+    else
+        fputs("(jetsim --help for the commands)\n", stderr);
     return 2;
 }
 
