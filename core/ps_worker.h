@@ -208,7 +208,8 @@ typedef struct ps_worker_stats {
  * Errors: PS_ERR_INVALID_ARG with a detail for a NULL out, backend or
  * config, a missing stream, durable or handler, batch < 1, negative
  * fetch_expires_ns, max_in_flight, dead_letter_after or backoff values, an
- * empty or wildcard dead_letter_subject, dead_letter_after without one, an
+ * empty or wildcard dead_letter_subject, dead_letter_after without one or
+ * past consumer.max_deliver (the job would stay in the stream), an
  * empty key_header; whatever
  * ps_consumer_add returns (PS_ERR_STREAM_NOT_FOUND, PS_ERR_CONSUMER_CONFIG,
  * ...); PS_ERR_NO_MEMORY. *out is written only on success; free the worker

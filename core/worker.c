@@ -123,6 +123,12 @@ static ps_status wk_check_config(const ps_worker_config *cfg)
         return ps_error(PS_ERR_INVALID_ARG, 0, "%s: dead_letter_after %d is negative", fn, cfg->dead_letter_after);
     if (cfg->dead_letter_after > 0 && !cfg->dead_letter_subject)
         return ps_error(PS_ERR_INVALID_ARG, 0, "%s: dead_letter_after is set but dead_letter_subject is NULL", fn);
+    /* past max_deliver the server delivers no more: the job would stay in
+     * the stream, neither done nor dead-lettered */
+    if (cfg->dead_letter_after > 0 && cfg->consumer.max_deliver > 0 &&
+        cfg->dead_letter_after > cfg->consumer.max_deliver)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: dead_letter_after %d is past the consumer's max_deliver %lld",
+                        fn, cfg->dead_letter_after, (long long)cfg->consumer.max_deliver);
     if (cfg->key_header && !*cfg->key_header)
         return ps_error(PS_ERR_INVALID_ARG, 0, "%s: key_header is empty (NULL for no per-key order)", fn);
     return PS_OK;

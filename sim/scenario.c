@@ -432,12 +432,36 @@ static ps_status check_whole(parser *p)
             snprintf(wk->stream, sizeof wk->stream, "%s", sc->consumers[0].stream);
             snprintf(wk->consumer, sizeof wk->consumer, "%s", sc->consumers[0].name);
         }
-        bool found = false;
+        const sim_consumer *wc = NULL;
         for (int j = 0; j < sc->nconsumers; j++)
-            found |= !strcmp(sc->consumers[j].stream, wk->stream) && !strcmp(sc->consumers[j].name, wk->consumer);
-        if (!found)
+            if (!strcmp(sc->consumers[j].stream, wk->stream) && !strcmp(sc->consumers[j].name, wk->consumer))
+                wc = &sc->consumers[j];
+        if (!wc)
             return scn_fail_at(p, wk->pos.line, wk->pos.col, "expected a declared consumer, got '%s/%s'",
                            wk->stream, wk->consumer);
+        /* Past max_deliver the server delivers the job no more: it would
+         * stay in the stream, neither done nor dead-lettered. */
+        if (wk->dead_letter_after && wc->max_deliver && wk->dead_letter_after > wc->max_deliver)
+            return scn_fail_at(p, wk->pos.line, wk->pos.col,
+                               "expected dead_letter_after= at most the consumer's max_deliver=%" PRId64
+                               ", got %" PRId64 " (past it the server stops delivering and the job stays "
+                               "in the stream)", (int64_t)wc->max_deliver, wk->dead_letter_after);
+        /* Per-key order holds within one worker (ps_worker.h, key_header):
+         * two workers on one consumer interleave a key's jobs. */
+        if (wk->key_header[0]) {
+            int64_t on_it = 0;
+            for (int j = 0; j < sc->nworkers; j++) {
+                const sim_workers *o = &sc->workers[j];
+                bool same = o->consumer[0] ? !strcmp(o->stream, wk->stream) && !strcmp(o->consumer, wk->consumer)
+                                           : sc->nconsumers == 1;
+                on_it += same ? o->count : 0;
+            }
+            if (on_it > 1)
+                return scn_fail_at(p, wk->pos.line, wk->pos.col,
+                                   "expected one worker on consumer %s/%s with key_header=, got %" PRId64
+                                   " (per-key order holds within one worker; partition the keys over "
+                                   "consumers for more)", wk->stream, wk->consumer, on_it);
+        }
         bool captured = !wk->dead_letter[0];
         for (int j = 0; j < sc->nstreams; j++)
             for (int k = 0; k < sc->streams[j].nsubjects; k++)

@@ -172,6 +172,14 @@ static const struct bad {
      "t.scn:4:1: expected a dead_letter= subject some stream captures, got 'dead.j'"},
     {"stream J subjects=j.>\nconsumer J C\npublish j.a\nworkers 1 dead_letter_after=2\n",
      "t.scn:4:1: dead_letter_after= needs dead_letter=SUBJECT"},
+    /* a user's jobs stayed in the stream, neither done nor dead-lettered */
+    {"stream J subjects=j.>,d\nconsumer J C max_deliver=5\npublish j.a\nworkers 1 dead_letter=d dead_letter_after=9\n",
+     "t.scn:4:1: expected dead_letter_after= at most the consumer's max_deliver=5, got 9"},
+    /* a user's two keyed workers interleaved a key's jobs */
+    {"stream J subjects=j.>\nconsumer J C\npublish j.a keys=3 key_header=K\nworkers 2 key_header=K\n",
+     "t.scn:4:1: expected one worker on consumer J/C with key_header=, got 2"},
+    {"stream J subjects=j.>\nconsumer J C\npublish j.a keys=3 key_header=K\nworkers 1 key_header=K\nworkers 1\n",
+     "t.scn:4:1: expected one worker on consumer J/C with key_header=, got 2"},
     {"strem X subjects=a\n", "t.scn:1:1: expected a statement"},
     {"stream X\n", "t.scn:1:9: expected subjects=... for stream X"},
     {"stream X subjects=a retention=forever\n", "t.scn:1:31: expected one of limits, interest, workqueue for retention=, got 'forever'"},
