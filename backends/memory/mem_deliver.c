@@ -745,7 +745,7 @@ ps_status mem_fetch(ps_consumer *hc, const ps_fetch_request *req, ps_msg_list *o
         if (s == PS_OK && mb->waiter && req->expires_ns > 0)
             s = wait_more(h, c, req, out, &fs);
         if (s == PS_OK && c->npulls && ends_by_expiry(req, out, &fs))
-            mem_pulls_eos(c); /* its expiry timer runs the eos pass (difftest timed 535, 691) */
+            mem_pulls_eos(c, now); /* its expiry timer runs the eos pass (difftest timed 535, 691) */
         if (s == PS_OK && out->count == 0)
             s = fs.max_bytes_hit ? ps_error(PS_ERR_MAX_BYTES, 0, "Message Size Exceeds MaxBytes")
                                  : ps_error(PS_ERR_TIMEOUT, 0, "no messages before the request expired");

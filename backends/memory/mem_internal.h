@@ -497,11 +497,11 @@ void mem_pull_free(ps_pull *p);
 /* Serves every waiting pull what is deliverable at `now`, then ends the
  * no_wait one-shots that got messages and find no more (JS 8.3, 8.4). */
 void mem_pulls_serve_all(mem_backend *mb, int64_t now);
-/* Ends with 408 the waiting pulls whose expiry is at or before `now`. */
-/* The delivery loop's expiry timer fired for a pull request that is not
- * in the queue (a blocking fetch's): processWaiting(eos=true) ends the
- * no_wait one-shots that got something, with 408 (JS 8.4). */
-void mem_pulls_eos(mem_consumer *c);
+/* processWaiting(eos=true), the one pass nats-server 2.9.10 runs when its
+ * delivery loop finds nothing more (not stalled) or a request's expiry
+ * timer fires: in queue order it ends with 408 every waiting pull expired
+ * at `now` and every no_wait one-shot that got something (JS 8.4). */
+void mem_pulls_eos(mem_consumer *c, int64_t now);
 /* A fetch on c while pulls wait there (JS 8.3): its request joins the back
  * of the queue and the queue is served in order, so the fetch gets what
  * the requests ahead of it leave (a delivery after a publish that did not
@@ -510,6 +510,8 @@ void mem_pulls_eos(mem_consumer *c);
  * the request ended on its max_bytes. Not an error: PS_OK whatever came. */
 ps_status mem_pulls_fetch(mem_handle *h, mem_consumer *c, const ps_fetch_request *req, int64_t now,
                           ps_msg_list *out, bool *stalled, bool *max_bytes_hit);
+/* Ends with 408 the waiting pulls whose expiry is at or before `now`, in
+ * the eos pass their expiry timer runs (mem_pulls_eos). */
 void mem_pulls_expire(mem_backend *mb, int64_t now);
 /* The earliest instant at which a waiting pull may change: its expiry, an
  * ack-wait deadline of its consumer, a MaxAge expiry of its stream;

@@ -153,14 +153,10 @@ static bool serve(mem_consumer *c, int64_t now)
         deliver_to(c, p, size, now);
     }
     /* JS 8.4: a no_wait one-shot that got something ends when nothing more
-     * is there, unless MaxAckPending holds deliveries back (JS 6.8). */
-    for (int i = 0; !stalled && i < c->npulls;) {
-        mem_pull *p = c->pulls[i];
-        if (p->no_wait && p->d > 0)
-            finish_pending(p, 408, "Request Timeout");
-        else
-            i++;
-    }
+     * is there, unless MaxAckPending holds deliveries back (JS 6.8): the
+     * loop then runs processWaiting(eos = err != errMaxAckPending). */
+    if (!stalled)
+        mem_pulls_eos(c, now);
     return stalled;
 }
 
@@ -194,11 +190,11 @@ void mem_pulls_serve_all(mem_backend *mb, int64_t now)
     }
 }
 
-void mem_pulls_eos(mem_consumer *c)
+void mem_pulls_eos(mem_consumer *c, int64_t now)
 {
     for (int k = 0; k < c->npulls;) {
         mem_pull *p = c->pulls[k];
-        if (p->no_wait && p->d > 0)
+        if (p->expires_at <= now || (p->no_wait && p->d > 0))
             finish_pending(p, 408, "Request Timeout");
         else
             k++;
@@ -218,13 +214,8 @@ void mem_pulls_expire(mem_backend *mb, int64_t now)
             bool due = false;
             for (int k = 0; k < c->npulls && !due; k++)
                 due = c->pulls[k]->expires_at <= now;
-            for (int k = 0; due && k < c->npulls;) {
-                mem_pull *p = c->pulls[k];
-                if (p->expires_at <= now || (p->no_wait && p->d > 0))
-                    finish_pending(p, 408, "Request Timeout");
-                else
-                    k++;
-            }
+            if (due)
+                mem_pulls_eos(c, now);
         }
     }
 }
