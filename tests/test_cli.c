@@ -147,6 +147,10 @@ static void test_a_usage_error_fits_a_few_lines(void **state)
     if (!strstr(out, "unknown command 'frob'") || !strstr(out, "jetsim --help"))
         fail_msg("an unknown command says:\n%s", out);
     free(out);
+    assert_int_equal(cli("", "capture --frob", &out), 2); /* capture's own parser, the same brief */
+    if (!strstr(out, "unknown option '--frob'") || !strstr(out, "jetsim help capture") || strstr(out, "exit codes"))
+        fail_msg("a usage error of capture says:\n%s", out);
+    free(out);
 }
 
 static void test_every_help_lists_the_exit_codes(void **state)

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
-#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
@@ -114,9 +113,8 @@ static int usage_error(const char *msg, const char *arg)
 {
     fprintf(stderr, "jetsim capture: ");
     fprintf(stderr, msg, arg);
-    const char *end = strstr(usage, "\n\n"); /* the synopsis only, as main.c's usage errors */
-    fprintf(stderr, "\n\n%.*s(jetsim help capture for every option)\n",
-            (int)(end ? end - usage + 1 : (ptrdiff_t)strlen(usage)), usage);
+    fputs("\n\n", stderr);
+    sim_usage_brief(usage);
     return 2;
 }
 

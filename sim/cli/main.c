@@ -22,6 +22,7 @@
 #include "explain.h"
 #include "handlers.h"
 #include "htmlreport.h"
+#include "ps_clock.h"
 #include "report.h"
 #include "scenario.h"
 #include "swarm.h"
@@ -186,22 +187,14 @@ static const char usage_help[] =
     "exit codes: 0 shown, 2 bad input (an unknown command)\n"
     SIM_SEE_ALSO_HELP;
 
-/* The message, then only the usage's synopsis (up to its first blank
- * line) and where the rest is: the whole help after an error pushed the
- * message off the screen (a user said so). */
+/* The message, then the usage's synopsis and where the rest is
+ * (sim_usage_brief). */
 static int usage_error(const char *usage, const char *fmt, const char *arg)
 {
     fputs("jetsim: ", stderr);
     fprintf(stderr, fmt, arg);
     fputs("\n\n", stderr);
-    const char *end = strstr(usage, "\n\n");
-    fwrite(usage, 1, end ? (size_t)(end - usage) + 1 : strlen(usage), stderr);
-    const char *cmd = strncmp(usage, "usage: jetsim ", 14) == 0 ? usage + 14 : "";
-    size_t n = strcspn(cmd, " \n");
-    if (n > 0 && cmd[0] != '[' && cmd[0] != '<' && strncmp(cmd, "COMMAND", 7) != 0)
-        fprintf(stderr, "(jetsim help %.*s for every option)\n", (int)n, cmd);
-    else
-        fputs("(jetsim --help for the commands)\n", stderr);
+    sim_usage_brief(usage);
     return 2;
 }
 
@@ -633,19 +626,6 @@ static const char usage_agent[] =
     "            server, a stream or the consumer could not be made)\n"
     SIM_SEE_ALSO_HELP;
 
-/* "250ms", "2s", "1.5m", "1h" into nanoseconds; -1 when it is not one. */
-static int64_t parse_duration(const char *v)
-{
-    char *end = NULL;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (errno || end == v || !(x >= 0))
-        return -1;
-    double unit = strcmp(end, "ms") == 0 ? 1e6 : strcmp(end, "s") == 0 ? 1e9 : strcmp(end, "m") == 0 ? 60e9
-                  : strcmp(end, "h") == 0 ? 3600e9 : 0;
-    return unit ? (int64_t)(x * unit) : -1;
-}
-
 static int cmd_agent(int argc, char **argv)
 {
     const char *cred_missing = NULL;
@@ -670,8 +650,8 @@ static int cmd_agent(int argc, char **argv)
             if (parse_u64(v, 1, 5, &replicas) != 0)
                 return usage_error(usage_agent, "agent: --replicas wants a number from 1 to 5, not '%s'", v);
         } else if ((v = option_value(argc, argv, &i, "--ack-wait", &missing))) {
-            d.ack_wait_ns = parse_duration(v);
-            if (d.ack_wait_ns < INT64_C(100000000) || d.ack_wait_ns > INT64_C(3600000000000))
+            if (ps_duration_parse(v, &d.ack_wait_ns) != PS_OK || d.ack_wait_ns < 100 * PS_NS_PER_MS ||
+                d.ack_wait_ns > 3600 * PS_NS_PER_SEC)
                 return usage_error(usage_agent, "agent: --ack-wait wants a duration from 100ms to 1h, not '%s'", v);
         } else if (missing) {
             return usage_error(usage_agent, "agent: option %s needs a value", a);

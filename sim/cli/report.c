@@ -765,3 +765,15 @@ static int report(const sim_result *rp, const char *db_path)
         return SIM_EXIT_LIVENESS;
     }
 }
+
+void sim_usage_brief(const char *usage)
+{
+    const char *end = strstr(usage, "\n\n");
+    fwrite(usage, 1, end ? (size_t)(end - usage) + 1 : strlen(usage), stderr);
+    const char *cmd = strncmp(usage, "usage: jetsim ", 14) == 0 ? usage + 14 : "";
+    size_t n = strcspn(cmd, " \n");
+    if (n > 0 && cmd[0] != '<' && cmd[0] != '[')
+        fprintf(stderr, "(jetsim help %.*s for every option)\n", (int)n, cmd);
+    else
+        fputs("(jetsim --help for the commands)\n", stderr);
+}

@@ -26,6 +26,12 @@
  * (man/jetsim.1, and docs/ as make install puts it under share/doc). */
 #define SIM_SEE_ALSO_HELP "\nsee man jetsim; SCENARIO.md, MODEL.md in docs/ (installed: share/doc/jetsim)\n"
 
+/* What follows a usage error's message on stderr: the command's synopsis
+ * (`usage` up to its first blank line) and where its options are
+ * ("jetsim help CMD", CMD read from "usage: jetsim CMD ..."), not the whole
+ * help, which pushed the message off the screen. */
+void sim_usage_brief(const char *usage);
+
 #define SIM_EXIT_CODES_HELP \
     "exit codes: 0 pass, 1 safety violation (a check failed), 2 bad input,\n" \
     "            3 liveness failure (not drained in time), 4 harness error\n" \
