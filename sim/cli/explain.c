@@ -20,17 +20,10 @@
 
 #include <sqlite3.h>
 
-#include "htmlreport.h"
 #include "master.h"
 #include "report.h"
+#include "rundb.h"
 #include "scenario.h"
-
-typedef struct fault_row {
-    int kind, line;
-    int64_t at_ns, dur_ns, worker;
-    double pct;
-    char words[160]; /* as its line has it, but P% and "for" (sim_fault_words); "" when not found */
-} fault_row;
 
 typedef struct run_head {
     uint64_t seed, bad_job;
@@ -43,7 +36,7 @@ typedef struct run_head {
 typedef struct explain {
     sqlite3 *db;
     run_head h;
-    fault_row *faults;
+    sim_rundb_fault *faults;
     int nfaults;
     sim_scenario *sc; /* the scenario the run recorded, parsed; NULL when it no longer parses */
 } explain;
@@ -70,11 +63,6 @@ typedef struct job_walk {
     int64_t ack_t;
 } job_walk;
 
-static void column_copy(sqlite3_stmt *st, int col, char *out, size_t cap)
-{
-    const unsigned char *v = sqlite3_column_text(st, col);
-    snprintf(out, cap, "%s", v ? (const char *)v : "");
-}
 
 static bool read_head(explain *x)
 {
@@ -87,43 +75,16 @@ static bool read_head(explain *x)
     if (ok) {
         run_head *h = &x->h;
         h->seed = (uint64_t)sqlite3_column_int64(st, 0);
-        column_copy(st, 1, h->backend, sizeof h->backend);
+        sim_rundb_text(st, 1, h->backend, sizeof h->backend);
         h->mix = sqlite3_column_int(st, 2) != 0;
         h->finished = sqlite3_column_int(st, 3) != 0;
-        column_copy(st, 4, h->verdict, sizeof h->verdict);
-        column_copy(st, 5, h->why, sizeof h->why);
+        sim_rundb_text(st, 4, h->verdict, sizeof h->verdict);
+        sim_rundb_text(st, 5, h->why, sizeof h->why);
         h->bad_job = (uint64_t)sqlite3_column_int64(st, 6);
         h->consumers = sqlite3_column_int(st, 7) > 0 ? sqlite3_column_int(st, 7) : 1;
         h->start_ns = sqlite3_column_int64(st, 8);
         h->jobs = sqlite3_column_int64(st, 9);
         h->rows = sqlite3_column_int64(st, 10);
-    }
-    sqlite3_finalize(st);
-    return ok;
-}
-
-/* The faults table into x->faults. false: not readable (*oom: out of
- * memory). */
-static bool read_faults(explain *x, bool *oom)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(x->db, "SELECT kind, at_ns, duration_ns, coalesce(worker, 0), coalesce(pct, 0), line"
-                                  " FROM faults ORDER BY at_ns, fault", -1, &st, NULL) != SQLITE_OK)
-        return false;
-    bool ok = true;
-    while (ok && sqlite3_step(st) == SQLITE_ROW) {
-        fault_row *n = realloc(x->faults, (size_t)(x->nfaults + 1) * sizeof *n);
-        if (!n) {
-            ok = false;
-            *oom = true;
-            break;
-        }
-        x->faults = n;
-        x->faults[x->nfaults++] = (fault_row){.kind = sqlite3_column_int(st, 0), .line = sqlite3_column_int(st, 5),
-                                              .at_ns = sqlite3_column_int64(st, 1),
-                                              .dur_ns = sqlite3_column_int64(st, 2),
-                                              .worker = sqlite3_column_int64(st, 3),
-                                              .pct = sqlite3_column_double(st, 4)};
     }
     sqlite3_finalize(st);
     return ok;
@@ -141,10 +102,7 @@ static void name_faults(explain *x)
         sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
         const char *text = (const char *)sqlite3_column_text(st, 0);
         if (sim_scenario_parse(sc, "scenario", text, strlen(text)) == PS_OK) {
-            for (int k = 0; k < x->nfaults; k++)
-                for (int i = 0; i < sc->nfaults; i++)
-                    if (sc->faults[i].pos.line == x->faults[k].line && (int)sc->faults[i].kind == x->faults[k].kind)
-                        sim_fault_words(sc, &sc->faults[i], false, x->faults[k].words, sizeof x->faults[k].words);
+            sim_rundb_name_faults(sc, x->faults, x->nfaults);
             x->sc = sc;
             sc = NULL;
         }
@@ -153,35 +111,11 @@ static void name_faults(explain *x)
     sim_scenario_free(sc);
 }
 
-/* "crash worker 1 after_commit", "drop acks 5% for 30 s": a fault as the
- * scenario wrote it (the seed's mix drawn). */
-static const char *fault_words(const fault_row *f, char *buf, size_t cap)
-{
-    const sim_fault_info *fi = sim_fault_info_of((sim_fault_kind)f->kind);
-    if (!fi) {
-        snprintf(buf, cap, "fault kind %d", f->kind);
-        return buf;
-    }
-    int n = snprintf(buf, cap, "%s", f->words[0] ? f->words : fi->name);
-    bool table = !f->words[0]; /* the words not found: what the faults table has */
-    if (table && (fi->args & SIM_FARG_WORKER) && n >= 0 && (size_t)n < cap)
-        n += snprintf(buf + n, cap - (size_t)n, " %" PRId64, f->worker);
-    if (table && (fi->args & SIM_FARG_AFTER_COMMIT) && n >= 0 && (size_t)n < cap)
-        n += snprintf(buf + n, cap - (size_t)n, " after_commit");
-    if (table && (fi->args & SIM_FARG_BEFORE_HANDLE) && n >= 0 && (size_t)n < cap)
-        n += snprintf(buf + n, cap - (size_t)n, " before_handle");
-    if (f->pct > 0 && n >= 0 && (size_t)n < cap)
-        n += snprintf(buf + n, cap - (size_t)n, " %g%%", f->pct);
-    if (f->dur_ns > 0 && n >= 0 && (size_t)n < cap)
-        snprintf(buf + n, cap - (size_t)n, " for %.3f s", (double)f->dur_ns / 1e9);
-    return buf;
-}
-
 /* The fault of kind `kind` (on `worker`, 0 any) active at t_ns, or NULL. */
-static const fault_row *active(const explain *x, int kind, int64_t worker, int64_t t_ns)
+static const sim_rundb_fault *active(const explain *x, int kind, int64_t worker, int64_t t_ns)
 {
     for (int i = 0; i < x->nfaults; i++) {
-        const fault_row *f = &x->faults[i];
+        const sim_rundb_fault *f = &x->faults[i];
         if (f->kind == kind && (!worker || f->worker == worker) && t_ns >= f->at_ns &&
             (f->dur_ns == 0 ? t_ns == f->at_ns : t_ns < f->at_ns + f->dur_ns))
             return f;
@@ -203,7 +137,7 @@ static const char *ack_word(int64_t kind)
 static void redelivery_reason(const explain *x, const job_walk *w, char *out, size_t cap)
 {
     char f[256];
-    const fault_row *drop = w->last == SIM_TR_ACK ? active(x, SIM_FAULT_DROP_ACKS, 0, w->ack_t) : NULL;
+    const sim_rundb_fault *drop = w->last == SIM_TR_ACK ? active(x, SIM_FAULT_DROP_ACKS, 0, w->ack_t) : NULL;
     if (w->nak_by)
         snprintf(out, cap, ", after the nak of worker %d", w->nak_by);
     else if (w->lost_by)
@@ -213,7 +147,7 @@ static void redelivery_reason(const explain *x, const job_walk *w, char *out, si
                  w->last_worker);
     else if (w->last == SIM_TR_ACK && drop)
         snprintf(out, cap, ", after AckWait expired: the ack of worker %d was lost (%s)", w->last_worker,
-                 fault_words(drop, f, sizeof f));
+                 sim_rundb_fault_words(drop, f, sizeof f));
     else if (w->last == SIM_TR_ACK) /* no fault lost it: the server had redelivered before it came */
         snprintf(out, cap, ", the ack of worker %d came after AckWait expired",
                  w->last_worker);
@@ -240,14 +174,14 @@ static void say_deliver(const explain *x, const job_walk *w, const event *ev)
 static void say_ack(const explain *x, const job_walk *w, const event *ev)
 {
     char f[256];
-    const fault_row *drop = active(x, SIM_FAULT_DROP_ACKS, 0, ev->t_ns);
+    const sim_rundb_fault *drop = active(x, SIM_FAULT_DROP_ACKS, 0, ev->t_ns);
     printf("acked by worker %d: %s", ev->worker,
            w->committed                 ? "the stream forgets it; the job is over"
            : w->stale_by == ev->worker ? "the stream forgets it, although its commit was refused: the master "
                                           "does not have it done"
                                         : "the stream forgets it, before the master has it done (commit=after_ack)");
     if (drop)
-        printf("; %s was on: this ack may be lost", fault_words(drop, f, sizeof f));
+        printf("; %s was on: this ack may be lost", sim_rundb_fault_words(drop, f, sizeof f));
     printf("\n");
 }
 
@@ -263,10 +197,10 @@ static void say_unsent(const explain *x, const event *ev)
         return;
     }
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
-        const fault_row *c = active(x, cuts[i], 0, ev->t_ns);
+        const sim_rundb_fault *c = active(x, cuts[i], 0, ev->t_ns);
         if (c) {
             printf("the %s of worker %d never reached the server: %s (line %d)\n", ack_word(ev->arg), ev->worker,
-                   fault_words(c, f, sizeof f), c->line);
+                   sim_rundb_fault_words(c, f, sizeof f), c->line);
             return;
         }
     }
@@ -312,7 +246,7 @@ static void say_crash(const job_walk *w, const event *ev)
 static void say_fault(const explain *x, const job_walk *w, const event *ev)
 {
     char f[256];
-    const fault_row *armed = NULL;
+    const sim_rundb_fault *armed = NULL;
     for (int i = 0; i < x->nfaults; i++)
         if (x->faults[i].kind == ev->arg && x->faults[i].at_ns == ev->t_ns &&
             (!ev->worker || x->faults[i].worker == ev->worker))
@@ -322,7 +256,7 @@ static void say_fault(const explain *x, const job_walk *w, const event *ev)
         return;
     }
     if (armed)
-        printf("fault: %s (line %d)%s\n", fault_words(armed, f, sizeof f), armed->line,
+        printf("fault: %s (line %d)%s\n", sim_rundb_fault_words(armed, f, sizeof f), armed->line,
                armed->kind == SIM_FAULT_CRASH_AFTER_COMMIT ? ": the worker dies after its next commit (with "
                                                              "commit=after_ack: right after its next ack)"
                : armed->kind == SIM_FAULT_CRASH_BEFORE_HANDLE ? ": the worker dies as its next message arrives"
@@ -343,7 +277,7 @@ static bool fault_concerns(const job_walk *w, const event *ev, bool alive)
 static void say_event(const explain *x, const job_walk *w, const event *ev, const char *prefix)
 {
     char f[256];
-    const fault_row *fr;
+    const sim_rundb_fault *fr;
     when(ev->t_ns);
     fputs(prefix, stdout);
     switch (ev->kind) {
@@ -353,7 +287,7 @@ static void say_event(const explain *x, const job_walk *w, const event *ev, cons
     case SIM_TR_PUBLISH_FAILED:
         fr = active(x, SIM_FAULT_LOSE_PUBACKS, 0, ev->t_ns);
         printf("publish try %" PRId64 " got no PubAck%s%s%s\n", ev->arg, fr ? " (" : "",
-               fr ? fault_words(fr, f, sizeof f) : "", fr ? ")" : "");
+               fr ? sim_rundb_fault_words(fr, f, sizeof f) : "", fr ? ")" : "");
         break;
     case SIM_TR_DELIVER: say_deliver(x, w, ev); break;
     case SIM_TR_COMMIT:
@@ -371,7 +305,7 @@ static void say_event(const explain *x, const job_walk *w, const event *ev, cons
         if (!fr)
             fr = active(x, SIM_FAULT_LOCK_DB, 0, ev->t_ns);
         printf("worker %d's commit to the master failed: a database error%s%s%s\n", ev->worker, fr ? " (" : "",
-               fr ? fault_words(fr, f, sizeof f) : "", fr ? ")" : "");
+               fr ? sim_rundb_fault_words(fr, f, sizeof f) : "", fr ? ")" : "");
         break;
     case SIM_TR_UNSENT: say_unsent(x, ev); break;
     case SIM_TR_FAULT: say_fault(x, w, ev); break;
@@ -632,7 +566,7 @@ static void print_head(const explain *x, const char *path)
     for (int i = 0; i < x->nfaults; i++) {
         char f[256];
         when(x->faults[i].at_ns);
-        printf("%s (line %d)\n", fault_words(&x->faults[i], f, sizeof f), x->faults[i].line);
+        printf("%s (line %d)\n", sim_rundb_fault_words(&x->faults[i], f, sizeof f), x->faults[i].line);
     }
 }
 
@@ -656,7 +590,7 @@ int sim_explain(const char *db_path, uint64_t job, int worker)
     explain x = {0};
     bool oom = false;
     if (sqlite3_open_v2(db_path, &x.db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK || !read_head(&x) ||
-        !read_faults(&x, &oom)) {
+        !sim_rundb_faults(x.db, &x.faults, &x.nfaults, &oom)) {
         if (oom)
             fprintf(stderr, "jetsim explain: harness error: out of memory\n");
         else

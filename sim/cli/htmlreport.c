@@ -25,8 +25,8 @@
 
 #include "engine.h"
 #include "master.h"
-#include "ps_subject.h"
 #include "report.h"
+#include "rundb.h"
 
 /* Timeline geometry, in SVG user units (= CSS pixels). */
 #define LABEL_W 110
@@ -38,13 +38,6 @@
 #define DENSITY_CELLS 4800  /* density columns of all lanes, at most: many workers get fewer each */
 #define STEPS_PER_JOB 12    /* steps listed per job; more are counted */
 #define STEPS_FAILING 400   /* ... and for the failing job, whose every step matters */
-
-typedef struct fault_row {
-    int kind, line;
-    int64_t at_ns, dur_ns, worker, node; /* node: 0 default, -1 the stream leader, else 1-based */
-    double pct;
-    char words[160]; /* as its line has it, but P% and "for" (sim_fault_words); "" when not found */
-} fault_row;
 
 /* One step of a listed job, or one mark on the timeline. */
 typedef struct step {
@@ -75,7 +68,7 @@ typedef struct page {
     char *scenario;
     sim_scenario *sc; /* the scenario parsed, NULL when its text no longer parses */
     int bad_ci;       /* the consumer the first violation names, -1 none */
-    fault_row *faults;
+    sim_rundb_fault *faults;
     int nfaults;
     int64_t by_state[4];
     int64_t not_for;  /* rows of jobs their consumer's filter does not take */
@@ -94,12 +87,6 @@ typedef struct page {
 } page;
 
 static const char *const state_names[] = {"published", "running", "done", "failed"};
-
-static void column_copy(sqlite3_stmt *st, int col, char *out, size_t cap)
-{
-    const unsigned char *v = sqlite3_column_text(st, col);
-    snprintf(out, cap, "%s", v ? (const char *)v : "");
-}
 
 /* `s` as HTML text or a double-quoted attribute value: the five
  * characters HTML gives a meaning escaped, control characters but
@@ -133,11 +120,11 @@ static bool read_head(page *p)
               sqlite3_step(st) == SQLITE_ROW;
     if (ok) {
         p->seed = (uint64_t)sqlite3_column_int64(st, 0);
-        column_copy(st, 1, p->backend, sizeof p->backend);
+        sim_rundb_text(st, 1, p->backend, sizeof p->backend);
         p->mix = sqlite3_column_int(st, 2) != 0;
         p->finished = sqlite3_column_int(st, 3) != 0;
-        column_copy(st, 4, p->verdict, sizeof p->verdict);
-        column_copy(st, 5, p->why, sizeof p->why);
+        sim_rundb_text(st, 4, p->verdict, sizeof p->verdict);
+        sim_rundb_text(st, 5, p->why, sizeof p->why);
         p->bad_job = (uint64_t)sqlite3_column_int64(st, 6);
         p->consumers = sqlite3_column_int(st, 7) > 0 ? sqlite3_column_int(st, 7) : 1;
         p->start_ns = sqlite3_column_int64(st, 8);
@@ -148,30 +135,6 @@ static bool read_head(page *p)
         p->end_ns = sqlite3_column_type(st, 12) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 12) - p->start_ns;
         p->workers = sqlite3_column_int(st, 13);
         ok = p->scenario != NULL;
-    }
-    sqlite3_finalize(st);
-    return ok;
-}
-
-static bool read_faults(page *p)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(p->db, "SELECT kind, at_ns, duration_ns, coalesce(worker, 0), coalesce(pct, 0),"
-                                  " coalesce(line, 0) FROM faults ORDER BY at_ns, fault", -1, &st, NULL) != SQLITE_OK)
-        return false;
-    bool ok = true;
-    while (ok && sqlite3_step(st) == SQLITE_ROW) {
-        fault_row *n = realloc(p->faults, (size_t)(p->nfaults + 1) * sizeof *n);
-        if (!n) {
-            ok = false;
-            break;
-        }
-        p->faults = n;
-        p->faults[p->nfaults++] = (fault_row){.kind = sqlite3_column_int(st, 0), .line = sqlite3_column_int(st, 5),
-                                              .at_ns = sqlite3_column_int64(st, 1),
-                                              .dur_ns = sqlite3_column_int64(st, 2),
-                                              .worker = sqlite3_column_int64(st, 3),
-                                              .pct = sqlite3_column_double(st, 4)};
     }
     sqlite3_finalize(st);
     return ok;
@@ -192,12 +155,7 @@ static void read_scenario(page *p)
             n += sc->workers[i].count;
         if (n > p->workers && n < 100000)
             p->workers = (int)n;
-        for (int k = 0; k < p->nfaults; k++)
-            for (int i = 0; i < sc->nfaults; i++)
-                if (sc->faults[i].pos.line == p->faults[k].line && (int)sc->faults[i].kind == p->faults[k].kind) {
-                    p->faults[k].node = sc->faults[i].node;
-                    sim_fault_words(sc, &sc->faults[i], false, p->faults[k].words, sizeof p->faults[k].words);
-                }
+        sim_rundb_name_faults(sc, p->faults, p->nfaults);
     } else {
         sim_scenario_free(sc);
     }
@@ -212,33 +170,6 @@ static bool row_is_bad(const page *p, int64_t row)
     int ci = (int)((row - 1) % p->consumers);
     return p->bad_job && (uint64_t)((row - 1) / p->consumers + 1) == p->bad_job && !p->row_not_for[row] &&
            (p->bad_ci < 0 || ci == p->bad_ci);
-}
-
-static bool pub_owed(const sim_scenario *sc, int pi, int ci)
-{
-    const sim_publisher *pub = &sc->publishers[pi];
-    const sim_consumer *c = &sc->consumers[ci];
-    if (pub->workload[0])
-        return true; /* a subject per message: may be anything the streams take */
-    bool owed = false;
-    for (int i = 0; i < sc->nstreams; i++)
-        for (int k = 0; k < sc->streams[i].nsubjects && !strcmp(sc->streams[i].name, c->stream); k++)
-            owed |= ps_subject_matches(sc->streams[i].subjects[k], pub->subject);
-    return owed && (!c->filter[0] || ps_subject_matches(c->filter, pub->subject));
-}
-
-bool sim_job_not_for(const sim_scenario *sc, const bool *touched, int ci)
-{
-    if (!sc || ci < 0 || ci >= sc->nconsumers)
-        return false;
-    for (int pi = 0; pi < sc->npublishers; pi++) {
-        bool could = true; /* publisher pi can have published it: owed to every consumer that got it */
-        for (int c = 0; c < sc->nconsumers && could; c++)
-            could = !touched[c] || pub_owed(sc, pi, c);
-        if (could && pub_owed(sc, pi, ci))
-            return false;
-    }
-    return true;
 }
 
 /* The consumer a violation names ("no_loss: job 12 (consumer b) ..."),
@@ -640,30 +571,15 @@ static int lane_y(int lane)
 
 /* "drop acks 5% for 30.000 s (line 9)", "restart server graceful (line
  * 11)": the fault as its line has it, with the values the run drew. */
-static void fault_words(FILE *o, const fault_row *f)
+static void fault_words(FILE *o, const sim_rundb_fault *f)
 {
-    const sim_fault_info *fi = sim_fault_info_of((sim_fault_kind)f->kind);
-    if (f->words[0]) {
-        html_text(o, f->words); /* the worker, the node and the rest, as written */
-    } else { /* a scenario text that no longer parses: what the faults table has */
-        fputs(fi ? fi->name : "fault", o);
-        if (fi && (fi->args & SIM_FARG_WORKER))
-            fprintf(o, " %" PRId64, f->worker);
-        if (fi && (fi->args & SIM_FARG_AFTER_COMMIT))
-            fputs(" after_commit", o);
-        if (fi && (fi->args & SIM_FARG_NODE))
-            f->node > 0 ? (void)fprintf(o, " node=%" PRId64, f->node)
-            : f->node < 0 ? (void)fputs(" node=leader", o) : (void)0;
-    }
-    if (f->pct > 0)
-        fprintf(o, " %g%%", f->pct);
-    if (f->dur_ns > 0)
-        fprintf(o, " for %.3f s", (double)f->dur_ns / 1e9);
+    char w[256];
+    html_text(o, sim_rundb_fault_words(f, w, sizeof w));
     fprintf(o, " (line %d)", f->line);
 }
 
 /* The lanes a fault hits, [*lo, *hi]. */
-static void fault_lanes(const page *p, const fault_row *f, int *lo, int *hi)
+static void fault_lanes(const page *p, const sim_rundb_fault *f, int *lo, int *hi)
 {
     int node0 = 1 + p->workers, db = lanes(p) - 1;
     switch (f->kind) {
@@ -735,7 +651,7 @@ static void write_axis(FILE *o, const page *p, int height)
 static void write_faults_svg(FILE *o, const page *p)
 {
     for (int i = 0; i < p->nfaults; i++) {
-        const fault_row *f = &p->faults[i];
+        const sim_rundb_fault *f = &p->faults[i];
         int lo, hi;
         fault_lanes(p, f, &lo, &hi);
         double x0 = x_of(p, f->at_ns), x1 = x_of(p, f->at_ns + f->dur_ns);
@@ -917,8 +833,14 @@ int sim_html_report(const char *db_path, const char *html_path)
 {
     page p = {.db_path = db_path};
     struct stat sb;
+    bool oom = false;
     if (stat(db_path, &sb) != 0 || sqlite3_open_v2(db_path, &p.db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        !read_head(&p) || !read_faults(&p)) {
+        !read_head(&p) || !sim_rundb_faults(p.db, &p.faults, &p.nfaults, &oom)) {
+        if (oom) {
+            fprintf(stderr, "jetsim report: harness error: reading %s: out of memory\n", db_path);
+            page_free(&p);
+            return SIM_EXIT_HARNESS;
+        }
         fprintf(stderr, "jetsim report: %s: not a run database of this jetsim (%s); `jetsim run --db FILE` writes "
                 "one\n", db_path, p.db ? sqlite3_errmsg(p.db) : strerror(errno));
         page_free(&p);

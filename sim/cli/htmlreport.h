@@ -58,14 +58,4 @@ int sim_html_report_seed(const sim_scenario *sc, const char *path, uint64_t seed
  * written, else an exit code as above. */
 int sim_html_report_diff(const char *dir, uint64_t seed);
 
-/* Whether consumer ci's row of a job in a run of scenario `sc` is not
- * for it: no publisher that can have published the job publishes a
- * subject that ci's stream and filter take (a consumer with a filter
- * gets a row of every job, owed or not). touched[c] (sc->nconsumers of
- * them) says that consumer c's row shows a delivery: the job's publisher
- * is owed to c. A replay publisher (a subject per message) may be owed
- * to any consumer: never "not for". jetsim report and explain leave such
- * rows out, as the checkers do. */
-bool sim_job_not_for(const sim_scenario *sc, const bool *touched, int ci);
-
 #endif

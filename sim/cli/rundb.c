@@ -1,0 +1,121 @@
+/* rundb.c — reading a run database for explain and report (rundb.h). */
+#include "rundb.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ps_subject.h"
+
+void sim_rundb_text(sqlite3_stmt *st, int col, char *out, size_t cap)
+{
+    const unsigned char *v = sqlite3_column_text(st, col);
+    snprintf(out, cap, "%s", v ? (const char *)v : "");
+}
+
+bool sim_rundb_faults(sqlite3 *db, sim_rundb_fault **out, int *n, bool *oom)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT kind, at_ns, duration_ns, coalesce(worker, 0), coalesce(pct, 0),"
+                               " coalesce(line, 0) FROM faults ORDER BY at_ns, fault", -1, &st, NULL) != SQLITE_OK)
+        return false;
+    bool ok = true;
+    while (ok && sqlite3_step(st) == SQLITE_ROW) {
+        sim_rundb_fault *f = realloc(*out, (size_t)(*n + 1) * sizeof *f);
+        if (!f) {
+            ok = false;
+            *oom = true;
+            break;
+        }
+        *out = f;
+        (*out)[(*n)++] = (sim_rundb_fault){.kind = sqlite3_column_int(st, 0), .line = sqlite3_column_int(st, 5),
+                                           .at_ns = sqlite3_column_int64(st, 1),
+                                           .dur_ns = sqlite3_column_int64(st, 2),
+                                           .worker = sqlite3_column_int64(st, 3),
+                                           .pct = sqlite3_column_double(st, 4)};
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
+void sim_rundb_name_faults(const sim_scenario *sc, sim_rundb_fault *f, int n)
+{
+    for (int k = 0; sc && k < n; k++)
+        for (int i = 0; i < sc->nfaults; i++)
+            if (sc->faults[i].pos.line == f[k].line && (int)sc->faults[i].kind == f[k].kind) {
+                f[k].node = sc->faults[i].node;
+                sim_fault_words(sc, &sc->faults[i], false, f[k].words, sizeof f[k].words);
+            }
+}
+
+static void add(char *buf, size_t cap, int *n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Appends to buf at *n (snprintf's way: once *n reaches cap nothing more goes). */
+static void add(char *buf, size_t cap, int *n, const char *fmt, ...)
+{
+    if (*n < 0 || (size_t)*n >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    *n += vsnprintf(buf + *n, cap - (size_t)*n, fmt, ap);
+    va_end(ap);
+}
+
+const char *sim_rundb_fault_words(const sim_rundb_fault *f, char *buf, size_t cap)
+{
+    const sim_fault_info *fi = sim_fault_info_of((sim_fault_kind)f->kind);
+    int n = 0;
+    if (cap)
+        buf[0] = '\0';
+    if (f->words[0]) {
+        add(buf, cap, &n, "%s", f->words); /* the worker, the node and the rest, as written */
+    } else if (!fi) {
+        add(buf, cap, &n, "fault kind %d", f->kind);
+    } else { /* a scenario text that no longer parses: what the faults table has */
+        add(buf, cap, &n, "%s", fi->name);
+        if (fi->args & SIM_FARG_WORKER)
+            add(buf, cap, &n, " %" PRId64, f->worker);
+        if (fi->args & SIM_FARG_AFTER_COMMIT)
+            add(buf, cap, &n, " after_commit");
+        if (fi->args & SIM_FARG_BEFORE_HANDLE)
+            add(buf, cap, &n, " before_handle");
+        if ((fi->args & SIM_FARG_NODE) && f->node < 0)
+            add(buf, cap, &n, " node=leader");
+        else if ((fi->args & SIM_FARG_NODE) && f->node > 0)
+            add(buf, cap, &n, " node=%" PRId64, f->node);
+    }
+    if (f->pct > 0)
+        add(buf, cap, &n, " %g%%", f->pct);
+    if (f->dur_ns > 0)
+        add(buf, cap, &n, " for %.3f s", (double)f->dur_ns / 1e9);
+    return buf;
+}
+
+static bool pub_owed(const sim_scenario *sc, int pi, int ci)
+{
+    const sim_publisher *pub = &sc->publishers[pi];
+    const sim_consumer *c = &sc->consumers[ci];
+    if (pub->workload[0])
+        return true; /* a subject per message: may be anything the streams take */
+    bool owed = false;
+    for (int i = 0; i < sc->nstreams; i++)
+        for (int k = 0; k < sc->streams[i].nsubjects && !strcmp(sc->streams[i].name, c->stream); k++)
+            owed |= ps_subject_matches(sc->streams[i].subjects[k], pub->subject);
+    return owed && (!c->filter[0] || ps_subject_matches(c->filter, pub->subject));
+}
+
+bool sim_job_not_for(const sim_scenario *sc, const bool *touched, int ci)
+{
+    if (!sc || ci < 0 || ci >= sc->nconsumers)
+        return false;
+    for (int pi = 0; pi < sc->npublishers; pi++) {
+        bool could = true; /* publisher pi can have published it: owed to every consumer that got it */
+        for (int c = 0; c < sc->nconsumers && could; c++)
+            could = !touched[c] || pub_owed(sc, pi, c);
+        if (could && pub_owed(sc, pi, ci))
+            return false;
+    }
+    return true;
+}
