@@ -1071,6 +1071,12 @@ static void test_new_rejects_bad_pattern_options(void **state)
     cfg.dead_letter_subject = "dead.jobs";
     cfg.dead_letter_after = -1;
     assert_int_equal(ps_worker_new(&w, e->b, &cfg), PS_ERR_INVALID_ARG);
+    /* past max_deliver the server delivers no more: jobs would stay in
+     * the stream, neither done nor dead-lettered (a user lost 24 so) */
+    cfg.consumer.max_deliver = 5;
+    cfg.dead_letter_after = 6;
+    assert_int_equal(ps_worker_new(&w, e->b, &cfg), PS_ERR_INVALID_ARG);
+    assert_non_null(strstr(ps_last_error(), "past the consumer's max_deliver 5"));
     cfg = base_cfg(&r);
     cfg.key_header = "";
     assert_int_equal(ps_worker_new(&w, e->b, &cfg), PS_ERR_INVALID_ARG);

@@ -558,12 +558,10 @@ CONF_TEST(test_dt_file_store_get_last_stays_on_a_removed_message)
     ps_stored_msg_clear(&m);
 }
 
-/* A no_wait one-shot that got a message and is stalled by MaxAckPending
- * ends with 408 when another pull request's expiry comes: the delivery
- * loop's expiry timer runs processWaiting with eos set, which ends every
- * one-shot that got something (nats-server 2.9.10 consumer.go). Found by
- * difftest (timed 535): the model kept it waiting. */
-CONF_TEST(test_dt_another_requests_expiry_ends_a_stalled_one_shot)
+/* A no_wait one-shot (batch 3) gets the one message and waits, stalled by
+ * MaxAckPending 1; then a fetch `req` finds nothing and its request
+ * expires: the one-shot must end with 408, still wanting 2. */
+static void one_shot_ended_by_a_fetchs_expiry(conf_fixture *f, ps_fetch_request req)
 {
     conf_stream(f, "OS", "os", PS_RETENTION_LIMITS);
     ps_consumer_config cc = {.durable = "D", .max_ack_pending = 1};
@@ -575,11 +573,20 @@ CONF_TEST(test_dt_another_requests_expiry_ends_a_stalled_one_shot)
     assert_int_equal(r.count, 1);
     assert_false(r.end.done); /* stalled by MaxAckPending: still waiting */
     ps_msg_list *l = NULL;
-    ps_fetch_request req = {.batch = 1, .expires_ns = CONF_EXPIRES_NS};
     conf_expect_error(conf_fetch_req(c, &req, &l), PS_ERR_TIMEOUT, 0, NULL);
     conf_pull_collect(f, p, true, &r);
     conf_expect_pull_end(&r, PS_ERR_TIMEOUT, 408, "Request Timeout");
     assert_int_equal(r.end.pending_msgs, 2);
+}
+
+/* A no_wait one-shot that got a message and is stalled by MaxAckPending
+ * ends with 408 when another pull request's expiry comes: the delivery
+ * loop's expiry timer runs processWaiting with eos set, which ends every
+ * one-shot that got something (nats-server 2.9.10 consumer.go). Found by
+ * difftest (timed 535): the model kept it waiting. */
+CONF_TEST(test_dt_another_requests_expiry_ends_a_stalled_one_shot)
+{
+    one_shot_ended_by_a_fetchs_expiry(f, (ps_fetch_request){.batch = 1, .expires_ns = CONF_EXPIRES_NS});
 }
 
 /* The same with a fetch of what is there now (expires 0): to the server
@@ -590,21 +597,7 @@ CONF_TEST(test_dt_another_requests_expiry_ends_a_stalled_one_shot)
  * take the next message. */
 CONF_TEST(test_dt_a_fetch_of_what_is_there_ends_a_stalled_one_shot)
 {
-    conf_stream(f, "OS", "os", PS_RETENTION_LIMITS);
-    ps_consumer_config cc = {.durable = "D", .max_ack_pending = 1};
-    ps_consumer *c = conf_consumer(f, "OS", &cc);
-    conf_pub(f, "os", "x");
-    ps_pull *p = conf_pull_start(c, (ps_fetch_request){.batch = 3, .no_wait = true});
-    conf_pulled r;
-    conf_pull_collect(f, p, false, &r);
-    assert_int_equal(r.count, 1);
-    assert_false(r.end.done);
-    ps_msg_list *l = NULL;
-    ps_fetch_request req = {.batch = 1};
-    conf_expect_error(conf_fetch_req(c, &req, &l), PS_ERR_TIMEOUT, 0, NULL);
-    conf_pull_collect(f, p, true, &r);
-    conf_expect_pull_end(&r, PS_ERR_TIMEOUT, 408, "Request Timeout");
-    assert_int_equal(r.end.pending_msgs, 2);
+    one_shot_ended_by_a_fetchs_expiry(f, (ps_fetch_request){.batch = 1});
 }
 
 /* A plain NAK that comes while the consumer has nothing pending passes the
