@@ -65,5 +65,8 @@ for f in $(ls "$tmp"/docs/ex-*.scn | sort -t- -k2 -n); do
 done
 
 echo "docs_examples: $ran of $count examples of docs/SCENARIO.md ran to a verdict"
+# the closing lines .ci/run's summary looks for
+echo "[==========] docs_examples.sh: every check run."
+[ $fails -eq 0 ] && echo "[  PASSED  ] docs_examples.sh" || echo "[  FAILED  ] docs_examples.sh: $fails failure(s)"
 if [ $fails -ne 0 ]; then echo "docs_examples: $fails FAILED"; exit 1; fi
 echo "docs_examples: passed"

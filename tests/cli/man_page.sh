@@ -41,5 +41,8 @@ last="$("$J" --help | tail -n 1)"
 case "$last" in *"man jetsim"*) ;; *) bad "jetsim --help does not end with the man jetsim line" ;; esac
 
 n=$(printf '%s\n' $cmds | wc -l)
+# the closing lines .ci/run's summary looks for
+echo "[==========] man_page.sh: every check run."
+[ $fails -eq 0 ] && echo "[  PASSED  ] man_page.sh" || echo "[  FAILED  ] man_page.sh: $fails failure(s)"
 if [ $fails -ne 0 ]; then echo "man_page: $fails FAILED"; exit 1; fi
 echo "man_page: $PAGE renders cleanly and covers the $n commands of jetsim --help"

@@ -40,5 +40,8 @@ for t in $cases; do
   printf '%s\n' "$named" | grep -qx "$t" || bad "conformance case $t is not in $DOC: name it under the rule it pins"
 done
 
+# the closing lines .ci/run's summary looks for
+echo "[==========] model_rules.sh: every check run."
+[ $fails -eq 0 ] && echo "[  PASSED  ] model_rules.sh" || echo "[  FAILED  ] model_rules.sh: $fails failure(s)"
 if [ $fails -ne 0 ]; then echo "model_rules: $fails FAILED"; exit 1; fi
 echo "model_rules: the $n rules cited in the code are headings of $DOC; its $(printf '%s\n' $named | wc -l) conformance cases exist"

@@ -72,5 +72,8 @@ else
   esac
 fi
 
+# the closing lines .ci/run's summary looks for
+echo "[==========] testkit.sh: every check run."
+[ $fails -eq 0 ] && echo "[  PASSED  ] testkit.sh" || echo "[  FAILED  ] testkit.sh: $fails failure(s)"
 if [ $fails -ne 0 ]; then echo "testkit: $fails failure(s)"; exit 1; fi
 echo "testkit: ok (memory: $(grep -c '^\[       OK \]' "$tmp/kit-mem.out") kit tests, $(grep -c '^\[       OK \]' "$tmp/ex-mem.out") example tests; server: $server)"

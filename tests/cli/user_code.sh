@@ -72,5 +72,8 @@ grep -q 'the runs part at trace event' "$tmp/leaky.out" && grep -q '  first run 
 "$JI" run "$tmp/ex/charge_card.scn" --handlers "$tmp/nothing.so" >/dev/null 2>"$tmp/err.out"; rc=$?
 [ $rc -eq 2 ] && grep -q "cannot load it" "$tmp/err.out" || bad "a missing --handlers library: exit $rc, $(cat "$tmp/err.out")"
 
+# the closing lines .ci/run's summary looks for
+echo "[==========] user_code.sh: every check run."
+[ $fails -eq 0 ] && echo "[  PASSED  ] user_code.sh" || echo "[  FAILED  ] user_code.sh: $fails failure(s)"
 if [ $fails -ne 0 ]; then echo "user_code: $fails failure(s)"; exit 1; fi
 echo "user_code: ok (installed, example built and tested with pkg-config; buggy 200/200 seeds fail naming the double charge; shrink keeps it; correct 200/200 pass; determinism checked both ways)"
