@@ -38,6 +38,8 @@
  * at the signal flag again: a signal may land on one of cnats's threads
  * and interrupt nothing. */
 #define WAIT_MS 100
+/* tries, half a second apart, of a stream setup a cluster answers late */
+#define STARTUP_TRIES 120
 
 static volatile sig_atomic_t stop_signal;
 
@@ -119,6 +121,13 @@ static ps_status dist_connect(const sim_dist_options *d, const char *name, ps_ba
     return ps_jetstream_new(out, &o);
 }
 
+/* What a JetStream API request can fail with for a moment while a cluster
+ * elects a leader or is slow to answer. */
+static bool transient(ps_status s)
+{
+    return s == PS_ERR_TIMEOUT || s == PS_ERR_UNAVAILABLE || s == PS_ERR_NO_RESPONDERS;
+}
+
 /* Uses the stream if it exists, whatever its settings; creates it if not. */
 static ps_status ensure_stream(ps_backend *b, const ps_stream_config *cfg)
 {
@@ -155,6 +164,15 @@ static ps_status ensure_streams(ps_backend *b, int replicas)
     };
     for (int i = 0; i < 3; i++) {
         ps_status s = ensure_stream(b, &cfg[i]);
+        /* A cluster electing its meta leader, or a loaded one, answers a
+         * JetStream API request late or not at all for a while: an agent
+         * (or a swarm) started then waits for it, up to a minute, instead of
+         * giving up on the first timeout. */
+        for (int tries = 0; transient(s) && tries < STARTUP_TRIES && !stop_signal; tries++) {
+            struct timespec ts = {0, 500 * 1000000};
+            nanosleep(&ts, NULL);
+            s = ensure_stream(b, &cfg[i]);
+        }
         if (s)
             return ps_error(s, ps_last_error_code(), "stream %s: %s", cfg[i].name, ps_last_error());
     }

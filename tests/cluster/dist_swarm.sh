@@ -60,17 +60,21 @@ timeout 300 "$JT" swarm "$scn" --seeds 300 --queue "$urls" --replicas 3 --run-id
   --json "$tmp/dist.json" >"$tmp/dist.out" 2>&1 &
 swarm=$!
 pids+=("$swarm")
-# mid-run: the first verdicts are in, and agent 1 holds a seed
+# mid-run: the first verdicts are in, and agent 1 holds a seed. The agent
+# is frozen (SIGSTOP) before it is looked at: it reaps a seed's child before
+# it acks the seed, so a child of a frozen agent (running, or a zombie) is a
+# seed held and not acked, whatever the machine's load.
 killed=0
-for _ in $(seq 600); do
+for _ in $(seq 1200); do
   if grep -q '^swarm:.*run t' "$tmp/dist.out" 2>/dev/null && has_child "$a1"; then
-    sleep 0.3
+    kill -STOP "$a1"
     if has_child "$a1"; then
       kill -9 "$a1"
       wait "$a1" 2>/dev/null # (and no "Killed" line from the shell)
       killed=1
       break
     fi
+    kill -CONT "$a1"
   fi
   sleep 0.05
 done
