@@ -1,6 +1,9 @@
-/* swarm.c — many seeds in child processes (see swarm.h). A child runs one
- * seed and writes one fixed-size record to its pipe; the parent keeps at
- * most `jobs` children alive and reaps them as their records arrive.
+/* swarm.c — many seeds in child processes (see swarm.h). The parent starts
+ * `jobs` worker processes and hands each one seed at a time over a socket
+ * pair (SOCK_SEQPACKET: one message per seed, one per record); a worker
+ * runs it and sends back one fixed-size record, then waits for the next.
+ * A worker that dies mid-seed costs that seed a harness error, and another
+ * worker takes its place.
  *
  * A child dies with its parent: the kernel sends it SIGKILL when the
  * parent goes (PR_SET_PDEATHSIG), however the parent ends (SIGTERM,
@@ -17,6 +20,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,10 +33,13 @@
 
 typedef sim_swarm_record record;
 
+/* A worker process: it runs the seeds it is sent, one at a time, until
+ * its socket closes. */
 typedef struct child {
-    pid_t pid;
-    int fd;
-    uint64_t seed;
+    pid_t pid;     /* 0: no worker in this slot */
+    int fd;        /* the parent's end of its socket: seeds out, records in */
+    uint64_t seed; /* the seed it runs, when busy */
+    bool busy;
 } child;
 
 /* Failing seeds kept one by one (for --list, --json, --junit); more are
@@ -88,12 +95,27 @@ void sim_swarm_run_seed(const sim_scenario *base, uint64_t seed, sim_swarm_recor
     sim_scenario_free(sc);
 }
 
-static void run_child(const sim_scenario *base, uint64_t seed, int fd)
+/* A worker's life: a seed in, its record out, until the parent closes
+ * the socket. The process is reused from seed to seed because its memory
+ * is then already faulted in (the heap, the memory backend's regions):
+ * a fresh process per seed spent over half of each seed's time in the
+ * kernel's page-fault path on a virtual machine. A run is a pure function
+ * of (scenario, seed) whatever ran before it in the process (engine.h;
+ * handler code keeps its state in `state`, ps_sim.h). */
+static _Noreturn void worker_loop(const sim_scenario *base, int fd)
 {
-    record rec;
-    sim_swarm_run_seed(base, seed, &rec);
-    ssize_t w = write(fd, &rec, sizeof rec);
-    _exit(w == (ssize_t)sizeof rec ? 0 : 1);
+    for (;;) {
+        uint64_t seed;
+        ssize_t got = recv(fd, &seed, sizeof seed, 0);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got != (ssize_t)sizeof seed)
+            _exit(got == 0 ? 0 : 1); /* 0: the parent has no more seeds */
+        record rec;
+        sim_swarm_run_seed(base, seed, &rec);
+        if (send(fd, &rec, sizeof rec, MSG_NOSIGNAL) != (ssize_t)sizeof rec)
+            _exit(1);
+    }
 }
 
 /* The violation with its numbers taken out: each run of digits is "N",
@@ -440,6 +462,64 @@ void sim_swarm_tally_free(sim_swarm_tally *t)
     free(t);
 }
 
+/* Starts worker `i`: a socket pair, a fork. false (with the reason in
+ * `err`) when either fails. */
+static bool start_worker(child *kids, int jobs, int i, const sim_scenario *sc, char *err, size_t errcap)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+        snprintf(err, errcap, "socketpair: %s", strerror(errno));
+        return false;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(sv[0]);
+        /* the other workers' sockets: a worker must see its own end close
+         * when the parent closes it, not have a sibling hold it open */
+        for (int k = 0; k < jobs; k++)
+            if (kids[k].pid)
+                close(kids[k].fd);
+        /* the parent may have died before the death signal was set */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(1);
+        worker_loop(sc, sv[1]);
+    }
+    int fork_errno = errno;
+    close(sv[1]);
+    if (pid < 0) {
+        close(sv[0]);
+        snprintf(err, errcap, "fork: %s", strerror(fork_errno));
+        return false;
+    }
+    kids[i] = (child){.pid = pid, .fd = sv[0]};
+    return true;
+}
+
+/* Ends worker `c` (it has no seed, or died with one): closes its socket,
+ * which ends its loop, and reaps it. Returns its wait status. */
+static int stop_worker(child *c)
+{
+    int status = 0;
+    close(c->fd);
+    while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    *c = (child){0};
+    return status;
+}
+
+/* The record of a seed whose worker gave none: it died (a crash in the
+ * engine or in a handler library), or could not be handed the seed. */
+static record no_verdict(uint64_t seed, int status)
+{
+    record rec = {.seed = seed, .verdict = -1};
+    if (WIFSIGNALED(status))
+        snprintf(rec.why, sizeof rec.why, "the child died without a verdict (signal %d)", WTERMSIG(status));
+    else
+        snprintf(rec.why, sizeof rec.why, "the child died without a verdict");
+    return rec;
+}
+
 static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint64_t count, int jobs,
                  const sim_swarm_options *opt)
 {
@@ -447,80 +527,83 @@ static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint6
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         jobs = n > 0 ? (int)n : 1;
     }
+    if ((uint64_t)jobs > count)
+        jobs = count ? (int)count : 1; /* no worker without a seed */
     child *kids = calloc((size_t)jobs, sizeof *kids);
+    struct pollfd *pf = calloc((size_t)jobs, sizeof *pf);
+    int *map = calloc((size_t)jobs, sizeof *map);
     sim_swarm_tally *t = sim_swarm_tally_new(first, count, opt);
-    if (!kids || !t) {
+    if (!kids || !pf || !map || !t) {
         free(kids);
+        free(pf);
+        free(map);
         sim_swarm_tally_free(t);
         fprintf(stderr, "jetsim swarm: out of memory\n");
         return SIM_EXIT_USAGE;
     }
     uint64_t next = first;
-    int alive = 0;
-    char spawn_err[128] = ""; /* why a seed could not be started: no more are */
+    char spawn_err[128] = ""; /* why a worker could not be started: no more are */
     double t0 = now_s();
     printf("swarm: %s, seeds %" PRIu64 "..%" PRIu64 ", %d at a time\n", path, first, first + count - 1, jobs);
-    fflush(stdout);
+    fflush(stdout); /* a worker is a fork: it must not inherit what the parent has yet to write */
     while (t->done < count) {
-        while (alive < jobs && next < first + count && !spawn_err[0]) {
-            int p[2];
-            if (pipe(p) != 0) {
-                snprintf(spawn_err, sizeof spawn_err, "pipe: %s", strerror(errno));
-                break;
+        /* every idle worker gets the next seed; one with none left goes */
+        for (int i = 0; i < jobs; i++) {
+            child *c = &kids[i];
+            if (!c->pid && next < first + count && !spawn_err[0])
+                start_worker(kids, jobs, i, sc, spawn_err, sizeof spawn_err);
+            if (!c->pid || c->busy)
+                continue;
+            if (next == first + count) {
+                stop_worker(c);
+                continue;
             }
-            pid_t parent = getpid();
-            pid_t pid = fork();
-            if (pid == 0) {
-                close(p[0]);
-                /* the parent may have died before the death signal was set */
-                if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-                    _exit(1);
-                run_child(sc, next, p[1]);
+            c->seed = next++;
+            c->busy = true;
+            if (send(c->fd, &c->seed, sizeof c->seed, MSG_NOSIGNAL) != (ssize_t)sizeof c->seed) {
+                uint64_t seed = c->seed; /* it died between two seeds */
+                record rec = no_verdict(seed, stop_worker(c));
+                sim_swarm_tally_add(t, &rec);
             }
-            int fork_errno = errno;
-            close(p[1]);
-            if (pid < 0) {
-                close(p[0]);
-                snprintf(spawn_err, sizeof spawn_err, "fork: %s", strerror(fork_errno));
-                break;
-            }
-            for (int i = 0; i < jobs; i++)
-                if (kids[i].pid == 0) {
-                    kids[i] = (child){pid, p[0], next};
-                    break;
-                }
-            alive++;
-            next++;
         }
-        struct pollfd pf[256];
-        int map[256], n = 0;
-        for (int i = 0; i < jobs && n < 256; i++)
-            if (kids[i].pid) {
+        int n = 0;
+        for (int i = 0; i < jobs; i++)
+            if (kids[i].pid && kids[i].busy) {
                 pf[n] = (struct pollfd){kids[i].fd, POLLIN, 0};
                 map[n++] = i;
             }
         if (n == 0)
+            break; /* no worker, and none can be started */
+        if (poll(pf, (nfds_t)n, -1) < 0) {
+            if (errno == EINTR)
+                continue;
             break;
-        if (poll(pf, (nfds_t)n, -1) < 0 && errno != EINTR)
-            break;
+        }
         for (int k = 0; k < n; k++) {
             if (!pf[k].revents)
                 continue;
             child *c = &kids[map[k]];
             record rec;
-            ssize_t got = read(c->fd, &rec, sizeof rec);
-            if (got != (ssize_t)sizeof rec)
-                rec = (record){.seed = c->seed, .verdict = -1, .why = "the child died without a verdict"};
-            close(c->fd);
-            waitpid(c->pid, NULL, 0);
-            c->pid = 0;
-            alive--;
+            ssize_t got = recv(c->fd, &rec, sizeof rec, 0);
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got != (ssize_t)sizeof rec || rec.seed != c->seed) {
+                uint64_t seed = c->seed;
+                rec = no_verdict(seed, stop_worker(c)); /* the next round starts another */
+            } else {
+                c->busy = false;
+            }
             sim_swarm_tally_add(t, &rec);
         }
     }
+    for (int i = 0; i < jobs; i++)
+        if (kids[i].pid)
+            stop_worker(&kids[i]);
     uint64_t done = t->done;
     int rc = sim_swarm_tally_report(t, sc, path, now_s() - t0);
     free(kids);
+    free(pf);
+    free(map);
     sim_swarm_tally_free(t);
     if (done < count) {
         /* Seeds that never ran are not seeds that passed. */

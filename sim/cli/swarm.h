@@ -1,6 +1,8 @@
-/* swarm.h — `jetsim swarm`: many seeds of one scenario on all cores. Each
- * seed runs in a child process (fork), J at a time; the parent gathers the
- * verdicts through pipes, shows progress on a terminal, and groups the
+/* swarm.h — `jetsim swarm`: many seeds of one scenario on all cores. J
+ * worker processes (fork) run the seeds, each one seed at a time and one
+ * after another, so that a seed finds its process's memory already
+ * faulted in; the parent hands out the seeds and gathers the verdicts
+ * through sockets, shows progress on a terminal, and groups the
  * failing seeds by check and signature (the violation with its numbers
  * taken out: one bug is one group, however many seeds hit it), each group
  * with a few example seeds and the command that replays the first. --list
@@ -75,7 +77,7 @@ void sim_swarm_tally_free(sim_swarm_tally *t);
  * number of cores), reporting as `o` asks (NULL: the grouped summary).
  * Returns jetsim's exit code (report.h): 0 all passed, 1 a seed violated
  * safety, 2 bad input, 3 liveness only, 4 harness errors
- * only (a seed could not be started: pipe or fork failed; the seeds that
+ * only (a seed could not be started: socketpair or fork failed; the seeds that
  * never ran are not counted as passed), 130 interrupted. */
 int sim_swarm(const char *path, uint64_t first, uint64_t count, int jobs, const sim_swarm_options *o);
 

@@ -7,7 +7,9 @@
 # correct handler passing 200 seeds and --check-determinism; a handler
 # that reads the wall clock passing it (the jetsim program hands it the
 # run's clock), one with global state that outlives a run failing it, with
-# the first event where the two runs part; a bad --handlers library refused.
+# the first event where the two runs part; a swarm whose handler kills its
+# worker process counting each seed a harness error; a bad --handlers
+# library refused.
 set -u
 J="$1"
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -67,6 +69,15 @@ cc -std=c11 -Wall -Wextra -Werror -fPIC -shared -I"$INC" -o "$tmp/wallclock.so" 
 grep -q 'the runs part at trace event' "$tmp/leaky.out" && grep -q '  first run : at ' "$tmp/leaky.out" &&
   grep -q '  second run: at ' "$tmp/leaky.out" ||
   { cat "$tmp/leaky.out"; bad "--check-determinism does not show the first differing event of both runs"; }
+
+# a handler that kills its process: a swarm's worker dies mid-seed; the
+# seed is a harness error naming the signal, and the next seeds run on
+# new workers (each worker process runs seed after seed)
+"$JI" swarm tests/handlers/crash.scn --seeds 5 --jobs 2 --list --handlers "$tmp/wallclock.so" >"$tmp/crash.out" 2>&1; rc=$?
+[ $rc -eq 4 ] || bad "swarm of a crashing handler: exit $rc, not 4 (harness errors only)"
+grep -q "5 seeds in .* 5 failed: 0 safety, 0 liveness, 5 harness errors" "$tmp/crash.out" &&
+  [ "$(grep -cE '^  seed [1-5]: harness error: the child died without a verdict \(signal 6\)$' "$tmp/crash.out")" -eq 5 ] ||
+  { cat "$tmp/crash.out"; bad "swarm of a crashing handler did not count each seed's death"; }
 
 # a library that is not one
 "$JI" run "$tmp/ex/charge_card.scn" --handlers "$tmp/nothing.so" >/dev/null 2>"$tmp/err.out"; rc=$?

@@ -9,8 +9,12 @@
  *              process's first job fails), so the second run of a seed in
  *              one process starts from another state: --check-determinism
  *              fails and names the first event where the two runs part.
+ *   crash      kills its process (abort) on the first job it gets: a
+ *              swarm counts each seed a harness error, naming the signal,
+ *              and starts another worker process for the next seed.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
 #include <time.h>
 
 #include "ps_sim.h"
@@ -38,11 +42,20 @@ static ps_sim_outcome leaky(ps_sim_ctx *ctx, void *state, const ps_msg *msg)
     return o;
 }
 
+static ps_sim_outcome crash(ps_sim_ctx *ctx, void *state, const ps_msg *msg)
+{
+    (void)ctx;
+    (void)state;
+    (void)msg;
+    abort();
+}
+
 static const ps_sim_handler handlers[] = {
     {.name = "wallclock", .handle = wallclock},
     {.name = "leaky", .handle = leaky},
+    {.name = "crash", .handle = crash},
 };
-static const ps_sim_module module = {.version = PS_SIM_MODULE_VERSION, .handlers = handlers, .nhandlers = 2};
+static const ps_sim_module module = {.version = PS_SIM_MODULE_VERSION, .handlers = handlers, .nhandlers = 3};
 
 const ps_sim_module *jetsim_module(void);
 
