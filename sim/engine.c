@@ -444,12 +444,8 @@ static ps_status run(const sim_scenario *sc, const char *scenario_text, uint64_t
     sim_target_free(model);
     sim_master_close(e.m);
     sim_events_free(&e.q);
-    free(e.acked);
-    free(e.tries);
-    free(e.pubidx);
-    free(e.pubseq);
     eng_publishers_free(&e);
-    free(e.rows);
+    eng_jobs_free(&e);
     free(e.copies);
     if (s)
         ps_error_restore(&why);

@@ -153,6 +153,9 @@ typedef struct engine {
     char err_msg[256];
 } engine;
 
+/* publishers.c: frees the per-job arrays (acked ... rows) */
+void eng_jobs_free(engine *e);
+
 /* engine.c */
 void eng_trace(engine *e, sim_trace_kind kind, uint64_t job, int worker_id, int64_t arg);
 uint64_t eng_row_of(const engine *e, uint64_t job, int ci);

@@ -14,6 +14,7 @@
  * when it is read (sim_master_db, sim_master_job_stored), not per commit.
  */
 #include "master.h"
+#include "job_arrays.h"
 #include "ps_backend_impl.h"
 #include "scenario.h"
 
@@ -408,7 +409,7 @@ void sim_master_close(sim_master *m)
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         sqlite3_finalize(all[i]);
     sqlite3_close(m->db);
-    free(m->jobs);
+    sim_job_array_free(m->jobs, sizeof *m->jobs, m->capjobs);
     free(m);
 }
 
@@ -431,7 +432,7 @@ ps_status sim_master_job_add(sim_master *m, uint64_t id, int64_t key, int64_t t_
         return s;
     if (id >= m->capjobs) {
         uint64_t ncap = m->capjobs ? m->capjobs * 2 : 4096;
-        job_row *n = realloc(m->jobs, ncap * sizeof *n);
+        job_row *n = sim_job_array_grow(m->jobs, sizeof *n, m->capjobs, ncap);
         if (!n)
             return ps_error(PS_ERR_NO_MEMORY, 0, "master database: out of memory");
         m->jobs = n;

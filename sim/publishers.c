@@ -8,6 +8,7 @@
  * Not: the jobs' processing (workers.c).
  */
 #include "engine_internal.h"
+#include "job_arrays.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -121,9 +122,6 @@ void eng_publishers_free(engine *e)
         ps_publisher_free(ps->pw);
     }
     free(e->payload);
-    free(e->msgidx);
-    free(e->keys);
-    free(e->not_before);
 }
 
 /* A delayed job's Jetsim-Not-Before on the broker's clock: its first
@@ -195,37 +193,78 @@ static bool owed_by(const engine *e, int ci, const char *subject)
     return c->filter[0] ? owed && ps_subject_matches(c->filter, subject) : owed;
 }
 
+/* The per-job arrays, each with its element size and how many elements
+ * a capacity of `cap` jobs takes (rows: one per job and consumer, and
+ * [0] unused). */
+#define JOB_ARRAYS 8
+
+static void job_arrays(engine *e, void ***p, size_t *elem)
+{
+    void **a[JOB_ARRAYS] = {(void **)&e->acked, (void **)&e->tries, (void **)&e->pubidx, (void **)&e->pubseq,
+                            (void **)&e->msgidx, (void **)&e->keys, (void **)&e->not_before, (void **)&e->rows};
+    size_t sz[JOB_ARRAYS] = {sizeof *e->acked, sizeof *e->tries, sizeof *e->pubidx, sizeof *e->pubseq,
+                             sizeof *e->msgidx, sizeof *e->keys, sizeof *e->not_before, sizeof *e->rows};
+    memcpy(p, a, sizeof a);
+    memcpy(elem, sz, sizeof sz);
+}
+
+static uint64_t job_array_len(const engine *e, int i, uint64_t cap)
+{
+    return i == JOB_ARRAYS - 1 ? (cap ? cap * (uint64_t)e->nc + 1 : 0) : cap;
+}
+
+/* Doubles the per-job arrays, all or none (job_arrays.h: they come from
+ * memory the process reuses from run to run). */
+static ps_status grow_jobs(engine *e)
+{
+    uint64_t ncap = e->capjobs ? e->capjobs * 2 : 4096;
+    void **p[JOB_ARRAYS], *n[JOB_ARRAYS];
+    size_t elem[JOB_ARRAYS];
+    job_arrays(e, p, elem);
+    int i = 0;
+    for (; i < JOB_ARRAYS; i++) {
+        uint64_t old = job_array_len(e, i, e->capjobs), len = job_array_len(e, i, ncap);
+        if (*p[i] && sim_job_array_bytes(elem[i], old) == sim_job_array_bytes(elem[i], len))
+            n[i] = *p[i]; /* its region holds the new size too */
+        else if (!(n[i] = sim_job_array_grow(NULL, elem[i], 0, len)))
+            break;
+    }
+    if (i < JOB_ARRAYS) {
+        while (i-- > 0)
+            if (n[i] != *p[i])
+                sim_job_array_free(n[i], elem[i], job_array_len(e, i, ncap));
+        return ps_error(PS_ERR_NO_MEMORY, 0, "engine: out of memory");
+    }
+    for (i = 0; i < JOB_ARRAYS; i++) {
+        uint64_t old = job_array_len(e, i, e->capjobs);
+        if (n[i] == *p[i])
+            continue;
+        if (*p[i])
+            memcpy(n[i], *p[i], elem[i] * old);
+        sim_job_array_free(*p[i], elem[i], old);
+        *p[i] = n[i];
+    }
+    e->capjobs = ncap;
+    return PS_OK;
+}
+
+void eng_jobs_free(engine *e)
+{
+    void **p[JOB_ARRAYS];
+    size_t elem[JOB_ARRAYS];
+    job_arrays(e, p, elem);
+    for (int i = 0; i < JOB_ARRAYS; i++) {
+        sim_job_array_free(*p[i], elem[i], job_array_len(e, i, e->capjobs));
+        *p[i] = NULL;
+    }
+    e->capjobs = 0;
+}
+
 static ps_status new_job(engine *e, int pi, uint64_t *out)
 {
-    if (e->njobs + 1 >= e->capjobs) {
-        uint64_t ncap = e->capjobs ? e->capjobs * 2 : 4096;
-        uint8_t *a = realloc(e->acked, ncap), *t = realloc(e->tries, ncap);
-        if (a)
-            e->acked = a;
-        if (t)
-            e->tries = t;
-        uint32_t *p = realloc(e->pubidx, ncap * sizeof *p);
-        if (p)
-            e->pubidx = p;
-        uint64_t *q = realloc(e->pubseq, ncap * sizeof *q);
-        if (q)
-            e->pubseq = q;
-        uint32_t *mi = realloc(e->msgidx, ncap * sizeof *mi);
-        if (mi)
-            e->msgidx = mi;
-        int32_t *k = realloc(e->keys, ncap * sizeof *k);
-        if (k)
-            e->keys = k;
-        int64_t *nb = realloc(e->not_before, ncap * sizeof *nb);
-        if (nb)
-            e->not_before = nb;
-        row *r = realloc(e->rows, (ncap * (uint64_t)e->nc + 1) * sizeof *r);
-        if (r)
-            e->rows = r;
-        if (!a || !t || !p || !q || !mi || !k || !nb || !r)
-            return ps_error(PS_ERR_NO_MEMORY, 0, "engine: out of memory");
-        e->capjobs = ncap;
-    }
+    ps_status grown;
+    if (e->njobs + 1 >= e->capjobs && (grown = grow_jobs(e)) != PS_OK)
+        return grown;
     uint64_t job = ++e->njobs;
     e->acked[job] = 0;
     e->tries[job] = 0;
