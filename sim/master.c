@@ -19,6 +19,7 @@
 #include "scenario.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,6 +234,55 @@ static ps_status fault_kinds(sim_master *m)
     return s;
 }
 
+/* The tables of a database in memory, as an image (sqlite3_serialize) that
+ * the first such run of the process made: every later one loads it
+ * (sqlite3_deserialize) instead of compiling the schema again, which was
+ * 4-5% of a swarm seed. Only a database in memory: a run database on disk
+ * keeps its tables and its run row in one transaction (a kill -9 leaves
+ * both or neither). Guarded: runs may be opened on several threads. */
+static struct {
+    pthread_mutex_t lock;
+    unsigned char *image; /* sqlite3_malloc'd, kept for the process's life */
+    sqlite3_int64 len;
+} g_template = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The tables and the fault kinds on m's new database in memory, from the
+ * template (or made here, and kept as the template), and a transaction
+ * begun for the run row, as exec(m, schema) leaves it. */
+static ps_status memory_tables(sim_master *m)
+{
+    pthread_mutex_lock(&g_template.lock);
+    if (g_template.image) {
+        sqlite3_int64 len = g_template.len;
+        unsigned char *copy = sqlite3_malloc64((sqlite3_uint64)len);
+        if (copy)
+            memcpy(copy, g_template.image, (size_t)len);
+        pthread_mutex_unlock(&g_template.lock);
+        if (!copy)
+            return ps_error(PS_ERR_NO_MEMORY, 0, "master database: out of memory");
+        /* the connection owns the copy from here, even when this fails */
+        if (sqlite3_deserialize(m->db, "main", copy, len, len,
+                                SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE) != SQLITE_OK)
+            return db_fail(m->db, "loading the tables");
+        return exec(m, "BEGIN", "begin");
+    }
+    ps_status s = exec(m, schema, ":memory:");
+    if (!s)
+        s = fault_kinds(m);
+    if (!s)
+        s = exec(m, "COMMIT", "creating the run database");
+    if (!s) {
+        sqlite3_int64 len = 0;
+        unsigned char *image = sqlite3_serialize(m->db, "main", &len, 0);
+        if (!image)
+            s = ps_error(PS_ERR_NO_MEMORY, 0, "master database: out of memory");
+        g_template.image = image;
+        g_template.len = len;
+    }
+    pthread_mutex_unlock(&g_template.lock);
+    return s ? s : exec(m, "BEGIN", "begin");
+}
+
 ps_status sim_master_open(sim_master **out, const char *path, const char *scenario_text, uint64_t seed)
 {
     if (!out || !path)
@@ -264,7 +314,7 @@ ps_status sim_master_open(sim_master **out, const char *path, const char *scenar
         s = ps_error(PS_ERR_IO, 0, "master database: cannot open %s: %s", path,
                      m->db ? sqlite3_errmsg(m->db) : "out of memory");
     if (!s)
-        s = exec(m, schema, path);
+        s = m->write_on_read ? memory_tables(m) : exec(m, schema, path);
     sqlite3_stmt *run = NULL;
     if (!s)
         s = prepare(m, "INSERT INTO run(scenario, seed) VALUES (?,?)", &run);
@@ -274,7 +324,7 @@ ps_status sim_master_open(sim_master **out, const char *path, const char *scenar
         s = step(m, run, "recording the run");
     }
     sqlite3_finalize(run);
-    if (!s)
+    if (!s && !m->write_on_read) /* (in memory: the template has them) */
         s = fault_kinds(m);
     if (!s)
         s = exec(m, "COMMIT", "creating the run database");
