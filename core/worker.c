@@ -662,6 +662,12 @@ static int64_t wk_due_in(const ps_worker *w, ps_msg *m)
 {
     if (!w->clock || !m->hdr)
         return 0;
+    /* Header names are matched exactly: a block without the name among
+     * its bytes has no such header, and need not be decoded (most
+     * messages carry a Nats-Msg-Id and nothing else; decoding every
+     * message's headers to learn that was 14% of a simulated job). */
+    if (!memmem(m->hdr, m->hdr_len, PS_NOT_BEFORE_HEADER, sizeof PS_NOT_BEFORE_HEADER - 1))
+        return 0;
     const char *v = ps_msg_header(m, PS_NOT_BEFORE_HEADER);
     if (!v || !*v)
         return 0;
