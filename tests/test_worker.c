@@ -883,6 +883,37 @@ static void test_not_before_naks_until_due(void **state)
     ps_worker_free(w);
 }
 
+/* The header is found by its exact name wherever it stands (the worker
+ * looks for the name's bytes before decoding a block): after a message
+ * id, and not in another header's value nor under another case. */
+static void test_not_before_found_by_its_exact_name(void **state)
+{
+    env *e = *state;
+    rec r = {.result = PS_HANDLE_ACK};
+    ps_worker_config cfg = base_cfg(&r);
+    cfg.clock = e->clock;
+    ps_worker *w = new_worker(e, &r, &cfg);
+    char t[32];
+    snprintf(t, sizeof t, "%lld", (long long)(ps_clock_now(e->clock) + 10 * SEC));
+    ps_headers *h = ps_headers_new();
+    assert_non_null(h);
+    assert_int_equal(ps_headers_add(h, "X-Note", PS_NOT_BEFORE_HEADER), PS_OK);
+    assert_int_equal(ps_headers_add(h, PS_NOT_BEFORE_HEADER, t), PS_OK);
+    ps_out_msg out = {.subject = "jobs.run", .data = "later", .len = 5, .headers = h, .msg_id = "id-1"};
+    assert_int_equal(ps_publish(e->b, &out, NULL), PS_OK);
+    ps_headers_free(h);
+    publish_hdr(e, "value", "X-Note", PS_NOT_BEFORE_HEADER);
+    publish_hdr(e, "case", "jetsim-not-before", t);
+    assert_int_equal(poll_ok(w), 2);
+    assert_string_equal(r.data[0], "value");
+    assert_string_equal(r.data[1], "case");
+    assert_int_equal(stats_of(w).delayed, 1);
+    advance(e, 10 * SEC);
+    assert_int_equal(poll_ok(w), 1);
+    assert_string_equal(r.data[2], "later");
+    ps_worker_free(w);
+}
+
 /* Without a clock the header means nothing. */
 static void test_not_before_ignored_without_clock(void **state)
 {
@@ -1114,6 +1145,7 @@ int main(void)
         T(test_dead_letter_on_term),
         T(test_failed_dead_letter_keeps_the_job),
         T(test_not_before_naks_until_due),
+        T(test_not_before_found_by_its_exact_name),
         T(test_not_before_ignored_without_clock),
         T(test_key_one_in_flight_per_key),
         T(test_key_retry_keeps_order),
