@@ -95,13 +95,64 @@ void sim_swarm_run_seed(const sim_scenario *base, uint64_t seed, sim_swarm_recor
     sim_scenario_free(sc);
 }
 
+/* The record of a seed whose process gave none: it died (a crash in the
+ * engine or in a handler library), or could not be handed the seed. */
+static record no_verdict(uint64_t seed, int status)
+{
+    record rec = {.seed = seed, .verdict = -1};
+    if (WIFSIGNALED(status))
+        snprintf(rec.why, sizeof rec.why, "the child died without a verdict (signal %d)", WTERMSIG(status));
+    else
+        snprintf(rec.why, sizeof rec.why, "the child died without a verdict");
+    return rec;
+}
+
+/* One seed of a scenario that runs the user's --handlers code: in a fork
+ * of the worker, so that whatever that code leaves in its globals dies
+ * with the seed, and each seed starts from the library as it was loaded,
+ * as `jetsim run --seed N` does. Our own code needs no such fence (a run
+ * is a pure function of scenario and seed, engine.h). */
+static void run_seed_fenced(const sim_scenario *base, uint64_t seed, record *rec)
+{
+    int p[2];
+    if (pipe(p) != 0) {
+        *rec = (record){.seed = seed, .verdict = -1};
+        snprintf(rec->why, sizeof rec->why, "pipe: %s", strerror(errno));
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        sim_swarm_run_seed(base, seed, rec);
+        ssize_t w = write(p[1], rec, sizeof *rec);
+        _exit(w == (ssize_t)sizeof *rec ? 0 : 1);
+    }
+    int fork_errno = errno;
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        *rec = (record){.seed = seed, .verdict = -1};
+        snprintf(rec->why, sizeof rec->why, "fork: %s", strerror(fork_errno));
+        return;
+    }
+    ssize_t got;
+    while ((got = read(p[0], rec, sizeof *rec)) < 0 && errno == EINTR)
+        ;
+    close(p[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (got != (ssize_t)sizeof *rec)
+        *rec = no_verdict(seed, status);
+}
+
 /* A worker's life: a seed in, its record out, until the parent closes
  * the socket. The process is reused from seed to seed because its memory
  * is then already faulted in (the heap, the memory backend's regions):
  * a fresh process per seed spent over half of each seed's time in the
  * kernel's page-fault path on a virtual machine. A run is a pure function
- * of (scenario, seed) whatever ran before it in the process (engine.h;
- * handler code keeps its state in `state`, ps_sim.h). */
+ * of (scenario, seed) whatever ran before it in the process (engine.h);
+ * the user's handler code is not trusted to be, so its seeds run fenced. */
 static _Noreturn void worker_loop(const sim_scenario *base, int fd)
 {
     for (;;) {
@@ -112,7 +163,10 @@ static _Noreturn void worker_loop(const sim_scenario *base, int fd)
         if (got != (ssize_t)sizeof seed)
             _exit(got == 0 ? 0 : 1); /* 0: the parent has no more seeds */
         record rec;
-        sim_swarm_run_seed(base, seed, &rec);
+        if (base->module)
+            run_seed_fenced(base, seed, &rec);
+        else
+            sim_swarm_run_seed(base, seed, &rec);
         if (send(fd, &rec, sizeof rec, MSG_NOSIGNAL) != (ssize_t)sizeof rec)
             _exit(1);
     }
@@ -506,18 +560,6 @@ static int stop_worker(child *c)
         ;
     *c = (child){0};
     return status;
-}
-
-/* The record of a seed whose worker gave none: it died (a crash in the
- * engine or in a handler library), or could not be handed the seed. */
-static record no_verdict(uint64_t seed, int status)
-{
-    record rec = {.seed = seed, .verdict = -1};
-    if (WIFSIGNALED(status))
-        snprintf(rec.why, sizeof rec.why, "the child died without a verdict (signal %d)", WTERMSIG(status));
-    else
-        snprintf(rec.why, sizeof rec.why, "the child died without a verdict");
-    return rec;
 }
 
 static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint64_t count, int jobs,

@@ -70,14 +70,20 @@ grep -q 'the runs part at trace event' "$tmp/leaky.out" && grep -q '  first run 
   grep -q '  second run: at ' "$tmp/leaky.out" ||
   { cat "$tmp/leaky.out"; bad "--check-determinism does not show the first differing event of both runs"; }
 
-# a handler that kills its process: a swarm's worker dies mid-seed; the
-# seed is a harness error naming the signal, and the next seeds run on
-# new workers (each worker process runs seed after seed)
+# a handler that kills its process: the seed's process dies mid-seed; the
+# seed is a harness error naming the signal, and the next seeds still run
 "$JI" swarm tests/handlers/crash.scn --seeds 5 --jobs 2 --list --handlers "$tmp/wallclock.so" >"$tmp/crash.out" 2>&1; rc=$?
 [ $rc -eq 4 ] || bad "swarm of a crashing handler: exit $rc, not 4 (harness errors only)"
 grep -q "5 seeds in .* 5 failed: 0 safety, 0 liveness, 5 harness errors" "$tmp/crash.out" &&
   [ "$(grep -cE '^  seed [1-5]: harness error: the child died without a verdict \(signal 6\)$' "$tmp/crash.out")" -eq 5 ] ||
   { cat "$tmp/crash.out"; bad "swarm of a crashing handler did not count each seed's death"; }
+
+# a handler's globals do not outlive a seed in a swarm: leaky loses the
+# first job a fresh process handles, so every seed fails alone, and the
+# swarm (one worker process running seed after seed) must say so of all 3
+"$JI" swarm tests/handlers/leaky_once.scn --seeds 3 --jobs 1 --handlers "$tmp/wallclock.so" >"$tmp/once.out" 2>&1; rc=$?
+[ $rc -eq 1 ] && grep -q 'no_loss (safety): 3 seeds, e.g. 1, 2, 3' "$tmp/once.out" ||
+  { cat "$tmp/once.out"; bad "swarm of leaky_once: a handler's global outlived a seed (exit $rc)"; }
 
 # a library that is not one
 "$JI" run "$tmp/ex/charge_card.scn" --handlers "$tmp/nothing.so" >/dev/null 2>"$tmp/err.out"; rc=$?

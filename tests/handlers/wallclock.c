@@ -11,7 +11,7 @@
  *              fails and names the first event where the two runs part.
  *   crash      kills its process (abort) on the first job it gets: a
  *              swarm counts each seed a harness error, naming the signal,
- *              and starts another worker process for the next seed.
+ *              and goes on with the next seed.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
