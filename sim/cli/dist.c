@@ -217,13 +217,76 @@ static ps_status read_text(const char *path, char **out, size_t *len)
     return PS_OK;
 }
 
+/* Jobs submitted without waiting for each PubAck: a window of them goes
+ * out back to back, then its PubAcks are collected together. One round
+ * trip a job cost the server more than the job's whole run on an agent. */
+#define SUBMIT_WINDOW 256
+
+/* The PubAcks of one window of jobs (ps_pub_result_fn's user). */
+typedef struct submit_acks {
+    uint64_t already;                /* duplicates: submitted before */
+    uint64_t failed[SUBMIT_WINDOW];  /* seeds whose async publish failed */
+    int nfailed;
+} submit_acks;
+
+static void on_submit_ack(void *user, const ps_pub_result *r)
+{
+    submit_acks *sa = user;
+    if (r->status == PS_OK)
+        sa->already += r->ack.duplicate;
+    else if (sa->nfailed < SUBMIT_WINDOW)
+        sa->failed[sa->nfailed++] = r->token;
+}
+
+/* The job of `seed` into m (subject, job and id are its buffers). */
+static void job_msg(ps_out_msg *m, const char *subject, const char *run, const char *hash, uint64_t seed,
+                    char job[256], char id[128])
+{
+    snprintf(id, 128, "%s.%" PRIu64, run, seed);
+    int n = snprintf(job, 256, "v1 %s %" PRIu64 " %s", run, seed, hash);
+    *m = (ps_out_msg){.subject = subject, .data = job, .len = (size_t)n, .msg_id = id};
+}
+
+/* Submits the jobs of seeds first..first+n-1 (n <= SUBMIT_WINDOW): all
+ * asynchronously, then those that failed so (a leader change, a stream
+ * not yet reachable) one by one through the retrying publisher; msg ids
+ * make a second try of a stored job a duplicate, never a second job. */
+static ps_status submit_window(ps_backend *b, ps_publisher *pub, const char *subject, const char *run,
+                               const char *hash, uint64_t first, uint64_t n, uint64_t *already)
+{
+    char id[128], job[256];
+    ps_out_msg m;
+    submit_acks sa = {0};
+    ps_backend_set_pub_result_handler(b, on_submit_ack, &sa);
+    for (uint64_t seed = first; seed < first + n; seed++) {
+        job_msg(&m, subject, run, hash, seed, job, id);
+        if (ps_publish_async(b, &m, seed) != PS_OK)
+            sa.failed[sa.nfailed++] = seed; /* no result comes for it */
+    }
+    ps_publish_async_complete(b, 0); /* those without a PubAck by then are failed */
+    ps_backend_set_pub_result_handler(b, NULL, NULL);
+    ps_status s = PS_OK;
+    for (int i = 0; i < sa.nfailed && !s; i++) {
+        ps_pub_ack ack;
+        job_msg(&m, subject, run, hash, sa.failed[i], job, id);
+        s = publish(pub, &m, &ack);
+        if (s)
+            s = ps_error(s, ps_last_error_code(), "submitting seed %" PRIu64 ": %s", sa.failed[i],
+                         ps_last_error());
+        else
+            sa.already += ack.duplicate;
+    }
+    *already += sa.already;
+    return s;
+}
+
 /* Stores the scenario under its hash, then one job per seed. */
 static ps_status submit(ps_backend *b, const char *run, const char *text, size_t len, const char *hash,
                         uint64_t first, uint64_t count, uint64_t *already)
 {
     ps_publisher *pub = NULL;
     ps_status s = new_publisher(b, &pub);
-    char subject[128], id[128], job[256];
+    char subject[128];
     snprintf(subject, sizeof subject, SUBJ_SCN ".%s", hash);
     ps_out_msg m = {.subject = subject, .data = text, .len = len, .msg_id = hash};
     if (!s)
@@ -233,18 +296,11 @@ static ps_status submit(ps_backend *b, const char *run, const char *text, size_t
     snprintf(subject, sizeof subject, SUBJ_JOBS ".%s", run);
     bool tty = isatty(STDERR_FILENO);
     *already = 0;
-    for (uint64_t seed = first; !s && seed < first + count && !stop_signal; seed++) {
-        ps_pub_ack ack;
-        snprintf(id, sizeof id, "%s.%" PRIu64, run, seed);
-        int n = snprintf(job, sizeof job, "v1 %s %" PRIu64 " %s", run, seed, hash);
-        m = (ps_out_msg){.subject = subject, .data = job, .len = (size_t)n, .msg_id = id};
-        s = publish(pub, &m, &ack);
-        if (s)
-            s = ps_error(s, ps_last_error_code(), "submitting seed %" PRIu64 ": %s", seed, ps_last_error());
-        else
-            *already += ack.duplicate;
-        if (tty && ((seed - first) % 256 == 0 || seed + 1 == first + count))
-            fprintf(stderr, "\rsubmitted %" PRIu64 "/%" PRIu64 " seeds", seed - first + 1, count);
+    for (uint64_t seed = first; !s && seed < first + count && !stop_signal; seed += SUBMIT_WINDOW) {
+        uint64_t n = first + count - seed < SUBMIT_WINDOW ? first + count - seed : SUBMIT_WINDOW;
+        s = submit_window(b, pub, subject, run, hash, seed, n, already);
+        if (tty)
+            fprintf(stderr, "\rsubmitted %" PRIu64 "/%" PRIu64 " seeds", seed - first + n, count);
     }
     if (tty)
         fputc('\n', stderr);

@@ -4,7 +4,8 @@
  * The swarm (the submitter) stores the scenario's text once, keyed by its
  * content hash, in stream JETSIM_SWARM_SCENARIOS (subject
  * jetsim.swarm.scn.<hash>, one message per subject: a key-value bucket
- * made of a plain stream), publishes one job per seed to the work-queue
+ * made of a plain stream), publishes one job per seed (asynchronously, a
+ * window at a time, retrying those that failed) to the work-queue
  * stream JETSIM_SWARM_JOBS (subject jetsim.swarm.jobs.<run>, payload
  * "v1 <run> <seed> <hash>", Nats-Msg-Id "<run>.<seed>", so a retried
  * submission of the same run is dropped as a duplicate), then reads the
