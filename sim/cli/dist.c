@@ -11,9 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/random.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +22,7 @@
 #include "ps_worker.h"
 #include "report.h"
 #include "scenario.h"
+#include "seedrunner.h"
 
 #define SUBJ_JOBS "jetsim.swarm.jobs"
 #define SUBJ_RESULTS "jetsim.swarm.results"
@@ -152,10 +151,10 @@ static ps_status ensure_streams(ps_backend *b, int replicas)
     const char *jobs[] = {SUBJ_JOBS ".>"}, *results[] = {SUBJ_RESULTS ".>"}, *scn[] = {SUBJ_SCN ".>"};
     int32_t r = replicas > 0 ? replicas : 1;
     const ps_stream_config cfg[3] = {
-        {.name = SIM_DIST_JOBS_STREAM, .subjects = jobs, .subjects_len = 1, .retention = PS_RETENTION_WORKQUEUE,
+        {.name = SIM_DIST_JOBS_STREAM, .subjects = jobs, .subjects_len = 1, .retention = PS_RETENTION_WORKQUEUE, .storage = getenv("XMEM") ? PS_STORAGE_MEMORY : PS_STORAGE_FILE,
          .max_age_ns = 7 * DAY_NS, .duplicates_ns = DAY_NS, .replicas = r,
          .description = "jetsim swarm --queue: one job per seed, taken by jetsim agent"},
-        {.name = SIM_DIST_RESULTS_STREAM, .subjects = results, .subjects_len = 1, .max_age_ns = 7 * DAY_NS,
+        {.name = SIM_DIST_RESULTS_STREAM, .subjects = results, .subjects_len = 1, .storage = getenv("XMEM") ? PS_STORAGE_MEMORY : PS_STORAGE_FILE, .max_age_ns = 7 * DAY_NS,
          .duplicates_ns = DAY_NS, .replicas = r,
          .description = "jetsim swarm --queue: one verdict per seed, by jetsim agent"},
         {.name = SIM_DIST_SCENARIOS_STREAM, .subjects = scn, .subjects_len = 1, .max_msgs_per_subject = 1,
@@ -236,13 +235,76 @@ static ps_status read_text(const char *path, char **out, size_t *len)
     return PS_OK;
 }
 
+/* Jobs submitted without waiting for each PubAck: a window of them goes
+ * out back to back, then its PubAcks are collected together. One round
+ * trip a job cost the server more than the job's whole run on an agent. */
+#define SUBMIT_WINDOW 256
+
+/* The PubAcks of one window of jobs (ps_pub_result_fn's user). */
+typedef struct submit_acks {
+    uint64_t already;                /* duplicates: submitted before */
+    uint64_t failed[SUBMIT_WINDOW];  /* seeds whose async publish failed */
+    int nfailed;
+} submit_acks;
+
+static void on_submit_ack(void *user, const ps_pub_result *r)
+{
+    submit_acks *sa = user;
+    if (r->status == PS_OK)
+        sa->already += r->ack.duplicate;
+    else if (sa->nfailed < SUBMIT_WINDOW)
+        sa->failed[sa->nfailed++] = r->token;
+}
+
+/* The job of `seed` into m (subject, job and id are its buffers). */
+static void job_msg(ps_out_msg *m, const char *subject, const char *run, const char *hash, uint64_t seed,
+                    char job[256], char id[128])
+{
+    snprintf(id, 128, "%s.%" PRIu64, run, seed);
+    int n = snprintf(job, 256, "v1 %s %" PRIu64 " %s", run, seed, hash);
+    *m = (ps_out_msg){.subject = subject, .data = job, .len = (size_t)n, .msg_id = id};
+}
+
+/* Submits the jobs of seeds first..first+n-1 (n <= SUBMIT_WINDOW): all
+ * asynchronously, then those that failed so (a leader change, a stream
+ * not yet reachable) one by one through the retrying publisher; msg ids
+ * make a second try of a stored job a duplicate, never a second job. */
+static ps_status submit_window(ps_backend *b, ps_publisher *pub, const char *subject, const char *run,
+                               const char *hash, uint64_t first, uint64_t n, uint64_t *already)
+{
+    char id[128], job[256];
+    ps_out_msg m;
+    submit_acks sa = {0};
+    ps_backend_set_pub_result_handler(b, on_submit_ack, &sa);
+    for (uint64_t seed = first; seed < first + n; seed++) {
+        job_msg(&m, subject, run, hash, seed, job, id);
+        if (ps_publish_async(b, &m, seed) != PS_OK)
+            sa.failed[sa.nfailed++] = seed; /* no result comes for it */
+    }
+    ps_publish_async_complete(b, 0); /* those without a PubAck by then are failed */
+    ps_backend_set_pub_result_handler(b, NULL, NULL);
+    ps_status s = PS_OK;
+    for (int i = 0; i < sa.nfailed && !s; i++) {
+        ps_pub_ack ack;
+        job_msg(&m, subject, run, hash, sa.failed[i], job, id);
+        s = publish(pub, &m, &ack);
+        if (s)
+            s = ps_error(s, ps_last_error_code(), "submitting seed %" PRIu64 ": %s", sa.failed[i],
+                         ps_last_error());
+        else
+            sa.already += ack.duplicate;
+    }
+    *already += sa.already;
+    return s;
+}
+
 /* Stores the scenario under its hash, then one job per seed. */
 static ps_status submit(ps_backend *b, const char *run, const char *text, size_t len, const char *hash,
                         uint64_t first, uint64_t count, uint64_t *already)
 {
     ps_publisher *pub = NULL;
     ps_status s = new_publisher(b, &pub);
-    char subject[128], id[128], job[256];
+    char subject[128];
     snprintf(subject, sizeof subject, SUBJ_SCN ".%s", hash);
     ps_out_msg m = {.subject = subject, .data = text, .len = len, .msg_id = hash};
     if (!s)
@@ -252,18 +314,11 @@ static ps_status submit(ps_backend *b, const char *run, const char *text, size_t
     snprintf(subject, sizeof subject, SUBJ_JOBS ".%s", run);
     bool tty = isatty(STDERR_FILENO);
     *already = 0;
-    for (uint64_t seed = first; !s && seed < first + count && !stop_signal; seed++) {
-        ps_pub_ack ack;
-        snprintf(id, sizeof id, "%s.%" PRIu64, run, seed);
-        int n = snprintf(job, sizeof job, "v1 %s %" PRIu64 " %s", run, seed, hash);
-        m = (ps_out_msg){.subject = subject, .data = job, .len = (size_t)n, .msg_id = id};
-        s = publish(pub, &m, &ack);
-        if (s)
-            s = ps_error(s, ps_last_error_code(), "submitting seed %" PRIu64 ": %s", seed, ps_last_error());
-        else
-            *already += ack.duplicate;
-        if (tty && ((seed - first) % 256 == 0 || seed + 1 == first + count))
-            fprintf(stderr, "\rsubmitted %" PRIu64 "/%" PRIu64 " seeds", seed - first + 1, count);
+    for (uint64_t seed = first; !s && seed < first + count && !stop_signal; seed += SUBMIT_WINDOW) {
+        uint64_t n = first + count - seed < SUBMIT_WINDOW ? first + count - seed : SUBMIT_WINDOW;
+        s = submit_window(b, pub, subject, run, hash, seed, n, already);
+        if (tty)
+            fprintf(stderr, "\rsubmitted %" PRIu64 "/%" PRIu64 " seeds", seed - first + n, count);
     }
     if (tty)
         fputc('\n', stderr);
@@ -445,15 +500,37 @@ int sim_dist_swarm(const char *path, uint64_t first, uint64_t count, const sim_s
 
 /* ---- agent ------------------------------------------------------------------ */
 
-/* A job the agent holds: a seed running in a child process. */
-typedef struct held {
-    ps_msg *m; /* NULL: a free slot */
-    pid_t pid;
-    int fd;
+/* A runner (seedrunner.h) goes from one seed to the next at once when the
+ * next is already queued in it; the agent meanwhile stores the verdict,
+ * acks and fetches (three round trips to the server). How many seeds a
+ * runner may have, the one it runs included, follows how long its last
+ * seed ran: 3 under SEED_SHORT_S, 2 under SEED_LONG_S, else 1 (and 1 for
+ * a new runner). A longer seed would keep the one queued behind it from
+ * an agent that may be idle meanwhile, for the length of a seed, to save
+ * round trips that are nothing beside it. */
+#define SLOT_DEPTH_MAX 3
+#define SEED_SHORT_S 0.1
+#define SEED_LONG_S 1.0
+
+/* A job the agent holds. */
+typedef struct job {
+    ps_msg *m;
     uint64_t seed;
     char run[SIM_DIST_RUN_ID_MAX + 1];
+    char hash[17];
     double last_wpi; /* when its ack wait last restarted */
-} held;
+} job;
+
+/* A runner and the jobs sent to it, oldest first: q[0] runs, the others
+ * wait in the runner's socket. */
+typedef struct slot {
+    sim_runner *r; /* NULL: none */
+    char hash[17]; /* the scenario r runs */
+    job q[SLOT_DEPTH_MAX];
+    int n;
+    int depth;   /* the jobs it may have, 1..SLOT_DEPTH_MAX */
+    bool broken; /* a send to r failed: what it answers is read, nothing more sent */
+} slot;
 
 typedef struct cached {
     char hash[17];
@@ -464,8 +541,10 @@ typedef struct agent {
     ps_backend *b;
     ps_worker *w;
     ps_publisher *pub;
-    held *slots;
+    slot *slots;
     int k;
+    job *pending; /* taken and not yet sent to a runner, oldest first */
+    int npending, pending_cap;
     double wpi_every_s;
     cached cache[CACHE_MAX];
     int cache_next; /* the entry to replace next */
@@ -473,7 +552,7 @@ typedef struct agent {
     uint64_t twice; /* verdicts the results stream had already (by msg id) */
     /* When the current poll's fetch was sent: the server's AckWait of what
      * it delivers started after it, so this is a safe "last restart" for a
-     * job whose fork came late (a loaded host, a big process to copy). */
+     * job that waited in the agent before its first in-progress ack. */
     double poll_started;
 } agent;
 
@@ -543,108 +622,167 @@ static ps_status publish_verdict(agent *a, const char *run, const sim_swarm_reco
     return s;
 }
 
-/* The child: runs the seed, sends its record, ends. */
-static void run_seed_child(const sim_scenario *sc, uint64_t seed, int fd, pid_t parent)
-{
-    /* the parent may have died before the death signal was set */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-        _exit(1);
-    signal(SIGINT, SIG_IGN); /* a terminal's Ctrl-C is the agent's to handle */
-    signal(SIGTERM, SIG_DFL);
-    sim_swarm_record rec;
-    sim_swarm_run_seed(sc, seed, &rec);
-    ssize_t w = write(fd, &rec, sizeof rec);
-    _exit(w == (ssize_t)sizeof rec ? 0 : 1);
-}
-
-/* The worker's handler: starts the job's seed in a child and keeps the
- * job (PS_HANDLE_DEFER) until the child's verdict is stored. The fork
- * happens in a process with cnats's threads: the child touches nothing
- * of theirs (no connection, no lock they hold), only the simulator and
- * malloc, which glibc keeps usable across fork. */
+/* The worker's handler: checks the job and its scenario, and keeps it
+ * (PS_HANDLE_DEFER) among the pending, for dispatch to send to a runner;
+ * it is completed once its verdict is stored. */
 static ps_handle_result on_job(void *user, ps_msg *m)
 {
     agent *a = user;
-    char run[SIM_DIST_RUN_ID_MAX + 1], hash[17];
-    uint64_t seed;
-    if (!parse_job(m, run, &seed, hash)) {
+    job j = {.m = m, .last_wpi = a->poll_started};
+    if (!parse_job(m, j.run, &j.seed, j.hash)) {
         fprintf(stderr, "jetsim agent: a message on %s is not a job: terminated\n", m->subject);
         return PS_HANDLE_TERM;
     }
-    const sim_scenario *sc = scenario_get(a, hash);
-    if (!sc) {
+    if (!scenario_get(a, j.hash)) {
         ps_status why = ps_last_status();
         if (why != PS_ERR_MSG_NOT_FOUND && why != PS_ERR_INVALID_ARG) {
             fprintf(stderr, "jetsim agent: seed %" PRIu64 " of run %s: reading scenario %s: %s (to try again)\n",
-                    seed, run, hash, ps_last_error());
+                    j.seed, j.run, j.hash, ps_last_error());
             return PS_HANDLE_RETRY;
         }
         /* it will never run: the swarm must hear why */
-        sim_swarm_record r = {.seed = seed, .verdict = -1};
-        snprintf(r.why, sizeof r.why, "agent: scenario %s: %s", hash,
+        sim_swarm_record r = {.seed = j.seed, .verdict = -1};
+        snprintf(r.why, sizeof r.why, "agent: scenario %s: %s", j.hash,
                  why == PS_ERR_MSG_NOT_FOUND ? "not in " SIM_DIST_SCENARIOS_STREAM : ps_last_error());
-        return publish_verdict(a, run, &r) == PS_OK ? PS_HANDLE_ACK : PS_HANDLE_RETRY;
+        return publish_verdict(a, j.run, &r) == PS_OK ? PS_HANDLE_ACK : PS_HANDLE_RETRY;
     }
-    held *h = NULL;
-    for (int i = 0; i < a->k && !h; i++)
-        if (!a->slots[i].m)
-            h = &a->slots[i];
-    int p[2];
-    if (!h || pipe(p) != 0) { /* no slot cannot happen: max_in_flight is k */
-        fprintf(stderr, "jetsim agent: seed %" PRIu64 ": %s\n", seed, h ? strerror(errno) : "no free slot");
+    if (a->npending == a->pending_cap) { /* cannot happen: max_in_flight is pending_cap */
+        fprintf(stderr, "jetsim agent: seed %" PRIu64 ": no room to hold it\n", j.seed);
         return PS_HANDLE_RETRY;
     }
-    pid_t parent = getpid(), pid = fork();
-    if (pid == 0) {
-        close(p[0]);
-        run_seed_child(sc, seed, p[1], parent);
-    }
-    int fork_errno = errno;
-    close(p[1]);
-    if (pid < 0) {
-        close(p[0]);
-        fprintf(stderr, "jetsim agent: seed %" PRIu64 ": fork: %s\n", seed, strerror(fork_errno));
-        return PS_HANDLE_RETRY;
-    }
-    *h = (held){.m = m, .pid = pid, .fd = p[0], .seed = seed, .last_wpi = a->poll_started};
-    snprintf(h->run, sizeof h->run, "%s", run);
+    a->pending[a->npending++] = j;
     return PS_HANDLE_DEFER;
 }
 
-/* A child's record is there (or its pipe closed): store the verdict, and
- * ack the job only once the verdict's PubAck came; else nak it. */
-static void finish(agent *a, held *h)
+/* Sends j to s's runner, first starting one for j's scenario when s has
+ * none or one of another (s is idle then). False: j stays pending. */
+static bool send_job(agent *a, slot *s, const job *j)
 {
-    sim_swarm_record r;
-    ssize_t got = read(h->fd, &r, sizeof r);
-    int status = 0;
-    close(h->fd);
-    waitpid(h->pid, &status, 0);
-    if (got != (ssize_t)sizeof r) {
-        r = (sim_swarm_record){.seed = h->seed, .verdict = -1};
-        if (WIFSIGNALED(status))
-            snprintf(r.why, sizeof r.why, "the child died without a verdict (signal %d)", WTERMSIG(status));
-        else
-            snprintf(r.why, sizeof r.why, "the child died without a verdict");
+    if (!s->r || strcmp(s->hash, j->hash) != 0) {
+        sim_runner_free(s->r);
+        s->r = NULL;
+        const sim_scenario *sc = scenario_get(a, j->hash); /* cached: on_job read it */
+        ps_status st = sc ? sim_runner_new(&s->r, sc) : ps_last_status();
+        if (st) {
+            fprintf(stderr, "jetsim agent: seed %" PRIu64 " of run %s: %s (naked, to run again)\n", j->seed,
+                    j->run, ps_last_error());
+            ps_worker_complete(a->w, j->m, PS_HANDLE_RETRY);
+            return true;
+        }
+        snprintf(s->hash, sizeof s->hash, "%s", j->hash);
+        s->depth = 1;
+        s->broken = false;
     }
-    a->ran++;
-    ps_status s = publish_verdict(a, h->run, &r);
-    if (s)
-        fprintf(stderr, "jetsim agent: seed %" PRIu64 " of run %s: verdict not stored (%s): naked, to run again\n",
-                h->seed, h->run, ps_last_error());
-    ps_worker_complete(a->w, h->m, s == PS_OK ? PS_HANDLE_ACK : PS_HANDLE_RETRY);
-    h->m = NULL;
+    if (sim_runner_send(s->r, j->seed) != PS_OK) {
+        if (s->n == 0) { /* gone while idle: the next dispatch starts another */
+            sim_runner_free(s->r);
+            s->r = NULL;
+        } else {
+            s->broken = true; /* tend reads what it answered, then its end */
+        }
+        return false;
+    }
+    s->q[s->n++] = *j;
+    return true;
 }
 
-/* Waits up to `ms` for children, finishes those done, and restarts the ack
- * wait of the jobs held longer than a third of AckWait. */
+/* The slot for a job of scenario `hash`: an idle runner of that scenario,
+ * else a slot without a runner, else an idle runner of another scenario
+ * (replaced), else the least busy runner of that scenario with room in
+ * its queue: a job waits behind another only when no runner is idle. */
+static slot *pick_slot(agent *a, const char *hash)
+{
+    slot *same_idle = NULL, *empty = NULL, *other_idle = NULL, *queue = NULL;
+    for (int i = 0; i < a->k; i++) {
+        slot *s = &a->slots[i];
+        bool same = s->r && !s->broken && strcmp(s->hash, hash) == 0;
+        if (same && s->n == 0)
+            same_idle = s;
+        else if (!s->r)
+            empty = s;
+        else if (s->n == 0)
+            other_idle = s;
+        else if (same && s->n < s->depth && (!queue || s->n < queue->n))
+            queue = s;
+    }
+    return same_idle ? same_idle : empty ? empty : other_idle ? other_idle : queue;
+}
+
+/* Sends the pending jobs that a runner has room for, oldest first. */
+static void dispatch(agent *a)
+{
+    int kept = 0;
+    for (int i = 0; i < a->npending; i++) {
+        job j = a->pending[i];
+        slot *s = pick_slot(a, j.hash);
+        if (!s || !send_job(a, s, &j))
+            a->pending[kept++] = j;
+    }
+    a->npending = kept;
+}
+
+/* The runner of s answered (or ended): stores the verdict of its oldest
+ * job, and acks the job only once the verdict's PubAck came; else naks it.
+ * A runner that ended without answering gives its running seed that as
+ * a harness error; the seeds queued behind it never started, and go back
+ * to the pending to run elsewhere. */
+static void finish(agent *a, slot *s)
+{
+    job j = s->q[0];
+    sim_swarm_record r;
+    int64_t run_ns = 0;
+    ps_status st = sim_runner_read(s->r, &r, &run_ns);
+    if (st == PS_OK && r.seed != j.seed) { /* cannot happen: a runner answers in order */
+        r = (sim_swarm_record){.seed = j.seed, .verdict = -1};
+        snprintf(r.why, sizeof r.why, "the seed runner answered for another seed");
+        st = PS_ERR_IO;
+        sim_runner_free(s->r);
+        s->r = NULL;
+    } else if (st) {
+        r = (sim_swarm_record){.seed = j.seed, .verdict = -1};
+        snprintf(r.why, sizeof r.why, "the seed runner died without a verdict (%s)", ps_last_error());
+        sim_runner_free(s->r);
+        s->r = NULL;
+    } else {
+        double run_s = (double)run_ns / 1e9;
+        s->depth = run_s < SEED_SHORT_S ? 3 : run_s < SEED_LONG_S ? 2 : 1;
+    }
+    int back = st ? s->n - 1 : 0; /* never started: first in line again */
+    if (back > 0) {
+        memmove(a->pending + back, a->pending, (size_t)a->npending * sizeof *a->pending);
+        memcpy(a->pending, s->q + 1, (size_t)back * sizeof *a->pending);
+        a->npending += back;
+    }
+    s->n -= 1 + back;
+    memmove(s->q, s->q + 1 + back, (size_t)s->n * sizeof *s->q);
+    if (!s->r)
+        s->broken = false;
+    a->ran++;
+    ps_status pub = publish_verdict(a, j.run, &r);
+    if (pub)
+        fprintf(stderr, "jetsim agent: seed %" PRIu64 " of run %s: verdict not stored (%s): naked, to run again\n",
+                j.seed, j.run, ps_last_error());
+    ps_worker_complete(a->w, j.m, pub == PS_OK ? PS_HANDLE_ACK : PS_HANDLE_RETRY);
+}
+
+static void in_progress(agent *a, job *j, double now)
+{
+    if (now - j->last_wpi >= a->wpi_every_s) {
+        ps_worker_in_progress(a->w, j->m); /* failed: AckWait will tell, and the seed runs again */
+        j->last_wpi = now;
+    }
+}
+
+/* Waits up to `ms` for runners, finishes the seeds they answered, and
+ * restarts the ack wait of the jobs held longer than a third of AckWait
+ * (running, queued in a runner or pending). */
 static void tend(agent *a, int ms)
 {
     struct pollfd pf[256];
     int map[256], n = 0;
     for (int i = 0; i < a->k && n < 256; i++)
-        if (a->slots[i].m) {
-            pf[n] = (struct pollfd){a->slots[i].fd, POLLIN, 0};
+        if (a->slots[i].n > 0) {
+            pf[n] = (struct pollfd){sim_runner_fd(a->slots[i].r), POLLIN, 0};
             map[n++] = i;
         }
     if (poll(pf, (nfds_t)n, ms) > 0)
@@ -652,13 +790,11 @@ static void tend(agent *a, int ms)
             if (pf[i].revents)
                 finish(a, &a->slots[map[i]]);
     double now = now_s();
-    for (int i = 0; i < a->k; i++) {
-        held *h = &a->slots[i];
-        if (h->m && now - h->last_wpi >= a->wpi_every_s) {
-            ps_worker_in_progress(a->w, h->m); /* failed: AckWait will tell, and the seed runs again */
-            h->last_wpi = now;
-        }
-    }
+    for (int i = 0; i < a->k; i++)
+        for (int q = 0; q < a->slots[i].n; q++)
+            in_progress(a, &a->slots[i].q[q], now);
+    for (int i = 0; i < a->npending; i++)
+        in_progress(a, &a->pending[i], now);
 }
 
 static void on_worker_error(void *user, const ps_msg *m, ps_ack_kind kind, ps_status st, const char *detail)
@@ -669,36 +805,48 @@ static void on_worker_error(void *user, const ps_msg *m, ps_ack_kind kind, ps_st
             kind == PS_ACK ? "ack" : kind == PS_NAK ? "nak" : "term", m->meta.stream_seq, detail);
 }
 
-/* Stops: kills the children, naks what is held (ps_worker_stop). */
+/* Stops: kills the runners, naks every job held (ps_worker_stop). */
 static void agent_stop(agent *a)
 {
     for (int i = 0; i < a->k; i++) {
-        held *h = &a->slots[i];
-        if (!h->m)
-            continue;
-        kill(h->pid, SIGKILL);
-        waitpid(h->pid, NULL, 0);
-        close(h->fd);
-        h->m = NULL;
+        sim_runner_free(a->slots[i].r);
+        a->slots[i].r = NULL;
+        a->slots[i].n = 0;
     }
+    a->npending = 0;
     ps_worker_stop(a->w);
+}
+
+/* How many jobs the runners have room for, and how many are held. */
+static int room(const agent *a)
+{
+    int r = -a->npending;
+    for (int i = 0; i < a->k; i++)
+        r += a->slots[i].depth - a->slots[i].n;
+    return r;
 }
 
 static int agent_loop(agent *a)
 {
     ps_status last = PS_OK;
     while (!stop_signal) {
-        int in_flight = 0, handled = 0;
-        for (int i = 0; i < a->k; i++)
-            in_flight += a->slots[i].m != NULL;
-        a->poll_started = now_s();
-        ps_status s = in_flight < a->k ? ps_worker_poll(a->w, &handled) : PS_OK;
+        ps_status s = PS_OK;
+        int handled = 1;
+        dispatch(a);
+        /* one job a fetch: whichever runner frees first gets the next */
+        while (!stop_signal && handled > 0 && room(a) > 0) {
+            a->poll_started = now_s();
+            s = ps_worker_poll(a->w, &handled);
+            if (s)
+                break;
+            dispatch(a);
+        }
         if (s != PS_OK && s != last) /* said once, not at every poll while the server is away */
             fprintf(stderr, "jetsim agent: fetching jobs: %s (trying again)\n", ps_last_error());
         last = s;
-        /* a full agent or one that just got work waits for its children;
-         * an idle one waits a little before asking again */
-        tend(a, handled && in_flight + handled < a->k ? 0 : s ? 1000 : WAIT_MS);
+        /* busy runners wake the agent when they answer; an idle agent
+         * waits a little before asking again */
+        tend(a, s ? 1000 : WAIT_MS);
     }
     return 0;
 }
@@ -712,13 +860,14 @@ int sim_dist_agent(const sim_dist_options *d)
     }
     int64_t ack_wait = d->ack_wait_ns ? d->ack_wait_ns : 30 * NS_PER_S;
     a.wpi_every_s = (double)ack_wait / 3e9;
+    a.pending_cap = a.k * SLOT_DEPTH_MAX;
     char shown[400];
     const int64_t backoff[] = {NS_PER_S}; /* a seed that could not start waits a second */
     ps_worker_config wc = {
         .stream = SIM_DIST_JOBS_STREAM,
         .consumer = {.durable = SIM_DIST_AGENTS, .ack_wait_ns = ack_wait},
-        .batch = a.k,
-        .max_in_flight = a.k,
+        .batch = 1,
+        .max_in_flight = a.pending_cap,
         .handler = on_job,
         .nak_backoff_ns = backoff,
         .nak_backoff_len = 1,
@@ -727,8 +876,11 @@ int sim_dist_agent(const sim_dist_options *d)
         .fetch_no_wait = true,
     };
     a.slots = calloc((size_t)a.k, sizeof *a.slots);
-    ps_status s = a.slots ? dist_connect(d, "jetsim-agent", &a.b, shown, sizeof shown)
-                          : ps_error(PS_ERR_NO_MEMORY, 0, "out of memory");
+    a.pending = calloc((size_t)a.pending_cap, sizeof *a.pending);
+    for (int i = 0; a.slots && i < a.k; i++)
+        a.slots[i].depth = 1;
+    ps_status s = a.slots && a.pending ? dist_connect(d, "jetsim-agent", &a.b, shown, sizeof shown)
+                                       : ps_error(PS_ERR_NO_MEMORY, 0, "out of memory");
     if (!s)
         s = ensure_streams(a.b, d->replicas);
     if (!s)
@@ -757,7 +909,10 @@ int sim_dist_agent(const sim_dist_options *d)
     ps_publisher_free(a.pub);
     for (int i = 0; i < CACHE_MAX; i++)
         sim_scenario_free(a.cache[i].sc);
+    for (int i = 0; a.slots && i < a.k; i++)
+        sim_runner_free(a.slots[i].r);
     free(a.slots);
+    free(a.pending);
     ps_backend_close(a.b);
     return rc;
 }

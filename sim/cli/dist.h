@@ -4,7 +4,8 @@
  * The swarm (the submitter) stores the scenario's text once, keyed by its
  * content hash, in stream JETSIM_SWARM_SCENARIOS (subject
  * jetsim.swarm.scn.<hash>, one message per subject: a key-value bucket
- * made of a plain stream), publishes one job per seed to the work-queue
+ * made of a plain stream), publishes one job per seed (asynchronously, a
+ * window at a time, retrying those that failed) to the work-queue
  * stream JETSIM_SWARM_JOBS (subject jetsim.swarm.jobs.<run>, payload
  * "v1 <run> <seed> <hash>", Nats-Msg-Id "<run>.<seed>", so a retried
  * submission of the same run is dropped as a duplicate), then reads the
@@ -17,14 +18,18 @@
  * a local swarm does (swarm.h).
  *
  * An agent pulls jobs with the library's own ps_worker (durable consumer
- * "jetsim-agents" on JETSIM_SWARM_JOBS, shared by every agent), runs each
- * seed in a child process (fork, as the local swarm does: a seed's run is
- * single-threaded and deterministic), K at a time, sends +WPI for the
- * seeds it holds every AckWait/3, publishes each verdict, and acks the job
- * only after the verdict's PubAck. A killed agent loses nothing: its seeds
- * come back after AckWait (its children die with it, PR_SET_PDEATHSIG).
- * SIGINT/SIGTERM stop it cleanly: its children are killed and the jobs it
- * holds are naked, so another agent takes them at once.
+ * "jetsim-agents" on JETSIM_SWARM_JOBS, shared by every agent), runs the
+ * seeds in K seed runners (seedrunner.h: a child process per scenario
+ * that runs seed after seed, rather than a fork per seed), sends +WPI for
+ * the seeds it holds every AckWait/3, publishes each verdict, and acks the
+ * job only after the verdict's PubAck. While a runner's seeds are short
+ * (its last under 1 s) the agent keeps one or two more jobs queued in it,
+ * so that it goes on to the next seed at once while the agent stores a
+ * verdict, acks and fetches. A killed agent loses nothing: every job it
+ * held, running or queued, comes back after AckWait (its runners die with
+ * it, PR_SET_PDEATHSIG). SIGINT/SIGTERM stop it cleanly: its runners are
+ * killed and the jobs it holds are naked, so another agent takes them at
+ * once.
  *
  * Every stream is created by whoever finds it missing (replicas as asked);
  * an existing one is used as it is. Handler libraries (--handlers) do not

@@ -2,13 +2,14 @@
 # dist_swarm.sh JETSIM — the distributed swarm (issue 15, item 4) on a
 # 3-node cluster (ci/cluster.sh) with 3 agents:
 #  1. 300 seeds of sim/scenarios/buggy_ack_before_commit.scn while one
-#     agent is killed with -9 mid-seed: every seed reported once, the same
+#     agent (the first seen running a seed) is killed with -9 mid-seed: every seed reported once, the same
 #     failing seeds as a local swarm of the same seeds, none lost (the
-#     killed agent's seed comes back after AckWait, 2 s here);
+#     killed agent's seeds, the one it ran and those queued behind it in
+#     its runner, come back after AckWait, 2 s here);
 #  2. a SIGTERM'd agent hands back (naks) the seeds it holds and exits 0,
 #     and seeds longer than AckWait are kept alive by in-progress acks (no
 #     seed is run twice: the swarm would say so);
-#  3. no process is left behind: every agent and seed child runs as
+#  3. no process is left behind: every agent and seed runner runs as
 #     $tmp/jetsim and every node with its config under $tmp (pgrep -f).
 # Exits 77 (skipped) without nats-server or a jetsim built with libnats.
 set -u
@@ -48,8 +49,9 @@ agent() { # agent NAME ARGS...: starts an agent in the background, pid in $agent
   pids+=("$agent_pid")
 }
 
-# has_child PID: PID is running a seed (a child process of its own)
-has_child() { [ -n "$(pgrep -P "$1")" ]; }
+# running PID: how many seeds agent PID is running now (its seed runners,
+# sim/cli/seedrunner.h, are named jetsim-seed while they run one)
+running() { pgrep -P "$1" -x jetsim-seed | wc -l; }
 
 # ---- 1. 300 seeds, one agent killed with -9 mid-seed -------------------------
 for i in 1 2 3; do
@@ -60,25 +62,31 @@ timeout 300 "$JT" swarm "$scn" --seeds 300 --queue "$urls" --replicas 3 --run-id
   --json "$tmp/dist.json" >"$tmp/dist.out" 2>&1 &
 swarm=$!
 pids+=("$swarm")
-# mid-run: the first verdicts are in, and agent 1 holds a seed. The agent
-# is frozen (SIGSTOP) before it is looked at: it reaps a seed's child before
-# it acks the seed, so a child of a frozen agent (running, or a zombie) is a
-# seed held and not acked, whatever the machine's load.
-killed=0
-for _ in $(seq 1200); do
-  if grep -q '^swarm:.*run t' "$tmp/dist.out" 2>/dev/null && has_child "$a1"; then
-    kill -STOP "$a1"
-    if has_child "$a1"; then
-      kill -9 "$a1"
-      wait "$a1" 2>/dev/null # (and no "Killed" line from the shell)
-      killed=1
-      break
-    fi
-    kill -CONT "$a1"
+# mid-run: the swarm has started, and an agent runs a seed: whichever is
+# seen first (the whole swarm takes a few seconds now, and one agent was
+# seen to get no job in all that time). The agent is frozen (SIGSTOP)
+# before it is looked at again: a frozen agent acks nothing, so a seed its
+# runner still runs then is a seed held and not acked, whatever the load
+# (the seeds queued behind it in the agent must come back as well).
+killed=
+for _ in $(seq 1500); do
+  if grep -q '^swarm:.*run t' "$tmp/dist.out" 2>/dev/null; then
+    for i in 1 2 3; do
+      eval "p=\$a$i"
+      [ "$(running "$p")" -ge 1 ] || continue
+      kill -STOP "$p"
+      if [ "$(running "$p")" -ge 1 ]; then
+        kill -9 "$p"
+        wait "$p" 2>/dev/null # (and no "Killed" line from the shell)
+        killed=$i
+        break 2
+      fi
+      kill -CONT "$p"
+    done
   fi
-  sleep 0.05
+  sleep 0.02
 done
-[ $killed = 1 ] || bad "agent 1 was never seen running a seed, so it was not killed mid-seed"
+[ -n "$killed" ] || bad "no agent was seen running a seed, so none was killed mid-seed"
 wait "$swarm"
 rc=$?
 [ $rc -eq 1 ] || bad "distributed swarm: exit $rc, expected 1 (the bug found): $(tail -n 5 "$tmp/dist.out")"
@@ -95,16 +103,18 @@ cmp -s "$tmp/local.seeds" "$tmp/dist.seeds" ||
 # the same verdict texts, not only the same seeds
 diff <(grep -A1 -E '^  seed [0-9]+:' "$tmp/local.out") <(grep -A1 -E '^  seed [0-9]+:' "$tmp/dist.out") >/dev/null ||
   bad "the failing seeds' violations differ from a local swarm's"
-echo "phase 1: $(grep -c . "$tmp/dist.seeds") failing seeds of 300, the same as locally; agent 1 killed with -9 mid-seed"
+echo "phase 1: $(grep -c . "$tmp/dist.seeds") failing seeds of 300, the same as locally; agent ${killed:-?} killed with -9 mid-seed"
 
 # the survivors stop cleanly on SIGTERM
-for p in "$a2" "$a3"; do kill -TERM "$p"; done
-for p in "$a2" "$a3"; do
+for i in 1 2 3; do
+  [ "$i" = "$killed" ] && continue
+  eval "p=\$a$i"
+  kill -TERM "$p"
   wait "$p"
   r=$?
-  [ $r -eq 0 ] || bad "an agent exited $r on SIGTERM"
+  [ $r -eq 0 ] || bad "agent $i exited $r on SIGTERM"
+  grep -q 'stopped by SIGTERM' "$tmp/a$i.log" || bad "agent $i did not say it stopped: $(cat "$tmp/a$i.log")"
 done
-grep -q 'stopped by SIGTERM' "$tmp/a2.log" || bad "agent 2 did not say it stopped: $(cat "$tmp/a2.log")"
 
 # ---- 2. hand back on SIGTERM; in-progress acks for seeds longer than AckWait -
 # Each seed of this scenario runs for seconds (200,000 jobs).
@@ -121,7 +131,7 @@ timeout 300 "$JT" swarm "$tmp/long.scn" --seeds 4 --queue "$urls" --run-id "l$$"
 swarm=$!
 pids+=("$swarm")
 for _ in $(seq 600); do
-  [ "$(pgrep -P "$b1" | wc -l)" -ge 2 ] && break
+  [ "$(running "$b1")" -ge 2 ] && break
   sleep 0.05
 done
 kill -TERM "$b1"
