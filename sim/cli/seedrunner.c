@@ -38,6 +38,50 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* One seed of a scenario that runs the user's --handlers code: in a fork
+ * of the runner, so that whatever that code leaves in its globals dies
+ * with the seed and each seed starts from the library as it was loaded,
+ * as `jetsim run --seed N` does (our own code needs no such fence: a run
+ * is a pure function of scenario and seed, engine.h). A crash there costs
+ * the seed a verdict that says so, and the runner goes on. */
+static void run_seed_fenced(const sim_scenario *sc, uint64_t seed, sim_swarm_record *rec)
+{
+    *rec = (sim_swarm_record){.seed = seed, .verdict = -1};
+    int p[2];
+    if (pipe(p) != 0) {
+        snprintf(rec->why, sizeof rec->why, "the seed could not start: pipe: %s", strerror(errno));
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        sim_swarm_run_seed(sc, seed, rec);
+        ssize_t w = write(p[1], rec, sizeof *rec);
+        _exit(w == (ssize_t)sizeof *rec ? 0 : 1);
+    }
+    int e = errno;
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        snprintf(rec->why, sizeof rec->why, "the seed could not start: fork: %s", strerror(e));
+        return;
+    }
+    ssize_t got;
+    while ((got = read(p[0], rec, sizeof *rec)) < 0 && errno == EINTR)
+        ;
+    close(p[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (got == (ssize_t)sizeof *rec)
+        return;
+    *rec = (sim_swarm_record){.seed = seed, .verdict = -1};
+    if (WIFSIGNALED(status))
+        snprintf(rec->why, sizeof rec->why, "the child died without a verdict (signal %d)", WTERMSIG(status));
+    else
+        snprintf(rec->why, sizeof rec->why, "the child died without a verdict");
+}
+
 /* The runner: seeds in, replies out, until the parent closes its end or
  * goes. Touches nothing of the parent's but memory it copied: the parent
  * may have threads (cnats's), and none of them exist here. */
@@ -66,7 +110,10 @@ static void runner_main(const sim_scenario *sc, int fd, pid_t parent)
         prctl(PR_SET_NAME, "jetsim-seed");
         reply r;
         int64_t t0 = mono_ns();
-        sim_swarm_run_seed(sc, seed, &r.rec);
+        if (sc->module)
+            run_seed_fenced(sc, seed, &r.rec);
+        else
+            sim_swarm_run_seed(sc, seed, &r.rec);
         r.run_ns = mono_ns() - t0;
         prctl(PR_SET_NAME, "jetsim-runner");
         if (send(fd, &r, sizeof r, MSG_NOSIGNAL) != (ssize_t)sizeof r)

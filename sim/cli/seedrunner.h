@@ -1,12 +1,13 @@
 /* seedrunner.h — a child process that runs one scenario's swarm seeds one
- * after another, for jetsim agent (dist.h).
+ * after another, for jetsim swarm (swarm.h) and jetsim agent (dist.h).
  *
- * Why not a child per seed, as the local swarm does: an agent is a
- * process with cnats's threads, and a fork of it per seed cost more than
- * the seed it ran (copying its page tables, then a page fault, and a TLB
- * shootdown on every core the agent's threads ran on, for each page either
- * side wrote; a fresh heap faulted in again by every seed). A runner is
- * forked once per scenario, with the parsed scenario already in its
+ * Why not a child per seed: a fresh process faults its whole heap in again
+ * for every seed (over half of a seed's time in the kernel's page-fault
+ * path on a virtual machine), and an agent is a process with cnats's
+ * threads, whose fork per seed cost more than the seed it ran (copying its
+ * page tables, then a TLB shootdown on every core the agent's threads ran
+ * on, for each page either side wrote). A runner is forked once per
+ * scenario, with the parsed scenario already in its
  * memory, and keeps its heap warm from one seed to the next. The parent
  * sends seed numbers; the runner answers one record per seed, in the order
  * they were sent, so the parent may queue the next seeds while one runs.
@@ -15,6 +16,9 @@
  * sim_swarm_run_seed starts from a copy of the base scenario and a run
  * keeps nothing from one seed to the next (the same verdicts, seed for
  * seed; tests/cluster/dist_swarm.sh compares them with a local swarm's).
+ * The user's --handlers code is not trusted to keep nothing: with a
+ * module, each seed runs in a fork of the runner (its globals die with
+ * the seed; tests/cli/user_code.sh, leaky_once.scn).
  * A seed that crashes takes only its runner with it: the parent reads the
  * runner's end instead of a record and starts another for what follows.
  *

@@ -1,11 +1,9 @@
-/* swarm.c — many seeds in child processes (see swarm.h). The parent starts
- * `jobs` worker processes and hands each one seed at a time over a socket
- * pair (SOCK_SEQPACKET: one message per seed, one per record); a worker
- * runs it and sends back one fixed-size record, then waits for the next.
- * A worker that dies mid-seed costs that seed a harness error, and another
- * worker takes its place.
+/* swarm.c — many seeds in child processes (see swarm.h). The parent keeps
+ * `jobs` seed runners (seedrunner.h: long-lived children, one seed at a
+ * time each) and hands each idle one the next seed. A runner that dies
+ * mid-seed costs that seed a harness error, and another takes its place.
  *
- * A child dies with its parent: the kernel sends it SIGKILL when the
+ * A runner dies with its parent: the kernel sends it SIGKILL when the
  * parent goes (PR_SET_PDEATHSIG), however the parent ends (SIGTERM,
  * Ctrl-C, kill -9), so no seed runs on unwatched.
  */
@@ -19,25 +17,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "engine.h"
+#include "ps_backend_impl.h"
 #include "handlers.h"
 #include "htmlreport.h"
 #include "report.h"
 #include "scenario.h"
+#include "seedrunner.h"
 
 typedef sim_swarm_record record;
 
-/* A worker process: it runs the seeds it is sent, one at a time, until
- * its socket closes. */
+/* A runner's slot. */
 typedef struct child {
-    pid_t pid;     /* 0: no worker in this slot */
-    int fd;        /* the parent's end of its socket: seeds out, records in */
+    sim_runner *r; /* NULL: no runner in this slot */
     uint64_t seed; /* the seed it runs, when busy */
     bool busy;
 } child;
@@ -93,83 +88,6 @@ void sim_swarm_run_seed(const sim_scenario *base, uint64_t seed, sim_swarm_recor
         snprintf(out->why, sizeof out->why, "%s", r.first_violation);
     }
     sim_scenario_free(sc);
-}
-
-/* The record of a seed whose process gave none: it died (a crash in the
- * engine or in a handler library), or could not be handed the seed. */
-static record no_verdict(uint64_t seed, int status)
-{
-    record rec = {.seed = seed, .verdict = -1};
-    if (WIFSIGNALED(status))
-        snprintf(rec.why, sizeof rec.why, "the child died without a verdict (signal %d)", WTERMSIG(status));
-    else
-        snprintf(rec.why, sizeof rec.why, "the child died without a verdict");
-    return rec;
-}
-
-/* One seed of a scenario that runs the user's --handlers code: in a fork
- * of the worker, so that whatever that code leaves in its globals dies
- * with the seed, and each seed starts from the library as it was loaded,
- * as `jetsim run --seed N` does. Our own code needs no such fence (a run
- * is a pure function of scenario and seed, engine.h). */
-static void run_seed_fenced(const sim_scenario *base, uint64_t seed, record *rec)
-{
-    int p[2];
-    if (pipe(p) != 0) {
-        *rec = (record){.seed = seed, .verdict = -1};
-        snprintf(rec->why, sizeof rec->why, "pipe: %s", strerror(errno));
-        return;
-    }
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(p[0]);
-        sim_swarm_run_seed(base, seed, rec);
-        ssize_t w = write(p[1], rec, sizeof *rec);
-        _exit(w == (ssize_t)sizeof *rec ? 0 : 1);
-    }
-    int fork_errno = errno;
-    close(p[1]);
-    if (pid < 0) {
-        close(p[0]);
-        *rec = (record){.seed = seed, .verdict = -1};
-        snprintf(rec->why, sizeof rec->why, "fork: %s", strerror(fork_errno));
-        return;
-    }
-    ssize_t got;
-    while ((got = read(p[0], rec, sizeof *rec)) < 0 && errno == EINTR)
-        ;
-    close(p[0]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (got != (ssize_t)sizeof *rec)
-        *rec = no_verdict(seed, status);
-}
-
-/* A worker's life: a seed in, its record out, until the parent closes
- * the socket. The process is reused from seed to seed because its memory
- * is then already faulted in (the heap, the memory backend's regions):
- * a fresh process per seed spent over half of each seed's time in the
- * kernel's page-fault path on a virtual machine. A run is a pure function
- * of (scenario, seed) whatever ran before it in the process (engine.h);
- * the user's handler code is not trusted to be, so its seeds run fenced. */
-static _Noreturn void worker_loop(const sim_scenario *base, int fd)
-{
-    for (;;) {
-        uint64_t seed;
-        ssize_t got = recv(fd, &seed, sizeof seed, 0);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got != (ssize_t)sizeof seed)
-            _exit(got == 0 ? 0 : 1); /* 0: the parent has no more seeds */
-        record rec;
-        if (base->module)
-            run_seed_fenced(base, seed, &rec);
-        else
-            sim_swarm_run_seed(base, seed, &rec);
-        if (send(fd, &rec, sizeof rec, MSG_NOSIGNAL) != (ssize_t)sizeof rec)
-            _exit(1);
-    }
 }
 
 /* The violation with its numbers taken out: each run of digits is "N",
@@ -516,50 +434,13 @@ void sim_swarm_tally_free(sim_swarm_tally *t)
     free(t);
 }
 
-/* Starts worker `i`: a socket pair, a fork. false (with the reason in
- * `err`) when either fails. */
-static bool start_worker(child *kids, int jobs, int i, const sim_scenario *sc, char *err, size_t errcap)
+/* The record of a seed whose runner gave none: it died (a crash in the
+ * engine), or could not be handed the seed; ps_last_error() says how. */
+static record no_verdict(uint64_t seed)
 {
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-        snprintf(err, errcap, "socketpair: %s", strerror(errno));
-        return false;
-    }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(sv[0]);
-        /* the other workers' sockets: a worker must see its own end close
-         * when the parent closes it, not have a sibling hold it open */
-        for (int k = 0; k < jobs; k++)
-            if (kids[k].pid)
-                close(kids[k].fd);
-        /* the parent may have died before the death signal was set */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-            _exit(1);
-        worker_loop(sc, sv[1]);
-    }
-    int fork_errno = errno;
-    close(sv[1]);
-    if (pid < 0) {
-        close(sv[0]);
-        snprintf(err, errcap, "fork: %s", strerror(fork_errno));
-        return false;
-    }
-    kids[i] = (child){.pid = pid, .fd = sv[0]};
-    return true;
-}
-
-/* Ends worker `c` (it has no seed, or died with one): closes its socket,
- * which ends its loop, and reaps it. Returns its wait status. */
-static int stop_worker(child *c)
-{
-    int status = 0;
-    close(c->fd);
-    while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    *c = (child){0};
-    return status;
+    record rec = {.seed = seed, .verdict = -1};
+    snprintf(rec.why, sizeof rec.why, "the child died without a verdict (%s)", ps_last_error());
+    return rec;
 }
 
 static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint64_t count, int jobs,
@@ -584,38 +465,40 @@ static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint6
         return SIM_EXIT_USAGE;
     }
     uint64_t next = first;
-    char spawn_err[128] = ""; /* why a worker could not be started: no more are */
+    char spawn_err[128] = ""; /* why a runner could not be started: no more are */
     double t0 = now_s();
     printf("swarm: %s, seeds %" PRIu64 "..%" PRIu64 ", %d at a time\n", path, first, first + count - 1, jobs);
-    fflush(stdout); /* a worker is a fork: it must not inherit what the parent has yet to write */
+    fflush(stdout); /* a runner is a fork: it must not inherit what the parent has yet to write */
     while (t->done < count) {
-        /* every idle worker gets the next seed; one with none left goes */
+        /* every idle runner gets the next seed; one with none left goes */
         for (int i = 0; i < jobs; i++) {
             child *c = &kids[i];
-            if (!c->pid && next < first + count && !spawn_err[0])
-                start_worker(kids, jobs, i, sc, spawn_err, sizeof spawn_err);
-            if (!c->pid || c->busy)
+            if (!c->r && next < first + count && !spawn_err[0] && sim_runner_new(&c->r, sc) != PS_OK)
+                snprintf(spawn_err, sizeof spawn_err, "%s", ps_last_error());
+            if (!c->r || c->busy)
                 continue;
             if (next == first + count) {
-                stop_worker(c);
+                sim_runner_free(c->r);
+                c->r = NULL;
                 continue;
             }
             c->seed = next++;
             c->busy = true;
-            if (send(c->fd, &c->seed, sizeof c->seed, MSG_NOSIGNAL) != (ssize_t)sizeof c->seed) {
-                uint64_t seed = c->seed; /* it died between two seeds */
-                record rec = no_verdict(seed, stop_worker(c));
+            if (sim_runner_send(c->r, c->seed) != PS_OK) { /* it died between two seeds */
+                record rec = no_verdict(c->seed);
+                sim_runner_free(c->r);
+                *c = (child){0};
                 sim_swarm_tally_add(t, &rec);
             }
         }
         int n = 0;
         for (int i = 0; i < jobs; i++)
-            if (kids[i].pid && kids[i].busy) {
-                pf[n] = (struct pollfd){kids[i].fd, POLLIN, 0};
+            if (kids[i].r && kids[i].busy) {
+                pf[n] = (struct pollfd){sim_runner_fd(kids[i].r), POLLIN, 0};
                 map[n++] = i;
             }
         if (n == 0)
-            break; /* no worker, and none can be started */
+            break; /* no runner, and none can be started */
         if (poll(pf, (nfds_t)n, -1) < 0) {
             if (errno == EINTR)
                 continue;
@@ -626,12 +509,13 @@ static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint6
                 continue;
             child *c = &kids[map[k]];
             record rec;
-            ssize_t got = recv(c->fd, &rec, sizeof rec, 0);
-            if (got < 0 && errno == EINTR)
-                continue;
-            if (got != (ssize_t)sizeof rec || rec.seed != c->seed) {
-                uint64_t seed = c->seed;
-                rec = no_verdict(seed, stop_worker(c)); /* the next round starts another */
+            ps_status rs = sim_runner_read(c->r, &rec, NULL);
+            if (rs == PS_OK && rec.seed != c->seed)
+                rs = ps_error(PS_ERR_IO, 0, "answered seed %" PRIu64 " for seed %" PRIu64, rec.seed, c->seed);
+            if (rs != PS_OK) {
+                rec = no_verdict(c->seed); /* the next round starts another */
+                sim_runner_free(c->r);
+                *c = (child){0};
             } else {
                 c->busy = false;
             }
@@ -639,8 +523,7 @@ static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint6
         }
     }
     for (int i = 0; i < jobs; i++)
-        if (kids[i].pid)
-            stop_worker(&kids[i]);
+        sim_runner_free(kids[i].r);
     uint64_t done = t->done;
     int rc = sim_swarm_tally_report(t, sc, path, now_s() - t0);
     free(kids);
