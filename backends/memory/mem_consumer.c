@@ -119,8 +119,7 @@ bool mem_consumer_needs(const mem_consumer *c, uint64_t seq, const mem_subj *sub
         return false;
     if (c->cfg.ack_policy != PS_ACK_EXPLICIT)
         return true;
-    uint64_t dummy;
-    return seq >= c->sseq || mem_u64map_get(&c->pend_idx, seq, &dummy);
+    return seq >= c->sseq || mem_pend_has(c, seq);
 }
 
 /* ---- defaults and validation ------------------------------------------------- */
@@ -506,14 +505,7 @@ static ps_status update(mem_consumer *c, const ps_consumer_config *n)
         return ps_error(PS_ERR_NO_MEMORY, 0, "consumer update: out of memory");
     if (old_wait != c->cfg.ack_wait_ns || c->cfg.backoff_len) {
         /* JS 5.3: a new AckWait reschedules the redelivery timer. */
-        uint32_t n_heap = c->heap_len;
-        c->heap_len = 0;
-        for (uint32_t i = 0; i < n_heap; i++) {
-            uint32_t idx = c->heap[i].idx;
-            mem_pend *p = &c->pend[idx];
-            p->deadline = p->ts + mem_wait_for(c, p->sseq);
-            (void)mem_heap_push(c, idx); /* as many as were there: cannot fail */
-        }
+        mem_timers_rearm_all(c);
     }
     mem_consumer_recount(c); /* the filter may have changed */
     c->wake = c->npulls > 0;
@@ -623,9 +615,7 @@ void mem_consumer_free(mem_consumer *c)
         return;
     mem_pulls_consumer_gone(c, false);
     free(c->sig_filter);
-    free(c->pend);
-    mem_u64map_free(&c->pend_idx);
-    free(c->heap);
+    mem_pend_free_all(c);
     mem_u64map_free(&c->rdc);
     mem_u64map_free(&c->rdq_bare);
     mem_fifo_free(&c->rdq);

@@ -5,7 +5,8 @@
  * handles, timers), mem_store.c (message storage and removal), mem_stream.c
  * (stream admin), mem_publish.c (the publish pipeline of JS 3.4),
  * mem_consumer.c (consumer admin and info), mem_deliver.c (the delivery
- * engine of JS 6-8), mem_advisory.c (JS 11), mem_restart.c (JS 13.1).
+ * engine of JS 6-8), mem_pending.c (its pending set and ack-wait timers),
+ * mem_advisory.c (JS 11), mem_restart.c (JS 13.1).
  *
  * Determinism: every collection that decides an order is an array or a FIFO
  * in insertion order; hash maps are only ever used for lookups.
@@ -236,12 +237,16 @@ typedef struct mem_pend {
     int64_t ts;        /* last delivery (or WPI / nak-delay reset) */
     int64_t deadline;  /* ts + wait for the current delivery count */
     uint64_t rdq_ticket; /* which FIFO entry is the live one (JS 6.4) */
-    uint32_t heap_idx; /* MEM_NO_HEAP when not in the heap, MEM_FREE_SLOT when free */
+    uint64_t tq_ticket;  /* with timer MEM_IN_FIFO: its entry in the timer FIFO */
+    /* Its ack-wait timer: a position in the deadline heap, MEM_IN_FIFO,
+     * MEM_NO_TIMER (queued for redelivery instead), or MEM_FREE_SLOT. */
+    uint32_t timer;
     bool in_rdq;
 } mem_pend;
 
-#define MEM_NO_HEAP UINT32_MAX
+#define MEM_NO_TIMER UINT32_MAX
 #define MEM_FREE_SLOT (UINT32_MAX - 1)
+#define MEM_IN_FIFO (UINT32_MAX - 2) /* heap positions are below */
 
 /* What the file store last made durable of a consumer (JS 13.1). */
 typedef struct mem_csnap {
@@ -290,13 +295,21 @@ struct mem_consumer {
      * and first deliveries, so it goes stale as the server's does. */
     int64_t npc;
     uint64_t npcm;
-    /* pending: slab + index + deadline heap */
+    /* pending (mem_pending.c): slab, sequence index, ack-wait timers */
     mem_pend *pend;
     uint32_t pend_cap, pend_top; /* slab size, slots ever used */
     uint32_t pend_len;      /* live entries (NumAckPending) */
     uint32_t pend_free;     /* free list head, threaded through sseq */
-    mem_u64map pend_idx;    /* sseq -> slab index */
-    struct mem_hent *heap;  /* min-heap on (deadline, sseq) */
+    uint32_t *win;          /* sseq -> slab index + 1 (0: none), for [win_lo, win_lo + win_cap) */
+    uint32_t win_cap, win_len;
+    uint64_t win_lo;
+    mem_u64map pend_idx;    /* sseq -> slab index, for records below the window */
+    uint32_t *tq;           /* timer FIFO of slab indexes (may hold stale entries) */
+    uint32_t tq_cap, tq_head, tq_len, tq_live;
+    uint64_t tq_popped;     /* ticket of the front entry */
+    int64_t tq_last_deadline; /* of the entry pushed last */
+    uint64_t tq_last_sseq;
+    struct mem_hent *heap;  /* min-heap on (deadline, sseq): timers armed out of order */
     uint32_t heap_len, heap_cap;
     mem_u64map rdc;         /* sseq -> redelivery count */
     mem_fifo rdq;           /* may hold stale entries; see rdq_live */
@@ -479,16 +492,37 @@ int mem_serve_peek(mem_consumer *c, int64_t *size);
 bool mem_serve_commit(mem_handle *h, mem_consumer *c, int64_t now, ps_msg_list *out);
 bool mem_serve_redo(mem_consumer *c, int64_t now);
 int64_t mem_deliver_next_deadline(const mem_consumer *c);
-void mem_pend_remove(mem_consumer *c, uint64_t sseq);
-mem_pend *mem_pend_get(mem_consumer *c, uint64_t sseq);
-bool mem_pend_add(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t ts);
-void mem_pend_clear(mem_consumer *c);
 void mem_on_removed(mem_stream *st, const mem_smsg *m, int64_t now, bool notify);
 void mem_on_stored(mem_stream *st, const mem_smsg *m);
 int64_t mem_wait_for(const mem_consumer *c, uint64_t sseq);
-bool mem_heap_push(mem_consumer *c, uint32_t idx); /* cannot fail for a record mem_pend_add made */
+void mem_deliver_clear(mem_consumer *c); /* the pending set and the redelivery queue emptied */
 void mem_consumer_touch(mem_consumer *c, int64_t now);
 void mem_stream_ack(mem_stream *st, uint64_t sseq, int64_t now);
+
+/* mem_pending.c: the pending set and its ack-wait timers */
+mem_pend *mem_pend_get(mem_consumer *c, uint64_t sseq);
+bool mem_pend_has(const mem_consumer *c, uint64_t sseq);
+/* Everything a record for sseq needs (a slab slot, its index entry, room
+ * for its timer), so that mem_pend_add of sseq cannot fail after it: a
+ * delivery goes out only once its record is sure. */
+bool mem_pend_reserve(mem_consumer *c, uint64_t sseq);
+/* A record, its timer armed to ts + mem_wait_for; NULL: out of memory. */
+mem_pend *mem_pend_add(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t ts);
+void mem_pend_remove_at(mem_consumer *c, mem_pend *p); /* disarms its timer, unqueues it */
+void mem_pend_remove(mem_consumer *c, uint64_t sseq);
+void mem_pend_clear(mem_consumer *c);
+void mem_pend_free_all(mem_consumer *c);
+ps_status mem_pend_check(const mem_consumer *c); /* ps_memory_check */
+/* Arms p's timer for p->deadline (p's timer is disarmed). Cannot fail for
+ * a record mem_pend_add made; false only on a broken invariant. */
+bool mem_timer_arm(mem_consumer *c, mem_pend *p);
+void mem_timer_disarm(mem_consumer *c, mem_pend *p); /* nothing when not armed */
+/* The armed record that expires first, in (deadline, sseq) order; NULL:
+ * none. mem_timer_next_deadline: its deadline, INT64_MAX when none. */
+mem_pend *mem_timer_first(mem_consumer *c);
+int64_t mem_timer_next_deadline(const mem_consumer *c);
+/* Every armed timer again at ts + mem_wait_for (a new AckWait, JS 5.3). */
+void mem_timers_rearm_all(mem_consumer *c);
 
 /* mem_pull.c: asynchronous pull requests and the waiting queue (JS 8) */
 ps_status mem_pull_start(ps_consumer *h, const ps_fetch_request *req, ps_pull **out);
