@@ -18,6 +18,7 @@ void mem_lock(mem_backend *mb)
 {
     if (mb->locking)
         pthread_mutex_lock(&mb->lock);
+    mb->entries++;
 }
 
 void mem_unlock(mem_backend *mb)

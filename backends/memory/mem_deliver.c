@@ -108,6 +108,26 @@ int64_t mem_deliver_next_deadline(const mem_consumer *c)
     return d < c->no_expiry_before_ns ? c->no_expiry_before_ns : d;
 }
 
+/* At the end of a fetch or an ack that went through (`entry` its mem_lock):
+ * did it leave nothing due at `now` (mem_run_timers_after)? It changed no
+ * timed work but its consumer's timers and its stream's first message, so
+ * those are what it checks; other consumers only lost pending records. Only
+ * on a clock that no fetch waits on (a manual one): a waiting fetch lets
+ * other calls in. Whatever entered since `entry` (a callback that called
+ * back, say) leaves the next call to run the timed work. */
+static void timers_quiet(mem_backend *mb, const mem_consumer *c, uint64_t entry, int64_t now)
+{
+    const mem_stream *st = c->st;
+    if (entry != mb->entries || mb->npulls || mb->waiter)
+        return;
+    int64_t d = mem_timer_next_deadline(c);
+    if ((d <= now && now >= c->no_expiry_before_ns) || (st->dd_run_ns && st->dd_run_ns <= now) ||
+        (st->cfg.max_age_ns > 0 && mem_store_next_expiry(st) <= now))
+        return;
+    mb->quiet_entry = entry;
+    mb->quiet_ns = now;
+}
+
 /* ---- stream-side hooks ------------------------------------------------------------------ */
 
 void mem_on_stored(mem_stream *st, const mem_smsg *m)
@@ -163,7 +183,8 @@ static void ack_explicit(mem_consumer *c, uint64_t sseq, uint64_t dseq)
             }
         }
     }
-    mem_u64map_del(&c->rdc, sseq);
+    if (c->rdc.len)
+        mem_u64map_del(&c->rdc, sseq);
     rdq_unbare(c, sseq); /* removeFromRedeliverQueue, whatever was pending */
 }
 
@@ -396,7 +417,7 @@ static bool commit(mem_handle *h, mem_consumer *c, const next_msg *n, int64_t no
         p->deadline = now + mem_wait_for(c, n->seq);
         return mem_timer_arm(c, p); /* just disarmed: cannot fail */
     }
-    return mem_pend_add(c, n->seq, dseq, now) != NULL; /* reserved: cannot fail */
+    return mem_pend_insert(c, n->seq, dseq, now) != NULL; /* reserved: cannot fail */
 }
 
 /* ---- pull requests (JS 8) --------------------------------------------------------------- */
@@ -569,8 +590,9 @@ ps_status mem_fetch(ps_consumer *hc, const ps_fetch_request *req, ps_msg_list *o
     mem_backend *mb = h->mb;
     ps_msg_list_clear(out);
     mem_lock(mb);
+    uint64_t entry = mb->entries;
     int64_t now = mem_now(mb);
-    ps_status s = mem_run_timers(mb, now);
+    ps_status s = mem_run_timers_after(mb, entry, now);
     mem_consumer *c = mem_handle_resolve(h);
     if (s) {
         /* the due work could not be done: nothing is delivered before it */
@@ -593,6 +615,8 @@ ps_status mem_fetch(ps_consumer *hc, const ps_fetch_request *req, ps_msg_list *o
         if (s == PS_OK && out->count == 0)
             s = fs.max_bytes_hit ? ps_error(PS_ERR_MAX_BYTES, 0, "Message Size Exceeds MaxBytes")
                                  : ps_error(PS_ERR_TIMEOUT, 0, "no messages before the request expired");
+        else if (s == PS_OK)
+            timers_quiet(mb, c, entry, now);
     }
     mem_unlock(mb);
     if (s != PS_OK)
@@ -739,8 +763,9 @@ ps_status mem_ack(ps_msg *m, ps_ack_kind kind, int64_t delay_ns)
     mem_handle *h = (mem_handle *)m->consumer_;
     mem_backend *mb = h->mb;
     mem_lock(mb);
+    uint64_t entry = mb->entries;
     int64_t now = mem_now(mb);
-    ps_status s = mem_run_timers(mb, now);
+    ps_status s = mem_run_timers_after(mb, entry, now);
     mem_consumer *c = mem_handle_resolve(h);
     const ps_msg_meta *md = &m->meta;
     if (s) {
@@ -770,6 +795,8 @@ ps_status mem_ack(ps_msg *m, ps_ack_kind kind, int64_t delay_ns)
             break;
         }
         mem_signal(mb);
+        if (s == PS_OK && c)
+            timers_quiet(mb, c, entry, now);
     }
     mem_unlock(mb);
     return s;

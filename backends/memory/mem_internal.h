@@ -373,6 +373,13 @@ struct mem_backend {
     char pub_subject[PS_NAME_MAX_BUF];
     mem_stream *pub_stream;
     int npulls;              /* asynchronous pulls waiting on any consumer */
+    /* Calls that entered (mem_lock counts them), and the one, if any, after
+     * which nothing was due at quiet_ns: the next call, if no other came
+     * between and the clock still reads quiet_ns, has no timed work to run
+     * (mem_run_timers_after). 0: none. */
+    uint64_t entries;
+    uint64_t quiet_entry;
+    int64_t quiet_ns;
 };
 
 /* mem_backend.c */
@@ -388,6 +395,15 @@ mem_consumer *mem_handle_resolve(mem_handle *h);
  * Fetch, ack and tick fail with that status (what they do depends on the
  * redelivery queue); the admin calls go on, and the next call retries. */
 ps_status mem_run_timers(mem_backend *mb, int64_t now);
+/* For fetch and ack, which run once per message: mem_run_timers, skipped
+ * when the call before (`entry` - 1, no other between) left nothing due at
+ * `now` (mem_deliver.c marks that at the end of each). */
+static inline ps_status mem_run_timers_after(mem_backend *mb, uint64_t entry, int64_t now)
+{
+    if (mb->quiet_entry && mb->quiet_entry + 1 == entry && mb->quiet_ns == now && !mb->npulls)
+        return PS_OK;
+    return mem_run_timers(mb, now);
+}
 
 /* mem_store.c */
 bool mem_store_append(mem_stream *st, uint64_t seq, int64_t ts, const char *subj,
@@ -500,7 +516,15 @@ void mem_consumer_touch(mem_consumer *c, int64_t now);
 void mem_stream_ack(mem_stream *st, uint64_t sseq, int64_t now);
 
 /* mem_pending.c: the pending set and its ack-wait timers */
-mem_pend *mem_pend_get(mem_consumer *c, uint64_t sseq);
+mem_pend *mem_pend_get_below(mem_consumer *c, uint64_t sseq); /* below the window: the map */
+static inline mem_pend *mem_pend_get(mem_consumer *c, uint64_t sseq)
+{
+    if (sseq - c->win_lo < c->win_cap) {
+        uint32_t v = c->win[sseq & (c->win_cap - 1)];
+        return v ? &c->pend[v - 1] : NULL;
+    }
+    return c->pend_idx.len ? mem_pend_get_below(c, sseq) : NULL;
+}
 bool mem_pend_has(const mem_consumer *c, uint64_t sseq);
 /* Everything a record for sseq needs (a slab slot, its index entry, room
  * for its timer), so that mem_pend_add of sseq cannot fail after it: a
@@ -508,6 +532,8 @@ bool mem_pend_has(const mem_consumer *c, uint64_t sseq);
 bool mem_pend_reserve(mem_consumer *c, uint64_t sseq);
 /* A record, its timer armed to ts + mem_wait_for; NULL: out of memory. */
 mem_pend *mem_pend_add(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t ts);
+/* The same after mem_pend_reserve(c, sseq): cannot fail. */
+mem_pend *mem_pend_insert(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t ts);
 void mem_pend_remove_at(mem_consumer *c, mem_pend *p); /* disarms its timer, unqueues it */
 void mem_pend_remove(mem_consumer *c, uint64_t sseq);
 void mem_pend_clear(mem_consumer *c);
@@ -520,7 +546,15 @@ void mem_timer_disarm(mem_consumer *c, mem_pend *p); /* nothing when not armed *
 /* The armed record that expires first, in (deadline, sseq) order; NULL:
  * none. mem_timer_next_deadline: its deadline, INT64_MAX when none. */
 mem_pend *mem_timer_first(mem_consumer *c);
-int64_t mem_timer_next_deadline(const mem_consumer *c);
+static inline int64_t mem_timer_next_deadline(const mem_consumer *c)
+{
+    int64_t d = c->heap_len ? c->heap[0].deadline : INT64_MAX;
+    if (c->tq_len) {
+        int64_t q = c->pend[c->tq[c->tq_head]].deadline;
+        d = q < d ? q : d;
+    }
+    return d;
+}
 /* Every armed timer again at ts + mem_wait_for (a new AckWait, JS 5.3). */
 void mem_timers_rearm_all(mem_consumer *c);
 
@@ -570,7 +604,14 @@ void mem_adv_stream_action(mem_backend *mb, ps_advisory_kind kind, const char *s
 
 /* mem_restart.c */
 ps_status mem_restart(ps_backend *b, ps_restart_kind kind);
-void mem_snap_before_change(mem_consumer *c, int64_t now);
+void mem_snap_before_change_durable(mem_consumer *c, int64_t now);
+/* Before a consumer changes: what the file store would write of it is
+ * settled first (only a file stream's durable consumer has any). */
+static inline void mem_snap_before_change(mem_consumer *c, int64_t now)
+{
+    if (c->st->cfg.storage == PS_STORAGE_FILE && !c->cfg.memory_storage)
+        mem_snap_before_change_durable(c, now);
+}
 void mem_snap_free(mem_csnap *s);
 bool mem_is_file(const mem_stream *st);
 

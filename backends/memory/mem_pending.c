@@ -56,7 +56,7 @@ static uint32_t pend_find(const mem_consumer *c, uint64_t sseq)
     return UINT32_MAX;
 }
 
-mem_pend *mem_pend_get(mem_consumer *c, uint64_t sseq)
+mem_pend *mem_pend_get_below(mem_consumer *c, uint64_t sseq)
 {
     uint32_t idx = pend_find(c, sseq);
     return idx == UINT32_MAX ? NULL : &c->pend[idx];
@@ -342,16 +342,6 @@ mem_pend *mem_timer_first(mem_consumer *c)
     return h->deadline < q->deadline || (h->deadline == q->deadline && h->sseq < q->sseq) ? h : q;
 }
 
-int64_t mem_timer_next_deadline(const mem_consumer *c)
-{
-    int64_t d = c->heap_len ? c->heap[0].deadline : INT64_MAX;
-    if (c->tq_len) {
-        int64_t q = c->pend[c->tq[c->tq_head]].deadline;
-        d = q < d ? q : d;
-    }
-    return d;
-}
-
 void mem_timers_rearm_all(mem_consumer *c)
 {
     c->heap_len = 0;
@@ -383,8 +373,11 @@ bool mem_pend_reserve(mem_consumer *c, uint64_t sseq)
 
 mem_pend *mem_pend_add(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t ts)
 {
-    if (!mem_pend_reserve(c, sseq))
-        return NULL;
+    return mem_pend_reserve(c, sseq) ? mem_pend_insert(c, sseq, dseq, ts) : NULL;
+}
+
+mem_pend *mem_pend_insert(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t ts)
+{
     uint32_t idx;
     if (c->pend_free != UINT32_MAX) {
         idx = c->pend_free;

@@ -75,7 +75,7 @@ static void snap_settle(mem_consumer *c, int64_t now, bool crash)
     }
 }
 
-void mem_snap_before_change(mem_consumer *c, int64_t now)
+void mem_snap_before_change_durable(mem_consumer *c, int64_t now)
 {
     if (!durable_state(c))
         return;
