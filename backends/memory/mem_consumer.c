@@ -596,13 +596,12 @@ void mem_consumer_free_handle(ps_consumer *c)
     free(c);
 }
 
-mem_consumer *mem_handle_resolve(mem_handle *h)
+mem_consumer *mem_handle_lookup(mem_handle *h)
 {
     mem_backend *mb = h->mb;
     /* The epoch moves only when something goes away, so a miss is looked
-     * up again: the consumer may have been created (again) since. */
-    if (h->epoch == mb->epoch && h->cached)
-        return h->cached;
+     * up again (mem_handle_resolve): the consumer may have been created
+     * (again) since. */
     mem_stream *st = mem_stream_find(mb, h->base.stream);
     h->cached = st ? find(st, h->base.name) : NULL;
     h->epoch = mb->epoch;

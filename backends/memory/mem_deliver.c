@@ -17,11 +17,9 @@
 
 #include "mem_internal.h"
 
-/* JS 6.5: AckWait, or with BackOff the step for the redelivery count. */
-int64_t mem_wait_for(const mem_consumer *c, uint64_t sseq)
+/* JS 6.5: with BackOff, the step for the redelivery count. */
+int64_t mem_backoff_wait(const mem_consumer *c, uint64_t sseq)
 {
-    if (c->cfg.backoff_len <= 0)
-        return c->cfg.ack_wait_ns;
     uint64_t rdc = 0;
     mem_u64map_get(&c->rdc, sseq, &rdc);
     uint64_t i = rdc < (uint64_t)c->cfg.backoff_len ? rdc : (uint64_t)c->cfg.backoff_len - 1;

@@ -385,10 +385,25 @@ struct mem_backend {
 /* mem_backend.c */
 void mem_lock(mem_backend *mb);
 void mem_unlock(mem_backend *mb);
-void mem_signal(mem_backend *mb);
+void mem_signal_waiting(mem_backend *mb);
+/* Something may have become deliverable: waiting pulls are served and a
+ * waiting fetch woken (nothing to do when neither waits). */
+static inline void mem_signal(mem_backend *mb)
+{
+    if (mb->npulls || mb->waiter)
+        mem_signal_waiting(mb);
+}
 int64_t mem_now(mem_backend *mb);
 mem_stream *mem_stream_find(mem_backend *mb, const char *name);
-mem_consumer *mem_handle_resolve(mem_handle *h);
+mem_consumer *mem_handle_lookup(mem_handle *h);
+/* The consumer a handle names, NULL when there is none; cached until
+ * something goes away (the backend's epoch). */
+static inline mem_consumer *mem_handle_resolve(mem_handle *h)
+{
+    if (h->epoch == h->mb->epoch && h->cached)
+        return h->cached;
+    return mem_handle_lookup(h);
+}
 /* Due work: dedup and MaxAge expiry, idle ephemerals, ack-wait expiries.
  * PS_ERR_NO_MEMORY when an expired message could not be queued for
  * redelivery: it stays due (in the deadline heap) and nothing is lost.
@@ -510,7 +525,12 @@ bool mem_serve_redo(mem_consumer *c, int64_t now);
 int64_t mem_deliver_next_deadline(const mem_consumer *c);
 void mem_on_removed(mem_stream *st, const mem_smsg *m, int64_t now, bool notify);
 void mem_on_stored(mem_stream *st, const mem_smsg *m);
-int64_t mem_wait_for(const mem_consumer *c, uint64_t sseq);
+int64_t mem_backoff_wait(const mem_consumer *c, uint64_t sseq);
+/* JS 6.5: AckWait, or with BackOff the step for the redelivery count. */
+static inline int64_t mem_wait_for(const mem_consumer *c, uint64_t sseq)
+{
+    return c->cfg.backoff_len <= 0 ? c->cfg.ack_wait_ns : mem_backoff_wait(c, sseq);
+}
 void mem_deliver_clear(mem_consumer *c); /* the pending set and the redelivery queue emptied */
 void mem_consumer_touch(mem_consumer *c, int64_t now);
 void mem_stream_ack(mem_stream *st, uint64_t sseq, int64_t now);

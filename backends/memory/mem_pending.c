@@ -245,14 +245,15 @@ static inline bool tq_live_at(const mem_consumer *c, uint32_t i)
     return p->timer == MEM_IN_FIFO && p->tq_ticket == c->tq_popped + i;
 }
 
-/* Drops stale entries from the front, so the front is always live. */
+/* The front entry turned stale: drops it and the stale entries behind
+ * it, so the front is always live. */
 static void tq_trim(mem_consumer *c)
 {
-    while (c->tq_len && !tq_live_at(c, 0)) {
+    do {
         c->tq_head = (c->tq_head + 1) & (c->tq_cap - 1);
         c->tq_len--;
         c->tq_popped++;
-    }
+    } while (c->tq_len && !tq_live_at(c, 0));
 }
 
 /* Squeezes the stale entries out, in place and in order. */
@@ -302,9 +303,9 @@ static void tq_reset(mem_consumer *c)
 
 /* ---- timers ----------------------------------------------------------------------- */
 
-bool mem_timer_arm(mem_consumer *c, mem_pend *p)
+/* p is c->pend[idx]. */
+static inline bool timer_arm(mem_consumer *c, mem_pend *p, uint32_t idx)
 {
-    uint32_t idx = (uint32_t)(p - c->pend);
     bool in_order = c->tq_len == 0 || p->deadline > c->tq_last_deadline ||
                     (p->deadline == c->tq_last_deadline && p->sseq > c->tq_last_sseq);
     if (!in_order || !tq_room(c))
@@ -319,7 +320,12 @@ bool mem_timer_arm(mem_consumer *c, mem_pend *p)
     return true;
 }
 
-void mem_timer_disarm(mem_consumer *c, mem_pend *p)
+bool mem_timer_arm(mem_consumer *c, mem_pend *p)
+{
+    return timer_arm(c, p, (uint32_t)(p - c->pend));
+}
+
+static inline void timer_disarm(mem_consumer *c, mem_pend *p, uint32_t idx)
 {
     if (p->timer == MEM_IN_FIFO) {
         p->timer = MEM_NO_TIMER;
@@ -327,8 +333,13 @@ void mem_timer_disarm(mem_consumer *c, mem_pend *p)
         if (p->tq_ticket == c->tq_popped)
             tq_trim(c);
     } else if (p->timer < MEM_IN_FIFO) {
-        heap_remove(c, (uint32_t)(p - c->pend));
+        heap_remove(c, idx);
     }
+}
+
+void mem_timer_disarm(mem_consumer *c, mem_pend *p)
+{
+    timer_disarm(c, p, (uint32_t)(p - c->pend));
 }
 
 mem_pend *mem_timer_first(mem_consumer *c)
@@ -390,13 +401,13 @@ mem_pend *mem_pend_insert(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t
     *p = (mem_pend){.sseq = sseq, .dseq = dseq, .ts = ts, .timer = MEM_NO_TIMER};
     p->deadline = ts + mem_wait_for(c, sseq);
     c->pend_len++;
-    return mem_timer_arm(c, p) ? p : NULL; /* reserved: cannot fail */
+    return timer_arm(c, p, idx) ? p : NULL; /* reserved: cannot fail */
 }
 
 void mem_pend_remove_at(mem_consumer *c, mem_pend *p)
 {
     uint32_t idx = (uint32_t)(p - c->pend);
-    mem_timer_disarm(c, p);
+    timer_disarm(c, p, idx);
     if (p->in_rdq)
         c->rdq_live--;
     win_del(c, p->sseq);
