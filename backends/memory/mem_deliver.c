@@ -1,9 +1,8 @@
 /* mem_deliver.c — the delivery engine of a pull consumer (docs/MODEL.md, JS 6-8).
  *
  * Per consumer: the pending set with its ack-wait timers (mem_pending.c),
- * the redelivery counts,
- * the redelivery queue (a FIFO: JS 6.4), the ack floor, and the scan
- * position. Pull requests are served from it; acks update it.
+ * the redelivery counts, the redelivery queue (a FIFO: JS 6.4), the ack
+ * floor, and the scan position. Pull requests are served from it; acks update it.
  *
  * This file is not: consumer admin (mem_consumer.c), the restart model
  * (mem_restart.c), or the data structures of the pending set
@@ -115,9 +114,9 @@ int64_t mem_deliver_next_deadline(const mem_consumer *c)
  * back, say) leaves the next call to run the timed work. */
 static void timers_quiet(mem_backend *mb, const mem_consumer *c, uint64_t entry, int64_t now)
 {
-    const mem_stream *st = c->st;
     if (entry != mb->entries || mb->npulls || mb->waiter)
         return;
+    const mem_stream *st = c->st;
     int64_t d = mem_timer_next_deadline(c);
     if ((d <= now && now >= c->no_expiry_before_ns) || (st->dd_run_ns && st->dd_run_ns <= now) ||
         (st->cfg.max_age_ns > 0 && mem_store_next_expiry(st) <= now))
