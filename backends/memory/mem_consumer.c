@@ -14,10 +14,8 @@
 
 #define CC_ERR(code, ...) ps_error(PS_ERR_CONSUMER_CONFIG, code, __VA_ARGS__)
 
-bool mem_consumer_matches(const mem_consumer *c, const mem_subj *subj)
+bool mem_consumer_matches_filter(const mem_consumer *c, const mem_subj *subj)
 {
-    if (c->filter_all)
-        return true;
     if (!c->filter_wc) /* LoadNextMsg(filter, filterWC=false): equality */
         return strcmp(c->filter, subj->name) == 0;
     return ps_subject_matches(c->filter, subj->name);

@@ -488,7 +488,12 @@ ps_status mem_consumer_delete(ps_backend *b, const char *stream, const char *nam
 void mem_consumer_free_handle(ps_consumer *c);
 void mem_consumer_destroy(mem_consumer *c, bool advisory); /* unlink + free */
 void mem_consumer_free(mem_consumer *c);
-bool mem_consumer_matches(const mem_consumer *c, const mem_subj *subj);
+bool mem_consumer_matches_filter(const mem_consumer *c, const mem_subj *subj);
+/* Does the consumer deliver messages on `subj` (its filter, JS 6.1)? */
+static inline bool mem_consumer_matches(const mem_consumer *c, const mem_subj *subj)
+{
+    return c->filter_all || mem_consumer_matches_filter(c, subj);
+}
 /* Recomputes whether the filter covers every stream subject (after the
  * stream's subjects changed). */
 void mem_consumer_refilter(mem_consumer *c);
@@ -549,7 +554,21 @@ bool mem_pend_has(const mem_consumer *c, uint64_t sseq);
 /* Everything a record for sseq needs (a slab slot, its index entry, room
  * for its timer), so that mem_pend_add of sseq cannot fail after it: a
  * delivery goes out only once its record is sure. */
-bool mem_pend_reserve(mem_consumer *c, uint64_t sseq);
+bool mem_pend_reserve_slow(mem_consumer *c, uint64_t sseq);
+static inline bool mem_pend_reserve(mem_consumer *c, uint64_t sseq)
+{
+    /* The common case: a free slot, and sseq in the window or one past its
+     * top with the window's bottom slot (the one sseq takes) empty. */
+    if ((c->pend_free != UINT32_MAX || c->pend_top < c->pend_cap) && c->heap_cap >= c->pend_cap) {
+        if (sseq - c->win_lo < c->win_cap)
+            return true;
+        if (c->win_cap && sseq - c->win_lo == c->win_cap && !c->win[sseq & (c->win_cap - 1)]) {
+            c->win_lo++;
+            return true;
+        }
+    }
+    return mem_pend_reserve_slow(c, sseq);
+}
 /* A record, its timer armed to ts + mem_wait_for; NULL: out of memory. */
 mem_pend *mem_pend_add(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t ts);
 /* The same after mem_pend_reserve(c, sseq): cannot fail. */

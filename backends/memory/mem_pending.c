@@ -369,7 +369,7 @@ void mem_timers_rearm_all(mem_consumer *c)
 
 /* ---- records ---------------------------------------------------------------------- */
 
-bool mem_pend_reserve(mem_consumer *c, uint64_t sseq)
+bool mem_pend_reserve_slow(mem_consumer *c, uint64_t sseq)
 {
     if (c->pend_free == UINT32_MAX && c->pend_top == c->pend_cap) {
         uint32_t ncap = c->pend_cap ? c->pend_cap * 2 : 64;
