@@ -18,6 +18,7 @@ void mem_lock(mem_backend *mb)
 {
     if (mb->locking)
         pthread_mutex_lock(&mb->lock);
+    mb->entries++;
 }
 
 void mem_unlock(mem_backend *mb)
@@ -28,7 +29,7 @@ void mem_unlock(mem_backend *mb)
 
 /* Something may have become deliverable: waiting pulls are served at once,
  * as the server's signalNewMessages wakes its delivery loop (JS 8.3). */
-void mem_signal(mem_backend *mb)
+void mem_signal_waiting(mem_backend *mb)
 {
     if (mb->npulls)
         mem_pulls_serve_all(mb, mem_now(mb));

@@ -45,29 +45,25 @@ static ps_status check_store(const mem_stream *st)
     return PS_OK;
 }
 
-/* The pending slab, its index and the deadline heap agree; every pending
- * message will come back: it is in the heap (it expires) or queued for
- * redelivery (JS 6.4, 6.5). */
+/* The pending slab, its index and its timers agree (mem_pend_check); every
+ * pending message will come back: its timer is armed (it expires) or it is
+ * queued for redelivery (JS 6.4, 6.5). */
 static ps_status check_pending(const mem_consumer *c)
 {
     const char *st = c->st->name, *cn = c->name;
+    ps_status s = mem_pend_check(c);
+    if (s)
+        return s;
     uint32_t live = 0, queued = 0;
     uint64_t lowest = UINT64_MAX;
     for (uint32_t i = 0; i < c->pend_top; i++) {
         const mem_pend *p = &c->pend[i];
-        if (p->heap_idx == MEM_FREE_SLOT)
+        if (p->timer == MEM_FREE_SLOT)
             continue;
         live++;
-        uint64_t idx;
-        if (!mem_u64map_get(&c->pend_idx, p->sseq, &idx) || idx != i)
-            return BAD("consumer %s/%s: pending seq %" PRIu64 " is not indexed", st, cn, p->sseq);
-        if (p->heap_idx == MEM_NO_HEAP && !p->in_rdq)
+        if (p->timer == MEM_NO_TIMER && !p->in_rdq)
             return BAD("consumer %s/%s: pending seq %" PRIu64 " neither expires nor is queued for "
                        "redelivery: it would never come back", st, cn, p->sseq);
-        if (p->heap_idx != MEM_NO_HEAP &&
-            (p->heap_idx >= c->heap_len || c->heap[p->heap_idx].idx != i ||
-             c->heap[p->heap_idx].deadline != p->deadline || c->heap[p->heap_idx].sseq != p->sseq))
-            return BAD("consumer %s/%s: heap entry of pending seq %" PRIu64 " is wrong", st, cn, p->sseq);
         if (p->in_rdq) {
             queued++;
             uint64_t at = p->rdq_ticket - c->rdq_popped;
@@ -81,23 +77,14 @@ static ps_status check_pending(const mem_consumer *c)
         if (p->sseq < lowest)
             lowest = p->sseq;
     }
-    if (live != c->pend_len || live != c->pend_idx.len)
-        return BAD("consumer %s/%s: %" PRIu32 " pending records, pend_len %" PRIu32 ", index %" PRIu32, st, cn,
-                   live, c->pend_len, c->pend_idx.len);
+    if (live != c->pend_len)
+        return BAD("consumer %s/%s: %" PRIu32 " pending records, pend_len %" PRIu32, st, cn, live, c->pend_len);
     if (queued + c->rdq_bare.len != c->rdq_live)
         return BAD("consumer %s/%s: %" PRIu32 " records queued for redelivery, rdq_live %" PRIu32, st, cn,
                    queued, c->rdq_live);
     if (c->rdq_pushed - c->rdq_popped != c->rdq.len)
         return BAD("consumer %s/%s: redelivery tickets say %" PRIu64 " queued, the queue holds %" PRIu32, st,
                    cn, c->rdq_pushed - c->rdq_popped, c->rdq.len);
-    for (uint32_t k = 0; k < c->heap_len; k++) {
-        uint32_t parent = k ? (k - 1) / 2 : 0;
-        const mem_hent *x = &c->heap[k], *y = &c->heap[parent];
-        if (x->deadline < y->deadline || (x->deadline == y->deadline && x->sseq < y->sseq))
-            return BAD("consumer %s/%s: deadline heap out of order at %" PRIu32, st, cn, k);
-        if (x->idx >= c->pend_top || c->pend[x->idx].heap_idx != k)
-            return BAD("consumer %s/%s: heap entry %" PRIu32 " points at the wrong record", st, cn, k);
-    }
     /* JS 7.3: the ack floor stays below every message still pending. */
     if (lowest != UINT64_MAX && c->floor.stream_seq >= lowest)
         return BAD("consumer %s/%s: ack floor %" PRIu64 " is not below the lowest pending seq %" PRIu64, st, cn,

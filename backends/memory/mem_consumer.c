@@ -14,10 +14,8 @@
 
 #define CC_ERR(code, ...) ps_error(PS_ERR_CONSUMER_CONFIG, code, __VA_ARGS__)
 
-bool mem_consumer_matches(const mem_consumer *c, const mem_subj *subj)
+bool mem_consumer_matches_filter(const mem_consumer *c, const mem_subj *subj)
 {
-    if (c->filter_all)
-        return true;
     if (!c->filter_wc) /* LoadNextMsg(filter, filterWC=false): equality */
         return strcmp(c->filter, subj->name) == 0;
     return ps_subject_matches(c->filter, subj->name);
@@ -119,8 +117,7 @@ bool mem_consumer_needs(const mem_consumer *c, uint64_t seq, const mem_subj *sub
         return false;
     if (c->cfg.ack_policy != PS_ACK_EXPLICIT)
         return true;
-    uint64_t dummy;
-    return seq >= c->sseq || mem_u64map_get(&c->pend_idx, seq, &dummy);
+    return seq >= c->sseq || mem_pend_has(c, seq);
 }
 
 /* ---- defaults and validation ------------------------------------------------- */
@@ -506,14 +503,7 @@ static ps_status update(mem_consumer *c, const ps_consumer_config *n)
         return ps_error(PS_ERR_NO_MEMORY, 0, "consumer update: out of memory");
     if (old_wait != c->cfg.ack_wait_ns || c->cfg.backoff_len) {
         /* JS 5.3: a new AckWait reschedules the redelivery timer. */
-        uint32_t n_heap = c->heap_len;
-        c->heap_len = 0;
-        for (uint32_t i = 0; i < n_heap; i++) {
-            uint32_t idx = c->heap[i].idx;
-            mem_pend *p = &c->pend[idx];
-            p->deadline = p->ts + mem_wait_for(c, p->sseq);
-            (void)mem_heap_push(c, idx); /* as many as were there: cannot fail */
-        }
+        mem_timers_rearm_all(c);
     }
     mem_consumer_recount(c); /* the filter may have changed */
     c->wake = c->npulls > 0;
@@ -604,13 +594,12 @@ void mem_consumer_free_handle(ps_consumer *c)
     free(c);
 }
 
-mem_consumer *mem_handle_resolve(mem_handle *h)
+mem_consumer *mem_handle_lookup(mem_handle *h)
 {
     mem_backend *mb = h->mb;
     /* The epoch moves only when something goes away, so a miss is looked
-     * up again: the consumer may have been created (again) since. */
-    if (h->epoch == mb->epoch && h->cached)
-        return h->cached;
+     * up again (mem_handle_resolve): the consumer may have been created
+     * (again) since. */
     mem_stream *st = mem_stream_find(mb, h->base.stream);
     h->cached = st ? find(st, h->base.name) : NULL;
     h->epoch = mb->epoch;
@@ -623,9 +612,7 @@ void mem_consumer_free(mem_consumer *c)
         return;
     mem_pulls_consumer_gone(c, false);
     free(c->sig_filter);
-    free(c->pend);
-    mem_u64map_free(&c->pend_idx);
-    free(c->heap);
+    mem_pend_free_all(c);
     mem_u64map_free(&c->rdc);
     mem_u64map_free(&c->rdq_bare);
     mem_fifo_free(&c->rdq);

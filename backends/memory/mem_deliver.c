@@ -1,12 +1,12 @@
 /* mem_deliver.c — the delivery engine of a pull consumer (docs/MODEL.md, JS 6-8).
  *
- * Per consumer: the pending set (a slab indexed by stream sequence, with a
- * min-heap on (deadline, sseq) for ack-wait expiry), the redelivery counts,
- * the redelivery queue (a FIFO: JS 6.4), the ack floor, and the scan
- * position. Pull requests are served from it; acks update it.
+ * Per consumer: the pending set with its ack-wait timers (mem_pending.c),
+ * the redelivery counts, the redelivery queue (a FIFO: JS 6.4), the ack
+ * floor, and the scan position. Pull requests are served from it; acks update it.
  *
- * This file is not: consumer admin (mem_consumer.c) or the restart model
- * (mem_restart.c).
+ * This file is not: consumer admin (mem_consumer.c), the restart model
+ * (mem_restart.c), or the data structures of the pending set
+ * (mem_pending.c).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,177 +16,19 @@
 
 #include "mem_internal.h"
 
-/* ---- pending set and heap ------------------------------------------------------ */
-
-#define NO_HEAP MEM_NO_HEAP
-
-static inline bool hent_less(const mem_hent *x, const mem_hent *y)
+/* JS 6.5: with BackOff, the step for the redelivery count. */
+int64_t mem_backoff_wait(const mem_consumer *c, uint64_t sseq)
 {
-    return x->deadline < y->deadline || (x->deadline == y->deadline && x->sseq < y->sseq);
-}
-
-static inline void heap_set(mem_consumer *c, uint32_t pos, mem_hent e)
-{
-    c->heap[pos] = e;
-    c->pend[e.idx].heap_idx = pos;
-}
-
-static void heap_up(mem_consumer *c, uint32_t pos)
-{
-    mem_hent e = c->heap[pos];
-    while (pos > 0) {
-        uint32_t parent = (pos - 1) / 2;
-        if (!hent_less(&e, &c->heap[parent]))
-            break;
-        heap_set(c, pos, c->heap[parent]);
-        pos = parent;
-    }
-    heap_set(c, pos, e);
-}
-
-/* Room in the heap for n entries. */
-static bool heap_reserve(mem_consumer *c, uint32_t n)
-{
-    if (n <= c->heap_cap)
-        return true;
-    mem_hent *nh = realloc(c->heap, (size_t)n * sizeof *nh);
-    if (!nh)
-        return false;
-    c->heap = nh;
-    c->heap_cap = n;
-    return true;
-}
-
-/* Every pending record is in the heap at most once, and pend_reserve keeps
- * the heap as large as the slab: a push of a record cannot fail. The check
- * stays so that a broken invariant is a failure, not a write past the end. */
-bool mem_heap_push(mem_consumer *c, uint32_t idx)
-{
-    if (c->heap_len == c->heap_cap && !heap_reserve(c, c->heap_cap ? c->heap_cap * 2 : 64))
-        return false;
-    const mem_pend *p = &c->pend[idx];
-    c->heap[c->heap_len] = (mem_hent){p->deadline, p->sseq, idx};
-    c->pend[idx].heap_idx = c->heap_len;
-    heap_up(c, c->heap_len++);
-    return true;
-}
-
-static void heap_remove(mem_consumer *c, uint32_t idx)
-{
-    uint32_t pos = c->pend[idx].heap_idx;
-    if (pos == NO_HEAP)
-        return;
-    c->pend[idx].heap_idx = NO_HEAP;
-    mem_hent last = c->heap[--c->heap_len];
-    if (pos == c->heap_len)
-        return;
-    /* Floyd's removal: the hole goes down to a leaf along the smaller
-     * children (one comparison a level), then the last entry fills it and
-     * rises. The last entry is usually among the latest deadlines (acks
-     * come in delivery order), so it rises little, where sifting it down
-     * from `pos` took two comparisons a level all the way. Which valid heap
-     * results does not matter: entries leave in (deadline, sseq) order. */
-    for (;;) {
-        uint32_t l = 2 * pos + 1;
-        if (l >= c->heap_len)
-            break;
-        uint32_t best = l + 1 < c->heap_len && hent_less(&c->heap[l + 1], &c->heap[l]) ? l + 1 : l;
-        heap_set(c, pos, c->heap[best]);
-        pos = best;
-    }
-    heap_set(c, pos, last);
-    heap_up(c, pos);
-}
-
-/* JS 6.5: AckWait, or with BackOff the step for the redelivery count. */
-int64_t mem_wait_for(const mem_consumer *c, uint64_t sseq)
-{
-    if (c->cfg.backoff_len <= 0)
-        return c->cfg.ack_wait_ns;
     uint64_t rdc = 0;
     mem_u64map_get(&c->rdc, sseq, &rdc);
     uint64_t i = rdc < (uint64_t)c->cfg.backoff_len ? rdc : (uint64_t)c->cfg.backoff_len - 1;
     return c->cfg.backoff_ns[i];
 }
 
-mem_pend *mem_pend_get(mem_consumer *c, uint64_t sseq)
+/* Empties the pending set and the redelivery queue (a restart). */
+void mem_deliver_clear(mem_consumer *c)
 {
-    uint64_t idx;
-    return mem_u64map_get(&c->pend_idx, sseq, &idx) ? &c->pend[idx] : NULL;
-}
-
-/* Everything one more pending record needs: a slab slot, an index entry
- * and a heap slot, so that mem_pend_add cannot fail after it (the delivery
- * it records has then already gone out). */
-static bool pend_reserve(mem_consumer *c)
-{
-    if (c->pend_free == NO_HEAP && c->pend_top == c->pend_cap) {
-        uint32_t ncap = c->pend_cap ? c->pend_cap * 2 : 64;
-        mem_pend *np = realloc(c->pend, (size_t)ncap * sizeof *np);
-        if (!np)
-            return false;
-        c->pend = np;
-        c->pend_cap = ncap;
-    }
-    return mem_u64map_reserve(&c->pend_idx, 1) && heap_reserve(c, c->pend_cap);
-}
-
-bool mem_pend_add(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t ts)
-{
-    if (!pend_reserve(c))
-        return false;
-    uint32_t idx;
-    if (c->pend_free != NO_HEAP) {
-        idx = c->pend_free;
-        c->pend_free = (uint32_t)c->pend[idx].sseq;
-    } else {
-        idx = c->pend_top++;
-    }
-    if (!mem_u64map_put(&c->pend_idx, sseq, idx)) {
-        /* back on the free list, marked free (a fresh slot holds garbage) */
-        c->pend[idx].sseq = c->pend_free;
-        c->pend[idx].heap_idx = MEM_FREE_SLOT;
-        c->pend[idx].in_rdq = false;
-        c->pend_free = idx;
-        return false;
-    }
-    mem_pend *p = &c->pend[idx];
-    *p = (mem_pend){sseq, dseq, ts, 0, 0, NO_HEAP, false};
-    p->deadline = ts + mem_wait_for(c, sseq);
-    c->pend_len++;
-    return mem_heap_push(c, idx); /* reserved: cannot fail */
-}
-
-static void pend_remove_at(mem_consumer *c, mem_pend *p)
-{
-    uint64_t sseq = p->sseq;
-    uint32_t idx = (uint32_t)(p - c->pend);
-    heap_remove(c, idx);
-    if (p->in_rdq)
-        c->rdq_live--;
-    mem_u64map_del(&c->pend_idx, sseq);
-    /* Free list threads through sseq; heap_idx marks a free slot. */
-    p->in_rdq = false;
-    p->heap_idx = MEM_FREE_SLOT;
-    p->sseq = c->pend_free;
-    c->pend_free = idx;
-    c->pend_len--;
-}
-
-void mem_pend_remove(mem_consumer *c, uint64_t sseq)
-{
-    mem_pend *p = mem_pend_get(c, sseq);
-    if (p)
-        pend_remove_at(c, p);
-}
-
-void mem_pend_clear(mem_consumer *c)
-{
-    mem_u64map_clear(&c->pend_idx);
-    c->heap_len = 0;
-    c->pend_len = 0;
-    c->pend_top = 0;
-    c->pend_free = NO_HEAP;
+    mem_pend_clear(c);
     c->rdq_live = 0;
     c->rdq_pushed = c->rdq_popped = 0;
     mem_fifo_clear(&c->rdq);
@@ -196,8 +38,8 @@ void mem_pend_clear(mem_consumer *c)
 /* ---- redelivery queue (JS 6.4) ----------------------------------------------------- */
 
 /* Queues p for redelivery; false (nothing changed) when the queue cannot
- * grow. Callers reserve first, so p is never left neither queued nor in
- * the heap. */
+ * grow. Callers reserve first, so p is never left neither queued nor
+ * armed. */
 static bool rdq_push(mem_consumer *c, mem_pend *p)
 {
     if (p->in_rdq)
@@ -244,12 +86,12 @@ bool mem_deliver_expire(mem_consumer *c, int64_t now)
 {
     if (now < c->no_expiry_before_ns)
         return true;
-    while (c->heap_len && c->heap[0].deadline <= now) {
-        uint32_t idx = c->heap[0].idx;
+    mem_pend *p;
+    while ((p = mem_timer_first(c)) && p->deadline <= now) {
         if (!mem_fifo_reserve(&c->rdq))
-            return false; /* it stays in the heap, due: the next run tries again */
-        heap_remove(c, idx);
-        rdq_push(c, &c->pend[idx]);
+            return false; /* its timer stays armed, due: the next run tries again */
+        mem_timer_disarm(c, p);
+        rdq_push(c, p);
         c->wake = c->npulls > 0; /* checkPending signals when it queued redeliveries */
     }
     return true;
@@ -257,10 +99,30 @@ bool mem_deliver_expire(mem_consumer *c, int64_t now)
 
 int64_t mem_deliver_next_deadline(const mem_consumer *c)
 {
-    if (!c->heap_len)
-        return INT64_MAX;
-    int64_t d = c->heap[0].deadline;
+    int64_t d = mem_timer_next_deadline(c);
+    if (d == INT64_MAX)
+        return d;
     return d < c->no_expiry_before_ns ? c->no_expiry_before_ns : d;
+}
+
+/* At the end of a fetch or an ack that went through (`entry` its mem_lock):
+ * did it leave nothing due at `now` (mem_run_timers_after)? It changed no
+ * timed work but its consumer's timers and its stream's first message, so
+ * those are what it checks; other consumers only lost pending records. Only
+ * on a clock that no fetch waits on (a manual one): a waiting fetch lets
+ * other calls in. Whatever entered since `entry` (a callback that called
+ * back, say) leaves the next call to run the timed work. */
+static void timers_quiet(mem_backend *mb, const mem_consumer *c, uint64_t entry, int64_t now)
+{
+    if (entry != mb->entries || mb->npulls || mb->waiter)
+        return;
+    const mem_stream *st = c->st;
+    int64_t d = mem_timer_next_deadline(c);
+    if ((d <= now && now >= c->no_expiry_before_ns) || (st->dd_run_ns && st->dd_run_ns <= now) ||
+        (st->cfg.max_age_ns > 0 && mem_store_next_expiry(st) <= now))
+        return;
+    mb->quiet_entry = entry;
+    mb->quiet_ns = now;
 }
 
 /* ---- stream-side hooks ------------------------------------------------------------------ */
@@ -304,7 +166,7 @@ static void ack_explicit(mem_consumer *c, uint64_t sseq, uint64_t dseq)
     if (p) {
         wake_if_stalled(c);
         dseq = p->dseq;
-        pend_remove_at(c, p);
+        mem_pend_remove_at(c, p);
     }
     if (c->pend_len == 0) {
         c->floor = (ps_seq_pair){c->dseq - 1, c->sseq - 1};
@@ -318,7 +180,8 @@ static void ack_explicit(mem_consumer *c, uint64_t sseq, uint64_t dseq)
             }
         }
     }
-    mem_u64map_del(&c->rdc, sseq);
+    if (c->rdc.len)
+        mem_u64map_del(&c->rdc, sseq);
     rdq_unbare(c, sseq); /* removeFromRedeliverQueue, whatever was pending */
 }
 
@@ -506,7 +369,8 @@ static bool commit(mem_handle *h, mem_consumer *c, const next_msg *n, int64_t no
 {
     /* Whatever the delivery will need is reserved before the message goes
      * out: a delivery without its pending record would never be redelivered. */
-    if (c->cfg.ack_policy != PS_ACK_NONE && !mem_pend_get(c, n->seq) && !pend_reserve(c))
+    mem_pend *p = c->cfg.ack_policy != PS_ACK_NONE ? mem_pend_get(c, n->seq) : NULL;
+    if (c->cfg.ack_policy != PS_ACK_NONE && !p && !mem_pend_reserve(c, n->seq))
         return false;
     if (n->kind == NEXT_RDQ && !mem_u64map_reserve(&c->rdc, 1))
         return false;
@@ -541,17 +405,16 @@ static bool commit(mem_handle *h, mem_consumer *c, const next_msg *n, int64_t no
         mem_stream_ack(c->st, n->seq, now);
         return true;
     }
-    mem_pend *p = mem_pend_get(c, n->seq);
     if (p) {
         rdq_unmark(c, p);
-        heap_remove(c, (uint32_t)(p - c->pend));
+        mem_timer_disarm(c, p);
         /* trackPending keeps the FIRST delivery's sequence in pending; the
          * ack floor walks by it (found by difftest, timed seed 383). */
         p->ts = now;
         p->deadline = now + mem_wait_for(c, n->seq);
-        return mem_heap_push(c, (uint32_t)(p - c->pend)); /* just removed: cannot fail */
+        return mem_timer_arm(c, p); /* just disarmed: cannot fail */
     }
-    return mem_pend_add(c, n->seq, dseq, now); /* reserved: cannot fail */
+    return mem_pend_insert(c, n->seq, dseq, now) != NULL; /* reserved: cannot fail */
 }
 
 /* ---- pull requests (JS 8) --------------------------------------------------------------- */
@@ -586,10 +449,9 @@ static bool redo_after_max_bytes(mem_consumer *c, const next_msg *n, int64_t now
     bool ok = mem_u64map_put(&c->rdc, n->seq, n->dc - 1);
     if (p) {
         rdq_unmark(c, p);
-        uint32_t idx = (uint32_t)(p - c->pend);
-        if (p->heap_idx == MEM_NO_HEAP) {
+        if (p->timer == MEM_NO_TIMER) {
             p->deadline = p->ts + mem_wait_for(c, n->seq);
-            ok = mem_heap_push(c, idx) && ok;
+            ok = mem_timer_arm(c, p) && ok;
         }
     }
     if (c->sseq > 1)
@@ -725,8 +587,9 @@ ps_status mem_fetch(ps_consumer *hc, const ps_fetch_request *req, ps_msg_list *o
     mem_backend *mb = h->mb;
     ps_msg_list_clear(out);
     mem_lock(mb);
+    uint64_t entry = mb->entries;
     int64_t now = mem_now(mb);
-    ps_status s = mem_run_timers(mb, now);
+    ps_status s = mem_run_timers_after(mb, entry, now);
     mem_consumer *c = mem_handle_resolve(h);
     if (s) {
         /* the due work could not be done: nothing is delivered before it */
@@ -749,6 +612,8 @@ ps_status mem_fetch(ps_consumer *hc, const ps_fetch_request *req, ps_msg_list *o
         if (s == PS_OK && out->count == 0)
             s = fs.max_bytes_hit ? ps_error(PS_ERR_MAX_BYTES, 0, "Message Size Exceeds MaxBytes")
                                  : ps_error(PS_ERR_TIMEOUT, 0, "no messages before the request expired");
+        else if (s == PS_OK)
+            timers_quiet(mb, c, entry, now);
     }
     mem_unlock(mb);
     if (s != PS_OK)
@@ -823,10 +688,9 @@ static void process_ack(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t n
 
 static void reschedule(mem_consumer *c, mem_pend *p)
 {
-    uint32_t idx = (uint32_t)(p - c->pend);
-    heap_remove(c, idx);
+    mem_timer_disarm(c, p);
     p->deadline = p->ts + mem_wait_for(c, p->sseq);
-    (void)mem_heap_push(c, idx); /* its slot was freed just now: cannot fail */
+    (void)mem_timer_arm(c, p); /* just disarmed: cannot fail */
 }
 
 /* A NAK while nothing is pending passes the server's pending check
@@ -874,7 +738,7 @@ static ps_status process_nak(mem_consumer *c, const ps_msg_meta *md, int64_t del
         reschedule(c, p);
         return PS_OK;
     }
-    heap_remove(c, (uint32_t)(p - c->pend));
+    mem_timer_disarm(c, p);
     rdq_push(c, p); /* reserved: cannot fail */
     c->wake = c->npulls > 0; /* a plain NAK signals the delivery loop; a delayed one does not */
     return PS_OK;
@@ -887,7 +751,7 @@ static void process_wpi(mem_consumer *c, uint64_t sseq, int64_t now)
     if (!p)
         return;
     p->ts = now;
-    if (p->heap_idx != NO_HEAP)
+    if (p->timer != MEM_NO_TIMER)
         reschedule(c, p);
 }
 
@@ -896,8 +760,9 @@ ps_status mem_ack(ps_msg *m, ps_ack_kind kind, int64_t delay_ns)
     mem_handle *h = (mem_handle *)m->consumer_;
     mem_backend *mb = h->mb;
     mem_lock(mb);
+    uint64_t entry = mb->entries;
     int64_t now = mem_now(mb);
-    ps_status s = mem_run_timers(mb, now);
+    ps_status s = mem_run_timers_after(mb, entry, now);
     mem_consumer *c = mem_handle_resolve(h);
     const ps_msg_meta *md = &m->meta;
     if (s) {
@@ -927,6 +792,8 @@ ps_status mem_ack(ps_msg *m, ps_ack_kind kind, int64_t delay_ns)
             break;
         }
         mem_signal(mb);
+        if (s == PS_OK && c)
+            timers_quiet(mb, c, entry, now);
     }
     mem_unlock(mb);
     return s;

@@ -5,7 +5,8 @@
  * handles, timers), mem_store.c (message storage and removal), mem_stream.c
  * (stream admin), mem_publish.c (the publish pipeline of JS 3.4),
  * mem_consumer.c (consumer admin and info), mem_deliver.c (the delivery
- * engine of JS 6-8), mem_advisory.c (JS 11), mem_restart.c (JS 13.1).
+ * engine of JS 6-8), mem_pending.c (its pending set and ack-wait timers),
+ * mem_advisory.c (JS 11), mem_restart.c (JS 13.1).
  *
  * Determinism: every collection that decides an order is an array or a FIFO
  * in insertion order; hash maps are only ever used for lookups.
@@ -236,12 +237,16 @@ typedef struct mem_pend {
     int64_t ts;        /* last delivery (or WPI / nak-delay reset) */
     int64_t deadline;  /* ts + wait for the current delivery count */
     uint64_t rdq_ticket; /* which FIFO entry is the live one (JS 6.4) */
-    uint32_t heap_idx; /* MEM_NO_HEAP when not in the heap, MEM_FREE_SLOT when free */
+    uint64_t tq_ticket;  /* with timer MEM_IN_FIFO: its entry in the timer FIFO */
+    /* Its ack-wait timer: a position in the deadline heap, MEM_IN_FIFO,
+     * MEM_NO_TIMER (queued for redelivery instead), or MEM_FREE_SLOT. */
+    uint32_t timer;
     bool in_rdq;
 } mem_pend;
 
-#define MEM_NO_HEAP UINT32_MAX
+#define MEM_NO_TIMER UINT32_MAX
 #define MEM_FREE_SLOT (UINT32_MAX - 1)
+#define MEM_IN_FIFO (UINT32_MAX - 2) /* heap positions are below */
 
 /* What the file store last made durable of a consumer (JS 13.1). */
 typedef struct mem_csnap {
@@ -290,13 +295,21 @@ struct mem_consumer {
      * and first deliveries, so it goes stale as the server's does. */
     int64_t npc;
     uint64_t npcm;
-    /* pending: slab + index + deadline heap */
+    /* pending (mem_pending.c): slab, sequence index, ack-wait timers */
     mem_pend *pend;
     uint32_t pend_cap, pend_top; /* slab size, slots ever used */
     uint32_t pend_len;      /* live entries (NumAckPending) */
     uint32_t pend_free;     /* free list head, threaded through sseq */
-    mem_u64map pend_idx;    /* sseq -> slab index */
-    struct mem_hent *heap;  /* min-heap on (deadline, sseq) */
+    uint32_t *win;          /* sseq -> slab index + 1 (0: none), for [win_lo, win_lo + win_cap) */
+    uint32_t win_cap, win_len;
+    uint64_t win_lo;
+    mem_u64map pend_idx;    /* sseq -> slab index, for records below the window */
+    uint32_t *tq;           /* timer FIFO of slab indexes (may hold stale entries) */
+    uint32_t tq_cap, tq_head, tq_len, tq_live;
+    uint64_t tq_popped;     /* ticket of the front entry */
+    int64_t tq_last_deadline; /* of the entry pushed last */
+    uint64_t tq_last_sseq;
+    struct mem_hent *heap;  /* min-heap on (deadline, sseq): timers armed out of order */
     uint32_t heap_len, heap_cap;
     mem_u64map rdc;         /* sseq -> redelivery count */
     mem_fifo rdq;           /* may hold stale entries; see rdq_live */
@@ -360,21 +373,52 @@ struct mem_backend {
     char pub_subject[PS_NAME_MAX_BUF];
     mem_stream *pub_stream;
     int npulls;              /* asynchronous pulls waiting on any consumer */
+    /* Calls that entered (mem_lock counts them), and the one, if any, after
+     * which nothing was due at quiet_ns: the next call, if no other came
+     * between and the clock still reads quiet_ns, has no timed work to run
+     * (mem_run_timers_after). 0: none. */
+    uint64_t entries;
+    uint64_t quiet_entry;
+    int64_t quiet_ns;
 };
 
 /* mem_backend.c */
 void mem_lock(mem_backend *mb);
 void mem_unlock(mem_backend *mb);
-void mem_signal(mem_backend *mb);
+void mem_signal_waiting(mem_backend *mb);
+/* Something may have become deliverable: waiting pulls are served and a
+ * waiting fetch woken (nothing to do when neither waits). */
+static inline void mem_signal(mem_backend *mb)
+{
+    if (mb->npulls || mb->waiter)
+        mem_signal_waiting(mb);
+}
 int64_t mem_now(mem_backend *mb);
 mem_stream *mem_stream_find(mem_backend *mb, const char *name);
-mem_consumer *mem_handle_resolve(mem_handle *h);
+mem_consumer *mem_handle_lookup(mem_handle *h);
+/* The consumer a handle names, NULL when there is none; cached until
+ * something goes away (the backend's epoch). */
+static inline mem_consumer *mem_handle_resolve(mem_handle *h)
+{
+    if (h->epoch == h->mb->epoch && h->cached)
+        return h->cached;
+    return mem_handle_lookup(h);
+}
 /* Due work: dedup and MaxAge expiry, idle ephemerals, ack-wait expiries.
  * PS_ERR_NO_MEMORY when an expired message could not be queued for
  * redelivery: it stays due (in the deadline heap) and nothing is lost.
  * Fetch, ack and tick fail with that status (what they do depends on the
  * redelivery queue); the admin calls go on, and the next call retries. */
 ps_status mem_run_timers(mem_backend *mb, int64_t now);
+/* For fetch and ack, which run once per message: mem_run_timers, skipped
+ * when the call before (`entry` - 1, no other between) left nothing due at
+ * `now` (mem_deliver.c marks that at the end of each). */
+static inline ps_status mem_run_timers_after(mem_backend *mb, uint64_t entry, int64_t now)
+{
+    if (mb->quiet_entry && mb->quiet_entry + 1 == entry && mb->quiet_ns == now && !mb->npulls)
+        return PS_OK;
+    return mem_run_timers(mb, now);
+}
 
 /* mem_store.c */
 bool mem_store_append(mem_stream *st, uint64_t seq, int64_t ts, const char *subj,
@@ -444,7 +488,12 @@ ps_status mem_consumer_delete(ps_backend *b, const char *stream, const char *nam
 void mem_consumer_free_handle(ps_consumer *c);
 void mem_consumer_destroy(mem_consumer *c, bool advisory); /* unlink + free */
 void mem_consumer_free(mem_consumer *c);
-bool mem_consumer_matches(const mem_consumer *c, const mem_subj *subj);
+bool mem_consumer_matches_filter(const mem_consumer *c, const mem_subj *subj);
+/* Does the consumer deliver messages on `subj` (its filter, JS 6.1)? */
+static inline bool mem_consumer_matches(const mem_consumer *c, const mem_subj *subj)
+{
+    return c->filter_all || mem_consumer_matches_filter(c, subj);
+}
 /* Recomputes whether the filter covers every stream subject (after the
  * stream's subjects changed). */
 void mem_consumer_refilter(mem_consumer *c);
@@ -479,16 +528,74 @@ int mem_serve_peek(mem_consumer *c, int64_t *size);
 bool mem_serve_commit(mem_handle *h, mem_consumer *c, int64_t now, ps_msg_list *out);
 bool mem_serve_redo(mem_consumer *c, int64_t now);
 int64_t mem_deliver_next_deadline(const mem_consumer *c);
-void mem_pend_remove(mem_consumer *c, uint64_t sseq);
-mem_pend *mem_pend_get(mem_consumer *c, uint64_t sseq);
-bool mem_pend_add(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t ts);
-void mem_pend_clear(mem_consumer *c);
 void mem_on_removed(mem_stream *st, const mem_smsg *m, int64_t now, bool notify);
 void mem_on_stored(mem_stream *st, const mem_smsg *m);
-int64_t mem_wait_for(const mem_consumer *c, uint64_t sseq);
-bool mem_heap_push(mem_consumer *c, uint32_t idx); /* cannot fail for a record mem_pend_add made */
+int64_t mem_backoff_wait(const mem_consumer *c, uint64_t sseq);
+/* JS 6.5: AckWait, or with BackOff the step for the redelivery count. */
+static inline int64_t mem_wait_for(const mem_consumer *c, uint64_t sseq)
+{
+    return c->cfg.backoff_len <= 0 ? c->cfg.ack_wait_ns : mem_backoff_wait(c, sseq);
+}
+void mem_deliver_clear(mem_consumer *c); /* the pending set and the redelivery queue emptied */
 void mem_consumer_touch(mem_consumer *c, int64_t now);
 void mem_stream_ack(mem_stream *st, uint64_t sseq, int64_t now);
+
+/* mem_pending.c: the pending set and its ack-wait timers */
+mem_pend *mem_pend_get_below(mem_consumer *c, uint64_t sseq); /* below the window: the map */
+static inline mem_pend *mem_pend_get(mem_consumer *c, uint64_t sseq)
+{
+    if (sseq - c->win_lo < c->win_cap) {
+        uint32_t v = c->win[sseq & (c->win_cap - 1)];
+        return v ? &c->pend[v - 1] : NULL;
+    }
+    return c->pend_idx.len ? mem_pend_get_below(c, sseq) : NULL;
+}
+bool mem_pend_has(const mem_consumer *c, uint64_t sseq);
+/* Everything a record for sseq needs (a slab slot, its index entry, room
+ * for its timer), so that mem_pend_add of sseq cannot fail after it: a
+ * delivery goes out only once its record is sure. */
+bool mem_pend_reserve_slow(mem_consumer *c, uint64_t sseq);
+static inline bool mem_pend_reserve(mem_consumer *c, uint64_t sseq)
+{
+    /* The common case: a free slot, and sseq in the window or one past its
+     * top with the window's bottom slot (the one sseq takes) empty. */
+    if ((c->pend_free != UINT32_MAX || c->pend_top < c->pend_cap) && c->heap_cap >= c->pend_cap) {
+        if (sseq - c->win_lo < c->win_cap)
+            return true;
+        if (c->win_cap && sseq - c->win_lo == c->win_cap && !c->win[sseq & (c->win_cap - 1)]) {
+            c->win_lo++;
+            return true;
+        }
+    }
+    return mem_pend_reserve_slow(c, sseq);
+}
+/* A record, its timer armed to ts + mem_wait_for; NULL: out of memory. */
+mem_pend *mem_pend_add(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t ts);
+/* The same after mem_pend_reserve(c, sseq): cannot fail. */
+mem_pend *mem_pend_insert(mem_consumer *c, uint64_t sseq, uint64_t dseq, int64_t ts);
+void mem_pend_remove_at(mem_consumer *c, mem_pend *p); /* disarms its timer, unqueues it */
+void mem_pend_remove(mem_consumer *c, uint64_t sseq);
+void mem_pend_clear(mem_consumer *c);
+void mem_pend_free_all(mem_consumer *c);
+ps_status mem_pend_check(const mem_consumer *c); /* ps_memory_check */
+/* Arms p's timer for p->deadline (p's timer is disarmed). Cannot fail for
+ * a record mem_pend_add made; false only on a broken invariant. */
+bool mem_timer_arm(mem_consumer *c, mem_pend *p);
+void mem_timer_disarm(mem_consumer *c, mem_pend *p); /* nothing when not armed */
+/* The armed record that expires first, in (deadline, sseq) order; NULL:
+ * none. mem_timer_next_deadline: its deadline, INT64_MAX when none. */
+mem_pend *mem_timer_first(mem_consumer *c);
+static inline int64_t mem_timer_next_deadline(const mem_consumer *c)
+{
+    int64_t d = c->heap_len ? c->heap[0].deadline : INT64_MAX;
+    if (c->tq_len) {
+        int64_t q = c->pend[c->tq[c->tq_head]].deadline;
+        d = q < d ? q : d;
+    }
+    return d;
+}
+/* Every armed timer again at ts + mem_wait_for (a new AckWait, JS 5.3). */
+void mem_timers_rearm_all(mem_consumer *c);
 
 /* mem_pull.c: asynchronous pull requests and the waiting queue (JS 8) */
 ps_status mem_pull_start(ps_consumer *h, const ps_fetch_request *req, ps_pull **out);
@@ -536,7 +643,14 @@ void mem_adv_stream_action(mem_backend *mb, ps_advisory_kind kind, const char *s
 
 /* mem_restart.c */
 ps_status mem_restart(ps_backend *b, ps_restart_kind kind);
-void mem_snap_before_change(mem_consumer *c, int64_t now);
+void mem_snap_before_change_durable(mem_consumer *c, int64_t now);
+/* Before a consumer changes: what the file store would write of it is
+ * settled first (only a file stream's durable consumer has any). */
+static inline void mem_snap_before_change(mem_consumer *c, int64_t now)
+{
+    if (c->st->cfg.storage == PS_STORAGE_FILE && !c->cfg.memory_storage)
+        mem_snap_before_change_durable(c, now);
+}
 void mem_snap_free(mem_csnap *s);
 bool mem_is_file(const mem_stream *st);
 

@@ -51,7 +51,7 @@ static void snap_take(mem_consumer *c)
     }
     uint32_t n = 0;
     for (uint32_t i = 0; i < c->pend_top; i++)
-        if (c->pend[i].heap_idx != MEM_FREE_SLOT)
+        if (c->pend[i].timer != MEM_FREE_SLOT)
             pend[n++] = c->pend[i];
     uint32_t r = 0;
     for (uint32_t i = 0; i < c->rdc.cap; i++)
@@ -75,7 +75,7 @@ static void snap_settle(mem_consumer *c, int64_t now, bool crash)
     }
 }
 
-void mem_snap_before_change(mem_consumer *c, int64_t now)
+void mem_snap_before_change_durable(mem_consumer *c, int64_t now)
 {
     if (!durable_state(c))
         return;
@@ -97,7 +97,7 @@ static bool snap_restore(mem_consumer *c)
 {
     bool ok = true;
     const mem_csnap *s = &c->snap;
-    mem_pend_clear(c);
+    mem_deliver_clear(c);
     mem_u64map_clear(&c->rdc);
     c->sseq = s->sseq;
     c->dseq = s->dseq;
@@ -107,7 +107,7 @@ static bool snap_restore(mem_consumer *c)
     uint64_t first = c->st->msgs ? c->st->first_seq : c->st->last_seq + 1;
     for (uint32_t i = 0; i < s->npend; i++)
         if (s->pend[i].sseq >= first) /* entries below the first seq drop */
-            ok &= mem_pend_add(c, s->pend[i].sseq, s->pend[i].dseq, s->pend[i].ts);
+            ok &= mem_pend_add(c, s->pend[i].sseq, s->pend[i].dseq, s->pend[i].ts) != NULL;
     return ok;
 }
 
