@@ -445,6 +445,42 @@ static void test_manual_clock_fetch_waits_for_a_publish(void **state)
     assert_int_equal(test_mem_close(&m), PS_OK);
 }
 
+static void *fetch_2_in_5s(void *p)
+{
+    fetch_arg *a = p;
+    ps_msg_list l = {0};
+    a->status = ps_fetch_batch(a->c, 2, 5 * PS_NS_PER_SEC, &l);
+    a->count = l.count;
+    a->returned_at = ps_clock_now(a->clock);
+    ps_msg_list_free(&l);
+    return NULL;
+}
+
+/* A fetch that got a message and waits for a second one, while another
+ * thread deletes its consumer: it returns what it got, and nothing of it
+ * touches the deleted consumer afterwards (under AddressSanitizer a use of
+ * the freed consumer ends the run). */
+static void test_manual_clock_fetch_outlives_its_deleted_consumer(void **state)
+{
+    (void)state;
+    test_mem m;
+    waiting_backend(&m);
+    ps_clock *clk = m.clock;
+    ps_backend *b = m.b;
+    fetch_arg a = {add_durable(b, "M", "C", 30 * PS_NS_PER_SEC), clk, PS_OK, 0, 0};
+    publish_n(b, "m.x", 1);
+    pthread_t th;
+    pthread_create(&th, NULL, fetch_2_in_5s, &a);
+    assert_int_equal(ps_clock_await_waiters(clk, 1), PS_OK); /* it has the one, waits for more */
+    assert_int_equal(ps_consumer_delete(b, "M", "C"), PS_OK);
+    assert_int_equal(ps_clock_advance(clk, PS_NS_PER_SEC), PS_OK); /* wakes it, if the delete did not */
+    pthread_join(th, NULL);
+    assert_int_equal(a.status, PS_OK);
+    assert_int_equal(a.count, 1);
+    ps_consumer_free(a.c);
+    assert_int_equal(test_mem_close(&m), PS_OK);
+}
+
 typedef struct work_arg {
     ps_backend *b;
     int got;
@@ -513,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_real_clock_fetch_waits_for_publisher),
         cmocka_unit_test(test_manual_clock_fetch_waits_for_an_advance),
         cmocka_unit_test(test_manual_clock_fetch_waits_for_a_publish),
+        cmocka_unit_test(test_manual_clock_fetch_outlives_its_deleted_consumer),
         cmocka_unit_test(test_real_clock_competing_workers),
     };
     return cmocka_run_group_tests_name("memory backend", tests, NULL, NULL);

@@ -605,14 +605,21 @@ ps_status mem_fetch(ps_consumer *hc, const ps_fetch_request *req, ps_msg_list *o
             s = mem_pulls_fetch(h, c, req, now, out, &fs.stalled, &fs.max_bytes_hit);
         else
             s = fill(h, c, req, now, out, &fs);
-        if (s == PS_OK && mb->waiter && req->expires_ns > 0)
+        if (s == PS_OK && mb->waiter && req->expires_ns > 0) {
+            /* the wait lets other threads in: the consumer may be deleted
+             * (wait_more then ends with what it got), and `c` with it */
+            uint64_t uid = c->uid;
             s = wait_more(h, c, req, out, &fs);
-        if (s == PS_OK && c->npulls && ends_by_expiry(req, out, &fs))
+            c = mem_handle_resolve(h);
+            if (c && c->uid != uid)
+                c = NULL;
+        }
+        if (s == PS_OK && c && c->npulls && ends_by_expiry(req, out, &fs))
             mem_pulls_eos(c, now); /* its expiry timer runs the eos pass (difftest timed 535, 691) */
         if (s == PS_OK && out->count == 0)
             s = fs.max_bytes_hit ? ps_error(PS_ERR_MAX_BYTES, 0, "Message Size Exceeds MaxBytes")
                                  : ps_error(PS_ERR_TIMEOUT, 0, "no messages before the request expired");
-        else if (s == PS_OK)
+        else if (s == PS_OK && c)
             timers_quiet(mb, c, entry, now);
     }
     mem_unlock(mb);
