@@ -253,10 +253,22 @@ static size_t fields_len(const ps_out_msg *m, const jsfield *f, int n)
     return len ? NATS_HDR_LINE_LEN + len + 2 : 0;
 }
 
+/* A msg id and nothing else: the one header a publish with an id has,
+ * which the general path measures field by field. */
+static bool id_only(const ps_out_msg *m)
+{
+    return m->msg_id && !m->headers && !m->expected_stream && !m->expected_last_msg_id &&
+           !m->has_expected_last_seq && !m->has_expected_last_subject_seq;
+}
+
+#define ID_NAME_LEN (sizeof PS_HDR_MSG_ID - 1)
+
 size_t ps_out_msg_header_len(const ps_out_msg *m)
 {
     if (!m || !has_header_fields(m))
         return 0;
+    if (id_only(m))
+        return NATS_HDR_LINE_LEN + ID_NAME_LEN + 2 + strlen(m->msg_id) + 2 + 2;
     jsfield f[5];
     int n = js_fields(m, f);
     return fields_len(m, f, n);
@@ -277,6 +289,12 @@ size_t ps_out_msg_header_encode(const ps_out_msg *m, char *buf)
 {
     if (!m || !has_header_fields(m))
         return 0;
+    if (id_only(m)) { /* as below with the one field */
+        char *p = put_n(buf, NATS_HDR_LINE PS_HDR_MSG_ID ": ", NATS_HDR_LINE_LEN + ID_NAME_LEN + 2);
+        p = put(p, m->msg_id);
+        p = put_n(p, "\r\n\r\n", 4);
+        return (size_t)(p - buf);
+    }
     jsfield f[5];
     int n = js_fields(m, f);
     if (!fields_len(m, f, n))

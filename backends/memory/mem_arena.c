@@ -271,12 +271,6 @@ void mem_pool_stats(size_t *live, size_t *cached_bytes)
  * huge page; one that holds a lot moves to regions. */
 #define SMALL_HELD_MAX ((size_t)1 << 20)
 
-typedef struct mem_block {
-    uint32_t live; /* objects still allocated in it */
-    uint32_t used; /* bytes handed out, header included */
-    uint32_t size; /* SMALL_BLOCK or MEM_REGION_SIZE */
-} mem_block;
-
 #define BLOCK_HDR ((sizeof(mem_block) + 7) & ~(size_t)7)
 
 static mem_block *block_new(mem_arena *a)
@@ -299,7 +293,7 @@ static void block_free(mem_arena *a, mem_block *b)
     mem_big_free(b, b->size);
 }
 
-void *mem_arena_alloc(mem_arena *a, size_t size, uint16_t *tag)
+void *mem_arena_alloc_slow(mem_arena *a, size_t size, uint16_t *tag)
 {
     size = (size + 7) & ~(size_t)7;
     if (size > MEM_ARENA_MAX_OBJ) {

@@ -70,6 +70,9 @@ mem_key mem_key_of(const char *s);
 void *mem_strmap_get_key(const mem_strmap *m, const mem_key *k);
 /* As mem_strmap_put, for a value whose key equals *k. */
 bool mem_strmap_put_key(mem_strmap *m, const mem_key *k, void *val);
+/* The same for a key the map does not hold (a lookup just missed it): no
+ * second search. */
+bool mem_strmap_put_new_key(mem_strmap *m, const mem_key *k, void *val);
 /* A hint that a lookup of *k follows: starts loading its first slot. */
 void mem_strmap_prefetch(const mem_strmap *m, const mem_key *k);
 void *mem_strmap_del(mem_strmap *m, const char *key, size_t len);
@@ -140,7 +143,31 @@ typedef struct mem_arena {
 #define MEM_ARENA_OWN UINT16_MAX             /* tag: malloc'd alone */
 #define MEM_ARENA_REGION (UINT16_MAX - 1)    /* tag: in a region block */
 
-void *mem_arena_alloc(mem_arena *a, size_t size, uint16_t *tag);
+/* A block's header (mem_arena.c); here for the inline fast path. */
+typedef struct mem_block {
+    uint32_t live; /* objects still allocated in it */
+    uint32_t used; /* bytes handed out, header included */
+    uint32_t size; /* SMALL_BLOCK or MEM_REGION_SIZE */
+} mem_block;
+
+/* `size` bytes, NULL when out of memory; *tag is what mem_arena_free needs.
+ * The common case (room in the current block) is inline: it runs for every
+ * stored message and dedup entry. */
+void *mem_arena_alloc_slow(mem_arena *a, size_t size, uint16_t *tag);
+static inline void *mem_arena_alloc(mem_arena *a, size_t size, uint16_t *tag)
+{
+    size = (size + 7) & ~(size_t)7;
+    mem_block *b = a->cur;
+    if (size > MEM_ARENA_MAX_OBJ || !b || b->used + size > b->size)
+        return mem_arena_alloc_slow(a, size, tag);
+    void *p = (char *)b + b->used;
+    /* A region's objects find it by alignment; a small block's by offset,
+     * in 8-byte units (below 64 KiB: fits with room for the markers). */
+    *tag = b->size == MEM_REGION_SIZE ? MEM_ARENA_REGION : (uint16_t)(b->used / 8);
+    b->used += (uint32_t)size;
+    b->live++;
+    return p;
+}
 void mem_arena_free(mem_arena *a, void *p, uint16_t tag);
 /* Frees the current block if nothing lives in it (the arena stays usable). */
 void mem_arena_release(mem_arena *a);
@@ -415,12 +442,26 @@ void mem_blk_clear(mem_stream *st);
 uint64_t mem_blk_last_seq(const mem_stream *st, const char *subj);
 /* Trims every subject to MaxMsgsPerSubject (an update that lowered it). */
 void mem_store_enforce_per_subject(mem_stream *st, int64_t now);
-void mem_store_expire(mem_stream *st, int64_t now);
+/* MaxAge (JS 3.10). The test is inline: it runs for every stream on every
+ * call, and a stream without MaxAge should cost no call. */
+void mem_store_expire_due(mem_stream *st, int64_t now);
+static inline void mem_store_expire(mem_stream *st, int64_t now)
+{
+    if (st->cfg.max_age_ns > 0)
+        mem_store_expire_due(st, now);
+}
 int64_t mem_store_next_expiry(const mem_stream *st);
 void mem_store_free_all(mem_stream *st);
-void mem_stream_dedup_expire(mem_stream *st, int64_t now);
+/* The dedup purge timer (JS 3.6), inline for the same reason. */
+void mem_stream_dedup_expire_due(mem_stream *st, int64_t now);
+static inline void mem_stream_dedup_expire(mem_stream *st, int64_t now)
+{
+    if (st->dd_run_ns && st->dd_run_ns <= now)
+        mem_stream_dedup_expire_due(st, now);
+}
 bool mem_stream_dedup_add(mem_stream *st, const char *id, uint64_t seq, int64_t ts);
-/* The same, with the id measured and hashed by the caller. */
+/* The same, with the id measured and hashed by the caller, for an id the
+ * dedup map does not hold (a publish's lookup just missed it). */
 bool mem_stream_dedup_add_key(mem_stream *st, const mem_key *id, uint64_t seq, int64_t ts);
 /* A change of the Duplicates window runs the dedup purge at once. */
 void mem_stream_dedup_window_changed(mem_stream *st, int64_t now);
@@ -547,6 +588,6 @@ void mem_adv_stream_action(mem_backend *mb, ps_advisory_kind kind, const char *s
 ps_status mem_restart(ps_backend *b, ps_restart_kind kind);
 void mem_snap_before_change(mem_consumer *c, int64_t now);
 void mem_snap_free(mem_csnap *s);
-bool mem_is_file(const mem_stream *st);
+static inline bool mem_is_file(const mem_stream *st) { return st->cfg.storage == PS_STORAGE_FILE; }
 
 #endif
