@@ -39,6 +39,11 @@ static bool ring_fits(mem_stream *st, uint64_t lo, uint64_t hi)
     uint64_t ncap = st->ring_cap ? st->ring_cap : 64;
     while (hi - lo >= ncap)
         ncap *= 2;
+    /* Past the pool's smallest piece, straight to a whole region: a region
+     * is reused whole by the next stream, while each step between would
+     * leave a cached piece behind that only counts as resident memory. */
+    if (ncap * sizeof(mem_smsg *) > MEM_POOL_MIN_SIZE && ncap * sizeof(mem_smsg *) < MEM_REGION_SIZE)
+        ncap = MEM_REGION_SIZE / sizeof(mem_smsg *);
     if (ncap > SIZE_MAX / sizeof(mem_smsg *))
         return false;
     uint64_t ocap = st->ring_cap;
