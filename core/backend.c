@@ -221,7 +221,7 @@ static inline __attribute__((always_inline)) ps_status check_publish(ps_backend 
     if (!s && !m)
         s = null_arg(fn, "message");
     /* The bool test first: the message-building check only on failure. */
-    if (!s && (!m->subject || !ps_subject_is_literal(m->subject)))
+    if (!s && !ps_subject_is_literal(m->subject))
         s = ps_subject_check("publish subject", m->subject, false);
     if (!s && m->len && !m->data)
         s = ps_error(PS_ERR_INVALID_ARG, 0, "%s: data is NULL but len is %zu", fn, m->len);

@@ -27,7 +27,7 @@ char *mem_strdup(const char *s)
 
 /* Eight bytes at a time, each word folded in by a multiply (odd, so no
  * information is lost between words), then a final mix that brings the
- * high bits down to the slot index: a third of FNV-1a's instructions on a
+ * high bits down to the slot index: half of FNV-1a's instructions on a
  * msg id, and as good for keys that differ in their last characters
  * (job-17, job-18 ...). Only lookups depend on it, never an order. */
 uint64_t mem_hash(const char *s, size_t len)
