@@ -429,7 +429,16 @@ void mem_store_remove(mem_stream *st, uint64_t seq, mem_removal why, int64_t now
 bool mem_store_restore(mem_stream *st, mem_smsg *m);
 void mem_msg_release(mem_stream *st, mem_smsg *m); /* frees, and its subject if unused */
 void mem_store_skip(mem_stream *st, uint64_t seq, int64_t ts);
-void mem_store_enforce_limits(mem_stream *st, int64_t now, const char *subj_hint);
+/* MaxMsgsPerSubject (on `subj_hint`, NULL: none), MaxMsgs, MaxBytes. The
+ * test of whether anything is over is inline: it runs on every publish. */
+void mem_store_enforce_limits_due(mem_stream *st, int64_t now, const char *subj_hint);
+static inline void mem_store_enforce_limits(mem_stream *st, int64_t now, const char *subj_hint)
+{
+    const ps_stream_config *c = &st->cfg;
+    if ((subj_hint && c->max_msgs_per_subject > 0) || (c->max_msgs > 0 && st->msgs > (uint64_t)c->max_msgs) ||
+        (c->max_bytes > 0 && st->bytes > (uint64_t)c->max_bytes))
+        mem_store_enforce_limits_due(st, now, subj_hint);
+}
 /* Memory storage: a single removal as memStore.removeSeqPerSubject sees it
  * (also the messages of a filtered purge), and a full purge's reset. */
 void mem_fss_removed(mem_stream *st, const mem_smsg *m);

@@ -202,20 +202,19 @@ static ps_status publish_locked(mem_backend *mb, const ps_out_msg *m, const mem_
 ps_status mem_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
 {
     mem_backend *mb = (mem_backend *)b;
-    size_t hdr_len = ps_out_msg_header_len(m);
-    if ((int64_t)(hdr_len + m->len) > mb->max_payload)
-        return ps_error(PS_ERR_MAX_PAYLOAD, 0, "message of %zu bytes exceeds max_payload %" PRId64,
-                        hdr_len + m->len, mb->max_payload);
     mem_key id = m->msg_id ? mem_key_of(m->msg_id) : (mem_key){0};
     /* Single-threaded (no lock), the stream is only ours to read: the
      * prefetch goes out before the header is encoded, further ahead. */
     if (m->msg_id && !mb->locking && mb->pub_stream)
         mem_strmap_prefetch(&mb->pub_stream->dedup_map, &id);
     char small[1024];
-    char *hdr = NULL;
-    if (hdr_len) {
-        hdr = hdr_len <= sizeof small ? small : malloc(hdr_len);
-        if (!hdr)
+    size_t hdr_len = ps_out_msg_header_encode_n(m, small, sizeof small);
+    if ((int64_t)(hdr_len + m->len) > mb->max_payload)
+        return ps_error(PS_ERR_MAX_PAYLOAD, 0, "message of %zu bytes exceeds max_payload %" PRId64,
+                        hdr_len + m->len, mb->max_payload);
+    char *hdr = hdr_len ? small : NULL;
+    if (hdr_len > sizeof small) {
+        if (!(hdr = malloc(hdr_len)))
             return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory");
         ps_out_msg_header_encode(m, hdr);
     }

@@ -500,7 +500,7 @@ static void fss_enforce(mem_stream *st, mem_subj *r, uint64_t lim, int64_t now)
  * over both limits evicts the subject's oldest, not the stream's. NULL:
  * MaxMsgs and MaxBytes only (a stream update; see
  * mem_store_enforce_per_subject). */
-void mem_store_enforce_limits(mem_stream *st, int64_t now, const char *subj_hint)
+void mem_store_enforce_limits_due(mem_stream *st, int64_t now, const char *subj_hint)
 {
     const ps_stream_config *c = &st->cfg;
     if (subj_hint && c->max_msgs_per_subject > 0) {
