@@ -195,7 +195,10 @@ void mem_big_free(void *p, size_t size)
         l->next = g_pool.free[k];
         g_pool.free[k] = l;
         g_pool.cached_bytes += rounded;
-        POISON(p, rounded);
+        /* All but the link: LeakSanitizer follows no pointer kept in
+         * poisoned memory, and would report the malloc'd pieces behind the
+         * first of a class as leaked. */
+        POISON((char *)p + sizeof(pool_link), rounded - sizeof(pool_link));
     }
     pthread_mutex_unlock(&g_pool.lock);
     if (!keep)
