@@ -212,12 +212,16 @@ static ps_status check_other_headers(const ps_headers *h)
     return PS_OK;
 }
 
-static ps_status check_publish(ps_backend *b, const ps_out_msg *m, const char *fn)
+/* Inlined into its two callers: on the memory backend, its frame was a
+ * tenth of a publish. */
+static inline __attribute__((always_inline)) ps_status check_publish(ps_backend *b, const ps_out_msg *m,
+                                                                     const char *fn)
 {
     ps_status s = need_backend(b, fn);
     if (!s && !m)
         s = null_arg(fn, "message");
-    if (!s)
+    /* The bool test first: the message-building check only on failure. */
+    if (!s && !ps_subject_is_literal(m->subject))
         s = ps_subject_check("publish subject", m->subject, false);
     if (!s && m->len && !m->data)
         s = ps_error(PS_ERR_INVALID_ARG, 0, "%s: data is NULL but len is %zu", fn, m->len);

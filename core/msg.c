@@ -253,10 +253,22 @@ static size_t fields_len(const ps_out_msg *m, const jsfield *f, int n)
     return len ? NATS_HDR_LINE_LEN + len + 2 : 0;
 }
 
+/* A msg id and nothing else: the one header a publish with an id has,
+ * which the general path measures field by field. */
+static bool id_only(const ps_out_msg *m)
+{
+    return m->msg_id && !m->headers && !m->expected_stream && !m->expected_last_msg_id &&
+           !m->has_expected_last_seq && !m->has_expected_last_subject_seq;
+}
+
+#define ID_NAME_LEN (sizeof PS_HDR_MSG_ID - 1)
+
 size_t ps_out_msg_header_len(const ps_out_msg *m)
 {
     if (!m || !has_header_fields(m))
         return 0;
+    if (id_only(m))
+        return NATS_HDR_LINE_LEN + ID_NAME_LEN + 2 + strlen(m->msg_id) + 2 + 2;
     jsfield f[5];
     int n = js_fields(m, f);
     return fields_len(m, f, n);
@@ -273,10 +285,22 @@ static char *put(char *p, const char *s)
     return put_n(p, s, strlen(s));
 }
 
+/* The header block of an id-only message (as the general path below
+ * writes it with the one field), `len` the id's length. */
+static size_t put_id_only(char *buf, const char *id, size_t len)
+{
+    char *p = put_n(buf, NATS_HDR_LINE PS_HDR_MSG_ID ": ", NATS_HDR_LINE_LEN + ID_NAME_LEN + 2);
+    p = put_n(p, id, len);
+    p = put_n(p, "\r\n\r\n", 4);
+    return (size_t)(p - buf);
+}
+
 size_t ps_out_msg_header_encode(const ps_out_msg *m, char *buf)
 {
     if (!m || !has_header_fields(m))
         return 0;
+    if (id_only(m))
+        return put_id_only(buf, m->msg_id, strlen(m->msg_id));
     jsfield f[5];
     int n = js_fields(m, f);
     if (!fields_len(m, f, n))
@@ -292,6 +316,21 @@ size_t ps_out_msg_header_encode(const ps_out_msg *m, char *buf)
         p = put(put(put(put(p, m->headers->names[i]), ": "), m->headers->values[i]), "\r\n");
     p = put_n(p, "\r\n", 2);
     return (size_t)(p - buf);
+}
+
+size_t ps_out_msg_header_encode_n(const ps_out_msg *m, char *buf, size_t cap)
+{
+    if (!m || !has_header_fields(m))
+        return 0;
+    if (id_only(m)) { /* measured once */
+        size_t len = strlen(m->msg_id);
+        size_t n = NATS_HDR_LINE_LEN + ID_NAME_LEN + 2 + len + 2 + 2;
+        return n <= cap ? put_id_only(buf, m->msg_id, len) : n;
+    }
+    size_t n = ps_out_msg_header_len(m);
+    if (n && n <= cap)
+        ps_out_msg_header_encode(m, buf);
+    return n;
 }
 
 /* ---- received messages ------------------------------------------------------ */

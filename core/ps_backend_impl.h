@@ -74,6 +74,11 @@ void ps_backend_emit_pub_result(ps_backend *b, const ps_pub_result *r);
 
 /* ---- filling a fetch -------------------------------------------------- */
 
+/* ps_out_msg_header_encode into `buf` when the block fits in `cap` bytes
+ * (else `buf` is untouched); returns the block's length either way, 0 when
+ * m has none. One pass for a backend that encodes into a stack buffer. */
+size_t ps_out_msg_header_encode_n(const ps_out_msg *m, char *buf, size_t cap);
+
 /* Appends a message to a fetch's list, copying its subject (subj_len
  * bytes), header block (hdr_len bytes; hdr may be NULL when 0) and data
  * (len bytes; NUL-terminated in the copy). Returns it with meta and the

@@ -51,6 +51,22 @@ static const unsigned char subject_stop[256] = {
     ['\0'] = 1, ['.'] = 1, [' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1, ['\f'] = 1,
 };
 
+/* The first stop byte at or after p. Four bytes a round, each read only
+ * once the one before it is known not to be the terminator. */
+static inline const char *skip_plain(const char *p)
+{
+    for (;; p += 4) {
+        if (subject_stop[(unsigned char)p[0]])
+            return p;
+        if (subject_stop[(unsigned char)p[1]])
+            return p + 1;
+        if (subject_stop[(unsigned char)p[2]])
+            return p + 2;
+        if (subject_stop[(unsigned char)p[3]])
+            return p + 3;
+    }
+}
+
 /* 0 when valid, else the 1-based column of the problem; *why names it.
  * One pass over the characters: this runs on every publish. */
 static size_t subject_problem(const char *s, bool allow_wild, const char **why)
@@ -61,8 +77,7 @@ static size_t subject_problem(const char *s, bool allow_wild, const char **why)
     }
     const char *start = s; /* of the current token */
     for (const char *p = s;; p++) {
-        while (!subject_stop[(unsigned char)*p])
-            p++;
+        p = skip_plain(p);
         char c = *p;
         if (is_space(c)) {
             *why = "whitespace"; /* JS 1.1 */

@@ -52,7 +52,7 @@ static void test_closed_backend_regions_are_reused(void **state)
     publish_n(&a, 30000, 200); /* 6 MB: past the small blocks, into regions */
     mem_pool_stats(&live, &cached);
     assert_true(live >= 2);
-    assert_int_equal(cached, 0);
+    assert_true(cached < MEM_REGION_SIZE); /* only what the growing ring left */
     assert_int_equal(test_mem_close(&a), PS_OK);
     mem_pool_stats(&live, &cached);
     assert_int_equal(live, 0); /* nothing leaked */
@@ -74,15 +74,18 @@ static void test_pool_keeps_at_most_its_bound(void **state)
     (void)state;
     size_t live = 0, cached = 0;
     mem_pool_trim();
+    const size_t bound = (size_t)64 << 20; /* the hard bound, lowered: less to publish */
+    mem_pool_set_max(bound);
     test_mem a;
     open_stream(&a);
     /* a quarter more than the bound in messages */
-    int n = (int)(5 * (MEM_POOL_MAX_BYTES / 4) / 512);
+    int n = (int)(5 * (bound / 4) / 512);
     publish_n(&a, n, 480);
     assert_int_equal(test_mem_close(&a), PS_OK);
     mem_pool_stats(&live, &cached);
+    mem_pool_set_max(0);
     assert_int_equal(live, 0);
-    assert_true(cached > 0 && cached <= MEM_POOL_MAX_BYTES);
+    assert_true(cached > 0 && cached <= bound);
     mem_pool_trim();
     mem_pool_stats(&live, &cached);
     assert_int_equal(cached, 0);
@@ -90,9 +93,8 @@ static void test_pool_keeps_at_most_its_bound(void **state)
 
 /* The ring passes 2 MiB (262,144 slots) with its stored window not
  * starting at slot 0, so growing it moves pages and then slots. */
-static void test_ring_grown_into_regions_keeps_every_sequence(void **state)
+static void ring_grows_keeping_every_sequence(void)
 {
-    (void)state;
     test_mem m;
     open_stream(&m);
     publish_n(&m, 1000, 16);
@@ -115,6 +117,19 @@ static void test_ring_grown_into_regions_keeps_every_sequence(void **state)
         ps_stored_msg_clear(&sm);
     }
     assert_int_equal(test_mem_close(&m), PS_OK);
+}
+
+/* With an empty pool the ring grows into fresh regions (its pages move,
+ * mremap); the second time into the pieces the first left cached (a copy). */
+static void test_ring_grown_into_regions_keeps_every_sequence(void **state)
+{
+    (void)state;
+    mem_pool_trim();
+    ring_grows_keeping_every_sequence();
+    size_t live = 0, cached = 0;
+    mem_pool_stats(&live, &cached);
+    assert_true(cached >= 8 * MEM_REGION_SIZE); /* the 8 MiB ring at least */
+    ring_grows_keeping_every_sequence();
 }
 
 int main(void)

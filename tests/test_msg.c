@@ -212,6 +212,36 @@ static void test_out_msg_expectations_need_their_flags(void **state)
     assert_null(strstr(buf, "Subject"));
 }
 
+/* The one-pass encoder a backend uses writes what ps_out_msg_header_encode
+ * writes when it fits, and only measures when it does not. */
+static void test_out_msg_encode_n_writes_only_what_fits(void **state)
+{
+    (void)state;
+    ps_headers *other = ps_headers_new();
+    ps_headers_add(other, "Trace", "t1");
+    ps_out_msg msgs[] = {
+        {.subject = "a"},
+        {.subject = "a", .msg_id = "id-17"},
+        {.subject = "a", .msg_id = "id-17", .expected_stream = "ORDERS"},
+        {.subject = "a", .headers = other},
+    };
+    for (size_t i = 0; i < sizeof msgs / sizeof msgs[0]; i++) {
+        char want[128], buf[128];
+        size_t n = ps_out_msg_header_encode(&msgs[i], want);
+        assert_int_equal(ps_out_msg_header_len(&msgs[i]), n);
+        memset(buf, '#', sizeof buf);
+        assert_int_equal(ps_out_msg_header_encode_n(&msgs[i], buf, sizeof buf), n);
+        assert_memory_equal(buf, want, n);
+        assert_int_equal(buf[n], '#');
+        if (n == 0)
+            continue;
+        memset(buf, '#', sizeof buf);
+        assert_int_equal(ps_out_msg_header_encode_n(&msgs[i], buf, n - 1), n);
+        assert_int_equal(buf[0], '#'); /* too small: untouched */
+    }
+    ps_headers_free(other);
+}
+
 /* ---- ack subjects (JS 6.10) ----------------------------------------------------------- */
 
 static void test_ack_subject_parse_v1_example(void **state)
@@ -427,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_out_msg_msg_id_only_is_28_bytes),
         cmocka_unit_test(test_out_msg_encodes_js_headers_in_order),
         cmocka_unit_test(test_out_msg_expectations_need_their_flags),
+        cmocka_unit_test(test_out_msg_encode_n_writes_only_what_fits),
         cmocka_unit_test(test_ack_subject_parse_v1_example),
         cmocka_unit_test(test_ack_subject_parse_v2_twelve_tokens),
         cmocka_unit_test(test_ack_subject_parse_rejects_non_ack_subjects),

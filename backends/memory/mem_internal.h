@@ -71,6 +71,9 @@ mem_key mem_key_of(const char *s);
 void *mem_strmap_get_key(const mem_strmap *m, const mem_key *k);
 /* As mem_strmap_put, for a value whose key equals *k. */
 bool mem_strmap_put_key(mem_strmap *m, const mem_key *k, void *val);
+/* The same for a key the map does not hold (a lookup just missed it): no
+ * second search. */
+bool mem_strmap_put_new_key(mem_strmap *m, const mem_key *k, void *val);
 /* A hint that a lookup of *k follows: starts loading its first slot. */
 void mem_strmap_prefetch(const mem_strmap *m, const mem_key *k);
 void *mem_strmap_del(mem_strmap *m, const char *key, size_t len);
@@ -98,25 +101,34 @@ char *mem_strdup(const char *s);
 
 /* The unit of big memory: a transparent huge page on x86-64 and arm64. */
 #define MEM_REGION_SIZE ((size_t)2 << 20)
-/* Freed regions the process keeps for reuse, at most (beyond: unmapped):
- * enough for a backend that stored a million messages to hand its memory
- * to the next without a page fault. */
-#define MEM_POOL_MAX_BYTES ((size_t)256 << 20)
+/* The smallest size the pool caches (below: plain malloc and free). */
+#define MEM_POOL_MIN_SIZE ((size_t)64 << 10)
+/* Freed pieces the process keeps for reuse (beyond: given back): as many
+ * bytes as it ever had handed out at once, at least MIN (enough for a
+ * backend that stored a million messages to hand its memory to the next
+ * without a page fault) and at most MAX. */
+#define MEM_POOL_MIN_BYTES ((size_t)256 << 20)
+#define MEM_POOL_MAX_BYTES ((size_t)1 << 30)
 
 /* `size` bytes (zeroed when `zero`), NULL when out of memory. From
- * MEM_REGION_SIZE up: a 2 MiB-aligned mapping advised for huge pages,
- * taken from the process-wide pool when one of its size class is there;
- * below: malloc. Free with mem_big_free and the same size. Thread-safe. */
+ * MEM_POOL_MIN_SIZE up: a piece of the next power-of-two size, taken from
+ * the process-wide pool when one of its class is there (from
+ * MEM_REGION_SIZE up a 2 MiB-aligned mapping advised for huge pages, below
+ * a malloc'd block); below: malloc. Free with mem_big_free and the same
+ * size. Thread-safe. */
 void *mem_big_alloc(size_t size, bool zero);
 void mem_big_free(void *p, size_t size);
 /* p (of old_size bytes, or NULL) made new_size bytes: the content stays at
- * the same offsets, the rest is zero. A region's pages move to the new one
- * (mremap) rather than being copied. NULL when out of memory: p is then
- * untouched. */
+ * the same offsets, the rest is zero. Copied into a cached piece when the
+ * pool has one; otherwise a region's pages move to the new one (mremap).
+ * NULL when out of memory: p is then untouched. */
 void *mem_big_grow(void *p, size_t old_size, size_t new_size);
 /* Unmaps every cached region (tests: makes the next big alloc map afresh). */
 void mem_pool_trim(void);
-/* Regions handed out and not freed, and the bytes cached for reuse. */
+/* Tests: a lower hard bound for the cache than MEM_POOL_MAX_BYTES (0:
+ * that one again); it applies from the next free. */
+void mem_pool_set_max(size_t bytes);
+/* Pieces handed out and not freed, and the bytes cached for reuse. */
 void mem_pool_stats(size_t *live, size_t *cached_bytes);
 
 /* Small objects cut from blocks in allocation order; a block is freed when
@@ -132,7 +144,31 @@ typedef struct mem_arena {
 #define MEM_ARENA_OWN UINT16_MAX             /* tag: malloc'd alone */
 #define MEM_ARENA_REGION (UINT16_MAX - 1)    /* tag: in a region block */
 
-void *mem_arena_alloc(mem_arena *a, size_t size, uint16_t *tag);
+/* A block's header (mem_arena.c); here for the inline fast path. */
+typedef struct mem_block {
+    uint32_t live; /* objects still allocated in it */
+    uint32_t used; /* bytes handed out, header included */
+    uint32_t size; /* SMALL_BLOCK or MEM_REGION_SIZE */
+} mem_block;
+
+/* `size` bytes, NULL when out of memory; *tag is what mem_arena_free needs.
+ * The common case (room in the current block) is inline: it runs for every
+ * stored message and dedup entry. */
+void *mem_arena_alloc_slow(mem_arena *a, size_t size, uint16_t *tag);
+static inline void *mem_arena_alloc(mem_arena *a, size_t size, uint16_t *tag)
+{
+    size = (size + 7) & ~(size_t)7;
+    mem_block *b = a->cur;
+    if (size > MEM_ARENA_MAX_OBJ || !b || b->used + size > b->size)
+        return mem_arena_alloc_slow(a, size, tag);
+    void *p = (char *)b + b->used;
+    /* A region's objects find it by alignment; a small block's by offset,
+     * in 8-byte units (below 64 KiB: fits with room for the markers). */
+    *tag = b->size == MEM_REGION_SIZE ? MEM_ARENA_REGION : (uint16_t)(b->used / 8);
+    b->used += (uint32_t)size;
+    b->live++;
+    return p;
+}
 void mem_arena_free(mem_arena *a, void *p, uint16_t tag);
 /* Frees the current block if nothing lives in it (the arena stays usable). */
 void mem_arena_release(mem_arena *a);
@@ -437,7 +473,16 @@ void mem_store_remove(mem_stream *st, uint64_t seq, mem_removal why, int64_t now
 bool mem_store_restore(mem_stream *st, mem_smsg *m);
 void mem_msg_release(mem_stream *st, mem_smsg *m); /* frees, and its subject if unused */
 void mem_store_skip(mem_stream *st, uint64_t seq, int64_t ts);
-void mem_store_enforce_limits(mem_stream *st, int64_t now, const char *subj_hint);
+/* MaxMsgsPerSubject (on `subj_hint`, NULL: none), MaxMsgs, MaxBytes. The
+ * test of whether anything is over is inline: it runs on every publish. */
+void mem_store_enforce_limits_due(mem_stream *st, int64_t now, const char *subj_hint);
+static inline void mem_store_enforce_limits(mem_stream *st, int64_t now, const char *subj_hint)
+{
+    const ps_stream_config *c = &st->cfg;
+    if ((subj_hint && c->max_msgs_per_subject > 0) || (c->max_msgs > 0 && st->msgs > (uint64_t)c->max_msgs) ||
+        (c->max_bytes > 0 && st->bytes > (uint64_t)c->max_bytes))
+        mem_store_enforce_limits_due(st, now, subj_hint);
+}
 /* Memory storage: a single removal as memStore.removeSeqPerSubject sees it
  * (also the messages of a filtered purge), and a full purge's reset. */
 void mem_fss_removed(mem_stream *st, const mem_smsg *m);
@@ -450,12 +495,26 @@ void mem_blk_clear(mem_stream *st);
 uint64_t mem_blk_last_seq(const mem_stream *st, const char *subj);
 /* Trims every subject to MaxMsgsPerSubject (an update that lowered it). */
 void mem_store_enforce_per_subject(mem_stream *st, int64_t now);
-void mem_store_expire(mem_stream *st, int64_t now);
+/* MaxAge (JS 3.10). The test is inline: it runs for every stream on every
+ * call, and a stream without MaxAge should cost no call. */
+void mem_store_expire_due(mem_stream *st, int64_t now);
+static inline void mem_store_expire(mem_stream *st, int64_t now)
+{
+    if (st->cfg.max_age_ns > 0)
+        mem_store_expire_due(st, now);
+}
 int64_t mem_store_next_expiry(const mem_stream *st);
 void mem_store_free_all(mem_stream *st);
-void mem_stream_dedup_expire(mem_stream *st, int64_t now);
+/* The dedup purge timer (JS 3.6), inline for the same reason. */
+void mem_stream_dedup_expire_due(mem_stream *st, int64_t now);
+static inline void mem_stream_dedup_expire(mem_stream *st, int64_t now)
+{
+    if (st->dd_run_ns && st->dd_run_ns <= now)
+        mem_stream_dedup_expire_due(st, now);
+}
 bool mem_stream_dedup_add(mem_stream *st, const char *id, uint64_t seq, int64_t ts);
-/* The same, with the id measured and hashed by the caller. */
+/* The same, with the id measured and hashed by the caller, for an id the
+ * dedup map does not hold (a publish's lookup just missed it). */
 bool mem_stream_dedup_add_key(mem_stream *st, const mem_key *id, uint64_t seq, int64_t ts);
 /* A change of the Duplicates window runs the dedup purge at once. */
 void mem_stream_dedup_window_changed(mem_stream *st, int64_t now);
@@ -652,6 +711,6 @@ static inline void mem_snap_before_change(mem_consumer *c, int64_t now)
         mem_snap_before_change_durable(c, now);
 }
 void mem_snap_free(mem_csnap *s);
-bool mem_is_file(const mem_stream *st);
+static inline bool mem_is_file(const mem_stream *st) { return st->cfg.storage == PS_STORAGE_FILE; }
 
 #endif

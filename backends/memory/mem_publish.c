@@ -96,13 +96,11 @@ static bool has_interest(const mem_stream *st, const char *subject)
     return false;
 }
 
-/* Copied in place: this runs on every publish with a Msg-Id. */
-ps_status mem_set_last_msgid(mem_stream *st, const char *id)
+/* Copied in place: this runs on every publish with a Msg-Id. `len`: the
+ * id's, measured already. */
+static ps_status set_last_msgid_n(mem_stream *st, const char *id, size_t len)
 {
-    if (!id && !st->last_msgid[0])
-        return PS_OK;
-    id = id ? id : "";
-    size_t n = strlen(id) + 1;
+    size_t n = len + 1;
     if (n > st->last_msgid_cap) {
         size_t cap = n < 64 ? 64 : n;
         char *d = st->last_msgid_cap ? realloc(st->last_msgid, cap) : malloc(cap);
@@ -113,6 +111,20 @@ ps_status mem_set_last_msgid(mem_stream *st, const char *id)
     }
     memcpy(st->last_msgid, id, n);
     return PS_OK;
+}
+
+ps_status mem_set_last_msgid(mem_stream *st, const char *id)
+{
+    if (!id && !st->last_msgid[0])
+        return PS_OK;
+    id = id ? id : "";
+    return set_last_msgid_n(st, id, strlen(id));
+}
+
+/* The id of a message stored or skipped: `id` is m->msg_id measured. */
+static ps_status set_last_msgid_key(mem_stream *st, const mem_key *id)
+{
+    return id ? set_last_msgid_n(st, id->s, id->len) : mem_set_last_msgid(st, NULL);
 }
 
 /* `id`: m->msg_id measured and hashed (NULL when it has none). */
@@ -129,13 +141,13 @@ static ps_status store(mem_stream *st, const ps_out_msg *m, const mem_key *id, c
         if (id && !mem_stream_dedup_add_key(st, id, 0, 0))
             return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory");
         set_ack(out, st, seq, false);
-        return mem_set_last_msgid(st, m->msg_id);
+        return set_last_msgid_key(st, id);
     }
     if (!mem_store_append(st, seq, ts, m->subject, strlen(m->subject), hdr, hdr_len, m->data, m->len))
         return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory storing message");
     if (id && !mem_stream_dedup_add_key(st, id, seq, ts))
         return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory");
-    ps_status s = mem_set_last_msgid(st, m->msg_id);
+    ps_status s = set_last_msgid_key(st, id);
     mem_store_enforce_limits(st, now, st->cfg.max_msgs_per_subject > 0 ? m->subject : NULL);
     set_ack(out, st, seq, false);
     return s;
@@ -146,8 +158,9 @@ static ps_status publish_locked(mem_backend *mb, const ps_out_msg *m, const mem_
 {
     /* The id's slot in a large dedup map is a cache miss: start loading it
      * now (on the stream of the last publish, most likely this one's), so
-     * that it arrives while the timers run and the stream is found. */
-    if (id && mb->pub_stream)
+     * that it arrives while the timers run and the stream is found. A
+     * backend without a lock started it before the header was encoded. */
+    if (id && mb->pub_stream && mb->locking)
         mem_strmap_prefetch(&mb->pub_stream->dedup_map, id);
     int64_t now = mem_now(mb);
     mem_run_timers(mb, now);
@@ -189,19 +202,22 @@ static ps_status publish_locked(mem_backend *mb, const ps_out_msg *m, const mem_
 ps_status mem_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
 {
     mem_backend *mb = (mem_backend *)b;
-    size_t hdr_len = ps_out_msg_header_len(m);
+    mem_key id = m->msg_id ? mem_key_of(m->msg_id) : (mem_key){0};
+    /* Single-threaded (no lock), the stream is only ours to read: the
+     * prefetch goes out before the header is encoded, further ahead. */
+    if (m->msg_id && !mb->locking && mb->pub_stream)
+        mem_strmap_prefetch(&mb->pub_stream->dedup_map, &id);
+    char small[1024];
+    size_t hdr_len = ps_out_msg_header_encode_n(m, small, sizeof small);
     if ((int64_t)(hdr_len + m->len) > mb->max_payload)
         return ps_error(PS_ERR_MAX_PAYLOAD, 0, "message of %zu bytes exceeds max_payload %" PRId64,
                         hdr_len + m->len, mb->max_payload);
-    char small[1024];
-    char *hdr = NULL;
-    if (hdr_len) {
-        hdr = hdr_len <= sizeof small ? small : malloc(hdr_len);
-        if (!hdr)
+    char *hdr = hdr_len ? small : NULL;
+    if (hdr_len > sizeof small) {
+        if (!(hdr = malloc(hdr_len)))
             return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory");
         ps_out_msg_header_encode(m, hdr);
     }
-    mem_key id = m->msg_id ? mem_key_of(m->msg_id) : (mem_key){0};
     ps_pub_ack ack; /* *out is written on success only; no copy of the name without one */
     mem_lock(mb);
     ps_status s = publish_locked(mb, m, m->msg_id ? &id : NULL, hdr, hdr_len, out ? &ack : NULL);

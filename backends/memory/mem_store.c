@@ -18,7 +18,6 @@
 static const char *subj_key(const void *v) { return ((const mem_subj *)v)->name; }
 static const char *dedup_key(const void *v) { return ((const mem_dedup *)v)->id; }
 
-bool mem_is_file(const mem_stream *st) { return st->cfg.storage == PS_STORAGE_FILE; }
 
 /* JS 3.9: what one message adds to the stream's bytes. */
 static uint64_t msg_bytes(const mem_stream *st, size_t subj_len, size_t hdr_len, size_t len)
@@ -40,6 +39,11 @@ static bool ring_fits(mem_stream *st, uint64_t lo, uint64_t hi)
     uint64_t ncap = st->ring_cap ? st->ring_cap : 64;
     while (hi - lo >= ncap)
         ncap *= 2;
+    /* Past the pool's smallest piece, straight to a whole region: a region
+     * is reused whole by the next stream, while each step between would
+     * leave a cached piece behind that only counts as resident memory. */
+    if (ncap * sizeof(mem_smsg *) > MEM_POOL_MIN_SIZE && ncap * sizeof(mem_smsg *) < MEM_REGION_SIZE)
+        ncap = MEM_REGION_SIZE / sizeof(mem_smsg *);
     if (ncap > SIZE_MAX / sizeof(mem_smsg *))
         return false;
     uint64_t ocap = st->ring_cap;
@@ -291,6 +295,31 @@ void mem_fss_reset(mem_stream *st)
     st->fss_subjects = 0;
 }
 
+/* store_place for a message after the last one with room in the ring
+ * (every publish but one in a doubling of the ring); false: not that. */
+static bool store_place_append(mem_stream *st, mem_smsg *m)
+{
+    uint64_t seq = m->seq;
+    if (seq <= st->last_seq || !st->ring_cap || (st->msgs && seq - st->first_seq >= st->ring_cap))
+        return false;
+    st->ring[seq & (st->ring_cap - 1)] = m;
+    if (!st->msgs)
+        st->first_seq = seq;
+    st->last_seq = seq;
+    st->msgs++;
+    st->bytes += mem_msg_bytes(st, m);
+    mem_subj *r = m->subj;
+    if (r->count++ == 0) {
+        st->num_subjects++;
+        r->first_hint = seq;
+    } else if (seq < r->first_hint) {
+        r->first_hint = seq;
+    }
+    if (seq > r->last_seq)
+        r->last_seq = seq;
+    return true;
+}
+
 bool mem_store_append(mem_stream *st, uint64_t seq, int64_t ts, const char *subj,
                       size_t subj_len, const char *hdr, size_t hdr_len,
                       const void *data, size_t len)
@@ -312,7 +341,7 @@ bool mem_store_append(mem_stream *st, uint64_t seq, int64_t ts, const char *subj
         memcpy(m->bytes, hdr, hdr_len);
     if (len)
         memcpy(m->bytes + hdr_len, data, len);
-    if (!store_place(st, m)) {
+    if (!store_place_append(st, m) && !store_place(st, m)) {
         msg_dealloc(st, m);
         subj_release(st, r);
         return false;
@@ -471,7 +500,7 @@ static void fss_enforce(mem_stream *st, mem_subj *r, uint64_t lim, int64_t now)
  * over both limits evicts the subject's oldest, not the stream's. NULL:
  * MaxMsgs and MaxBytes only (a stream update; see
  * mem_store_enforce_per_subject). */
-void mem_store_enforce_limits(mem_stream *st, int64_t now, const char *subj_hint)
+void mem_store_enforce_limits_due(mem_stream *st, int64_t now, const char *subj_hint)
 {
     const ps_stream_config *c = &st->cfg;
     if (subj_hint && c->max_msgs_per_subject > 0) {
@@ -506,10 +535,8 @@ void mem_store_enforce_per_subject(mem_stream *st, int64_t now)
 }
 
 /* JS 3.10: messages with ts <= now - MaxAge go. */
-void mem_store_expire(mem_stream *st, int64_t now)
+void mem_store_expire_due(mem_stream *st, int64_t now)
 {
-    if (st->cfg.max_age_ns <= 0)
-        return;
     while (st->msgs) {
         mem_smsg *m = mem_store_get(st, st->first_seq);
         if (m->ts > now - st->cfg.max_age_ns)
@@ -554,13 +581,8 @@ void mem_store_free_all(mem_stream *st)
 
 /* ---- dedup window (JS 3.6) ---------------------------------------------------- */
 
-bool mem_stream_dedup_add(mem_stream *st, const char *id, uint64_t seq, int64_t ts)
-{
-    mem_key k = mem_key_of(id);
-    return mem_stream_dedup_add_key(st, &k, seq, ts);
-}
-
-bool mem_stream_dedup_add_key(mem_stream *st, const mem_key *id, uint64_t seq, int64_t ts)
+/* `absent`: the map does not hold the id (saves searching it again). */
+static bool dedup_add(mem_stream *st, const mem_key *id, uint64_t seq, int64_t ts, bool absent)
 {
     if (!st->dedup_map.key_of)
         st->dedup_map.key_of = dedup_key;
@@ -585,7 +607,7 @@ bool mem_stream_dedup_add_key(mem_stream *st, const mem_key *id, uint64_t seq, i
     d->ts = ts;
     d->tag = tag;
     memcpy(d->id, id->s, n + 1);
-    if (!mem_strmap_put_key(&st->dedup_map, id, d)) {
+    if (!(absent ? mem_strmap_put_new_key : mem_strmap_put_key)(&st->dedup_map, id, d)) {
         mem_arena_free(&st->dedup_arena, d, tag);
         return false;
     }
@@ -594,6 +616,17 @@ bool mem_stream_dedup_add_key(mem_stream *st, const mem_key *id, uint64_t seq, i
     if (!st->dd_run_ns) /* storeMsgId starts the timer at one window */
         st->dd_run_ns = mem_now(st->mb) + st->cfg.duplicates_ns;
     return true;
+}
+
+bool mem_stream_dedup_add(mem_stream *st, const char *id, uint64_t seq, int64_t ts)
+{
+    mem_key k = mem_key_of(id);
+    return dedup_add(st, &k, seq, ts, false);
+}
+
+bool mem_stream_dedup_add_key(mem_stream *st, const mem_key *id, uint64_t seq, int64_t ts)
+{
+    return dedup_add(st, id, seq, ts, true);
 }
 
 static void dedup_pop(mem_stream *st)
@@ -629,7 +662,7 @@ static void dedup_run(mem_stream *st, int64_t t)
     st->dd_run_ns = st->dedup_len ? t + next : 0;
 }
 
-void mem_stream_dedup_expire(mem_stream *st, int64_t now)
+void mem_stream_dedup_expire_due(mem_stream *st, int64_t now)
 {
     while (st->dd_run_ns && st->dd_run_ns <= now)
         dedup_run(st, st->dd_run_ns);
@@ -644,8 +677,13 @@ void mem_stream_dedup_window_changed(mem_stream *st, int64_t now)
 void mem_stream_dedup_clear(mem_stream *st)
 {
     st->dd_run_ns = 0;
-    while (st->dedup_len)
-        dedup_pop(st);
+    /* The map goes whole: deleting each id from it first would cost a
+     * cache miss per entry (a million at the close of a large stream). */
+    for (; st->dedup_len; st->dedup_len--) {
+        mem_dedup *d = st->dedup_fifo[st->dedup_head];
+        st->dedup_head = (st->dedup_head + 1) & (st->dedup_cap - 1);
+        mem_arena_free(&st->dedup_arena, d, d->tag);
+    }
     mem_strmap_free(&st->dedup_map);
     mem_arena_release(&st->dedup_arena);
     mem_big_free(st->dedup_fifo, (size_t)st->dedup_cap * sizeof *st->dedup_fifo);
