@@ -114,15 +114,10 @@ int64_t mem_deliver_next_deadline(const mem_consumer *c)
  * back, say) leaves the next call to run the timed work. */
 static void timers_quiet(mem_backend *mb, const mem_consumer *c, uint64_t entry, int64_t now)
 {
-    if (entry != mb->entries || mb->npulls || mb->waiter)
-        return;
-    const mem_stream *st = c->st;
     int64_t d = mem_timer_next_deadline(c);
-    if ((d <= now && now >= c->no_expiry_before_ns) || (st->dd_run_ns && st->dd_run_ns <= now) ||
-        (st->cfg.max_age_ns > 0 && mem_store_next_expiry(st) <= now))
+    if (d <= now && now >= c->no_expiry_before_ns)
         return;
-    mb->quiet_entry = entry;
-    mb->quiet_ns = now;
+    mem_timers_quiet_stream(mb, c->st, entry, now);
 }
 
 /* ---- stream-side hooks ------------------------------------------------------------------ */

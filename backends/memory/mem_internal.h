@@ -446,14 +446,36 @@ static inline mem_consumer *mem_handle_resolve(mem_handle *h)
  * Fetch, ack and tick fail with that status (what they do depends on the
  * redelivery queue); the admin calls go on, and the next call retries. */
 ps_status mem_run_timers(mem_backend *mb, int64_t now);
-/* For fetch and ack, which run once per message: mem_run_timers, skipped
+/* For fetch, ack and publish, which run once per message: mem_run_timers, skipped
  * when the call before (`entry` - 1, no other between) left nothing due at
- * `now` (mem_deliver.c marks that at the end of each). */
+ * `now` (mem_timers_quiet_stream marks that at the end of each). */
 static inline ps_status mem_run_timers_after(mem_backend *mb, uint64_t entry, int64_t now)
 {
     if (mb->quiet_entry && mb->quiet_entry + 1 == entry && mb->quiet_ns == now && !mb->npulls)
         return PS_OK;
     return mem_run_timers(mb, now);
+}
+
+/* Has stream `st` any timed work due at `now` (its dedup purge, its
+ * oldest message's MaxAge)? */
+int64_t mem_store_next_expiry(const mem_stream *st);
+static inline bool mem_stream_due(const mem_stream *st, int64_t now)
+{
+    return (st->dd_run_ns && st->dd_run_ns <= now) ||
+           (st->cfg.max_age_ns > 0 && mem_store_next_expiry(st) <= now);
+}
+/* At the end of a call (`entry` its mem_lock) that ran or skipped the
+ * timed work at `now` and then changed timed work on stream `st` only:
+ * marks that nothing is due at `now`, so that the next call skips
+ * mem_run_timers (mem_run_timers_after), unless something is due on `st`,
+ * another call entered since `entry`, or a fetch or pull waits (they let
+ * other calls in). */
+static inline void mem_timers_quiet_stream(mem_backend *mb, const mem_stream *st, uint64_t entry, int64_t now)
+{
+    if (entry != mb->entries || mb->npulls || mb->waiter || mem_stream_due(st, now))
+        return;
+    mb->quiet_entry = entry;
+    mb->quiet_ns = now;
 }
 
 /* mem_store.c */
@@ -503,7 +525,6 @@ static inline void mem_store_expire(mem_stream *st, int64_t now)
     if (st->cfg.max_age_ns > 0)
         mem_store_expire_due(st, now);
 }
-int64_t mem_store_next_expiry(const mem_stream *st);
 void mem_store_free_all(mem_stream *st);
 /* The dedup purge timer (JS 3.6), inline for the same reason. */
 void mem_stream_dedup_expire_due(mem_stream *st, int64_t now);

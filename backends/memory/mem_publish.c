@@ -163,7 +163,8 @@ static ps_status publish_locked(mem_backend *mb, const ps_out_msg *m, const mem_
     if (id && mb->pub_stream && mb->locking)
         mem_strmap_prefetch(&mb->pub_stream->dedup_map, id);
     int64_t now = mem_now(mb);
-    mem_run_timers(mb, now);
+    uint64_t entry = mb->entries;
+    bool timers_done = mem_run_timers_after(mb, entry, now) == PS_OK;
     mem_stream *st = mem_stream_for_subject(mb, m->subject);
     if (!st)
         return ps_error(PS_ERR_NO_RESPONDERS, 10076,
@@ -194,6 +195,12 @@ static ps_status publish_locked(mem_backend *mb, const ps_out_msg *m, const mem_
     if ((s = store(st, m, id, hdr, hdr_len, now, out)) != PS_OK)
         return s;
     mem_signal(mb);
+    /* A store adds timed work on its stream only (a dedup entry, a MaxAge
+     * expiry, both later than now unless st says otherwise), and its limits
+     * only take pending records away: with the timed work done at entry,
+     * nothing else can be due now. */
+    if (timers_done)
+        mem_timers_quiet_stream(mb, st, entry, now);
     if (st->cfg.no_ack) /* JS 3.12: stored, but the request gets no answer */
         return ps_error(PS_ERR_TIMEOUT, 0, "stream %s has no_ack set: no PubAck was sent", st->name);
     return PS_OK;
