@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "mem_internal.h"
+#include "mem_pool.h"
 
 /* The bytes an array of `cap` elements of `elem` bytes takes: from an
  * eighth of a region up, a whole region at least, so that the smaller
