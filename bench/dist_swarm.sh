@@ -13,6 +13,12 @@
 #       the swarm (submitting, collecting). What is not the runners'
 #       shares the cores with them: with 2 agents on 2 cores the scaling
 #       cannot pass 2 R / (R + A + S + W).
+#   dist.agent_waits_1agent: server W ms/seed, J jobs/fetch
+#   dist.agent_waits_2agents: (the same with 2 agents)
+#       From the agents' own accounts (their last line): how long their
+#       thread waited on the server (fetches, PubAcks not yet come, acks)
+#       per seed, and how many jobs a fetch brought on average. The
+#       agent's thread is serial: while it waits, no runner gets a job.
 #   dist.local_scaling_2jobs: <local swarm --jobs 2 / --jobs 1>, the same
 #       seeds measured in the same rounds: what this machine allowed then
 #       (other processes compete for the cores), to compare against
@@ -63,7 +69,7 @@ ticks() {
 one_run() {
   local scn="$1" seeds="$2" n="$3" run="$4" agents=() p c s0 s1 a=0 r=0
   for _ in $(seq "$n"); do
-    "$J" agent --queue "$url" --parallel 1 >>"$tmp/agents.log" 2>&1 &
+    "$J" agent --queue "$url" --parallel 1 >>"$tmp/agents$n.log" 2>&1 &
     agents+=($!)
     pids+=($!)
   done
@@ -100,10 +106,17 @@ cpu_line() {
     "$tmp/cpu$1"
 }
 
+# waits_line AGENTS: the agents' waits of $tmp/agents<AGENTS>.log
+waits_line() {
+  awk '/^agent: waited/ { w += $3; x = $8; sub(/\(/, "", x); f += x; j += $10 }
+    END { if (j > 0) printf "server %.3f ms/seed, %.2f jobs/fetch\n", w * 1000 / j, j / f; else print "(not reported)" }' \
+    "$tmp/agents$1.log"
+}
+
 # measure SCENARIO SEEDS SUFFIX: the figures above for one scenario
 measure() {
   local scn="$1" seeds="$2" sfx="$3" r n f
-  : >"$tmp/d1"; : >"$tmp/d2"; : >"$tmp/l1"; : >"$tmp/l2"; : >"$tmp/cpu1"; : >"$tmp/cpu2"
+  : >"$tmp/agents1.log"; : >"$tmp/agents2.log"; : >"$tmp/d1"; : >"$tmp/d2"; : >"$tmp/l1"; : >"$tmp/l2"; : >"$tmp/cpu1"; : >"$tmp/cpu2"
   for r in $(seq "$RUNS"); do # interleaved, so each figure meets the same load
     for n in 1 2; do
       one_run "$scn" "$seeds" "$n" "$r" >>"$tmp/d$n"
@@ -124,6 +137,8 @@ measure() {
   awk -v a="$d1" -v b="$d2" -v s="$sfx" 'BEGIN { printf "dist.swarm_scaling_2agents%s: %.2f\n", s, b / a }'
   echo "dist.cpu_ms_per_seed_1agent$sfx: $(cpu_line 1 "$seeds")"
   echo "dist.cpu_ms_per_seed_2agents$sfx: $(cpu_line 2 "$seeds")"
+  echo "dist.agent_waits_1agent$sfx: $(waits_line 1)"
+  echo "dist.agent_waits_2agents$sfx: $(waits_line 2)"
   echo "dist.local_1job_seeds_per_s$sfx: $l1 (runs: $(runs l1)); dist.local_2jobs_seeds_per_s$sfx: $l2 (runs: $(runs l2))"
   awk -v a="$l1" -v b="$l2" -v s="$sfx" 'BEGIN { printf "dist.local_scaling_2jobs%s: %.2f\n", s, b / a }'
 }

@@ -236,6 +236,13 @@ ps_status ps_worker_new(ps_worker **out, ps_backend *b, const ps_worker_config *
  * and stops the worker before returning. */
 ps_status ps_worker_poll(ps_worker *w, int *handled);
 
+/* As ps_worker_poll, fetching at most max_fetch (>= 1) messages this time:
+ * a caller whose own room for work changes from poll to poll (runners
+ * with more or less free) takes no more than it can start soon, leaving
+ * the rest to other workers of the consumer. PS_ERR_INVALID_ARG for
+ * max_fetch < 1; otherwise the same results. */
+ps_status ps_worker_poll_max(ps_worker *w, int max_fetch, int *handled);
+
 /* Completes a message the handler deferred: `result` is PS_HANDLE_ACK,
  * PS_HANDLE_RETRY or PS_HANDLE_TERM, applied as in a handler's return. The
  * message is released when this returns, even if the backend refused the

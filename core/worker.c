@@ -23,6 +23,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -823,6 +824,11 @@ static int wk_run_waiting(ps_worker *w)
 
 ps_status ps_worker_poll(ps_worker *w, int *handled)
 {
+    return ps_worker_poll_max(w, INT_MAX, handled);
+}
+
+ps_status ps_worker_poll_max(ps_worker *w, int max_fetch, int *handled)
+{
     const char *fn = "ps_worker_poll";
     ps_error_clear();
     if (handled)
@@ -833,6 +839,8 @@ ps_status ps_worker_poll(ps_worker *w, int *handled)
         return ps_error(PS_ERR_INVALID_ARG, 0, "%s: called from inside a handler or on_error", fn);
     if (w->stopped)
         return ps_error(PS_ERR_CLOSED, 0, "%s: the worker is stopped", fn);
+    if (max_fetch < 1)
+        return ps_error(PS_ERR_INVALID_ARG, 0, "%s: max_fetch %d is less than 1", fn, max_fetch);
     w->in_poll = true;
     int waited = wk_run_waiting(w);
     if (w->nblockers > 0 && w->in_flight >= w->max_in_flight && !wk_any_in_hand(w)) {
@@ -851,6 +859,7 @@ ps_status ps_worker_poll(ps_worker *w, int *handled)
     }
     int room = w->max_in_flight - w->in_flight;
     int n = room < w->batch ? room : w->batch;
+    n = n < max_fetch ? n : max_fetch;
     if (n <= 0)
         return PS_OK; /* at the bound: asking the server would only stall */
 

@@ -199,6 +199,26 @@ static void test_ack_result_acks_and_removes_from_workqueue(void **state)
     ps_worker_free(w);
 }
 
+/* ps_worker_poll_max fetches no more than asked, below batch, and refuses
+ * a limit under 1. */
+static void test_poll_max_fetches_at_most_max(void **state)
+{
+    env *e = *state;
+    rec r = {.result = PS_HANDLE_ACK};
+    ps_worker_config cfg = base_cfg(&r);
+    ps_worker *w = new_worker(e, &r, &cfg);
+    publish_n(e, 0, 5);
+    int n = -1;
+    assert_int_equal(ps_worker_poll_max(w, 2, &n), PS_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(stats_of(w).fetched, 2);
+    assert_int_equal(ps_worker_poll_max(w, 0, &n), PS_ERR_INVALID_ARG);
+    assert_int_equal(ps_worker_poll_max(w, 100, &n), PS_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(stream_msgs(e), 0);
+    ps_worker_free(w);
+}
+
 /* Nothing to fetch: the fetch's timeout is not an error. */
 static void test_poll_with_nothing_available_is_ok(void **state)
 {
@@ -1121,7 +1141,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_ack_result_acks_and_removes_from_workqueue),
-        T(test_poll_with_nothing_available_is_ok),
+        T(test_poll_max_fetches_at_most_max),
+    T(test_poll_with_nothing_available_is_ok),
         T(test_retry_naks_with_backoff_by_delivery_count),
         T(test_retry_without_backoff_is_redelivered_at_once),
         T(test_unknown_result_is_retried_and_reported),

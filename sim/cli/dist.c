@@ -502,13 +502,16 @@ int sim_dist_swarm(const char *path, uint64_t first, uint64_t count, const sim_s
 
 /* A runner (seedrunner.h) goes from one seed to the next at once when the
  * next is already queued in it; the agent meanwhile stores the verdict,
- * acks and fetches (three round trips to the server). How many seeds a
+ * acks and fetches (round trips to the server). How many seeds a
  * runner may have, the one it runs included, follows how long its last
  * seed ran: 3 under SEED_SHORT_S, 2 under SEED_LONG_S, else 1 (and 1 for
  * a new runner). A longer seed would keep the one queued behind it from
  * an agent that may be idle meanwhile, for the length of a seed, to save
  * round trips that are nothing beside it. */
 #define SLOT_DEPTH_MAX 3
+/* The longest an agent waits for runners while verdicts it sent are not
+ * yet acked (tend). */
+#define AWAIT_MS 5
 #define SEED_SHORT_S 0.1
 #define SEED_LONG_S 1.0
 
@@ -537,6 +540,16 @@ typedef struct cached {
     sim_scenario *sc;
 } cached;
 
+/* A job whose verdict went out with ps_publish_async and whose PubAck the
+ * agent has not seen yet: it is acked only once that comes (drain). */
+typedef struct awaiting {
+    job j;
+    sim_swarm_record r;
+    bool done;        /* its result came (on_verdict_ack) */
+    ps_status status; /* of the publish, when done */
+    bool duplicate;   /* the results stream had it already */
+} awaiting;
+
 typedef struct agent {
     ps_backend *b;
     ps_worker *w;
@@ -545,6 +558,8 @@ typedef struct agent {
     int k;
     job *pending; /* taken and not yet sent to a runner, oldest first */
     int npending, pending_cap;
+    awaiting *await; /* verdicts published, PubAcks not yet seen; token = index */
+    int nawait;
     double wpi_every_s;
     cached cache[CACHE_MAX];
     int cache_next; /* the entry to replace next */
@@ -554,6 +569,11 @@ typedef struct agent {
      * it delivers started after it, so this is a safe "last restart" for a
      * job that waited in the agent before its first in-progress ack. */
     double poll_started;
+    /* Where the agent's thread spent its time: waiting on the server
+     * (fetches, PubAcks, acks) and waiting for runners (or, idle, for
+     * jobs); printed when it stops. */
+    double server_s, runners_s;
+    uint64_t fetches;
 } agent;
 
 /* "v1 <run> <seed> <hash>"; false if the job is not one. */
@@ -600,26 +620,104 @@ static const sim_scenario *scenario_get(agent *a, const char *hash)
     return sc;
 }
 
-/* Publishes a seed's verdict and waits for its PubAck. */
-static ps_status publish_verdict(agent *a, const char *run, const sim_swarm_record *r)
+/* A verdict's message: subject, body and id are its buffers. */
+typedef struct verdict_msg {
+    char subject[128], id[128], body[sizeof(((sim_swarm_record *)0)->why) + 64];
+    ps_out_msg m;
+} verdict_msg;
+
+static void verdict_msg_make(verdict_msg *v, const char *run, const sim_swarm_record *r)
 {
-    char subject[128], id[128], body[sizeof r->why + 64];
-    snprintf(subject, sizeof subject, SUBJ_RESULTS ".%s", run);
-    snprintf(id, sizeof id, "%s.%" PRIu64, run, r->seed);
-    int n = snprintf(body, sizeof body, "v1 %" PRIu64 " %d %s", r->seed, r->verdict, r->why);
-    ps_out_msg m = {.subject = subject, .data = body, .len = (size_t)n, .msg_id = id};
-    ps_pub_ack ack = {0};
-    ps_status s = publish(a->pub, &m, &ack);
-    if (s == PS_OK)
-        a->published++;
-    else
-        a->unpublished++;
-    if (s == PS_OK && ack.duplicate) { /* said: a seed should run once, unless an agent died */
+    snprintf(v->subject, sizeof v->subject, SUBJ_RESULTS ".%s", run);
+    snprintf(v->id, sizeof v->id, "%s.%" PRIu64, run, r->seed);
+    int n = snprintf(v->body, sizeof v->body, "v1 %" PRIu64 " %d %s", r->seed, r->verdict, r->why);
+    v->m = (ps_out_msg){.subject = v->subject, .data = v->body, .len = (size_t)n, .msg_id = v->id};
+}
+
+/* Counts a stored verdict, and says when the stream had it already. */
+static void verdict_stored(agent *a, const char *run, uint64_t seed, bool duplicate)
+{
+    a->published++;
+    if (duplicate) { /* said: a seed should run once, unless an agent died */
         a->twice++;
         fprintf(stderr, "jetsim agent: seed %" PRIu64 " of run %s: its verdict was stored already (another agent "
-                "ran it too, or ran it before dying)\n", r->seed, run);
+                "ran it too, or ran it before dying)\n", seed, run);
     }
+}
+
+/* Publishes a seed's verdict and waits for its PubAck (retrying). */
+static ps_status publish_verdict(agent *a, const char *run, const sim_swarm_record *r)
+{
+    verdict_msg v;
+    verdict_msg_make(&v, run, r);
+    ps_pub_ack ack = {0};
+    double t0 = now_s();
+    ps_status s = publish(a->pub, &v.m, &ack);
+    a->server_s += now_s() - t0;
+    if (s == PS_OK)
+        verdict_stored(a, run, r->seed, ack.duplicate);
+    else
+        a->unpublished++;
     return s;
+}
+
+/* The PubAck (or failure) of an awaiting verdict: only noted here (a
+ * result handler must not call into the backend); drain acts on it. */
+static void on_verdict_ack(void *user, const ps_pub_result *r)
+{
+    agent *a = user;
+    if (r->token >= (uint64_t)a->nawait)
+        return; /* cannot happen: every token is an index of a->await */
+    awaiting *w = &a->await[r->token];
+    w->done = true;
+    w->status = r->status;
+    w->duplicate = r->status == PS_OK && r->ack.duplicate;
+}
+
+/* Completes the awaiting jobs: waits for the PubAcks still out (usually
+ * none by now: they came while the runners ran), acks each job whose
+ * verdict is stored, and stores again, waiting and retrying, a verdict
+ * whose async publish failed (its msg id makes that safe), naking its job
+ * if that fails too. Never acks a job before its verdict's PubAck. */
+static void drain(agent *a)
+{
+    if (a->nawait == 0)
+        return;
+    double t0 = now_s();
+    ps_publish_async_complete(a->b, 0); /* what did not come is reported as a timeout */
+    a->server_s += now_s() - t0;
+    for (int i = 0; i < a->nawait; i++) {
+        awaiting *w = &a->await[i];
+        ps_status pub = w->done ? w->status : PS_ERR_TIMEOUT;
+        if (pub == PS_OK)
+            verdict_stored(a, w->j.run, w->r.seed, w->duplicate);
+        else
+            pub = publish_verdict(a, w->j.run, &w->r);
+        if (pub)
+            fprintf(stderr, "jetsim agent: seed %" PRIu64 " of run %s: verdict not stored (%s): naked, to run "
+                    "again\n", w->j.seed, w->j.run, ps_last_error());
+        t0 = now_s();
+        ps_worker_complete(a->w, w->j.m, pub == PS_OK ? PS_HANDLE_ACK : PS_HANDLE_RETRY);
+        a->server_s += now_s() - t0;
+    }
+    a->nawait = 0;
+}
+
+/* Sends j's verdict without waiting for its PubAck: drain acks j when it
+ * has come. */
+static void publish_verdict_async(agent *a, const job *j, const sim_swarm_record *r)
+{
+    if (a->nawait == a->pending_cap) /* cannot happen: drained before each round of answers */
+        drain(a);
+    awaiting *w = &a->await[a->nawait];
+    *w = (awaiting){.j = *j, .r = *r};
+    verdict_msg v;
+    verdict_msg_make(&v, j->run, r);
+    if (ps_publish_async(a->b, &v.m, (uint64_t)a->nawait) != PS_OK) {
+        w->done = true; /* not sent: drain stores it the waiting way */
+        w->status = ps_last_status();
+    }
+    a->nawait++;
 }
 
 /* The worker's handler: checks the job and its scenario, and keeps it
@@ -758,11 +856,7 @@ static void finish(agent *a, slot *s)
     if (!s->r)
         s->broken = false;
     a->ran++;
-    ps_status pub = publish_verdict(a, j.run, &r);
-    if (pub)
-        fprintf(stderr, "jetsim agent: seed %" PRIu64 " of run %s: verdict not stored (%s): naked, to run again\n",
-                j.seed, j.run, ps_last_error());
-    ps_worker_complete(a->w, j.m, pub == PS_OK ? PS_HANDLE_ACK : PS_HANDLE_RETRY);
+    publish_verdict_async(a, &j, &r);
 }
 
 static void in_progress(agent *a, job *j, double now)
@@ -785,7 +879,17 @@ static void tend(agent *a, int ms)
             pf[n] = (struct pollfd){sim_runner_fd(a->slots[i].r), POLLIN, 0};
             map[n++] = i;
         }
-    if (poll(pf, (nfds_t)n, ms) > 0)
+    /* Verdicts sent in the last round are acked after this wait, not
+     * before it: their PubAcks come meanwhile (the runners run their
+     * queued seeds), so the agent seldom waits on them. A short wait, when
+     * there are some, so that their jobs are not held long. */
+    if (a->nawait > 0 && ms > AWAIT_MS)
+        ms = AWAIT_MS;
+    double t0 = now_s();
+    int ready = poll(pf, (nfds_t)n, ms);
+    a->runners_s += now_s() - t0;
+    drain(a);
+    if (ready > 0)
         for (int i = 0; i < n; i++)
             if (pf[i].revents)
                 finish(a, &a->slots[map[i]]);
@@ -826,6 +930,18 @@ static int room(const agent *a)
     return r;
 }
 
+/* Whether a runner will be idle once its running seed ends (or has no
+ * seed): then the agent fetches even a single job. */
+static bool short_of_work(const agent *a)
+{
+    if (a->npending > 0)
+        return false;
+    for (int i = 0; i < a->k; i++)
+        if (!a->slots[i].broken && a->slots[i].n <= 1)
+            return true;
+    return false;
+}
+
 static int agent_loop(agent *a)
 {
     ps_status last = PS_OK;
@@ -833,10 +949,16 @@ static int agent_loop(agent *a)
         ps_status s = PS_OK;
         int handled = 1;
         dispatch(a);
-        /* one job a fetch: whichever runner frees first gets the next */
-        while (!stop_signal && handled > 0 && room(a) > 0) {
+        /* At most the jobs the runners have room for, in one fetch, and a
+         * fetch only when there is room for two or a runner is about to
+         * run dry: a fetch a seed cost the agent and the server a round
+         * trip each; a runner with a seed queued behind the running one
+         * can wait for a second free place. */
+        while (!stop_signal && handled > 0 && (room(a) >= 2 || (room(a) > 0 && short_of_work(a)))) {
             a->poll_started = now_s();
-            s = ps_worker_poll(a->w, &handled);
+            s = ps_worker_poll_max(a->w, room(a), &handled);
+            a->server_s += now_s() - a->poll_started;
+            a->fetches++;
             if (s)
                 break;
             dispatch(a);
@@ -848,6 +970,7 @@ static int agent_loop(agent *a)
          * waits a little before asking again */
         tend(a, s ? 1000 : WAIT_MS);
     }
+    drain(a); /* verdicts sent: ack their jobs rather than hand them back */
     return 0;
 }
 
@@ -866,8 +989,10 @@ int sim_dist_agent(const sim_dist_options *d)
     ps_worker_config wc = {
         .stream = SIM_DIST_JOBS_STREAM,
         .consumer = {.durable = SIM_DIST_AGENTS, .ack_wait_ns = ack_wait},
-        .batch = 1,
-        .max_in_flight = a.pending_cap,
+        .batch = a.pending_cap,
+        /* what the runners hold or wait for, and the jobs whose verdicts
+         * await their PubAcks (as many again at most) */
+        .max_in_flight = 2 * a.pending_cap,
         .handler = on_job,
         .nak_backoff_ns = backoff,
         .nak_backoff_len = 1,
@@ -877,14 +1002,17 @@ int sim_dist_agent(const sim_dist_options *d)
     };
     a.slots = calloc((size_t)a.k, sizeof *a.slots);
     a.pending = calloc((size_t)a.pending_cap, sizeof *a.pending);
+    a.await = calloc((size_t)a.pending_cap, sizeof *a.await);
     for (int i = 0; a.slots && i < a.k; i++)
         a.slots[i].depth = 1;
-    ps_status s = a.slots && a.pending ? dist_connect(d, "jetsim-agent", &a.b, shown, sizeof shown)
+    ps_status s = a.slots && a.pending && a.await ? dist_connect(d, "jetsim-agent", &a.b, shown, sizeof shown)
                                        : ps_error(PS_ERR_NO_MEMORY, 0, "out of memory");
     if (!s)
         s = ensure_streams(a.b, d->replicas);
     if (!s)
         s = new_publisher(a.b, &a.pub);
+    if (!s)
+        ps_backend_set_pub_result_handler(a.b, on_verdict_ack, &a);
     if (!s && (s = ps_worker_new(&a.w, a.b, &wc)) != PS_OK)
         s = ps_error(s, ps_last_error_code(), "consumer %s on %s: %s", SIM_DIST_AGENTS, SIM_DIST_JOBS_STREAM,
                      ps_last_error());
@@ -904,6 +1032,8 @@ int sim_dist_agent(const sim_dist_options *d)
         printf("agent: stopped by %s: %" PRIu64 " seeds run, %" PRIu64 " verdicts stored (%" PRIu64
                " of them there already), %" PRIu64 " jobs handed back\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
                a.ran, a.published, a.twice, st.naked);
+        printf("agent: waited %.3f s on the server (%" PRIu64 " fetches, %" PRIu64 " jobs), %.3f s for runners\n",
+               a.server_s, a.fetches, st.fetched, a.runners_s);
     }
     ps_worker_free(a.w);
     ps_publisher_free(a.pub);
@@ -913,6 +1043,7 @@ int sim_dist_agent(const sim_dist_options *d)
         sim_runner_free(a.slots[i].r);
     free(a.slots);
     free(a.pending);
+    free(a.await);
     ps_backend_close(a.b);
     return rc;
 }

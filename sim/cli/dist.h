@@ -21,8 +21,13 @@
  * "jetsim-agents" on JETSIM_SWARM_JOBS, shared by every agent), runs the
  * seeds in K seed runners (seedrunner.h: a child process per scenario
  * that runs seed after seed, rather than a fork per seed), sends +WPI for
- * the seeds it holds every AckWait/3, publishes each verdict, and acks the
- * job only after the verdict's PubAck. While a runner's seeds are short
+ * the seeds it holds every AckWait/3, publishes each verdict without
+ * waiting (ps_publish_async), and acks the job only after the verdict's
+ * PubAck, which it looks for after its next wait for the runners (a
+ * verdict whose async publish failed is stored again the waiting way, or
+ * its job naked). It fetches as many jobs as its runners have room for,
+ * once there is room for two or a runner is about to run dry, rather
+ * than one a fetch. While a runner's seeds are short
  * (its last under 1 s) the agent keeps one or two more jobs queued in it,
  * so that it goes on to the next seed at once while the agent stores a
  * verdict, acks and fetches. A killed agent loses nothing: every job it

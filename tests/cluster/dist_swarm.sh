@@ -49,9 +49,22 @@ agent() { # agent NAME ARGS...: starts an agent in the background, pid in $agent
   pids+=("$agent_pid")
 }
 
-# running PID: how many seeds agent PID is running now (its seed runners,
-# sim/cli/seedrunner.h, are named jetsim-seed while they run one)
-running() { pgrep -P "$1" -x jetsim-seed | wc -l; }
+# running PID: sets nrun to how many seeds agent PID is running now (its
+# seed runners, sim/cli/seedrunner.h, are named jetsim-seed while they run
+# one). Bash builtins alone, no fork: with a pgrep a look, the looks were
+# so sparse under load that a swarm of 300 short seeds could end unseen
+# once the agents no longer waited on the server three times a seed.
+running() {
+  local kids= k comm
+  nrun=0
+  { read -r kids <"/proc/$1/task/$1/children"; } 2>/dev/null
+  for k in $kids; do
+    comm=
+    { read -r comm <"/proc/$k/comm"; } 2>/dev/null
+    [ "$comm" = jetsim-seed ] && nrun=$((nrun + 1))
+  done
+  return 0
+}
 
 # ---- 1. 300 seeds, one agent killed with -9 mid-seed -------------------------
 for i in 1 2 3; do
@@ -69,13 +82,17 @@ pids+=("$swarm")
 # runner still runs then is a seed held and not acked, whatever the load
 # (the seeds queued behind it in the agent must come back as well).
 killed=
-for _ in $(seq 1500); do
-  if grep -q '^swarm:.*run t' "$tmp/dist.out" 2>/dev/null; then
+started=
+for _ in $(seq 6000); do
+  [ -n "$started" ] || ! grep -q '^swarm:.*run t' "$tmp/dist.out" 2>/dev/null || started=1
+  if [ -n "$started" ]; then
     for i in 1 2 3; do
       eval "p=\$a$i"
-      [ "$(running "$p")" -ge 1 ] || continue
+      running "$p"
+      [ "$nrun" -ge 1 ] || continue
       kill -STOP "$p"
-      if [ "$(running "$p")" -ge 1 ]; then
+      running "$p"
+      if [ "$nrun" -ge 1 ]; then
         kill -9 "$p"
         wait "$p" 2>/dev/null # (and no "Killed" line from the shell)
         killed=$i
@@ -84,7 +101,7 @@ for _ in $(seq 1500); do
       kill -CONT "$p"
     done
   fi
-  sleep 0.02
+  sleep 0.005
 done
 [ -n "$killed" ] || bad "no agent was seen running a seed, so none was killed mid-seed"
 wait "$swarm"
@@ -131,7 +148,8 @@ timeout 300 "$JT" swarm "$tmp/long.scn" --seeds 4 --queue "$urls" --run-id "l$$"
 swarm=$!
 pids+=("$swarm")
 for _ in $(seq 600); do
-  [ "$(running "$b1")" -ge 2 ] && break
+  running "$b1"
+  [ "$nrun" -ge 2 ] && break
   sleep 0.05
 done
 kill -TERM "$b1"
