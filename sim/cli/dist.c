@@ -151,10 +151,10 @@ static ps_status ensure_streams(ps_backend *b, int replicas)
     const char *jobs[] = {SUBJ_JOBS ".>"}, *results[] = {SUBJ_RESULTS ".>"}, *scn[] = {SUBJ_SCN ".>"};
     int32_t r = replicas > 0 ? replicas : 1;
     const ps_stream_config cfg[3] = {
-        {.name = SIM_DIST_JOBS_STREAM, .subjects = jobs, .subjects_len = 1, .retention = PS_RETENTION_WORKQUEUE, .storage = getenv("XMEM") ? PS_STORAGE_MEMORY : PS_STORAGE_FILE,
+        {.name = SIM_DIST_JOBS_STREAM, .subjects = jobs, .subjects_len = 1, .retention = PS_RETENTION_WORKQUEUE,
          .max_age_ns = 7 * DAY_NS, .duplicates_ns = DAY_NS, .replicas = r,
          .description = "jetsim swarm --queue: one job per seed, taken by jetsim agent"},
-        {.name = SIM_DIST_RESULTS_STREAM, .subjects = results, .subjects_len = 1, .storage = getenv("XMEM") ? PS_STORAGE_MEMORY : PS_STORAGE_FILE, .max_age_ns = 7 * DAY_NS,
+        {.name = SIM_DIST_RESULTS_STREAM, .subjects = results, .subjects_len = 1, .max_age_ns = 7 * DAY_NS,
          .duplicates_ns = DAY_NS, .replicas = r,
          .description = "jetsim swarm --queue: one verdict per seed, by jetsim agent"},
         {.name = SIM_DIST_SCENARIOS_STREAM, .subjects = scn, .subjects_len = 1, .max_msgs_per_subject = 1,
