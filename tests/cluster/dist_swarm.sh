@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # dist_swarm.sh JETSIM — the distributed swarm (issue 15, item 4) on a
 # 3-node cluster (ci/cluster.sh) with 3 agents:
-#  1. 300 seeds of sim/scenarios/buggy_ack_before_commit.scn while one
-#     agent (the first seen running a seed) is killed with -9 mid-seed: every seed reported once, the same
-#     failing seeds as a local swarm of the same seeds, none lost (the
+#  1. 300 seeds of sim/scenarios/buggy_ack_before_commit.scn; agent 1,
+#     alone at first, is killed with -9 mid-seed, then agents 2 and 3
+#     finish: every seed reported once, the same failing seeds as a local
+#     swarm of the same seeds, none lost (the
 #     killed agent's seeds, the one it ran and those queued behind it in
 #     its runner, come back after AckWait, 2 s here);
 #  2. a SIGTERM'd agent hands back (naks) the seeds it holds and exits 0,
@@ -67,43 +68,41 @@ running() {
 }
 
 # ---- 1. 300 seeds, one agent killed with -9 mid-seed -------------------------
-for i in 1 2 3; do
-  agent "a$i" --parallel 1 --ack-wait 2s
-  eval "a$i=$agent_pid"
-done
+# Agent 1 starts alone, so no other agent can finish the swarm before it
+# is caught running a seed; agents 2 and 3 start once it is killed and
+# finish the run, its seeds included (they come back after AckWait).
+agent a1 --parallel 1 --ack-wait 2s
+a1=$agent_pid
 timeout 300 "$JT" swarm "$scn" --seeds 300 --queue "$urls" --replicas 3 --run-id "t$$" --list \
   --json "$tmp/dist.json" >"$tmp/dist.out" 2>&1 &
 swarm=$!
 pids+=("$swarm")
-# mid-run: the swarm has started, and an agent runs a seed: whichever is
-# seen first (the whole swarm takes a few seconds now, and one agent was
-# seen to get no job in all that time). The agent is frozen (SIGSTOP)
-# before it is looked at again: a frozen agent acks nothing, so a seed its
-# runner still runs then is a seed held and not acked, whatever the load
-# (the seeds queued behind it in the agent must come back as well).
+# mid-run: agent 1 runs a seed. It is frozen (SIGSTOP) before it is looked
+# at again: a frozen agent acks nothing, so a seed its runner still runs
+# then is a seed held and not acked, whatever the load (the seeds queued
+# behind it in the agent must come back as well).
 killed=
-started=
-for _ in $(seq 6000); do
-  [ -n "$started" ] || ! grep -q '^swarm:.*run t' "$tmp/dist.out" 2>/dev/null || started=1
-  if [ -n "$started" ]; then
-    for i in 1 2 3; do
-      eval "p=\$a$i"
-      running "$p"
-      [ "$nrun" -ge 1 ] || continue
-      kill -STOP "$p"
-      running "$p"
-      if [ "$nrun" -ge 1 ]; then
-        kill -9 "$p"
-        wait "$p" 2>/dev/null # (and no "Killed" line from the shell)
-        killed=$i
-        break 2
-      fi
-      kill -CONT "$p"
-    done
+for _ in $(seq 12000); do
+  running "$a1"
+  if [ "$nrun" -ge 1 ]; then
+    kill -STOP "$a1"
+    running "$a1"
+    if [ "$nrun" -ge 1 ]; then
+      kill -9 "$a1"
+      wait "$a1" 2>/dev/null # (and no "Killed" line from the shell)
+      killed=1
+      break
+    fi
+    kill -CONT "$a1"
   fi
+  kill -0 "$swarm" 2>/dev/null || break
   sleep 0.005
 done
-[ -n "$killed" ] || bad "no agent was seen running a seed, so none was killed mid-seed"
+for i in 2 3; do
+  agent "a$i" --parallel 1 --ack-wait 2s
+  eval "a$i=$agent_pid"
+done
+[ -n "$killed" ] || bad "agent 1 was never seen running a seed, so it was not killed mid-seed"
 wait "$swarm"
 rc=$?
 [ $rc -eq 1 ] || bad "distributed swarm: exit $rc, expected 1 (the bug found): $(tail -n 5 "$tmp/dist.out")"
@@ -120,11 +119,10 @@ cmp -s "$tmp/local.seeds" "$tmp/dist.seeds" ||
 # the same verdict texts, not only the same seeds
 diff <(grep -A1 -E '^  seed [0-9]+:' "$tmp/local.out") <(grep -A1 -E '^  seed [0-9]+:' "$tmp/dist.out") >/dev/null ||
   bad "the failing seeds' violations differ from a local swarm's"
-echo "phase 1: $(grep -c . "$tmp/dist.seeds") failing seeds of 300, the same as locally; agent ${killed:-?} killed with -9 mid-seed"
+echo "phase 1: $(grep -c . "$tmp/dist.seeds") failing seeds of 300, the same as locally; agent 1 killed with -9 mid-seed"
 
 # the survivors stop cleanly on SIGTERM
-for i in 1 2 3; do
-  [ "$i" = "$killed" ] && continue
+for i in 2 3; do
   eval "p=\$a$i"
   kill -TERM "$p"
   wait "$p"
