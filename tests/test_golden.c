@@ -73,21 +73,28 @@ static const golden table[] = {
 
 static sim_scenario sc;
 
+/* The trace hash of row i's scenario and seed, run now in this process. */
+static uint64_t run_row(size_t i)
+{
+    char path[256];
+    snprintf(path, sizeof path, "sim/scenarios/%s.scn", table[i].scenario);
+    if (sim_scenario_load(&sc, path) != PS_OK)
+        fail_msg("%s: %s", path, ps_last_error());
+    sim_result r;
+    if (sim_run(&sc, "", table[i].seed, ":memory:", NULL, &r) != PS_OK)
+        fail_msg("%s seed %llu: %s", path, (unsigned long long)table[i].seed, ps_last_error());
+    return r.trace_hash;
+}
+
 static void test_every_shipped_scenario_keeps_its_trace_hashes(void **state)
 {
     (void)state;
     int changed = 0;
     for (size_t i = 0; i < NROWS; i++) {
-        char path[256];
-        snprintf(path, sizeof path, "sim/scenarios/%s.scn", table[i].scenario);
-        if (sim_scenario_load(&sc, path) != PS_OK)
-            fail_msg("%s: %s", path, ps_last_error());
-        sim_result r;
-        if (sim_run(&sc, "", table[i].seed, ":memory:", NULL, &r) != PS_OK)
-            fail_msg("%s seed %llu: %s", path, (unsigned long long)table[i].seed, ps_last_error());
-        if (r.trace_hash != table[i].hash) {
+        uint64_t h = run_row(i);
+        if (h != table[i].hash) {
             print_message("%s seed %llu: trace hash %016llx, recorded %016llx\n", table[i].scenario,
-                          (unsigned long long)table[i].seed, (unsigned long long)r.trace_hash,
+                          (unsigned long long)table[i].seed, (unsigned long long)h,
                           (unsigned long long)table[i].hash);
             changed++;
         }
@@ -96,7 +103,7 @@ static void test_every_shipped_scenario_keeps_its_trace_hashes(void **state)
         fail_msg("%d trace(s) changed: if the change of behaviour is meant, update the table and say why", changed);
 }
 
-/* A swarm's worker process runs seed after seed (swarm.h): a run must not
+/* A swarm's seed runner runs seed after seed (seedrunner.h): a run must not
  * depend on what ran before it in the process (memory reused from an
  * earlier run, a cache, a static). The table again, last row first, after
  * the test above ran it first row first. */
@@ -104,16 +111,10 @@ static void test_a_run_does_not_depend_on_the_runs_before_it(void **state)
 {
     (void)state;
     for (size_t i = NROWS; i-- > 0;) {
-        char path[256];
-        snprintf(path, sizeof path, "sim/scenarios/%s.scn", table[i].scenario);
-        if (sim_scenario_load(&sc, path) != PS_OK)
-            fail_msg("%s: %s", path, ps_last_error());
-        sim_result r;
-        if (sim_run(&sc, "", table[i].seed, ":memory:", NULL, &r) != PS_OK)
-            fail_msg("%s seed %llu: %s", path, (unsigned long long)table[i].seed, ps_last_error());
-        if (r.trace_hash != table[i].hash)
+        uint64_t h = run_row(i);
+        if (h != table[i].hash)
             fail_msg("%s seed %llu: trace hash %016llx after other runs in reverse order, %016llx in order",
-                     table[i].scenario, (unsigned long long)table[i].seed, (unsigned long long)r.trace_hash,
+                     table[i].scenario, (unsigned long long)table[i].seed, (unsigned long long)h,
                      (unsigned long long)table[i].hash);
     }
 }

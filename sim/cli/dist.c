@@ -829,16 +829,8 @@ static void finish(agent *a, slot *s)
     job j = s->q[0];
     sim_swarm_record r;
     int64_t run_ns = 0;
-    ps_status st = sim_runner_read(s->r, &r, &run_ns);
-    if (st == PS_OK && r.seed != j.seed) { /* cannot happen: a runner answers in order */
-        r = (sim_swarm_record){.seed = j.seed, .verdict = -1};
-        snprintf(r.why, sizeof r.why, "the seed runner answered for another seed");
-        st = PS_ERR_IO;
-        sim_runner_free(s->r);
-        s->r = NULL;
-    } else if (st) {
-        r = (sim_swarm_record){.seed = j.seed, .verdict = -1};
-        snprintf(r.why, sizeof r.why, "the seed runner died without a verdict (%s)", ps_last_error());
+    ps_status st = sim_runner_read(s->r, j.seed, &r, &run_ns);
+    if (st) {
         sim_runner_free(s->r);
         s->r = NULL;
     } else {

@@ -8,6 +8,7 @@
 #include "seedrunner.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,18 +188,23 @@ static void reap(sim_runner *r, char *why, size_t cap)
     r->pid = 0;
 }
 
-ps_status sim_runner_read(sim_runner *r, sim_swarm_record *out, int64_t *run_ns)
+ps_status sim_runner_read(sim_runner *r, uint64_t seed, sim_swarm_record *out, int64_t *run_ns)
 {
     reply rep;
     ssize_t n;
     do
         n = recv(r->fd, &rep, sizeof rep, 0);
     while (n < 0 && errno == EINTR);
-    if (n == (ssize_t)sizeof rep) {
+    *out = (sim_swarm_record){.seed = seed, .verdict = -1};
+    if (n == (ssize_t)sizeof rep && rep.rec.seed == seed) {
         *out = rep.rec;
         if (run_ns)
             *run_ns = rep.run_ns;
         return PS_OK;
+    }
+    if (n == (ssize_t)sizeof rep) { /* cannot happen: a runner answers in order */
+        snprintf(out->why, sizeof out->why, "the seed runner answered for seed %" PRIu64, rep.rec.seed);
+        return ps_error(PS_ERR_IO, 0, "%s", out->why);
     }
     int e = errno;
     char why[64] = "gone";
@@ -207,7 +213,8 @@ ps_status sim_runner_read(sim_runner *r, sim_swarm_record *out, int64_t *run_ns)
             kill(r->pid, SIGKILL);
         reap(r, why, sizeof why);
     }
-    return ps_error(PS_ERR_IO, 0, "%s", why);
+    snprintf(out->why, sizeof out->why, "the seed runner died without a verdict (%s)", why);
+    return ps_error(PS_ERR_IO, 0, "%s", out->why);
 }
 
 void sim_runner_free(sim_runner *r)

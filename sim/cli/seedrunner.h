@@ -59,12 +59,14 @@ ps_status sim_runner_send(sim_runner *r, uint64_t seed);
  * or the runner's end can be read. Owned by the runner. */
 int sim_runner_fd(const sim_runner *r);
 
-/* Reads the record of the oldest seed sent and not yet answered, waiting
- * for it if need be; *run_ns (may be NULL) is how long that seed ran.
- * PS_ERR_IO when the runner ended without answering, with why ("killed
- * by signal 11") as the last error: it is gone, and only
- * sim_runner_free is left to call. */
-ps_status sim_runner_read(sim_runner *r, sim_swarm_record *out, int64_t *run_ns);
+/* Reads the record of the oldest seed sent and not yet answered, `seed`,
+ * waiting for it if need be; *run_ns (may be NULL) is how long that seed
+ * ran. PS_ERR_IO when the runner ended without answering, or answered for
+ * another seed: *out is then `seed`'s harness error saying so ("the seed
+ * runner died without a verdict (killed by signal 11)"), also the last
+ * error; the runner is gone or useless, and only sim_runner_free is left
+ * to call. */
+ps_status sim_runner_read(sim_runner *r, uint64_t seed, sim_swarm_record *out, int64_t *run_ns);
 
 /* The runner's process id. */
 pid_t sim_runner_pid(const sim_runner *r);

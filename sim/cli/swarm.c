@@ -434,15 +434,6 @@ void sim_swarm_tally_free(sim_swarm_tally *t)
     free(t);
 }
 
-/* The record of a seed whose runner gave none: it died (a crash in the
- * engine), or could not be handed the seed; ps_last_error() says how. */
-static record no_verdict(uint64_t seed)
-{
-    record rec = {.seed = seed, .verdict = -1};
-    snprintf(rec.why, sizeof rec.why, "the child died without a verdict (%s)", ps_last_error());
-    return rec;
-}
-
 static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint64_t count, int jobs,
                  const sim_swarm_options *opt)
 {
@@ -485,7 +476,8 @@ static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint6
             c->seed = next++;
             c->busy = true;
             if (sim_runner_send(c->r, c->seed) != PS_OK) { /* it died between two seeds */
-                record rec = no_verdict(c->seed);
+                record rec;
+                sim_runner_read(c->r, c->seed, &rec, NULL); /* its end, as this seed's harness error */
                 sim_runner_free(c->r);
                 *c = (child){0};
                 sim_swarm_tally_add(t, &rec);
@@ -509,12 +501,8 @@ static int swarm(const sim_scenario *sc, const char *path, uint64_t first, uint6
                 continue;
             child *c = &kids[map[k]];
             record rec;
-            ps_status rs = sim_runner_read(c->r, &rec, NULL);
-            if (rs == PS_OK && rec.seed != c->seed)
-                rs = ps_error(PS_ERR_IO, 0, "answered seed %" PRIu64 " for seed %" PRIu64, rec.seed, c->seed);
-            if (rs != PS_OK) {
-                rec = no_verdict(c->seed); /* the next round starts another */
-                sim_runner_free(c->r);
+            if (sim_runner_read(c->r, c->seed, &rec, NULL) != PS_OK) {
+                sim_runner_free(c->r); /* the next round starts another */
                 *c = (child){0};
             } else {
                 c->busy = false;
