@@ -114,6 +114,8 @@ ps_status ps_memory_check(ps_backend *b)
     for (int i = 0; i < mb->nstreams && !s; i++) {
         const mem_stream *st = mb->streams[i];
         s = check_store(st);
+        if (!s)
+            s = mem_stream_dedup_check(st);
         for (int j = 0; j < st->nconsumers && !s; j++) {
             s = check_pending(st->consumers[j]);
             if (!s)

@@ -136,6 +136,13 @@ static inline void *mem_arena_alloc(mem_arena *a, size_t size, uint16_t *tag)
     *tag = b->size == MEM_REGION_SIZE ? MEM_ARENA_REGION : (uint16_t)(b->used / 8);
     b->used += (uint32_t)size;
     b->live++;
+    /* Objects are cut in order, so the next ones' lines are known: ask for
+     * them a few messages ahead. A store to a line not in cache holds
+     * every later store, and any load that must wait for them (a caller's
+     * id built byte by byte and read back whole) waits for that miss.
+     * Measured: publish with ids 5.0 -> 5.5 M/s (bench_memory, 512 bytes
+     * ahead; 256 and 1024 did no better). A prefetch never faults. */
+    __builtin_prefetch((char *)p + 512, 1);
     return p;
 }
 void mem_arena_free(mem_arena *a, void *p, uint16_t tag);
@@ -180,7 +187,9 @@ typedef struct mem_tomb {
 typedef struct mem_dedup {
     uint64_t seq;
     int64_t ts;
+    uint64_t hash; /* mem_hash of id: the index rehashes without reading ids */
     uint16_t tag; /* its mem_arena tag (st->dedup_arena) */
+    bool indexed; /* false once a later entry of the same id replaced it */
     char id[];
 } mem_dedup;
 
@@ -214,11 +223,14 @@ typedef struct mem_stream {
      * or a sequence is skipped (both resynchronise it). */
     bool lseq_behind;
     uint64_t lseq_seen;
-    /* dedup (JS 3.6): id -> entry, FIFO in store order for expiry */
-    mem_strmap dedup_map;
-    mem_arena dedup_arena; /* entries in store order, as they expire */
-    mem_dedup **dedup_fifo;
-    uint32_t dedup_cap, dedup_head, dedup_len;
+    /* dedup (JS 3.6, mem_dedup.c): entries in a FIFO in store order, for
+     * expiry, and an index from id to FIFO position */
+    mem_arena dedup_arena; /* the entries, cut in store order */
+    mem_dedup **dedup_fifo;    /* position p is at p & (dedup_cap - 1) */
+    uint32_t dedup_cap, dedup_first, dedup_len; /* first: the oldest's position */
+    uint8_t *dd_tags;  /* per index slot: 0 empty, else 0x80 | hash's top 7 bits */
+    uint32_t *dd_pos;  /* per index slot: the FIFO position of its entry */
+    uint32_t dd_cap, dd_len, dd_used; /* slots; ids indexed; ids + tombstones */
     /* When the server's dedup purge timer (purgeMsgIds) runs next; 0: no
      * timer. Entries go only when it runs, which matters for the ones a
      * no-interest skip stores with timestamp 0 (mem_store.c). */
@@ -504,8 +516,16 @@ static inline void mem_stream_dedup_expire(mem_stream *st, int64_t now)
 }
 bool mem_stream_dedup_add(mem_stream *st, const char *id, uint64_t seq, int64_t ts);
 /* The same, with the id measured and hashed by the caller, for an id the
- * dedup map does not hold (a publish's lookup just missed it). */
+ * dedup window does not hold (a publish's lookup just missed it). */
 bool mem_stream_dedup_add_key(mem_stream *st, const mem_key *id, uint64_t seq, int64_t ts);
+/* The entry of id *k in the window, NULL when none. */
+const mem_dedup *mem_stream_dedup_find(const mem_stream *st, const mem_key *k);
+/* A hint that a lookup (and perhaps an add) of *k follows: starts loading
+ * the index's memory for it. */
+void mem_stream_dedup_prefetch(const mem_stream *st, const mem_key *k);
+/* ps_memory_check's part: every indexed entry is found at its position,
+ * and the counts agree. */
+ps_status mem_stream_dedup_check(const mem_stream *st);
 /* A change of the Duplicates window runs the dedup purge at once. */
 void mem_stream_dedup_window_changed(mem_stream *st, int64_t now);
 void mem_stream_dedup_clear(mem_stream *st);

@@ -156,12 +156,12 @@ static ps_status store(mem_stream *st, const ps_out_msg *m, const mem_key *id, c
 static ps_status publish_locked(mem_backend *mb, const ps_out_msg *m, const mem_key *id,
                                 const char *hdr, size_t hdr_len, ps_pub_ack *out)
 {
-    /* The id's slot in a large dedup map is a cache miss: start loading it
+    /* The id's place in a large dedup index is a cache miss: start loading it
      * now (on the stream of the last publish, most likely this one's), so
      * that it arrives while the timers run and the stream is found. A
      * backend without a lock started it before the header was encoded. */
     if (id && mb->pub_stream && mb->locking)
-        mem_strmap_prefetch(&mb->pub_stream->dedup_map, id);
+        mem_stream_dedup_prefetch(mb->pub_stream, id);
     int64_t now = mem_now(mb);
     uint64_t entry = mb->entries;
     bool timers_done = mem_run_timers_after(mb, entry, now) == PS_OK;
@@ -175,7 +175,7 @@ static ps_status publish_locked(mem_backend *mb, const ps_out_msg *m, const mem_
     if (m->expected_stream && strcmp(m->expected_stream, st->name) != 0)
         return ps_error(PS_ERR_WRONG_EXPECTED_STREAM, 10060, "expected stream does not match");
     if (id) {
-        const mem_dedup *d = mem_strmap_get_key(&st->dedup_map, id);
+        const mem_dedup *d = mem_stream_dedup_find(st, id);
         if (d) { /* JS 3.4 step 3: a duplicate wins over everything after it */
             set_ack(out, st, d->seq, true);
             return PS_OK;
@@ -213,7 +213,7 @@ ps_status mem_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
     /* Single-threaded (no lock), the stream is only ours to read: the
      * prefetch goes out before the header is encoded, further ahead. */
     if (m->msg_id && !mb->locking && mb->pub_stream)
-        mem_strmap_prefetch(&mb->pub_stream->dedup_map, &id);
+        mem_stream_dedup_prefetch(mb->pub_stream, &id);
     char small[1024];
     size_t hdr_len = ps_out_msg_header_encode_n(m, small, sizeof small);
     if ((int64_t)(hdr_len + m->len) > mb->max_payload)

@@ -1,13 +1,14 @@
 /* mem_store.c — a stream's message storage: append, look up, remove, limits,
- * MaxAge, per-subject bookkeeping and the dedup window.
+ * MaxAge and per-subject bookkeeping.
  *
  * Messages live in a ring indexed by sequence (slot = seq & (cap - 1)); a
  * removed message leaves a NULL slot, and the first sequence moves past
  * leading holes. Slots outside [first_seq, last_seq] are always NULL, which
  * is what lets a crash rollback put a removed message back (mem_restart.c).
  *
- * This file is not: the publish pipeline (mem_publish.c) or what consumers
- * do when a message goes away (mem_deliver.c, called from here).
+ * This file is not: the publish pipeline (mem_publish.c), the dedup window
+ * (mem_dedup.c) or what consumers do when a message goes away
+ * (mem_deliver.c, called from here).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,7 +17,6 @@
 #include "mem_internal.h"
 
 static const char *subj_key(const void *v) { return ((const mem_subj *)v)->name; }
-static const char *dedup_key(const void *v) { return ((const mem_dedup *)v)->id; }
 
 
 /* JS 3.9: what one message adds to the stream's bytes. */
@@ -577,116 +577,4 @@ void mem_store_free_all(mem_stream *st)
     st->num_subjects = 0;
     st->first_seq = st->last_seq + 1;
     mem_arena_release(&st->msg_arena);
-}
-
-/* ---- dedup window (JS 3.6) ---------------------------------------------------- */
-
-/* `absent`: the map does not hold the id (saves searching it again). */
-static bool dedup_add(mem_stream *st, const mem_key *id, uint64_t seq, int64_t ts, bool absent)
-{
-    if (!st->dedup_map.key_of)
-        st->dedup_map.key_of = dedup_key;
-    size_t n = id->len;
-    if (st->dedup_len == st->dedup_cap) {
-        uint32_t ncap = st->dedup_cap ? st->dedup_cap * 2 : 64;
-        mem_dedup **nf = mem_big_alloc((size_t)ncap * sizeof *nf, false);
-        if (!nf)
-            return false;
-        for (uint32_t i = 0; i < st->dedup_len; i++)
-            nf[i] = st->dedup_fifo[(st->dedup_head + i) & (st->dedup_cap - 1)];
-        mem_big_free(st->dedup_fifo, (size_t)st->dedup_cap * sizeof *nf);
-        st->dedup_fifo = nf;
-        st->dedup_cap = ncap;
-        st->dedup_head = 0;
-    }
-    uint16_t tag = 0;
-    mem_dedup *d = mem_arena_alloc(&st->dedup_arena, sizeof *d + n + 1, &tag);
-    if (!d)
-        return false;
-    d->seq = seq;
-    d->ts = ts;
-    d->tag = tag;
-    memcpy(d->id, id->s, n + 1);
-    if (!(absent ? mem_strmap_put_new_key : mem_strmap_put_key)(&st->dedup_map, id, d)) {
-        mem_arena_free(&st->dedup_arena, d, tag);
-        return false;
-    }
-    st->dedup_fifo[(st->dedup_head + st->dedup_len) & (st->dedup_cap - 1)] = d;
-    st->dedup_len++;
-    if (!st->dd_run_ns) /* storeMsgId starts the timer at one window */
-        st->dd_run_ns = mem_now(st->mb) + st->cfg.duplicates_ns;
-    return true;
-}
-
-bool mem_stream_dedup_add(mem_stream *st, const char *id, uint64_t seq, int64_t ts)
-{
-    mem_key k = mem_key_of(id);
-    return dedup_add(st, &k, seq, ts, false);
-}
-
-bool mem_stream_dedup_add_key(mem_stream *st, const mem_key *id, uint64_t seq, int64_t ts)
-{
-    return dedup_add(st, id, seq, ts, true);
-}
-
-static void dedup_pop(mem_stream *st)
-{
-    mem_dedup *d = st->dedup_fifo[st->dedup_head];
-    st->dedup_head = (st->dedup_head + 1) & (st->dedup_cap - 1);
-    st->dedup_len--;
-    size_t n = strlen(d->id);
-    if (mem_strmap_get(&st->dedup_map, d->id, n) == d)
-        mem_strmap_del(&st->dedup_map, d->id, n);
-    mem_arena_free(&st->dedup_arena, d, d->tag);
-}
-
-/* One run of nats-server 2.9.10's purgeMsgIds at time t: entries go, oldest
- * first, while t - ts >= Duplicates (JS 3.6); the timer is then set for
- * the oldest left (at least 50 ms ahead) or stopped. Between runs an
- * expired entry still catches duplicates, and an entry stored with
- * timestamp 0 (a publish skipped for lack of interest) lives until the
- * next run. */
-static void dedup_run(mem_stream *st, int64_t t)
-{
-    int64_t w = st->cfg.duplicates_ns, next = w;
-    while (st->dedup_len) {
-        const mem_dedup *d = st->dedup_fifo[st->dedup_head];
-        if (t - d->ts < w) {
-            next = w - (t - d->ts);
-            break;
-        }
-        dedup_pop(st);
-    }
-    if (next < 50 * PS_NS_PER_MS)
-        next = 50 * PS_NS_PER_MS;
-    st->dd_run_ns = st->dedup_len ? t + next : 0;
-}
-
-void mem_stream_dedup_expire_due(mem_stream *st, int64_t now)
-{
-    while (st->dd_run_ns && st->dd_run_ns <= now)
-        dedup_run(st, st->dd_run_ns);
-}
-
-void mem_stream_dedup_window_changed(mem_stream *st, int64_t now)
-{
-    if (st->dd_run_ns) /* update: ddtmr.Reset(time.Microsecond) */
-        st->dd_run_ns = now;
-}
-
-void mem_stream_dedup_clear(mem_stream *st)
-{
-    st->dd_run_ns = 0;
-    /* The map goes whole: deleting each id from it first would cost a
-     * cache miss per entry (a million at the close of a large stream). */
-    for (; st->dedup_len; st->dedup_len--) {
-        mem_dedup *d = st->dedup_fifo[st->dedup_head];
-        st->dedup_head = (st->dedup_head + 1) & (st->dedup_cap - 1);
-        mem_arena_free(&st->dedup_arena, d, d->tag);
-    }
-    mem_strmap_free(&st->dedup_map);
-    mem_arena_release(&st->dedup_arena);
-    mem_big_free(st->dedup_fifo, (size_t)st->dedup_cap * sizeof *st->dedup_fifo);
-    st->dedup_fifo = NULL;
-    st->dedup_cap = st->dedup_head = 0;
 }
