@@ -243,6 +243,15 @@ ps_status ps_worker_poll(ps_worker *w, int *handled);
  * max_fetch < 1; otherwise the same results. */
 ps_status ps_worker_poll_max(ps_worker *w, int max_fetch, int *handled);
 
+/* As ps_worker_poll_max, with this poll's fetch waiting up to expires_ns
+ * (> 0, else PS_ERR_INVALID_ARG) for its messages, whatever the config's
+ * fetch_expires_ns and fetch_no_wait say: an idle worker waits in a pull
+ * request, which the server answers as soon as the messages are there,
+ * instead of asking again and again. A request for n messages ends when n
+ * came or at the expiry, so an idle caller that wants to start at once
+ * asks for 1. On a manual clock the memory backend does not wait. */
+ps_status ps_worker_poll_wait(ps_worker *w, int max_fetch, int64_t expires_ns, int *handled);
+
 /* Completes a message the handler deferred: `result` is PS_HANDLE_ACK,
  * PS_HANDLE_RETRY or PS_HANDLE_TERM, applied as in a handler's return. The
  * message is released when this returns, even if the backend refused the

@@ -822,14 +822,10 @@ static int wk_run_waiting(ps_worker *w)
     return handled;
 }
 
-ps_status ps_worker_poll(ps_worker *w, int *handled)
+/* One poll (ps_worker_poll_max); its fetch waits up to expires_ns, or as
+ * the config says when expires_ns is 0. */
+static ps_status wk_poll(ps_worker *w, int max_fetch, int64_t expires_ns, int *handled, const char *fn)
 {
-    return ps_worker_poll_max(w, INT_MAX, handled);
-}
-
-ps_status ps_worker_poll_max(ps_worker *w, int max_fetch, int *handled)
-{
-    const char *fn = "ps_worker_poll";
     ps_error_clear();
     if (handled)
         *handled = 0;
@@ -867,6 +863,8 @@ ps_status ps_worker_poll_max(ps_worker *w, int max_fetch, int *handled)
     if (!bt)
         return ps_error(PS_ERR_NO_MEMORY, 0, "%s: out of memory", fn);
     ps_fetch_request req = {.batch = n, .expires_ns = w->fetch_expires_ns, .no_wait = w->fetch_no_wait};
+    if (expires_ns > 0)
+        req = (ps_fetch_request){.batch = n, .expires_ns = expires_ns};
     ps_status s = ps_fetch(w->consumer, &req, &bt->list);
     if (s == PS_OK && bt->list.count == 0) /* the contract says >= 1; be safe */
         s = PS_ERR_TIMEOUT;
@@ -900,6 +898,27 @@ ps_status ps_worker_poll_max(ps_worker *w, int max_fetch, int *handled)
     wk_stop_if_requested(w);
     ps_error_clear();
     return PS_OK;
+}
+
+ps_status ps_worker_poll(ps_worker *w, int *handled)
+{
+    return wk_poll(w, INT_MAX, 0, handled, "ps_worker_poll");
+}
+
+ps_status ps_worker_poll_max(ps_worker *w, int max_fetch, int *handled)
+{
+    return wk_poll(w, max_fetch, 0, handled, "ps_worker_poll_max");
+}
+
+ps_status ps_worker_poll_wait(ps_worker *w, int max_fetch, int64_t expires_ns, int *handled)
+{
+    if (expires_ns <= 0) {
+        if (handled)
+            *handled = 0;
+        return ps_error(PS_ERR_INVALID_ARG, 0, "ps_worker_poll_wait: expires_ns %" PRId64 " is not positive",
+                        expires_ns);
+    }
+    return wk_poll(w, max_fetch, expires_ns, handled, "ps_worker_poll_wait");
 }
 
 /* ---- completing deferred messages --------------------------------------------------- */

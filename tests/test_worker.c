@@ -219,6 +219,33 @@ static void test_poll_max_fetches_at_most_max(void **state)
     ps_worker_free(w);
 }
 
+/* ps_worker_poll_wait fetches no more than asked, as ps_worker_poll_max;
+ * an empty consumer is an empty poll, not an error (a manual clock does
+ * not wait); an expiry that is not positive is refused. */
+static void test_poll_wait_takes_what_is_asked_and_refuses_no_expiry(void **state)
+{
+    env *e = *state;
+    rec r = {.result = PS_HANDLE_ACK};
+    ps_worker_config cfg = base_cfg(&r);
+    cfg.fetch_no_wait = true;
+    ps_worker *w = new_worker(e, &r, &cfg);
+    publish_n(e, 0, 3);
+    int n = -1;
+    assert_int_equal(ps_worker_poll_wait(w, 1, 100 * MS, &n), PS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(stats_of(w).fetched, 1);
+    assert_int_equal(ps_worker_poll_wait(w, 0, 100 * MS, &n), PS_ERR_INVALID_ARG);
+    assert_int_equal(ps_worker_poll_wait(w, 5, 0, &n), PS_ERR_INVALID_ARG);
+    assert_int_equal(n, 0);
+    assert_int_equal(ps_worker_poll_wait(w, 5, 100 * MS, &n), PS_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(ps_worker_poll_wait(w, 5, 100 * MS, &n), PS_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(stats_of(w).errors, 0);
+    assert_int_equal(stream_msgs(e), 0);
+    ps_worker_free(w);
+}
+
 /* Nothing to fetch: the fetch's timeout is not an error. */
 static void test_poll_with_nothing_available_is_ok(void **state)
 {
@@ -1142,6 +1169,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_ack_result_acks_and_removes_from_workqueue),
         T(test_poll_max_fetches_at_most_max),
+        T(test_poll_wait_takes_what_is_asked_and_refuses_no_expiry),
     T(test_poll_with_nothing_available_is_ok),
         T(test_retry_naks_with_backoff_by_delivery_count),
         T(test_retry_without_backoff_is_redelivered_at_once),

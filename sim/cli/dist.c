@@ -363,7 +363,12 @@ static ps_status collect(ps_backend *b, const char *run, uint64_t first, uint64_
     ps_status s = seen ? open_verdicts(b, run, &c) : ps_error(PS_ERR_NO_MEMORY, 0, "out of memory");
     int failures = 0; /* in a row: a cluster electing a leader fails for seconds */
     while (!s && sim_swarm_tally_done(t) < count && !stop_signal) {
-        ps_fetch_request req = {.batch = 256, .expires_ns = WAIT_MS * INT64_C(1000000)};
+        /* A request ends when its batch is full or at its expiry: asking
+         * for no more than the verdicts still missing ends the last one
+         * when the last verdict comes, not up to WAIT_MS later. */
+        uint64_t missing = count - sim_swarm_tally_done(t);
+        ps_fetch_request req = {.batch = missing < 256 ? (int)missing : 256,
+                                .expires_ns = WAIT_MS * INT64_C(1000000)};
         ps_status f = ps_fetch(c, &req, &l);
         if (f == PS_ERR_TIMEOUT || f == PS_ERR_NO_MESSAGES)
             continue;
@@ -512,7 +517,12 @@ int sim_dist_swarm(const char *path, uint64_t first, uint64_t count, const sim_s
 /* The longest an agent waits for runners while verdicts it sent are not
  * yet acked (tend). */
 #define AWAIT_MS 5
-#define SEED_SHORT_S 0.1
+/* A round trip to a loaded server takes a millisecond or two: one seed
+ * queued behind the running one covers it for seeds of 5 ms and more, and
+ * a second helps only shorter ones. A longer queue than needed makes the
+ * end of a swarm uneven: one agent still holds three seeds while another
+ * has none. */
+#define SEED_SHORT_S 0.005
 #define SEED_LONG_S 1.0
 
 /* A job the agent holds. */
@@ -934,21 +944,39 @@ static bool short_of_work(const agent *a)
     return false;
 }
 
+/* Nothing held: no runner has a seed, none is pending or awaits its
+ * verdict's PubAck. */
+static bool idle(const agent *a)
+{
+    if (a->npending > 0 || a->nawait > 0)
+        return false;
+    for (int i = 0; i < a->k; i++)
+        if (a->slots[i].n > 0)
+            return false;
+    return true;
+}
+
 static int agent_loop(agent *a)
 {
     ps_status last = PS_OK;
     while (!stop_signal) {
         ps_status s = PS_OK;
         int handled = 1;
+        bool waited = false;
         dispatch(a);
         /* At most the jobs the runners have room for, in one fetch, and a
          * fetch only when there is room for two or a runner is about to
          * run dry: a fetch a seed cost the agent and the server a round
          * trip each; a runner with a seed queued behind the running one
-         * can wait for a second free place. */
+         * can wait for a second free place. An idle agent waits in a pull
+         * request for one job, which the server answers the moment one is
+         * submitted (asking again every WAIT_MS instead left new jobs
+         * unseen for 50 ms on average: a large part of a short swarm). */
         while (!stop_signal && handled > 0 && (room(a) >= 2 || (room(a) > 0 && short_of_work(a)))) {
             a->poll_started = now_s();
-            s = ps_worker_poll_max(a->w, room(a), &handled);
+            waited = idle(a);
+            s = waited ? ps_worker_poll_wait(a->w, 1, WAIT_MS * INT64_C(1000000), &handled)
+                       : ps_worker_poll_max(a->w, room(a), &handled);
             a->server_s += now_s() - a->poll_started;
             a->fetches++;
             if (s)
@@ -958,9 +986,9 @@ static int agent_loop(agent *a)
         if (s != PS_OK && s != last) /* said once, not at every poll while the server is away */
             fprintf(stderr, "jetsim agent: fetching jobs: %s (trying again)\n", ps_last_error());
         last = s;
-        /* busy runners wake the agent when they answer; an idle agent
-         * waits a little before asking again */
-        tend(a, s ? 1000 : WAIT_MS);
+        /* busy runners wake the agent when they answer; an agent whose
+         * waiting fetch came back empty asks again at once */
+        tend(a, s ? 1000 : waited && handled == 0 ? 0 : WAIT_MS);
     }
     drain(a); /* verdicts sent: ack their jobs rather than hand them back */
     return 0;
