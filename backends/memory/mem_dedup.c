@@ -172,6 +172,7 @@ static bool dedup_add(mem_stream *st, const mem_key *id, uint64_t seq, int64_t t
         st->dd_len++;
     }
     st->dedup_fifo[p & (st->dedup_cap - 1)] = d;
+    __builtin_prefetch(&st->dedup_fifo[(p + 32) & (st->dedup_cap - 1)], 1);
     st->dedup_len++;
     if (!st->dd_run_ns) /* storeMsgId starts the timer at one window */
         st->dd_run_ns = mem_now(st->mb) + st->cfg.duplicates_ns;

@@ -303,6 +303,7 @@ static bool store_place_append(mem_stream *st, mem_smsg *m)
     if (seq <= st->last_seq || !st->ring_cap || (st->msgs && seq - st->first_seq >= st->ring_cap))
         return false;
     st->ring[seq & (st->ring_cap - 1)] = m;
+    __builtin_prefetch(&st->ring[(seq + 32) & (st->ring_cap - 1)], 1); /* as mem_arena_alloc */
     if (!st->msgs)
         st->first_seq = seq;
     st->last_seq = seq;
