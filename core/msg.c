@@ -235,11 +235,6 @@ static int js_fields(const ps_out_msg *m, jsfield f[5])
     return n;
 }
 
-static bool has_header_fields(const ps_out_msg *m)
-{
-    return m->headers || m->msg_id || m->expected_stream || m->expected_last_msg_id ||
-           m->has_expected_last_seq || m->has_expected_last_subject_seq;
-}
 
 /* The encoded length of the n fields of `f` and m's other headers. */
 static size_t fields_len(const ps_out_msg *m, const jsfield *f, int n)
@@ -265,7 +260,7 @@ static bool id_only(const ps_out_msg *m)
 
 size_t ps_out_msg_header_len(const ps_out_msg *m)
 {
-    if (!m || !has_header_fields(m))
+    if (!m || !ps_out_msg_has_headers(m))
         return 0;
     if (id_only(m))
         return NATS_HDR_LINE_LEN + ID_NAME_LEN + 2 + strlen(m->msg_id) + 2 + 2;
@@ -297,7 +292,7 @@ static size_t put_id_only(char *buf, const char *id, size_t len)
 
 size_t ps_out_msg_header_encode(const ps_out_msg *m, char *buf)
 {
-    if (!m || !has_header_fields(m))
+    if (!m || !ps_out_msg_has_headers(m))
         return 0;
     if (id_only(m))
         return put_id_only(buf, m->msg_id, strlen(m->msg_id));
@@ -320,7 +315,7 @@ size_t ps_out_msg_header_encode(const ps_out_msg *m, char *buf)
 
 size_t ps_out_msg_header_encode_n(const ps_out_msg *m, char *buf, size_t cap)
 {
-    if (!m || !has_header_fields(m))
+    if (!m || !ps_out_msg_has_headers(m))
         return 0;
     if (id_only(m)) { /* measured once */
         size_t len = strlen(m->msg_id);

@@ -74,6 +74,15 @@ void ps_backend_emit_pub_result(ps_backend *b, const ps_pub_result *r);
 
 /* ---- filling a fetch -------------------------------------------------- */
 
+/* Whether m has anything to go in a header block (its headers, its msg
+ * id, an expectation): inline, so that a publish without one skips the
+ * encoder's call. */
+static inline bool ps_out_msg_has_headers(const ps_out_msg *m)
+{
+    return m->headers || m->msg_id || m->expected_stream || m->expected_last_msg_id ||
+           m->has_expected_last_seq || m->has_expected_last_subject_seq;
+}
+
 /* ps_out_msg_header_encode into `buf` when the block fits in `cap` bytes
  * (else `buf` is untouched); returns the block's length either way, 0 when
  * m has none. One pass for a backend that encodes into a stack buffer. */

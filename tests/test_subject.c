@@ -94,6 +94,33 @@ static void test_subject_literal_requires_validity(void **state)
 
 /* ---- ps_subject_check: detail messages ------------------------------------------ */
 
+/* ps_subject_is_literal remembers the last subject it accepted: a subject
+ * that begins as that one and goes on (or stops short) is still judged on
+ * its own, and one longer than the memory is judged every time. */
+static void test_subject_literal_after_a_remembered_one(void **state)
+{
+    (void)state;
+    assert_true(ps_subject_is_literal("jobs.a"));
+    assert_false(ps_subject_is_literal("jobs.a."));
+    assert_false(ps_subject_is_literal("jobs.a.*"));
+    assert_false(ps_subject_is_literal("jobs.a >"));
+    assert_false(ps_subject_is_literal("jobs.a.>"));
+    assert_true(ps_subject_is_literal("jobs.a>"));
+    assert_true(ps_subject_is_literal("jobs.ab"));
+    assert_true(ps_subject_is_literal("jobs"));
+    assert_false(ps_subject_is_literal("jobs."));
+    assert_false(ps_subject_is_literal(""));
+    assert_true(ps_subject_is_literal("jobs"));
+    char longer[200];
+    memset(longer, 'x', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    assert_true(ps_subject_is_literal(longer));
+    longer[150] = '.';
+    longer[151] = '.';
+    assert_false(ps_subject_is_literal(longer));
+    assert_true(ps_subject_is_literal("jobs.a"));
+}
+
 static void test_subject_check_names_empty_token_and_column(void **state)
 {
     (void)state;
@@ -410,6 +437,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_subject_valid_accepts_plain_and_wildcards),
+        cmocka_unit_test(test_subject_literal_after_a_remembered_one),
         cmocka_unit_test(test_subject_empty_tokens_are_invalid),
         cmocka_unit_test(test_subject_whitespace_is_invalid),
         cmocka_unit_test(test_subject_gt_must_be_last_token),

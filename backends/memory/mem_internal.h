@@ -388,6 +388,7 @@ struct mem_backend {
      * stream adds cannot invalidate (subjects never overlap) and deletes
      * and updates clear */
     char pub_subject[PS_NAME_MAX_BUF];
+    size_t pub_subject_len;
     mem_stream *pub_stream;
     int npulls;              /* asynchronous pulls waiting on any consumer */
     /* Calls that entered (mem_lock counts them), and the one, if any, after
@@ -543,7 +544,8 @@ ps_status mem_stream_delete(ps_backend *b, const char *stream);
 ps_status mem_stream_purge(ps_backend *b, const char *stream, const ps_purge_opts *o, uint64_t *purged);
 ps_status mem_msg_get(ps_backend *b, const char *stream, uint64_t seq, const char *last_by_subj, ps_stored_msg *out);
 ps_status mem_msg_delete(ps_backend *b, const char *stream, uint64_t seq, bool erase);
-mem_stream *mem_stream_for_subject(mem_backend *mb, const char *subject);
+/* The stream that captures `subject` (of `len` bytes), NULL when none. */
+mem_stream *mem_stream_for_subject(mem_backend *mb, const char *subject, size_t len);
 
 /* mem_publish.c */
 ps_status mem_set_last_msgid(mem_stream *st, const char *id);

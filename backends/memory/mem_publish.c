@@ -128,8 +128,8 @@ static ps_status set_last_msgid_key(mem_stream *st, const mem_key *id)
 }
 
 /* `id`: m->msg_id measured and hashed (NULL when it has none). */
-static ps_status store(mem_stream *st, const ps_out_msg *m, const mem_key *id, const char *hdr,
-                       size_t hdr_len, int64_t now, ps_pub_ack *out)
+static ps_status store(mem_stream *st, const ps_out_msg *m, size_t subj_len, const mem_key *id,
+                       const char *hdr, size_t hdr_len, int64_t now, ps_pub_ack *out)
 {
     uint64_t seq = st->last_seq + 1;
     int64_t ts = now > st->last_ts ? now : st->last_ts;
@@ -143,7 +143,7 @@ static ps_status store(mem_stream *st, const ps_out_msg *m, const mem_key *id, c
         set_ack(out, st, seq, false);
         return set_last_msgid_key(st, id);
     }
-    if (!mem_store_append(st, seq, ts, m->subject, strlen(m->subject), hdr, hdr_len, m->data, m->len))
+    if (!mem_store_append(st, seq, ts, m->subject, subj_len, hdr, hdr_len, m->data, m->len))
         return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory storing message");
     if (id && !mem_stream_dedup_add_key(st, id, seq, ts))
         return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory");
@@ -165,7 +165,8 @@ static ps_status publish_locked(mem_backend *mb, const ps_out_msg *m, const mem_
     int64_t now = mem_now(mb);
     uint64_t entry = mb->entries;
     bool timers_done = mem_run_timers_after(mb, entry, now) == PS_OK;
-    mem_stream *st = mem_stream_for_subject(mb, m->subject);
+    size_t subj_len = strlen(m->subject);
+    mem_stream *st = mem_stream_for_subject(mb, m->subject, subj_len);
     if (!st)
         return ps_error(PS_ERR_NO_RESPONDERS, 10076,
                         "no stream captures subject \"%s\" (no responders)", m->subject);
@@ -192,7 +193,7 @@ static ps_status publish_locked(mem_backend *mb, const ps_out_msg *m, const mem_
         st->lseq_behind = false; /* a failed store resets mset.lseq to the store's */
         return s;
     }
-    if ((s = store(st, m, id, hdr, hdr_len, now, out)) != PS_OK)
+    if ((s = store(st, m, subj_len, id, hdr, hdr_len, now, out)) != PS_OK)
         return s;
     mem_signal(mb);
     /* A store adds timed work on its stream only (a dedup entry, a MaxAge
@@ -215,7 +216,7 @@ ps_status mem_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
     if (m->msg_id && !mb->locking && mb->pub_stream)
         mem_stream_dedup_prefetch(mb->pub_stream, &id);
     char small[1024];
-    size_t hdr_len = ps_out_msg_header_encode_n(m, small, sizeof small);
+    size_t hdr_len = ps_out_msg_has_headers(m) ? ps_out_msg_header_encode_n(m, small, sizeof small) : 0;
     if ((int64_t)(hdr_len + m->len) > mb->max_payload)
         return ps_error(PS_ERR_MAX_PAYLOAD, 0, "message of %zu bytes exceeds max_payload %" PRId64,
                         hdr_len + m->len, mb->max_payload);
@@ -229,7 +230,7 @@ ps_status mem_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
     mem_lock(mb);
     ps_status s = publish_locked(mb, m, m->msg_id ? &id : NULL, hdr, hdr_len, out ? &ack : NULL);
     mem_unlock(mb);
-    if (hdr != small)
+    if (hdr && hdr != small)
         free(hdr);
     if (s == PS_OK && out)
         *out = ack;

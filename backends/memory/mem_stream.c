@@ -22,17 +22,17 @@ mem_stream *mem_stream_find(mem_backend *mb, const char *name)
     return NULL;
 }
 
-mem_stream *mem_stream_for_subject(mem_backend *mb, const char *subject)
+mem_stream *mem_stream_for_subject(mem_backend *mb, const char *subject, size_t len)
 {
-    if (mb->pub_stream && strcmp(mb->pub_subject, subject) == 0)
+    if (mb->pub_stream && mb->pub_subject_len == len && memcmp(mb->pub_subject, subject, len) == 0)
         return mb->pub_stream;
     for (int i = 0; i < mb->nstreams; i++) {
         mem_stream *st = mb->streams[i];
         for (int j = 0; j < st->cfg.subjects_len; j++)
             if (ps_subject_matches(st->subjects[j], subject)) {
-                size_t n = strlen(subject);
-                if (n < sizeof mb->pub_subject) {
-                    memcpy(mb->pub_subject, subject, n + 1);
+                if (len < sizeof mb->pub_subject) {
+                    memcpy(mb->pub_subject, subject, len + 1);
+                    mb->pub_subject_len = len;
                     mb->pub_stream = st;
                 }
                 return st;
