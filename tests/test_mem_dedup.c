@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "mem_internal.h"
 #include "ps_backend.h"
 #include "ps_clock.h"
@@ -25,6 +26,7 @@
 #define WINDOW (1000 * MS)
 
 typedef struct env {
+    test_mem w; /* clock and backend */
     ps_clock *clock;
     ps_backend *b;
     mem_stream *st;
@@ -34,10 +36,10 @@ static int setup(void **state)
 {
     static env e;
     e = (env){0};
-    e.clock = ps_clock_manual_new(0);
-    ps_memory_options o = {.clock = e.clock, .seed = 5};
-    if (!e.clock || ps_memory_new(&e.b, &o) != PS_OK)
+    if (test_mem_open(&e.w, 0, &(ps_memory_options){.seed = 5}) != PS_OK)
         return -1;
+    e.clock = e.w.clock;
+    e.b = e.w.b;
     const char *subs[] = {"d.>"};
     ps_stream_config sc = {.name = "D", .subjects = subs, .subjects_len = 1,
                            .storage = PS_STORAGE_MEMORY, .duplicates_ns = WINDOW};
@@ -51,9 +53,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     env *e = *state;
-    ps_backend_close(e->b);
-    ps_clock_free(e->clock);
-    return 0;
+    return test_mem_close(&e->w) == PS_OK ? 0 : -1;
 }
 
 /* Publishes id-N; returns the ack. */
