@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -66,8 +67,8 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* 64-bit FNV-1a, as 16 hex digits: the key a scenario's text is stored
- * under. The agent checks the text it reads against it. */
+/* 64-bit FNV-1a, as 16 hex digits: the key a scenario's message is stored
+ * under. The agent checks the message it reads against it. */
 static void content_hash(const char *text, size_t len, char out[17])
 {
     uint64_t h = UINT64_C(14695981039346656037);
@@ -298,19 +299,63 @@ static ps_status submit_window(ps_backend *b, ps_publisher *pub, const char *sub
     return s;
 }
 
-/* Stores the scenario under its hash, then one job per seed. */
-static ps_status submit(ps_backend *b, const char *run, const char *text, size_t len, const char *hash,
-                        uint64_t first, uint64_t count, uint64_t *already)
+/* A run id belongs to the scenario it was first submitted with: the run's
+ * record ("<hash> <path>") is stored once, and another scenario under the
+ * same id is refused (*refused), as the verdicts stored for the run's
+ * seeds would be counted as this scenario's. Two swarms claiming one id
+ * at once: the msg id keeps the first record, and the second reads it. */
+static ps_status claim_run(ps_backend *b, ps_publisher *pub, const char *run, const char *hash,
+                           const char *path, bool *refused)
+{
+    char subject[128], id[128], record[SIM_PATH_MAX + 32];
+    snprintf(subject, sizeof subject, SUBJ_SCN ".run.%s", run);
+    snprintf(id, sizeof id, "run.%s", run);
+    int n = snprintf(record, sizeof record, "%s %s", hash, path);
+    for (int round = 0;; round++) {
+        ps_stored_msg sm = {0};
+        ps_status s = ps_msg_get(b, SIM_DIST_SCENARIOS_STREAM, 0, subject, &sm);
+        /* a stream just created on a cluster answers late for a moment, as
+         * publish (above) allows for */
+        for (int i = 0; transient(s) && i < 50 && !stop_signal; i++) {
+            struct timespec ts = {0, 200 * 1000000};
+            nanosleep(&ts, NULL);
+            s = ps_msg_get(b, SIM_DIST_SCENARIOS_STREAM, 0, subject, &sm);
+        }
+        if (s == PS_OK) {
+            bool same = sm.len >= 16 && memcmp(sm.data, hash, 16) == 0;
+            if (!same)
+                ps_error(PS_ERR_INVALID_ARG, 0, "run %s was submitted with another scenario (%s): choose another "
+                         "--run-id, or leave it out for a new one", run, sm.len > 17 ? sm.data + 17 : "unknown");
+            ps_stored_msg_clear(&sm);
+            *refused = !same;
+            return same ? PS_OK : PS_ERR_INVALID_ARG;
+        }
+        if (s != PS_ERR_MSG_NOT_FOUND || round > 0)
+            return ps_error(s ? s : PS_ERR_INTERNAL, ps_last_error_code(), "reading the record of run %s: %s", run,
+                            s ? ps_last_error() : "not found after storing it");
+        ps_out_msg m = {.subject = subject, .data = record, .len = (size_t)n, .msg_id = id};
+        if ((s = publish(pub, &m, NULL)) != PS_OK)
+            return ps_error(s, ps_last_error_code(), "storing the record of run %s: %s", run, ps_last_error());
+    }
+}
+
+/* Claims the run, stores the scenario's message ("<path>\n<text>") under
+ * its hash, then one job per seed. */
+static ps_status submit(ps_backend *b, const char *run, const char *msg, size_t len, const char *hash,
+                        const char *path, uint64_t first, uint64_t count, uint64_t *already, bool *refused)
 {
     ps_publisher *pub = NULL;
     ps_status s = new_publisher(b, &pub);
+    if (!s)
+        s = claim_run(b, pub, run, hash, path, refused);
     char subject[128];
     snprintf(subject, sizeof subject, SUBJ_SCN ".%s", hash);
-    ps_out_msg m = {.subject = subject, .data = text, .len = len, .msg_id = hash};
-    if (!s)
+    ps_out_msg m = {.subject = subject, .data = msg, .len = len, .msg_id = hash};
+    if (!s) {
         s = publish(pub, &m, NULL);
-    if (s)
-        s = ps_error(s, ps_last_error_code(), "storing the scenario: %s", ps_last_error());
+        if (s)
+            s = ps_error(s, ps_last_error_code(), "storing the scenario: %s", ps_last_error());
+    }
     snprintf(subject, sizeof subject, SUBJ_JOBS ".%s", run);
     bool tty = isatty(STDERR_FILENO);
     *already = 0;
@@ -453,6 +498,30 @@ int sim_dist_swarm(const char *path, uint64_t first, uint64_t count, const sim_s
         free(text);
         return s == PS_ERR_NO_MEMORY ? SIM_EXIT_HARNESS : SIM_EXIT_USAGE;
     }
+    /* The message: the scenario's absolute path, a newline, its text. */
+    char abs[PATH_MAX], *msg = NULL;
+    const char *where = realpath(path, abs) ? abs : path;
+    size_t mlen = strlen(where) + 1 + len;
+    if (strlen(where) >= SIM_PATH_MAX || mlen > SCENARIO_MAX) {
+        fprintf(stderr, "jetsim swarm: %s: %s\n", path,
+                strlen(where) >= SIM_PATH_MAX ? "its path is too long to travel with it"
+                                              : "with its path, larger than 1 MiB, too big for one message");
+        sim_scenario_free(sc);
+        free(text);
+        return SIM_EXIT_USAGE;
+    }
+    if (!(msg = malloc(mlen + 1))) {
+        fprintf(stderr, "jetsim swarm: out of memory\n");
+        sim_scenario_free(sc);
+        free(text);
+        return SIM_EXIT_HARNESS;
+    }
+    snprintf(msg, mlen + 1, "%s\n%s", where, text);
+    memcpy(msg + strlen(where) + 1, text, len); /* the text may hold a NUL */
+    msg[mlen] = '\0';
+    free(text);
+    text = msg;
+    len = mlen;
     content_hash(text, len, hash);
     if (d->run_id)
         snprintf(run, sizeof run, "%s", d->run_id);
@@ -475,8 +544,16 @@ int sim_dist_swarm(const char *path, uint64_t first, uint64_t count, const sim_s
     fflush(stdout);
     double t0 = now_s();
     uint64_t already = 0, dups = 0;
-    s = submit(b, run, text, len, hash, first, count, &already);
+    bool refused = false;
+    s = submit(b, run, text, len, hash, where, first, count, &already, &refused);
     free(text);
+    if (refused) {
+        fprintf(stderr, "jetsim swarm: %s\n", ps_last_error());
+        sim_swarm_tally_free(t);
+        sim_scenario_free(sc);
+        ps_backend_close(b);
+        return SIM_EXIT_USAGE;
+    }
     if (!s && already)
         printf("swarm: %" PRIu64 " of the jobs were there already (run %s submitted before): not added twice\n",
                already, run);
@@ -484,6 +561,8 @@ int sim_dist_swarm(const char *path, uint64_t first, uint64_t count, const sim_s
         s = collect(b, run, first, count, t, &dups);
     int rc;
     if (stop_signal) {
+        if (isatty(STDERR_FILENO) && sim_swarm_tally_done(t) > 0)
+            fputc('\n', stderr); /* after the progress line */
         withdraw(b, run);
         rc = SIM_EXIT_INTERRUPTED;
     } else {
@@ -580,9 +659,10 @@ typedef struct agent {
      * job that waited in the agent before its first in-progress ack. */
     double poll_started;
     /* Where the agent's thread spent its time: waiting on the server
-     * (fetches, PubAcks, acks) and waiting for runners (or, idle, for
-     * jobs); printed when it stops. */
+     * (fetches, PubAcks, acks), waiting for runners, and, idle, waiting
+     * for jobs; printed when it stops. */
     double server_s, runners_s;
+    double idle_s; /* in the waiting fetches of an idle agent: waiting for jobs */
     uint64_t fetches;
 } agent;
 
@@ -606,17 +686,24 @@ static const sim_scenario *scenario_get(agent *a, const char *hash)
     for (int i = 0; i < CACHE_MAX; i++)
         if (a->cache[i].sc && strcmp(a->cache[i].hash, hash) == 0)
             return a->cache[i].sc;
-    char subject[64], name[64], got[17];
+    char subject[64], name[SIM_PATH_MAX], got[17];
     snprintf(subject, sizeof subject, SUBJ_SCN ".%s", hash);
     ps_stored_msg sm = {0};
     if (ps_msg_get(a->b, SIM_DIST_SCENARIOS_STREAM, 0, subject, &sm) != PS_OK)
         return NULL;
     content_hash(sm.data, sm.len, got);
     sim_scenario *sc = sim_scenario_new();
-    snprintf(name, sizeof name, "scenario %s", hash);
-    ps_status s = strcmp(got, hash) != 0 ? ps_error(PS_ERR_INVALID_ARG, 0, "its text hashes to %s", got)
-                  : !sc                  ? PS_ERR_NO_MEMORY
-                                         : sim_scenario_parse(sc, name, sm.data, sm.len);
+    /* "<path>\n<text>": parsed under the swarm's own path, so that its
+     * messages name the file and the files it names resolve as they did
+     * there (the same host, or one with the same layout) */
+    const char *nl = memchr(sm.data, '\n', sm.len);
+    size_t plen = nl ? (size_t)(nl - sm.data) : 0;
+    snprintf(name, sizeof name, "%.*s", (int)plen, sm.data);
+    ps_status s = strcmp(got, hash) != 0 ? ps_error(PS_ERR_INVALID_ARG, 0, "its message hashes to %s", got)
+                  : !nl || plen == 0 || plen >= sizeof name
+                      ? ps_error(PS_ERR_INVALID_ARG, 0, "its message does not start with the scenario's path")
+                  : !sc ? PS_ERR_NO_MEMORY
+                        : sim_scenario_parse(sc, name, nl + 1, sm.len - plen - 1);
     ps_stored_msg_clear(&sm);
     if (s) {
         sim_scenario_free(sc);
@@ -977,7 +1064,7 @@ static int agent_loop(agent *a)
             waited = idle(a);
             s = waited ? ps_worker_poll_wait(a->w, 1, WAIT_MS * INT64_C(1000000), &handled)
                        : ps_worker_poll_max(a->w, room(a), &handled);
-            a->server_s += now_s() - a->poll_started;
+            *(waited ? &a->idle_s : &a->server_s) += now_s() - a->poll_started;
             a->fetches++;
             if (s)
                 break;
@@ -1052,8 +1139,8 @@ int sim_dist_agent(const sim_dist_options *d)
         printf("agent: stopped by %s: %" PRIu64 " seeds run, %" PRIu64 " verdicts stored (%" PRIu64
                " of them there already), %" PRIu64 " jobs handed back\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
                a.ran, a.published, a.twice, st.naked);
-        printf("agent: waited %.3f s on the server (%" PRIu64 " fetches, %" PRIu64 " jobs), %.3f s for runners\n",
-               a.server_s, a.fetches, st.fetched, a.runners_s);
+        printf("agent: waited %.3f s on the server (%" PRIu64 " fetches, %" PRIu64 " jobs), %.3f s for runners, "
+               "%.3f s idle for jobs\n", a.server_s, a.fetches, st.fetched, a.runners_s, a.idle_s);
     }
     ps_worker_free(a.w);
     ps_publisher_free(a.pub);

@@ -10,6 +10,9 @@
 #  2. a SIGTERM'd agent hands back (naks) the seeds it holds and exits 0,
 #     and seeds longer than AckWait are kept alive by in-progress acks (no
 #     seed is run twice: the swarm would say so);
+#  2b. a scenario travels with its path (an agent started in / replays
+#     the workload file beside it), and another scenario under a run id
+#     already used is refused;
 #  3. no process is left behind: every agent and seed runner runs as
 #     $tmp/jetsim and every node with its config under $tmp (pgrep -f).
 # Exits 77 (skipped) without nats-server or a jetsim built with libnats.
@@ -169,6 +172,26 @@ grep -q 'refused' "$tmp/b2.log" "$tmp/b3.log" && bad "an agent had an ack refuse
 kill -TERM "$b2" "$b3"
 wait "$b2" "$b3"
 echo "phase 2: a SIGTERM'd agent handed back 2 seeds; 4 seeds of ~$(sed -nE 's/^swarm: 4 seeds in ([0-9.]+) s.*/\1/p' "$tmp/long.out") s in all with AckWait 1 s, (see above for any seed run twice)"
+
+# ---- 2b. scenario paths and run ids -------------------------------------------
+# A scenario travels with its path: an agent started in / reads the
+# workload file replay_orders.scn names beside it. A run id belongs to the
+# scenario it was first submitted with: another scenario under it is
+# refused (exit 2), not counted with the first one's verdicts.
+( cd / && exec "$JT" agent --queue "$urls" --replicas 3 --parallel 1 >"$tmp/c1.log" 2>&1 ) &
+c1=$!
+pids+=("$c1")
+timeout 120 "$JT" swarm sim/scenarios/replay_orders.scn --seeds 3 --queue "$urls" --replicas 3 --run-id "r$$" \
+  >"$tmp/replay.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] || bad "replay_orders.scn on an agent started in /: exit $rc: $(tail -n 3 "$tmp/replay.out")"
+timeout 120 "$JT" swarm "$scn" --seeds 3 --queue "$urls" --replicas 3 --run-id "r$$" >"$tmp/rerun.out" 2>&1
+rc=$?
+{ [ $rc -eq 2 ] && grep -q 'submitted with another scenario' "$tmp/rerun.out"; } ||
+  bad "another scenario under run id r$$: exit $rc, expected 2 and a refusal: $(tail -n 2 "$tmp/rerun.out")"
+kill -TERM "$c1"
+wait "$c1"
+echo "phase 2b: a replay scenario ran on an agent started in /; another scenario under its run id was refused"
 
 # ---- 3. nothing left behind ----------------------------------------------------
 ci/cluster.sh stop "$name" >/dev/null 2>&1
