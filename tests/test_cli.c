@@ -215,12 +215,19 @@ static void test_distributed_swarm_bad_input_and_no_server(void **state)
         {"swarm %s --seeds 3 --queue nats://127.0.0.1:1 --run-id a.b", "--run-id wants", 2},
         {"swarm %s --seeds 3 --queue nats://127.0.0.1:1", "harness error", 4},
         {"agent --queue nats://127.0.0.1:1", "harness error", 4},
+        {"agent --queue nats://127.0.0.1:notaport", "invalid port 'notaport'", 2},
+        {"agent --queue nats://u:secret@127.0.0.1:0", "invalid port '0'", 2},
+        {"swarm %s --seeds 3 --queue http://127.0.0.1:4222", "is not nats:// or tls://", 2},
+        {"swarm %s --seeds 3 --queue nats//127.0.0.1:4222", "is not a host", 2},
+        {"swarm %s --seeds 3 --queue nats://:4222", "has no host", 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         snprintf(args, sizeof args, cases[i].args, scn);
         int rc = cli("", args, &out);
         if (rc != cases[i].rc || !strstr(out, cases[i].says))
             fail_msg("jetsim %s: exit %d, expected %d saying '%s':\n%s", args, rc, cases[i].rc, cases[i].says, out);
+        if (strstr(out, "secret"))
+            fail_msg("jetsim %s: the message shows the password:\n%s", args, out);
         free(out);
     }
     snprintf(args, sizeof args, "swarm %s --seeds 3 --queue nats://127.0.0.1:1", path_in_tmp("dist-bad.scn"));

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -109,6 +110,65 @@ static void new_run_id(char *out, size_t cap)
 /* ---- the server and its streams ------------------------------------------ */
 
 /* Connects as `name`; `shown` receives the URL without secrets. */
+bool sim_dist_urls_ok(const char *urls, char *why, size_t cap)
+{
+    if (!*urls) {
+        snprintf(why, cap, "is empty");
+        return false;
+    }
+    for (const char *p = urls;;) {
+        const char *comma = strchr(p, ','), *e = comma ? comma : p + strlen(p);
+        const char *sep = memmem(p, (size_t)(e - p), "://", 3), *h = p, *at = NULL;
+        if (sep) { /* none: HOST:PORT, as cnats takes it */
+            size_t sl = (size_t)(sep - p);
+            if (!(sl == 4 && strncasecmp(p, "nats", 4) == 0) && !(sl == 3 && strncasecmp(p, "tls", 3) == 0)) {
+                snprintf(why, cap, "scheme '%.*s://' is not nats:// or tls://", (int)sl, p);
+                return false;
+            }
+            h = sep + 3;
+        }
+        for (const char *q = h; q < e; q++)
+            if (*q == '@')
+                at = q;
+        h = at ? at + 1 : h;
+        const char *colon = NULL, *hend = e;
+        if (h < e && *h == '[') { /* [IPv6] */
+            const char *rb = memchr(h, ']', (size_t)(e - h));
+            hend = rb ? rb + 1 : e;
+            colon = rb && rb + 1 < e && rb[1] == ':' ? rb + 1 : NULL;
+        } else {
+            colon = memchr(h, ':', (size_t)(e - h));
+            hend = colon ? colon : e;
+        }
+        if (hend == h) {
+            snprintf(why, cap, "a URL has no host");
+            return false;
+        }
+        if (memchr(h, '/', (size_t)(hend - h))) {
+            snprintf(why, cap, "'%.*s' is not a host: nats://HOST:PORT", (int)(hend - h), h);
+            return false;
+        }
+        if (colon) {
+            const char *d = colon + 1;
+            unsigned long port = 0;
+            bool digits = d < e;
+            for (const char *q = d; q < e && digits; q++) {
+                digits = *q >= '0' && *q <= '9';
+                port = port * 10 + (unsigned long)(*q - '0');
+                if (port > 65535)
+                    digits = false;
+            }
+            if (!digits || port == 0) {
+                snprintf(why, cap, "invalid port '%.*s' (1 to 65535)", (int)(e - d), d);
+                return false;
+            }
+        }
+        if (!comma)
+            return true;
+        p = comma + 1;
+    }
+}
+
 static ps_status dist_connect(const sim_dist_options *d, const char *name, ps_backend **out, char *shown,
                               size_t cap)
 {

@@ -59,6 +59,12 @@
 #define SIM_DIST_RUN_ID_MAX 64
 
 /* Where the queue is and how to use it. */
+/* Whether `urls` (a --queue value) is one or more nats:// or tls:// URLs,
+ * comma-separated, each with a host and, if it has one, a port from 1 to
+ * 65535 (user:password@ allowed). False with what is wrong in why (which
+ * names no credential). */
+bool sim_dist_urls_ok(const char *urls, char *why, size_t cap);
+
 typedef struct sim_dist_options {
     const char *url;              /* the server(s), comma-separated; NULL: $NATS_URL, else local */
     const sim_credentials *creds; /* loaded; NULL for none */

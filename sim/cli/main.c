@@ -581,6 +581,9 @@ static int cmd_swarm(int argc, char **argv)
                                               "travel to the agents, which run the built-in handlers only");
     if (d.url && !ps_jetstream_available())
         return usage_error(usage_swarm, "%s", "swarm: this jetsim was built without libnats: no --queue");
+    char why[300];
+    if (d.url && !sim_dist_urls_ok(d.url, why, sizeof why))
+        return usage_error(usage_swarm, "swarm: --queue: %s", why);
     if (ci_outputs_check(&o.out, usage_swarm, "swarm") || reports_dir_check(o.reports, "swarm"))
         return 2;
     if (!d.url)
@@ -663,6 +666,9 @@ static int cmd_agent(int argc, char **argv)
     }
     if (!d.url)
         return usage_error(usage_agent, "%s", "agent: --queue URL is required");
+    char why[300];
+    if (!sim_dist_urls_ok(d.url, why, sizeof why))
+        return usage_error(usage_agent, "agent: --queue: %s", why);
     if (!ps_jetstream_available())
         return usage_error(usage_agent, "%s", "agent: this jetsim was built without libnats: no jetstream backend");
     const char *bad = sim_credentials_check(&creds);
