@@ -39,6 +39,8 @@
  * at the signal flag again: a signal may land on one of cnats's threads
  * and interrupt nothing. */
 #define WAIT_MS 100
+/* A swarm that hears no verdict for this long says what it waits for. */
+#define QUIET_S 10
 /* tries, half a second apart, of a stream setup a cluster answers late */
 #define STARTUP_TRIES 120
 
@@ -467,7 +469,16 @@ static ps_status collect(ps_backend *b, const char *run, uint64_t first, uint64_
     ps_msg_list l = {0};
     ps_status s = seen ? open_verdicts(b, run, &c) : ps_error(PS_ERR_NO_MEMORY, 0, "out of memory");
     int failures = 0; /* in a row: a cluster electing a leader fails for seconds */
+    double quiet_since = now_s(); /* the last verdict, or the start */
+    bool told = false;            /* of this quiet stretch */
     while (!s && sim_swarm_tally_done(t) < count && !stop_signal) {
+        if (!told && now_s() - quiet_since >= QUIET_S) {
+            fprintf(stderr, "%sswarm: no verdict in %d s (%" PRIu64 " of %" PRIu64 " in): the jobs wait for an "
+                    "agent (jetsim agent --queue URL), or for AckWait if one died holding them\n",
+                    isatty(STDERR_FILENO) && sim_swarm_tally_done(t) ? "\n" : "", QUIET_S,
+                    sim_swarm_tally_done(t), count);
+            told = true;
+        }
         /* A request ends when its batch is full or at its expiry: asking
          * for no more than the verdicts still missing ends the last one
          * when the last verdict comes, not up to WAIT_MS later. */
@@ -508,6 +519,8 @@ static ps_status collect(ps_backend *b, const char *run, uint64_t first, uint64_
             }
             seen[r.seed - first] = 1;
             sim_swarm_tally_add(t, &r);
+            quiet_since = now_s();
+            told = false;
         }
     }
     ps_msg_list_free(&l);
