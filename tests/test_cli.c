@@ -220,6 +220,9 @@ static void test_distributed_swarm_bad_input_and_no_server(void **state)
         {"swarm %s --seeds 3 --queue http://127.0.0.1:4222", "is not nats:// or tls://", 2},
         {"swarm %s --seeds 3 --queue nats//127.0.0.1:4222", "is not a host", 2},
         {"swarm %s --seeds 3 --queue nats://:4222", "has no host", 2},
+        {"swarm --withdraw r1", "--withdraw ID goes with --queue URL", 2},
+        {"swarm --queue nats://127.0.0.1:1 --withdraw a.b", "--withdraw wants a run id", 2},
+        {"swarm --queue nats://127.0.0.1:1 --withdraw r1", "harness error", 4},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         snprintf(args, sizeof args, cases[i].args, scn);

@@ -535,19 +535,40 @@ static ps_status collect(ps_backend *b, const char *run, uint64_t first, uint64_
     return s;
 }
 
-/* After SIGINT/SIGTERM: withdraws the jobs of the run that no agent took. */
-static void withdraw(ps_backend *b, const char *run)
+/* After SIGINT/SIGTERM, or --withdraw: withdraws the jobs of the run that
+ * no agent took. */
+static ps_status withdraw(ps_backend *b, const char *run)
 {
     char filter[128];
     uint64_t purged = 0;
     snprintf(filter, sizeof filter, SUBJ_JOBS ".%s", run);
     ps_purge_opts po = {.filter = filter};
-    if (ps_stream_purge(b, SIM_DIST_JOBS_STREAM, &po, &purged) == PS_OK)
-        fprintf(stderr, "jetsim swarm: interrupted: %" PRIu64 " jobs of run %s not yet taken were withdrawn\n",
-                purged, run);
+    ps_status s = ps_stream_purge(b, SIM_DIST_JOBS_STREAM, &po, &purged);
+    if (s == PS_OK)
+        fprintf(stderr, "jetsim swarm: %s%" PRIu64 " jobs of run %s not yet taken were withdrawn\n",
+                stop_signal ? "interrupted: " : "", purged, run);
     else
-        fprintf(stderr, "jetsim swarm: interrupted; withdrawing the jobs of run %s failed: %s\n", run,
-                ps_last_error());
+        fprintf(stderr, "jetsim swarm: %swithdrawing the jobs of run %s failed: %s\n",
+                stop_signal ? "interrupted; " : "", run, ps_last_error());
+    return s;
+}
+
+int sim_dist_withdraw(const char *run, const sim_dist_options *d)
+{
+    if (!run_id_ok(run)) {
+        fprintf(stderr, "jetsim swarm: --withdraw wants a run id of 1 to %d of A-Z a-z 0-9 _ -, not '%s'\n",
+                SIM_DIST_RUN_ID_MAX, run);
+        return SIM_EXIT_USAGE;
+    }
+    char shown[400];
+    ps_backend *b = NULL;
+    ps_status s = dist_connect(d, "jetsim-swarm", &b, shown, sizeof shown);
+    if (!s)
+        s = withdraw(b, run);
+    else
+        fprintf(stderr, "jetsim swarm: harness error: %s\n", ps_last_error());
+    ps_backend_close(b);
+    return s ? SIM_EXIT_HARNESS : 0;
 }
 
 int sim_dist_swarm(const char *path, uint64_t first, uint64_t count, const sim_swarm_options *o,

@@ -78,6 +78,11 @@ typedef struct sim_dist_options {
     int64_t ack_wait_ns;          /* the agents' consumer's AckWait; 0: 30 s */
 } sim_dist_options;
 
+/* jetsim swarm --queue URL --withdraw RUN: withdraws (purges) the jobs of
+ * run RUN that no agent has taken, says how many, and returns the exit
+ * code (0; 2 for a bad run id; 4 when the server cannot do it). */
+int sim_dist_withdraw(const char *run, const sim_dist_options *d);
+
 /* `jetsim swarm PATH --queue`: seeds first..first+count-1. Returns the exit
  * code of sim_swarm (swarm.h); 4 also when the server cannot be reached or
  * a stream cannot be made, 130 on SIGINT/SIGTERM (this run's jobs not yet

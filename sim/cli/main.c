@@ -468,6 +468,7 @@ static const char usage_swarm[] =
     "       jetsim swarm SCENARIO --seeds N --queue URL [--run-id ID] [--replicas R]\n"
     "                    [--first S] [--list] [--json FILE] [--junit FILE] [--reports DIR]\n"
     "                    [credentials]\n"
+    "       jetsim swarm --queue URL --withdraw ID [credentials]\n"
     "\n"
     "Runs seeds S..S+N-1 (S default 1) of the scenario, J processes at a time\n"
     "(default: one per core), shows progress on a terminal, and groups the\n"
@@ -498,14 +499,19 @@ static const char usage_swarm[] =
     "                JETSIM_SWARM_JOBS on this server or cluster (streams are\n"
     "                created if missing), wait for `jetsim agent`s on any hosts\n"
     "                to run them, and report their verdicts as above, each seed\n"
-    "                counted once. The scenario's text travels by content hash\n"
-    "                (stream JETSIM_SWARM_SCENARIOS); --handlers does not travel\n"
-    "                and is refused; files a scenario replays must exist on the\n"
-    "                agents' hosts. --jobs is the agents' business (--parallel).\n"
+    "                counted once. The scenario's text travels with its absolute\n"
+    "                path, by content hash (stream JETSIM_SWARM_SCENARIOS): files\n"
+    "                it names are read at that path on the agents' hosts.\n"
+    "                --handlers does not travel and is refused; --jobs is the\n"
+    "                agents' business (--parallel).\n"
     "  --run-id ID   the run's id (default: date and a random suffix); jobs\n"
     "                carry Nats-Msg-Id ID.SEED, so submitting the same run again\n"
-    "                adds no job twice and collects the verdicts already in\n"
+    "                adds no job twice and collects the verdicts already in. An\n"
+    "                id belongs to the scenario first submitted under it: another\n"
+    "                scenario under it is refused (exit 2)\n"
     "  --replicas R  replicas of the streams this command creates (default 1)\n"
+    "  --withdraw ID  withdraw the jobs of run ID that no agent has taken (a\n"
+    "                swarm that was killed leaves them for the agents), and exit\n"
     "  Ctrl-C (or SIGTERM) withdraws the run's jobs no agent has taken; exit 130.\n"
     "\n"
     "credentials, for --queue:\n"
@@ -519,7 +525,7 @@ static const char usage_swarm[] =
 
 static int cmd_swarm(int argc, char **argv)
 {
-    const char *path = NULL, *cred_missing = NULL;
+    const char *path = NULL, *cred_missing = NULL, *withdraw = NULL;
     unsigned long long seeds = 0, first = 1, jobs = 0, replicas = 0;
     sim_swarm_options o = {0};
     sim_dist_options d = {0};
@@ -537,6 +543,8 @@ static int cmd_swarm(int argc, char **argv)
             d.url = v;
         } else if ((v = option_value(argc, argv, &i, "--run-id", &missing))) {
             d.run_id = v;
+        } else if ((v = option_value(argc, argv, &i, "--withdraw", &missing))) {
+            withdraw = v;
         } else if ((v = option_value(argc, argv, &i, "--replicas", &missing))) {
             if (parse_u64(v, 1, 5, &replicas) != 0)
                 return usage_error(usage_swarm, "swarm: --replicas wants a number from 1 to 5, not '%s'", v);
@@ -566,6 +574,22 @@ static int cmd_swarm(int argc, char **argv)
         } else {
             path = a;
         }
+    }
+    if (withdraw) {
+        if (!d.url || path || seeds || d.run_id || replicas || jobs)
+            return usage_error(usage_swarm, "%s", "swarm: --withdraw ID goes with --queue URL (and credentials) only");
+        char why[300];
+        if (!sim_dist_urls_ok(d.url, why, sizeof why))
+            return usage_error(usage_swarm, "swarm: --queue: %s", why);
+        const char *bad = sim_credentials_check(&creds);
+        if (bad)
+            return usage_error(usage_swarm, "swarm: %s", bad);
+        if (sim_credentials_load(&creds) != PS_OK)
+            return usage_error(usage_swarm, "swarm: %s", ps_last_error());
+        d.creds = &creds;
+        int rc = sim_dist_withdraw(withdraw, &d);
+        sim_credentials_free(&creds);
+        return rc;
     }
     if (!path)
         return usage_error(usage_swarm, "%s", "swarm: no scenario file given");

@@ -12,7 +12,8 @@
 #     seed is run twice: the swarm would say so);
 #  2b. a scenario travels with its path (an agent started in / replays
 #     the workload file beside it), and another scenario under a run id
-#     already used is refused;
+#     already used is refused; --withdraw takes back the jobs of a swarm
+#     killed with -9;
 #  3. no process is left behind: every agent and seed runner runs as
 #     $tmp/jetsim and every node with its config under $tmp (pgrep -f).
 # Exits 77 (skipped) without nats-server or a jetsim built with libnats.
@@ -191,7 +192,14 @@ rc=$?
   bad "another scenario under run id r$$: exit $rc, expected 2 and a refusal: $(tail -n 2 "$tmp/rerun.out")"
 kill -TERM "$c1"
 wait "$c1"
-echo "phase 2b: a replay scenario ran on an agent started in /; another scenario under its run id was refused"
+# a swarm killed with -9 leaves its jobs; --withdraw takes them back
+timeout -s KILL 8 "$JT" swarm "$scn" --seeds 20 --queue "$urls" --replicas 3 --run-id "w$$" >"$tmp/killed.out" 2>&1
+"$JT" swarm --queue "$urls" --withdraw "w$$" >"$tmp/withdraw.out" 2>&1 ||
+  bad "--withdraw: exit $?: $(cat "$tmp/withdraw.out")"
+grep -q '20 jobs of run w'"$$"' not yet taken were withdrawn' "$tmp/withdraw.out" ||
+  bad "--withdraw did not take back the 20 jobs of the killed swarm: $(cat "$tmp/withdraw.out")"
+echo "phase 2b: a replay scenario ran on an agent started in /; another scenario under its run id was refused;" \
+  "--withdraw took back a killed swarm's jobs"
 
 # ---- 3. nothing left behind ----------------------------------------------------
 ci/cluster.sh stop "$name" >/dev/null 2>&1
