@@ -523,6 +523,25 @@ static const char usage_swarm[] =
     "            could not be written), 130 interrupted\n"
     SIM_SEE_ALSO_HELP;
 
+/* The checks every --queue command makes last: the URL, then the
+ * credentials, loaded into d. 0, or the exit code of a usage error. */
+static int queue_ready(sim_dist_options *d, sim_credentials *creds, const char *usage, const char *cmd)
+{
+    char why[300], msg[400];
+    const char *bad = NULL;
+    if (!sim_dist_urls_ok(d->url, why, sizeof why))
+        snprintf(msg, sizeof msg, "%s: --queue: %s", cmd, why);
+    else if ((bad = sim_credentials_check(creds)) != NULL)
+        snprintf(msg, sizeof msg, "%s: %s", cmd, bad);
+    else if (sim_credentials_load(creds) != PS_OK)
+        snprintf(msg, sizeof msg, "%s: %s", cmd, ps_last_error());
+    else {
+        d->creds = creds;
+        return 0;
+    }
+    return usage_error(usage, "%s", msg);
+}
+
 static int cmd_swarm(int argc, char **argv)
 {
     const char *path = NULL, *cred_missing = NULL, *withdraw = NULL;
@@ -578,16 +597,10 @@ static int cmd_swarm(int argc, char **argv)
     if (withdraw) {
         if (!d.url || path || seeds || d.run_id || replicas || jobs)
             return usage_error(usage_swarm, "%s", "swarm: --withdraw ID goes with --queue URL (and credentials) only");
-        char why[300];
-        if (!sim_dist_urls_ok(d.url, why, sizeof why))
-            return usage_error(usage_swarm, "swarm: --queue: %s", why);
-        const char *bad = sim_credentials_check(&creds);
-        if (bad)
-            return usage_error(usage_swarm, "swarm: %s", bad);
-        if (sim_credentials_load(&creds) != PS_OK)
-            return usage_error(usage_swarm, "swarm: %s", ps_last_error());
-        d.creds = &creds;
-        int rc = sim_dist_withdraw(withdraw, &d);
+        int rc = queue_ready(&d, &creds, usage_swarm, "swarm");
+        if (rc)
+            return rc;
+        rc = sim_dist_withdraw(withdraw, &d);
         sim_credentials_free(&creds);
         return rc;
     }
@@ -605,21 +618,15 @@ static int cmd_swarm(int argc, char **argv)
                                               "travel to the agents, which run the built-in handlers only");
     if (d.url && !ps_jetstream_available())
         return usage_error(usage_swarm, "%s", "swarm: this jetsim was built without libnats: no --queue");
-    char why[300];
-    if (d.url && !sim_dist_urls_ok(d.url, why, sizeof why))
-        return usage_error(usage_swarm, "swarm: --queue: %s", why);
     if (ci_outputs_check(&o.out, usage_swarm, "swarm") || reports_dir_check(o.reports, "swarm"))
         return 2;
     if (!d.url)
         return sim_swarm(path, first, seeds, (int)jobs, &o);
-    const char *bad = sim_credentials_check(&creds);
-    if (bad)
-        return usage_error(usage_swarm, "swarm: %s", bad);
-    if (sim_credentials_load(&creds) != PS_OK)
-        return usage_error(usage_swarm, "swarm: %s", ps_last_error());
-    d.creds = &creds;
+    int rc = queue_ready(&d, &creds, usage_swarm, "swarm");
+    if (rc)
+        return rc;
     d.replicas = (int)replicas;
-    int rc = sim_dist_swarm(path, first, seeds, &o, &d);
+    rc = sim_dist_swarm(path, first, seeds, &o, &d);
     sim_credentials_free(&creds);
     return rc;
 }
@@ -690,20 +697,14 @@ static int cmd_agent(int argc, char **argv)
     }
     if (!d.url)
         return usage_error(usage_agent, "%s", "agent: --queue URL is required");
-    char why[300];
-    if (!sim_dist_urls_ok(d.url, why, sizeof why))
-        return usage_error(usage_agent, "agent: --queue: %s", why);
     if (!ps_jetstream_available())
         return usage_error(usage_agent, "%s", "agent: this jetsim was built without libnats: no jetstream backend");
-    const char *bad = sim_credentials_check(&creds);
-    if (bad)
-        return usage_error(usage_agent, "agent: %s", bad);
-    if (sim_credentials_load(&creds) != PS_OK)
-        return usage_error(usage_agent, "agent: %s", ps_last_error());
-    d.creds = &creds;
+    int rc = queue_ready(&d, &creds, usage_agent, "agent");
+    if (rc)
+        return rc;
     d.parallel = (int)parallel;
     d.replicas = (int)replicas;
-    int rc = sim_dist_agent(&d);
+    rc = sim_dist_agent(&d);
     sim_credentials_free(&creds);
     return rc;
 }
