@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "mem_internal.h"
+#include "fixture.h"
 #include "ps_backend.h"
 #include "ps_clock.h"
 #include "ps_memory.h"
@@ -24,6 +25,7 @@
 #define ACK_WAIT (30000 * MS)
 
 typedef struct env {
+    test_mem w; /* clock and backend; clock and b below are its */
     ps_clock *clock;
     ps_backend *b;
     ps_consumer *c;
@@ -34,10 +36,10 @@ static int setup(void **state)
 {
     static env e;
     e = (env){0};
-    e.clock = ps_clock_manual_new(0);
-    ps_memory_options o = {.clock = e.clock, .seed = 5};
-    if (!e.clock || ps_memory_new(&e.b, &o) != PS_OK)
+    if (test_mem_open(&e.w, 0, &(ps_memory_options){.seed = 5}) != PS_OK)
         return -1;
+    e.clock = e.w.clock;
+    e.b = e.w.b;
     const char *subs[] = {"q.>"};
     ps_stream_config sc = {.name = "Q", .subjects = subs, .subjects_len = 1,
                            .retention = PS_RETENTION_WORKQUEUE};
@@ -53,9 +55,7 @@ static int teardown(void **state)
     env *e = *state;
     ps_msg_list_free(&e->l);
     ps_consumer_free(e->c);
-    ps_backend_close(e->b);
-    ps_clock_free(e->clock);
-    return 0;
+    return test_mem_close(&e->w) == PS_OK ? 0 : -1;
 }
 
 static mem_consumer *inside(env *e)

@@ -13,6 +13,7 @@
 
 #include <time.h>
 
+#include "fixture.h"
 #include "ps_backend.h"
 #include "ps_clock.h"
 #include "ps_memory.h"
@@ -20,6 +21,7 @@
 #define MS PS_NS_PER_MS
 
 typedef struct env {
+    test_mem w; /* clock and backend; clock and b below are its */
     ps_clock *clock;
     ps_backend *b;
     ps_consumer *c;
@@ -30,10 +32,10 @@ static int setup(void **state)
 {
     static env e;
     e = (env){0};
-    e.clock = ps_clock_manual_new(0);
-    ps_memory_options o = {.clock = e.clock, .seed = 3};
-    if (!e.clock || ps_memory_new(&e.b, &o) != PS_OK)
+    if (test_mem_open(&e.w, 0, &(ps_memory_options){.seed = 3}) != PS_OK)
         return -1;
+    e.clock = e.w.clock;
+    e.b = e.w.b;
     const char *subs[] = {"p.>"};
     ps_stream_config sc = {.name = "P", .subjects = subs, .subjects_len = 1};
     ps_consumer_config cc = {.durable = "C", .ack_wait_ns = 1000 * MS};
@@ -48,9 +50,7 @@ static int teardown(void **state)
     env *e = *state;
     ps_msg_list_free(&e->l);
     ps_consumer_free(e->c);
-    ps_backend_close(e->b);
-    ps_clock_free(e->clock);
-    return 0;
+    return test_mem_close(&e->w) == PS_OK ? 0 : -1;
 }
 
 static ps_pull *start(env *e, int batch, int64_t expires_ms)
