@@ -125,13 +125,12 @@ bool ps_subject_is_literal(const char *subject)
 {
     if (!subject)
         return false;
-    size_t n = literal_cache.len;
-    if (n && strncmp(subject, literal_cache.s, n) == 0 && subject[n] == '\0')
+    size_t n = strlen(subject);
+    if (n && n == literal_cache.len && ps_bytes_equal(subject, literal_cache.s, n))
         return true;
     const char *why;
     if (subject_problem(subject, false, &why) != 0)
         return false;
-    n = strlen(subject);
     if (n < LITERAL_CACHE_MAX) {
         memcpy(literal_cache.s, subject, n + 1);
         literal_cache.len = n;

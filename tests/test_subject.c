@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ps_subject.h"
+#include "ps_backend_impl.h"
 
 /* Asserts that the last error contains `text`. */
 static void assert_error_has(const char *text)
@@ -79,6 +80,27 @@ static void test_subject_partial_wildcard_chars_are_literal(void **state)
     assert_false(ps_subject_is_literal("foo.*"));
     assert_false(ps_subject_is_literal("foo.>"));
     assert_false(ps_subject_is_literal("*"));
+}
+
+/* ps_bytes_equal (the publish path's short compare, overlapping words
+ * from 4 to 16 bytes) answers as memcmp for every length around its
+ * cases and a difference at every position, the buffers placed at the
+ * end of an array so that a read past `n` would show under ASan. */
+static void test_bytes_equal_answers_as_memcmp(void **state)
+{
+    (void)state;
+    char a[40], b[40];
+    for (size_t n = 0; n <= 24; n++) {
+        char *x = a + sizeof a - n, *y = b + sizeof b - n;
+        for (size_t i = 0; i < n; i++)
+            x[i] = y[i] = (char)('a' + i);
+        assert_true(ps_bytes_equal(x, y, n));
+        for (size_t i = 0; i < n; i++) {
+            y[i] ^= 0x20;
+            assert_false(ps_bytes_equal(x, y, n));
+            y[i] ^= 0x20;
+        }
+    }
 }
 
 /* JS 1.4: a publish subject is valid and literal. */
@@ -442,6 +464,7 @@ int main(void)
         cmocka_unit_test(test_subject_whitespace_is_invalid),
         cmocka_unit_test(test_subject_gt_must_be_last_token),
         cmocka_unit_test(test_subject_partial_wildcard_chars_are_literal),
+        cmocka_unit_test(test_bytes_equal_answers_as_memcmp),
         cmocka_unit_test(test_subject_literal_requires_validity),
         cmocka_unit_test(test_subject_check_names_empty_token_and_column),
         cmocka_unit_test(test_subject_check_names_whitespace_and_column),

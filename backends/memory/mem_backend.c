@@ -14,19 +14,6 @@
 
 #include "mem_internal.h"
 
-void mem_lock(mem_backend *mb)
-{
-    if (mb->locking)
-        pthread_mutex_lock(&mb->lock);
-    mb->entries++;
-}
-
-void mem_unlock(mem_backend *mb)
-{
-    if (mb->locking)
-        pthread_mutex_unlock(&mb->lock);
-}
-
 /* Something may have become deliverable: waiting pulls are served at once,
  * as the server's signalNewMessages wakes its delivery loop (JS 8.3). */
 void mem_signal_waiting(mem_backend *mb)
@@ -34,11 +21,6 @@ void mem_signal_waiting(mem_backend *mb)
     if (mb->npulls)
         mem_pulls_serve_all(mb, mem_now(mb));
     ps_clock_waiter_signal(mb->waiter);
-}
-
-int64_t mem_now(mem_backend *mb)
-{
-    return ps_clock_now(mb->clock);
 }
 
 /* JS 5.4: an idle ephemeral goes once InactiveThreshold has passed (the

@@ -128,8 +128,9 @@ static ps_status set_last_msgid_key(mem_stream *st, const mem_key *id)
 }
 
 /* `id`: m->msg_id measured and hashed (NULL when it has none). */
-static ps_status store(mem_stream *st, const ps_out_msg *m, size_t subj_len, const mem_key *id,
-                       const char *hdr, size_t hdr_len, int64_t now, ps_pub_ack *out)
+static inline __attribute__((always_inline)) ps_status
+store(mem_stream *st, const ps_out_msg *m, size_t subj_len, const mem_key *id, const char *hdr,
+      size_t hdr_len, int64_t now, ps_pub_ack *out)
 {
     uint64_t seq = st->last_seq + 1;
     int64_t ts = now > st->last_ts ? now : st->last_ts;
@@ -153,8 +154,9 @@ static ps_status store(mem_stream *st, const ps_out_msg *m, size_t subj_len, con
     return s;
 }
 
-static ps_status publish_locked(mem_backend *mb, const ps_out_msg *m, const mem_key *id,
-                                const char *hdr, size_t hdr_len, ps_pub_ack *out)
+static inline __attribute__((always_inline)) ps_status
+publish_locked(mem_backend *mb, const ps_out_msg *m, const mem_key *id, const char *hdr,
+               size_t hdr_len, ps_pub_ack *out)
 {
     /* The id's place in a large dedup index is a cache miss: start loading it
      * now (on the stream of the last publish, most likely this one's), so
@@ -182,14 +184,15 @@ static ps_status publish_locked(mem_backend *mb, const ps_out_msg *m, const mem_
             return PS_OK;
         }
     }
-    ps_status s = check_expectations(st, m);
+    ps_status s = hdr_len ? check_expectations(st, m) : PS_OK; /* they travel as headers */
     if (s != PS_OK)
         return s;
     if (st->cfg.max_msg_size > 0 && hdr_len + m->len > (size_t)st->cfg.max_msg_size)
         return ps_error(PS_ERR_MSG_TOO_LARGE, 10054, "message size exceeds maximum allowed");
     if (hdr_len > 65535)
         return ps_error(PS_ERR_MSG_TOO_LARGE, 10097, "header size exceeds maximum allowed of 64k");
-    if ((s = check_discard_new(st, m, hdr_len)) != PS_OK) {
+    bool discard_new = st->cfg.discard == PS_DISCARD_NEW || st->cfg.discard_new_per_subject;
+    if (discard_new && (s = check_discard_new(st, m, hdr_len)) != PS_OK) {
         st->lseq_behind = false; /* a failed store resets mset.lseq to the store's */
         return s;
     }
@@ -207,32 +210,53 @@ static ps_status publish_locked(mem_backend *mb, const ps_out_msg *m, const mem_
     return PS_OK;
 }
 
-ps_status mem_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
+/* The publish under the backend's lock; `*out` is written on success
+ * only (no copy of the stream's name without one). Inlined into both
+ * paths of mem_publish: the one without a header block gets a copy with
+ * the id and header steps folded away. */
+static inline __attribute__((always_inline)) ps_status
+publish_unlocked(mem_backend *mb, const ps_out_msg *m, const mem_key *id, const char *hdr,
+                 size_t hdr_len, ps_pub_ack *out)
 {
-    mem_backend *mb = (mem_backend *)b;
+    if ((int64_t)(hdr_len + m->len) > mb->max_payload)
+        return ps_error(PS_ERR_MAX_PAYLOAD, 0, "message of %zu bytes exceeds max_payload %" PRId64,
+                        hdr_len + m->len, mb->max_payload);
+    ps_pub_ack ack;
+    mem_lock(mb);
+    ps_status s = publish_locked(mb, m, id, hdr, hdr_len, out ? &ack : NULL);
+    mem_unlock(mb);
+    if (s == PS_OK && out)
+        *out = ack;
+    return s;
+}
+
+/* A message with a header block: its id measured and hashed, the block
+ * encoded (on the stack when it fits). */
+static ps_status publish_with_headers(mem_backend *mb, const ps_out_msg *m, ps_pub_ack *out)
+{
     mem_key id = m->msg_id ? mem_key_of(m->msg_id) : (mem_key){0};
     /* Single-threaded (no lock), the stream is only ours to read: the
      * prefetch goes out before the header is encoded, further ahead. */
     if (m->msg_id && !mb->locking && mb->pub_stream)
         mem_stream_dedup_prefetch(mb->pub_stream, &id);
     char small[1024];
-    size_t hdr_len = ps_out_msg_has_headers(m) ? ps_out_msg_header_encode_n(m, small, sizeof small) : 0;
-    if ((int64_t)(hdr_len + m->len) > mb->max_payload)
-        return ps_error(PS_ERR_MAX_PAYLOAD, 0, "message of %zu bytes exceeds max_payload %" PRId64,
-                        hdr_len + m->len, mb->max_payload);
-    char *hdr = hdr_len ? small : NULL;
+    size_t hdr_len = ps_out_msg_header_encode_n(m, small, sizeof small);
+    char *hdr = small;
     if (hdr_len > sizeof small) {
         if (!(hdr = malloc(hdr_len)))
             return ps_error(PS_ERR_NO_MEMORY, 0, "publish: out of memory");
         ps_out_msg_header_encode(m, hdr);
     }
-    ps_pub_ack ack; /* *out is written on success only; no copy of the name without one */
-    mem_lock(mb);
-    ps_status s = publish_locked(mb, m, m->msg_id ? &id : NULL, hdr, hdr_len, out ? &ack : NULL);
-    mem_unlock(mb);
-    if (hdr && hdr != small)
+    ps_status s = publish_unlocked(mb, m, m->msg_id ? &id : NULL, hdr, hdr_len, out);
+    if (hdr != small)
         free(hdr);
-    if (s == PS_OK && out)
-        *out = ack;
     return s;
+}
+
+ps_status mem_publish(ps_backend *b, const ps_out_msg *m, ps_pub_ack *out)
+{
+    mem_backend *mb = (mem_backend *)b;
+    if (ps_out_msg_has_headers(m))
+        return publish_with_headers(mb, m, out);
+    return publish_unlocked(mb, m, NULL, NULL, 0, out);
 }

@@ -51,16 +51,22 @@ static bool ring_fits(mem_stream *st, uint64_t lo, uint64_t hi)
     if (!nr)
         return false;
     /* Grown in place: a stored seq's slot moves from s & (ocap - 1) to
-     * s & (ncap - 1), which is either the same or in the new, empty part
-     * (the stored window is narrower than ocap), so no move overwrites. */
-    if (st->msgs)
-        for (uint64_t s = st->first_seq; s <= st->last_seq; s++) {
-            uint64_t i = s & (ocap - 1), j = s & (ncap - 1);
-            if (i != j) {
-                nr[j] = nr[i];
-                nr[i] = NULL;
-            }
+     * s & (ncap - 1). Seqs of one ocap-aligned block move together, from
+     * the old part to the new, empty one (the stored window is narrower
+     * than ocap), so each block is one copy and no copy overwrites. */
+    for (uint64_t s = st->first_seq; st->msgs && s <= st->last_seq;) {
+        uint64_t e = s | (ocap - 1);
+        if (e > st->last_seq)
+            e = st->last_seq;
+        uint64_t i = s & (ocap - 1), j = s & (ncap - 1), n = e - s + 1;
+        if (i != j) {
+            memcpy(nr + j, nr + i, n * sizeof *nr);
+            memset(nr + i, 0, n * sizeof *nr);
         }
+        if (e == UINT64_MAX)
+            break;
+        s = e + 1;
+    }
     st->ring = nr;
     st->ring_cap = ncap;
     return true;
@@ -83,7 +89,7 @@ mem_smsg *mem_store_get(const mem_stream *st, uint64_t seq)
 static mem_subj *subj_intern(mem_stream *st, const char *subj, size_t len)
 {
     mem_subj *r = st->last_subj;
-    if (r && r->len == len && memcmp(r->name, subj, len) == 0)
+    if (r && r->len == len && ps_bytes_equal(r->name, subj, len))
         return r;
     if (!st->subj_map.key_of)
         st->subj_map.key_of = subj_key;
@@ -353,7 +359,8 @@ bool mem_store_append(mem_stream *st, uint64_t seq, int64_t ts, const char *subj
         fss_stored(st, r, seq);
     else
         blk_stored(r, seq);
-    mem_on_stored(st, m);
+    if (st->nconsumers)
+        mem_on_stored(st, m);
     return true;
 }
 

@@ -22,10 +22,8 @@ mem_stream *mem_stream_find(mem_backend *mb, const char *name)
     return NULL;
 }
 
-mem_stream *mem_stream_for_subject(mem_backend *mb, const char *subject, size_t len)
+mem_stream *mem_stream_for_subject_slow(mem_backend *mb, const char *subject, size_t len)
 {
-    if (mb->pub_stream && mb->pub_subject_len == len && memcmp(mb->pub_subject, subject, len) == 0)
-        return mb->pub_stream;
     for (int i = 0; i < mb->nstreams; i++) {
         mem_stream *st = mb->streams[i];
         for (int j = 0; j < st->cfg.subjects_len; j++)
