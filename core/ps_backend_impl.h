@@ -86,29 +86,29 @@ static inline bool ps_out_msg_has_headers(const ps_out_msg *m)
            m->has_expected_last_seq || m->has_expected_last_subject_seq;
 }
 
+/* The first and last `w` (4 or 8) of the `n` bytes at x and y are equal:
+ * ps_bytes_equal's two overlapping words. */
+static inline __attribute__((always_inline)) bool ps_bytes_ends_equal(const char *x, const char *y,
+                                                                      size_t n, size_t w)
+{
+    uint64_t x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+    memcpy(&x0, x, w);
+    memcpy(&y0, y, w);
+    memcpy(&x1, x + n - w, w);
+    memcpy(&y1, y + n - w, w);
+    return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+}
+
 /* Whether the `n` bytes at `a` and `b` are equal: memcmp's answer without
  * its call for the short strings a publish compares (a subject against the
  * last one): two overlapping words from 4 to 16 bytes. Reads only the `n`
  * bytes of each. */
 static inline bool ps_bytes_equal(const void *a, const void *b, size_t n)
 {
-    const char *x = a, *y = b;
-    if (n >= 8 && n <= 16) {
-        uint64_t x0, y0, x1, y1;
-        memcpy(&x0, x, 8);
-        memcpy(&y0, y, 8);
-        memcpy(&x1, x + n - 8, 8);
-        memcpy(&y1, y + n - 8, 8);
-        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
-    }
-    if (n >= 4 && n < 8) {
-        uint32_t x0, y0, x1, y1;
-        memcpy(&x0, x, 4);
-        memcpy(&y0, y, 4);
-        memcpy(&x1, x + n - 4, 4);
-        memcpy(&y1, y + n - 4, 4);
-        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
-    }
+    if (n >= 8 && n <= 16)
+        return ps_bytes_ends_equal(a, b, n, 8);
+    if (n >= 4 && n < 8)
+        return ps_bytes_ends_equal(a, b, n, 4);
     return memcmp(a, b, n) == 0;
 }
 
