@@ -38,7 +38,11 @@
  *       no worker); arg by kind: publish the stream sequence,
  *       publish_failed the try, deliver the attempt (num_delivered),
  *       commit and stale the version, fault its sim_fault_kind, unsent
- *       the answer's ps_ack_kind, nak 1 when the commit was refused;
+ *       the answer's ps_ack_kind, nak 1 when the commit was refused,
+ *       dead_letter 1 when the handler termed it (0 max_deliver), early
+ *       how early and delayed how long the job is held back (ns). Every
+ *       time, t_ns and the durations in arg, is the scenario's: a run on
+ *       a server held to a time scale records real time times the scale;
  *   workloads(publisher, path, hash);
  *   faults(fault, kind, at_ns, duration_ns, worker, pct, line): the run's
  *       faults as it had them (a seed's mix drawn), times from the start;
@@ -77,7 +81,7 @@ typedef enum sim_trace_kind {
     SIM_TR_UNSENT, /* an ack/nak/term a partitioned worker could not send (arg: its ps_ack_kind) */
     SIM_TR_DEAD,   /* the worker layer dead-lettered it (arg: 0 max_deliver, 1 term) */
     SIM_TR_EARLY,  /* handed to a handler before its Jetsim-Not-Before (arg: how early, ns) */
-    SIM_TR_DELAYED, /* published as a delayed job (arg: its delay, ns, on the broker's clock) */
+    SIM_TR_DELAYED, /* published as a delayed job (arg: how long it is held back from its PubAck, ns) */
     SIM_TR_KIND_COUNT
 } sim_trace_kind;
 

@@ -54,6 +54,7 @@ static void check_due(engine *e, worker *w, ps_msg *m)
     int64_t early = e->not_before[job] - ps_clock_now(e->bclock);
     if (early <= 0)
         return;
+    early = eng_unscaled(e, early); /* told, like every time of the run, in scenario time */
     e->res->early++;
     if (!e->first_early_job) {
         e->first_early_job = job;

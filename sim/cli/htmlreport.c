@@ -757,6 +757,10 @@ static void write_step(FILE *o, const step *s)
     case SIM_TR_FAULT: fprintf(o, "<b>worker %d crashed holding it</b>", s->worker); break;
     case SIM_TR_DB_ERROR: fprintf(o, "worker %d's commit failed (db error)", s->worker); break;
     case SIM_TR_UNSENT: fprintf(o, "worker %d's answer never reached the server", s->worker); break;
+    case SIM_TR_DELAYED: fprintf(o, "delayed: not to be handled for %.3f s", (double)s->arg / 1e9); break;
+    case SIM_TR_EARLY:
+        fprintf(o, "<b>handed to worker %d's handler %.3f s before its time</b>", s->worker, (double)s->arg / 1e9);
+        break;
     default: fprintf(o, "%s, worker %d", kind_word(s->kind), s->worker); break;
     }
     fputs("</span>", o);
