@@ -413,14 +413,17 @@ static int job_story(explain *x, uint64_t job, int ci, int worker)
 static void job_end(explain *x, uint64_t job, int ci)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(x->db, "SELECT state, attempts, completions, key FROM jobs_named WHERE job = ?"
-                                  " AND consumer = ?", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(x->db, "SELECT state, attempts, completions, key, EXISTS (SELECT 1 FROM trace t"
+                                  " WHERE t.kind = ?3 AND t.job = j.row) FROM jobs_named j WHERE job = ?1"
+                                  " AND consumer = ?2", -1, &st, NULL) != SQLITE_OK)
         return;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)job);
     sqlite3_bind_int(st, 2, ci);
+    sqlite3_bind_int(st, 3, SIM_TR_DEAD);
     if (sqlite3_step(st) == SQLITE_ROW) {
         int done = sqlite3_column_int(st, 2);
-        printf("  in the master at the end: %s, %d attempt(s), %s%s", sqlite3_column_text(st, 0),
+        printf("  in the master at the end: %s%s, %d attempt(s), %s%s", sqlite3_column_text(st, 0),
+               sqlite3_column_int(st, 4) ? " (dead-lettered)" : "",
                sqlite3_column_int(st, 1), done == 0 ? "never completed" : done == 1 ? "completed once"
                                                                                   : "completed more than once",
                sqlite3_column_type(st, 3) == SQLITE_NULL ? "" : ", key ");
@@ -570,19 +573,98 @@ static void print_head(const explain *x, const char *path)
     }
 }
 
-/* A run without a named job: how its jobs ended, and a few open ones. */
-static void print_jobs(explain *x)
+/* How a consumer's jobs ended: a count and a first job per end, in the
+ * order of END_NAMES. */
+enum { END_DONE, END_DEAD, END_FAILED, END_RUNNING, END_PUBLISHED, END_COUNT };
+static const char *const end_names[END_COUNT] = {"done", "dead-lettered", "failed", "running", "published"};
+typedef struct ends {
+    int64_t n[END_COUNT], first[END_COUNT], jobs;
+} ends;
+
+/* The jobs rows the worker layer dead-lettered (trace kind dead_letter)
+ * get dead[row] = 1. */
+static bool read_dead(explain *x, uint8_t *dead, int64_t rows)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(x->db, "SELECT state, count(*), min(job) FROM jobs_named GROUP BY state ORDER BY"
-                                  " min(row)", -1, &st, NULL) != SQLITE_OK)
-        return;
-    printf("jobs by state at the end:");
-    while (sqlite3_step(st) == SQLITE_ROW)
-        printf(" %s %lld (e.g. job %lld);", sqlite3_column_text(st, 0), (long long)sqlite3_column_int64(st, 1),
-               (long long)sqlite3_column_int64(st, 2));
-    printf("\n`jetsim explain RUN.db --job N` tells one job's story, --worker W one worker's\n");
+    if (sqlite3_prepare_v2(x->db, "SELECT DISTINCT job FROM trace WHERE kind = ?", -1, &st, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_int(st, 1, SIM_TR_DEAD);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t row = sqlite3_column_int64(st, 0);
+        if (row >= 1 && row <= rows)
+            dead[row] = 1;
+    }
+    return sqlite3_finalize(st) == SQLITE_OK;
+}
+
+/* Counts each consumer's rows by how they ended, leaving out the rows
+ * not for their consumer (its filter does not take the job): they are
+ * no job of that consumer. */
+static bool count_ends(explain *x, ends *by, int64_t rows)
+{
+    uint8_t *not_for = calloc((size_t)rows + 1, 1), *dead = calloc((size_t)rows + 1, 1);
+    sqlite3_stmt *st = NULL;
+    bool ok = not_for && dead && sim_rundb_not_for(x->db, x->sc, x->h.consumers, rows, not_for) &&
+              read_dead(x, dead, rows) &&
+              sqlite3_prepare_v2(x->db, "SELECT id, state FROM jobs ORDER BY id", -1, &st, NULL) == SQLITE_OK;
+    while (ok && sqlite3_step(st) == SQLITE_ROW) {
+        int64_t row = sqlite3_column_int64(st, 0);
+        int state = sqlite3_column_int(st, 1);
+        if (row < 1 || row > rows || not_for[row])
+            continue;
+        int end = state == SIM_JOB_DONE      ? END_DONE
+                : state == SIM_JOB_FAILED    ? (dead[row] ? END_DEAD : END_FAILED)
+                : state == SIM_JOB_RUNNING   ? END_RUNNING
+                                             : END_PUBLISHED;
+        ends *e = &by[(row - 1) % x->h.consumers];
+        if (!e->n[end]++)
+            e->first[end] = (row - 1) / x->h.consumers + 1;
+        e->jobs++;
+    }
     sqlite3_finalize(st);
+    free(not_for);
+    free(dead);
+    return ok;
+}
+
+static void print_ends(const ends *e)
+{
+    for (int k = 0, n = 0; k < END_COUNT; k++)
+        if (e->n[k])
+            printf("%s %s %" PRId64 " (e.g. job %" PRId64 ")", n++ ? ";" : "", end_names[k], e->n[k], e->first[k]);
+    printf("\n");
+}
+
+/* A run without a named job: how its jobs ended, by consumer when it
+ * has several (each counts the jobs its filter takes). */
+static void print_jobs(explain *x)
+{
+    int nc = x->h.consumers;
+    ends by[SIM_MAX_CONSUMERS];
+    memset(by, 0, sizeof by);
+    if (nc > SIM_MAX_CONSUMERS || !count_ends(x, by, x->h.jobs * nc)) {
+        fprintf(stderr, "jetsim explain: the jobs table cannot be read: %s\n", sqlite3_errmsg(x->db));
+        return;
+    }
+    printf("jobs by state at the end:");
+    if (nc == 1)
+        print_ends(&by[0]);
+    else
+        printf("\n");
+    for (int ci = 0; nc > 1 && ci < nc; ci++) {
+        if (x->sc && x->sc->nconsumers == nc)
+            printf("  %s:", x->sc->consumers[ci].name);
+        else
+            printf("  consumer %d:", ci + 1);
+        print_ends(&by[ci]);
+    }
+    if (nc > 1) {
+        printf("  (each consumer counts the jobs its filter takes:");
+        for (int ci = 0; ci < nc; ci++)
+            printf("%s%" PRId64, ci ? " + " : " ", by[ci].jobs);
+        printf(" of %" PRId64 ")\n", x->h.jobs);
+    }
+    printf("`jetsim explain RUN.db --job N` tells one job's story, --worker W one worker's\n");
 }
 
 int sim_explain(const char *db_path, uint64_t job, int worker)

@@ -188,40 +188,14 @@ static int violating_consumer(const page *p)
     return -1;
 }
 
-/* p->row_not_for from the jobs table: a job's rows are consecutive, the
- * ones that show a delivery tell which publishers it can be from. */
+/* p->row_not_for (rundb.h), and the consumer the violation names. */
 static bool read_not_for(page *p)
 {
     p->row_not_for = calloc((size_t)p->rows + 1, 1);
     if (!p->row_not_for)
         return false;
     p->bad_ci = violating_consumer(p);
-    if (!p->sc || p->sc->nconsumers != p->consumers)
-        return true;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(p->db, "SELECT id, state != 0 OR attempts > 0 FROM jobs ORDER BY id", -1, &st, NULL) !=
-        SQLITE_OK)
-        return false;
-    bool touched[SIM_MAX_CONSUMERS] = {false};
-    int64_t job = 0;
-    int rc;
-    for (;;) {
-        rc = sqlite3_step(st);
-        int64_t row = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-        int64_t j = row >= 1 && row <= p->rows ? (row - 1) / p->consumers + 1 : 0;
-        if (j != job && job) { /* job's rows all read */
-            for (int ci = 0; ci < p->consumers; ci++)
-                p->row_not_for[(job - 1) * p->consumers + ci + 1] = sim_job_not_for(p->sc, touched, ci);
-            memset(touched, 0, sizeof touched);
-        }
-        if (rc != SQLITE_ROW)
-            break;
-        job = j;
-        if (j)
-            touched[(row - 1) % p->consumers] = sqlite3_column_int(st, 1) != 0;
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE;
+    return sim_rundb_not_for(p->db, p->sc, p->consumers, p->rows, p->row_not_for);
 }
 
 /* Whether a row is worth listing in a large run: it did not end as a

@@ -119,3 +119,35 @@ bool sim_job_not_for(const sim_scenario *sc, const bool *touched, int ci)
     }
     return true;
 }
+
+/* A job's rows are consecutive; the ones that show a delivery tell which
+ * publishers the job can be from. */
+bool sim_rundb_not_for(sqlite3 *db, const sim_scenario *sc, int consumers, int64_t rows, uint8_t *out)
+{
+    if (!sc || sc->nconsumers != consumers || consumers < 1)
+        return true;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT id, state != 0 OR attempts > 0 FROM jobs ORDER BY id", -1, &st, NULL) !=
+        SQLITE_OK)
+        return false;
+    bool touched[SIM_MAX_CONSUMERS] = {false};
+    int64_t job = 0;
+    int rc;
+    for (;;) {
+        rc = sqlite3_step(st);
+        int64_t row = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        int64_t j = row >= 1 && row <= rows ? (row - 1) / consumers + 1 : 0;
+        if (j != job && job) { /* job's rows all read */
+            for (int ci = 0; ci < consumers; ci++)
+                out[(job - 1) * consumers + ci + 1] = sim_job_not_for(sc, touched, ci);
+            memset(touched, 0, sizeof touched);
+        }
+        if (rc != SQLITE_ROW)
+            break;
+        job = j;
+        if (j)
+            touched[(row - 1) % consumers] = sqlite3_column_int(st, 1) != 0;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE;
+}

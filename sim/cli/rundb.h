@@ -53,4 +53,11 @@ const char *sim_rundb_fault_words(const sim_rundb_fault *f, char *buf, size_t ca
  * out, as the checkers do. */
 bool sim_job_not_for(const sim_scenario *sc, const bool *touched, int ci);
 
+/* Which rows of the jobs table (1..rows) are not for their consumer
+ * (sim_job_not_for), for a run of `sc` (NULL: the scenario no longer
+ * parses) with `consumers` consumers: out[row] = 1 for those; out has
+ * rows + 1 bytes, zeroed by the caller. A scenario with another number
+ * of consumers leaves every row 0. false: the jobs table cannot be read. */
+bool sim_rundb_not_for(sqlite3 *db, const sim_scenario *sc, int consumers, int64_t rows, uint8_t *out);
+
 #endif
