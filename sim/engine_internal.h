@@ -47,6 +47,7 @@ typedef struct worker {
     ps_worker *pw;       /* the application worker layer; NULL while crashed */
     ps_rand rng;
     int64_t crashed_until;
+    int64_t crashed_at;  /* when it last crashed (its restart row says how long it was down) */
     bool partitioned;    /* cut off from the broker, not from the master */
     uint32_t epoch;
     bool crash_after_commit;

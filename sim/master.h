@@ -40,7 +40,8 @@
  *       commit and stale the version, fault its sim_fault_kind, unsent
  *       the answer's ps_ack_kind, nak 1 when the commit was refused,
  *       dead_letter 1 when the handler termed it (0 max_deliver), early
- *       how early and delayed how long the job is held back (ns). Every
+ *       how early, delayed how long the job is held back and restart
+ *       how long the worker was down (ns; a restart row's job is 0). Every
  *       time, t_ns and the durations in arg, is the scenario's: a run on
  *       a server held to a time scale records real time times the scale;
  *   workloads(publisher, path, hash);
@@ -82,6 +83,7 @@ typedef enum sim_trace_kind {
     SIM_TR_DEAD,   /* the worker layer dead-lettered it (arg: 0 max_deliver, 1 term) */
     SIM_TR_EARLY,  /* handed to a handler before its Jetsim-Not-Before (arg: how early, ns) */
     SIM_TR_DELAYED, /* published as a delayed job (arg: how long it is held back from its PubAck, ns) */
+    SIM_TR_RESTART, /* a crashed worker is back (job 0; arg: how long it was down, ns) */
     SIM_TR_KIND_COUNT
 } sim_trace_kind;
 

@@ -157,6 +157,7 @@ void eng_crash(engine *e, worker *w, int64_t until)
         e->nidle--;
     }
     w->crashed_until = until;
+    w->crashed_at = ps_clock_now(e->clock);
     w->epoch++;
     if (w->pw) { /* the process dies: nothing it sends on the way out arrives */
         sim_shim_cut_consumer(ps_worker_consumer(w->pw), true);
@@ -312,11 +313,14 @@ void eng_on_worker(engine *e, int wi)
         return;
     }
     ps_status s;
-    if (!w->pw && (s = start(e, w)) != PS_OK) { /* restarted after a crash */
-        if (s == PS_ERR_NO_MEMORY)
-            eng_fail(e, s); /* the harness's failure, not the broker's */
-        eng_push(e, eng_now(e) + POLL_NS, EV_WORKER, wi, 0);
-        return;
+    if (!w->pw) { /* restarted after a crash */
+        if ((s = start(e, w)) != PS_OK) {
+            if (s == PS_ERR_NO_MEMORY)
+                eng_fail(e, s); /* the harness's failure, not the broker's */
+            eng_push(e, eng_now(e) + POLL_NS, EV_WORKER, wi, 0);
+            return;
+        }
+        eng_trace(e, SIM_TR_RESTART, 0, wi + 1, ps_clock_now(e->clock) - w->crashed_at);
     }
     if (w->cur)
         return; /* busy: its commit event comes */

@@ -243,6 +243,21 @@ static void say_crash(const job_walk *w, const event *ev)
         printf(": its answer never left: it comes back after AckWait\n");
 }
 
+/* The fault a worker's crash at t_ns came from: the latest fault on it
+ * of a kind that kills it (at once, or at a point it armed), or NULL. */
+static const sim_rundb_fault *crash_cause(const explain *x, int64_t worker, int64_t t_ns)
+{
+    const sim_rundb_fault *cause = NULL;
+    for (int i = 0; i < x->nfaults; i++) {
+        const sim_rundb_fault *f = &x->faults[i];
+        if (f->worker == worker && f->at_ns <= t_ns &&
+            (f->kind == SIM_FAULT_CRASH_WORKER || f->kind == SIM_FAULT_CRASH_AFTER_COMMIT ||
+             f->kind == SIM_FAULT_CRASH_BEFORE_HANDLE || f->kind == SIM_FAULT_CRASH_AT_DB_WRITE))
+            cause = f;
+    }
+    return cause;
+}
+
 static void say_fault(const explain *x, const job_walk *w, const event *ev)
 {
     char f[256];
@@ -255,7 +270,14 @@ static void say_fault(const explain *x, const job_walk *w, const event *ev)
         say_crash(w, ev);
         return;
     }
-    if (armed)
+    const sim_rundb_fault *cause = armed ? NULL : ev->arg == SIM_FAULT_CRASH_WORKER && ev->worker > 0
+                                                      ? crash_cause(x, ev->worker, ev->t_ns) : NULL;
+    if (cause) /* a crash point armed before (after_commit, before_handle, at_db_write) */
+        printf("fault: %s (line %d): worker %d crashed\n", sim_rundb_fault_words(cause, f, sizeof f), cause->line,
+               ev->worker);
+    else if (ev->arg == SIM_FAULT_CRASH_WORKER && !armed && ev->worker > 0)
+        printf("fault: worker %d crashed\n", ev->worker);
+    else if (armed)
         printf("fault: %s (line %d)%s\n", sim_rundb_fault_words(armed, f, sizeof f), armed->line,
                armed->kind == SIM_FAULT_CRASH_AFTER_COMMIT ? ": the worker dies after its next commit (with "
                                                              "commit=after_ack: right after its next ack)"
@@ -319,6 +341,9 @@ static void say_event(const explain *x, const job_walk *w, const event *ev, cons
     case SIM_TR_EARLY:
         printf("handed to worker %d's handler %.3f s before its Jetsim-Not-Before (not_early)\n", ev->worker,
                (double)ev->arg / 1e9);
+        break;
+    case SIM_TR_RESTART:
+        printf("worker %d restarted, %.3f s after its crash\n", ev->worker, (double)ev->arg / 1e9);
         break;
     default: printf("trace kind %d, worker %d, arg %" PRId64 "\n", ev->kind, ev->worker, ev->arg); break;
     }
@@ -528,16 +553,17 @@ static int story_of_worker(explain *x, int worker)
     event ev, prev = {.kind = -1};
     int n = 0;
     while (read_event(st, &ev)) {
-        bool fault = ev.kind == SIM_TR_FAULT;
+        bool fault = ev.kind == SIM_TR_FAULT, no_job = fault || ev.kind == SIM_TR_RESTART;
         bool twice = fault && prev.kind == SIM_TR_FAULT && prev.t_ns == ev.t_ns && prev.arg == ev.arg &&
                      prev.worker == ev.worker; /* a scheduled crash is traced twice */
         prev = ev;
         job_walk none = {.last = -1}, *w = &none;
-        if (!fault && ev.kind != SIM_TR_PUBLISH && ev.kind != SIM_TR_PUBLISH_FAILED && ev.job >= 1 && ev.job <= nrows)
+        if (!no_job && ev.kind != SIM_TR_PUBLISH && ev.kind != SIM_TR_PUBLISH_FAILED && ev.job >= 1 &&
+            ev.job <= nrows)
             w = &walks[ev.job];
         if (ev.worker == worker && !twice) {
             char prefix[48] = "";
-            if (!fault)
+            if (!no_job)
                 snprintf(prefix, sizeof prefix, "job %" PRId64 ": ", (ev.job - 1) / x->h.consumers + 1);
             say_event(x, w, &ev, prefix);
             n++;

@@ -641,7 +641,7 @@ static const char *kind_word(int kind)
     static const char *const w[] = {"published", "publish failed", "delivered", "started", "committed",
                                     "stale commit", "acked", "nak'ed", "terminated", "crashed", "db error",
                                     "answer never sent", "dead-lettered", "handled before its time",
-                                    "published delayed"};
+                                    "published delayed", "restarted"};
     _Static_assert(sizeof w / sizeof w[0] == SIM_TR_KIND_COUNT, "a word for every trace kind");
     return kind >= 0 && kind < (int)(sizeof w / sizeof w[0]) ? w[kind] : "step";
 }
