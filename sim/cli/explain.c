@@ -58,6 +58,7 @@ typedef struct job_walk {
     int deliveries;    /* deliveries seen in the trace */
     int lost_by;       /* a crash of this worker lost it (its answer never left) */
     bool delayed;      /* a delayed job (Jetsim-Not-Before): the worker layer naks it until then */
+    int64_t delayed_t; /* ... published (its delayed row) then */
     bool acked, committed;
     bool settled;      /* done and acked, or terminated: the broker and the master agree it is over */
     int64_t ack_t;
@@ -155,20 +156,70 @@ static void redelivery_reason(const explain *x, const job_walk *w, char *out, si
         snprintf(out, cap, ", after AckWait (or its BackOff step) expired with no answer");
 }
 
+/* The latest fault between from_ns and t_ns that can lose a delivery,
+ * or the nak the worker layer gives one that is not due, so that AckWait
+ * brings it back: a crash (a crash point armed before from_ns too: it
+ * fires later), a cut-off worker or server, a server restart. NULL: none. */
+static const sim_rundb_fault *losing_fault(const explain *x, int64_t from_ns, int64_t t_ns)
+{
+    const sim_rundb_fault *last = NULL;
+    for (int i = 0; i < x->nfaults && x->faults[i].at_ns <= t_ns; i++) {
+        const sim_rundb_fault *f = &x->faults[i];
+        int64_t end = f->at_ns + f->dur_ns;
+        switch (f->kind) {
+        case SIM_FAULT_CRASH_AFTER_COMMIT:
+        case SIM_FAULT_CRASH_BEFORE_HANDLE:
+        case SIM_FAULT_CRASH_AT_DB_WRITE: end = t_ns; break;
+        case SIM_FAULT_CRASH_WORKER: end += f->dur_ns ? 0 : 1000000000; break; /* down 1 s unless for= */
+        case SIM_FAULT_PARTITION_WORKER:
+        case SIM_FAULT_CUT_CONNECTIONS:
+        case SIM_FAULT_DROP_CONNECTIONS:
+        case SIM_FAULT_PAUSE_SERVER:
+        case SIM_FAULT_RESTART_SERVER: break;
+        default: continue;
+        }
+        if (end >= from_ns)
+            last = f;
+    }
+    return last;
+}
+
+/* "deliveries 1 to 3", "delivery 1": the stream's deliveries before
+ * delivery n. */
+static void earlier(char *out, size_t cap, int64_t n)
+{
+    if (n > 2)
+        snprintf(out, cap, "deliveries 1 to %" PRId64, n - 1);
+    else
+        snprintf(out, cap, "delivery 1");
+}
+
+/* A delivery to a handler: attempt N counts them (as the master counts
+ * attempts); the stream counts its deliveries (num_delivered), among
+ * them those no handler saw: the worker layer's naks of a delayed job,
+ * a batch lost in a crash. The stream's count is told when it differs. */
 static void say_deliver(const explain *x, const job_walk *w, const event *ev)
 {
-    char why[300] = "";
-    if (ev->arg > 1 && w->deliveries == 0 && w->delayed)
-        snprintf(why, sizeof why, ", at its Jetsim-Not-Before: the worker layer naked the earlier %s to that "
-                 "time (or AckWait expired after a crash)", ev->arg == 2 ? "delivery" : "deliveries");
+    char why[400] = "", nth[64] = "", before[48], f[256];
+    int attempt = w->deliveries + 1;
+    if (ev->arg != attempt)
+        snprintf(nth, sizeof nth, ", the stream's delivery %" PRId64, ev->arg);
+    earlier(before, sizeof before, ev->arg);
+    const sim_rundb_fault *lose = ev->arg > 1 && w->deliveries == 0 ? losing_fault(x, w->delayed_t, ev->t_ns)
+                                                                      : NULL;
+    if (ev->arg > 1 && w->deliveries == 0 && w->delayed && lose)
+        snprintf(why, sizeof why, ": the worker layer naked %s until its Jetsim-Not-Before (or, after %s "
+                 "(line %d), AckWait expired)", before, sim_rundb_fault_words(lose, f, sizeof f), lose->line);
+    else if (ev->arg > 1 && w->deliveries == 0 && w->delayed)
+        snprintf(why, sizeof why, ": the worker layer naked %s until its Jetsim-Not-Before", before);
     else if (ev->arg > 1 && w->deliveries == 0)
-        snprintf(why, sizeof why, ", after AckWait expired: attempt %" PRId64 " was fetched but never handed to a "
-                 "handler (its worker crashed with it in its batch, or the server restarted)", ev->arg - 1);
+        snprintf(why, sizeof why, ", after AckWait expired: %s %s fetched but never handed to a handler (its "
+                 "worker crashed with it in its batch, or the server restarted)", before, ev->arg > 2 ? "were" : "was");
     else if (ev->arg > 1)
         redelivery_reason(x, w, why, sizeof why);
     else if (w->last != -1)
         snprintf(why, sizeof why, ", again as new: the server forgot it was delivered");
-    printf("delivered to worker %d (attempt %" PRId64 "%s)\n", ev->worker, ev->arg, why);
+    printf("delivered to worker %d (attempt %d%s%s)\n", ev->worker, attempt, nth, why);
 }
 
 static void say_ack(const explain *x, const job_walk *w, const event *ev)
@@ -361,7 +412,10 @@ static void walk(job_walk *w, const event *ev)
         w->deliveries++;
         break;
     case SIM_TR_STALE: w->stale_by = ev->worker; break;
-    case SIM_TR_DELAYED: w->delayed = true; break;
+    case SIM_TR_DELAYED:
+        w->delayed = true;
+        w->delayed_t = ev->t_ns;
+        break;
     case SIM_TR_COMMIT:
         w->committed = true;
         w->settled |= w->acked;

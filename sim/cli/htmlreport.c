@@ -44,6 +44,7 @@ typedef struct step {
     int64_t t_ns, arg;
     int kind, worker, list; /* list: index into page.list */
     int seq;                /* trace order, for a stable sort */
+    int attempt;            /* a delivery: the handler's attempt (arg: the stream's delivery count) */
 } step;
 
 /* What the page lists of one job row, read from the jobs table. */
@@ -52,6 +53,7 @@ typedef struct listed {
     int state, attempts, completions, nsteps, more;
     bool has_key, has_done, bad;
     int holder, acked_by; /* walking the trace: who holds it, who acked it (0 none) */
+    int handed;           /* deliveries to a handler so far: attempts */
     int64_t ack_t;        /* when acked_by acked it */
     bool committed;
 } listed;
@@ -368,6 +370,7 @@ static bool take(page *p, step s, int64_t job)
     listed *l = &p->list[s.list];
     if (s.kind == SIM_TR_DELIVER) {
         p->deliveries++;
+        s.attempt = ++l->handed;
         l->holder = s.worker;
         l->committed = false;
     } else if (s.kind == SIM_TR_ACK) {
@@ -646,6 +649,17 @@ static const char *kind_word(int kind)
     return kind >= 0 && kind < (int)(sizeof w / sizeof w[0]) ? w[kind] : "step";
 }
 
+/* " (attempt 1, the stream's delivery 2)": a delivery as explain counts
+ * it, the stream's count when it differs (the worker layer's naks of a
+ * delayed job, a batch lost in a crash: deliveries no handler saw). */
+static void attempt_words(FILE *o, const step *s)
+{
+    fprintf(o, " (attempt %d", s->attempt);
+    if (s->arg != s->attempt)
+        fprintf(o, ", the stream's delivery %" PRId64, s->arg);
+    fputs(")", o);
+}
+
 /* The marks: the failing job's steps, and the deliveries of listed jobs,
  * HTML_MARKS_MAX of them evenly taken when they are more (so the marks
  * cover the whole run). Returns how many deliveries were left out. */
@@ -673,7 +687,7 @@ static int64_t write_marks(FILE *o, const page *p)
                 " %s", s->kind, l->bad ? " bad" : "", x_of(p, s->t_ns) - 1, lane_y(lane) + (LANE_H - h) / 2,
                 l->bad ? 4 : 2, h, (l->row - 1) / p->consumers + 1, kind_word(s->kind));
         if (s->kind == SIM_TR_DELIVER)
-            fprintf(o, " (attempt %" PRId64 ")", s->arg);
+            attempt_words(o, s);
         fprintf(o, " at +%.3f s</title></rect></a>\n", (double)s->t_ns / 1e9);
     }
     return left_out;
@@ -722,7 +736,10 @@ static void write_step(FILE *o, const step *s)
     switch (s->kind) {
     case SIM_TR_PUBLISH: fprintf(o, "published, stream seq %" PRId64, s->arg); break;
     case SIM_TR_PUBLISH_FAILED: fprintf(o, "publish try %" PRId64 ": no PubAck", s->arg); break;
-    case SIM_TR_DELIVER: fprintf(o, "<b>delivered to worker %d</b> (attempt %" PRId64 ")", s->worker, s->arg); break;
+    case SIM_TR_DELIVER:
+        fprintf(o, "<b>delivered to worker %d</b>", s->worker);
+        attempt_words(o, s);
+        break;
     case SIM_TR_COMMIT: fprintf(o, "committed by worker %d (version %" PRId64 ")", s->worker, s->arg); break;
     case SIM_TR_STALE: fprintf(o, "worker %d's commit refused (stale)", s->worker); break;
     case SIM_TR_ACK: fprintf(o, "acked by worker %d", s->worker); break;

@@ -5,7 +5,12 @@
 #     consumer's jobs (the rows of jobs its filter does not take left
 #     out) and names dead-lettered jobs as such;
 #   - a worker's steps tell its crash as the other faults are told, and
-#     when it came back (trace kind restart).
+#     when it came back (trace kind restart);
+#   - a delivery is the handler's attempt N, as the master counts them,
+#     with the stream's delivery count when it differs (a delayed job's
+#     first delivery the worker layer naked, a batch lost in a crash), in
+#     explain and in the HTML report; a delayed job's story hedges
+#     (AckWait after a fault) only when a fault could have lost its nak.
 # All on the model, a few seconds.
 set -u
 J="$1"
@@ -28,8 +33,35 @@ lacks "$tmp/pat.out" "published 1650"
 "$J" explain "$tmp/pat.db" --job 1549 >"$tmp/1549.out" || bad "explain --job 1549 failed"
 has "$tmp/1549.out" "in the master at the end: failed (dead-lettered), "
 
-# ---- a worker's crash and restart (the shrunk buggy scenario, seed 1) ----
+# ---- attempts and the stream's deliveries ----
 "$J" run tests/scenarios/buggy_ack_before_commit.shrunk.scn --seed 1 --db "$tmp/bug.db" >/dev/null
+has "$tmp/1549.out" "+12.881 s  delivered to worker 2 (attempt 1, the stream's delivery 2: the worker layer naked delivery 1 until its Jetsim-Not-Before)"
+has "$tmp/1549.out" "+13.083 s  delivered to worker 2 (attempt 2, the stream's delivery 3, after the nak of worker 2)"
+has "$tmp/1549.out" ", 2 attempt(s), never completed"
+lacks "$tmp/1549.out" "after a crash"
+"$J" report "$tmp/pat.db" --html "$tmp/pat.html" >/dev/null || bad "report of patterns failed"
+grep -o '<tr id="job-1549-c2">.*' "$tmp/pat.html" >"$tmp/1549.html"
+has "$tmp/1549.html" "<b>delivered to worker 2</b> (attempt 1, the stream's delivery 2)</span>"
+has "$tmp/1549.html" "<b>delivered to worker 2</b> (attempt 2, the stream's delivery 3)</span>"
+# delayed jobs and a crash from 0.2 to 0.5 s: job 10 (published at
+# 0.2 s) may have lost its nak in it, job 40 (at 0.8 s) not
+cat >"$tmp/dc.scn" <<'SCN'
+stream   JOBS subjects=jobs.> retention=workqueue storage=file
+consumer JOBS c ack_wait=5s
+publish  jobs.x rate=50/s count=50 msg_id=job delay=1s..2s
+workers  2 batch=4 handle=1ms..3ms
+at 200ms crash worker 1 for 300ms
+expect   no_loss not_early drained_within=1m
+SCN
+"$J" run "$tmp/dc.scn" --seed 1 --db "$tmp/dc.db" >/dev/null || bad "the delayed jobs with a crash did not pass"
+"$J" explain "$tmp/dc.db" --job 10 >"$tmp/dc10.out" && "$J" explain "$tmp/dc.db" --job 40 >"$tmp/dc40.out" ||
+  bad "explain --job 10 / 40 failed"
+has "$tmp/dc10.out" "(attempt 1, the stream's delivery 2: the worker layer naked delivery 1 until its Jetsim-Not-Before (or, after crash worker 1 for 0.300 s (line 5), AckWait expired))"
+has "$tmp/dc40.out" "(attempt 1, the stream's delivery 2: the worker layer naked delivery 1 until its Jetsim-Not-Before)"
+"$J" explain "$tmp/bug.db" --job 236 >"$tmp/236.out" || bad "explain --job 236 failed"
+has "$tmp/236.out" "delivered to worker 1 (attempt 1, the stream's delivery 2, after AckWait expired: delivery 1 was fetched but never handed to a handler"
+
+# ---- a worker's crash and restart (the shrunk buggy scenario, seed 1) ----
 "$J" explain "$tmp/bug.db" --worker 1 >"$tmp/w1.out" || bad "explain --worker 1 failed"
 has "$tmp/w1.out" "      +3.011 s  fault: crash worker 1 after_commit (line 7): worker 1 crashed"
 has "$tmp/w1.out" "      +4.011 s  worker 1 restarted, 1.000 s after its crash"
