@@ -377,9 +377,14 @@ void eng_on_worker(engine *e, int wi)
     eng_push(e, now + handle, EV_COMMIT, wi, (uint64_t)w->epoch);
 }
 
+/* The shim's fault behind each sim_ack_fate but arrived. */
+static const sim_shim_knob ack_faults[] = {[SIM_ACK_LOST] = SIM_SHIM_DROP_ACK, [SIM_ACK_AS_NAK] = SIM_SHIM_NAK_STORM,
+                                           [SIM_ACK_AS_TERM] = SIM_SHIM_TERM_STORM};
+
 /* Completes the message through the layer: ack, nak (retry) or term. Cut
  * off from the broker, it is lost on the way (the trace says unsent); the
- * message comes back after AckWait. */
+ * message comes back after AckWait. An ack the fault shim lost or turned
+ * into a NAK or a TERM (drop acks, nak/term storm) says so in its row. */
 static void reply_after(engine *e, worker *w, int wi, ps_msg *m, uint64_t r, ps_ack_kind kind, int64_t arg,
                         int64_t delay_ns)
 {
@@ -388,11 +393,17 @@ static void reply_after(engine *e, worker *w, int wi, ps_msg *m, uint64_t r, ps_
                                            [PS_TERM] = PS_HANDLE_TERM};
     bool cut = sim_shim_is_cut_off(ps_worker_consumer(w->pw)); /* the shim drops it */
     bool was_dead = r && e->rows[r].dead;
+    uint64_t injected[SIM_ACK_AS_TERM + 1] = {0};
+    for (int k = SIM_ACK_LOST; k <= SIM_ACK_AS_TERM; k++)
+        injected[k] = sim_shim_injected(e->b, ack_faults[k]);
     if (delay_ns > 0)
         ps_worker_complete_ex(w->pw, m, res[kind], delay_ns); /* m is the layer's again */
     else
         ps_worker_complete(w->pw, m, res[kind]);
     w->cur = NULL;
+    for (int k = SIM_ACK_LOST; k <= SIM_ACK_AS_TERM && kind == PS_ACK && !cut; k++)
+        if (sim_shim_injected(e->b, ack_faults[k]) != injected[k])
+            arg = k;
     if (r && !was_dead && e->rows[r].dead)
         kind = PS_TERM; /* the layer dead-lettered it, then termed it */
     eng_trace(e, cut ? SIM_TR_UNSENT : tr[kind], r, wi + 1, cut ? kind : arg);

@@ -134,11 +134,26 @@ static const char *ack_word(int64_t kind)
     return kind == 0 ? "ack" : kind == 1 ? "nak" : kind == 2 ? "in-progress" : kind == 3 ? "term" : "answer";
 }
 
+/* "drop acks 5% for 10.000 s, line 10": the fault that did `what` (an
+ * ack row's arg) to an ack at t_ns, or its name alone. */
+static const char *ack_fault_words(const explain *x, int64_t what, int64_t t_ns, char *buf, size_t cap)
+{
+    int kind = what == SIM_ACK_LOST     ? SIM_FAULT_DROP_ACKS
+             : what == SIM_ACK_AS_NAK   ? SIM_FAULT_NAK_STORM
+                                        : SIM_FAULT_TERM_STORM;
+    const sim_rundb_fault *f = active(x, kind, 0, t_ns);
+    char w[200];
+    if (f)
+        snprintf(buf, cap, "%s, line %d", sim_rundb_fault_words(f, w, sizeof w), f->line);
+    else
+        snprintf(buf, cap, "%s", sim_fault_name((sim_fault_kind)kind));
+    return buf;
+}
+
 /* Why attempt `attempt` came: what the job's last answer was. */
 static void redelivery_reason(const explain *x, const job_walk *w, char *out, size_t cap)
 {
     char f[256];
-    const sim_rundb_fault *drop = w->last == SIM_TR_ACK ? active(x, SIM_FAULT_DROP_ACKS, 0, w->ack_t) : NULL;
     if (w->nak_by)
         snprintf(out, cap, ", after the nak of worker %d", w->nak_by);
     else if (w->lost_by)
@@ -146,9 +161,12 @@ static void redelivery_reason(const explain *x, const job_walk *w, char *out, si
     else if (w->last == SIM_TR_UNSENT)
         snprintf(out, cap, ", after AckWait expired: the %s of worker %d never arrived", ack_word(w->last_arg),
                  w->last_worker);
-    else if (w->last == SIM_TR_ACK && drop)
+    else if (w->last == SIM_TR_ACK && w->last_arg == SIM_ACK_LOST)
         snprintf(out, cap, ", after AckWait expired: the ack of worker %d was lost (%s)", w->last_worker,
-                 sim_rundb_fault_words(drop, f, sizeof f));
+                 ack_fault_words(x, w->last_arg, w->ack_t, f, sizeof f));
+    else if (w->last == SIM_TR_ACK && w->last_arg == SIM_ACK_AS_NAK)
+        snprintf(out, cap, ", after the ack of worker %d arrived as a NAK (%s)", w->last_worker,
+                 ack_fault_words(x, w->last_arg, w->ack_t, f, sizeof f));
     else if (w->last == SIM_TR_ACK) /* no fault lost it: the server had redelivered before it came */
         snprintf(out, cap, ", the ack of worker %d came after AckWait expired",
                  w->last_worker);
@@ -225,15 +243,24 @@ static void say_deliver(const explain *x, const job_walk *w, const event *ev)
 static void say_ack(const explain *x, const job_walk *w, const event *ev)
 {
     char f[256];
-    const sim_rundb_fault *drop = active(x, SIM_FAULT_DROP_ACKS, 0, ev->t_ns);
-    printf("acked by worker %d: %s", ev->worker,
+    const char *master = w->committed ? "the master has it done" : "the master does not have it done";
+    if (ev->arg == SIM_ACK_LOST || ev->arg == SIM_ACK_AS_NAK) {
+        printf("acked by worker %d, but the ack %s (%s): the stream still has it and delivers it again%s; %s\n",
+               ev->worker, ev->arg == SIM_ACK_LOST ? "was lost" : "arrived as a NAK",
+               ack_fault_words(x, ev->arg, ev->t_ns, f, sizeof f), ev->arg == SIM_ACK_LOST ? " after AckWait" : "",
+               master);
+        return;
+    }
+    if (ev->arg == SIM_ACK_AS_TERM) {
+        printf("acked by worker %d, but the ack arrived as a TERM (%s): the stream forgets it, no more "
+               "deliveries; %s\n", ev->worker, ack_fault_words(x, ev->arg, ev->t_ns, f, sizeof f), master);
+        return;
+    }
+    printf("acked by worker %d: %s\n", ev->worker,
            w->committed                 ? "the stream forgets it; the job is over"
            : w->stale_by == ev->worker ? "the stream forgets it, although its commit was refused: the master "
                                           "does not have it done"
                                         : "the stream forgets it, before the master has it done (commit=after_ack)");
-    if (drop)
-        printf("; %s was on: this ack may be lost", sim_rundb_fault_words(drop, f, sizeof f));
-    printf("\n");
 }
 
 /* An answer the broker never got: the worker was cut off (a partition,
@@ -439,7 +466,10 @@ static void walk(job_walk *w, const event *ev)
         w->holder = 0;
         if (ev->kind == SIM_TR_NAK)
             w->nak_by = ev->worker;
-        w->settled |= ev->kind == SIM_TR_TERM || (ev->kind == SIM_TR_ACK && w->committed);
+        /* an ack the shim lost or turned into a NAK leaves the job in the stream */
+        w->settled |= ev->kind == SIM_TR_TERM ||
+                      (ev->kind == SIM_TR_ACK && (w->committed || ev->arg == SIM_ACK_AS_TERM) &&
+                       ev->arg != SIM_ACK_LOST && ev->arg != SIM_ACK_AS_NAK);
         break;
     default: break;
     }

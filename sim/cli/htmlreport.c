@@ -742,7 +742,13 @@ static void write_step(FILE *o, const step *s)
         break;
     case SIM_TR_COMMIT: fprintf(o, "committed by worker %d (version %" PRId64 ")", s->worker, s->arg); break;
     case SIM_TR_STALE: fprintf(o, "worker %d's commit refused (stale)", s->worker); break;
-    case SIM_TR_ACK: fprintf(o, "acked by worker %d", s->worker); break;
+    case SIM_TR_ACK: /* arg: what the fault shim made of it (master.h) */
+        fprintf(o, "acked by worker %d%s", s->worker,
+                s->arg == SIM_ACK_LOST      ? " <b>(the ack was lost: drop acks)</b>"
+                : s->arg == SIM_ACK_AS_NAK  ? " <b>(it arrived as a NAK: nak storm)</b>"
+                : s->arg == SIM_ACK_AS_TERM ? " <b>(it arrived as a TERM: term storm)</b>"
+                                            : "");
+        break;
     case SIM_TR_NAK: fprintf(o, "nak'ed by worker %d", s->worker); break;
     case SIM_TR_TERM: fprintf(o, "terminated by worker %d", s->worker); break;
     case SIM_TR_FAULT: fprintf(o, "<b>worker %d crashed holding it</b>", s->worker); break;

@@ -10,7 +10,10 @@
 #     with the stream's delivery count when it differs (a delayed job's
 #     first delivery the worker layer naked, a batch lost in a crash), in
 #     explain and in the HTML report; a delayed job's story hedges
-#     (AckWait after a fault) only when a fault could have lost its nak.
+#     (AckWait after a fault) only when a fault could have lost its nak;
+#   - an ack the fault shim lost (drop acks) or turned into a NAK (nak
+#     storm) is told as such, and so is the redelivery it caused, in
+#     explain and in the HTML report's steps.
 # All on the model, a few seconds.
 set -u
 J="$1"
@@ -68,6 +71,22 @@ has "$tmp/w1.out" "      +4.011 s  worker 1 restarted, 1.000 s after its crash"
 lacks "$tmp/w1.out" "crash worker on worker"
 [ "$(sqlite3 "$tmp/bug.db" "SELECT round(t_s, 3), worker, arg FROM story WHERE kind = 'restart'")" = "4.011|1|1000000000" ] ||
   bad "the story view's restart rows: $(sqlite3 "$tmp/bug.db" "SELECT * FROM story WHERE kind = 'restart'")"
+
+# ---- acks lost or turned into NAKs by a fault ----
+# workqueue_crashes seed 1: job 3202's ack by worker 4 is lost in drop
+# acks; patterns seed 1: job 427's ack by worker 1 arrives as a NAK.
+"$J" run sim/scenarios/workqueue_crashes.scn --seed 1 --db "$tmp/wq.db" >/dev/null || bad "workqueue_crashes seed 1 failed"
+"$J" explain "$tmp/wq.db" --job 3202 >"$tmp/3202.out" || bad "explain --job 3202 failed"
+has "$tmp/3202.out" "+20.352 s  acked by worker 4, but the ack was lost (drop acks 5% for 10.000 s, line 10): the stream still has it and delivers it again after AckWait; the master has it done"
+has "$tmp/3202.out" "+20.541 s  delivered to worker 1 (attempt 2, after AckWait expired: the ack of worker 4 was lost (drop acks 5% for 10.000 s, line 10))"
+lacks "$tmp/3202.out" "the stream forgets it; the job is over; drop acks"
+"$J" report "$tmp/wq.db" --html "$tmp/wq.html" >/dev/null || bad "report of workqueue_crashes failed"
+grep -o '<tr id="job-3202">.*' "$tmp/wq.html" >"$tmp/3202.html"
+has "$tmp/3202.html" "<span>+20.352 s acked by worker 4 <b>(the ack was lost: drop acks)</b></span>"
+"$J" explain "$tmp/pat.db" --job 427 >"$tmp/427.out" || bad "explain --job 427 failed"
+has "$tmp/427.out" "+2.133 s  acked by worker 1, but the ack arrived as a NAK (nak storm 10% for 2.000 s, line 30): the stream still has it and delivers it again; the master has it done"
+has "$tmp/427.out" "+2.133 s  delivered to worker 1 (attempt 3, after the ack of worker 1 arrived as a NAK (nak storm 10% for 2.000 s, line 30))"
+lacks "$tmp/427.out" "came after AckWait expired"
 
 # the closing lines .ci/run's summary looks for
 echo "[==========] explain_story.sh: every check run."
