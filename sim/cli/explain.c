@@ -564,11 +564,6 @@ static bool job_not_for(explain *x, uint64_t job, int ci)
 
 static int story_of_job(explain *x, uint64_t job, int worker)
 {
-    if (job == 0 || (int64_t)job > x->h.jobs) {
-        fprintf(stderr, "jetsim explain: no job %" PRIu64 " in this run (its jobs are 1..%" PRId64 ")\n", job,
-                x->h.jobs);
-        return SIM_EXIT_USAGE;
-    }
     for (int ci = 0; ci < x->h.consumers; ci++) {
         printf("\nstory of job %" PRIu64, job);
         if (x->h.consumers > 1)
@@ -611,12 +606,6 @@ static int64_t workers_of(explain *x)
 
 static int story_of_worker(explain *x, int worker)
 {
-    int64_t nworkers = workers_of(x);
-    if (nworkers > 0 && worker > nworkers) {
-        fprintf(stderr, "jetsim explain: no such worker %d in this run (its workers are 1..%" PRId64 ")\n", worker,
-                nworkers);
-        return SIM_EXIT_USAGE;
-    }
     sqlite3_stmt *st = NULL;
     int64_t nrows = x->h.jobs * x->h.consumers;
     job_walk *walks = calloc((size_t)nrows + 1, sizeof *walks);
@@ -635,7 +624,6 @@ static int story_of_worker(explain *x, int worker)
     sqlite3_bind_int64(st, 1, x->h.start_ns);
     printf("\nthe steps of worker %d:\n", worker);
     event ev, prev = {.kind = -1};
-    int n = 0;
     while (read_event(st, &ev)) {
         bool fault = ev.kind == SIM_TR_FAULT, no_job = fault || ev.kind == SIM_TR_RESTART;
         bool twice = fault && prev.kind == SIM_TR_FAULT && prev.t_ns == ev.t_ns && prev.arg == ev.arg &&
@@ -650,13 +638,41 @@ static int story_of_worker(explain *x, int worker)
             if (!no_job)
                 snprintf(prefix, sizeof prefix, "job %" PRId64 ": ", (ev.job - 1) / x->h.consumers + 1);
             say_event(x, w, &ev, prefix);
-            n++;
         }
         walk(w, &ev);
     }
     sqlite3_finalize(st);
     free(walks);
-    if (!n) {
+    return 0;
+}
+
+/* Whether worker `worker` has a row in the trace. */
+static bool worker_stepped(explain *x, int worker)
+{
+    sqlite3_stmt *st = NULL;
+    bool yes = sqlite3_prepare_v2(x->db, "SELECT 1 FROM trace WHERE worker = ? LIMIT 1", -1, &st, NULL) == SQLITE_OK &&
+               sqlite3_bind_int(st, 1, worker) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return yes;
+}
+
+/* The job and worker asked for are in the run: checked before anything
+ * is printed, so that bad input is a message and nothing else.
+ * SIM_EXIT_USAGE (said on stderr) or 0. */
+static int check_request(explain *x, uint64_t job, int worker)
+{
+    if (job && (int64_t)job > x->h.jobs) {
+        fprintf(stderr, "jetsim explain: no job %" PRIu64 " in this run (its jobs are 1..%" PRId64 ")\n", job,
+                x->h.jobs);
+        return SIM_EXIT_USAGE;
+    }
+    int64_t nworkers = workers_of(x);
+    if (worker && nworkers > 0 && worker > nworkers) {
+        fprintf(stderr, "jetsim explain: no such worker %d in this run (its workers are 1..%" PRId64 ")\n", worker,
+                nworkers);
+        return SIM_EXIT_USAGE;
+    }
+    if (worker && !job && x->h.rows > 0 && !worker_stepped(x, worker)) {
         fprintf(stderr, "jetsim explain: worker %d took no step in this run\n", worker);
         return SIM_EXIT_USAGE;
     }
@@ -777,6 +793,26 @@ static void print_jobs(explain *x)
     printf("`jetsim explain RUN.db --job N` tells one job's story, --worker W one worker's\n");
 }
 
+/* What was asked for, after the run's head. */
+static int tell(explain *x, const char *db_path, uint64_t job, int worker)
+{
+    print_head(x, db_path);
+    if (x->h.rows == 0) {
+        printf("no trace rows: the run kept none (a run database in memory keeps none)\n");
+        return 0;
+    }
+    if (job)
+        return story_of_job(x, job, worker);
+    if (worker)
+        return story_of_worker(x, worker);
+    if (x->h.bad_job) {
+        printf("the first violation names job %" PRIu64 ":", x->h.bad_job);
+        return story_of_job(x, x->h.bad_job, 0);
+    }
+    print_jobs(x);
+    return 0;
+}
+
 int sim_explain(const char *db_path, uint64_t job, int worker)
 {
     explain x = {0};
@@ -792,21 +828,10 @@ int sim_explain(const char *db_path, uint64_t job, int worker)
         free(x.faults);
         return oom ? SIM_EXIT_HARNESS : SIM_EXIT_USAGE;
     }
-    int rc = 0;
     name_faults(&x);
-    print_head(&x, db_path);
-    if (x.h.rows == 0)
-        printf("no trace rows: the run kept none (a run database in memory keeps none)\n");
-    else if (job)
-        rc = story_of_job(&x, job, worker);
-    else if (worker)
-        rc = story_of_worker(&x, worker);
-    else if (x.h.bad_job) {
-        printf("the first violation names job %" PRIu64 ":", x.h.bad_job);
-        rc = story_of_job(&x, x.h.bad_job, 0);
-    } else {
-        print_jobs(&x);
-    }
+    int rc = check_request(&x, job, worker);
+    if (rc == 0)
+        rc = tell(&x, db_path, job, worker);
     sqlite3_close(x.db);
     free(x.faults);
     sim_scenario_free(x.sc);

@@ -13,7 +13,9 @@
 #     (AckWait after a fault) only when a fault could have lost its nak;
 #   - an ack the fault shim lost (drop acks) or turned into a NAK (nak
 #     storm) is told as such, and so is the redelivery it caused, in
-#     explain and in the HTML report's steps.
+#     explain and in the HTML report's steps;
+#   - a --job or --worker the run does not have is an error (exit 2) with
+#     nothing printed on stdout.
 # All on the model, a few seconds.
 set -u
 J="$1"
@@ -87,6 +89,15 @@ has "$tmp/3202.html" "<span>+20.352 s acked by worker 4 <b>(the ack was lost: dr
 has "$tmp/427.out" "+2.133 s  acked by worker 1, but the ack arrived as a NAK (nak storm 10% for 2.000 s, line 30): the stream still has it and delivers it again; the master has it done"
 has "$tmp/427.out" "+2.133 s  delivered to worker 1 (attempt 3, after the ack of worker 1 arrived as a NAK (nak storm 10% for 2.000 s, line 30))"
 lacks "$tmp/427.out" "came after AckWait expired"
+
+# ---- bad --job / --worker: the message alone ----
+for args in "--job 999" "--worker 9" "--job 235 --worker 9" "--job 251"; do
+  "$J" explain "$tmp/bug.db" $args >"$tmp/bad.out" 2>"$tmp/bad.err"; rc=$?
+  [ $rc -eq 2 ] || bad "explain $args exited $rc, not 2"
+  [ -s "$tmp/bad.out" ] && bad "explain $args printed on stdout: $(head -n 1 "$tmp/bad.out")"
+  grep -qE "^jetsim explain: no (job|such worker) [0-9]+ in this run" "$tmp/bad.err" ||
+    bad "explain $args said: $(cat "$tmp/bad.err")"
+done
 
 # the closing lines .ci/run's summary looks for
 echo "[==========] explain_story.sh: every check run."
