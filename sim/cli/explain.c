@@ -817,13 +817,13 @@ int sim_explain(const char *db_path, uint64_t job, int worker)
 {
     explain x = {0};
     bool oom = false;
-    if (sqlite3_open_v2(db_path, &x.db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK || !read_head(&x) ||
-        !sim_rundb_faults(x.db, &x.faults, &x.nfaults, &oom)) {
+    if (!sim_rundb_open(&x.db, "jetsim explain", db_path))
+        return SIM_EXIT_USAGE;
+    if (!read_head(&x) || !sim_rundb_faults(x.db, &x.faults, &x.nfaults, &oom)) {
         if (oom)
             fprintf(stderr, "jetsim explain: harness error: out of memory\n");
         else
-            fprintf(stderr, "jetsim explain: %s: not a run database of this jetsim (%s); `jetsim run --db FILE` "
-                            "writes one\n", db_path, sqlite3_errmsg(x.db));
+            sim_rundb_not_ours("jetsim explain", db_path, x.db);
         sqlite3_close(x.db);
         free(x.faults);
         return oom ? SIM_EXIT_HARNESS : SIM_EXIT_USAGE;

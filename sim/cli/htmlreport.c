@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -833,17 +832,16 @@ static void page_free(page *p)
 int sim_html_report(const char *db_path, const char *html_path)
 {
     page p = {.db_path = db_path};
-    struct stat sb;
     bool oom = false;
-    if (stat(db_path, &sb) != 0 || sqlite3_open_v2(db_path, &p.db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        !read_head(&p) || !sim_rundb_faults(p.db, &p.faults, &p.nfaults, &oom)) {
+    if (!sim_rundb_open(&p.db, "jetsim report", db_path))
+        return SIM_EXIT_USAGE;
+    if (!read_head(&p) || !sim_rundb_faults(p.db, &p.faults, &p.nfaults, &oom)) {
         if (oom) {
             fprintf(stderr, "jetsim report: harness error: reading %s: out of memory\n", db_path);
             page_free(&p);
             return SIM_EXIT_HARNESS;
         }
-        fprintf(stderr, "jetsim report: %s: not a run database of this jetsim (%s); `jetsim run --db FILE` writes "
-                "one\n", db_path, p.db ? sqlite3_errmsg(p.db) : strerror(errno));
+        sim_rundb_not_ours("jetsim report", db_path, p.db);
         page_free(&p);
         return SIM_EXIT_USAGE;
     }

@@ -1,13 +1,48 @@
 /* rundb.c — reading a run database for explain and report (rundb.h). */
 #include "rundb.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ps_subject.h"
+
+bool sim_rundb_open(sqlite3 **out, const char *who, const char *path)
+{
+    struct stat sb;
+    *out = NULL;
+    /* SQLite's own words for these ("unable to open database file", "disk
+     * I/O error") do not say what is wrong with the path */
+    if (stat(path, &sb) != 0) {
+        if (errno == ENOENT)
+            fprintf(stderr, "%s: %s: no such file (`jetsim run --db FILE` writes a run database)\n", who, path);
+        else
+            fprintf(stderr, "%s: %s: cannot read: %s\n", who, path, strerror(errno));
+        return false;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "%s: %s: is a directory, not a run database\n", who, path);
+        return false;
+    }
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        fprintf(stderr, "%s: %s: cannot open: %s\n", who, path, db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return false;
+    }
+    *out = db;
+    return true;
+}
+
+void sim_rundb_not_ours(const char *who, const char *path, sqlite3 *db)
+{
+    fprintf(stderr, "%s: %s: not a run database of this jetsim (%s); `jetsim run --db FILE` writes one\n", who, path,
+            db ? sqlite3_errmsg(db) : "it cannot be read");
+}
 
 void sim_rundb_text(sqlite3_stmt *st, int col, char *out, size_t cap)
 {

@@ -15,7 +15,9 @@
 #     storm) is told as such, and so is the redelivery it caused, in
 #     explain and in the HTML report's steps;
 #   - a --job or --worker the run does not have is an error (exit 2) with
-#     nothing printed on stdout.
+#     nothing printed on stdout;
+#   - explain, report and replay say the same of a path that is not a run
+#     database: no such file, a directory, another kind of file.
 # All on the model, a few seconds.
 set -u
 J="$1"
@@ -98,6 +100,23 @@ for args in "--job 999" "--worker 9" "--job 235 --worker 9" "--job 251"; do
   grep -qE "^jetsim explain: no (job|such worker) [0-9]+ in this run" "$tmp/bad.err" ||
     bad "explain $args said: $(cat "$tmp/bad.err")"
 done
+
+# ---- a path that is no run database: the same words from every command ----
+touch "$tmp/empty.db"
+for cmd in explain report replay; do
+  extra=""; [ $cmd = report ] && extra="--html $tmp/x.html"
+  for p in "$tmp/nope.db:no such file (\`jetsim run --db FILE\` writes a run database)" \
+           "$tmp:is a directory, not a run database" \
+           "tests/scenarios/buggy_ack_before_commit.shrunk.scn:not a run database of this jetsim (file is not a database)" \
+           "$tmp/empty.db:not a run database of this jetsim (no such table: run)"; do
+    path="${p%%:*}"; want="${p#*:}"
+    "$J" $cmd "$path" $extra >"$tmp/bad.out" 2>"$tmp/bad.err"; rc=$?
+    [ $rc -eq 2 ] || bad "$cmd $path exited $rc, not 2"
+    grep -qF -- "jetsim $cmd: $path: $want" "$tmp/bad.err" || bad "$cmd $path said: $(cat "$tmp/bad.err")"
+    [ $cmd = replay ] || [ ! -s "$tmp/bad.out" ] || bad "$cmd $path printed on stdout: $(head -n 1 "$tmp/bad.out")"
+  done
+done
+[ -e "$tmp/x.html" ] && bad "report of a path that is no run database wrote a page"
 
 # the closing lines .ci/run's summary looks for
 echo "[==========] explain_story.sh: every check run."
