@@ -33,6 +33,13 @@ else
   make --no-print-directory install PREFIX="$tmp/prefix" BUILD="$B" >"$tmp/install.out" 2>&1 ||
     { cat "$tmp/install.out"; bad "make install PREFIX=$tmp/prefix"; }
   export PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig"
+  # jetsim.pc: its variables name the prefix; its comment lines are the
+  # template's, untouched (they name @PREFIX@ to explain it)
+  pc="$tmp/prefix/lib/pkgconfig/jetsim.pc"
+  grep -qx "prefix=$tmp/prefix" "$pc" || bad "jetsim.pc: $(grep '^prefix=' "$pc")"
+  grep -q '@' <(grep -v '^#' "$pc") && bad "jetsim.pc: a variable left unsubstituted: $(grep -v '^#' "$pc" | grep '@')"
+  [ "$(grep '^#' "$pc")" = "$(grep '^#' jetsim.pc.in)" ] ||
+    bad "jetsim.pc: the comment lines were changed: $(grep '^#' "$pc" | head -n 2)"
   make --no-print-directory -C "$tmp/ex" >"$tmp/build.out" 2>&1 || { cat "$tmp/build.out"; bad "make -C examples/testkit"; }
   run_example() { make --no-print-directory -C "$tmp/ex" test; }
 fi
