@@ -48,6 +48,20 @@ export tmp B
 
 # memory: the manual clock, no server
 unset JETSIM_TEST_URL
+# examples/testkit/README.md: its build line, as written but for the
+# prefix (ours), builds and runs the example on the memory backend, and it
+# says how to run the example on a server
+readme=examples/testkit/README.md
+if [ ! -f "$readme" ]; then
+  bad "examples/testkit has no README.md"
+elif [ -z "${nats+x}" ]; then # an install (not a sanitizer build)
+  line=$(grep -m 1 '^PKG_CONFIG_PATH=$HOME/.local/lib/pkgconfig make test' "$readme" | sed 's/ *#.*//')
+  [ -n "$line" ] || bad "$readme: no 'PKG_CONFIG_PATH=\$HOME/.local/lib/pkgconfig make test' line"
+  (cd "$tmp/ex" && make --no-print-directory clean >/dev/null && eval "${line//\$HOME\/.local/$tmp/prefix}") \
+    >"$tmp/readme.out" 2>&1 || { cat "$tmp/readme.out"; bad "$readme's build line failed: $line"; }
+  grep -q 'jobs: on the memory backend' "$tmp/readme.out" || bad "$readme's build line did not run the suite"
+  grep -q 'JETSIM_TEST_URL=nats://127.0.0.1:4222 make test' "$readme" || bad "$readme: no server run"
+fi
 "$B/tests/test_testkit" >"$tmp/kit-mem.out" 2>&1 || { cat "$tmp/kit-mem.out"; bad "test_testkit on memory"; }
 run_example >"$tmp/ex-mem.out" 2>&1 || { cat "$tmp/ex-mem.out"; bad "examples/testkit on memory"; }
 grep -q 'jobs: on the memory backend' "$tmp/ex-mem.out" || bad "examples/testkit did not run on the memory backend"
