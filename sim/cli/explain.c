@@ -700,7 +700,7 @@ static void print_head(const explain *x, const char *path)
 }
 
 /* How a consumer's jobs ended: a count and a first job per end, in the
- * order of END_NAMES. */
+ * order of end_names. */
 enum { END_DONE, END_DEAD, END_FAILED, END_RUNNING, END_PUBLISHED, END_COUNT };
 static const char *const end_names[END_COUNT] = {"done", "dead-lettered", "failed", "running", "published"};
 typedef struct ends {
@@ -762,15 +762,20 @@ static void print_ends(const ends *e)
 }
 
 /* A run without a named job: how its jobs ended, by consumer when it
- * has several (each counts the jobs its filter takes). */
-static void print_jobs(explain *x)
+ * has several (each counts the jobs its filter takes). 0, or
+ * SIM_EXIT_HARNESS when the jobs cannot be read (said on stderr). */
+static int print_jobs(explain *x)
 {
     int nc = x->h.consumers;
     ends by[SIM_MAX_CONSUMERS];
     memset(by, 0, sizeof by);
     if (nc > SIM_MAX_CONSUMERS || !count_ends(x, by, x->h.jobs * nc)) {
-        fprintf(stderr, "jetsim explain: the jobs table cannot be read: %s\n", sqlite3_errmsg(x->db));
-        return;
+        int ec = sqlite3_errcode(x->db); /* a read that failed with no SQLite error ran out of memory */
+        fprintf(stderr, "jetsim explain: harness error: reading the jobs: %s\n",
+                nc > SIM_MAX_CONSUMERS                                    ? "more consumers than a run has"
+                : ec == SQLITE_OK || ec == SQLITE_ROW || ec == SQLITE_DONE ? "out of memory"
+                                                                           : sqlite3_errmsg(x->db));
+        return SIM_EXIT_HARNESS;
     }
     printf("jobs by state at the end:");
     if (nc == 1)
@@ -791,6 +796,7 @@ static void print_jobs(explain *x)
         printf(" of %" PRId64 ")\n", x->h.jobs);
     }
     printf("`jetsim explain RUN.db --job N` tells one job's story, --worker W one worker's\n");
+    return 0;
 }
 
 /* What was asked for, after the run's head. */
@@ -809,8 +815,7 @@ static int tell(explain *x, const char *db_path, uint64_t job, int worker)
         printf("the first violation names job %" PRIu64 ":", x->h.bad_job);
         return story_of_job(x, x->h.bad_job, 0);
     }
-    print_jobs(x);
-    return 0;
+    return print_jobs(x);
 }
 
 int sim_explain(const char *db_path, uint64_t job, int worker)
