@@ -436,7 +436,7 @@ install: $(STATIC) $(SHARED_SO) $(CLI)
 	install -m 644 $(STATIC) $(SHARED_SO) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libjetsim.so
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBS@|$(JS_LIBS)|' jetsim.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/jetsim.pc
+	sed -e '/^#/!s|@PREFIX@|$(PREFIX)|' -e '/^#/!s|@LIBS@|$(JS_LIBS)|' jetsim.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/jetsim.pc
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/doc/jetsim
 	install -m 644 man/jetsim.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 README.md $(DOCS) $(DESTDIR)$(PREFIX)/share/doc/jetsim/

@@ -65,6 +65,17 @@ int64_t eng_scaled(const engine *e, int64_t ns)
     return e->t->ops->scaled(e->t, ns);
 }
 
+int64_t eng_unscaled(const engine *e, int64_t broker_ns)
+{
+    /* the target's ratio, read off a duration long enough that its
+     * rounding does not show (scaled has no inverse in the ops table) */
+    const int64_t ref = 1000 * PS_NS_PER_SEC;
+    int64_t r = eng_scaled(e, ref);
+    if (r == ref || r <= 0)
+        return broker_ns;
+    return (int64_t)((double)broker_ns * ((double)ref / (double)r));
+}
+
 void eng_fail(engine *e, ps_status s)
 {
     if (s == PS_OK || e->err)

@@ -47,6 +47,7 @@ typedef struct worker {
     ps_worker *pw;       /* the application worker layer; NULL while crashed */
     ps_rand rng;
     int64_t crashed_until;
+    int64_t crashed_at;  /* when it last crashed (its restart row says how long it was down) */
     bool partitioned;    /* cut off from the broker, not from the master */
     uint32_t epoch;
     bool crash_after_commit;
@@ -165,6 +166,9 @@ uint64_t eng_row_of(const engine *e, uint64_t job, int ci);
 int64_t eng_now(const engine *e);
 /* A scenario duration as the broker gets it (the target's scaled). */
 int64_t eng_scaled(const engine *e, int64_t ns);
+/* The other way: a duration on the broker's clock (bclock) as scenario
+ * time, as the trace keeps every time; the model's is the same. */
+int64_t eng_unscaled(const engine *e, int64_t broker_ns);
 /* The engine wakes a worker only when it may find something: a worker
  * whose poll found nothing goes idle (eng_idle) and has no event of its
  * own until a publish owed to its consumer wakes the longest idle worker

@@ -58,6 +58,12 @@ static inline bool sim_shim_is_cut_off(const ps_consumer *c)
     return ps_fault_is_cut_off(c);
 }
 
+/* How many times the knob's fault has been injected so far. */
+static inline uint64_t sim_shim_injected(const ps_backend *shim, sim_shim_knob knob)
+{
+    return ps_fault_injected(shim, knob);
+}
+
 /* The first PS_ERR_NO_MEMORY the inner backend returned through the shim
  * (re-recorded as the last error, with its detail), or PS_OK. Whoever
  * called got the status too; the simulator ends the run on it as a harness

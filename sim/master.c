@@ -87,7 +87,7 @@ static const char schema[] =
     "CREATE TABLE trace_kinds(kind INTEGER PRIMARY KEY, name TEXT NOT NULL);"
     "INSERT INTO trace_kinds VALUES (0,'publish'),(1,'publish_failed'),(2,'deliver'),(3,'start'),"
     " (4,'commit'),(5,'stale'),(6,'ack'),(7,'nak'),(8,'term'),(9,'fault'),(10,'db_error'),"
-    " (11,'unsent'),(12,'dead_letter'),(13,'early'),(14,'delayed');"
+    " (11,'unsent'),(12,'dead_letter'),(13,'early'),(14,'delayed'),(15,'restart');"
     "CREATE VIEW trace_named AS SELECT t_ns, name AS kind, job, worker, arg FROM trace"
     " JOIN trace_kinds USING (kind);"
     /* what the integers mean, for a person reading the database (master.h lists it) */

@@ -38,7 +38,14 @@
  *       no worker); arg by kind: publish the stream sequence,
  *       publish_failed the try, deliver the attempt (num_delivered),
  *       commit and stale the version, fault its sim_fault_kind, unsent
- *       the answer's ps_ack_kind, nak 1 when the commit was refused;
+ *       the answer's ps_ack_kind, nak 1 when the commit was refused, ack
+ *       its sim_ack_fate (0 it reached the server, 1 lost, 2 or 3 turned
+ *       into a NAK or a TERM),
+ *       dead_letter 1 when the handler termed it (0 max_deliver), early
+ *       how early, delayed how long the job is held back and restart
+ *       how long the worker was down (ns; a restart row's job is 0). Every
+ *       time, t_ns and the durations in arg, is the scenario's: a run on
+ *       a server held to a time scale records real time times the scale;
  *   workloads(publisher, path, hash);
  *   faults(fault, kind, at_ns, duration_ns, worker, pct, line): the run's
  *       faults as it had them (a seed's mix drawn), times from the start;
@@ -77,9 +84,16 @@ typedef enum sim_trace_kind {
     SIM_TR_UNSENT, /* an ack/nak/term a partitioned worker could not send (arg: its ps_ack_kind) */
     SIM_TR_DEAD,   /* the worker layer dead-lettered it (arg: 0 max_deliver, 1 term) */
     SIM_TR_EARLY,  /* handed to a handler before its Jetsim-Not-Before (arg: how early, ns) */
-    SIM_TR_DELAYED, /* published as a delayed job (arg: its delay, ns, on the broker's clock) */
+    SIM_TR_DELAYED, /* published as a delayed job (arg: how long it is held back from its PubAck, ns) */
+    SIM_TR_RESTART, /* a crashed worker is back (job 0; arg: how long it was down, ns) */
     SIM_TR_KIND_COUNT
 } sim_trace_kind;
+
+/* An ack row's arg: what became of the ack on its way (the fault shim's
+ * drop acks, nak storm, term storm). */
+typedef enum sim_ack_fate {
+    SIM_ACK_ARRIVED = 0, SIM_ACK_LOST, SIM_ACK_AS_NAK, SIM_ACK_AS_TERM
+} sim_ack_fate;
 
 /* Opens (creating) a run database at `path` (":memory:" for none on
  * disk; an existing run database or empty file is replaced), records the

@@ -397,7 +397,8 @@ ps_status eng_on_publish(engine *e, int pi, uint64_t job)
         eng_trace(e, SIM_TR_PUBLISH, job, -1, (int64_t)ack.seq);
         for (int ci = 0; first && e->not_before[job] && ci < e->nc; ci++) /* for the story of a delayed job */
             if (e->rows[eng_row_of(e, job, ci)].owed)
-                eng_trace(e, SIM_TR_DELAYED, eng_row_of(e, job, ci), -1, e->not_before[job] - ps_clock_now(e->bclock));
+                eng_trace(e, SIM_TR_DELAYED, eng_row_of(e, job, ci), -1,
+                          eng_unscaled(e, e->not_before[job] - ps_clock_now(e->bclock)));
     } else if (e->tries[job] <= p->retry) {
         eng_trace(e, SIM_TR_PUBLISH_FAILED, job, -1, e->tries[job]);
         eng_push(e, now + p->retry_wait_ns, EV_PUBLISH, pi, job);

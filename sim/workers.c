@@ -54,6 +54,7 @@ static void check_due(engine *e, worker *w, ps_msg *m)
     int64_t early = e->not_before[job] - ps_clock_now(e->bclock);
     if (early <= 0)
         return;
+    early = eng_unscaled(e, early); /* told, like every time of the run, in scenario time */
     e->res->early++;
     if (!e->first_early_job) {
         e->first_early_job = job;
@@ -156,6 +157,7 @@ void eng_crash(engine *e, worker *w, int64_t until)
         e->nidle--;
     }
     w->crashed_until = until;
+    w->crashed_at = ps_clock_now(e->clock);
     w->epoch++;
     if (w->pw) { /* the process dies: nothing it sends on the way out arrives */
         sim_shim_cut_consumer(ps_worker_consumer(w->pw), true);
@@ -311,11 +313,14 @@ void eng_on_worker(engine *e, int wi)
         return;
     }
     ps_status s;
-    if (!w->pw && (s = start(e, w)) != PS_OK) { /* restarted after a crash */
-        if (s == PS_ERR_NO_MEMORY)
-            eng_fail(e, s); /* the harness's failure, not the broker's */
-        eng_push(e, eng_now(e) + POLL_NS, EV_WORKER, wi, 0);
-        return;
+    if (!w->pw) { /* restarted after a crash */
+        if ((s = start(e, w)) != PS_OK) {
+            if (s == PS_ERR_NO_MEMORY)
+                eng_fail(e, s); /* the harness's failure, not the broker's */
+            eng_push(e, eng_now(e) + POLL_NS, EV_WORKER, wi, 0);
+            return;
+        }
+        eng_trace(e, SIM_TR_RESTART, 0, wi + 1, ps_clock_now(e->clock) - w->crashed_at);
     }
     if (w->cur)
         return; /* busy: its commit event comes */
@@ -372,9 +377,14 @@ void eng_on_worker(engine *e, int wi)
     eng_push(e, now + handle, EV_COMMIT, wi, (uint64_t)w->epoch);
 }
 
+/* The shim's fault behind each sim_ack_fate but arrived. */
+static const sim_shim_knob ack_faults[] = {[SIM_ACK_LOST] = SIM_SHIM_DROP_ACK, [SIM_ACK_AS_NAK] = SIM_SHIM_NAK_STORM,
+                                           [SIM_ACK_AS_TERM] = SIM_SHIM_TERM_STORM};
+
 /* Completes the message through the layer: ack, nak (retry) or term. Cut
  * off from the broker, it is lost on the way (the trace says unsent); the
- * message comes back after AckWait. */
+ * message comes back after AckWait. An ack the fault shim lost or turned
+ * into a NAK or a TERM (drop acks, nak/term storm) says so in its row. */
 static void reply_after(engine *e, worker *w, int wi, ps_msg *m, uint64_t r, ps_ack_kind kind, int64_t arg,
                         int64_t delay_ns)
 {
@@ -383,11 +393,17 @@ static void reply_after(engine *e, worker *w, int wi, ps_msg *m, uint64_t r, ps_
                                            [PS_TERM] = PS_HANDLE_TERM};
     bool cut = sim_shim_is_cut_off(ps_worker_consumer(w->pw)); /* the shim drops it */
     bool was_dead = r && e->rows[r].dead;
+    uint64_t injected[SIM_ACK_AS_TERM + 1] = {0};
+    for (int k = SIM_ACK_LOST; k <= SIM_ACK_AS_TERM; k++)
+        injected[k] = sim_shim_injected(e->b, ack_faults[k]);
     if (delay_ns > 0)
         ps_worker_complete_ex(w->pw, m, res[kind], delay_ns); /* m is the layer's again */
     else
         ps_worker_complete(w->pw, m, res[kind]);
     w->cur = NULL;
+    for (int k = SIM_ACK_LOST; k <= SIM_ACK_AS_TERM && kind == PS_ACK && !cut; k++)
+        if (sim_shim_injected(e->b, ack_faults[k]) != injected[k])
+            arg = k;
     if (r && !was_dead && e->rows[r].dead)
         kind = PS_TERM; /* the layer dead-lettered it, then termed it */
     eng_trace(e, cut ? SIM_TR_UNSENT : tr[kind], r, wi + 1, cut ? kind : arg);

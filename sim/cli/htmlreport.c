@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -44,6 +43,7 @@ typedef struct step {
     int64_t t_ns, arg;
     int kind, worker, list; /* list: index into page.list */
     int seq;                /* trace order, for a stable sort */
+    int attempt;            /* a delivery: the handler's attempt (arg: the stream's delivery count) */
 } step;
 
 /* What the page lists of one job row, read from the jobs table. */
@@ -52,6 +52,7 @@ typedef struct listed {
     int state, attempts, completions, nsteps, more;
     bool has_key, has_done, bad;
     int holder, acked_by; /* walking the trace: who holds it, who acked it (0 none) */
+    int handed;           /* deliveries to a handler so far: attempts */
     int64_t ack_t;        /* when acked_by acked it */
     bool committed;
 } listed;
@@ -188,40 +189,14 @@ static int violating_consumer(const page *p)
     return -1;
 }
 
-/* p->row_not_for from the jobs table: a job's rows are consecutive, the
- * ones that show a delivery tell which publishers it can be from. */
+/* p->row_not_for (rundb.h), and the consumer the violation names. */
 static bool read_not_for(page *p)
 {
     p->row_not_for = calloc((size_t)p->rows + 1, 1);
     if (!p->row_not_for)
         return false;
     p->bad_ci = violating_consumer(p);
-    if (!p->sc || p->sc->nconsumers != p->consumers)
-        return true;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(p->db, "SELECT id, state != 0 OR attempts > 0 FROM jobs ORDER BY id", -1, &st, NULL) !=
-        SQLITE_OK)
-        return false;
-    bool touched[SIM_MAX_CONSUMERS] = {false};
-    int64_t job = 0;
-    int rc;
-    for (;;) {
-        rc = sqlite3_step(st);
-        int64_t row = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-        int64_t j = row >= 1 && row <= p->rows ? (row - 1) / p->consumers + 1 : 0;
-        if (j != job && job) { /* job's rows all read */
-            for (int ci = 0; ci < p->consumers; ci++)
-                p->row_not_for[(job - 1) * p->consumers + ci + 1] = sim_job_not_for(p->sc, touched, ci);
-            memset(touched, 0, sizeof touched);
-        }
-        if (rc != SQLITE_ROW)
-            break;
-        job = j;
-        if (j)
-            touched[(row - 1) % p->consumers] = sqlite3_column_int(st, 1) != 0;
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE;
+    return sim_rundb_not_for(p->db, p->sc, p->consumers, p->rows, p->row_not_for);
 }
 
 /* Whether a row is worth listing in a large run: it did not end as a
@@ -394,6 +369,7 @@ static bool take(page *p, step s, int64_t job)
     listed *l = &p->list[s.list];
     if (s.kind == SIM_TR_DELIVER) {
         p->deliveries++;
+        s.attempt = ++l->handed;
         l->holder = s.worker;
         l->committed = false;
     } else if (s.kind == SIM_TR_ACK) {
@@ -667,9 +643,20 @@ static const char *kind_word(int kind)
     static const char *const w[] = {"published", "publish failed", "delivered", "started", "committed",
                                     "stale commit", "acked", "nak'ed", "terminated", "crashed", "db error",
                                     "answer never sent", "dead-lettered", "handled before its time",
-                                    "published delayed"};
+                                    "published delayed", "restarted"};
     _Static_assert(sizeof w / sizeof w[0] == SIM_TR_KIND_COUNT, "a word for every trace kind");
     return kind >= 0 && kind < (int)(sizeof w / sizeof w[0]) ? w[kind] : "step";
+}
+
+/* " (attempt 1, the stream's delivery 2)": a delivery as explain counts
+ * it, the stream's count when it differs (the worker layer's naks of a
+ * delayed job, a batch lost in a crash: deliveries no handler saw). */
+static void attempt_words(FILE *o, const step *s)
+{
+    fprintf(o, " (attempt %d", s->attempt);
+    if (s->arg != s->attempt)
+        fprintf(o, ", the stream's delivery %" PRId64, s->arg);
+    fputs(")", o);
 }
 
 /* The marks: the failing job's steps, and the deliveries of listed jobs,
@@ -699,7 +686,7 @@ static int64_t write_marks(FILE *o, const page *p)
                 " %s", s->kind, l->bad ? " bad" : "", x_of(p, s->t_ns) - 1, lane_y(lane) + (LANE_H - h) / 2,
                 l->bad ? 4 : 2, h, (l->row - 1) / p->consumers + 1, kind_word(s->kind));
         if (s->kind == SIM_TR_DELIVER)
-            fprintf(o, " (attempt %" PRId64 ")", s->arg);
+            attempt_words(o, s);
         fprintf(o, " at +%.3f s</title></rect></a>\n", (double)s->t_ns / 1e9);
     }
     return left_out;
@@ -748,15 +735,28 @@ static void write_step(FILE *o, const step *s)
     switch (s->kind) {
     case SIM_TR_PUBLISH: fprintf(o, "published, stream seq %" PRId64, s->arg); break;
     case SIM_TR_PUBLISH_FAILED: fprintf(o, "publish try %" PRId64 ": no PubAck", s->arg); break;
-    case SIM_TR_DELIVER: fprintf(o, "<b>delivered to worker %d</b> (attempt %" PRId64 ")", s->worker, s->arg); break;
+    case SIM_TR_DELIVER:
+        fprintf(o, "<b>delivered to worker %d</b>", s->worker);
+        attempt_words(o, s);
+        break;
     case SIM_TR_COMMIT: fprintf(o, "committed by worker %d (version %" PRId64 ")", s->worker, s->arg); break;
     case SIM_TR_STALE: fprintf(o, "worker %d's commit refused (stale)", s->worker); break;
-    case SIM_TR_ACK: fprintf(o, "acked by worker %d", s->worker); break;
+    case SIM_TR_ACK: /* arg: what the fault shim made of it (master.h) */
+        fprintf(o, "acked by worker %d%s", s->worker,
+                s->arg == SIM_ACK_LOST      ? " <b>(the ack was lost: drop acks)</b>"
+                : s->arg == SIM_ACK_AS_NAK  ? " <b>(it arrived as a NAK: nak storm)</b>"
+                : s->arg == SIM_ACK_AS_TERM ? " <b>(it arrived as a TERM: term storm)</b>"
+                                            : "");
+        break;
     case SIM_TR_NAK: fprintf(o, "nak'ed by worker %d", s->worker); break;
     case SIM_TR_TERM: fprintf(o, "terminated by worker %d", s->worker); break;
     case SIM_TR_FAULT: fprintf(o, "<b>worker %d crashed holding it</b>", s->worker); break;
     case SIM_TR_DB_ERROR: fprintf(o, "worker %d's commit failed (db error)", s->worker); break;
     case SIM_TR_UNSENT: fprintf(o, "worker %d's answer never reached the server", s->worker); break;
+    case SIM_TR_DELAYED: fprintf(o, "delayed: not to be handled for %.3f s", (double)s->arg / 1e9); break;
+    case SIM_TR_EARLY:
+        fprintf(o, "<b>handed to worker %d's handler %.3f s before its time</b>", s->worker, (double)s->arg / 1e9);
+        break;
     default: fprintf(o, "%s, worker %d", kind_word(s->kind), s->worker); break;
     }
     fputs("</span>", o);
@@ -832,17 +832,16 @@ static void page_free(page *p)
 int sim_html_report(const char *db_path, const char *html_path)
 {
     page p = {.db_path = db_path};
-    struct stat sb;
     bool oom = false;
-    if (stat(db_path, &sb) != 0 || sqlite3_open_v2(db_path, &p.db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        !read_head(&p) || !sim_rundb_faults(p.db, &p.faults, &p.nfaults, &oom)) {
+    if (!sim_rundb_open(&p.db, "jetsim report", db_path))
+        return SIM_EXIT_USAGE;
+    if (!read_head(&p) || !sim_rundb_faults(p.db, &p.faults, &p.nfaults, &oom)) {
         if (oom) {
             fprintf(stderr, "jetsim report: harness error: reading %s: out of memory\n", db_path);
             page_free(&p);
             return SIM_EXIT_HARNESS;
         }
-        fprintf(stderr, "jetsim report: %s: not a run database of this jetsim (%s); `jetsim run --db FILE` writes "
-                "one\n", db_path, p.db ? sqlite3_errmsg(p.db) : strerror(errno));
+        sim_rundb_not_ours("jetsim report", db_path, p.db);
         page_free(&p);
         return SIM_EXIT_USAGE;
     }

@@ -799,8 +799,9 @@ static const char usage_explain[] =
     "The same facts in SQL: the views story, jobs_named and faults_named of\n"
     "the run database (README: Simulating a job system).\n"
     "\n"
-    "exit codes: 0 told, 2 bad input (not a run database of this jetsim, no\n"
-    "            such job or worker), 4 harness error (out of memory)\n"
+    "exit codes: 0 told, 2 bad input (no such file, not a run database of\n"
+    "            this jetsim, no such job or worker), 4 harness error (out of\n"
+    "            memory)\n"
     SIM_SEE_ALSO_HELP;
 
 static int cmd_explain(int argc, char **argv)
@@ -851,8 +852,9 @@ static const char usage_report[] =
     "options:\n"
     "  --html FILE  the page to write (replaced)\n"
     "\n"
-    "exit codes: 0 written, 2 bad input (not a run database of this jetsim),\n"
-    "            4 harness error (FILE cannot be written, out of memory)\n"
+    "exit codes: 0 written, 2 bad input (no such file, not a run database\n"
+    "            of this jetsim), 4 harness error (FILE cannot be written, out\n"
+    "            of memory)\n"
     SIM_SEE_ALSO_HELP;
 
 static int cmd_report(int argc, char **argv)

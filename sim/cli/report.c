@@ -23,6 +23,7 @@
 #include "ps_url.h"
 #include "scenario.h"
 #include "real.h"
+#include "rundb.h"
 #include "servers.h"
 #include "ps_backend_impl.h"
 
@@ -697,9 +698,10 @@ int sim_report_replay(const char *db_path)
 {
     sqlite3 *db = NULL;
     recorded rec = {0};
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK || !read_run(db, &rec)) {
-        fprintf(stderr, "jetsim replay: %s: not a jetsim run database of this version (%s)\n", db_path,
-                sqlite3_errmsg(db));
+    if (!sim_rundb_open(&db, "jetsim replay", db_path))
+        return SIM_EXIT_USAGE;
+    if (!read_run(db, &rec)) {
+        sim_rundb_not_ours("jetsim replay", db_path, db);
         sqlite3_close(db);
         free(rec.text);
         return SIM_EXIT_USAGE;

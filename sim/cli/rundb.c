@@ -1,13 +1,48 @@
 /* rundb.c — reading a run database for explain and report (rundb.h). */
 #include "rundb.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ps_subject.h"
+
+bool sim_rundb_open(sqlite3 **out, const char *who, const char *path)
+{
+    struct stat sb;
+    *out = NULL;
+    /* SQLite's own words for these ("unable to open database file", "disk
+     * I/O error") do not say what is wrong with the path */
+    if (stat(path, &sb) != 0) {
+        if (errno == ENOENT)
+            fprintf(stderr, "%s: %s: no such file (`jetsim run --db FILE` writes a run database)\n", who, path);
+        else
+            fprintf(stderr, "%s: %s: cannot read: %s\n", who, path, strerror(errno));
+        return false;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "%s: %s: is a directory, not a run database\n", who, path);
+        return false;
+    }
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        fprintf(stderr, "%s: %s: cannot open: %s\n", who, path, db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return false;
+    }
+    *out = db;
+    return true;
+}
+
+void sim_rundb_not_ours(const char *who, const char *path, sqlite3 *db)
+{
+    fprintf(stderr, "%s: %s: not a run database of this jetsim (%s); `jetsim run --db FILE` writes one\n", who, path,
+            db ? sqlite3_errmsg(db) : "it cannot be read");
+}
 
 void sim_rundb_text(sqlite3_stmt *st, int col, char *out, size_t cap)
 {
@@ -118,4 +153,36 @@ bool sim_job_not_for(const sim_scenario *sc, const bool *touched, int ci)
             return false;
     }
     return true;
+}
+
+/* A job's rows are consecutive; the ones that show a delivery tell which
+ * publishers the job can be from. */
+bool sim_rundb_not_for(sqlite3 *db, const sim_scenario *sc, int consumers, int64_t rows, uint8_t *out)
+{
+    if (!sc || sc->nconsumers != consumers || consumers < 1)
+        return true;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT id, state != 0 OR attempts > 0 FROM jobs ORDER BY id", -1, &st, NULL) !=
+        SQLITE_OK)
+        return false;
+    bool touched[SIM_MAX_CONSUMERS] = {false};
+    int64_t job = 0;
+    int rc;
+    for (;;) {
+        rc = sqlite3_step(st);
+        int64_t row = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        int64_t j = row >= 1 && row <= rows ? (row - 1) / consumers + 1 : 0;
+        if (j != job && job) { /* job's rows all read */
+            for (int ci = 0; ci < consumers; ci++)
+                out[(job - 1) * consumers + ci + 1] = sim_job_not_for(sc, touched, ci);
+            memset(touched, 0, sizeof touched);
+        }
+        if (rc != SQLITE_ROW)
+            break;
+        job = j;
+        if (j)
+            touched[(row - 1) % consumers] = sqlite3_column_int(st, 1) != 0;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE;
 }

@@ -25,6 +25,16 @@ typedef struct sim_rundb_fault {
     char words[160]; /* as its line has it, but P% and "for" (sim_fault_words); "" when not found */
 } sim_rundb_fault;
 
+/* Opens the run database at `path` read-only for the command `who`
+ * ("jetsim explain"), once the path is seen to be a file. false: it said
+ * why on stderr, the same words for every command ("no such file", "is a
+ * directory", "cannot read", "cannot open"), and *out is NULL. */
+bool sim_rundb_open(sqlite3 **out, const char *who, const char *path);
+
+/* Says on stderr, for `who`, that `path` is not a run database of this
+ * jetsim (the reason: db's last error, when db is not NULL). */
+void sim_rundb_not_ours(const char *who, const char *path, sqlite3 *db);
+
 /* Column `col` of the current row as text into out (cap bytes); "" for NULL. */
 void sim_rundb_text(sqlite3_stmt *st, int col, char *out, size_t cap);
 
@@ -52,5 +62,12 @@ const char *sim_rundb_fault_words(const sim_rundb_fault *f, char *buf, size_t ca
  * to any consumer: never "not for". explain and report leave such rows
  * out, as the checkers do. */
 bool sim_job_not_for(const sim_scenario *sc, const bool *touched, int ci);
+
+/* Which rows of the jobs table (1..rows) are not for their consumer
+ * (sim_job_not_for), for a run of `sc` (NULL: the scenario no longer
+ * parses) with `consumers` consumers: out[row] = 1 for those; out has
+ * rows + 1 bytes, zeroed by the caller. A scenario with another number
+ * of consumers leaves every row 0. false: the jobs table cannot be read. */
+bool sim_rundb_not_for(sqlite3 *db, const sim_scenario *sc, int consumers, int64_t rows, uint8_t *out);
 
 #endif

@@ -5,7 +5,7 @@
 # run database's dead_letters view; then, when a nats-server can be
 # spawned, no divergence from the model fault-free (jetsim diff
 # --without-faults) and PASS on it with its faults, both at time scale 2
-# as in make chaos (~10 s each).
+# as in make chaos (~10 s each), its delayed jobs told in scenario time.
 set -u
 J="$1"
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -22,6 +22,30 @@ n=$(sqlite3 "$tmp/model.db" "SELECT count(*) FROM dead_letters WHERE reason = 'm
 early=$(sqlite3 "$tmp/model.db" "SELECT count(*) FROM story WHERE kind = 'early'" 2>&1)
 [ "$early" = 0 ] || bad "model run: $early deliveries handled before their time"
 
+# A delayed job's delay is told in scenario time on every target (the
+# server run's trace holds real time times the scale, as its times): the
+# reminders' delays are 1 to 5 s (delay=1s..5s), job 1549's the same on
+# the model and on the server (a function of the seed and the job), in
+# explain and in the HTML report.
+delay_of() { # DB JOB: the delay explain tells, in seconds
+  "$J" explain "$1" --job "$2" | sed -n 's/.*a delayed job: not to be handled for \([0-9.]*\) s.*/\1/p'
+}
+server_delays() {
+  local range model server html
+  range=$(sqlite3 "$tmp/server.db" "SELECT min(arg) >= 900000000 AND max(arg) <= 5000000000 FROM trace
+                                    WHERE kind = (SELECT kind FROM trace_kinds WHERE name = 'delayed')")
+  [ "$range" = 1 ] || bad "server run: delays outside 1..5 s: $(sqlite3 "$tmp/server.db" \
+    "SELECT min(arg), max(arg) FROM story WHERE kind = 'delayed'")"
+  model=$(delay_of "$tmp/model.db" 1549)
+  server=$(delay_of "$tmp/server.db" 1549)
+  awk -v a="$model" -v b="$server" 'BEGIN { d = a - b; exit !(a > 0 && d < 0.2 && d > -0.2) }' ||
+    bad "explain --job 1549: delayed $server s on the server, $model s on the model"
+  "$J" report "$tmp/server.db" --html "$tmp/server.html" > /dev/null || bad "report of the server run"
+  html=$(grep -o '<tr id="job-1549-c2">.*' "$tmp/server.html" | grep -o 'delayed: not to be handled for [0-9.]* s')
+  [ "$html" = "delayed: not to be handled for $server s" ] ||
+    bad "the report's job 1549 says '$html', explain $server s"
+}
+
 if ! command -v nats-server > /dev/null && [ ! -x /usr/sbin/nats-server ]; then
   echo "patterns: the server runs SKIPPED (no nats-server)"
 else
@@ -30,8 +54,9 @@ else
     echo "patterns: the server runs SKIPPED (no cnats)"
   else
     [ $rc -eq 0 ] || { cat "$tmp/diff.out"; bad "diff against a spawned server: exit $rc"; }
-    "$J" run "$S" --spawn --time-scale 2 --seed 1 > "$tmp/server.out" 2>&1 ||
+    "$J" run "$S" --spawn --time-scale 2 --seed 1 --db "$tmp/server.db" > "$tmp/server.out" 2>&1 ||
       { cat "$tmp/server.out"; bad "run with its faults on a spawned server: exit $?"; }
+    server_delays
   fi
 fi
 # the closing lines .ci/run's summary looks for

@@ -33,6 +33,13 @@ else
   make --no-print-directory install PREFIX="$tmp/prefix" BUILD="$B" >"$tmp/install.out" 2>&1 ||
     { cat "$tmp/install.out"; bad "make install PREFIX=$tmp/prefix"; }
   export PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig"
+  # jetsim.pc: its variables name the prefix; its comment lines are the
+  # template's, untouched (they name @PREFIX@ to explain it)
+  pc="$tmp/prefix/lib/pkgconfig/jetsim.pc"
+  grep -qx "prefix=$tmp/prefix" "$pc" || bad "jetsim.pc: $(grep '^prefix=' "$pc")"
+  grep -q '@' <(grep -v '^#' "$pc") && bad "jetsim.pc: a variable left unsubstituted: $(grep -v '^#' "$pc" | grep '@')"
+  [ "$(grep '^#' "$pc")" = "$(grep '^#' jetsim.pc.in)" ] ||
+    bad "jetsim.pc: the comment lines were changed: $(grep '^#' "$pc" | head -n 2)"
   make --no-print-directory -C "$tmp/ex" >"$tmp/build.out" 2>&1 || { cat "$tmp/build.out"; bad "make -C examples/testkit"; }
   run_example() { make --no-print-directory -C "$tmp/ex" test; }
 fi
@@ -41,6 +48,20 @@ export tmp B
 
 # memory: the manual clock, no server
 unset JETSIM_TEST_URL
+# examples/testkit/README.md: its build line, as written but for the
+# prefix (ours), builds and runs the example on the memory backend, and it
+# says how to run the example on a server
+readme=examples/testkit/README.md
+if [ ! -f "$readme" ]; then
+  bad "examples/testkit has no README.md"
+elif [ -z "${nats+x}" ]; then # an install (not a sanitizer build)
+  line=$(grep -m 1 '^PKG_CONFIG_PATH=$HOME/.local/lib/pkgconfig make test' "$readme" | sed 's/ *#.*//')
+  [ -n "$line" ] || bad "$readme: no 'PKG_CONFIG_PATH=\$HOME/.local/lib/pkgconfig make test' line"
+  (cd "$tmp/ex" && make --no-print-directory clean >/dev/null && eval "${line//\$HOME\/.local/$tmp/prefix}") \
+    >"$tmp/readme.out" 2>&1 || { cat "$tmp/readme.out"; bad "$readme's build line failed: $line"; }
+  grep -q 'jobs: on the memory backend' "$tmp/readme.out" || bad "$readme's build line did not run the suite"
+  grep -q 'JETSIM_TEST_URL=nats://127.0.0.1:4222 make test' "$readme" || bad "$readme: no server run"
+fi
 "$B/tests/test_testkit" >"$tmp/kit-mem.out" 2>&1 || { cat "$tmp/kit-mem.out"; bad "test_testkit on memory"; }
 run_example >"$tmp/ex-mem.out" 2>&1 || { cat "$tmp/ex-mem.out"; bad "examples/testkit on memory"; }
 grep -q 'jobs: on the memory backend' "$tmp/ex-mem.out" || bad "examples/testkit did not run on the memory backend"
