@@ -9,13 +9,12 @@
  *
  * This file is not: where a subcommand does its work.
  */
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "args.h"
 #include "capture.h"
 #include "demo.h"
 #include "dist.h"
@@ -187,90 +186,6 @@ static const char usage_help[] =
     "exit codes: 0 shown, 2 bad input (an unknown command)\n"
     SIM_SEE_ALSO_HELP;
 
-/* The message, then the usage's synopsis and where the rest is
- * (sim_usage_brief). */
-static int usage_error(const char *usage, const char *fmt, const char *arg)
-{
-    fputs("jetsim: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs("\n\n", stderr);
-    sim_usage_brief(usage);
-    return 2;
-}
-
-static int is_help(const char *a)
-{
-    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
-}
-
-/* Decimal (or 0x hex) without sign into [lo, hi]. */
-static int parse_u64(const char *s, unsigned long long lo, unsigned long long hi,
-                     unsigned long long *out)
-{
-    if (*s < '0' || *s > '9')
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (errno != 0 || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* "--name VALUE" or "--name=VALUE": returns VALUE and advances *i, or NULL
- * when argv[*i] is not that option. *missing is set when the value is. */
-static const char *option_value(int argc, char **argv, int *i, const char *name, int *missing)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0)
-        return NULL;
-    if (a[n] == '=')
-        return a + n + 1;
-    if (a[n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-/* --json and --junit: not both on stdout; with one on stdout, the rest
- * of the command's output moves to stderr (ciout.h). Nonzero: said. */
-static int ci_outputs_check(const sim_ci_outputs *o, const char *usage, const char *cmd)
-{
-    if (o->json && o->junit && strcmp(o->json, "-") == 0 && strcmp(o->junit, "-") == 0) {
-        fprintf(stderr, "jetsim: %s: --json and --junit cannot both go to stdout\n\n", cmd);
-        fputs(usage, stderr);
-        return 2;
-    }
-    if (ci_to_stdout(o) && !ci_claim_stdout()) {
-        fprintf(stderr, "jetsim: %s: cannot keep stdout for the document: %s\n", cmd, strerror(errno));
-        return 2;
-    }
-    return 0;
-}
-
-/* --reports DIR of swarm and diff: DIR must be a directory. Nonzero:
- * said. */
-static int reports_dir_check(const char *dir, const char *cmd)
-{
-    struct stat sb;
-    if (!dir)
-        return 0;
-    if (stat(dir, &sb) != 0) {
-        fprintf(stderr, "jetsim %s: --reports %s: %s\n", cmd, dir, strerror(errno));
-        return 2;
-    }
-    if (!S_ISDIR(sb.st_mode)) {
-        fprintf(stderr, "jetsim %s: --reports %s: not a directory\n", cmd, dir);
-        return 2;
-    }
-    return 0;
-}
-
 static int cmd_demo(int argc, char **argv)
 {
     long jobs = 1000;
@@ -279,22 +194,22 @@ static int cmd_demo(int argc, char **argv)
         const char *a = argv[i], *v;
         int missing = 0;
         unsigned long long n;
-        if (is_help(a)) {
+        if (cli_is_help(a)) {
             fputs(usage_demo, stdout);
             return 0;
         }
-        if ((v = option_value(argc, argv, &i, "--jobs", &missing)) != NULL) {
-            if (parse_u64(v, 1, 10000000, &n) != 0)
-                return usage_error(usage_demo, "demo: --jobs wants a number from 1 to 10000000, not '%s'", v);
+        if ((v = cli_option_value(argc, argv, &i, "--jobs", &missing)) != NULL) {
+            if (cli_parse_u64(v, 1, 10000000, &n) != 0)
+                return cli_usage_error(usage_demo, "demo: --jobs wants a number from 1 to 10000000, not '%s'", v);
             jobs = (long)n;
-        } else if ((v = option_value(argc, argv, &i, "--seed", &missing)) != NULL) {
-            if (parse_u64(v, 0, ~0ULL, &n) != 0)
-                return usage_error(usage_demo, "demo: --seed wants a number from 0 to 2^64-1, not '%s'", v);
+        } else if ((v = cli_option_value(argc, argv, &i, "--seed", &missing)) != NULL) {
+            if (cli_parse_u64(v, 0, ~0ULL, &n) != 0)
+                return cli_usage_error(usage_demo, "demo: --seed wants a number from 0 to 2^64-1, not '%s'", v);
             seed = (uint64_t)n;
         } else if (missing) {
-            return usage_error(usage_demo, "demo: option %s needs a value", a);
+            return cli_usage_error(usage_demo, "demo: option %s needs a value", a);
         } else {
-            return usage_error(usage_demo, "demo: unknown option '%s'", a);
+            return cli_usage_error(usage_demo, "demo: unknown option '%s'", a);
         }
     }
     return demo_run(jobs, seed);
@@ -303,85 +218,14 @@ static int cmd_demo(int argc, char **argv)
 static int cmd_version(int argc, char **argv)
 {
     if (argc > 1) {
-        if (is_help(argv[1])) {
+        if (cli_is_help(argv[1])) {
             fputs(usage_version, stdout);
             return 0;
         }
-        return usage_error(usage_version, "version: unexpected argument '%s'", argv[1]);
+        return cli_usage_error(usage_version, "version: unexpected argument '%s'", argv[1]);
     }
     printf("jetsim %s (backends: memory; jetstream: %s)\n", JETSIM_VERSION,
            ps_jetstream_available() ? "yes" : "not built");
-    return 0;
-}
-
-/* --backend, --url, --spawn, --time-scale, --namespace and the credential
- * options: 1 taken, 0 not these, -1 error (already reported). */
-static int where_option(int argc, char **argv, int *i, sim_where *w, const char *usage, const char *cmd)
-{
-    const char *a = argv[*i], *v, *cred_missing = NULL;
-    int missing = 0, took = sim_credentials_option(argc, argv, i, &w->creds, &cred_missing);
-    if (took != 0) {
-        if (took < 0)
-            usage_error(usage, "option %s needs a value", cred_missing);
-        return took;
-    }
-    if ((v = option_value(argc, argv, i, "--namespace", &missing))) {
-        w->ns = v; /* checked where the scenario is moved into it */
-    } else if ((v = option_value(argc, argv, i, "--backend", &missing))) {
-        if (strcmp(v, "memory") != 0 && strcmp(v, "jetstream") != 0) {
-            usage_error(usage, "--backend wants memory or jetstream, not '%s'", v);
-            return -1;
-        }
-        w->jetstream = strcmp(v, "jetstream") == 0;
-    } else if ((v = option_value(argc, argv, i, "--url", &missing))) {
-        w->url = v;
-    } else if (strcmp(a, "--spawn") == 0 || strncmp(a, "--spawn=", 8) == 0) {
-        const char *mode = a[7] == '=' ? a + 8 : (*i + 1 < argc && argv[*i + 1][0] != '-' &&
-                                                  (!strcmp(argv[*i + 1], "single") || !strcmp(argv[*i + 1], "cluster")))
-                                                     ? argv[++*i] : "single";
-        if (strcmp(mode, "single") != 0 && strcmp(mode, "cluster") != 0) {
-            usage_error(usage, "--spawn wants single or cluster, not '%s'", mode);
-            return -1;
-        }
-        w->spawn = strcmp(mode, "cluster") == 0 ? 3 : 1;
-    } else if ((v = option_value(argc, argv, i, "--time-scale", &missing))) {
-        char *end = NULL;
-        double x = strtod(v, &end);
-        if (!end || *end || !(x >= 1 && x <= 10000)) {
-            usage_error(usage, "--time-scale wants a number from 1 to 10000, not '%s'", v);
-            return -1;
-        }
-        w->time_scale = x;
-    } else if (missing) {
-        usage_error(usage, "option %s needs a value", a);
-        return -1;
-    } else {
-        return 0;
-    }
-    (void)cmd;
-    return 1;
-}
-
-/* --url and --spawn imply jetstream; they exclude each other. Credentials
- * are for a server jetsim did not start; their files are read here. */
-static int where_check(sim_where *w, const char *usage)
-{
-    if (w->url && w->spawn)
-        return usage_error(usage, "%s", "give --url or --spawn, not both");
-    if (w->url || w->spawn)
-        w->jetstream = true;
-    if (!w->time_scale)
-        w->time_scale = 10;
-    if (w->jetstream && !ps_jetstream_available())
-        return usage_error(usage, "%s", "this jetsim was built without libnats: no jetstream backend");
-    const char *bad = sim_credentials_check(&w->creds);
-    if (bad)
-        return usage_error(usage, "%s", bad);
-    if (sim_credentials_any(&w->creds) && (w->spawn || !w->jetstream))
-        return usage_error(usage, "%s", "credentials and TLS options are for a server jetsim did not start "
-                                        "(--url, or $NATS_URL with --backend jetstream)");
-    if (sim_credentials_load(&w->creds) != PS_OK)
-        return usage_error(usage, "%s", ps_last_error());
     return 0;
 }
 
@@ -395,49 +239,49 @@ static int cmd_run(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int missing = 0, took;
-        if (is_help(a)) {
+        if (cli_is_help(a)) {
             print_run_help();
             return 0;
-        } else if ((took = where_option(argc, argv, &i, &where, usage_run, "run")) != 0) {
+        } else if ((took = cli_where_option(argc, argv, &i, &where, usage_run, "run")) != 0) {
             if (took < 0)
                 return 2;
-        } else if ((v = option_value(argc, argv, &i, "--seed", &missing))) {
-            if (parse_u64(v, 0, UINT64_MAX, &seed) != 0)
-                return usage_error(usage_run, "run: --seed wants a number from 0 to 2^64-1, not '%s'", v);
+        } else if ((v = cli_option_value(argc, argv, &i, "--seed", &missing))) {
+            if (cli_parse_u64(v, 0, UINT64_MAX, &seed) != 0)
+                return cli_usage_error(usage_run, "run: --seed wants a number from 0 to 2^64-1, not '%s'", v);
         } else if (strcmp(a, "--mix") == 0) {
             mix = true;
         } else if (strcmp(a, "--check-determinism") == 0) {
             determinism = true;
-        } else if ((v = option_value(argc, argv, &i, "--db", &missing))) {
+        } else if ((v = cli_option_value(argc, argv, &i, "--db", &missing))) {
             db = v;
-        } else if ((v = option_value(argc, argv, &i, "--json", &missing))) {
+        } else if ((v = cli_option_value(argc, argv, &i, "--json", &missing))) {
             out.json = v;
-        } else if ((v = option_value(argc, argv, &i, "--junit", &missing))) {
+        } else if ((v = cli_option_value(argc, argv, &i, "--junit", &missing))) {
             out.junit = v;
         } else if (missing) {
-            return usage_error(usage_run, "run: option %s needs a value", a);
+            return cli_usage_error(usage_run, "run: option %s needs a value", a);
         } else if (a[0] == '-') {
-            return usage_error(usage_run, "run: unknown option '%s'", a);
+            return cli_usage_error(usage_run, "run: unknown option '%s'", a);
         } else if (path) {
-            return usage_error(usage_run, "run: unexpected argument '%s'", a);
+            return cli_usage_error(usage_run, "run: unexpected argument '%s'", a);
         } else {
             path = a;
         }
     }
     if (!path)
-        return usage_error(usage_run, "%s", "run: no scenario file given");
-    if (where_check(&where, usage_run))
+        return cli_usage_error(usage_run, "%s", "run: no scenario file given");
+    if (cli_where_check(&where, usage_run))
         return 2;
     if (determinism && where.jetstream) {
         sim_credentials_free(&where.creds);
-        return usage_error(usage_run, "%s", "run: --check-determinism is for the memory backend (a real "
-                                            "server's timing is not a function of the seed)");
+        return cli_usage_error(usage_run, "%s", "run: --check-determinism is for the memory backend (a real "
+                                                "server's timing is not a function of the seed)");
     }
     if ((out.json || out.junit) && determinism) {
         sim_credentials_free(&where.creds);
-        return usage_error(usage_run, "%s", "run: --json and --junit report a run, not --check-determinism");
+        return cli_usage_error(usage_run, "%s", "run: --json and --junit report a run, not --check-determinism");
     }
-    if (ci_outputs_check(&out, usage_run, "run")) {
+    if (cli_ci_outputs_check(&out, usage_run, "run")) {
         sim_credentials_free(&where.creds);
         return 2;
     }
@@ -523,25 +367,6 @@ static const char usage_swarm[] =
     "            could not be written), 130 interrupted\n"
     SIM_SEE_ALSO_HELP;
 
-/* The checks every --queue command makes last: the URL, then the
- * credentials, loaded into d. 0, or the exit code of a usage error. */
-static int queue_ready(sim_dist_options *d, sim_credentials *creds, const char *usage, const char *cmd)
-{
-    char why[300], msg[400];
-    const char *bad = NULL;
-    if (!sim_dist_urls_ok(d->url, why, sizeof why))
-        snprintf(msg, sizeof msg, "%s: --queue: %s", cmd, why);
-    else if ((bad = sim_credentials_check(creds)) != NULL)
-        snprintf(msg, sizeof msg, "%s: %s", cmd, bad);
-    else if (sim_credentials_load(creds) != PS_OK)
-        snprintf(msg, sizeof msg, "%s: %s", cmd, ps_last_error());
-    else {
-        d->creds = creds;
-        return 0;
-    }
-    return usage_error(usage, "%s", msg);
-}
-
 static int cmd_swarm(int argc, char **argv)
 {
     const char *path = NULL, *cred_missing = NULL, *withdraw = NULL;
@@ -552,52 +377,53 @@ static int cmd_swarm(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int missing = 0, took;
-        if (is_help(a)) {
+        if (cli_is_help(a)) {
             fputs(usage_swarm, stdout);
             return 0;
         } else if ((took = sim_credentials_option(argc, argv, &i, &creds, &cred_missing)) != 0) {
             if (took < 0)
-                return usage_error(usage_swarm, "swarm: option %s needs a value", cred_missing);
-        } else if ((v = option_value(argc, argv, &i, "--queue", &missing))) {
+                return cli_usage_error(usage_swarm, "swarm: option %s needs a value", cred_missing);
+        } else if ((v = cli_option_value(argc, argv, &i, "--queue", &missing))) {
             d.url = v;
-        } else if ((v = option_value(argc, argv, &i, "--run-id", &missing))) {
+        } else if ((v = cli_option_value(argc, argv, &i, "--run-id", &missing))) {
             d.run_id = v;
-        } else if ((v = option_value(argc, argv, &i, "--withdraw", &missing))) {
+        } else if ((v = cli_option_value(argc, argv, &i, "--withdraw", &missing))) {
             withdraw = v;
-        } else if ((v = option_value(argc, argv, &i, "--replicas", &missing))) {
-            if (parse_u64(v, 1, 5, &replicas) != 0)
-                return usage_error(usage_swarm, "swarm: --replicas wants a number from 1 to 5, not '%s'", v);
+        } else if ((v = cli_option_value(argc, argv, &i, "--replicas", &missing))) {
+            if (cli_parse_u64(v, 1, 5, &replicas) != 0)
+                return cli_usage_error(usage_swarm, "swarm: --replicas wants a number from 1 to 5, not '%s'", v);
         } else if (strcmp(a, "--list") == 0) {
             o.list = true;
-        } else if ((v = option_value(argc, argv, &i, "--json", &missing))) {
+        } else if ((v = cli_option_value(argc, argv, &i, "--json", &missing))) {
             o.out.json = v;
-        } else if ((v = option_value(argc, argv, &i, "--junit", &missing))) {
+        } else if ((v = cli_option_value(argc, argv, &i, "--junit", &missing))) {
             o.out.junit = v;
-        } else if ((v = option_value(argc, argv, &i, "--reports", &missing))) {
+        } else if ((v = cli_option_value(argc, argv, &i, "--reports", &missing))) {
             o.reports = v;
-        } else if ((v = option_value(argc, argv, &i, "--seeds", &missing))) {
-            if (parse_u64(v, 1, 100000000, &seeds) != 0)
-                return usage_error(usage_swarm, "swarm: --seeds wants a number from 1 to 100000000, not '%s'", v);
-        } else if ((v = option_value(argc, argv, &i, "--first", &missing))) {
-            if (parse_u64(v, 0, UINT64_MAX / 2, &first) != 0)
-                return usage_error(usage_swarm, "swarm: --first wants a seed, not '%s'", v);
-        } else if ((v = option_value(argc, argv, &i, "--jobs", &missing))) {
-            if (parse_u64(v, 1, 256, &jobs) != 0)
-                return usage_error(usage_swarm, "swarm: --jobs wants a number from 1 to 256, not '%s'", v);
+        } else if ((v = cli_option_value(argc, argv, &i, "--seeds", &missing))) {
+            if (cli_parse_u64(v, 1, 100000000, &seeds) != 0)
+                return cli_usage_error(usage_swarm, "swarm: --seeds wants a number from 1 to 100000000, not '%s'", v);
+        } else if ((v = cli_option_value(argc, argv, &i, "--first", &missing))) {
+            if (cli_parse_u64(v, 0, UINT64_MAX / 2, &first) != 0)
+                return cli_usage_error(usage_swarm, "swarm: --first wants a seed, not '%s'", v);
+        } else if ((v = cli_option_value(argc, argv, &i, "--jobs", &missing))) {
+            if (cli_parse_u64(v, 1, 256, &jobs) != 0)
+                return cli_usage_error(usage_swarm, "swarm: --jobs wants a number from 1 to 256, not '%s'", v);
         } else if (missing) {
-            return usage_error(usage_swarm, "swarm: option %s needs a value", a);
+            return cli_usage_error(usage_swarm, "swarm: option %s needs a value", a);
         } else if (a[0] == '-') {
-            return usage_error(usage_swarm, "swarm: unknown option '%s'", a);
+            return cli_usage_error(usage_swarm, "swarm: unknown option '%s'", a);
         } else if (path) {
-            return usage_error(usage_swarm, "swarm: unexpected argument '%s'", a);
+            return cli_usage_error(usage_swarm, "swarm: unexpected argument '%s'", a);
         } else {
             path = a;
         }
     }
     if (withdraw) {
         if (!d.url || path || seeds || d.run_id || replicas || jobs)
-            return usage_error(usage_swarm, "%s", "swarm: --withdraw ID goes with --queue URL (and credentials) only");
-        int rc = queue_ready(&d, &creds, usage_swarm, "swarm");
+            return cli_usage_error(usage_swarm, "%s",
+                                   "swarm: --withdraw ID goes with --queue URL (and credentials) only");
+        int rc = cli_queue_ready(&d, &creds, usage_swarm, "swarm");
         if (rc)
             return rc;
         rc = sim_dist_withdraw(withdraw, &d);
@@ -605,24 +431,24 @@ static int cmd_swarm(int argc, char **argv)
         return rc;
     }
     if (!path)
-        return usage_error(usage_swarm, "%s", "swarm: no scenario file given");
+        return cli_usage_error(usage_swarm, "%s", "swarm: no scenario file given");
     if (!seeds)
-        return usage_error(usage_swarm, "%s", "swarm: --seeds N is required");
+        return cli_usage_error(usage_swarm, "%s", "swarm: --seeds N is required");
     if (!d.url && (d.run_id || replicas || sim_credentials_any(&creds)))
-        return usage_error(usage_swarm, "%s", "swarm: --run-id, --replicas and credentials go with --queue URL");
+        return cli_usage_error(usage_swarm, "%s", "swarm: --run-id, --replicas and credentials go with --queue URL");
     if (d.url && jobs)
-        return usage_error(usage_swarm, "%s", "swarm: with --queue, the agents decide how many seeds run at once "
-                                              "(jetsim agent --parallel K), not --jobs");
+        return cli_usage_error(usage_swarm, "%s", "swarm: with --queue, the agents decide how many seeds run at once "
+                                                  "(jetsim agent --parallel K), not --jobs");
     if (d.url && cli_handlers_path())
-        return usage_error(usage_swarm, "%s", "swarm: --handlers cannot go with --queue: the library does not "
-                                              "travel to the agents, which run the built-in handlers only");
+        return cli_usage_error(usage_swarm, "%s", "swarm: --handlers cannot go with --queue: the library does not "
+                                                  "travel to the agents, which run the built-in handlers only");
     if (d.url && !ps_jetstream_available())
-        return usage_error(usage_swarm, "%s", "swarm: this jetsim was built without libnats: no --queue");
-    if (ci_outputs_check(&o.out, usage_swarm, "swarm") || reports_dir_check(o.reports, "swarm"))
+        return cli_usage_error(usage_swarm, "%s", "swarm: this jetsim was built without libnats: no --queue");
+    if (cli_ci_outputs_check(&o.out, usage_swarm, "swarm") || cli_reports_dir_check(o.reports, "swarm"))
         return 2;
     if (!d.url)
         return sim_swarm(path, first, seeds, (int)jobs, &o);
-    int rc = queue_ready(&d, &creds, usage_swarm, "swarm");
+    int rc = cli_queue_ready(&d, &creds, usage_swarm, "swarm");
     if (rc)
         return rc;
     d.replicas = (int)replicas;
@@ -671,35 +497,35 @@ static int cmd_agent(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int missing = 0, took;
-        if (is_help(a)) {
+        if (cli_is_help(a)) {
             fputs(usage_agent, stdout);
             return 0;
         } else if ((took = sim_credentials_option(argc, argv, &i, &creds, &cred_missing)) != 0) {
             if (took < 0)
-                return usage_error(usage_agent, "agent: option %s needs a value", cred_missing);
-        } else if ((v = option_value(argc, argv, &i, "--queue", &missing))) {
+                return cli_usage_error(usage_agent, "agent: option %s needs a value", cred_missing);
+        } else if ((v = cli_option_value(argc, argv, &i, "--queue", &missing))) {
             d.url = v;
-        } else if ((v = option_value(argc, argv, &i, "--parallel", &missing))) {
-            if (parse_u64(v, 1, 256, &parallel) != 0)
-                return usage_error(usage_agent, "agent: --parallel wants a number from 1 to 256, not '%s'", v);
-        } else if ((v = option_value(argc, argv, &i, "--replicas", &missing))) {
-            if (parse_u64(v, 1, 5, &replicas) != 0)
-                return usage_error(usage_agent, "agent: --replicas wants a number from 1 to 5, not '%s'", v);
-        } else if ((v = option_value(argc, argv, &i, "--ack-wait", &missing))) {
+        } else if ((v = cli_option_value(argc, argv, &i, "--parallel", &missing))) {
+            if (cli_parse_u64(v, 1, 256, &parallel) != 0)
+                return cli_usage_error(usage_agent, "agent: --parallel wants a number from 1 to 256, not '%s'", v);
+        } else if ((v = cli_option_value(argc, argv, &i, "--replicas", &missing))) {
+            if (cli_parse_u64(v, 1, 5, &replicas) != 0)
+                return cli_usage_error(usage_agent, "agent: --replicas wants a number from 1 to 5, not '%s'", v);
+        } else if ((v = cli_option_value(argc, argv, &i, "--ack-wait", &missing))) {
             if (ps_duration_parse(v, &d.ack_wait_ns) != PS_OK || d.ack_wait_ns < 100 * PS_NS_PER_MS ||
                 d.ack_wait_ns > 3600 * PS_NS_PER_SEC)
-                return usage_error(usage_agent, "agent: --ack-wait wants a duration from 100ms to 1h, not '%s'", v);
+                return cli_usage_error(usage_agent, "agent: --ack-wait wants a duration from 100ms to 1h, not '%s'", v);
         } else if (missing) {
-            return usage_error(usage_agent, "agent: option %s needs a value", a);
+            return cli_usage_error(usage_agent, "agent: option %s needs a value", a);
         } else {
-            return usage_error(usage_agent, "agent: unknown argument '%s'", a);
+            return cli_usage_error(usage_agent, "agent: unknown argument '%s'", a);
         }
     }
     if (!d.url)
-        return usage_error(usage_agent, "%s", "agent: --queue URL is required");
+        return cli_usage_error(usage_agent, "%s", "agent: --queue URL is required");
     if (!ps_jetstream_available())
-        return usage_error(usage_agent, "%s", "agent: this jetsim was built without libnats: no jetstream backend");
-    int rc = queue_ready(&d, &creds, usage_agent, "agent");
+        return cli_usage_error(usage_agent, "%s", "agent: this jetsim was built without libnats: no jetstream backend");
+    int rc = cli_queue_ready(&d, &creds, usage_agent, "agent");
     if (rc)
         return rc;
     d.parallel = (int)parallel;
@@ -735,29 +561,29 @@ static int cmd_shrink(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int missing = 0;
-        if (is_help(a)) {
+        if (cli_is_help(a)) {
             fputs(usage_shrink, stdout);
             return 0;
-        } else if ((v = option_value(argc, argv, &i, "--seed", &missing))) {
-            if (parse_u64(v, 0, UINT64_MAX, &seed) != 0)
-                return usage_error(usage_shrink, "shrink: --seed wants a number, not '%s'", v);
+        } else if ((v = cli_option_value(argc, argv, &i, "--seed", &missing))) {
+            if (cli_parse_u64(v, 0, UINT64_MAX, &seed) != 0)
+                return cli_usage_error(usage_shrink, "shrink: --seed wants a number, not '%s'", v);
             have_seed = 1;
-        } else if ((v = option_value(argc, argv, &i, "--out", &missing))) {
+        } else if ((v = cli_option_value(argc, argv, &i, "--out", &missing))) {
             out = v;
         } else if (strcmp(a, "--mix") == 0) {
             mix = true;
         } else if (missing) {
-            return usage_error(usage_shrink, "shrink: option %s needs a value", a);
+            return cli_usage_error(usage_shrink, "shrink: option %s needs a value", a);
         } else if (a[0] == '-') {
-            return usage_error(usage_shrink, "shrink: unknown option '%s'", a);
+            return cli_usage_error(usage_shrink, "shrink: unknown option '%s'", a);
         } else if (path) {
-            return usage_error(usage_shrink, "shrink: unexpected argument '%s'", a);
+            return cli_usage_error(usage_shrink, "shrink: unexpected argument '%s'", a);
         } else {
             path = a;
         }
     }
     if (!path || !have_seed)
-        return usage_error(usage_shrink, "%s", "shrink: give a scenario and --seed N");
+        return cli_usage_error(usage_shrink, "%s", "shrink: give a scenario and --seed N");
     char def[4096];
     if (!out) {
         size_t n = strlen(path);
@@ -771,12 +597,12 @@ static int cmd_shrink(int argc, char **argv)
 
 static int cmd_replay(int argc, char **argv)
 {
-    if (argc == 2 && is_help(argv[1])) {
+    if (argc == 2 && cli_is_help(argv[1])) {
         fputs(usage_replay, stdout);
         return 0;
     }
     if (argc != 2 || argv[1][0] == '-')
-        return usage_error(usage_replay, "%s", "replay: give exactly one run database");
+        return cli_usage_error(usage_replay, "%s", "replay: give exactly one run database");
     return sim_report_replay(argv[1]);
 }
 
@@ -811,27 +637,27 @@ static int cmd_explain(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int missing = 0;
-        if (is_help(a)) {
+        if (cli_is_help(a)) {
             fputs(usage_explain, stdout);
             return 0;
-        } else if ((v = option_value(argc, argv, &i, "--job", &missing))) {
-            if (parse_u64(v, 1, UINT64_MAX, &job) != 0)
-                return usage_error(usage_explain, "explain: --job wants a job number from 1, not '%s'", v);
-        } else if ((v = option_value(argc, argv, &i, "--worker", &missing))) {
-            if (parse_u64(v, 1, 1000000, &worker) != 0)
-                return usage_error(usage_explain, "explain: --worker wants a worker number from 1, not '%s'", v);
+        } else if ((v = cli_option_value(argc, argv, &i, "--job", &missing))) {
+            if (cli_parse_u64(v, 1, UINT64_MAX, &job) != 0)
+                return cli_usage_error(usage_explain, "explain: --job wants a job number from 1, not '%s'", v);
+        } else if ((v = cli_option_value(argc, argv, &i, "--worker", &missing))) {
+            if (cli_parse_u64(v, 1, 1000000, &worker) != 0)
+                return cli_usage_error(usage_explain, "explain: --worker wants a worker number from 1, not '%s'", v);
         } else if (missing) {
-            return usage_error(usage_explain, "explain: option %s needs a value", a);
+            return cli_usage_error(usage_explain, "explain: option %s needs a value", a);
         } else if (a[0] == '-') {
-            return usage_error(usage_explain, "explain: unknown option '%s'", a);
+            return cli_usage_error(usage_explain, "explain: unknown option '%s'", a);
         } else if (path) {
-            return usage_error(usage_explain, "explain: unexpected argument '%s'", a);
+            return cli_usage_error(usage_explain, "explain: unexpected argument '%s'", a);
         } else {
             path = a;
         }
     }
     if (!path)
-        return usage_error(usage_explain, "%s", "explain: no run database given");
+        return cli_usage_error(usage_explain, "%s", "explain: no run database given");
     return sim_explain(path, job, (int)worker);
 }
 
@@ -863,25 +689,25 @@ static int cmd_report(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int missing = 0;
-        if (is_help(a)) {
+        if (cli_is_help(a)) {
             fputs(usage_report, stdout);
             return 0;
-        } else if ((v = option_value(argc, argv, &i, "--html", &missing))) {
+        } else if ((v = cli_option_value(argc, argv, &i, "--html", &missing))) {
             html = v;
         } else if (missing) {
-            return usage_error(usage_report, "report: option %s needs a value", a);
+            return cli_usage_error(usage_report, "report: option %s needs a value", a);
         } else if (a[0] == '-') {
-            return usage_error(usage_report, "report: unknown option '%s'", a);
+            return cli_usage_error(usage_report, "report: unknown option '%s'", a);
         } else if (path) {
-            return usage_error(usage_report, "report: unexpected argument '%s'", a);
+            return cli_usage_error(usage_report, "report: unexpected argument '%s'", a);
         } else {
             path = a;
         }
     }
     if (!path)
-        return usage_error(usage_report, "%s", "report: no run database given");
+        return cli_usage_error(usage_report, "%s", "report: no run database given");
     if (!html)
-        return usage_error(usage_report, "%s", "report: --html FILE is required");
+        return cli_usage_error(usage_report, "%s", "report: --html FILE is required");
     int rc = sim_html_report(path, html);
     struct stat sb;
     if (rc == 0 && stat(html, &sb) == 0) /* say it worked: a silent success looks like nothing happened */
@@ -942,47 +768,47 @@ static int cmd_diff(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int missing = 0, took;
-        if (is_help(a)) {
+        if (cli_is_help(a)) {
             fputs(usage_diff, stdout);
             return 0;
         } else if (strncmp(a, "--backend", 9) == 0) {
-            return usage_error(usage_diff, "%s", "diff: always memory against jetstream; no --backend");
-        } else if ((took = where_option(argc, argv, &i, &where, usage_diff, "diff")) != 0) {
+            return cli_usage_error(usage_diff, "%s", "diff: always memory against jetstream; no --backend");
+        } else if ((took = cli_where_option(argc, argv, &i, &where, usage_diff, "diff")) != 0) {
             if (took < 0)
                 return 2;
-        } else if ((v = option_value(argc, argv, &i, "--seed", &missing))) {
-            if (parse_u64(v, 0, UINT64_MAX, &seed) != 0)
-                return usage_error(usage_diff, "diff: --seed wants a number from 0 to 2^64-1, not '%s'", v);
-        } else if ((v = option_value(argc, argv, &i, "--keep", &missing))) {
+        } else if ((v = cli_option_value(argc, argv, &i, "--seed", &missing))) {
+            if (cli_parse_u64(v, 0, UINT64_MAX, &seed) != 0)
+                return cli_usage_error(usage_diff, "diff: --seed wants a number from 0 to 2^64-1, not '%s'", v);
+        } else if ((v = cli_option_value(argc, argv, &i, "--keep", &missing))) {
             keep = v;
-        } else if ((v = option_value(argc, argv, &i, "--reports", &missing))) {
+        } else if ((v = cli_option_value(argc, argv, &i, "--reports", &missing))) {
             reports = v;
-        } else if ((v = option_value(argc, argv, &i, "--json", &missing))) {
+        } else if ((v = cli_option_value(argc, argv, &i, "--json", &missing))) {
             out.json = v;
-        } else if ((v = option_value(argc, argv, &i, "--junit", &missing))) {
+        } else if ((v = cli_option_value(argc, argv, &i, "--junit", &missing))) {
             out.junit = v;
         } else if (strcmp(a, "--without-faults") == 0) {
             strip = true;
         } else if (missing) {
-            return usage_error(usage_diff, "diff: option %s needs a value", a);
+            return cli_usage_error(usage_diff, "diff: option %s needs a value", a);
         } else if (a[0] == '-') {
-            return usage_error(usage_diff, "diff: unknown option '%s'", a);
+            return cli_usage_error(usage_diff, "diff: unknown option '%s'", a);
         } else if (path) {
-            return usage_error(usage_diff, "diff: unexpected argument '%s'", a);
+            return cli_usage_error(usage_diff, "diff: unexpected argument '%s'", a);
         } else {
             path = a;
         }
     }
     if (!path)
-        return usage_error(usage_diff, "%s", "diff: no scenario file given");
+        return cli_usage_error(usage_diff, "%s", "diff: no scenario file given");
     if (!where.url && !where.spawn)
         where.spawn = 1;
-    if (where_check(&where, usage_diff))
+    if (cli_where_check(&where, usage_diff))
         return 2;
-    if (ci_outputs_check(&out, usage_diff, "diff") || reports_dir_check(reports, "diff") ||
-        (reports && keep && strcmp(reports, keep) != 0 && usage_error(usage_diff, "%s", "diff: --reports and --keep "
-                                                                      "name one directory (the pages are written "
-                                                                      "from the kept databases)"))) {
+    if (cli_ci_outputs_check(&out, usage_diff, "diff") || cli_reports_dir_check(reports, "diff") ||
+        (reports && keep && strcmp(reports, keep) != 0 &&
+         cli_usage_error(usage_diff, "%s", "diff: --reports and --keep name one directory (the pages are written "
+                                           "from the kept databases)"))) {
         sim_credentials_free(&where.creds);
         return 2;
     }
@@ -1000,9 +826,9 @@ static int cmd_help(int argc, char **argv)
         return 0;
     }
     if (argc > 2)
-        return usage_error(usage_help, "help: unexpected argument '%s'", argv[2]);
+        return cli_usage_error(usage_help, "help: unexpected argument '%s'", argv[2]);
     const char *topic = argv[1];
-    if (is_help(topic) || strcmp(topic, "help") == 0)
+    if (cli_is_help(topic) || strcmp(topic, "help") == 0)
         fputs(usage_help, stdout);
     else if (strcmp(topic, "run") == 0)
         print_run_help();
@@ -1029,7 +855,7 @@ static int cmd_help(int argc, char **argv)
     else if (strcmp(topic, "version") == 0)
         fputs(usage_version, stdout);
     else
-        return usage_error(usage_main, "help: unknown command '%s'", topic);
+        return cli_usage_error(usage_main, "help: unknown command '%s'", topic);
     return 0;
 }
 
@@ -1037,9 +863,9 @@ int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines reach a log or a pipe as they happen */
     if (argc < 2)
-        return usage_error(usage_main, "%s", "no command given");
+        return cli_usage_error(usage_main, "%s", "no command given");
     const char *cmd = argv[1];
-    if (strcmp(cmd, "help") == 0 || is_help(cmd))
+    if (strcmp(cmd, "help") == 0 || cli_is_help(cmd))
         return cmd_help(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
         return cmd_version(argc - 1, argv + 1);
@@ -1070,6 +896,6 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "agent") == 0)
         return cmd_agent(argc - 1, argv + 1);
     if (cmd[0] == '-')
-        return usage_error(usage_main, "unknown option '%s'", cmd);
-    return usage_error(usage_main, "unknown command '%s'", cmd);
+        return cli_usage_error(usage_main, "unknown option '%s'", cmd);
+    return cli_usage_error(usage_main, "unknown command '%s'", cmd);
 }
