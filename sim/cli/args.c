@@ -2,7 +2,7 @@
  * usage errors, numbers and option values, and the checks of --json and
  * --junit, --reports, where a scenario runs and --queue.
  *
- * Not: a command's own options (main.c).
+ * Not: a command's own options (main.c, cmd_rundb.c, cmd_swarm.c).
  */
 #include "args.h"
 

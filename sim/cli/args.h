@@ -5,8 +5,8 @@
  * --spawn, --time-scale, --namespace, credentials) and --queue URL.
  * Internal to the command line.
  *
- * Not: any command's own options or usage text (main.c, capture.c), nor
- * what a command does.
+ * Not: any command's own options or usage text (main.c, cmd_rundb.c,
+ * cmd_swarm.c, capture.c), nor what a command does.
  */
 #ifndef SIM_CLI_ARGS_H
 #define SIM_CLI_ARGS_H

@@ -7,7 +7,7 @@
  * document.
  *
  * Only writing helpers live here; each command decides what it reports.
- * Not: parsing options (main.c).
+ * Not: parsing options (args.h checks --json and --junit).
  */
 #ifndef SIM_CIOUT_H
 #define SIM_CIOUT_H

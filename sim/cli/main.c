@@ -1,8 +1,10 @@
-/* main.c — the `jetsim` command line: argument parsing and dispatch only.
+/* main.c — the `jetsim` command line: the dispatcher, the general help,
+ * and the arguments of run, diff, demo and version.
  *
- * Subcommands: run, diff, replay, swarm, shrink, explain, report (report.c,
- * swarm.c, shrink.c, explain.c, htmlreport.c), capture (capture.c), demo
- * (demo.c), version, help.
+ * Subcommands: run, diff (report.c, diff.c), demo (demo.c), version, help
+ * here; replay, explain, report and shrink in cmd_rundb.c; swarm and agent
+ * in cmd_swarm.c; capture in capture.c. The options they share are read
+ * by args.c.
  * Exit codes (report.h): 0 pass, 1 safety violation, 2 bad input, 3
  * liveness failure, 4 harness error, 130 interrupted; every command's help
  * lists them. Usage errors go to stderr with the relevant usage text.
