@@ -69,6 +69,34 @@ static void test_closed_backend_regions_are_reused(void **state)
     assert_int_equal(live, 0);
 }
 
+/* ps_memory_trim (public) gives back what closed backends left for reuse,
+ * says how much, and leaves an open backend's memory alone. */
+static void test_trim_gives_back_what_closed_backends_kept(void **state)
+{
+    (void)state;
+    size_t live = 0, cached = 0;
+    ps_memory_trim();
+    test_mem a, b;
+    open_stream(&a);
+    open_stream(&b);
+    publish_n(&a, 30000, 200);
+    publish_n(&b, 30000, 200);
+    assert_int_equal(test_mem_close(&a), PS_OK);
+    mem_pool_stats(&live, &cached);
+    assert_true(cached >= 2 * MEM_REGION_SIZE);
+    size_t live_b = live;
+    assert_int_equal(ps_memory_trim(), cached);
+    mem_pool_stats(&live, &cached);
+    assert_int_equal(cached, 0);
+    assert_int_equal(live, live_b); /* b keeps its own */
+    assert_int_equal(ps_memory_trim(), 0);
+    assert_int_equal(ps_memory_check(b.b), PS_OK);
+    publish_n(&b, 1000, 200); /* and goes on */
+    assert_int_equal(test_mem_close(&b), PS_OK);
+    mem_pool_stats(&live, &cached);
+    assert_int_equal(live, 0);
+}
+
 static void test_pool_keeps_at_most_its_bound(void **state)
 {
     (void)state;
@@ -138,6 +166,7 @@ int main(void)
         cmocka_unit_test(test_closed_backend_regions_are_reused),
         cmocka_unit_test(test_pool_keeps_at_most_its_bound),
         cmocka_unit_test(test_ring_grown_into_regions_keeps_every_sequence),
+        cmocka_unit_test(test_trim_gives_back_what_closed_backends_kept),
     };
     return cmocka_run_group_tests_name("memory backend: bulk memory", tests, NULL, NULL);
 }

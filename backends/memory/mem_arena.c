@@ -237,9 +237,10 @@ void *mem_big_grow(void *p, size_t old_size, size_t new_size)
     return n;
 }
 
-void mem_pool_trim(void)
+size_t mem_pool_trim(void)
 {
     pthread_mutex_lock(&g_pool.lock);
+    size_t bytes = g_pool.cached_bytes;
     for (int k = 0; k < POOL_CLASSES; k++)
         while (g_pool.free[k]) {
             pool_link *l = g_pool.free[k];
@@ -249,6 +250,7 @@ void mem_pool_trim(void)
         }
     g_pool.cached_bytes = 0;
     pthread_mutex_unlock(&g_pool.lock);
+    return bytes;
 }
 
 void mem_pool_set_max(size_t bytes)

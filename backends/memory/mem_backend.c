@@ -147,6 +147,11 @@ bool ps_memory_is(const ps_backend *b)
     return b && b->ops == &mem_ops;
 }
 
+size_t ps_memory_trim(void)
+{
+    return mem_pool_trim();
+}
+
 ps_status ps_memory_new(ps_backend **out, const ps_memory_options *opts)
 {
     if (!out)

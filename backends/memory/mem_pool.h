@@ -37,8 +37,9 @@ void mem_big_free(void *p, size_t size);
  * pool has one; otherwise a region's pages move to the new one (mremap).
  * NULL when out of memory: p is then untouched. */
 void *mem_big_grow(void *p, size_t old_size, size_t new_size);
-/* Unmaps every cached region (tests: makes the next big alloc map afresh). */
-void mem_pool_trim(void);
+/* Unmaps every cached piece (ps_memory_trim; tests: makes the next big
+ * alloc map afresh); returns their bytes. */
+size_t mem_pool_trim(void);
 /* Tests: a lower hard bound for the cache than MEM_POOL_MAX_BYTES (0:
  * that one again); it applies from the next free. */
 void mem_pool_set_max(size_t bytes);

@@ -11,6 +11,13 @@
  * at the next call at or after its deadline; ps_backend_next_deadline tells
  * a simulator when that is, and ps_backend_tick performs it.
  *
+ * Memory: big pieces (arena blocks of stored messages and dedup ids,
+ * rings, indexes) that a closed backend gave back are kept by the process
+ * for the next backend, already faulted in (a test suite opens thousands):
+ * at most as much as the process ever used at once, at least 256 MiB when
+ * it used that much, never more than 1 GiB. ps_memory_trim gives them
+ * back to the system.
+ *
  * This module is not: a network server. Nothing here listens on a socket.
  */
 #ifndef PS_MEMORY_H
@@ -60,6 +67,13 @@ bool ps_memory_is(const ps_backend *b);
  * PS_ERR_INVALID_ARG when `b` is not a memory backend. For tests: it walks
  * every stored message. */
 ps_status ps_memory_check(ps_backend *b);
+
+/* Gives back to the system the memory the closed memory backends of this
+ * process keep for reuse (see the top of this file); returns how many
+ * bytes that was. Backends still open keep what they use, and the next
+ * backend maps afresh. Thread-safe. For a long-lived process that is done
+ * with the model, or before measuring its memory. */
+size_t ps_memory_trim(void);
 
 PS_API_END
 
