@@ -307,15 +307,20 @@ DIFF_SRC := $(wildcard tests/differential/*.c)
 DIFF_BIN := $(BUILD)/tests/difftest
 SEEDS ?= 300
 FIRST ?= 1
-DIFF_ARGS = $(if $(REPLAY),--replay $(REPLAY),--seeds $(SEEDS) --first $(FIRST)) $(if $(TIMED),--timed) --out $(BUILD)/difftest
+DIFF_ARGS = $(if $(REPLAY),--replay $(REPLAY),--seeds $(SEEDS) --first $(FIRST)) \
+  $(if $(TIMED),$(if $(filter 0,$(TIMED)),--untimed,--timed)) --out $(BUILD)/difftest
 
 $(DIFF_BIN): $(DIFF_SRC) tests/differential/difftest.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(INC_ALL) $(JS_CFLAGS) -o $@ $(DIFF_SRC) $(STATIC) $(LDLIBS_ALL) $(JS_LIBS)
 
+# make exits 2 on any failure; the tool's own code (difftest --help) is in
+# make's "Error N" and in the line below, or run $(DIFF_BIN) directly.
 difftest: $(DIFF_BIN)
 	@if [ "$(HAVE_NATS)" != 1 ]; then echo "== difftest: SKIPPED: libnats (cnats) is not installed"; exit 0; fi; \
-	mkdir -p $(BUILD)/difftest; ci/with-nats.sh $(DIFF_BIN) $(DIFF_ARGS)
+	mkdir -p $(BUILD)/difftest; ci/with-nats.sh $(DIFF_BIN) $(DIFF_ARGS); rc=$$?; \
+	case $$rc in 0) ;; 1) echo "== difftest: exit 1: divergence";; 77) echo "== difftest: exit 77: no nats-server";; \
+	  *) echo "== difftest: exit $$rc: harness error";; esac; exit $$rc
 
 # What CI runs (.ci/run): 300 untimed and 50 timed seeds on one spawned
 # server, about 2 minutes; fails on any divergence (server-racy seeds are

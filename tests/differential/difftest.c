@@ -2,7 +2,7 @@
  *
  *   difftest [--seeds N] [--first S] [--timed] [--max-ops N] [--out DIR]
  *            [--no-shrink] [--quiet]
- *   difftest --replay FILE [--timed]
+ *   difftest --replay FILE [--timed | --untimed]
  *   difftest --print SEED [--timed] [--max-ops N]
  *
  * For each seed it generates a sequence (dt_seq.c), runs it on a fresh
@@ -11,22 +11,30 @@
  * first differing operation it runs the sequence on the server a second
  * time: if the two server runs differ, the seed is reported as server
  * nondeterminism (with both server lines as evidence, in
- * DIR/racy-<seed>.txt), not as a divergence. Otherwise it prints the
- * operation and both results, writes DIR/seed-<seed>.seq, shrinks it
+ * racy-<seed>.txt), not as a divergence. Otherwise it prints the
+ * operation and both results, writes seed-<seed>.seq, shrinks it
  * (deleting operations while a divergence at the same kind of operation
- * remains) to DIR/seed-<seed>.min.seq, and prints the replay command.
+ * remains) to seed-<seed>.min.seq, and prints the replay command. A
+ * campaign writes into its own directory, DIR/<untimed|timed>-FIRST-LAST,
+ * emptied of an earlier run's files first; every .seq says its mode in a
+ * `# mode:` line, which --replay follows.
  *
- * Exit status: 0 no divergence (racy seeds are listed but do not fail),
- * 1 at least one divergence, 2 harness error (no server, bad arguments).
+ * Exit status (usage() says the same): 0 no divergence (server-racy and
+ * too-close-to-a-timer seeds are listed but do not fail), 1 at least one
+ * divergence, 2 harness error (bad arguments, no server, a sequence file
+ * that cannot be read or whose mode contradicts --timed/--untimed, an
+ * answer of the server the tester cannot compare).
  */
 #include "difftest.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ps_jetstream.h"
 
@@ -34,6 +42,7 @@ typedef struct dt_opts {
     uint64_t first;
     int seeds;
     bool timed;
+    int mode_flag; /* -1 neither --timed nor --untimed given, else 1 or 0 */
     int max_ops;
     const char *out_dir;
     const char *replay;
@@ -43,9 +52,10 @@ typedef struct dt_opts {
 } dt_opts;
 
 typedef struct dt_stats {
-    long ops;       /* operations executed, per backend */
+    long ops;       /* the seeds' operations, once each (not the reruns) */
     int diverged;
-    int racy;
+    int racy;       /* two server runs differed */
+    int timer;      /* too close to a timer (timed mode) */
 } dt_stats;
 
 static double now_s(void)
@@ -71,25 +81,25 @@ static const char *line_at(const dt_transcript *t, int i) { return i < t->n ? t-
  * -2 on a harness error. The transcripts are left in *m and *s. */
 static bool g_timed; /* the mode of this process: every comparison uses it */
 
-static int compare(ps_backend *srv, const dt_seq *seq, dt_transcript *m, dt_transcript *s, dt_stats *st)
+static int compare(ps_backend *srv, const dt_seq *seq, dt_transcript *m, dt_transcript *s)
 {
     /* Timed: the server runs first and the model replays at its instants. */
     int64_t *at = g_timed ? calloc((size_t)seq->n + 1, sizeof *at) : NULL;
     int rc = (g_timed && !at) || dt_run_server(srv, seq, at, s) != 0 || dt_run_memory(seq, at, m) != 0;
     free(at);
     if (rc) {
-        fprintf(stderr, "difftest: a run failed (out of memory, or the server went away)\n");
+        fprintf(stderr, "difftest: harness error: a run could not finish (the reason is above, else out "
+                        "of memory)\n");
         return -2;
     }
-    st->ops += seq->n;
     return first_diff(m, s);
 }
 
 /* Still a divergence at an operation of kind `kind`? */
-static bool still_diverges(ps_backend *srv, const dt_seq *seq, dt_kind kind, dt_stats *st)
+static bool still_diverges(ps_backend *srv, const dt_seq *seq, dt_kind kind)
 {
     dt_transcript m, s;
-    int d = compare(srv, seq, &m, &s, st);
+    int d = compare(srv, seq, &m, &s);
     dt_transcript_free(&m);
     dt_transcript_free(&s);
     return d >= 0 && d < seq->n && seq->ops[d].kind == kind;
@@ -97,7 +107,7 @@ static bool still_diverges(ps_backend *srv, const dt_seq *seq, dt_kind kind, dt_
 
 /* Deletes chunks of operations, halving the chunk size, while the
  * divergence stays (a ddmin without complements). */
-static void shrink(ps_backend *srv, dt_seq *seq, dt_kind kind, dt_stats *st)
+static void shrink(ps_backend *srv, dt_seq *seq, dt_kind kind)
 {
     dt_seq trial = {0};
     for (int chunk = seq->n / 2; chunk >= 1; chunk /= 2) {
@@ -109,7 +119,7 @@ static void shrink(ps_backend *srv, dt_seq *seq, dt_kind kind, dt_stats *st)
                 for (int i = 0; i < seq->n; i++)
                     if ((i < start || i >= start + chunk) && dt_seq_push(&trial, &seq->ops[i]) != 0)
                         goto done;
-                if (trial.n > 0 && still_diverges(srv, &trial, kind, st)) {
+                if (trial.n > 0 && still_diverges(srv, &trial, kind)) {
                     dt_seq tmp = *seq;
                     *seq = trial;
                     trial = tmp;
@@ -181,6 +191,15 @@ static bool timer_margin(const dt_seq *seq, const int64_t *at, const dt_transcri
     return agrees;
 }
 
+/* The server the user named with NATS_URL, or NULL when there is none or
+ * ci/with-nats.sh started this run's own (it exports JETSIM_NATS_SCRIPT
+ * then, and a replay through make starts another). */
+static const char *user_url(void)
+{
+    const char *url = getenv("NATS_URL");
+    return url && *url && !getenv("JETSIM_NATS_SCRIPT") ? url : NULL;
+}
+
 /* A divergence at op d of seed `seed`: evidence, racy check, shrink, files. */
 static int report(ps_backend *srv, const dt_opts *o, uint64_t seed, dt_seq *seq, int d,
                   const dt_transcript *m, const dt_transcript *s, dt_stats *st)
@@ -193,12 +212,11 @@ static int report(ps_backend *srv, const dt_opts *o, uint64_t seed, dt_seq *seq,
         free(at);
         return -1;
     }
-    st->ops += seq->n;
     int racy_at = first_diff(s, &s2);
     if (racy_at < 0 && at && timer_margin(seq, at, &s2, d)) {
         free(at);
         dt_transcript_free(&s2);
-        st->racy++;
+        st->timer++;
         snprintf(path, sizeof path, "%s/racy-timed-%" PRIu64 ".txt", o->out_dir, seed);
         FILE *f = fopen(path, "w");
         if (f) {
@@ -224,7 +242,7 @@ static int report(ps_backend *srv, const dt_opts *o, uint64_t seed, dt_seq *seq,
             fclose(f);
         }
         seq_path(path, sizeof path, o, seed, ".seq");
-        dt_seq_write(seq, path, "server nondeterminism: two server runs of this sequence differ");
+        dt_seq_write(seq, path, o->timed, "server nondeterminism: two server runs of this sequence differ");
         printf("seed %" PRIu64 ": SERVER NONDETERMINISM at op %d (%s): run 1 '%s', run 2 '%s' (evidence in %s/racy-*)\n",
                seed, racy_at + 1, op, line_at(s, racy_at), line_at(&s2, racy_at), o->out_dir);
         dt_transcript_free(&s2);
@@ -237,16 +255,16 @@ static int report(ps_backend *srv, const dt_opts *o, uint64_t seed, dt_seq *seq,
     seq_path(path, sizeof path, o, seed, ".seq");
     snprintf(comment, sizeof comment, "difftest seed %" PRIu64 "%s: diverges at op %d", seed,
              o->timed ? " (timed)" : "", d + 1);
-    dt_seq_write(seq, path, comment);
+    dt_seq_write(seq, path, o->timed, comment);
     if (o->shrink) {
         dt_kind kind = seq->ops[d].kind;
-        shrink(srv, seq, kind, st);
+        shrink(srv, seq, kind);
         seq_path(path, sizeof path, o, seed, ".min.seq");
         snprintf(comment, sizeof comment, "difftest seed %" PRIu64 "%s, shrunk to %d ops", seed,
                  o->timed ? " (timed)" : "", seq->n);
-        dt_seq_write(seq, path, comment);
+        dt_seq_write(seq, path, o->timed, comment);
         dt_transcript ms = {0}, ss = {0};
-        if (compare(srv, seq, &ms, &ss, st) >= -1) {
+        if (compare(srv, seq, &ms, &ss) >= -1) {
             printf("  minimal sequence (%d ops):\n", seq->n);
             print_side_by_side(seq, &ms, &ss);
         }
@@ -254,7 +272,8 @@ static int report(ps_backend *srv, const dt_opts *o, uint64_t seed, dt_seq *seq,
         dt_transcript_free(&ss);
     }
     dt_transcript_free(&m2);
-    printf("  replay: make difftest REPLAY=%s%s\n", path, o->timed ? " TIMED=1" : "");
+    const char *url = user_url();
+    printf("  replay: make difftest REPLAY=%s%s%s\n", path, url ? " NATS_URL=" : "", url ? url : "");
     return 0;
 }
 
@@ -270,7 +289,8 @@ static int run_seeds(ps_backend *srv, const dt_opts *o)
         dt_transcript m = {0}, s = {0};
         if (dt_generate(&seq, seed, o->timed, o->max_ops) != 0)
             return 2;
-        int d = compare(srv, &seq, &m, &s, &st);
+        st.ops += seq.n; /* once, however often the seed runs again below */
+        int d = compare(srv, &seq, &m, &s);
         if (d == -2)
             return 2;
         if (d >= 0 && report(srv, o, seed, &seq, d < seq.n ? d : seq.n - 1, &m, &s, &st) != 0)
@@ -279,24 +299,47 @@ static int run_seeds(ps_backend *srv, const dt_opts *o)
         dt_transcript_free(&s);
         dt_seq_free(&seq);
         if (!o->quiet && (k + 1) % 100 == 0)
-            printf("difftest: %d seeds, %ld ops, %d divergences, %d racy, %.1f s\n", k + 1, st.ops,
-                   st.diverged, st.racy, now_s() - t0);
+            printf("difftest: %d seeds, %ld ops, %d divergences, %d server-racy, %d too close to a timer, "
+                   "%.1f s\n", k + 1, st.ops, st.diverged, st.racy, st.timer, now_s() - t0);
     }
     printf("difftest: %d %s seeds (%" PRIu64 "..%" PRIu64 "), %ld operations per backend, %d divergences, "
-           "%d server-racy, %.1f s\n",
+           "%d server-racy, %d too close to a timer, %.1f s (files in %s)\n",
            o->seeds, o->timed ? "timed" : "untimed", o->first, o->first + (uint64_t)o->seeds - 1, st.ops,
-           st.diverged, st.racy, now_s() - t0);
+           st.diverged, st.racy, st.timer, now_s() - t0, o->out_dir);
     return st.diverged ? 1 : 0;
 }
 
-static int replay(ps_backend *srv, const dt_opts *o)
+/* The mode a replay runs in: the file's `# mode:` line; --timed or
+ * --untimed only for a file without one, or to insist on what it says.
+ * -1 (a message printed) when the flag contradicts the file. */
+static int replay_mode(dt_opts *o, int file_mode)
+{
+    const char *name[2] = {"untimed", "timed"};
+    if (file_mode >= 0 && o->mode_flag >= 0 && file_mode != o->mode_flag) {
+        fprintf(stderr, "difftest: %s is %s (its '# mode:' line) but --%s (make: TIMED=%d) asks for %s; "
+                        "leave the flag out to run it as its header says\n", o->replay, name[file_mode],
+                name[o->mode_flag], o->mode_flag, name[o->mode_flag]);
+        return -1;
+    }
+    o->timed = file_mode >= 0 ? file_mode == 1 : o->mode_flag == 1;
+    printf("replay: %s, %s (%s)\n", o->replay, name[o->timed],
+           file_mode >= 0        ? "the mode its header gives"
+           : o->mode_flag >= 0   ? "as asked: the file has no '# mode:' line"
+                                 : "the file has no '# mode:' line: --timed (TIMED=1) if a timed campaign wrote it");
+    return 0;
+}
+
+static int replay(ps_backend *srv, dt_opts *o)
 {
     dt_seq seq = {0};
-    if (dt_seq_read(&seq, o->replay) != 0)
+    int file_mode;
+    if (dt_seq_read(&seq, o->replay, &file_mode) != 0 || replay_mode(o, file_mode) != 0) {
+        dt_seq_free(&seq);
         return 2;
-    dt_stats st = {0};
+    }
+    g_timed = o->timed;
     dt_transcript m = {0}, s = {0}, s2 = {0};
-    int d = compare(srv, &seq, &m, &s, &st);
+    int d = compare(srv, &seq, &m, &s);
     if (d == -2)
         return 2;
     print_side_by_side(&seq, &m, &s);
@@ -329,22 +372,34 @@ static int replay(ps_backend *srv, const dt_opts *o)
     return rc;
 }
 
-static int usage(void)
+static int usage(FILE *f, int rc)
 {
-    fprintf(stderr,
+    fprintf(f,
             "usage: difftest [--seeds N] [--first S] [--timed] [--max-ops N] [--out DIR] [--no-shrink] [--quiet]\n"
-            "       difftest --replay FILE [--timed]\n"
+            "       difftest --replay FILE [--timed | --untimed]\n"
             "       difftest --print SEED [--timed] [--max-ops N]\n"
             "Runs random operation sequences on the memory backend and on the server at NATS_URL\n"
-            "and compares the results. Exit: 0 agree, 1 divergence, 2 harness error.\n");
-    return 2;
+            "and compares the results. A campaign writes into DIR/untimed-FIRST-LAST (or timed-...),\n"
+            "which it empties of an earlier run's seed-*, timed-* and racy-* files first (DIR:\n"
+            "build/difftest). --replay runs FILE in the mode of its '# mode:' line; --timed or\n"
+            "--untimed is for a file without one, and contradicting the line is an error.\n"
+            "Exit status:\n"
+            "  0  no divergence (server-racy and too-close-to-a-timer seeds are listed, not failed)\n"
+            "  1  at least one divergence (a replay: the file still diverges)\n"
+            "  2  harness error: bad arguments, no server at NATS_URL, a sequence file that cannot\n"
+            "     be read or whose mode contradicts the flag, a server answer the tester cannot\n"
+            "     compare (an err_code jetsim does not know, printed with the server's words)\n"
+            "make difftest runs this under ci/with-nats.sh (77 there: no server could be started);\n"
+            "make itself exits 2 on any failure and shows this code as 'Error N'.\n");
+    return rc;
 }
 
 static int parse(int argc, char **argv, dt_opts *o)
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--timed")) o->timed = true;
+        if (!strcmp(a, "--timed")) o->timed = true, o->mode_flag = 1;
+        else if (!strcmp(a, "--untimed")) o->timed = false, o->mode_flag = 0;
         else if (!strcmp(a, "--no-shrink")) o->shrink = false;
         else if (!strcmp(a, "--quiet")) o->quiet = true;
         else if (!v) return -1;
@@ -361,11 +416,48 @@ static int parse(int argc, char **argv, dt_opts *o)
     return o->seeds > 0 ? 0 : -1;
 }
 
+/* A campaign's own directory under the --out one, emptied of the files an
+ * earlier run of the same campaign wrote (and only those): the files
+ * other campaigns wrote stay beside it, in theirs. */
+static int campaign_dir(dt_opts *o, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "%s/%s-%" PRIu64 "-%" PRIu64, o->out_dir, o->timed ? "timed" : "untimed",
+                     o->first, o->first + (uint64_t)o->seeds - 1);
+    if (n < 0 || (size_t)n >= cap) {
+        fprintf(stderr, "difftest: --out %s is too long\n", o->out_dir);
+        return -1;
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "difftest: cannot create %s: %s\n", buf, strerror(errno));
+        return -1;
+    }
+    DIR *d = opendir(buf);
+    if (!d) {
+        fprintf(stderr, "difftest: cannot open %s: %s\n", buf, strerror(errno));
+        return -1;
+    }
+    char path[1024];
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (strncmp(e->d_name, "seed-", 5) != 0 && strncmp(e->d_name, "timed-", 6) != 0 &&
+            strncmp(e->d_name, "racy-", 5) != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", buf, e->d_name);
+        if (unlink(path) != 0)
+            fprintf(stderr, "difftest: cannot remove %s: %s\n", path, strerror(errno));
+    }
+    closedir(d);
+    o->out_dir = buf;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    dt_opts o = {.first = 1, .seeds = 100, .out_dir = "build/difftest", .shrink = true};
+    dt_opts o = {.first = 1, .seeds = 100, .mode_flag = -1, .out_dir = "build/difftest", .shrink = true};
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return usage(stdout, 0);
     if (parse(argc, argv, &o) != 0)
-        return usage();
+        return usage(stderr, 2);
     g_timed = o.timed;
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (o.print) {
@@ -380,10 +472,13 @@ int main(int argc, char **argv)
         dt_seq_free(&seq);
         return 0;
     }
+    char dir[256]; /* the campaign's directory: room for the file names in report() */
     if (mkdir(o.out_dir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "difftest: cannot create %s\n", o.out_dir);
         return 2;
     }
+    if (!o.replay && campaign_dir(&o, dir, sizeof dir) != 0)
+        return 2;
     ps_jetstream_options jo = {.client_name = "difftest", .request_timeout_ms = 2000};
     ps_backend *srv = NULL;
     if (ps_jetstream_new(&srv, &jo) != PS_OK) {

@@ -86,8 +86,15 @@ int dt_op_parse(const char *line, dt_op *out);
 
 int dt_seq_push(dt_seq *s, const dt_op *op);
 void dt_seq_free(dt_seq *s);
-int dt_seq_write(const dt_seq *s, const char *path, const char *comment);
-int dt_seq_read(dt_seq *s, const char *path);
+/* Writes `# comment` (when not NULL), `# mode: timed` or `# mode: untimed`,
+ * then one op a line. */
+int dt_seq_write(const dt_seq *s, const char *path, bool timed, const char *comment);
+
+/* Reads a file dt_seq_write wrote (lines starting with '#' are comments).
+ * *timed is the mode its `# mode:` line gives (1 timed, 0 untimed), -1
+ * when it has none; a second mode line that contradicts the first, or one
+ * naming another mode, is an error. -1 with a message on stderr. */
+int dt_seq_read(dt_seq *s, const char *path, int *timed);
 
 /* ---- dt_exec.c ---- */
 

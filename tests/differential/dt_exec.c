@@ -43,6 +43,12 @@ typedef struct dt_ctx {
     int64_t *rec_ns;       /* server, timed: where to record them */
     char line[8192];
     size_t len;
+    /* Server: the first answer the tester cannot compare (PS_ERR_INTERNAL:
+     * an err_code jetsim does not map, such as a server's storage limit,
+     * or a reply it could not read), with the server's words. */
+    bool uncomparable;
+    int uncomparable_code;
+    char uncomparable_text[256];
 } dt_ctx;
 
 static int grow(void *arrp, int *cap, int need, size_t elem)
@@ -75,10 +81,18 @@ static void out(dt_ctx *x, const char *fmt, ...)
 /* "err PS_ERR_X/10071" for a failure. */
 static void out_status(dt_ctx *x, ps_status s)
 {
-    if (s == PS_OK)
+    if (s == PS_OK) {
         out(x, "ok");
-    else
-        out(x, "err %s/%d", ps_status_name(s), ps_last_error_code());
+        return;
+    }
+    out(x, "err %s/%d", ps_status_name(s), ps_last_error_code());
+    /* The model never answers PS_ERR_INTERNAL: on a server it says
+     * something about the server (a limit, its version), not the model. */
+    if (s == PS_ERR_INTERNAL && !x->clock && !x->uncomparable) {
+        x->uncomparable = true;
+        x->uncomparable_code = ps_last_error_code();
+        snprintf(x->uncomparable_text, sizeof x->uncomparable_text, "%s", ps_last_error());
+    }
 }
 
 /* ---- streams ------------------------------------------------------------------ */
@@ -552,6 +566,15 @@ static int run(dt_ctx *x, const dt_seq *seq, dt_transcript *t)
         rc = run_one(x, &seq->ops[i]);
         if (rc == 0 && !(t->lines[t->n++] = strdup(x->line)))
             rc = -1;
+        if (rc == 0 && x->uncomparable) {
+            char op[1024];
+            dt_op_format(&seq->ops[i], op, sizeof op);
+            fprintf(stderr, "difftest: op %d (%s): the server answered err_code %d (\"%s\"), which jetsim maps "
+                            "to PS_ERR_INTERNAL: the tester cannot compare it with the model. A limit or state "
+                            "of this server (10047 and 10028 are storage limits), not a divergence\n",
+                    i + 1, op, x->uncomparable_code, x->uncomparable_text);
+            rc = -1;
+        }
     }
     release(x);
     return rc;

@@ -133,13 +133,17 @@ void dt_seq_free(dt_seq *s)
     memset(s, 0, sizeof *s);
 }
 
-int dt_seq_write(const dt_seq *s, const char *path, const char *comment)
+/* The header line that says a file's mode; --replay runs the file in it. */
+#define DT_MODE_TAG "# mode: "
+
+int dt_seq_write(const dt_seq *s, const char *path, bool timed, const char *comment)
 {
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
     if (comment)
         fprintf(f, "# %s\n", comment);
+    fprintf(f, DT_MODE_TAG "%s\n", timed ? "timed" : "untimed");
     char line[1024];
     for (int i = 0; i < s->n; i++) {
         dt_op_format(&s->ops[i], line, sizeof line);
@@ -148,7 +152,23 @@ int dt_seq_write(const dt_seq *s, const char *path, const char *comment)
     return fclose(f) == 0 ? 0 : -1;
 }
 
-int dt_seq_read(dt_seq *s, const char *path)
+/* A "# mode: timed" or "# mode: untimed" line: 1 or 0; -1 for any other
+ * line, -2 for a mode line naming something else. */
+static int mode_line(const char *p)
+{
+    size_t n = strlen(DT_MODE_TAG);
+    if (strncmp(p, DT_MODE_TAG, n) != 0)
+        return -1;
+    p += n;
+    size_t len = strcspn(p, " \t\r\n");
+    if (len == 5 && strncmp(p, "timed", 5) == 0)
+        return 1;
+    if (len == 7 && strncmp(p, "untimed", 7) == 0)
+        return 0;
+    return -2;
+}
+
+int dt_seq_read(dt_seq *s, const char *path, int *timed)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -156,17 +176,28 @@ int dt_seq_read(dt_seq *s, const char *path)
         return -1;
     }
     char line[1024];
-    int rc = 0;
+    int rc = 0, mode = -1;
     while (rc == 0 && fgets(line, sizeof line, f)) {
         char *p = line;
         while (*p == ' ' || *p == '\t')
             p++;
+        int m = mode_line(p);
+        if (m == -2 || (m >= 0 && mode >= 0 && m != mode)) {
+            fprintf(stderr, "difftest: %s: bad or second mode line '%.*s' (one '# mode: timed' or '# mode: untimed')\n",
+                    path, (int)strcspn(p, "\r\n"), p);
+            rc = -1;
+            break;
+        }
+        if (m >= 0)
+            mode = m;
         if (*p == '#' || *p == '\n' || *p == 0)
             continue;
         dt_op op;
         rc = dt_op_parse(p, &op) == 0 ? dt_seq_push(s, &op) : -1;
     }
     fclose(f);
+    if (rc == 0)
+        *timed = mode;
     return rc;
 }
 
