@@ -106,7 +106,11 @@ static const char schema[] =
     " CASE WHEN t.kind IN (0,1) OR t.job = 0 THEN NULL ELSE (t.job - 1) % r.consumers END AS consumer,"
     " CASE WHEN t.worker > 0 THEN t.worker END AS worker,"
     " CASE t.kind WHEN 0 THEN t.arg END AS stream_seq, CASE t.kind WHEN 1 THEN t.arg END AS tries,"
-    " CASE t.kind WHEN 2 THEN t.arg END AS attempt, CASE WHEN t.kind IN (4,5) THEN t.arg END AS version,"
+    /* a deliver row's arg is the stream's count (num_delivered); attempt counts the deliveries
+     * to a handler, as jobs.attempts and explain do: the row's deliver rows so far */
+    " CASE t.kind WHEN 2 THEN t.arg END AS delivery, CASE t.kind WHEN 2 THEN count(*) OVER"
+    " (PARTITION BY t.kind, t.job ORDER BY t.rowid ROWS UNBOUNDED PRECEDING) END AS attempt,"
+    " CASE WHEN t.kind IN (4,5) THEN t.arg END AS version,"
     " CASE t.kind WHEN 9 THEN (SELECT name FROM fault_kinds f WHERE f.kind = t.arg) END AS fault,"
     " CASE t.kind WHEN 11 THEN (SELECT name FROM ack_kinds a WHERE a.kind = t.arg) END AS unsent,"
     " t.t_ns, t.arg FROM trace t JOIN trace_kinds k ON k.kind = t.kind, run r;"

@@ -36,7 +36,8 @@
  *       number in publish and publish_failed rows, 0 in fault rows, the
  *       jobs row id in the others; worker is 1-based (-1: a publisher, 0:
  *       no worker); arg by kind: publish the stream sequence,
- *       publish_failed the try, deliver the attempt (num_delivered),
+ *       publish_failed the try, deliver the stream's delivery count
+ *       (num_delivered: deliveries no handler saw count too),
  *       commit and stale the version, fault its sim_fault_kind, unsent
  *       the answer's ps_ack_kind, nak 1 when the commit was refused, ack
  *       its sim_ack_fate (0 it reached the server, 1 lost, 2 or 3 turned
@@ -53,9 +54,11 @@
  *       the names of the integers above;
  *   views: trace_named (trace with kind names); story (trace for people:
  *       t_s from the run's start, kind by name, job number, row,
- *       consumer, worker, and arg split into stream_seq, tries, attempt,
- *       version, fault, unsent); jobs_named (jobs with job, consumer,
- *       state by name, published_s, done_s); faults_named.
+ *       consumer, worker, and arg split into stream_seq, tries,
+ *       delivery (the stream's count), attempt (the row's deliveries to a
+ *       handler so far, as jobs.attempts counts them), version, fault,
+ *       unsent); jobs_named (jobs with job, consumer, state by name,
+ *       published_s, done_s); faults_named.
  *
  * This module is not: the checkers (they query it) nor the workers (they
  * call it through the application's own logic).

@@ -182,6 +182,31 @@ static void test_views_name_the_integers_and_count_time_from_the_start(void **st
     sim_master_close(m);
 }
 
+/* A deliver row's arg is the stream's count (num_delivered), which also
+ * counts deliveries no handler saw (a batch lost in a crash, the worker
+ * layer's naks of a delayed job); story's attempt counts the deliveries
+ * to a handler, as jobs.attempts and explain do. */
+static void test_story_tells_the_handler_attempt_and_the_streams_delivery(void **state)
+{
+    (void)state;
+    sim_master *m = NULL;
+    char buf[256];
+    assert_int_equal(sim_master_open(&m, ":memory:", "", 1), PS_OK);
+    assert_int_equal(sim_master_set_origin(m, 0, 1), PS_OK);
+    for (uint64_t r = 1; r <= 2; r++)
+        assert_int_equal(sim_master_job_add(m, r, -1, 0), PS_OK);
+    assert_int_equal(sim_master_trace(m, 10, SIM_TR_DELIVER, 1, 1, 2), PS_OK); /* delivery 1 lost in a crash */
+    assert_int_equal(sim_master_trace(m, 20, SIM_TR_DELIVER, 2, 1, 1), PS_OK);
+    assert_int_equal(sim_master_trace(m, 30, SIM_TR_NAK, 1, 1, 0), PS_OK);
+    assert_int_equal(sim_master_trace(m, 40, SIM_TR_DELIVER, 1, 2, 3), PS_OK);
+    assert_string_equal(query_text(m, "SELECT group_concat(job || ':' || delivery || '/' || attempt, ' ') FROM"
+                                      " (SELECT * FROM story WHERE kind = 'deliver' ORDER BY n)", buf, sizeof buf),
+                        "1:2/1 2:1/1 1:3/2");
+    assert_int_equal(query_int(m, "SELECT count(*) FROM story WHERE kind != 'deliver' AND (attempt IS NOT NULL"
+                                  " OR delivery IS NOT NULL)"), 0);
+    sim_master_close(m);
+}
+
 static void test_injected_fault_fails_the_write_and_changes_nothing(void **state)
 {
     (void)state;
@@ -373,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_many_dirty_rows_all_reach_the_table),
         cmocka_unit_test(test_database_in_memory_reads_the_last_state),
         cmocka_unit_test(test_views_name_the_integers_and_count_time_from_the_start),
+        cmocka_unit_test(test_story_tells_the_handler_attempt_and_the_streams_delivery),
         cmocka_unit_test(test_injected_fault_fails_the_write_and_changes_nothing),
         cmocka_unit_test(test_run_database_on_disk_keeps_scenario_and_seed),
         cmocka_unit_test(test_job_ids_must_be_dense),
