@@ -98,12 +98,13 @@ static const char schema[] =
     "CREATE TABLE fault_kinds(kind INTEGER PRIMARY KEY, name TEXT NOT NULL);"
     "CREATE TABLE faults(fault INTEGER PRIMARY KEY, kind INTEGER NOT NULL, at_ns INTEGER NOT NULL,"
     " duration_ns INTEGER NOT NULL, worker INTEGER, pct REAL, line INTEGER);"
-    /* trace and jobs rows are per (job, consumer): row = (job-1)*consumers + consumer + 1, except the
-     * publisher's rows, which name the job itself */
+    /* trace and jobs rows are per (job, consumer): row = (job-1)*consumers + consumer + 1 (consumer
+     * 0-based), except the publisher's rows, which name the job itself. The views number consumers
+     * from 1, in scenario order, as explain ("consumer 1 (orders)") and the HTML page (c1) do */
     "CREATE VIEW story AS SELECT t.rowid AS n, (t.t_ns - coalesce(r.start_ns, 0)) / 1e9 AS t_s, k.name AS kind,"
     " CASE WHEN t.kind IN (0,1) THEN t.job WHEN t.job > 0 THEN (t.job - 1) / r.consumers + 1 END AS job,"
     " CASE WHEN t.kind IN (0,1) OR t.job = 0 THEN NULL ELSE t.job END AS row,"
-    " CASE WHEN t.kind IN (0,1) OR t.job = 0 THEN NULL ELSE (t.job - 1) % r.consumers END AS consumer,"
+    " CASE WHEN t.kind IN (0,1) OR t.job = 0 THEN NULL ELSE (t.job - 1) % r.consumers + 1 END AS consumer,"
     " CASE WHEN t.worker > 0 THEN t.worker END AS worker,"
     " CASE t.kind WHEN 0 THEN t.arg END AS stream_seq, CASE t.kind WHEN 1 THEN t.arg END AS tries,"
     /* a deliver row's arg is the stream's count (num_delivered); attempt counts the deliveries
@@ -118,7 +119,7 @@ static const char schema[] =
     "CREATE VIEW dead_letters AS SELECT job, consumer, worker, t_s,"
     " CASE arg WHEN 1 THEN 'term' ELSE 'max_deliver' END AS reason FROM story WHERE kind = 'dead_letter';"
     "CREATE VIEW jobs_named AS SELECT j.id AS row, (j.id - 1) / r.consumers + 1 AS job,"
-    " (j.id - 1) % r.consumers AS consumer, j.key, s.name AS state, j.attempts, j.completions, j.version,"
+    " (j.id - 1) % r.consumers + 1 AS consumer, j.key, s.name AS state, j.attempts, j.completions, j.version,"
     " (j.published_ns - coalesce(r.start_ns, 0)) / 1e9 AS published_s, (j.done_ns - coalesce(r.start_ns, 0)) / 1e9"
     " AS done_s FROM jobs j JOIN job_states s USING (state), run r;"
     "CREATE VIEW faults_named AS SELECT f.fault, k.name, f.at_ns / 1e9 AS at_s, f.duration_ns / 1e9 AS for_s,"

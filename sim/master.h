@@ -58,7 +58,9 @@
  *       delivery (the stream's count), attempt (the row's deliveries to a
  *       handler so far, as jobs.attempts counts them), version, fault,
  *       unsent); jobs_named (jobs with job, consumer, state by name,
- *       published_s, done_s); faults_named.
+ *       published_s, done_s); faults_named. The views number consumers
+ *       from 1 in scenario order (consumer 1 is the jobs rows' consumer
+ *       0), as explain and the HTML report do.
  *
  * This module is not: the checkers (they query it) nor the workers (they
  * call it through the application's own logic).
