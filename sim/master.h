@@ -28,8 +28,9 @@
  *       first_bad_job): one row; start_ns is the clock at the run's start,
  *       first_bad_job the job the first violation names (NULL: none);
  *   jobs(id, key, state, attempts, completions, version, published_ns,
- *       done_ns): a row per job and consumer, id = (job-1)*consumers +
- *       consumer + 1 (consumer 0-based);
+ *       done_ns, for_consumer): a row per job and consumer, id =
+ *       (job-1)*consumers + consumer + 1 (consumer 0-based); for_consumer
+ *       0: the consumer's filter does not take the job;
  *   workers(id, heartbeat_ns, lease_until_ns);
  *   trace(t_ns, kind, job, worker, arg): integers only, its columns fixed
  *       (the trace hash is over the same five values); job is the job
@@ -158,8 +159,11 @@ void sim_master_close(sim_master *m);
 ps_status sim_master_commit(sim_master *m);
 
 /* A new job with its key (-1: none), published at t_ns. Job ids are
- * dense from 1. */
-ps_status sim_master_job_add(sim_master *m, uint64_t job, int64_t key, int64_t t_ns);
+ * dense from 1. for_consumer: the row's consumer is owed the job (its
+ * stream stores the subject and its filter, if any, takes it); a row
+ * that is not stays published and is no job of that consumer's
+ * (jobs.for_consumer 0). */
+ps_status sim_master_job_add(sim_master *m, uint64_t job, int64_t key, int64_t t_ns, bool for_consumer);
 
 /* Claims an attempt: attempts+1, state RUNNING, version+1. *version gets
  * the job's new version (the one a later commit must name). */
