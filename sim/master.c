@@ -130,6 +130,12 @@ static const char schema[] =
     "CREATE VIEW faults_named AS SELECT f.fault, k.name, f.at_ns / 1e9 AS at_s, f.duration_ns / 1e9 AS for_s,"
     " f.worker, f.pct, f.line FROM faults f JOIN fault_kinds k USING (kind);";
 
+const char *sim_master_state_name(sim_job_state state)
+{
+    static const char *const names[] = {"published", "running", "done", "failed"}; /* job_states, above */
+    return (unsigned)state < sizeof names / sizeof names[0] ? names[state] : "?";
+}
+
 static ps_status db_fail(sqlite3 *db, const char *what)
 {
     return ps_error(PS_ERR_IO, 0, "master database: %s: %s", what, db ? sqlite3_errmsg(db) : "no handle");

@@ -83,6 +83,10 @@ typedef enum sim_job_state {
     SIM_JOB_FAILED         /* given up (terminated, or out of attempts) */
 } sim_job_state;
 
+/* A state's name, as the job_states table and the views give it
+ * ("running"); "?" for a value out of range. */
+const char *sim_master_state_name(sim_job_state state);
+
 /* Kinds of trace events; stored as integers, named in the trace view. */
 typedef enum sim_trace_kind {
     SIM_TR_PUBLISH = 0, SIM_TR_PUBLISH_FAILED, SIM_TR_DELIVER, SIM_TR_START, SIM_TR_COMMIT,
