@@ -220,8 +220,8 @@ void eng_check(engine *e)
                 sim_job_view db = v;
                 bool read = sim_master_job_stored(e->m, rid, &db) == PS_OK;
                 snprintf(why, sizeof why, "no_loss: job %" PRIu64 " (consumer %s) had its PubAck but was "
-                         "never completed (jobs row %" PRIu64 ": state %d, %d attempts%s)%s", job,
-                         e->sc->consumers[ci].name, rid, (int)db.state, db.attempts,
+                         "never completed (jobs row %" PRIu64 ": state %s, attempts %d%s)%s", job,
+                         e->sc->consumers[ci].name, rid, sim_master_state_name(db.state), db.attempts,
                          !read ? ", not readable in the database"
                          : db.attempts != v.attempts || db.state != v.state ? ", NOT what the run saw: a harness bug"
                                                                              : "", evidence);

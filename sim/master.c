@@ -47,7 +47,8 @@ typedef struct trace_row {
 typedef struct job_row {
     sim_job_view v;
     int64_t published_ns, done_ns;
-    bool dirty; /* changed since it was last written */
+    bool dirty;        /* changed since it was last written */
+    bool for_consumer; /* its consumer is owed the job (jobs.for_consumer) */
 } job_row;
 
 struct sim_master {
@@ -80,7 +81,7 @@ static const char schema[] =
     "CREATE TABLE workloads(publisher INTEGER PRIMARY KEY, path TEXT NOT NULL, hash TEXT NOT NULL);"
     "CREATE TABLE jobs(id INTEGER PRIMARY KEY, key INTEGER, state INTEGER NOT NULL,"
     " attempts INTEGER NOT NULL, completions INTEGER NOT NULL, version INTEGER NOT NULL,"
-    " published_ns INTEGER, done_ns INTEGER);"
+    " published_ns INTEGER, done_ns INTEGER, for_consumer INTEGER NOT NULL DEFAULT 1);"
     "CREATE TABLE workers(id INTEGER PRIMARY KEY, heartbeat_ns INTEGER, lease_until_ns INTEGER);"
     "CREATE TABLE trace(t_ns INTEGER NOT NULL, kind INTEGER NOT NULL, job INTEGER, worker INTEGER,"
     " arg INTEGER);"
@@ -98,27 +99,42 @@ static const char schema[] =
     "CREATE TABLE fault_kinds(kind INTEGER PRIMARY KEY, name TEXT NOT NULL);"
     "CREATE TABLE faults(fault INTEGER PRIMARY KEY, kind INTEGER NOT NULL, at_ns INTEGER NOT NULL,"
     " duration_ns INTEGER NOT NULL, worker INTEGER, pct REAL, line INTEGER);"
-    /* trace and jobs rows are per (job, consumer): row = (job-1)*consumers + consumer + 1, except the
-     * publisher's rows, which name the job itself */
+    /* trace and jobs rows are per (job, consumer): row = (job-1)*consumers + consumer + 1 (consumer
+     * 0-based), except the publisher's rows, which name the job itself. The views number consumers
+     * from 1, in scenario order, as explain ("consumer 1 (orders)") and the HTML page (c1) do */
     "CREATE VIEW story AS SELECT t.rowid AS n, (t.t_ns - coalesce(r.start_ns, 0)) / 1e9 AS t_s, k.name AS kind,"
     " CASE WHEN t.kind IN (0,1) THEN t.job WHEN t.job > 0 THEN (t.job - 1) / r.consumers + 1 END AS job,"
     " CASE WHEN t.kind IN (0,1) OR t.job = 0 THEN NULL ELSE t.job END AS row,"
-    " CASE WHEN t.kind IN (0,1) OR t.job = 0 THEN NULL ELSE (t.job - 1) % r.consumers END AS consumer,"
+    " CASE WHEN t.kind IN (0,1) OR t.job = 0 THEN NULL ELSE (t.job - 1) % r.consumers + 1 END AS consumer,"
     " CASE WHEN t.worker > 0 THEN t.worker END AS worker,"
     " CASE t.kind WHEN 0 THEN t.arg END AS stream_seq, CASE t.kind WHEN 1 THEN t.arg END AS tries,"
-    " CASE t.kind WHEN 2 THEN t.arg END AS attempt, CASE WHEN t.kind IN (4,5) THEN t.arg END AS version,"
+    /* a deliver row's arg is the stream's count (num_delivered); attempt counts the deliveries
+     * to a handler, as jobs.attempts and explain do: the row's deliver rows so far */
+    " CASE t.kind WHEN 2 THEN t.arg END AS delivery, CASE t.kind WHEN 2 THEN count(*) OVER"
+    " (PARTITION BY t.kind, t.job ORDER BY t.rowid ROWS UNBOUNDED PRECEDING) END AS attempt,"
+    " CASE WHEN t.kind IN (4,5) THEN t.arg END AS version,"
     " CASE t.kind WHEN 9 THEN (SELECT name FROM fault_kinds f WHERE f.kind = t.arg) END AS fault,"
     " CASE t.kind WHEN 11 THEN (SELECT name FROM ack_kinds a WHERE a.kind = t.arg) END AS unsent,"
     " t.t_ns, t.arg FROM trace t JOIN trace_kinds k ON k.kind = t.kind, run r;"
     /* the jobs the worker layer dead-lettered (workers dead_letter=), with why */
     "CREATE VIEW dead_letters AS SELECT job, consumer, worker, t_s,"
     " CASE arg WHEN 1 THEN 'term' ELSE 'max_deliver' END AS reason FROM story WHERE kind = 'dead_letter';"
+    /* a row whose consumer's filter does not take the job stays published and is no job of that
+     * consumer's: its state says so, so that counting states counts each consumer's jobs */
     "CREATE VIEW jobs_named AS SELECT j.id AS row, (j.id - 1) / r.consumers + 1 AS job,"
-    " (j.id - 1) % r.consumers AS consumer, j.key, s.name AS state, j.attempts, j.completions, j.version,"
+    " (j.id - 1) % r.consumers + 1 AS consumer, j.for_consumer, j.key,"
+    " CASE WHEN j.for_consumer = 0 AND j.state = 0 THEN 'not for this consumer' ELSE s.name END AS state,"
+    " j.attempts, j.completions, j.version,"
     " (j.published_ns - coalesce(r.start_ns, 0)) / 1e9 AS published_s, (j.done_ns - coalesce(r.start_ns, 0)) / 1e9"
     " AS done_s FROM jobs j JOIN job_states s USING (state), run r;"
     "CREATE VIEW faults_named AS SELECT f.fault, k.name, f.at_ns / 1e9 AS at_s, f.duration_ns / 1e9 AS for_s,"
     " f.worker, f.pct, f.line FROM faults f JOIN fault_kinds k USING (kind);";
+
+const char *sim_master_state_name(sim_job_state state)
+{
+    static const char *const names[] = {"published", "running", "done", "failed"}; /* job_states, above */
+    return (unsigned)state < sizeof names / sizeof names[0] ? names[state] : "?";
+}
 
 static ps_status db_fail(sqlite3 *db, const char *what)
 {
@@ -140,7 +156,7 @@ static ps_status prepare(sim_master *m, const char *sql, sqlite3_stmt **st)
     return sqlite3_prepare_v2(m->db, sql, -1, st, NULL) == SQLITE_OK ? PS_OK : db_fail(m->db, sql);
 }
 
-#define JOB_COLS "(?,?,?,?,?,?,?,?)"
+#define JOB_COLS "(?,?,?,?,?,?,?,?,?)"
 #define JOB_UPSERT " ON CONFLICT(id) DO UPDATE SET state=excluded.state, attempts=excluded.attempts," \
                    " completions=excluded.completions, version=excluded.version, done_ns=excluded.done_ns" \
                    " WHERE excluded.version > jobs.version"
@@ -150,7 +166,7 @@ static ps_status prepare(sim_master *m, const char *sql, sqlite3_stmt **st)
  * run) does not pay for compiling them, a third of opening a database. */
 static ps_status prepare_job_many(sim_master *m)
 {
-    char jobs_many[256 + TRACE_ROWS * 20] = "INSERT INTO jobs VALUES " JOB_COLS;
+    char jobs_many[512 + TRACE_ROWS * 20] = "INSERT INTO jobs VALUES " JOB_COLS;
     for (int i = 1; i < TRACE_ROWS; i++)
         strcat(jobs_many, "," JOB_COLS);
     strcat(jobs_many, JOB_UPSERT);
@@ -356,6 +372,7 @@ static void bind_job(sqlite3_stmt *st, int b, uint64_t id, const job_row *r)
         sqlite3_bind_int64(st, b + 8, r->done_ns);
     else
         sqlite3_bind_null(st, b + 8);
+    sqlite3_bind_int(st, b + 9, r->for_consumer);
 }
 
 /* Writes the dirty job rows: 64 to a statement, the rest one by one.
@@ -369,7 +386,7 @@ static ps_status flush_jobs(sim_master *m)
         sqlite3_stmt *st = many ? m->job_many : m->job_one;
         int rows = many ? TRACE_ROWS : 1;
         for (int k = 0; k < rows; k++)
-            bind_job(st, k * 8, m->dirty[done + k], &m->jobs[m->dirty[done + k]]);
+            bind_job(st, k * 9, m->dirty[done + k], &m->jobs[m->dirty[done + k]]);
         if (!(s = step(m, st, "write job")))
             done += rows;
     }
@@ -472,7 +489,7 @@ static job_row *job(sim_master *m, uint64_t id, const char *what)
     return &m->jobs[id];
 }
 
-ps_status sim_master_job_add(sim_master *m, uint64_t id, int64_t key, int64_t t_ns)
+ps_status sim_master_job_add(sim_master *m, uint64_t id, int64_t key, int64_t t_ns, bool for_consumer)
 {
     if (id != m->njobs + 1)
         return ps_error(PS_ERR_INVALID_ARG, 0, "master database: job ids are dense: expected %llu, got %llu",
@@ -488,7 +505,7 @@ ps_status sim_master_job_add(sim_master *m, uint64_t id, int64_t key, int64_t t_
         m->jobs = n;
         m->capjobs = ncap;
     }
-    m->jobs[id] = (job_row){{SIM_JOB_PUBLISHED, 0, 0, 0, key}, t_ns, 0, false};
+    m->jobs[id] = (job_row){{SIM_JOB_PUBLISHED, 0, 0, 0, key}, t_ns, 0, false, for_consumer};
     m->njobs = id;
     return mark_dirty(m, id);
 }

@@ -28,15 +28,17 @@
  *       first_bad_job): one row; start_ns is the clock at the run's start,
  *       first_bad_job the job the first violation names (NULL: none);
  *   jobs(id, key, state, attempts, completions, version, published_ns,
- *       done_ns): a row per job and consumer, id = (job-1)*consumers +
- *       consumer + 1 (consumer 0-based);
+ *       done_ns, for_consumer): a row per job and consumer, id =
+ *       (job-1)*consumers + consumer + 1 (consumer 0-based); for_consumer
+ *       0: the consumer's filter does not take the job;
  *   workers(id, heartbeat_ns, lease_until_ns);
  *   trace(t_ns, kind, job, worker, arg): integers only, its columns fixed
  *       (the trace hash is over the same five values); job is the job
  *       number in publish and publish_failed rows, 0 in fault rows, the
  *       jobs row id in the others; worker is 1-based (-1: a publisher, 0:
  *       no worker); arg by kind: publish the stream sequence,
- *       publish_failed the try, deliver the attempt (num_delivered),
+ *       publish_failed the try, deliver the stream's delivery count
+ *       (num_delivered: deliveries no handler saw count too),
  *       commit and stale the version, fault its sim_fault_kind, unsent
  *       the answer's ps_ack_kind, nak 1 when the commit was refused, ack
  *       its sim_ack_fate (0 it reached the server, 1 lost, 2 or 3 turned
@@ -53,9 +55,13 @@
  *       the names of the integers above;
  *   views: trace_named (trace with kind names); story (trace for people:
  *       t_s from the run's start, kind by name, job number, row,
- *       consumer, worker, and arg split into stream_seq, tries, attempt,
- *       version, fault, unsent); jobs_named (jobs with job, consumer,
- *       state by name, published_s, done_s); faults_named.
+ *       consumer, worker, and arg split into stream_seq, tries,
+ *       delivery (the stream's count), attempt (the row's deliveries to a
+ *       handler so far, as jobs.attempts counts them), version, fault,
+ *       unsent); jobs_named (jobs with job, consumer, state by name,
+ *       published_s, done_s); faults_named. The views number consumers
+ *       from 1 in scenario order (consumer 1 is the jobs rows' consumer
+ *       0), as explain and the HTML report do.
  *
  * This module is not: the checkers (they query it) nor the workers (they
  * call it through the application's own logic).
@@ -76,6 +82,10 @@ typedef enum sim_job_state {
     SIM_JOB_DONE,          /* a worker committed its result */
     SIM_JOB_FAILED         /* given up (terminated, or out of attempts) */
 } sim_job_state;
+
+/* A state's name, as the job_states table and the views give it
+ * ("running"); "?" for a value out of range. */
+const char *sim_master_state_name(sim_job_state state);
 
 /* Kinds of trace events; stored as integers, named in the trace view. */
 typedef enum sim_trace_kind {
@@ -153,8 +163,11 @@ void sim_master_close(sim_master *m);
 ps_status sim_master_commit(sim_master *m);
 
 /* A new job with its key (-1: none), published at t_ns. Job ids are
- * dense from 1. */
-ps_status sim_master_job_add(sim_master *m, uint64_t job, int64_t key, int64_t t_ns);
+ * dense from 1. for_consumer: the row's consumer is owed the job (its
+ * stream stores the subject and its filter, if any, takes it); a row
+ * that is not stays published and is no job of that consumer's
+ * (jobs.for_consumer 0). */
+ps_status sim_master_job_add(sim_master *m, uint64_t job, int64_t key, int64_t t_ns, bool for_consumer);
 
 /* Claims an attempt: attempts+1, state RUNNING, version+1. *version gets
  * the job's new version (the one a later commit must name). */

@@ -287,7 +287,7 @@ static ps_status new_job(engine *e, int pi, uint64_t *out)
         bool owed = p->workload[0] ? owed_by(e, ci, subject) : ps->owed[ci];
         uint64_t r = eng_row_of(e, job, ci);
         e->rows[r] = (row){.owed = owed};
-        ps_status s = sim_master_job_add(e->m, r, key, now);
+        ps_status s = sim_master_job_add(e->m, r, key, now, owed);
         if (s)
             return s;
     }

@@ -33,7 +33,7 @@ static void test_stale_version_changes_nothing(void **state)
     (void)state;
     sim_master *m = NULL;
     assert_int_equal(sim_master_open(&m, ":memory:", "stream X subjects=x\n", 7), PS_OK);
-    assert_int_equal(sim_master_job_add(m, 1, 3, 100), PS_OK);
+    assert_int_equal(sim_master_job_add(m, 1, 3, 100, true), PS_OK);
     int64_t v1 = 0, v2 = 0;
     assert_int_equal(sim_master_job_start(m, 1, 1, 200, &v1), PS_OK); /* worker 1 */
     assert_int_equal(sim_master_job_start(m, 1, 2, 300, &v2), PS_OK); /* redelivered to worker 2 */
@@ -77,7 +77,7 @@ static void test_job_changes_between_commits_are_one_write(void **state)
     for (uint64_t id = 1; id <= 1000; id++) {
         int64_t v = 0;
         bool applied = false;
-        assert_int_equal(sim_master_job_add(m, id, -1, 10), PS_OK);
+        assert_int_equal(sim_master_job_add(m, id, -1, 10, true), PS_OK);
         assert_int_equal(sim_master_job_start(m, id, 1, 20, &v), PS_OK);
         assert_int_equal(sim_master_job_complete(m, id, 1, v, 30, &applied), PS_OK);
         assert_true(applied);
@@ -97,7 +97,7 @@ static void test_many_dirty_rows_all_reach_the_table(void **state)
     sim_master *m = NULL;
     assert_int_equal(sim_master_open(&m, ":memory:", "", 1), PS_OK);
     for (uint64_t id = 1; id <= 70001; id++)
-        assert_int_equal(sim_master_job_add(m, id, (int64_t)id, 10), PS_OK);
+        assert_int_equal(sim_master_job_add(m, id, (int64_t)id, 10, true), PS_OK);
     for (uint64_t id = 1; id <= 70001; id += 2) {
         int64_t v = 0;
         assert_int_equal(sim_master_job_start(m, id, 1, 20, &v), PS_OK);
@@ -117,7 +117,7 @@ static void test_database_in_memory_reads_the_last_state(void **state)
     sim_master *m = NULL;
     assert_int_equal(sim_master_open(&m, ":memory:", "", 1), PS_OK);
     for (uint64_t id = 1; id <= 100; id++)
-        assert_int_equal(sim_master_job_add(m, id, -1, 10), PS_OK);
+        assert_int_equal(sim_master_job_add(m, id, -1, 10, true), PS_OK);
     assert_int_equal(query_int(m, "SELECT count(*) FROM jobs WHERE state = 0"), 100);
     int64_t v = 0;
     assert_int_equal(sim_master_job_start(m, 7, 1, 20, &v), PS_OK);
@@ -157,7 +157,7 @@ static void test_views_name_the_integers_and_count_time_from_the_start(void **st
     assert_int_equal(sim_master_set_origin(m, t0, 2), PS_OK); /* two consumers: rows 3 and 4 are job 2's */
     assert_int_equal(sim_master_add_fault(m, 0, SIM_FAULT_PARTITION_WORKER, 3000000000, 2000000000, 2, 0, 7), PS_OK);
     for (uint64_t r = 1; r <= 4; r++)
-        assert_int_equal(sim_master_job_add(m, r, -1, t0 + 5), PS_OK);
+        assert_int_equal(sim_master_job_add(m, r, -1, t0 + 5, true), PS_OK);
     int64_t v = 0;
     assert_int_equal(sim_master_job_start(m, 4, 2, t0 + 2500000000, &v), PS_OK);
     assert_int_equal(sim_master_trace(m, t0 + 1500000000, SIM_TR_PUBLISH, 2, -1, 17), PS_OK);
@@ -166,12 +166,13 @@ static void test_views_name_the_integers_and_count_time_from_the_start(void **st
     assert_int_equal(sim_master_trace(m, t0 + 3500000000, SIM_TR_UNSENT, 4, 2, 0), PS_OK);
     assert_int_equal(sim_master_set_first_bad_job(m, 2), PS_OK);
     assert_string_equal(query_text(m, "SELECT name FROM job_states WHERE state = 1", buf, sizeof buf), "running");
-    assert_string_equal(query_text(m, "SELECT state FROM jobs_named WHERE job = 2 AND consumer = 1", buf, sizeof buf),
+    /* row 4 is job 2 on the second consumer: consumer 2 in the views, as explain numbers it */
+    assert_string_equal(query_text(m, "SELECT state FROM jobs_named WHERE job = 2 AND consumer = 2", buf, sizeof buf),
                         "running");
     assert_string_equal(query_text(m, "SELECT t_s || ' ' || stream_seq FROM story WHERE kind = 'publish'", buf,
                                    sizeof buf), "1.5 17");
     assert_string_equal(query_text(m, "SELECT job || ' ' || consumer || ' ' || attempt FROM story WHERE kind ="
-                                      " 'deliver'", buf, sizeof buf), "2 1 1");
+                                      " 'deliver'", buf, sizeof buf), "2 2 1");
     assert_string_equal(query_text(m, "SELECT fault FROM story WHERE kind = 'fault'", buf, sizeof buf),
                         sim_fault_name(SIM_FAULT_PARTITION_WORKER));
     assert_string_equal(query_text(m, "SELECT unsent FROM story WHERE kind = 'unsent'", buf, sizeof buf), "ack");
@@ -182,12 +183,69 @@ static void test_views_name_the_integers_and_count_time_from_the_start(void **st
     sim_master_close(m);
 }
 
+/* A deliver row's arg is the stream's count (num_delivered), which also
+ * counts deliveries no handler saw (a batch lost in a crash, the worker
+ * layer's naks of a delayed job); story's attempt counts the deliveries
+ * to a handler, as jobs.attempts and explain do. */
+static void test_story_tells_the_handler_attempt_and_the_streams_delivery(void **state)
+{
+    (void)state;
+    sim_master *m = NULL;
+    char buf[256];
+    assert_int_equal(sim_master_open(&m, ":memory:", "", 1), PS_OK);
+    assert_int_equal(sim_master_set_origin(m, 0, 1), PS_OK);
+    for (uint64_t r = 1; r <= 2; r++)
+        assert_int_equal(sim_master_job_add(m, r, -1, 0, true), PS_OK);
+    assert_int_equal(sim_master_trace(m, 10, SIM_TR_DELIVER, 1, 1, 2), PS_OK); /* delivery 1 lost in a crash */
+    assert_int_equal(sim_master_trace(m, 20, SIM_TR_DELIVER, 2, 1, 1), PS_OK);
+    assert_int_equal(sim_master_trace(m, 30, SIM_TR_NAK, 1, 1, 0), PS_OK);
+    assert_int_equal(sim_master_trace(m, 40, SIM_TR_DELIVER, 1, 2, 3), PS_OK);
+    assert_string_equal(query_text(m, "SELECT group_concat(job || ':' || delivery || '/' || attempt, ' ') FROM"
+                                      " (SELECT * FROM story WHERE kind = 'deliver' ORDER BY n)", buf, sizeof buf),
+                        "1:2/1 2:1/1 1:3/2");
+    assert_int_equal(query_int(m, "SELECT count(*) FROM story WHERE kind != 'deliver' AND (attempt IS NOT NULL"
+                                  " OR delivery IS NOT NULL)"), 0);
+    sim_master_close(m);
+}
+
+/* A row whose consumer's filter does not take the job is recorded as such
+ * (jobs.for_consumer 0), and jobs_named names its state so that counting
+ * states counts each consumer's jobs; the rows go out 64 to a statement
+ * and one by one, on disk and in memory, alike. */
+static void test_rows_not_for_their_consumer_are_marked(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/jetsim-test-master-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    const char *paths[] = {":memory:", path};
+    for (size_t p = 0; p < 2; p++) {
+        sim_master *m = NULL;
+        char buf[256];
+        assert_int_equal(sim_master_open(&m, paths[p], "", 1), PS_OK);
+        assert_int_equal(sim_master_set_origin(m, 0, 2), PS_OK);
+        for (uint64_t r = 1; r <= 201; r++) /* job j: consumer 1 owed it, consumer 2 not */
+            assert_int_equal(sim_master_job_add(m, r, -1, 0, r % 2 == 1), PS_OK);
+        int64_t v = 0;
+        assert_int_equal(sim_master_job_start(m, 1, 1, 5, &v), PS_OK);
+        assert_string_equal(query_text(m, "SELECT group_concat(state || ':' || n, ' ') FROM (SELECT state,"
+                                          " count(*) AS n FROM jobs_named GROUP BY state ORDER BY state)",
+                                       buf, sizeof buf), "not for this consumer:100 published:100 running:1");
+        assert_int_equal(query_int(m, "SELECT count(*) FROM jobs_named WHERE for_consumer = 0 AND consumer = 2"),
+                         100);
+        assert_int_equal(query_int(m, "SELECT count(*) FROM jobs WHERE for_consumer = 0 AND state = 0"), 100);
+        sim_master_close(m);
+    }
+    unlink(path);
+}
+
 static void test_injected_fault_fails_the_write_and_changes_nothing(void **state)
 {
     (void)state;
     sim_master *m = NULL;
     assert_int_equal(sim_master_open(&m, ":memory:", "", 1), PS_OK);
-    assert_int_equal(sim_master_job_add(m, 1, -1, 0), PS_OK);
+    assert_int_equal(sim_master_job_add(m, 1, -1, 0, true), PS_OK);
     int64_t v = 0;
     assert_int_equal(sim_master_job_start(m, 1, 1, 10, &v), PS_OK);
     sim_master_set_fault(m, PS_ERR_TIMEOUT, 1);
@@ -209,7 +267,7 @@ static void test_run_database_on_disk_keeps_scenario_and_seed(void **state)
     close(fd);
     sim_master *m = NULL;
     assert_int_equal(sim_master_open(&m, path, "expect no_loss\n", 123456789), PS_OK);
-    assert_int_equal(sim_master_job_add(m, 1, -1, 0), PS_OK);
+    assert_int_equal(sim_master_job_add(m, 1, -1, 0, true), PS_OK);
     sim_master_close(m);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -230,7 +288,7 @@ static void test_job_ids_must_be_dense(void **state)
     (void)state;
     sim_master *m = NULL;
     assert_int_equal(sim_master_open(&m, ":memory:", "", 1), PS_OK);
-    assert_int_equal(sim_master_job_add(m, 2, -1, 0), PS_ERR_INVALID_ARG);
+    assert_int_equal(sim_master_job_add(m, 2, -1, 0, true), PS_ERR_INVALID_ARG);
     assert_non_null(strstr(ps_last_error(), "expected 1, got 2"));
     int64_t v;
     assert_int_equal(sim_master_job_start(m, 9, 1, 0, &v), PS_ERR_INVALID_ARG);
@@ -274,7 +332,7 @@ static void test_kill_mid_batch_leaves_the_last_commit(void **state)
         if (sim_master_open(&m, path, "expect no_loss\n", 5) != PS_OK)
             _exit(1);
         for (uint64_t j = 1; j <= 1000; j++)
-            sim_master_job_add(m, j, -1, 0);
+            sim_master_job_add(m, j, -1, 0, true);
         sim_master_commit(m);
         for (int i = 0; i < 400000; i++) /* about 10 MB: past the page cache */
             sim_master_trace(m, i, SIM_TR_DELIVER, (uint64_t)i, 1, 0);
@@ -373,6 +431,8 @@ int main(void)
         cmocka_unit_test(test_many_dirty_rows_all_reach_the_table),
         cmocka_unit_test(test_database_in_memory_reads_the_last_state),
         cmocka_unit_test(test_views_name_the_integers_and_count_time_from_the_start),
+        cmocka_unit_test(test_story_tells_the_handler_attempt_and_the_streams_delivery),
+        cmocka_unit_test(test_rows_not_for_their_consumer_are_marked),
         cmocka_unit_test(test_injected_fault_fails_the_write_and_changes_nothing),
         cmocka_unit_test(test_run_database_on_disk_keeps_scenario_and_seed),
         cmocka_unit_test(test_job_ids_must_be_dense),

@@ -72,17 +72,27 @@ int cli_ci_outputs_check(const sim_ci_outputs *o, const char *usage, const char 
     return 0;
 }
 
-int cli_reports_dir_check(const char *dir, const char *cmd)
+int cli_output_dir(const char *dir, const char *cmd, const char *option)
 {
     struct stat sb;
     if (!dir)
         return 0;
+    if (stat(dir, &sb) != 0 && errno == ENOENT) {
+        if (mkdir(dir, 0777) == 0)
+            return 0;
+        if (errno == ENOENT)
+            fprintf(stderr, "jetsim %s: %s %s: cannot make it: its parent directory does not exist\n", cmd, option,
+                    dir);
+        else
+            fprintf(stderr, "jetsim %s: %s %s: cannot make it: %s\n", cmd, option, dir, strerror(errno));
+        return 2;
+    }
     if (stat(dir, &sb) != 0) {
-        fprintf(stderr, "jetsim %s: --reports %s: %s\n", cmd, dir, strerror(errno));
+        fprintf(stderr, "jetsim %s: %s %s: %s\n", cmd, option, dir, strerror(errno));
         return 2;
     }
     if (!S_ISDIR(sb.st_mode)) {
-        fprintf(stderr, "jetsim %s: --reports %s: not a directory\n", cmd, dir);
+        fprintf(stderr, "jetsim %s: %s %s: not a directory\n", cmd, option, dir);
         return 2;
     }
     return 0;

@@ -36,9 +36,11 @@ const char *cli_option_value(int argc, char **argv, int *i, const char *name, in
  * of the command's output moves to stderr (ciout.h). Nonzero: said. */
 int cli_ci_outputs_check(const sim_ci_outputs *o, const char *usage, const char *cmd);
 
-/* --reports DIR of swarm and diff: DIR must be a directory (NULL: not
- * given, fine). Nonzero: said. */
-int cli_reports_dir_check(const char *dir, const char *cmd);
+/* An option that names an output directory (swarm's and diff's
+ * --reports, diff's --keep): DIR is made when missing, one level as
+ * mkdir does (a missing parent is an error, said so); an existing DIR
+ * must be a directory. NULL: not given, fine. Nonzero: said. */
+int cli_output_dir(const char *dir, const char *cmd, const char *option);
 
 /* --backend, --url, --spawn, --time-scale, --namespace and the credential
  * options of run and diff, into *w: 1 taken, 0 not these, -1 error

@@ -50,7 +50,7 @@ static const char usage_swarm[] =
     "  --reports DIR  for each example seed of the groups shown, run the seed\n"
     "                again with a run database (DIR/seed-N.db) and write its\n"
     "                HTML page (jetsim report) to DIR/seed-N.html, printed under\n"
-    "                the group (DIR must exist)\n"
+    "                the group (DIR is made if missing; its parent must exist)\n"
     "\n"
     "distributed, on JetStream (README: Swarms on several machines):\n"
     "  --queue URL   publish one job per seed to the work-queue stream\n"
@@ -158,7 +158,7 @@ int cli_swarm_main(int argc, char **argv)
                                                   "travel to the agents, which run the built-in handlers only");
     if (d.url && !ps_jetstream_available())
         return cli_usage_error(usage_swarm, "%s", "swarm: this jetsim was built without libnats: no --queue");
-    if (cli_ci_outputs_check(&o.out, usage_swarm, "swarm") || cli_reports_dir_check(o.reports, "swarm"))
+    if (cli_ci_outputs_check(&o.out, usage_swarm, "swarm") || cli_output_dir(o.reports, "swarm", "--reports"))
         return 2;
     if (!d.url)
         return sim_swarm(path, first, seeds, (int)jobs, &o);

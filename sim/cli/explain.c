@@ -527,7 +527,7 @@ static void job_end(explain *x, uint64_t job, int ci)
                                   " AND consumer = ?2", -1, &st, NULL) != SQLITE_OK)
         return;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)job);
-    sqlite3_bind_int(st, 2, ci);
+    sqlite3_bind_int(st, 2, ci + 1); /* the views number consumers from 1 */
     sqlite3_bind_int(st, 3, SIM_TR_DEAD);
     if (sqlite3_step(st) == SQLITE_ROW) {
         int done = sqlite3_column_int(st, 2);

@@ -314,7 +314,8 @@ static const char usage_diff[] =
     "  --url, --spawn, --time-scale, --namespace   as for jetsim run\n"
     "  --without-faults  drop the scenario's faults (compare the workload only)\n"
     "  --keep DIR        keep the two run databases as DIR/model.db and\n"
-    "                    DIR/server.db (DIR must exist)\n"
+    "                    DIR/server.db (DIR is made if missing; its parent\n"
+    "                    must exist)\n"
     "  --json FILE       also write the verdicts and each rule's outcome as one\n"
     "                    JSON object to FILE (\"-\": stdout; the rest to stderr)\n"
     "  --junit FILE      also write JUnit XML to FILE (\"-\": stdout): a testcase\n"
@@ -322,7 +323,7 @@ static const char usage_diff[] =
     "  --reports DIR     on a divergence, write the HTML pages (jetsim report) of\n"
     "                    the seed's two runs: DIR/seed-N.html (the server's) and\n"
     "                    DIR/seed-N-model.html, and print their paths; the run\n"
-    "                    databases stay in DIR as with --keep (DIR must exist)\n"
+    "                    databases stay in DIR as with --keep\n"
     "\n"
     "credentials, for --url:\n"
     SIM_CREDENTIALS_HELP
@@ -379,10 +380,11 @@ static int cmd_diff(int argc, char **argv)
         where.spawn = 1;
     if (cli_where_check(&where, usage_diff))
         return 2;
-    if (cli_ci_outputs_check(&out, usage_diff, "diff") || cli_reports_dir_check(reports, "diff") ||
+    if (cli_ci_outputs_check(&out, usage_diff, "diff") ||
         (reports && keep && strcmp(reports, keep) != 0 &&
          cli_usage_error(usage_diff, "%s", "diff: --reports and --keep name one directory (the pages are written "
-                                           "from the kept databases)"))) {
+                                           "from the kept databases)")) ||
+        cli_output_dir(reports, "diff", "--reports") || cli_output_dir(keep, "diff", "--keep")) {
         sim_credentials_free(&where.creds);
         return 2;
     }

@@ -78,7 +78,7 @@ lines=$(wc -l <"$tmp/swarm.out")
 [ "$lines" -lt 40 ] || bad "swarm's grouped output is $lines lines, not one screen"
 grep -qE '^  no_loss \(safety\): [0-9]+ seeds, e\.g\. [0-9]+, [0-9]+, [0-9]+$' "$tmp/swarm.out" ||
   bad "swarm has no no_loss group: $(sed -n 3p "$tmp/swarm.out")"
-has "$tmp/swarm.out" "had its PubAck but was never completed (jobs row N: state N, N attempts)"
+has "$tmp/swarm.out" "had its PubAck but was never completed (jobs row N: state running, attempts N)"
 grep -qE '^      replay: jetsim run sim/scenarios/buggy_ack_before_commit.scn --seed [0-9]+ --mix$' "$tmp/swarm.out" ||
   bad "swarm's group has no replay command"
 grep -qE '^  seed [0-9]+:' "$tmp/swarm.out" && bad "swarm listed seeds one by one without --list"

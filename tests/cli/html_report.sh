@@ -150,8 +150,7 @@ echo "page of a 20,000-job run: $bsize bytes"
 has "$tmp/big.html" "2000 of 20000 job rows listed"
 has "$tmp/big.html" "the page marks at most 4000, evenly over the run"
 
-# ---- swarm --reports: the example seeds' pages ----
-mkdir "$tmp/swarm"
+# ---- swarm --reports: the example seeds' pages (the directory is made) ----
 "$J" swarm sim/scenarios/buggy_ack_before_commit.scn --seeds 20 --jobs 2 --reports "$tmp/swarm" >"$tmp/swarm.out"; rc=$?
 [ $rc -eq 1 ] || bad "swarm --reports exited $rc"
 line=$(grep -E '^      reports?: ' "$tmp/swarm.out" | head -n 1)
@@ -160,12 +159,15 @@ for f in $(echo "${line#*: }" | tr ',' ' '); do
   [ -s "$f" ] && grep -q 'id="failing-job"' "$f" || bad "swarm's page $f is missing or has no failing job"
   [ -s "${f%.html}.db" ] || bad "swarm kept no run database next to $f"
 done
-"$J" swarm "$S" --seeds 2 --reports "$tmp/nodir" >/dev/null 2>&1; rc=$?
-[ $rc -eq 2 ] || bad "swarm --reports to no directory exited $rc"
+"$J" swarm "$S" --seeds 2 --reports "$tmp/nodir/sub" >/dev/null 2>"$tmp/nodir.err"; rc=$?
+[ $rc -eq 2 ] || bad "swarm --reports under a missing directory exited $rc"
+has "$tmp/nodir.err" "cannot make it: its parent directory does not exist"
+"$J" diff "$S" --keep "$tmp/nodir/sub" >/dev/null 2>"$tmp/nodir.err"; rc=$?
+[ $rc -eq 2 ] || bad "diff --keep under a missing directory exited $rc"
+has "$tmp/nodir.err" "--keep $tmp/nodir/sub: cannot make it: its parent directory does not exist"
 
 # ---- diff --reports: the diverging seed's pages (needs nats-server) ----
 if command -v nats-server >/dev/null 2>&1; then
-  mkdir "$tmp/diff"
   "$J" diff tests/scenarios/memory_stream_kill.scn --spawn --reports "$tmp/diff" >"$tmp/diff.out" 2>&1; rc=$?
   [ $rc -eq 1 ] || bad "diff of memory_stream_kill exited $rc, not 1 (diverged)"
   has "$tmp/diff.out" "report of seed 1 on the server: $tmp/diff/seed-1.html"
