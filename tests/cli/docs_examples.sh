@@ -7,13 +7,7 @@
 # (exit 0, 1 or 3; 2 is a parse error, 4 a harness error). Examples that
 # name the user's code (handler=, payload=, database) run with the
 # charge_card example built as a handler library (--handlers).
-set -u
-J="$1"
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.sh"
 
 # The page's directory layout, so that relative paths resolve as in docs/.
 mkdir -p "$tmp/docs"

@@ -6,14 +6,7 @@
 # failing seeds into one screen and still lists them one by one with
 # --list; --json and --junit of run, swarm and diff parse with Python's
 # json and xml.etree (diff only when nats-server is installed).
-set -u
-J="$1"
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-has() { grep -qF -- "$2" "$1" || bad "$(basename "$1") lacks: $2"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.sh"
 
 # ---- explain: the failing job of the shrunk buggy scenario ----
 S=tests/scenarios/buggy_ack_before_commit.shrunk.scn

@@ -19,15 +19,7 @@
 #   - explain, report and replay say the same of a path that is not a run
 #     database: no such file, a directory, another kind of file.
 # All on the model, a few seconds.
-set -u
-J="$1"
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-has() { grep -qF -- "$2" "$1" || bad "$(basename "$1") lacks: $2"; }
-lacks() { grep -qF -- "$2" "$1" && bad "$(basename "$1") has: $(grep -F -- "$2" "$1" | head -n 1)"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.sh"
 
 # ---- the summary of a run with two consumers (patterns.scn seed 1) ----
 "$J" run sim/scenarios/patterns.scn --seed 1 --db "$tmp/pat.db" >/dev/null || bad "patterns seed 1 failed"

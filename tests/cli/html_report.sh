@@ -15,14 +15,7 @@
 #     installed) write the pages of the seeds they name and print them.
 # chromium missing fails the test; JETSIM_SKIP_BROWSER=1 skips only the
 # browser checks (say so in a CI that cannot install it).
-set -u
-J="$1"
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-has() { grep -qF -- "$2" "$1" || bad "$(basename "$1") lacks: $2"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.sh"
 since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 t0=$(date +%s.%N)
 

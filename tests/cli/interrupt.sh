@@ -5,13 +5,7 @@
 # readable, passes SQLite's integrity check, says the run did not finish
 # (run.finished = 0), and jetsim replay says it cannot confirm it; a run
 # that ends says finished = 1 and leaves one file (no -wal beside it).
-set -u
-J="$1"
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.sh"
 
 # a long scenario: 100,000 jobs (a few seconds of wall time)
 cat >"$tmp/long.scn" <<'SCN'

@@ -6,13 +6,7 @@
 # spawned, no divergence from the model fault-free (jetsim diff
 # --without-faults) and PASS on it with its faults, both at time scale 2
 # as in make chaos (~10 s each), its delayed jobs told in scenario time.
-set -u
-J="$1"
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.sh"
 S=sim/scenarios/patterns.scn
 
 "$J" run "$S" --seed 1 --db "$tmp/model.db" > "$tmp/run.out" 2>&1 || bad "model run: exit $? ($(tail -n 1 "$tmp/run.out"))"

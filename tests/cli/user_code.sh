@@ -10,13 +10,7 @@
 # the first event where the two runs part; a swarm whose handler kills its
 # worker process counting each seed a harness error; a bad --handlers
 # library refused.
-set -u
-J="$1"
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "${BASH_SOURCE[0]}")/lib/preamble.sh"
 B="$(cd "$(dirname "$J")" && pwd)"
 cp -r examples/charge_card "$tmp/ex"
 rm -f "$tmp/ex/libchargecard.so" "$tmp/ex/test_charge_card"
