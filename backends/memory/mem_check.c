@@ -31,6 +31,15 @@ static ps_status check_store(const mem_stream *st)
         }
     if (n != st->msgs)
         return BAD("stream %s: state says %" PRIu64 " messages, the ring holds %" PRIu64, st->name, st->msgs, n);
+    /* No slot outside the stored window holds anything: a growing ring
+     * clears the slots it moved from, a removal clears its own; a stale one
+     * would answer for a later sequence that was never stored (a skip). */
+    uint64_t held = 0;
+    for (uint64_t i = 0; i < st->ring_cap; i++)
+        held += st->ring[i] != NULL;
+    if (held != n)
+        return BAD("stream %s: %" PRIu64 " ring slots hold a message, %" PRIu64 " of them in the stored window",
+                   st->name, held, n);
     if (bytes != st->bytes)
         return BAD("stream %s: state says %" PRIu64 " bytes, the messages add up to %" PRIu64, st->name,
                    st->bytes, bytes);
