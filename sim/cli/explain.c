@@ -543,23 +543,10 @@ static void job_end(explain *x, uint64_t job, int ci)
     sqlite3_finalize(st);
 }
 
-/* Whether consumer ci's row of `job` is not for it (sim_job_not_for):
- * its filter does not take the job's subject. */
+/* Whether consumer ci's row of `job` is not for it (rundb.h). */
 static bool job_not_for(explain *x, uint64_t job, int ci)
 {
-    sqlite3_stmt *st = NULL;
-    bool touched[SIM_MAX_CONSUMERS] = {false};
-    if (!x->sc || x->sc->nconsumers != x->h.consumers ||
-        sqlite3_prepare_v2(x->db, "SELECT id, state != 0 OR attempts > 0 FROM jobs WHERE id > ?1 AND id <= ?2",
-                           -1, &st, NULL) != SQLITE_OK)
-        return false;
-    int64_t first = (int64_t)(job - 1) * x->h.consumers;
-    sqlite3_bind_int64(st, 1, first);
-    sqlite3_bind_int64(st, 2, first + x->h.consumers);
-    while (sqlite3_step(st) == SQLITE_ROW)
-        touched[(sqlite3_column_int64(st, 0) - first - 1) % x->h.consumers] = sqlite3_column_int(st, 1) != 0;
-    sqlite3_finalize(st);
-    return sim_job_not_for(x->sc, touched, ci);
+    return sim_rundb_row_not_for(x->db, (int64_t)(job - 1) * x->h.consumers + ci + 1);
 }
 
 static int story_of_job(explain *x, uint64_t job, int worker)
@@ -730,7 +717,7 @@ static bool count_ends(explain *x, ends *by, int64_t rows)
 {
     uint8_t *not_for = calloc((size_t)rows + 1, 1), *dead = calloc((size_t)rows + 1, 1);
     sqlite3_stmt *st = NULL;
-    bool ok = not_for && dead && sim_rundb_not_for(x->db, x->sc, x->h.consumers, rows, not_for) &&
+    bool ok = not_for && dead && sim_rundb_not_for(x->db, rows, not_for) &&
               read_dead(x, dead, rows) &&
               sqlite3_prepare_v2(x->db, "SELECT id, state FROM jobs ORDER BY id", -1, &st, NULL) == SQLITE_OK;
     while (ok && sqlite3_step(st) == SQLITE_ROW) {

@@ -73,7 +73,7 @@ typedef struct page {
     int nfaults;
     int64_t by_state[4];
     int64_t not_for;  /* rows of jobs their consumer's filter does not take */
-    uint8_t *row_not_for; /* per jobs row 1..rows: 1 not for its consumer (sim_job_not_for) */
+    uint8_t *row_not_for; /* per jobs row 1..rows: 1 not for its consumer (rundb.h) */
     /* the jobs listed */
     int *list_of;   /* per jobs row 1..rows: index into list + 1, 0 not listed */
     listed *list;
@@ -196,7 +196,7 @@ static bool read_not_for(page *p)
     if (!p->row_not_for)
         return false;
     p->bad_ci = violating_consumer(p);
-    return sim_rundb_not_for(p->db, p->sc, p->consumers, p->rows, p->row_not_for);
+    return sim_rundb_not_for(p->db, p->rows, p->row_not_for);
 }
 
 /* Whether a row is worth listing in a large run: it did not end as a

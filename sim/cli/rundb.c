@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "ps_subject.h"
 
 bool sim_rundb_open(sqlite3 **out, const char *who, const char *path)
 {
@@ -128,61 +127,30 @@ const char *sim_rundb_fault_words(const sim_rundb_fault *f, char *buf, size_t ca
     return buf;
 }
 
-static bool pub_owed(const sim_scenario *sc, int pi, int ci)
+/* The engine records it when it adds the rows (jobs.for_consumer). */
+bool sim_rundb_not_for(sqlite3 *db, int64_t rows, uint8_t *out)
 {
-    const sim_publisher *pub = &sc->publishers[pi];
-    const sim_consumer *c = &sc->consumers[ci];
-    if (pub->workload[0])
-        return true; /* a subject per message: may be anything the streams take */
-    bool owed = false;
-    for (int i = 0; i < sc->nstreams; i++)
-        for (int k = 0; k < sc->streams[i].nsubjects && !strcmp(sc->streams[i].name, c->stream); k++)
-            owed |= ps_subject_matches(sc->streams[i].subjects[k], pub->subject);
-    return owed && (!c->filter[0] || ps_subject_matches(c->filter, pub->subject));
-}
-
-bool sim_job_not_for(const sim_scenario *sc, const bool *touched, int ci)
-{
-    if (!sc || ci < 0 || ci >= sc->nconsumers)
-        return false;
-    for (int pi = 0; pi < sc->npublishers; pi++) {
-        bool could = true; /* publisher pi can have published it: owed to every consumer that got it */
-        for (int c = 0; c < sc->nconsumers && could; c++)
-            could = !touched[c] || pub_owed(sc, pi, c);
-        if (could && pub_owed(sc, pi, ci))
-            return false;
-    }
-    return true;
-}
-
-/* A job's rows are consecutive; the ones that show a delivery tell which
- * publishers the job can be from. */
-bool sim_rundb_not_for(sqlite3 *db, const sim_scenario *sc, int consumers, int64_t rows, uint8_t *out)
-{
-    if (!sc || sc->nconsumers != consumers || consumers < 1)
-        return true;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT id, state != 0 OR attempts > 0 FROM jobs ORDER BY id", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (sqlite3_prepare_v2(db, "SELECT id FROM jobs WHERE for_consumer = 0", -1, &st, NULL) != SQLITE_OK)
         return false;
-    bool touched[SIM_MAX_CONSUMERS] = {false};
-    int64_t job = 0;
     int rc;
-    for (;;) {
-        rc = sqlite3_step(st);
-        int64_t row = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-        int64_t j = row >= 1 && row <= rows ? (row - 1) / consumers + 1 : 0;
-        if (j != job && job) { /* job's rows all read */
-            for (int ci = 0; ci < consumers; ci++)
-                out[(job - 1) * consumers + ci + 1] = sim_job_not_for(sc, touched, ci);
-            memset(touched, 0, sizeof touched);
-        }
-        if (rc != SQLITE_ROW)
-            break;
-        job = j;
-        if (j)
-            touched[(row - 1) % consumers] = sqlite3_column_int(st, 1) != 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t row = sqlite3_column_int64(st, 0);
+        if (row >= 1 && row <= rows)
+            out[row] = 1;
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE;
+}
+
+bool sim_rundb_row_not_for(sqlite3 *db, int64_t row)
+{
+    sqlite3_stmt *st = NULL;
+    bool not_for = false;
+    if (sqlite3_prepare_v2(db, "SELECT for_consumer = 0 FROM jobs WHERE id = ?1", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, row);
+        not_for = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+    }
+    sqlite3_finalize(st);
+    return not_for;
 }

@@ -53,21 +53,15 @@ void sim_rundb_name_faults(const sim_scenario *sc, sim_rundb_fault *f, int n);
  * when its line was not found. Returns buf. */
 const char *sim_rundb_fault_words(const sim_rundb_fault *f, char *buf, size_t cap);
 
-/* Whether consumer ci's row of a job in a run of scenario `sc` is not
- * for it: no publisher that can have published the job publishes a
- * subject that ci's stream and filter take (a consumer with a filter
- * gets a row of every job, owed or not). touched[c] (sc->nconsumers of
- * them) says that consumer c's row shows a delivery: the job's publisher
- * is owed to c. A replay publisher (a subject per message) may be owed
- * to any consumer: never "not for". explain and report leave such rows
- * out, as the checkers do. */
-bool sim_job_not_for(const sim_scenario *sc, const bool *touched, int ci);
-
-/* Which rows of the jobs table (1..rows) are not for their consumer
- * (sim_job_not_for), for a run of `sc` (NULL: the scenario no longer
- * parses) with `consumers` consumers: out[row] = 1 for those; out has
- * rows + 1 bytes, zeroed by the caller. A scenario with another number
- * of consumers leaves every row 0. false: the jobs table cannot be read. */
-bool sim_rundb_not_for(sqlite3 *db, const sim_scenario *sc, int consumers, int64_t rows, uint8_t *out);
+/* Rows of the jobs table whose consumer is not owed the job (its stream
+ * or filter does not take the job's subject: a consumer with a filter gets
+ * a row of every job, owed or not), as the engine recorded them
+ * (jobs.for_consumer). explain and report leave such rows out, as the
+ * checkers do. sim_rundb_not_for: out[row] = 1 for each of rows 1..rows
+ * (out has rows + 1 bytes, zeroed by the caller); false when the jobs
+ * table cannot be read. sim_rundb_row_not_for: one row's answer (false
+ * when it cannot be read). */
+bool sim_rundb_not_for(sqlite3 *db, int64_t rows, uint8_t *out);
+bool sim_rundb_row_not_for(sqlite3 *db, int64_t row);
 
 #endif
