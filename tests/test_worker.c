@@ -214,9 +214,9 @@ static void test_defer_then_complete(void **state)
     assert_memory_equal(r.held[0]->data, "m0", 2);
     assert_memory_equal(r.held[1]->data, "m1", 2);
 
-    assert_int_equal(ps_worker_complete(w, r.held[0], PS_HANDLE_ACK), PS_OK);
+    ack_held(w, &r, 0);
     assert_int_equal(ps_worker_complete(w, r.held[1], PS_HANDLE_TERM), PS_OK);
-    assert_int_equal(ps_worker_complete(w, r.held[2], PS_HANDLE_ACK), PS_OK);
+    ack_held(w, &r, 2);
     /* completed once: a second completion is refused (its batch still holds m3) */
     assert_int_equal(ps_worker_complete(w, r.held[2], PS_HANDLE_ACK), PS_ERR_INVALID_ARG);
     assert_non_null(strstr(ps_last_error(), "already completed"));
@@ -226,7 +226,7 @@ static void test_defer_then_complete(void **state)
     assert_int_equal(st.in_flight, 1);
     assert_int_equal(ack_pending(w), 1);
     assert_memory_equal(r.held[3]->data, "m3", 2);
-    assert_int_equal(ps_worker_complete(w, r.held[3], PS_HANDLE_ACK), PS_OK);
+    ack_held(w, &r, 3);
     assert_int_equal(stats_of(w).in_flight, 0);
     assert_int_equal(stream_msgs(e), 0);
     ps_worker_free(w);
@@ -298,7 +298,7 @@ static void test_complete_rejects_bad_calls(void **state)
     assert_int_equal(ps_worker_complete(NULL, r.held[0], PS_HANDLE_ACK), PS_ERR_INVALID_ARG);
     assert_int_equal(ps_worker_complete(w, NULL, PS_HANDLE_ACK), PS_ERR_INVALID_ARG);
     assert_int_equal(stats_of(w).in_flight, 1);
-    assert_int_equal(ps_worker_complete(w, r.held[0], PS_HANDLE_ACK), PS_OK);
+    ack_held(w, &r, 0);
     ps_worker_free(w);
 }
 
@@ -333,9 +333,8 @@ static void test_max_in_flight_bounds_fetches(void **state)
     assert_int_equal(poll_ok(w), 0); /* full: nothing fetched */
     assert_int_equal(ack_pending(w), 3);
     assert_int_equal(stats_of(w).fetched, 3);
-    assert_int_equal(ps_worker_complete(w, r.held[1], PS_HANDLE_ACK), PS_OK);
-    assert_int_equal(poll_ok(w), 1);
-    assert_string_equal(r.data[3], "m3");
+    ack_held(w, &r, 1);
+    next_is(w, &r, 3, "m3", 0);
     assert_int_equal(ack_pending(w), 3);
     assert_int_equal(r.max_in_flight_seen, 3);
     assert_int_equal(stats_of(w).in_flight, 3);
@@ -534,7 +533,7 @@ static void test_ack_failure_is_reported_not_fatal(void **state)
     publish_n(e, 0, 1);
     assert_int_equal(poll_ok(w), 1);
     assert_int_equal(ps_consumer_delete(e->b, "JOBS", "workers"), PS_OK);
-    assert_int_equal(ps_worker_complete(w, r.held[0], PS_HANDLE_ACK), PS_OK);
+    ack_held(w, &r, 0);
     assert_int_equal(r.errors, 1);
     assert_int_equal(r.error_kind, PS_ACK);
     assert_int_equal(r.error_st, PS_ERR_NO_RESPONDERS);

@@ -161,9 +161,7 @@ static void test_not_before_naks_until_due(void **state)
     advance(e, 10 * SEC - 1);
     assert_int_equal(poll_ok(w), 0);
     advance(e, 1);
-    assert_int_equal(poll_ok(w), 1);
-    assert_string_equal(r.data[2], "later");
-    assert_int_equal(r.delivered[2], 2);
+    next_is(w, &r, 2, "later", 2);
     assert_int_equal(stats_of(w).acked, 3);
     ps_worker_free(w);
 }
@@ -194,8 +192,7 @@ static void test_not_before_found_by_its_exact_name(void **state)
     assert_string_equal(r.data[1], "case");
     assert_int_equal(stats_of(w).delayed, 1);
     advance(e, 10 * SEC);
-    assert_int_equal(poll_ok(w), 1);
-    assert_string_equal(r.data[2], "later");
+    next_is(w, &r, 2, "later", 0);
     ps_worker_free(w);
 }
 
@@ -234,12 +231,10 @@ static void test_key_one_in_flight_per_key(void **state)
     assert_int_equal(st.held_back, 2);
     assert_int_equal(st.in_flight, 5);
     assert_int_equal(poll_ok(w), 0); /* a is still busy */
-    assert_int_equal(ps_worker_complete(w, r.held[0], PS_HANDLE_ACK), PS_OK);
-    assert_int_equal(poll_ok(w), 1);
-    assert_string_equal(r.data[3], "a2");
-    assert_int_equal(ps_worker_complete(w, r.held[3], PS_HANDLE_ACK), PS_OK);
-    assert_int_equal(poll_ok(w), 1);
-    assert_string_equal(r.data[4], "a3");
+    ack_held(w, &r, 0);
+    next_is(w, &r, 3, "a2", 0);
+    ack_held(w, &r, 3);
+    next_is(w, &r, 4, "a3", 0);
     ps_worker_free(w);
 }
 
@@ -264,16 +259,11 @@ static void test_key_retry_keeps_order(void **state)
     ps_worker_stats st = stats_of(w);
     assert_int_equal(st.naked, 1);
     assert_int_equal(st.in_flight, 1); /* a2 waits for a1 to come back */
-    assert_int_equal(poll_ok(w), 1);   /* no backoff: a1 again at once; a3, new, waits */
-    assert_string_equal(r.data[1], "a1");
-    assert_int_equal(r.delivered[1], 2);
-    assert_int_equal(ps_worker_complete(w, r.held[1], PS_HANDLE_ACK), PS_OK);
-    assert_int_equal(poll_ok(w), 1);
-    assert_string_equal(r.data[2], "a2");
-    assert_int_equal(r.delivered[2], 1);
-    assert_int_equal(ps_worker_complete(w, r.held[2], PS_HANDLE_ACK), PS_OK);
-    assert_int_equal(poll_ok(w), 1);
-    assert_string_equal(r.data[3], "a3");
+    next_is(w, &r, 1, "a1", 2); /* no backoff: a1 again at once; a3, new, waits */
+    ack_held(w, &r, 1);
+    next_is(w, &r, 2, "a2", 1);
+    ack_held(w, &r, 2);
+    next_is(w, &r, 3, "a3", 0);
     ps_worker_free(w);
 }
 
@@ -300,17 +290,13 @@ static void test_key_order_is_stream_order_across_redeliveries(void **state)
     cfg.batch = 1;
     cfg.max_in_flight = 2;
     w = new_worker(e, &r2, &cfg);
-    assert_int_equal(poll_ok(w), 1);
-    assert_string_equal(r2.data[0], "a1");
+    next_is(w, &r2, 0, "a1", 0);
     assert_int_equal(ps_worker_complete(w, r2.held[0], PS_HANDLE_RETRY), PS_OK); /* queued behind a2 */
     assert_int_equal(poll_ok(w), 0); /* a2 comes first and waits */
     assert_int_equal(stats_of(w).held_back, 1);
-    assert_int_equal(poll_ok(w), 1);
-    assert_string_equal(r2.data[1], "a1");
-    assert_int_equal(r2.delivered[1], 3);
-    assert_int_equal(ps_worker_complete(w, r2.held[1], PS_HANDLE_ACK), PS_OK);
-    assert_int_equal(poll_ok(w), 1);
-    assert_string_equal(r2.data[2], "a2");
+    next_is(w, &r2, 1, "a1", 3);
+    ack_held(w, &r2, 1);
+    next_is(w, &r2, 2, "a2", 0);
     ps_worker_free(w);
 }
 
@@ -339,10 +325,8 @@ static void test_key_wait_ends_when_the_blocker_goes_elsewhere(void **state)
     assert_string_equal(r2.data[0], "a1");
 
     publish_hdr(e, "b1", "Key", "b");
-    assert_int_equal(poll_ok(w), 1); /* b1, new: a1 is not coming back here */
-    assert_string_equal(r.data[1], "b1");
-    assert_int_equal(poll_ok(w), 1);
-    assert_string_equal(r.data[2], "a2");
+    next_is(w, &r, 1, "b1", 0); /* b1, new: a1 is not coming back here */
+    next_is(w, &r, 2, "a2", 0);
     ps_worker_free(other);
     ps_worker_free(w);
 }
@@ -364,10 +348,8 @@ static void test_key_in_progress_covers_the_waiting(void **state)
     advance(e, 20 * SEC); /* 40 s since the fetch; AckWait is 30 s */
     assert_int_equal(poll_ok(w), 0);
     assert_int_equal(stats_of(w).fetched, 2); /* a2 was not delivered again */
-    assert_int_equal(ps_worker_complete(w, r.held[0], PS_HANDLE_ACK), PS_OK);
-    assert_int_equal(poll_ok(w), 1);
-    assert_string_equal(r.data[1], "a2");
-    assert_int_equal(r.delivered[1], 1);
+    ack_held(w, &r, 0);
+    next_is(w, &r, 1, "a2", 1);
     ps_worker_free(w);
 }
 

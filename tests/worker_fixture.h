@@ -175,6 +175,23 @@ static inline int poll_ok(ps_worker *w)
     return n;
 }
 
+/* The next poll hands the handler one message, the `k`-th it has seen
+ * (from 0): `data`, at the stream's delivery `delivered` (0: any). */
+static inline void next_is(ps_worker *w, const rec *r, int k, const char *data, uint64_t delivered)
+{
+    assert_int_equal(poll_ok(w), 1);
+    assert_int_equal(r->calls, k + 1);
+    assert_string_equal(r->data[k], data);
+    if (delivered)
+        assert_int_equal(r->delivered[k], delivered);
+}
+
+/* The handler's `k`-th message (deferred) is answered done. */
+static inline void ack_held(ps_worker *w, const rec *r, int k)
+{
+    assert_int_equal(ps_worker_complete(w, r->held[k], PS_HANDLE_ACK), PS_OK);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 #endif
