@@ -33,6 +33,16 @@ bool sim_rundb_open(sqlite3 **out, const char *who, const char *path)
         sqlite3_close(db);
         return false;
     }
+    /* The newest column the readers need: a database of an older jetsim
+     * is refused here, before anything is printed, not half-way through a
+     * story. */
+    sqlite3_stmt *probe = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT for_consumer FROM jobs LIMIT 0", -1, &probe, NULL) != SQLITE_OK) {
+        sim_rundb_not_ours(who, path, db);
+        sqlite3_close(db);
+        return false;
+    }
+    sqlite3_finalize(probe);
     *out = db;
     return true;
 }

@@ -26,9 +26,11 @@ typedef struct sim_rundb_fault {
 } sim_rundb_fault;
 
 /* Opens the run database at `path` read-only for the command `who`
- * ("jetsim explain"), once the path is seen to be a file. false: it said
- * why on stderr, the same words for every command ("no such file", "is a
- * directory", "cannot read", "cannot open"), and *out is NULL. */
+ * ("jetsim explain"), once the path is seen to be a file and to have the
+ * schema this jetsim writes (its newest column). false: it said why on
+ * stderr, the same words for every command ("no such file", "is a
+ * directory", "cannot read", "cannot open", "not a run database of this
+ * jetsim"), and *out is NULL. */
 bool sim_rundb_open(sqlite3 **out, const char *who, const char *path);
 
 /* Says on stderr, for `who`, that `path` is not a run database of this

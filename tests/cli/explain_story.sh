@@ -95,12 +95,18 @@ done
 
 # ---- a path that is no run database: the same words from every command ----
 touch "$tmp/empty.db"
+# a run database of an older jetsim (before jobs.for_consumer): refused
+# up front, not half-way through a story
+cp "$tmp/bug.db" "$tmp/older.db"
+sqlite3 "$tmp/older.db" "DROP VIEW jobs_named; ALTER TABLE jobs DROP COLUMN for_consumer;" ||
+  bad "could not make a database without jobs.for_consumer"
 for cmd in explain report replay; do
   extra=""; [ $cmd = report ] && extra="--html $tmp/x.html"
   for p in "$tmp/nope.db:no such file (\`jetsim run --db FILE\` writes a run database)" \
            "$tmp:is a directory, not a run database" \
            "tests/scenarios/buggy_ack_before_commit.shrunk.scn:not a run database of this jetsim (file is not a database)" \
-           "$tmp/empty.db:not a run database of this jetsim (no such table: run)"; do
+           "$tmp/empty.db:not a run database of this jetsim (no such table: jobs)" \
+           "$tmp/older.db:not a run database of this jetsim (no such column: for_consumer)"; do
     path="${p%%:*}"; want="${p#*:}"
     "$J" $cmd "$path" $extra >"$tmp/bad.out" 2>"$tmp/bad.err"; rc=$?
     [ $rc -eq 2 ] || bad "$cmd $path exited $rc, not 2"
